@@ -1,0 +1,622 @@
+//! The streaming scan engine.
+//!
+//! Input is processed in chunks. For each chunk the keyword gate finds every keyword
+//! occurrence; each rule owning a keyword runs its regex on a window of `max_len` bytes
+//! around the occurrence, and a match counts only when it overlaps the occurrence. Chunks
+//! overlap by the largest window plus the longest keyword, so a secret split across a chunk
+//! boundary is found, and memory stays at one chunk plus that overlap whatever the input size.
+
+use std::io::{self, Read};
+
+use regex_automata::Input;
+
+use crate::gate::{Hit, KeywordGate};
+use crate::load::{GitleaksConfig, LoadError};
+use crate::rule::{shannon_entropy, Allowlist, Candidate, Rule};
+use crate::secret::Secret;
+
+/// How many leading bytes decide whether input is binary (a NUL among them).
+pub const BINARY_SNIFF_LEN: usize = 8 * 1024;
+const INLINE_ALLOW: [&[u8]; 2] = [b"leakgate:allow", b"gitleaks:allow"];
+
+/// A compiled, immutable set of rules; share it across threads.
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    gate: KeywordGate,
+    /// Rules without keywords (gitleaks imports): their regex runs on all input.
+    ungated: Vec<u32>,
+    /// Rules that apply to some paths only.
+    path_rules: Vec<u32>,
+    allowlists: Vec<Allowlist>,
+    /// Largest window of any rule.
+    max_window: usize,
+}
+
+/// Collects rules from the catalog and from files, then compiles them together.
+#[derive(Debug, Default)]
+pub struct RuleSetBuilder {
+    rules: Vec<Rule>,
+    origins: Vec<String>,
+    allowlists: Vec<Allowlist>,
+}
+
+impl RuleSetBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the built-in catalog.
+    pub fn builtin(mut self) -> Self {
+        self.add_builtin();
+        self
+    }
+
+    /// Adds the built-in catalog.
+    pub fn add_builtin(&mut self) {
+        for rule in crate::catalog::builtin() {
+            self.rules.push(rule);
+            self.origins.push("the built-in catalog".to_owned());
+        }
+    }
+
+    /// Adds rules loaded from `origin` (a file name, for error messages).
+    ///
+    /// # Errors
+    ///
+    /// [`LoadError::DuplicateId`] when a rule id is already taken.
+    pub fn rules(mut self, rules: Vec<Rule>, origin: &str) -> Result<Self, LoadError> {
+        self.add_rules(rules, origin)?;
+        Ok(self)
+    }
+
+    /// Adds rules loaded from `origin`; on error nothing is added.
+    ///
+    /// # Errors
+    ///
+    /// [`LoadError::DuplicateId`] when a rule id is already taken.
+    pub fn add_rules(&mut self, rules: Vec<Rule>, origin: &str) -> Result<(), LoadError> {
+        let mut ids: std::collections::HashMap<&str, &str> =
+            self.rules.iter().zip(&self.origins).map(|(r, o)| (r.id(), o.as_str())).collect();
+        for rule in &rules {
+            if let Some(first) = ids.insert(rule.id(), origin) {
+                return Err(LoadError::DuplicateId {
+                    id: rule.id().to_owned(),
+                    first: first.to_owned(),
+                    second: origin.to_owned(),
+                });
+            }
+        }
+        for rule in rules {
+            self.rules.push(rule);
+            self.origins.push(origin.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Adds a gitleaks configuration: its rules and its global allowlists.
+    ///
+    /// # Errors
+    ///
+    /// [`LoadError::DuplicateId`] when a rule id is already taken.
+    pub fn gitleaks(mut self, config: GitleaksConfig, origin: &str) -> Result<Self, LoadError> {
+        self.add_rules(config.rules, origin)?;
+        self.allowlists.extend(config.allowlists);
+        Ok(self)
+    }
+
+    /// Compiles the keyword gate over every rule.
+    pub fn build(self) -> RuleSet {
+        let gate = KeywordGate::new(&self.rules);
+        let index = |i: usize| u32::try_from(i).expect("fewer than 2^32 rules");
+        let ungated = (0..self.rules.len())
+            .filter(|&i| self.rules[i].keywords().is_empty())
+            .map(index)
+            .collect();
+        let path_rules = (0..self.rules.len())
+            .filter(|&i| {
+                let r = &self.rules[i];
+                r.only_paths.is_some() || r.allowlists.iter().any(Allowlist::paths_only)
+            })
+            .map(index)
+            .collect();
+        let max_window = self.rules.iter().map(|r| r.max_len).max().unwrap_or(1);
+        RuleSet {
+            rules: self.rules,
+            gate,
+            ungated,
+            path_rules,
+            allowlists: self.allowlists.into_iter().filter(|a| !a.is_empty()).collect(),
+            max_window,
+        }
+    }
+}
+
+impl RuleSet {
+    /// The built-in catalog alone.
+    pub fn builtin() -> Self {
+        RuleSetBuilder::new().builtin().build()
+    }
+
+    /// The rules, in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Number of distinct gate keywords.
+    pub fn keyword_count(&self) -> usize {
+        self.gate.len()
+    }
+
+    /// Compiles every rule's regex now instead of on first use (for `rules check` and tests).
+    ///
+    /// # Errors
+    ///
+    /// The first rule whose regex does not compile.
+    pub fn compile_all(&self) -> Result<(), LoadError> {
+        self.rules.iter().try_for_each(Rule::compile_now)
+    }
+
+    /// A scanner that reuses its buffers across inputs; one per thread.
+    pub fn scanner(&self, options: ScanOptions) -> Scanner<'_> {
+        Scanner {
+            set: self,
+            options,
+            state: State {
+                hits: Vec::new(),
+                last_end: vec![0; self.rules.len()],
+                touched: Vec::new(),
+                pending: Vec::new(),
+                disabled: vec![false; self.rules.len()],
+                lines: Lines::default(),
+            },
+            buf: Vec::new(),
+        }
+    }
+}
+
+/// How to scan.
+#[derive(Clone, Copy, Debug)]
+pub struct ScanOptions {
+    /// Scan input with a NUL in its first 8 KiB too.
+    pub scan_binary: bool,
+    /// Keep only the most specific rule's finding when several find one secret.
+    pub collapse: bool,
+    /// Bytes read per chunk when streaming.
+    pub chunk_size: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions { scan_binary: false, collapse: true, chunk_size: 1 << 20 }
+    }
+}
+
+/// Where the scanned bytes come from; rules and allowlists may depend on the path.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Source<'a> {
+    /// Path of the file or blob, `/`-separated, relative where that makes sense.
+    pub path: Option<&'a str>,
+}
+
+/// What happened to one input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Scanned this many bytes.
+    Scanned(u64),
+    /// Skipped: binary (a NUL in the first 8 KiB) and `scan_binary` is off.
+    Binary,
+    /// Skipped: the path is allowlisted globally.
+    PathAllowed,
+}
+
+/// A confirmed secret, before the caller attaches path, commit and fingerprint.
+#[derive(Debug)]
+pub struct Match<'r> {
+    /// The rule that found it.
+    pub rule: &'r Rule,
+    /// The secret.
+    pub secret: Secret,
+    /// Byte offset of the secret in the input.
+    pub offset: u64,
+    /// 1-based line of the secret's first byte.
+    pub line: u64,
+    /// 1-based column (in characters) of the secret's first byte.
+    pub column: u64,
+    /// Whether the format's checksum confirmed the secret.
+    pub checksum_valid: bool,
+}
+
+/// Scans inputs with one [`RuleSet`]. Not shared across threads: make one per thread.
+#[derive(Debug)]
+pub struct Scanner<'r> {
+    set: &'r RuleSet,
+    options: ScanOptions,
+    state: State,
+    buf: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct State {
+    hits: Vec<Hit>,
+    /// Per rule, the absolute end of its last match in this input.
+    last_end: Vec<u64>,
+    touched: Vec<u32>,
+    pending: Vec<Pending>,
+    disabled: Vec<bool>,
+    lines: Lines,
+}
+
+#[derive(Debug)]
+struct Pending {
+    rule: u32,
+    secret: Secret,
+    start: u64,
+    end: u64,
+    line: u64,
+    column: u64,
+    checksum_valid: bool,
+}
+
+impl<'r> Scanner<'r> {
+    /// Scans an in-memory input.
+    pub fn scan_bytes<F>(&mut self, bytes: &[u8], source: Source<'_>, mut sink: F) -> Outcome
+    where
+        F: FnMut(Match<'r>),
+    {
+        if !self.options.scan_binary && is_binary(bytes) {
+            return Outcome::Binary;
+        }
+        if !self.begin(source) {
+            return Outcome::PathAllowed;
+        }
+        self.state.step(self.set, &self.options, bytes, 0, 0, bytes.len(), true, source);
+        self.state.flush(self.set, u64::MAX, &mut sink);
+        self.end();
+        Outcome::Scanned(bytes.len() as u64)
+    }
+
+    /// Scans a stream in chunks; memory stays bounded whatever its size.
+    ///
+    /// # Errors
+    ///
+    /// A read error; findings before it have been given to `sink`.
+    pub fn scan_reader<R, F>(
+        &mut self,
+        mut reader: R,
+        source: Source<'_>,
+        mut sink: F,
+    ) -> io::Result<Outcome>
+    where
+        R: Read,
+        F: FnMut(Match<'r>),
+    {
+        let set = self.set;
+        let chunk = self.options.chunk_size.max(4096);
+        let tail = set.max_window + set.gate.longest.max(1);
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let result = (|| {
+            let mut eof = fill(&mut reader, &mut buf, chunk + tail)?;
+            if !self.options.scan_binary && is_binary(&buf) {
+                return Ok(Outcome::Binary);
+            }
+            if !self.begin(source) {
+                return Ok(Outcome::PathAllowed);
+            }
+            let (mut base, mut from) = (0u64, 0usize);
+            loop {
+                let limit = if eof { buf.len() } else { buf.len() - tail };
+                if limit > from {
+                    self.state.step(set, &self.options, &buf, base, from, limit, eof, source);
+                }
+                if eof {
+                    break;
+                }
+                let flush_to = (base + limit as u64).saturating_sub(set.max_window as u64);
+                self.state.flush(set, flush_to, &mut sink);
+                let drop = limit.saturating_sub(set.max_window);
+                self.state.lines.advance(&buf[..drop]);
+                buf.drain(..drop);
+                base += drop as u64;
+                from = limit - drop;
+                eof = fill(&mut reader, &mut buf, from + chunk + tail)?;
+            }
+            Ok(Outcome::Scanned(base + buf.len() as u64))
+        })();
+        self.state.flush(set, u64::MAX, &mut sink);
+        self.end();
+        self.buf = buf;
+        result
+    }
+
+    /// Prepares per-input state; false when the path is allowlisted globally.
+    fn begin(&mut self, source: Source<'_>) -> bool {
+        let set = self.set;
+        self.state.lines = Lines::default();
+        if let Some(path) = source.path {
+            if set
+                .allowlists
+                .iter()
+                .any(|a| a.paths_only() && a.paths.as_ref().is_some_and(|p| p.is_match(path)))
+            {
+                return false;
+            }
+        }
+        for &r in &set.path_rules {
+            let rule = &set.rules[r as usize];
+            let path = source.path.unwrap_or("");
+            let outside = rule.only_paths.as_ref().is_some_and(|m| !m.is_match(path));
+            let allowed = rule
+                .allowlists
+                .iter()
+                .any(|a| a.paths_only() && a.paths.as_ref().is_some_and(|m| m.is_match(path)));
+            self.state.disabled[r as usize] = outside || allowed;
+        }
+        true
+    }
+
+    fn end(&mut self) {
+        for &r in &self.state.touched {
+            self.state.last_end[r as usize] = 0;
+        }
+        self.state.touched.clear();
+        for &r in &self.set.path_rules {
+            self.state.disabled[r as usize] = false;
+        }
+    }
+}
+
+impl State {
+    /// Processes keyword occurrences starting in `from..limit` of `buf`, whose first byte is
+    /// at absolute offset `base`.
+    #[allow(clippy::too_many_arguments)] // one hot internal call site; a struct adds nothing
+    fn step(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        buf: &[u8],
+        base: u64,
+        from: usize,
+        limit: usize,
+        eof: bool,
+        source: Source<'_>,
+    ) {
+        let search_end = if eof {
+            buf.len()
+        } else {
+            (limit + set.gate.longest).saturating_sub(1).min(buf.len())
+        };
+        let mut hits = std::mem::take(&mut self.hits);
+        set.gate.hits(buf, from, search_end, &mut hits);
+        hits.sort_unstable_by_key(|h| (h.start, h.end));
+        for hit in hits.iter().filter(|h| h.start < limit) {
+            for &r in set.gate.owners(hit.pattern) {
+                if !self.disabled[r as usize] {
+                    self.rule_hit(set, options, r, buf, base, hit.start, hit.end, source);
+                }
+            }
+        }
+        self.hits = hits;
+        for &r in &set.ungated {
+            if self.disabled[r as usize] {
+                continue;
+            }
+            let rule = &set.rules[r as usize];
+            let end = (limit + rule.max_len).min(buf.len());
+            let mut at = from.max(self.relative(r, base));
+            while at < end {
+                let Some(m) = rule.regex().search(&Input::new(buf).range(at..end)) else { break };
+                if m.start() >= limit {
+                    break;
+                }
+                self.matched(set, options, r, buf, base, m.start(), m.end(), source);
+                at = m.end().max(m.start() + 1);
+            }
+        }
+    }
+
+    /// Where rule `r` may next match, relative to `base`.
+    fn relative(&self, r: u32, base: u64) -> usize {
+        usize::try_from(self.last_end[r as usize].saturating_sub(base)).unwrap_or(usize::MAX)
+    }
+
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn rule_hit(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        r: u32,
+        buf: &[u8],
+        base: u64,
+        hit_start: usize,
+        hit_end: usize,
+        source: Source<'_>,
+    ) {
+        let rule = &set.rules[r as usize];
+        let mut at = hit_start.saturating_sub(rule.max_len).max(self.relative(r, base));
+        let end = (hit_end + rule.max_len).min(buf.len());
+        if at >= end {
+            return;
+        }
+        let re = rule.regex();
+        while at < end {
+            let Some(m) = re.search(&Input::new(buf).range(at..end)) else { break };
+            if m.start() >= hit_end {
+                break;
+            }
+            let next = m.end().max(m.start() + 1);
+            if m.end() > hit_start {
+                self.matched(set, options, r, buf, base, m.start(), m.end(), source);
+            }
+            at = next;
+        }
+    }
+
+    /// A regex match of rule `r` at `start..end`: confirm it and queue it.
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn matched(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        r: u32,
+        buf: &[u8],
+        base: u64,
+        start: usize,
+        end: usize,
+        source: Source<'_>,
+    ) {
+        let ri = r as usize;
+        if self.last_end[ri] == 0 {
+            self.touched.push(r);
+        }
+        self.last_end[ri] = base + end.max(start + 1) as u64;
+        let rule = &set.rules[ri];
+        let caps = rule.captures(buf, start, end);
+        let Some((s, e)) = rule.secret_span(&caps) else { return };
+        let secret = &buf[s..e];
+        if secret.is_empty() {
+            return;
+        }
+        if rule.spec.entropy.is_some_and(|floor| shannon_entropy(secret) < floor) {
+            return;
+        }
+        let checksum_valid = match rule.spec.checksum {
+            Some(c) if !c.verify(secret) => return,
+            Some(_) => true,
+            None => false,
+        };
+        let line_start = memchr::memrchr(b'\n', &buf[..s]).map_or(0, |i| i + 1);
+        let line_end = memchr::memchr(b'\n', &buf[e..]).map_or(buf.len(), |i| e + i);
+        let line = &buf[line_start..line_end];
+        if INLINE_ALLOW.iter().any(|marker| memchr::memmem::find(line, marker).is_some()) {
+            return;
+        }
+        let candidate = Candidate { secret, whole: &buf[start..end], line, path: source.path };
+        if rule.allowlists.iter().chain(&set.allowlists).any(|a| a.allows(&candidate)) {
+            return;
+        }
+        let (line_no, column) = self.lines.position(buf, s, line_start);
+        let new = Pending {
+            rule: r,
+            secret: Secret::new(secret),
+            start: base + s as u64,
+            end: base + e as u64,
+            line: line_no,
+            column,
+            checksum_valid,
+        };
+        if options.collapse {
+            if let Some(old) =
+                self.pending.iter_mut().find(|p| p.start < new.end && new.start < p.end)
+            {
+                if specificity(set, &new) > specificity(set, old) {
+                    *old = new;
+                }
+                return;
+            }
+        }
+        self.pending.push(new);
+    }
+
+    /// Gives `sink` every queued match whose secret ends by absolute offset `upto`.
+    fn flush<'r, F: FnMut(Match<'r>)>(&mut self, set: &'r RuleSet, upto: u64, sink: &mut F) {
+        if self.pending.is_empty() {
+            return;
+        }
+        self.pending.sort_by_key(|p| (p.start, p.rule));
+        let mut keep = Vec::new();
+        for p in self.pending.drain(..) {
+            if p.end > upto {
+                keep.push(p);
+                continue;
+            }
+            sink(Match {
+                rule: &set.rules[p.rule as usize],
+                secret: p.secret,
+                offset: p.start,
+                line: p.line,
+                column: p.column,
+                checksum_valid: p.checksum_valid,
+            });
+        }
+        self.pending = keep;
+    }
+}
+
+/// Ranks rules finding the same secret: checksum-confirmed first, then provider rules before
+/// generic ones, then the longest keyword.
+fn specificity(set: &RuleSet, p: &Pending) -> (bool, bool, usize) {
+    let rule = &set.rules[p.rule as usize];
+    (p.checksum_valid, !rule.generic, rule.longest_keyword)
+}
+
+/// Line and column bookkeeping, computed only for findings.
+#[derive(Debug, Default)]
+struct Lines {
+    /// Newlines before the buffer's first byte.
+    base_line: u64,
+    /// Characters between the last newline before the buffer and the buffer's first byte.
+    base_column: u64,
+    /// A position in the buffer and the newlines before it.
+    cursor: usize,
+    cursor_lines: u64,
+}
+
+impl Lines {
+    /// 1-based line and column of `buf[pos]`, whose line starts at `line_start` (0 when the
+    /// line started before the buffer).
+    fn position(&mut self, buf: &[u8], pos: usize, line_start: usize) -> (u64, u64) {
+        if pos >= self.cursor {
+            self.cursor_lines += count_newlines(&buf[self.cursor..pos]);
+        } else {
+            self.cursor_lines -= count_newlines(&buf[pos..self.cursor]);
+        }
+        self.cursor = pos;
+        let chars = count_chars(&buf[line_start..pos]);
+        let column = if line_start == 0 && self.cursor_lines == 0 {
+            self.base_column + chars + 1
+        } else {
+            chars + 1
+        };
+        (self.base_line + self.cursor_lines + 1, column)
+    }
+
+    /// The first `dropped.len()` bytes leave the buffer.
+    fn advance(&mut self, dropped: &[u8]) {
+        self.base_line += count_newlines(dropped);
+        match memchr::memrchr(b'\n', dropped) {
+            Some(i) => self.base_column = count_chars(&dropped[i + 1..]),
+            None => self.base_column += count_chars(dropped),
+        }
+        self.cursor = 0;
+        self.cursor_lines = 0;
+    }
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+/// UTF-8 characters (bytes that are not continuation bytes).
+fn count_chars(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u64
+}
+
+/// Whether input looks binary: a NUL in its first 8 KiB.
+pub fn is_binary(bytes: &[u8]) -> bool {
+    memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF_LEN)]).is_some()
+}
+
+/// Reads until `buf` holds `want` bytes or the reader ends; true at end of input.
+fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+    let missing = want.saturating_sub(buf.len());
+    if missing == 0 {
+        return Ok(false);
+    }
+    // `read_to_end` grows the buffer as data arrives and retries on `Interrupted`, so a small
+    // file costs its size, not a zeroed chunk.
+    let read = reader.take(missing as u64).read_to_end(buf)?;
+    Ok(read < missing)
+}

@@ -1,0 +1,48 @@
+//! leakgate's rule catalog and streaming scan engine.
+//!
+//! One Aho-Corasick automaton holds every rule's keywords; a keyword hit runs only the rules
+//! owning that keyword, and only on a bounded window around the hit, so cost follows the hits
+//! and not the number of rules. Input streams through in chunks with bounded memory. A match
+//! is confirmed by entropy, checksum and allowlists, then handed to a caller-supplied sink.
+//!
+//! This crate knows nothing of git, HTTP or storage: callers attach paths, commits and
+//! fingerprints ([`Finding::new`]) and decide what a finding means.
+//!
+//! ```
+//! use leakgate_rules::{RuleSet, ScanOptions, Source};
+//!
+//! let rules = RuleSet::builtin();
+//! let mut scanner = rules.scanner(ScanOptions::default());
+//! let input = b"aws_access_key_id = AKIAZ7V4LQ3HN5TXWY2B\n";
+//! let mut found = Vec::new();
+//! scanner.scan_bytes(input, Source { path: Some("config.ini") }, |m| {
+//!     found.push((m.rule.id().to_owned(), m.line, m.secret.redacted()))
+//! });
+//! assert!(found.iter().any(|(id, line, redacted)| id.starts_with("aws-") && *line == 1
+//!     && redacted == "AKIA…"));
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod catalog;
+mod check;
+mod checksum;
+mod engine;
+mod finding;
+mod gate;
+mod load;
+mod rule;
+mod secret;
+
+pub use check::{check_examples, Failure, Problem};
+pub use checksum::Checksum;
+pub use engine::{
+    is_binary, Match, Outcome, RuleSet, RuleSetBuilder, ScanOptions, Scanner, Source,
+};
+pub use finding::Finding;
+pub use load::{
+    load_gitleaks_config, load_rule_file, parse_gitleaks_config, parse_rule_file, GitleaksConfig,
+    LoadError,
+};
+pub use rule::{shannon_entropy, window_for, AllowlistSpec, Rule, RuleSpec, Severity};
+pub use secret::{redact, Fingerprint, FingerprintKey, Secret};

@@ -1,0 +1,419 @@
+//! The rule schema (what a TOML file says) and the compiled rule (what the engine runs).
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use regex_automata::meta::Regex;
+use regex_automata::util::captures::Captures;
+use regex_automata::{Anchored, Input};
+use serde::{Deserialize, Serialize};
+
+use crate::checksum::Checksum;
+use crate::load::LoadError;
+
+/// Window around a keyword hit for rules whose regex has no upper bound on its length.
+pub const DEFAULT_MAX_LEN: usize = 256;
+/// No window is ever larger than this, whatever a rule asks for: it bounds the overlap kept
+/// between streamed chunks, and so the engine's memory.
+pub const MAX_WINDOW: usize = 16 * 1024;
+
+/// How bad a leak of this kind is. Ordered: `Low < Medium < High < Critical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Generic, heuristic findings; never block a push by default.
+    Low,
+    /// Limited-scope or test-mode credentials.
+    Medium,
+    /// Most API tokens.
+    High,
+    /// Broad account, cloud or payment access.
+    Critical,
+}
+
+impl Severity {
+    /// The lowercase name used in rule files, configuration and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            other => Err(format!("unknown severity {other:?} (critical, high, medium or low)")),
+        }
+    }
+}
+
+/// One rule as written in a rule file (`[[rules]]`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Unique id, `provider-what`.
+    pub id: String,
+    /// What the secret is, for people.
+    pub description: String,
+    /// Provider id (one rule file per provider).
+    pub provider: String,
+    /// Literals every match contains, matched ASCII-case-insensitively. Empty means the regex
+    /// runs on all input (only gitleaks imports do that).
+    pub keywords: Vec<String>,
+    /// The regex; the secret is the group named `secret`, else the first group.
+    pub regex: String,
+    /// How bad a leak is.
+    pub severity: Severity,
+    /// Minimum Shannon entropy of the secret, bits per character.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entropy: Option<f64>,
+    /// Checksum the secret must carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<Checksum>,
+    /// Values and paths that are known not to be secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowlist: Option<AllowlistSpec>,
+    /// Revocation provider that can revoke this secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke: Option<String>,
+    /// Window size around a keyword hit; derived from the regex when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_len: Option<usize>,
+    /// Inputs the rule must find.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<String>,
+    /// Inputs the rule must not find.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub negative_examples: Vec<String>,
+    /// Where the format is documented.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+}
+
+/// `[rules.allowlist]`: values and paths that are known not to be secrets.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowlistSpec {
+    /// A secret containing one of these (ASCII-case-insensitively) is dropped.
+    #[serde(default)]
+    pub stopwords: Vec<String>,
+    /// A secret matching one of these regexes is dropped.
+    #[serde(default)]
+    pub regexes: Vec<String>,
+    /// Paths (globs) where the rule does not apply.
+    #[serde(default)]
+    pub paths: Vec<String>,
+}
+
+/// What an allowlist regex is matched against (gitleaks' `regexTarget`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    Secret,
+    Match,
+    Line,
+}
+
+/// How an allowlist's paths are written: globs in our files, regexes in gitleaks files.
+#[derive(Debug)]
+pub(crate) enum PathMatcher {
+    Globs(GlobSet),
+    Regexes(Vec<Regex>),
+}
+
+impl PathMatcher {
+    pub(crate) fn globs(patterns: &[String], id: &str) -> Result<Option<Self>, LoadError> {
+        if patterns.is_empty() {
+            return Ok(None);
+        }
+        let mut builder = GlobSetBuilder::new();
+        for pattern in patterns {
+            let glob = Glob::new(pattern).map_err(|source| LoadError::Glob {
+                id: id.to_owned(),
+                pattern: pattern.clone(),
+                source,
+            })?;
+            builder.add(glob);
+        }
+        let set = builder.build().map_err(|source| LoadError::Glob {
+            id: id.to_owned(),
+            pattern: patterns.join(", "),
+            source,
+        })?;
+        Ok(Some(PathMatcher::Globs(set)))
+    }
+
+    pub(crate) fn is_match(&self, path: &str) -> bool {
+        match self {
+            PathMatcher::Globs(set) => set.is_match(path),
+            PathMatcher::Regexes(regexes) => regexes.iter().any(|re| re.is_match(path)),
+        }
+    }
+}
+
+/// A compiled allowlist.
+#[derive(Debug, Default)]
+pub(crate) struct Allowlist {
+    pub(crate) stopwords: Vec<String>,
+    pub(crate) regexes: Vec<Regex>,
+    pub(crate) target: Option<Target>,
+    pub(crate) paths: Option<PathMatcher>,
+    /// gitleaks' `condition = "AND"`: every criterion given must hold.
+    pub(crate) require_all: bool,
+}
+
+/// What an allowlist looks at for one candidate.
+pub(crate) struct Candidate<'a> {
+    pub(crate) secret: &'a [u8],
+    pub(crate) whole: &'a [u8],
+    pub(crate) line: &'a [u8],
+    pub(crate) path: Option<&'a str>,
+}
+
+impl Allowlist {
+    pub(crate) fn from_spec(spec: &AllowlistSpec, id: &str) -> Result<Self, LoadError> {
+        Ok(Allowlist {
+            stopwords: spec.stopwords.iter().map(|w| w.to_ascii_lowercase()).collect(),
+            regexes: spec
+                .regexes
+                .iter()
+                .map(|re| compile(re).map_err(|source| LoadError::regex(id, source)))
+                .collect::<Result<_, _>>()?,
+            target: None,
+            paths: PathMatcher::globs(&spec.paths, id)?,
+            require_all: false,
+        })
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.stopwords.is_empty() && self.regexes.is_empty() && self.paths.is_none()
+    }
+
+    /// Whether only the path matters (decided once per blob, not per candidate).
+    pub(crate) fn paths_only(&self) -> bool {
+        self.stopwords.is_empty() && self.regexes.is_empty() && self.paths.is_some()
+    }
+
+    pub(crate) fn allows(&self, c: &Candidate<'_>) -> bool {
+        let mut checks = [None, None, None];
+        if !self.stopwords.is_empty() {
+            let lower = c.secret.to_ascii_lowercase();
+            checks[0] = Some(
+                self.stopwords.iter().any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some()),
+            );
+        }
+        if !self.regexes.is_empty() {
+            let hay = match self.target.unwrap_or(Target::Secret) {
+                Target::Secret => c.secret,
+                Target::Match => c.whole,
+                Target::Line => c.line,
+            };
+            checks[1] = Some(self.regexes.iter().any(|re| re.is_match(hay)));
+        }
+        if let Some(paths) = &self.paths {
+            checks[2] = Some(c.path.is_some_and(|p| paths.is_match(p)));
+        }
+        let mut given = checks.iter().flatten().peekable();
+        if given.peek().is_none() {
+            return false;
+        }
+        if self.require_all {
+            given.all(|hit| *hit)
+        } else {
+            given.any(|hit| *hit)
+        }
+    }
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub(crate) spec: RuleSpec,
+    pub(crate) regex: OnceLock<Regex>,
+    /// Explicit secret group (gitleaks' `secretGroup`); otherwise `secret` or the first group.
+    pub(crate) secret_group: Option<usize>,
+    pub(crate) max_len: usize,
+    pub(crate) allowlists: Vec<Allowlist>,
+    /// gitleaks' rule-level `path`: the rule applies only to matching paths.
+    pub(crate) only_paths: Option<PathMatcher>,
+    pub(crate) generic: bool,
+    pub(crate) longest_keyword: usize,
+}
+
+impl Rule {
+    /// Builds a rule from its spec. `max_len` is the window, already derived from the regex.
+    pub(crate) fn new(spec: RuleSpec, max_len: usize) -> Result<Self, LoadError> {
+        let allowlists = match &spec.allowlist {
+            Some(a) => vec![Allowlist::from_spec(a, &spec.id)?],
+            None => Vec::new(),
+        };
+        let generic = spec.provider == "generic";
+        let longest_keyword = spec.keywords.iter().map(String::len).max().unwrap_or(0);
+        Ok(Rule {
+            spec,
+            regex: OnceLock::new(),
+            secret_group: None,
+            max_len: max_len.clamp(1, MAX_WINDOW),
+            allowlists,
+            only_paths: None,
+            generic,
+            longest_keyword,
+        })
+    }
+
+    /// Compiles the regex now (user rule files are checked when they load).
+    pub(crate) fn compile_now(&self) -> Result<(), LoadError> {
+        if self.regex.get().is_none() {
+            let re = compile(&self.spec.regex).map_err(|e| LoadError::regex(&self.spec.id, e))?;
+            let _ = self.regex.set(re);
+        }
+        Ok(())
+    }
+
+    /// The regex, compiled on first use and shared by all threads.
+    pub(crate) fn regex(&self) -> &Regex {
+        self.regex.get_or_init(|| {
+            compile(&self.spec.regex)
+                .expect("rule regexes are validated when their catalog is built or loaded")
+        })
+    }
+
+    /// The unique rule id.
+    pub fn id(&self) -> &str {
+        &self.spec.id
+    }
+    /// What the secret is.
+    pub fn description(&self) -> &str {
+        &self.spec.description
+    }
+    /// The provider id.
+    pub fn provider(&self) -> &str {
+        &self.spec.provider
+    }
+    /// The severity.
+    pub fn severity(&self) -> Severity {
+        self.spec.severity
+    }
+    /// The revocation provider, if one can revoke this secret.
+    pub fn revoke(&self) -> Option<&str> {
+        self.spec.revoke.as_deref()
+    }
+    /// The checksum scheme, if the format has one.
+    pub fn checksum(&self) -> Option<Checksum> {
+        self.spec.checksum
+    }
+    /// The gate keywords.
+    pub fn keywords(&self) -> &[String] {
+        &self.spec.keywords
+    }
+    /// The rule as written (examples are absent for the embedded catalog).
+    pub fn spec(&self) -> &RuleSpec {
+        &self.spec
+    }
+
+    /// The secret's span within a match: group `secret`, an explicit group, the first group,
+    /// or the whole match.
+    pub(crate) fn secret_span(&self, caps: &Captures) -> Option<(usize, usize)> {
+        let group = match self.secret_group {
+            Some(g) => g,
+            None => {
+                let info = caps.group_info();
+                match info.to_index(regex_automata::PatternID::ZERO, "secret") {
+                    Some(g) => g,
+                    None if info.group_len(regex_automata::PatternID::ZERO) > 1 => 1,
+                    None => 0,
+                }
+            }
+        };
+        caps.get_group(group).map(|s| (s.start, s.end))
+    }
+
+    /// Captures of the match at `start..end` of `haystack`, with look-around context.
+    pub(crate) fn captures(&self, haystack: &[u8], start: usize, end: usize) -> Captures {
+        let re = self.regex();
+        let mut caps = re.create_captures();
+        let input = Input::new(haystack).range(start..end).anchored(Anchored::Yes);
+        re.search_captures(&input, &mut caps);
+        caps
+    }
+}
+
+/// Compiles a regex for matching bytes (`\xFF` and invalid UTF-8 in input never fail a search).
+pub(crate) fn compile(pattern: &str) -> Result<Regex, Box<regex_automata::meta::BuildError>> {
+    Regex::builder()
+        .syntax(regex_automata::util::syntax::Config::new().utf8(false))
+        .configure(Regex::config().utf8_empty(false))
+        .build(pattern)
+        .map_err(Box::new)
+}
+
+/// Window around a keyword hit for `pattern`: its longest possible match, or `fallback` when
+/// the regex is unbounded. `None` if the pattern does not parse.
+pub fn window_for(pattern: &str, fallback: usize) -> Option<usize> {
+    let hir = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern).ok()?;
+    Some(hir.properties().maximum_len().unwrap_or(fallback).min(MAX_WINDOW))
+}
+
+/// Shannon entropy of `bytes`, bits per byte.
+pub fn shannon_entropy(bytes: &[u8]) -> f64 {
+    if bytes.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in bytes {
+        counts[b as usize] += 1;
+    }
+    let n = bytes.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_separates_random_tokens_from_words() {
+        assert!(shannon_entropy(b"qP5p9Ujp74VLetUQlGW1NeFZVDBoSi") > 4.0);
+        assert!(shannon_entropy(b"xxxxxxxxxxxxxxxx") < 0.1);
+        assert!(shannon_entropy(b"changeme") < 3.0);
+        assert_eq!(shannon_entropy(b""), 0.0);
+    }
+
+    #[test]
+    fn window_is_the_longest_match_or_the_fallback() {
+        assert_eq!(window_for(r"ghp_[0-9A-Za-z]{36}", 99), Some(40));
+        assert_eq!(window_for(r"secret=\S+", 99), Some(99));
+        assert_eq!(window_for(r"(unclosed", 99), None);
+    }
+
+    #[test]
+    fn severities_are_ordered() {
+        assert!(Severity::Low < Severity::Medium && Severity::High < Severity::Critical);
+        assert_eq!("HIGH".parse::<Severity>(), Ok(Severity::High));
+        assert!("urgent".parse::<Severity>().is_err());
+    }
+}

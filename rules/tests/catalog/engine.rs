@@ -1,0 +1,294 @@
+//! The engine on inputs built to hit its edges: chunk boundaries, binary input, inline
+//! allows, duplicate findings, gitleaks configurations.
+
+use std::io::Read;
+use std::path::Path;
+
+use leakgate_rules::{
+    parse_gitleaks_config, parse_rule_file, Outcome, RuleSet, RuleSetBuilder, ScanOptions, Source,
+};
+
+const TOKEN: &str = "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";
+
+fn custom(toml: &str) -> RuleSet {
+    let rules = parse_rule_file(toml, Path::new("custom.toml")).expect("valid rule file");
+    RuleSetBuilder::new().rules(rules, "custom.toml").expect("unique ids").build()
+}
+
+fn scan(set: &RuleSet, options: ScanOptions, input: &[u8]) -> Vec<(String, u64, u64, String)> {
+    let mut out = Vec::new();
+    set.scanner(options).scan_bytes(input, Source { path: Some("a/b.txt") }, |m| {
+        out.push((
+            m.rule.id().to_owned(),
+            m.line,
+            m.column,
+            String::from_utf8_lossy(m.secret.expose()).into_owned(),
+        ))
+    });
+    out
+}
+
+fn scan_stream(set: &RuleSet, chunk: usize, input: impl Read) -> Vec<(String, u64, u64, String)> {
+    let mut out = Vec::new();
+    let options = ScanOptions { chunk_size: chunk, ..ScanOptions::default() };
+    set.scanner(options)
+        .scan_reader(input, Source::default(), |m| {
+            out.push((
+                m.rule.id().to_owned(),
+                m.line,
+                m.column,
+                String::from_utf8_lossy(m.secret.expose()).into_owned(),
+            ))
+        })
+        .expect("in-memory reads do not fail");
+    out
+}
+
+#[test]
+fn finds_a_token_with_line_and_column() {
+    let set = RuleSet::builtin();
+    let input = format!("line one\n  ünï = \"{TOKEN}\"\n");
+    let found = scan(&set, ScanOptions::default(), input.as_bytes());
+    assert_eq!(found, vec![("github-pat-classic".to_owned(), 2, 10, TOKEN.to_owned())]);
+}
+
+#[test]
+fn wrong_checksum_is_not_a_finding() {
+    let set = RuleSet::builtin();
+    let forged = format!("{}0", &TOKEN[..TOKEN.len() - 1]);
+    assert!(scan(&set, ScanOptions::default(), forged.as_bytes()).is_empty());
+}
+
+#[test]
+fn a_key_split_across_every_chunk_boundary_is_found_once() {
+    let set = RuleSet::builtin();
+    let chunk = 4096;
+    // Place the token so that each of its bytes in turn straddles the first boundary.
+    for shift in 0..TOKEN.len() + 2 {
+        let mut input = "x".repeat(chunk - shift);
+        input.push(' ');
+        input.push_str(TOKEN);
+        input.push_str("\nmore\n");
+        let found = scan_stream(&set, chunk, input.as_bytes());
+        assert_eq!(found.len(), 1, "shift {shift}: {found:?}");
+        assert_eq!(found[0].3, TOKEN);
+        assert_eq!((found[0].1, found[0].2), (1, (chunk - shift + 2) as u64));
+    }
+}
+
+#[test]
+fn streaming_a_large_input_keeps_lines_right() {
+    let set = RuleSet::builtin();
+    // ~24 MiB of short lines, a token every 100,000 lines.
+    let mut input = Vec::new();
+    let mut expected = Vec::new();
+    for line in 1..=1_000_000u64 {
+        if line % 100_000 == 0 {
+            input.extend_from_slice(format!("token={TOKEN}\n").as_bytes());
+            expected.push(line);
+        } else {
+            input.extend_from_slice(b"let value = compute(arguments);\n");
+        }
+    }
+    let found = scan_stream(&set, 1 << 20, input.as_slice());
+    let lines: Vec<u64> = found.iter().map(|f| f.1).collect();
+    assert_eq!(lines, expected);
+    assert!(found.iter().all(|f| f.2 == 7));
+    assert_eq!(scan(&set, ScanOptions::default(), &input).len(), expected.len());
+}
+
+#[test]
+fn binary_input_is_skipped_unless_asked() {
+    let set = RuleSet::builtin();
+    let mut input = b"\x7fELF\x00\x01\x02 ".to_vec();
+    input.extend_from_slice(TOKEN.as_bytes());
+    let mut scanner = set.scanner(ScanOptions::default());
+    assert_eq!(
+        scanner.scan_bytes(&input, Source::default(), |_| panic!("skipped")),
+        Outcome::Binary
+    );
+    let found = scan(&set, ScanOptions { scan_binary: true, ..ScanOptions::default() }, &input);
+    assert_eq!(found.len(), 1);
+}
+
+#[test]
+fn inline_allow_suppresses_only_its_line() {
+    let set = RuleSet::builtin();
+    let input = format!(
+        "a = \"{TOKEN}\" # leakgate:allow\nb = \"{TOKEN}\" // gitleaks:allow\nc = \"{TOKEN}\"\n"
+    );
+    let found = scan(&set, ScanOptions::default(), input.as_bytes());
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].1, 3);
+}
+
+#[test]
+fn several_rules_on_one_secret_collapse_to_the_most_specific() {
+    let set = custom(
+        r#"
+[[rules]]
+id = "loose"
+description = "any long token after token="
+provider = "generic"
+keywords = ["token="]
+regex = 'token=(?P<secret>[A-Za-z0-9_]{20,})'
+severity = "low"
+
+[[rules]]
+id = "precise"
+description = "a ghp_ token"
+provider = "github"
+keywords = ["ghp_"]
+regex = '(?P<secret>ghp_[A-Za-z0-9]{36})'
+severity = "critical"
+"#,
+    );
+    let input = format!("token={TOKEN}\n");
+    let found = scan(&set, ScanOptions::default(), input.as_bytes());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "precise");
+    let all =
+        scan(&set, ScanOptions { collapse: false, ..ScanOptions::default() }, input.as_bytes());
+    assert_eq!(all.len(), 2);
+}
+
+#[test]
+fn regex_runs_only_around_keyword_hits() {
+    // The regex alone would match `abc123abc123abc123` everywhere; the gate needs `pfx_`.
+    let set = custom(
+        r#"
+[[rules]]
+id = "windowed"
+description = "test"
+provider = "test"
+keywords = ["pfx_"]
+regex = '(?:pfx_)?(?P<secret>[a-z0-9]{18})'
+severity = "high"
+"#,
+    );
+    let input = "abc123abc123abc123 and pfx_zzz999zzz999zzz999\n";
+    let found = scan(&set, ScanOptions::default(), input.as_bytes());
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].3, "zzz999zzz999zzz999");
+}
+
+#[test]
+fn allowlists_drop_stopwords_values_and_paths() {
+    let set = custom(
+        r#"
+[[rules]]
+id = "allowed"
+description = "test"
+provider = "test"
+keywords = ["tok_"]
+regex = '(?P<secret>tok_[a-z0-9]{12})'
+severity = "high"
+[rules.allowlist]
+stopwords = ["dummy"]
+regexes = ['^tok_0{12}$']
+paths = ["**/fixtures/**"]
+"#,
+    );
+    let input = b"tok_dummy1234567 tok_000000000000 tok_a1b2c3d4e5f6\n";
+    assert_eq!(scan(&set, ScanOptions::default(), input).len(), 1);
+    let mut scanner = set.scanner(ScanOptions::default());
+    let mut n = 0;
+    scanner.scan_bytes(input, Source { path: Some("src/fixtures/keys.txt") }, |_| n += 1);
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn gitleaks_configuration_is_accepted() {
+    let config = parse_gitleaks_config(
+        r#"
+title = "custom"
+[allowlist]
+paths = ['''(^|/)vendor/''']
+
+[[rules]]
+id = "internal-token"
+description = "Internal service token"
+regex = '''(?i)internal[_-]?token\s*=\s*["']?(itk_[a-z0-9]{16})'''
+secretGroup = 1
+entropy = 3.0
+keywords = ["internal"]
+[[rules.allowlists]]
+stopwords = ["example"]
+
+[[rules]]
+id = "no-keywords"
+regex = '''zz_[0-9]{10}'''
+
+[[rules]]
+id = "path-only"
+path = '''\.pem$'''
+"#,
+        Path::new("gitleaks.toml"),
+    )
+    .expect("valid gitleaks config");
+    assert_eq!(config.skipped.len(), 1);
+    let set = RuleSetBuilder::new().gitleaks(config, "gitleaks.toml").expect("unique").build();
+    let input = b"INTERNAL_TOKEN = \"itk_a8f3k2m9x7q1w5e4\"\nid zz_1234567890\nitk_example";
+    let found = scan(&set, ScanOptions::default(), input);
+    let ids: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(ids, ["internal-token", "no-keywords"]);
+    assert_eq!(found[0].3, "itk_a8f3k2m9x7q1w5e4");
+    let mut n = 0;
+    set.scanner(ScanOptions::default()).scan_bytes(
+        input,
+        Source { path: Some("vendor/x.go") },
+        |_| n += 1,
+    );
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn malformed_rule_files_name_file_line_and_field() {
+    let err = parse_rule_file(
+        "[[rules]]\nid = \"x\"\ndescription = \"d\"\nprovider = \"p\"\nkeywords = [\"k\"]\nseverity = \"high\"\n",
+        Path::new("mine.toml"),
+    )
+    .expect_err("regex is missing");
+    let text = err.to_string();
+    assert!(
+        text.contains("mine.toml") && text.contains("line") && text.contains("regex"),
+        "{text}"
+    );
+
+    let err = parse_rule_file(
+        "[[rules]]\nid = \"bad-re\"\ndescription = \"d\"\nprovider = \"p\"\nkeywords = [\"k\"]\nregex = '(unclosed'\nseverity = \"high\"\n",
+        Path::new("mine.toml"),
+    )
+    .expect_err("invalid regex");
+    assert!(err.to_string().contains("bad-re"), "{err}");
+
+    let err = parse_rule_file(
+        "[[rules]]\nid = \"s\"\ndescription = \"d\"\nprovider = \"p\"\nkeywords = [\"k\"]\nregex = 'k'\nseverity = \"urgent\"\n",
+        Path::new("mine.toml"),
+    )
+    .expect_err("bad severity");
+    assert!(err.to_string().contains("severity") || err.to_string().contains("urgent"), "{err}");
+}
+
+#[test]
+fn arbitrary_bytes_never_panic() {
+    let set = RuleSet::builtin();
+    let mut scanner = set.scanner(ScanOptions { scan_binary: true, ..ScanOptions::default() });
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for len in [0usize, 1, 7, 100, 5000, 70_000] {
+        let mut input = Vec::with_capacity(len);
+        for _ in 0..len {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            input.push(b"ghp_AKIAxoxb-eyJ-----BEGIN =:'\"\n\xff\x00"[(state % 34) as usize]);
+        }
+        scanner.scan_bytes(&input, Source::default(), |_| {});
+        let mut s = set.scanner(ScanOptions {
+            chunk_size: 4096,
+            scan_binary: true,
+            ..ScanOptions::default()
+        });
+        s.scan_reader(input.as_slice(), Source::default(), |_| {}).expect("no read errors");
+    }
+}

@@ -1,0 +1,138 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use leakgate_rules::Severity;
+
+/// leakgate: stop leaked credentials at the git server.
+#[derive(Debug, Parser)]
+#[command(name = "leakgate", version, about, propagate_version = true)]
+pub struct Cli {
+    /// More logging (-v info, -vv debug); LEAKGATE_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files, directories, standard input or git history for secrets.
+    Scan(ScanArgs),
+    /// List or check rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One line per finding, for people.
+    Human,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+}
+
+/// Rule sources shared by `scan` and `rules`.
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// Add rules from a leakgate rule file (repeatable).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Add rules and allowlists from a gitleaks configuration file (repeatable).
+    #[arg(long = "gitleaks-config", value_name = "FILE")]
+    pub gitleaks_config: Vec<PathBuf>,
+    /// Do not load the built-in catalog (use only --rules / --gitleaks-config).
+    #[arg(long)]
+    pub no_builtin: bool,
+}
+
+/// `leakgate scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and directories to scan (recursive; `.git/` is skipped); `-` reads stdin.
+    /// Defaults to the current directory.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Scan the history of this git repository instead of files.
+    #[arg(long, value_name = "REPO", conflicts_with = "paths")]
+    pub git: Option<PathBuf>,
+    /// With --git: only commits in A..B (reachable from B, not from A).
+    #[arg(long, value_name = "A..B", requires = "git", conflicts_with = "all")]
+    pub range: Option<String>,
+    /// With --git: every commit reachable from any ref (default: HEAD's history).
+    #[arg(long, requires = "git")]
+    pub all: bool,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Include the plaintext secret in JSON/JSONL/SARIF output. Handle the output as a secret.
+    #[arg(long)]
+    pub reveal: bool,
+    #[command(flatten)]
+    pub rule_args: RuleArgs,
+    /// Report only findings at or above this severity.
+    #[arg(long, value_name = "SEVERITY", default_value = "low", value_parser = parse_severity)]
+    pub min_severity: Severity,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
+    /// Scan files that look binary (a NUL in the first 8 KiB) too.
+    #[arg(long)]
+    pub scan_binary: bool,
+    /// Follow symbolic links (loops are detected and reported).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// File holding the fingerprint key (default: LEAKGATE_FINGERPRINT_KEY, else a key
+    /// generated once in leakgate's data directory).
+    #[arg(long, value_name = "FILE")]
+    pub fingerprint_key_file: Option<PathBuf>,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}
+
+/// `leakgate rules ...`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the rules (built-in and from files).
+    List(ListArgs),
+    /// Validate rule files and run their examples through the engine.
+    Check(CheckArgs),
+}
+
+/// `leakgate rules list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub rule_args: RuleArgs,
+    /// Output format (human or json).
+    #[arg(long, short, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// `leakgate rules check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// leakgate rule files to check.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Minimum number of examples and of negative examples per rule.
+    #[arg(long, default_value_t = 1)]
+    pub min_examples: usize,
+    /// Check the files on their own, not together with the built-in catalog (for checking
+    /// the catalog's own files).
+    #[arg(long)]
+    pub no_builtin: bool,
+}

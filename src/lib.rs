@@ -1,0 +1,47 @@
+//! The `leakgate` binary's library: command dispatch, filesystem scanning and reports.
+//!
+//! The engine lives in `leakgate-rules`, git in `leakgate-hooks`; this crate wires them to a
+//! command line and decides exit codes.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod keys;
+pub mod report;
+pub mod rules_cmd;
+pub mod scan;
+pub mod telemetry;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+/// Exit statuses, decided here and nowhere else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// No findings (or a check passed).
+    Clean = 0,
+    /// Findings (or a check failed).
+    Findings = 1,
+    /// Bad usage, bad configuration, or a scan that could not run.
+    Error = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// Runs one command.
+///
+/// # Errors
+///
+/// Anything that stops the command from running at all; problems with single inputs are
+/// reported as warnings and the command goes on.
+pub fn run(cli: cli::Cli) -> Result<Exit> {
+    match cli.command {
+        cli::Command::Scan(args) => scan::run(&args),
+        cli::Command::Rules(cli::RulesCommand::List(args)) => rules_cmd::list(&args),
+        cli::Command::Rules(cli::RulesCommand::Check(args)) => rules_cmd::check(&args),
+    }
+}

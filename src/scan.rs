@@ -1,0 +1,232 @@
+//! `leakgate scan`: files and directories in parallel, standard input, or git history.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use ignore::{WalkBuilder, WalkState};
+use leakgate_hooks::{scan_history, Selection};
+use leakgate_rules::{Finding, FingerprintKey, Outcome, RuleSet, ScanOptions, Source};
+
+use crate::cli::ScanArgs;
+use crate::{keys, report, rules_cmd, Exit};
+
+/// What a scan covered, for the summary line.
+#[derive(Debug, Default)]
+struct Totals {
+    inputs: AtomicU64,
+    bytes: AtomicU64,
+    binary: AtomicU64,
+    errors: AtomicU64,
+}
+
+impl Totals {
+    fn count(&self, outcome: Outcome) {
+        match outcome {
+            Outcome::Scanned(n) => {
+                self.inputs.fetch_add(1, Ordering::Relaxed);
+                self.bytes.fetch_add(n, Ordering::Relaxed);
+            }
+            Outcome::Binary => {
+                self.binary.fetch_add(1, Ordering::Relaxed);
+            }
+            Outcome::PathAllowed => {}
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("{}", report::printable(message));
+    }
+}
+
+/// Runs `leakgate scan`.
+///
+/// # Errors
+///
+/// Rules or the fingerprint key cannot be loaded, a repository cannot be walked, or the
+/// report cannot be written. Unreadable single files are warnings.
+pub fn run(args: &ScanArgs) -> Result<Exit> {
+    let started = Instant::now();
+    let rules = rules_cmd::build_rule_set(&args.rule_args)?;
+    let key = keys::fingerprint_key(args.fingerprint_key_file.as_deref())?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let options = ScanOptions { scan_binary: args.scan_binary, ..ScanOptions::default() };
+    let findings = Mutex::new(Vec::new());
+    let totals = Totals::default();
+
+    if let Some(repo) = &args.git {
+        let selection = match (&args.range, args.all) {
+            (Some(range), _) => Selection::range(range),
+            (None, true) => Selection::All,
+            (None, false) => Selection::Head,
+        };
+        let stats = scan_history(
+            repo,
+            &rules,
+            &selection,
+            options,
+            threads,
+            |h| {
+                let finding = Finding::new(h.found, &h.path, Some(h.commit.to_string()), &key);
+                lock(&findings).push(finding);
+            },
+            |message| totals.warn(&message),
+        )
+        .with_context(|| format!("scanning the history of {}", repo.display()))?;
+        totals.inputs.store(stats.blobs, Ordering::Relaxed);
+        totals.bytes.store(stats.bytes, Ordering::Relaxed);
+        totals.binary.store(stats.binary, Ordering::Relaxed);
+        tracing::info!(commits = stats.commits, "walked history");
+    } else {
+        let mut paths: Vec<&Path> = args.paths.iter().map(|p| p.as_path()).collect();
+        if paths.is_empty() {
+            paths.push(Path::new("."));
+        }
+        if paths.iter().any(|p| *p == Path::new("-")) {
+            scan_stdin(&rules, options, &key, &findings, &totals);
+            paths.retain(|p| *p != Path::new("-"));
+        }
+        for p in &paths {
+            if std::fs::symlink_metadata(p).is_err() {
+                anyhow::bail!("{}: no such file or directory", p.display());
+            }
+        }
+        if !paths.is_empty() {
+            scan_paths(
+                &paths,
+                args.follow_symlinks,
+                threads,
+                &rules,
+                options,
+                &key,
+                &findings,
+                &totals,
+            );
+        }
+    }
+
+    let mut findings = findings.into_inner().unwrap_or_else(|p| p.into_inner());
+    findings.retain(|f| f.severity >= args.min_severity);
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.rule_id, &a.commit)
+            .cmp(&(&b.path, b.line, b.column, &b.rule_id, &b.commit))
+    });
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    report::write(&mut out, args.format, &findings, &rules, args.reveal)
+        .context("writing the report")?;
+    drop(out);
+
+    let elapsed = started.elapsed();
+    let bytes = totals.bytes.load(Ordering::Relaxed);
+    let summary = format!(
+        "{} findings; scanned {} {} ({:.1} MiB, {} binary skipped, {} unreadable) in {} ms",
+        findings.len(),
+        totals.inputs.load(Ordering::Relaxed),
+        if args.git.is_some() { "blobs" } else { "files" },
+        bytes as f64 / (1024.0 * 1024.0),
+        totals.binary.load(Ordering::Relaxed),
+        totals.errors.load(Ordering::Relaxed),
+        elapsed.as_millis()
+    );
+    if args.format == crate::cli::Format::Human {
+        eprintln!("leakgate: {summary}");
+    } else {
+        tracing::info!("{summary}");
+    }
+    Ok(if findings.is_empty() { Exit::Clean } else { Exit::Findings })
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panicking worker cannot leave a Vec of findings half-pushed; keep what it holds.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn scan_stdin(
+    rules: &RuleSet,
+    options: ScanOptions,
+    key: &FingerprintKey,
+    findings: &Mutex<Vec<Finding>>,
+    totals: &Totals,
+) {
+    let mut scanner = rules.scanner(options);
+    let stdin = io::stdin().lock();
+    match scanner.scan_reader(stdin, Source { path: Some("<stdin>") }, |m| {
+        lock(findings).push(Finding::new(m, "<stdin>", None, key))
+    }) {
+        Ok(outcome) => totals.count(outcome),
+        Err(e) => totals.warn(&format!("<stdin>: read error: {e}")),
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // the scan's shared state, passed once
+fn scan_paths(
+    paths: &[&Path],
+    follow: bool,
+    threads: usize,
+    rules: &RuleSet,
+    options: ScanOptions,
+    key: &FingerprintKey,
+    findings: &Mutex<Vec<Finding>>,
+    totals: &Totals,
+) {
+    let mut builder = WalkBuilder::new(paths[0]);
+    for p in &paths[1..] {
+        builder.add(p);
+    }
+    builder
+        .standard_filters(false)
+        .hidden(false)
+        .follow_links(follow)
+        .threads(threads)
+        .filter_entry(|entry| entry.file_name() != ".git");
+    builder.build_parallel().run(|| {
+        let mut scanner = rules.scanner(options);
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    totals.warn(&e.to_string());
+                    return WalkState::Continue;
+                }
+            };
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                return WalkState::Continue;
+            }
+            let path = entry.path();
+            let display = path.to_string_lossy();
+            let display = display.strip_prefix("./").unwrap_or(&display);
+            let file = match File::open(path) {
+                Ok(file) => file,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    totals.warn(&format!("{display}: vanished during the scan"));
+                    return WalkState::Continue;
+                }
+                Err(e) => {
+                    totals.warn(&format!("{display}: cannot open: {e}"));
+                    return WalkState::Continue;
+                }
+            };
+            let result = scanner.scan_reader(file, Source { path: Some(display) }, |m| {
+                lock(findings).push(Finding::new(m, display, None, key))
+            });
+            match result {
+                Ok(outcome) => totals.count(outcome),
+                Err(e) => totals.warn(&format!("{display}: read error: {e}")),
+            }
+            WalkState::Continue
+        })
+    });
+}
