@@ -39,6 +39,7 @@ fn main() {
                 let regex = rule.get("regex").and_then(|r| r.as_str()).unwrap_or_default();
                 let max = regex_syntax::ParserBuilder::new()
                     .utf8(false)
+                    .unicode(false)
                     .build()
                     .parse(regex)
                     .unwrap_or_else(|e| {

@@ -390,7 +390,6 @@ impl State {
         };
         let mut hits = std::mem::take(&mut self.hits);
         set.gate.hits(buf, from, search_end, &mut hits);
-        hits.sort_unstable_by_key(|h| (h.start, h.end));
         for hit in hits.iter().filter(|h| h.start < limit) {
             for &r in set.gate.owners(hit.pattern) {
                 if !self.disabled[r as usize] {

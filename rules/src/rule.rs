@@ -358,7 +358,7 @@ impl Rule {
 /// Compiles a regex for matching bytes (`\xFF` and invalid UTF-8 in input never fail a search).
 pub(crate) fn compile(pattern: &str) -> Result<Regex, Box<regex_automata::meta::BuildError>> {
     Regex::builder()
-        .syntax(regex_automata::util::syntax::Config::new().utf8(false))
+        .syntax(regex_automata::util::syntax::Config::new().utf8(false).unicode(false))
         .configure(Regex::config().utf8_empty(false))
         .build(pattern)
         .map_err(Box::new)
@@ -367,7 +367,12 @@ pub(crate) fn compile(pattern: &str) -> Result<Regex, Box<regex_automata::meta::
 /// Window around a keyword hit for `pattern`: its longest possible match, or `fallback` when
 /// the regex is unbounded. `None` if the pattern does not parse.
 pub fn window_for(pattern: &str, fallback: usize) -> Option<usize> {
-    let hir = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern).ok()?;
+    let hir = regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .unicode(false)
+        .build()
+        .parse(pattern)
+        .ok()?;
     Some(hir.properties().maximum_len().unwrap_or(fallback).min(MAX_WINDOW))
 }
 
