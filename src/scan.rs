@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use ignore::{WalkBuilder, WalkState};
 use leakgate_hooks::{scan_history, Selection};
-use leakgate_rules::{Finding, FingerprintKey, Outcome, RuleSet, ScanOptions, Source};
+use leakgate_rules::{Finding, FingerprintKey, Outcome, RuleSet, ScanOptions, Scanner, Source};
 
 use crate::cli::ScanArgs;
 use crate::{keys, report, rules_cmd, Exit};
@@ -192,41 +192,58 @@ fn scan_paths(
         .follow_links(follow)
         .threads(threads)
         .filter_entry(|entry| entry.file_name() != ".git");
+    // Regular files given directly need no walker and no threads: the common case of a hook
+    // or an editor integration scanning one file starts in a few milliseconds.
+    let all_files = paths.iter().all(|p| {
+        std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() || (follow && p.is_file()))
+    });
+    if all_files {
+        let mut scanner = rules.scanner(options);
+        for path in paths {
+            scan_file(&mut scanner, path, key, findings, totals);
+        }
+        return;
+    }
     builder.build_parallel().run(|| {
         let mut scanner = rules.scanner(options);
         Box::new(move |entry| {
-            let entry = match entry {
-                Ok(entry) => entry,
-                Err(e) => {
-                    totals.warn(&e.to_string());
-                    return WalkState::Continue;
+            match entry {
+                Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
+                    scan_file(&mut scanner, entry.path(), key, findings, totals);
                 }
-            };
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                return WalkState::Continue;
-            }
-            let path = entry.path();
-            let display = path.to_string_lossy();
-            let display = display.strip_prefix("./").unwrap_or(&display);
-            let file = match File::open(path) {
-                Ok(file) => file,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    totals.warn(&format!("{display}: vanished during the scan"));
-                    return WalkState::Continue;
-                }
-                Err(e) => {
-                    totals.warn(&format!("{display}: cannot open: {e}"));
-                    return WalkState::Continue;
-                }
-            };
-            let result = scanner.scan_reader(file, Source { path: Some(display) }, |m| {
-                lock(findings).push(Finding::new(m, display, None, key))
-            });
-            match result {
-                Ok(outcome) => totals.count(outcome),
-                Err(e) => totals.warn(&format!("{display}: read error: {e}")),
+                Ok(_) => {}
+                Err(e) => totals.warn(&e.to_string()),
             }
             WalkState::Continue
         })
     });
+}
+
+fn scan_file(
+    scanner: &mut Scanner<'_>,
+    path: &Path,
+    key: &FingerprintKey,
+    findings: &Mutex<Vec<Finding>>,
+    totals: &Totals,
+) {
+    let display = path.to_string_lossy();
+    let display = display.strip_prefix("./").unwrap_or(&display);
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            totals.warn(&format!("{display}: vanished during the scan"));
+            return;
+        }
+        Err(e) => {
+            totals.warn(&format!("{display}: cannot open: {e}"));
+            return;
+        }
+    };
+    let result = scanner.scan_reader(file, Source { path: Some(display) }, |m| {
+        lock(findings).push(Finding::new(m, display, None, key))
+    });
+    match result {
+        Ok(outcome) => totals.count(outcome),
+        Err(e) => totals.warn(&format!("{display}: read error: {e}")),
+    }
 }

@@ -1,1 +1,90 @@
-fn main() {}
+//! Engine benchmarks: single-threaded throughput on ordinary source code, and start-up cost.
+//!
+//! The corpus is `LEAKGATE_BENCH_CORPUS` (a directory) or, by default, the crate sources in
+//! the local cargo registry, which every machine that built leakgate has. Up to 16 MiB of
+//! text files are concatenated in sorted path order, so runs on one machine compare.
+
+use std::path::{Path, PathBuf};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use leakgate_rules::{is_binary, RuleSet, ScanOptions, Source};
+
+const LIMIT: usize = 16 << 20;
+
+fn corpus_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("LEAKGATE_BENCH_CORPUS") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .expect("HOME or CARGO_HOME is set");
+    home.join("registry").join("src")
+}
+
+fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect(&path, files);
+        } else if path.is_file() {
+            files.push(path);
+        }
+    }
+}
+
+fn corpus() -> Vec<u8> {
+    let mut files = Vec::new();
+    collect(&corpus_dir(), &mut files);
+    let mut out = Vec::with_capacity(LIMIT);
+    for file in files {
+        let Ok(bytes) = std::fs::read(&file) else { continue };
+        if is_binary(&bytes) {
+            continue;
+        }
+        out.extend_from_slice(&bytes);
+        if out.len() >= LIMIT {
+            out.truncate(LIMIT);
+            break;
+        }
+    }
+    assert!(out.len() > 1 << 20, "benchmark corpus too small: set LEAKGATE_BENCH_CORPUS");
+    out
+}
+
+fn throughput(c: &mut Criterion) {
+    let text = corpus();
+    let rules = RuleSet::builtin();
+    // Compile the regexes the corpus needs before measuring.
+    let mut scanner = rules.scanner(ScanOptions::default());
+    scanner.scan_bytes(&text, Source::default(), |_| {});
+    let mut group = c.benchmark_group("engine");
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    group.sample_size(20);
+    group.bench_with_input(BenchmarkId::new("scan_bytes", "source-16MiB"), &text, |b, text| {
+        b.iter(|| {
+            let mut n = 0;
+            scanner.scan_bytes(text, Source { path: Some("corpus") }, |_| n += 1);
+            n
+        })
+    });
+    group.bench_with_input(BenchmarkId::new("scan_reader", "source-16MiB"), &text, |b, text| {
+        b.iter(|| {
+            let mut n = 0;
+            scanner
+                .scan_reader(text.as_slice(), Source { path: Some("corpus") }, |_| n += 1)
+                .expect("in-memory reads do not fail");
+            n
+        })
+    });
+    group.finish();
+}
+
+fn startup(c: &mut Criterion) {
+    c.bench_function("ruleset_builtin", |b| b.iter(RuleSet::builtin));
+}
+
+criterion_group!(benches, throughput, startup);
+criterion_main!(benches);

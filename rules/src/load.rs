@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::rule::{compile, window_for, Allowlist, PathMatcher, Rule, RuleSpec, Target};
+use crate::rule::{compile, window_for, Allowlist, LazyRegex, PathMatcher, Rule, RuleSpec, Target};
 use crate::rule::{Severity, DEFAULT_MAX_LEN};
 
 /// Why rules could not be loaded.
@@ -110,7 +110,7 @@ pub(crate) fn rule_from_spec(spec: RuleSpec, compile_now: bool) -> Result<Rule, 
         Some(n) => n,
         None => window_for(&spec.regex, DEFAULT_MAX_LEN).unwrap_or(DEFAULT_MAX_LEN),
     };
-    let rule = Rule::new(spec, max_len)?;
+    let rule = Rule::new(spec, max_len, compile_now)?;
     if compile_now {
         rule.compile_now()?;
     }
@@ -264,7 +264,7 @@ fn gitleaks_allowlist(a: &GitleaksAllowlist, id: &str) -> Result<Allowlist, Load
     let regexes = a
         .regexes
         .iter()
-        .map(|re| compile(re).map_err(|e| LoadError::regex(id, e)))
+        .map(|re| LazyRegex::new(re, id, true))
         .collect::<Result<Vec<_>, _>>()?;
     let paths = a
         .paths

@@ -168,11 +168,39 @@ impl PathMatcher {
     }
 }
 
+/// A regex compiled on first use (allowlist regexes of the embedded catalog are rarely needed).
+#[derive(Debug)]
+pub(crate) struct LazyRegex {
+    source: String,
+    regex: OnceLock<Regex>,
+}
+
+impl LazyRegex {
+    /// Wraps `source`, compiling it now when `now` (to report errors at load time).
+    pub(crate) fn new(source: &str, id: &str, now: bool) -> Result<Self, LoadError> {
+        let lazy = LazyRegex { source: source.to_owned(), regex: OnceLock::new() };
+        if now {
+            let re = compile(source).map_err(|e| LoadError::regex(id, e))?;
+            let _ = lazy.regex.set(re);
+        }
+        Ok(lazy)
+    }
+
+    pub(crate) fn is_match(&self, haystack: &[u8]) -> bool {
+        self.regex
+            .get_or_init(|| {
+                compile(&self.source)
+                    .expect("allowlist regexes are validated when their catalog is built or loaded")
+            })
+            .is_match(haystack)
+    }
+}
+
 /// A compiled allowlist.
 #[derive(Debug, Default)]
 pub(crate) struct Allowlist {
     pub(crate) stopwords: Vec<String>,
-    pub(crate) regexes: Vec<Regex>,
+    pub(crate) regexes: Vec<LazyRegex>,
     pub(crate) target: Option<Target>,
     pub(crate) paths: Option<PathMatcher>,
     /// gitleaks' `condition = "AND"`: every criterion given must hold.
@@ -188,13 +216,13 @@ pub(crate) struct Candidate<'a> {
 }
 
 impl Allowlist {
-    pub(crate) fn from_spec(spec: &AllowlistSpec, id: &str) -> Result<Self, LoadError> {
+    pub(crate) fn from_spec(spec: &AllowlistSpec, id: &str, now: bool) -> Result<Self, LoadError> {
         Ok(Allowlist {
             stopwords: spec.stopwords.iter().map(|w| w.to_ascii_lowercase()).collect(),
             regexes: spec
                 .regexes
                 .iter()
-                .map(|re| compile(re).map_err(|source| LoadError::regex(id, source)))
+                .map(|re| LazyRegex::new(re, id, now))
                 .collect::<Result<_, _>>()?,
             target: None,
             paths: PathMatcher::globs(&spec.paths, id)?,
@@ -258,10 +286,11 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Builds a rule from its spec. `max_len` is the window, already derived from the regex.
-    pub(crate) fn new(spec: RuleSpec, max_len: usize) -> Result<Self, LoadError> {
+    /// Builds a rule from its spec. `max_len` is the window, already derived from the regex;
+    /// `now` compiles the allowlist's regexes now rather than on first use.
+    pub(crate) fn new(spec: RuleSpec, max_len: usize, now: bool) -> Result<Self, LoadError> {
         let allowlists = match &spec.allowlist {
-            Some(a) => vec![Allowlist::from_spec(a, &spec.id)?],
+            Some(a) => vec![Allowlist::from_spec(a, &spec.id, now)?],
             None => Vec::new(),
         };
         let generic = spec.provider == "generic";
