@@ -82,10 +82,10 @@ pub fn check(args: &CheckArgs) -> Result<Exit> {
         builder.add_builtin();
     }
     let mut problems = 0usize;
-    let mut total = 0usize;
+    let mut ids = Vec::new();
     for path in &args.files {
         let loaded = load_rule_file(path).and_then(|rules| {
-            total += rules.len();
+            ids.extend(rules.iter().map(|r| r.id().to_owned()));
             builder.add_rules(rules, &path.display().to_string())
         });
         if let Err(e) = loaded {
@@ -94,11 +94,12 @@ pub fn check(args: &CheckArgs) -> Result<Exit> {
         }
     }
     let set = builder.build();
-    for failure in check_examples(&set, args.min_examples) {
+    for failure in check_examples(&set, Some(&ids), args.min_examples) {
         eprintln!("{failure}");
         problems += 1;
     }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{total} rules checked, {problems} problems").context("writing to stdout")?;
+    writeln!(out, "{} rules checked, {problems} problems", ids.len())
+        .context("writing to stdout")?;
     Ok(if problems == 0 { Exit::Clean } else { Exit::Findings })
 }

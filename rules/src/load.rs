@@ -261,11 +261,8 @@ pub fn load_gitleaks_config(path: &Path) -> Result<GitleaksConfig, LoadError> {
 }
 
 fn gitleaks_allowlist(a: &GitleaksAllowlist, id: &str) -> Result<Allowlist, LoadError> {
-    let regexes = a
-        .regexes
-        .iter()
-        .map(|re| LazyRegex::new(re, id, true))
-        .collect::<Result<Vec<_>, _>>()?;
+    let regexes =
+        a.regexes.iter().map(|re| LazyRegex::new(re, id, true)).collect::<Result<Vec<_>, _>>()?;
     let paths = a
         .paths
         .iter()

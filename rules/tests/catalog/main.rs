@@ -33,7 +33,7 @@ pub fn catalog_with_examples() -> RuleSet {
 fn every_rule_finds_its_examples_and_none_of_its_negative_examples() {
     let set = catalog_with_examples();
     set.compile_all().expect("every regex compiles");
-    let failures = check_examples(&set, 2);
+    let failures = check_examples(&set, None, 2);
     let report: Vec<String> = failures.iter().map(ToString::to_string).collect();
     assert!(report.is_empty(), "{} problems:\n{}", report.len(), report.join("\n"));
 }

@@ -1,0 +1,85 @@
+//! `leakgate scan --git`: history scanned blob by blob, attributed to the commit that added it.
+
+use std::process::Command;
+
+use super::{github_token, jsonl, path_str, stderr, Env, TestResult};
+
+fn git(dir: &std::path::Path, args: &[&str]) -> Result<String, Box<dyn std::error::Error>> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("git {args:?}: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn commit_file(
+    dir: &std::path::Path,
+    file: &str,
+    content: &str,
+    message: &str,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let path = dir.join(file);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, content)?;
+    git(dir, &["add", "-A"])?;
+    git(dir, &["commit", "-q", "-m", message])?;
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+#[test]
+fn history_scan_attributes_each_blob_to_the_commit_that_added_it() -> TestResult {
+    let env = Env::new()?;
+    let repo = env.path("repo");
+    std::fs::create_dir_all(&repo)?;
+    git(&repo, &["init", "-q", "-b", "main"])?;
+    let token = github_token("ghp_", 20);
+    let c1 = commit_file(&repo, "README.md", "hello\n", "one")?;
+    let c2 = commit_file(&repo, "app/settings.py", &format!("X = 1\nTOKEN = '{token}'\n"), "two")?;
+    // Moving the file keeps the blob: it stays attributed to c2 and is scanned once.
+    git(&repo, &["mv", "app/settings.py", "app/config.py"])?;
+    git(&repo, &["commit", "-q", "-m", "three"])?;
+    let c4 = commit_file(&repo, "app/config.py", "X = 1\n", "remove the key")?;
+    git(&repo, &["checkout", "-q", "-b", "side", &c1])?;
+    let side_token = github_token("ghp_", 21);
+    let c5 = commit_file(&repo, "side.txt", &format!("{side_token}\n"), "side")?;
+    git(&repo, &["checkout", "-q", "main"])?;
+
+    let out = env.run(&["scan", "--git", path_str(&repo)?, "-f", "jsonl"])?;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let findings = jsonl(&out)?;
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["commit"], c2.as_str());
+    assert_eq!(findings[0]["path"], "app/settings.py");
+    assert_eq!(findings[0]["line"], 2);
+
+    let all = jsonl(&env.run(&["scan", "--git", path_str(&repo)?, "--all", "-f", "jsonl"])?)?;
+    let commits: Vec<&str> = all.iter().filter_map(|f| f["commit"].as_str()).collect();
+    assert_eq!(all.len(), 2);
+    assert!(commits.contains(&c2.as_str()) && commits.contains(&c5.as_str()));
+
+    let range = format!("{c2}..{c4}");
+    let out = env.run(&["scan", "--git", path_str(&repo)?, "--range", &range, "-f", "jsonl"])?;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let range = format!("{c1}..main");
+    let found =
+        jsonl(&env.run(&["scan", "--git", path_str(&repo)?, "--range", &range, "-f", "jsonl"])?)?;
+    assert_eq!(found.len(), 1);
+
+    let out = env.run(&["scan", "--git", path_str(&repo)?, "--range", "nope..main"])?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
+    let out = env.run(&["scan", "--git", path_str(&env.path("data"))?])?;
+    assert_eq!(out.status.code(), Some(2));
+    Ok(())
+}
