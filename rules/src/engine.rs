@@ -439,7 +439,11 @@ impl State {
         if at >= end {
             return;
         }
-        let re = rule.regex();
+        let compiled = rule.compiled();
+        if !compiled.may_match(&buf[at..end]) {
+            return;
+        }
+        let re = &compiled.regex;
         while at < end {
             let Some(m) = re.search(&Input::new(buf).range(at..end)) else { break };
             if m.start() >= hit_end {

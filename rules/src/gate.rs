@@ -289,6 +289,13 @@ mod tests {
     }
 
     #[test]
+    fn gate_finds_three_byte_keywords_anywhere_including_the_last_position() {
+        let g = gate(&["pat", "ghp_"]);
+        assert_eq!(found(&g, "pat xPAT ghp_ pat"), [(0, 0), (0, 5), (1, 9), (0, 14)]);
+        assert_eq!(found(&g, "pa"), []);
+    }
+
+    #[test]
     fn gate_skips_text_without_keywords() {
         let g = gate(&["ghp_", "akia"]);
         assert!(found(&g, "fn main() { println!(\"hello\"); }").is_empty());

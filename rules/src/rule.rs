@@ -274,7 +274,7 @@ impl Allowlist {
 #[derive(Debug)]
 pub struct Rule {
     pub(crate) spec: RuleSpec,
-    pub(crate) regex: OnceLock<Regex>,
+    pub(crate) regex: OnceLock<Compiled>,
     /// Explicit secret group (gitleaks' `secretGroup`); otherwise `secret` or the first group.
     pub(crate) secret_group: Option<usize>,
     pub(crate) max_len: usize,
@@ -310,18 +310,24 @@ impl Rule {
     /// Compiles the regex now (user rule files are checked when they load).
     pub(crate) fn compile_now(&self) -> Result<(), LoadError> {
         if self.regex.get().is_none() {
-            let re = compile(&self.spec.regex).map_err(|e| LoadError::regex(&self.spec.id, e))?;
-            let _ = self.regex.set(re);
+            let compiled =
+                Compiled::new(&self.spec.regex).map_err(|e| LoadError::regex(&self.spec.id, e))?;
+            let _ = self.regex.set(compiled);
         }
         Ok(())
     }
 
-    /// The regex, compiled on first use and shared by all threads.
-    pub(crate) fn regex(&self) -> &Regex {
+    /// The regex and its required literals, compiled on first use and shared by all threads.
+    pub(crate) fn compiled(&self) -> &Compiled {
         self.regex.get_or_init(|| {
-            compile(&self.spec.regex)
+            Compiled::new(&self.spec.regex)
                 .expect("rule regexes are validated when their catalog is built or loaded")
         })
+    }
+
+    /// The regex, compiled on first use and shared by all threads.
+    pub(crate) fn regex(&self) -> &Regex {
+        &self.compiled().regex
     }
 
     /// The unique rule id.
@@ -381,6 +387,61 @@ impl Rule {
         let input = Input::new(haystack).range(start..end).anchored(Anchored::Yes);
         re.search_captures(&input, &mut caps);
         caps
+    }
+}
+
+/// A rule's compiled regex, plus literals every match contains.
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    pub(crate) regex: Regex,
+    /// Case-sensitive literals that every match contains, rarest first. Checking a window for
+    /// them with `memchr` is far cheaper than starting a regex search: a URL rule's `@`
+    /// rejects most of the URLs its `https://` keyword opens windows on.
+    pub(crate) required: Vec<Vec<u8>>,
+}
+
+impl Compiled {
+    fn new(pattern: &str) -> Result<Self, Box<regex_automata::meta::BuildError>> {
+        let regex = compile(pattern)?;
+        let mut required = regex_syntax::ParserBuilder::new()
+            .utf8(false)
+            .unicode(false)
+            .build()
+            .parse(pattern)
+            .map(|hir| {
+                let mut out = Vec::new();
+                required_literals(&hir, &mut out);
+                out
+            })
+            .unwrap_or_default();
+        // Punctuation is rarer than letters in text; check the rarest-looking literal first.
+        required.sort_by_key(|l: &Vec<u8>| l.iter().filter(|b| b.is_ascii_punctuation()).count());
+        required.reverse();
+        required.dedup();
+        required.truncate(3);
+        Ok(Compiled { regex, required })
+    }
+
+    /// Whether `window` can hold a match at all.
+    pub(crate) fn may_match(&self, window: &[u8]) -> bool {
+        self.required.iter().all(|lit| match lit.as_slice() {
+            [b] => memchr::memchr(*b, window).is_some(),
+            lit => memchr::memmem::find(window, lit).is_some(),
+        })
+    }
+}
+
+/// Literals that every match of `hir` contains: literals in concatenations, through captures
+/// and repetitions of at least one. Alternations and classes contribute nothing (a
+/// case-insensitive literal is a class), so the answer is conservative.
+fn required_literals(hir: &regex_syntax::hir::Hir, out: &mut Vec<Vec<u8>>) {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Literal(lit) => out.push(lit.0.to_vec()),
+        HirKind::Capture(cap) => required_literals(&cap.sub, out),
+        HirKind::Repetition(rep) if rep.min >= 1 => required_literals(&rep.sub, out),
+        HirKind::Concat(items) => items.iter().for_each(|item| required_literals(item, out)),
+        _ => {}
     }
 }
 
