@@ -271,24 +271,33 @@ fn malformed_rule_files_name_file_line_and_field() {
 }
 
 #[test]
-fn arbitrary_bytes_never_panic() {
+fn arbitrary_bytes_never_panic_and_streaming_agrees_with_whole_input() {
     let set = RuleSet::builtin();
     let mut scanner = set.scanner(ScanOptions { scan_binary: true, ..ScanOptions::default() });
     let mut state = 0x2545_f491_4f6c_dd1du64;
     for len in [0usize, 1, 7, 100, 5000, 70_000] {
         let mut input = Vec::with_capacity(len);
-        for _ in 0..len {
+        for i in 0..len {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             input.push(b"ghp_AKIAxoxb-eyJ-----BEGIN =:'\"\n\xff\x00"[(state % 34) as usize]);
+            if i % 2999 == 1000 {
+                input.extend_from_slice(format!(" {TOKEN} ").as_bytes());
+            }
         }
-        scanner.scan_bytes(&input, Source::default(), |_| {});
-        let mut s = set.scanner(ScanOptions {
-            chunk_size: 4096,
-            scan_binary: true,
-            ..ScanOptions::default()
+        let mut whole = Vec::new();
+        scanner.scan_bytes(&input, Source::default(), |m| {
+            whole.push((m.rule.id().to_owned(), m.offset))
         });
-        s.scan_reader(input.as_slice(), Source::default(), |_| {}).expect("no read errors");
+        let options = ScanOptions { chunk_size: 4096, scan_binary: true, ..ScanOptions::default() };
+        let mut streamed = Vec::new();
+        set.scanner(options)
+            .scan_reader(input.as_slice(), Source::default(), |m| {
+                streamed.push((m.rule.id().to_owned(), m.offset))
+            })
+            .expect("no read errors");
+        assert_eq!(whole, streamed, "length {len}");
+        assert!(len < 5000 || !whole.is_empty(), "the planted tokens are found");
     }
 }
