@@ -25,6 +25,39 @@ pub enum Command {
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// The git pre-receive hook: reads `<old> <new> <ref>` lines on stdin (run by git).
+    PreReceive,
+    /// Install the pre-receive hook.
+    #[command(subcommand)]
+    Hook(HookCommand),
+}
+
+/// `leakgate hook ...`.
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Write the pre-receive hook into a repository or a server-wide hooks directory.
+    Install(InstallArgs),
+}
+
+/// `leakgate hook install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The repository (bare or not).
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<PathBuf>,
+    /// A server-wide hooks directory instead (writes DIR/pre-receive).
+    #[arg(long, value_name = "DIR", conflicts_with = "repo")]
+    pub global: Option<PathBuf>,
+    /// Where the platform runs hooks from: plain (hooks/pre-receive), gitlab
+    /// (custom_hooks/pre-receive.d/), gitea (hooks/pre-receive.d/; also Forgejo).
+    #[arg(long, default_value = "plain")]
+    pub flavor: String,
+    /// Overwrite a hook that leakgate did not write.
+    #[arg(long)]
+    pub force: bool,
+    /// The leakgate binary the hook runs (default: this one).
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<PathBuf>,
 }
 
 /// Output formats.

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod hook_cmd;
 pub mod keys;
 pub mod report;
 pub mod rules_cmd;
@@ -43,5 +44,7 @@ pub fn run(cli: cli::Cli) -> Result<Exit> {
         cli::Command::Scan(args) => scan::run(&args),
         cli::Command::Rules(cli::RulesCommand::List(args)) => rules_cmd::list(&args),
         cli::Command::Rules(cli::RulesCommand::Check(args)) => rules_cmd::check(&args),
+        cli::Command::PreReceive => hook_cmd::pre_receive_cmd(),
+        cli::Command::Hook(cli::HookCommand::Install(args)) => hook_cmd::install_cmd(&args),
     }
 }

@@ -1,12 +1,28 @@
-//! leakgate's git side: finding the blobs that a range of commits adds, and scanning them.
+//! leakgate's git side: finding the blobs that a range of commits adds, scanning them, and the
+//! pre-receive hook that decides on a push.
 //!
 //! The same walk serves `leakgate scan --git` (history) and, with the repository's existing
-//! refs as the boundary, the pre-receive hook: each new blob is scanned once and attributed to
-//! the first commit and path that add it. This crate knows nothing of HTTP or storage.
+//! refs as the boundary and git's quarantine directory in view, the pre-receive hook: each new
+//! blob is scanned once and attributed to the first commit and path that add it. This crate
+//! knows nothing of HTTP or storage, and is synchronous.
 #![forbid(unsafe_code)]
 
+mod config;
+mod install;
+mod objects;
+mod prereceive;
+mod push;
 mod walk;
 
+pub use config::{HookConfig, HookSettings, Mode, SettingError};
+pub use install::{install_global, install_repo, script, Flavor, InstallError, MARKER};
+pub use objects::{null_id, quarantine_from_env, Objects};
+pub use prereceive::{
+    blocks, bypass_request, pre_receive, push_options, pusher, AuditFinding, AuditRecord, Bypass,
+    HookContext, Verdict, BYPASS_REASONS,
+};
+pub use push::{parse_updates, ParseError, RefUpdate};
 pub use walk::{
-    open_repository, scan_history, HistoryError, HistoryFinding, HistoryStats, Selection,
+    all_ref_tips, new_commits, open_repository, scan_history, HistoryError, HistoryFinding,
+    HistoryStats, Selection, WalkOptions,
 };

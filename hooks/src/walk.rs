@@ -1,16 +1,27 @@
 //! New-blob enumeration over a commit range, and scanning those blobs in parallel.
+//!
+//! A commit's tree is compared with its parents' trees path by path: a subtree or blob whose
+//! id equals the parent's at the same path is unchanged and skipped whole, so a commit costs
+//! what it changed, not the size of the repository. A blob is scanned once (the first commit,
+//! oldest first, that adds it), and a finding whose secret the parent's version of the same
+//! file already contained is not new.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex};
+use std::time::Instant;
 
 use gix::bstr::ByteSlice;
+use gix::objs::tree::EntryMode;
 use gix::objs::FindExt;
-use gix::revision::walk::Sorting;
-use gix::traverse::commit::simple::CommitTimeOrder;
+use gix::traverse::commit::simple::{CommitTimeOrder, Sorting};
 use gix::ObjectId;
 use leakgate_rules::{Match, Outcome, RuleSet, ScanOptions, Source};
+
+use crate::objects::Objects;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -46,9 +57,11 @@ pub enum HistoryError {
     },
 }
 
-fn walk_err(what: impl Into<String>) -> impl FnOnce(BoxError) -> HistoryError {
+fn walk_err<E: std::error::Error + Send + Sync + 'static>(
+    what: impl Into<String>,
+) -> impl FnOnce(E) -> HistoryError {
     let what = what.into();
-    move |source| HistoryError::Walk { what, source }
+    move |source| HistoryError::Walk { what, source: Box::new(source) }
 }
 
 /// Which commits to scan.
@@ -89,12 +102,14 @@ pub struct HistoryFinding<'r> {
     pub path: String,
     /// That commit.
     pub commit: ObjectId,
+    /// The blob.
+    pub blob: ObjectId,
 }
 
-/// What a history scan covered.
-#[derive(Debug, Default)]
+/// What a walk covered.
+#[derive(Debug, Default, Clone)]
 pub struct HistoryStats {
-    /// Commits walked.
+    /// New commits walked.
     pub commits: u64,
     /// Distinct blobs scanned.
     pub blobs: u64,
@@ -102,6 +117,29 @@ pub struct HistoryStats {
     pub bytes: u64,
     /// Blobs skipped as binary.
     pub binary: u64,
+    /// Blobs the deadline stopped before they were scanned (0 when complete).
+    pub unscanned: u64,
+    /// Whether every new blob was scanned before the deadline.
+    pub complete: bool,
+    /// The new commits, oldest first.
+    pub new_commits: Vec<ObjectId>,
+}
+
+/// How to scan blobs.
+#[derive(Clone, Debug)]
+pub struct WalkOptions {
+    /// Engine options.
+    pub scan: ScanOptions,
+    /// Worker threads.
+    pub threads: usize,
+    /// Stop when this instant passes; the stats say what was left.
+    pub deadline: Option<Instant>,
+    /// Blobs above this size are streamed through `git cat-file` instead of read whole.
+    pub stream_above: u64,
+    /// The repository directory, for `git cat-file` on large blobs.
+    pub git_dir: PathBuf,
+    /// Skip blobs the repository had before the push (only with a quarantine).
+    pub only_quarantined: bool,
 }
 
 /// Opens a repository (bare or with a work tree) for reading.
@@ -118,20 +156,17 @@ pub fn open_repository(path: &Path) -> Result<gix::Repository, HistoryError> {
 
 fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, HistoryError> {
     let fail = |source: BoxError| HistoryError::Revision { rev: rev.to_owned(), source };
-    let object = repo
-        .rev_parse_single(rev)
-        .map_err(|e| fail(Box::new(e)))?
-        .object()
-        .map_err(|e| fail(Box::new(e)))?;
+    let id = repo.rev_parse_single(rev).map_err(|e| fail(Box::new(e)))?;
+    let object = id.object().map_err(|e| fail(Box::new(e)))?;
     let commit = object.peel_to_commit().map_err(|e| fail(Box::new(e)))?;
     Ok(commit.id)
 }
 
 /// Every commit that a ref points to (through tags); refs to other objects are ignored.
-fn all_ref_tips(repo: &gix::Repository) -> Result<Vec<ObjectId>, HistoryError> {
-    let platform = repo.references().map_err(|e| walk_err("refs")(Box::new(e)))?;
+pub fn all_ref_tips(repo: &gix::Repository) -> Result<Vec<ObjectId>, HistoryError> {
+    let platform = repo.references().map_err(walk_err("refs"))?;
     let mut tips = Vec::new();
-    for reference in platform.all().map_err(|e| walk_err("refs")(Box::new(e)))? {
+    for reference in platform.all().map_err(walk_err("refs"))? {
         let Ok(mut reference) = reference else { continue };
         if let Ok(commit) = reference.peel_to_commit() {
             tips.push(commit.id);
@@ -140,12 +175,6 @@ fn all_ref_tips(repo: &gix::Repository) -> Result<Vec<ObjectId>, HistoryError> {
     tips.sort();
     tips.dedup();
     Ok(tips)
-}
-
-struct Job {
-    blob: ObjectId,
-    path: String,
-    commit: ObjectId,
 }
 
 /// Scans every blob that the selected commits add, once each, in parallel.
@@ -171,170 +200,302 @@ where
 {
     let repo = open_repository(path)?;
     let (tips, hidden) = match selection {
-        Selection::Head => {
-            let head = repo.head_id().map_err(|e| walk_err("HEAD")(Box::new(e)))?.detach();
-            (vec![head], vec![])
-        }
+        Selection::Head => (vec![repo.head_id().map_err(walk_err("HEAD"))?.detach()], vec![]),
         Selection::All => (all_ref_tips(&repo)?, vec![]),
         Selection::Range { exclude, include } => (
             include.iter().map(|r| resolve(&repo, r)).collect::<Result<Vec<_>, _>>()?,
             exclude.iter().map(|r| resolve(&repo, r)).collect::<Result<Vec<_>, _>>()?,
         ),
     };
-    let mut commits: Vec<ObjectId> = Vec::new();
-    if !tips.is_empty() {
-        let walk = repo
-            .rev_walk(tips)
-            .with_hidden(hidden.iter().copied())
-            .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
-            .all()
-            .map_err(|e| walk_err("commits")(Box::new(e)))?;
-        for info in walk {
-            commits.push(info.map_err(|e| walk_err("commits")(Box::new(e)))?.id);
-        }
+    let objects = Objects::new(&repo, None).map_err(walk_err("objects"))?;
+    let walk = WalkOptions {
+        scan: options,
+        threads,
+        deadline: None,
+        stream_above: 256 << 20,
+        git_dir: repo.git_dir().to_owned(),
+        only_quarantined: false,
+    };
+    scan_new_blobs(&objects, &tips, &hidden, rules, &walk, sink, warn)
+}
+
+/// A blob to scan.
+struct Job {
+    blob: ObjectId,
+    path: String,
+    commit: ObjectId,
+    /// The first parent's blob at the same path, when it differs.
+    parent_blob: Option<ObjectId>,
+}
+
+/// Commits reachable from `tips` and not from `hidden`, oldest first, with their parents.
+pub fn new_commits(
+    objects: &Objects,
+    tips: &[ObjectId],
+    hidden: &[ObjectId],
+) -> Result<Vec<(ObjectId, Vec<ObjectId>)>, HistoryError> {
+    if tips.is_empty() {
+        return Ok(Vec::new());
+    }
+    let walk = gix::traverse::commit::Simple::new(tips.iter().copied(), objects.clone())
+        .hide(hidden.iter().copied())
+        .map_err(walk_err("commits"))?
+        .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
+        .map_err(walk_err("commits"))?;
+    let mut commits = Vec::new();
+    for info in walk {
+        let info = info.map_err(walk_err("commits"))?;
+        commits.push((info.id, info.parent_ids.to_vec()));
     }
     // Oldest first, so that a blob is attributed to the first commit that adds it.
     commits.reverse();
+    Ok(commits)
+}
 
-    let stats = HistoryStats { commits: commits.len() as u64, ..HistoryStats::default() };
-    let counters = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
-    let sync_repo = repo.clone().into_sync();
-    let (tx, rx) = mpsc::sync_channel::<Job>(4096);
+/// Walks the commits `tips` add over `hidden` and scans their new blobs.
+pub(crate) fn scan_new_blobs<F, W>(
+    objects: &Objects,
+    tips: &[ObjectId],
+    hidden: &[ObjectId],
+    rules: &RuleSet,
+    options: &WalkOptions,
+    sink: F,
+    warn: W,
+) -> Result<HistoryStats, HistoryError>
+where
+    F: Fn(HistoryFinding<'_>) + Sync,
+    W: Fn(String) + Sync,
+{
+    let commits = new_commits(objects, tips, hidden)?;
+    let stop = AtomicBool::new(false);
+    let counters: [AtomicU64; 4] = Default::default();
+    let (tx, rx) = mpsc::sync_channel::<Job>(1024);
     let rx = Mutex::new(rx);
-    let walk_result = std::thread::scope(|scope| {
-        for _ in 0..threads.max(1) {
-            let (rx, sync_repo, counters, sink, warn) = (&rx, &sync_repo, &counters, &sink, &warn);
+    let expired = || options.deadline.is_some_and(|d| Instant::now() >= d);
+    let walked = std::thread::scope(|scope| {
+        for _ in 0..options.threads.max(1) {
+            let (rx, counters, sink, warn, stop) = (&rx, &counters, &sink, &warn, &stop);
+            let objects = objects.clone();
             scope.spawn(move || {
-                let repo = sync_repo.to_thread_local();
-                let mut scanner = rules.scanner(options);
-                let mut buf = Vec::new();
+                let mut worker = Worker {
+                    objects,
+                    scanner: rules.scanner(options.scan),
+                    buf: Vec::new(),
+                    options,
+                };
                 loop {
                     let job = match rx.lock() {
                         Ok(guard) => guard.recv(),
                         Err(_) => return,
                     };
                     let Ok(job) = job else { return };
-                    let data = match repo.objects.find(&job.blob, &mut buf) {
-                        Ok(data) => data.data,
-                        Err(e) => {
-                            warn(format!("cannot read blob {} ({}): {e}", job.blob, job.path));
-                            continue;
-                        }
-                    };
-                    let outcome =
-                        scanner.scan_bytes(data, Source { path: Some(&job.path) }, |found| {
-                            sink(HistoryFinding {
-                                found,
-                                path: job.path.clone(),
-                                commit: job.commit,
-                            })
-                        });
-                    match outcome {
-                        Outcome::Scanned(n) => {
+                    if stop.load(Ordering::Relaxed) || expired() {
+                        stop.store(true, Ordering::Relaxed);
+                        counters[3].fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    match worker.scan(&job, sink) {
+                        Ok(Outcome::Scanned(n)) => {
                             counters[0].fetch_add(1, Ordering::Relaxed);
                             counters[1].fetch_add(n, Ordering::Relaxed);
                         }
-                        Outcome::Binary => {
+                        Ok(Outcome::Binary) => {
                             counters[2].fetch_add(1, Ordering::Relaxed);
                         }
-                        Outcome::PathAllowed => {}
+                        Ok(Outcome::PathAllowed) => {}
+                        Err(e) => {
+                            warn(format!("cannot read blob {} ({}): {e}", job.blob, job.path))
+                        }
                     }
                 }
             });
         }
-        let mut walker = NewBlobs::new(&repo);
-        for id in &hidden {
-            walker.mark_known(*id)?;
+        let mut walker = NewBlobs::new(objects);
+        let mut result = Ok(());
+        'commits: for (commit, parents) in &commits {
+            let mut jobs = Vec::new();
+            if let Err(e) = walker.commit(*commit, parents, &mut |blob, path, parent_blob| {
+                jobs.push(Job { blob, path, commit: *commit, parent_blob })
+            }) {
+                result = Err(e);
+                break;
+            }
+            for job in jobs {
+                if options.only_quarantined && objects.known_before_push(&job.blob) {
+                    continue;
+                }
+                if stop.load(Ordering::Relaxed) || expired() {
+                    stop.store(true, Ordering::Relaxed);
+                    counters[3].fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                if tx.send(job).is_err() {
+                    break 'commits;
+                }
+            }
         }
-        let result = commits.iter().try_for_each(|&commit| {
-            walker.commit(commit, &mut |blob, path| {
-                // A send fails only when every worker has gone, which they do only on a
-                // poisoned lock; stop walking then.
-                let _ = tx.send(Job { blob, path, commit });
-            })
-        });
         drop(tx);
         result
     });
-    walk_result?;
+    walked?;
+    let unscanned = counters[3].load(Ordering::Relaxed);
     Ok(HistoryStats {
+        commits: commits.len() as u64,
         blobs: counters[0].load(Ordering::Relaxed),
         bytes: counters[1].load(Ordering::Relaxed),
         binary: counters[2].load(Ordering::Relaxed),
-        ..stats
+        unscanned,
+        complete: unscanned == 0 && !stop.load(Ordering::Relaxed),
+        new_commits: commits.into_iter().map(|(c, _)| c).collect(),
     })
 }
 
-/// Walks commit trees, yielding each blob not seen before, with its path.
+struct Worker<'r, 'o> {
+    objects: Objects,
+    scanner: leakgate_rules::Scanner<'r>,
+    buf: Vec<u8>,
+    options: &'o WalkOptions,
+}
+
+impl<'r> Worker<'r, '_> {
+    fn scan<F: Fn(HistoryFinding<'_>)>(
+        &mut self,
+        job: &Job,
+        sink: &F,
+    ) -> Result<Outcome, BoxError> {
+        let objects = &self.objects;
+        let mut parent: Option<Vec<u8>> = None;
+        let mut emit = |found: Match<'r>| {
+            // Not new: the parent's version of this file already held the same secret.
+            if let Some(parent_blob) = job.parent_blob {
+                let parent = parent.get_or_insert_with(|| {
+                    let mut buf = Vec::new();
+                    objects
+                        .find(&parent_blob, &mut buf)
+                        .map(|d| d.data.to_vec())
+                        .unwrap_or_default()
+                });
+                if memchr::memmem::find(parent, found.secret.expose()).is_some() {
+                    return;
+                }
+            }
+            sink(HistoryFinding {
+                found,
+                path: job.path.clone(),
+                commit: job.commit,
+                blob: job.blob,
+            });
+        };
+        let source = Source { path: Some(&job.path) };
+        let size = objects.size(&job.blob).unwrap_or(0);
+        if size > self.options.stream_above {
+            // Never load a huge blob whole: stream it out of git.
+            let mut child = Command::new("git")
+                .arg("--git-dir")
+                .arg(&self.options.git_dir)
+                .args(["cat-file", "blob", &job.blob.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()?;
+            let stdout = child.stdout.take().ok_or("git cat-file has no stdout")?;
+            let outcome = self.scanner.scan_reader(stdout.take(size), source, &mut emit);
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(outcome?);
+        }
+        let data = objects.find(&job.blob, &mut self.buf)?;
+        Ok(self.scanner.scan_bytes(data.data, source, &mut emit))
+    }
+}
+
+/// Walks commit trees against their parents', yielding each blob not seen before.
 pub(crate) struct NewBlobs<'a> {
-    repo: &'a gix::Repository,
+    objects: &'a Objects,
     seen: HashSet<ObjectId>,
     buf: Vec<u8>,
 }
 
+type Entries = Vec<(EntryMode, Vec<u8>, ObjectId)>;
+
 impl<'a> NewBlobs<'a> {
-    pub(crate) fn new(repo: &'a gix::Repository) -> Self {
-        NewBlobs { repo, seen: HashSet::new(), buf: Vec::new() }
+    pub(crate) fn new(objects: &'a Objects) -> Self {
+        NewBlobs { objects, seen: HashSet::new(), buf: Vec::new() }
     }
 
     fn tree_of(&mut self, commit: ObjectId) -> Result<ObjectId, HistoryError> {
         let mut iter = self
-            .repo
             .objects
             .find_commit_iter(&commit, &mut self.buf)
-            .map_err(|e| walk_err(format!("commit {commit}"))(Box::new(e)))?;
-        iter.tree_id().map_err(|e| walk_err(format!("commit {commit}"))(Box::new(e)))
+            .map_err(walk_err(format!("commit {commit}")))?;
+        iter.tree_id().map_err(walk_err(format!("commit {commit}")))
     }
 
-    /// Marks everything in `commit`'s tree as known (the range's boundary).
-    pub(crate) fn mark_known(&mut self, commit: ObjectId) -> Result<(), HistoryError> {
-        let tree = self.tree_of(commit)?;
-        self.tree(tree, &mut Vec::new(), &mut |_, _| {})
+    fn entries(&mut self, tree: ObjectId) -> Result<Entries, HistoryError> {
+        let iter = self
+            .objects
+            .find_tree_iter(&tree, &mut self.buf)
+            .map_err(walk_err(format!("tree {tree}")))?;
+        let mut entries = Vec::new();
+        for entry in iter {
+            let entry = entry.map_err(walk_err(format!("tree {tree}")))?;
+            entries.push((entry.mode, entry.filename.to_vec(), entry.oid.to_owned()));
+        }
+        Ok(entries)
     }
 
-    /// Yields the blobs of `commit`'s tree that no earlier commit had.
+    /// Yields the blobs of `commit` that neither an earlier commit nor a parent at the same
+    /// path had, with the first parent's blob at that path.
     pub(crate) fn commit(
         &mut self,
         commit: ObjectId,
-        emit: &mut dyn FnMut(ObjectId, String),
+        parents: &[ObjectId],
+        emit: &mut dyn FnMut(ObjectId, String, Option<ObjectId>),
     ) -> Result<(), HistoryError> {
         let tree = self.tree_of(commit)?;
-        self.tree(tree, &mut Vec::new(), emit)
+        let mut parent_trees = Vec::with_capacity(parents.len());
+        for parent in parents {
+            // A parent missing from the object store (shallow history) counts as empty.
+            parent_trees.push(self.tree_of(*parent).ok());
+        }
+        self.tree(tree, &parent_trees, &mut Vec::new(), emit)
     }
 
     fn tree(
         &mut self,
         tree: ObjectId,
+        parents: &[Option<ObjectId>],
         path: &mut Vec<u8>,
-        emit: &mut dyn FnMut(ObjectId, String),
+        emit: &mut dyn FnMut(ObjectId, String, Option<ObjectId>),
     ) -> Result<(), HistoryError> {
-        if !self.seen.insert(tree) {
+        if parents.contains(&Some(tree)) || !self.seen.insert(tree) {
             return Ok(());
         }
-        let entries: Vec<(gix::objs::tree::EntryMode, Vec<u8>, ObjectId)> = {
-            let iter = self
-                .repo
-                .objects
-                .find_tree_iter(&tree, &mut self.buf)
-                .map_err(|e| walk_err(format!("tree {tree}"))(Box::new(e)))?;
-            let mut entries = Vec::new();
-            for entry in iter {
-                let entry = entry.map_err(|e| walk_err(format!("tree {tree}"))(Box::new(e)))?;
-                entries.push((entry.mode, entry.filename.to_vec(), entry.oid.to_owned()));
-            }
-            entries
-        };
+        let entries = self.entries(tree)?;
+        let mut parent_entries: Vec<HashMap<Vec<u8>, (EntryMode, ObjectId)>> = Vec::new();
+        for parent in parents.iter().flatten() {
+            let list = self.entries(*parent)?;
+            parent_entries.push(list.into_iter().map(|(m, n, id)| (n, (m, id))).collect());
+        }
         for (mode, name, id) in entries {
+            let before: Vec<(EntryMode, ObjectId)> =
+                parent_entries.iter().filter_map(|p| p.get(&name).copied()).collect();
+            if before.iter().any(|(_, old)| *old == id) {
+                continue;
+            }
             let len = path.len();
             if !path.is_empty() {
                 path.push(b'/');
             }
             path.extend_from_slice(&name);
             if mode.is_tree() {
-                self.tree(id, path, emit)?;
+                let sub: Vec<Option<ObjectId>> =
+                    before.iter().map(|(m, old)| m.is_tree().then_some(*old)).collect();
+                self.tree(id, &sub, path, emit)?;
             } else if mode.is_blob() && self.seen.insert(id) {
                 // Submodules (commits) and symlinks are not content of this repository.
-                emit(id, path.to_str_lossy().into_owned());
+                let parent_blob = before.iter().find(|(m, _)| m.is_blob()).map(|(_, old)| *old);
+                emit(id, path.to_str_lossy().into_owned(), parent_blob);
             }
             path.truncate(len);
         }

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Times the pre-receive hook as git runs it: the whole `leakgate pre-receive` process.
+
+(a) typical pushes (1 commit, 10 changed files, ~100 KB) into a repository with thousands of
+    commits; (b) the initial push of that repository's entire history into an empty one.
+The hook is wrapped in a bash script that records its wall time with $EPOCHREALTIME (no
+extra process). Medians are printed.
+
+usage: bench/hook.py [--history DIR] [--pushes N] [--leakgate PATH]
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+WRAPPER = """#!/bin/bash
+start=$EPOCHREALTIME
+{leakgate} pre-receive
+rc=$?
+end=$EPOCHREALTIME
+echo "${{start/./}} ${{end/./}}" >> {times}
+exit $rc
+"""
+
+
+def git(*args, cwd=None, env=None):
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def install(bare: Path, leakgate: str, times: Path, timeout_ms: int):
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text(WRAPPER.format(leakgate=leakgate, times=times))
+    hook.chmod(0o755)
+    git("config", "leakgate.timeoutMs", str(timeout_ms), cwd=bare)
+
+
+def read_times(times: Path):
+    out = []
+    for line in times.read_text().split("\n"):
+        if line.strip():
+            a, b = line.split()
+            out.append((int(b) - int(a)) / 1000.0)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--history", default=str(ROOT / "bench" / "out" / "history"))
+    ap.add_argument("--pushes", type=int, default=15)
+    ap.add_argument("--leakgate", default=str(ROOT / "target" / "release" / "leakgate"))
+    args = ap.parse_args()
+    history = Path(args.history)
+    if not history.exists():
+        subprocess.run([str(ROOT / "bench" / "make_history.py"), str(history)], check=True)
+    commits = git("rev-list", "--count", "HEAD", cwd=history).strip()
+    env = dict(os.environ, LEAKGATE_DATA_DIR=tempfile.mkdtemp(prefix="leakgate-bench-"),
+               GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.invalid",
+               GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.invalid")
+    sources = sorted(p for p in (ROOT / "rules" / "src").glob("*.rs")) + sorted((ROOT / "src").glob("*.rs"))
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        # (a) typical pushes into a repository with the whole history.
+        bare = tmp / "server.git"
+        git("clone", "-q", "--bare", str(history), str(bare))
+        times = tmp / "times-a.txt"
+        install(bare, args.leakgate, times, 4000)
+        work = tmp / "work"
+        git("clone", "-q", str(bare), str(work))
+        for i in range(args.pushes):
+            for k in range(10):
+                src = sources[(i * 10 + k) % len(sources)].read_text()
+                (work / "bench" / f"f{k}.rs").parent.mkdir(parents=True, exist_ok=True)
+                (work / "bench" / f"f{k}.rs").write_text(f"// push {i}\n" + src[:10_000])
+            git("add", "-A", cwd=work)
+            git("commit", "-q", "-m", f"push {i}", cwd=work, env=env)
+            git("push", "-q", "origin", "HEAD:main", cwd=work, env=env)
+        a = read_times(times)
+        print(f"(a) typical push (1 commit, 10 files, ~100 KB) into {commits} commits: "
+              f"median {statistics.median(a):.1f} ms, min {min(a):.1f} ms over {len(a)} pushes")
+        # (b) the whole history into an empty repository, with the budget lifted to see the
+        # full duration, then with the default 4 s budget.
+        for budget in (600_000, 4000):
+            empty = tmp / f"empty-{budget}.git"
+            git("init", "-q", "--bare", "-b", "main", str(empty))
+            times_b = tmp / f"times-b-{budget}.txt"
+            install(empty, args.leakgate, times_b, budget)
+            proc = subprocess.run(["git", "push", "-q", str(empty), "main"], cwd=history, env=env,
+                                  capture_output=True, text=True)
+            b = read_times(times_b)
+            audit = empty / "leakgate" / "audit.jsonl"
+            complete = not (audit.exists() and "unscanned" in audit.read_text())
+            print(f"(b) initial push of {commits} commits, budget {budget} ms: hook {b[0]:.0f} ms, "
+                  f"{'complete' if complete else 'budget exhausted (fail-open)'}, push exit {proc.returncode}")
+
+
+if __name__ == "__main__":
+    main()

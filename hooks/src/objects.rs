@@ -1,0 +1,106 @@
+//! Object access that sees a push's quarantine as well as the repository's own objects.
+//!
+//! During pre-receive, git keeps the pushed objects in a quarantine directory
+//! (`GIT_QUARANTINE_PATH`, also exported as `GIT_OBJECT_DIRECTORY`) and points
+//! `GIT_ALTERNATE_OBJECT_DIRECTORIES` at the repository's objects. gix does not read those
+//! variables, so a repository opened normally cannot see the pushed commits. [`Objects`] looks
+//! in the quarantine first and in the repository second, and never writes to either.
+
+use std::path::{Path, PathBuf};
+
+use gix::objs::{Data, Exists, Find, FindHeader};
+use gix::ObjectId;
+
+/// A read-only object database: the quarantine (if any) over the repository's own store.
+#[derive(Clone)]
+pub struct Objects {
+    quarantine: Option<gix::odb::Handle>,
+    main: gix::OdbHandle,
+    hash: gix::hash::Kind,
+}
+
+impl std::fmt::Debug for Objects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Objects").field("quarantine", &self.quarantine.is_some()).finish()
+    }
+}
+
+impl Objects {
+    /// The repository's objects, plus the quarantine directory when given.
+    ///
+    /// # Errors
+    ///
+    /// The quarantine directory cannot be opened.
+    pub fn new(repo: &gix::Repository, quarantine: Option<&Path>) -> std::io::Result<Self> {
+        let hash = repo.object_hash();
+        let quarantine = match quarantine {
+            Some(dir) => {
+                let mut handle = gix::odb::at(dir, hash)?;
+                handle.prevent_pack_unload();
+                Some(handle)
+            }
+            None => None,
+        };
+        let mut main = repo.objects.clone();
+        main.prevent_pack_unload();
+        Ok(Objects { quarantine, main, hash })
+    }
+
+    /// The hash kind (SHA-1 or SHA-256) of the repository.
+    pub fn hash_kind(&self) -> gix::hash::Kind {
+        self.hash
+    }
+
+    /// Whether the object is in the repository's own store (it was there before this push).
+    pub fn known_before_push(&self, id: &gix::hash::oid) -> bool {
+        self.quarantine.is_some() && self.main.exists(id)
+    }
+
+    /// Size in bytes of an object, without reading it.
+    pub fn size(&self, id: &gix::hash::oid) -> Option<u64> {
+        self.try_header(id).ok().flatten().map(|h| h.size)
+    }
+}
+
+/// The quarantine directory of a running pre-receive hook, from git's environment.
+pub fn quarantine_from_env(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    env("GIT_QUARANTINE_PATH")
+        .or_else(|| env("GIT_OBJECT_DIRECTORY"))
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}
+
+impl Find for Objects {
+    fn try_find<'a>(
+        &self,
+        id: &gix::hash::oid,
+        buffer: &'a mut Vec<u8>,
+    ) -> gix::Result<Option<Data<'a>>> {
+        match &self.quarantine {
+            Some(q) if q.exists(id) => q.try_find(id, buffer),
+            _ => self.main.try_find(id, buffer),
+        }
+    }
+}
+
+impl FindHeader for Objects {
+    fn try_header(&self, id: &gix::hash::oid) -> gix::Result<Option<gix::objs::Header>> {
+        if let Some(q) = &self.quarantine {
+            if let Some(h) = q.try_header(id)? {
+                return Ok(Some(h));
+            }
+        }
+        self.main.try_header(id)
+    }
+}
+
+impl Exists for Objects {
+    fn exists(&self, id: &gix::hash::oid) -> bool {
+        self.quarantine.as_ref().is_some_and(|q| q.exists(id)) || self.main.exists(id)
+    }
+}
+
+/// The zero id of `kind`: `<old>` of a created ref, `<new>` of a deleted one.
+pub fn null_id(kind: gix::hash::Kind) -> ObjectId {
+    ObjectId::null(kind)
+}

@@ -1,0 +1,159 @@
+//! `leakgate pre-receive` (run by git) and `leakgate hook install`.
+
+use std::collections::HashMap;
+use std::fs::OpenOptions;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use leakgate_hooks::{pre_receive, HookConfig, HookContext, HookSettings, Verdict};
+use leakgate_rules::{load_rule_file, RuleSetBuilder};
+
+use crate::cli::InstallArgs;
+use crate::{keys, Exit};
+
+/// Largest standard input accepted: ref updates are ~100 bytes each.
+const MAX_STDIN: u64 = 16 << 20;
+/// The system-wide settings file, unless `LEAKGATE_CONFIG` names another.
+pub const SYSTEM_CONFIG: &str = "/etc/leakgate/leakgate.toml";
+
+#[derive(serde::Deserialize, Default)]
+struct SystemFile {
+    #[serde(default)]
+    hook: HookSettings,
+}
+
+fn settings(git_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<HookConfig> {
+    let from_env = HookSettings::from_env(env)?;
+    let file = env("LEAKGATE_CONFIG").map(PathBuf::from).or_else(|| {
+        let system = PathBuf::from(SYSTEM_CONFIG);
+        system.exists().then_some(system)
+    });
+    let from_file = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str::<SystemFile>(&text)
+                .with_context(|| format!("parsing {}", path.display()))?
+                .hook
+        }
+        None => HookSettings::default(),
+    };
+    let repo = leakgate_hooks::open_repository(git_dir)?;
+    let from_git = HookSettings::from_git_config(&repo)?;
+    Ok(from_git.or(from_file).or(from_env).resolve())
+}
+
+/// Runs the pre-receive hook: reads ref updates on stdin, prints the verdict on stderr (git
+/// shows it to the pusher as `remote:` lines), and exits 0 to accept or 1 to reject.
+///
+/// # Errors
+///
+/// Never for a scan problem (those follow the fail-open setting); only when stderr fails.
+pub fn pre_receive_cmd() -> Result<Exit> {
+    let started = Instant::now();
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    let env = |k: &str| vars.get(k).cloned();
+    let gitlab = env("GL_ID").is_some() || env("GL_PROTOCOL").is_some();
+    let git_dir = env("GIT_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let verdict = match prepare_and_run(&git_dir, &env, started) {
+        Ok(verdict) => verdict,
+        Err(error) => Verdict {
+            // Configuration or rules could not be loaded: the default is fail-open.
+            exit: 0,
+            lines: vec![
+                format!(
+                    "leakgate: warning: the check did not run: {}",
+                    oneline(&format!("{error:#}"))
+                ),
+                "leakgate: the push is accepted; tell an administrator.".to_owned(),
+            ],
+            findings: Vec::new(),
+            record: None,
+        },
+    };
+    let mut stderr = std::io::stderr().lock();
+    for line in &verdict.lines {
+        if gitlab {
+            writeln!(stderr, "GL-HOOK-ERR: {line}")?;
+        } else {
+            writeln!(stderr, "{line}")?;
+        }
+    }
+    Ok(if verdict.exit == 0 { Exit::Clean } else { Exit::Findings })
+}
+
+fn oneline(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+fn prepare_and_run(
+    git_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    started: Instant,
+) -> Result<Verdict> {
+    let mut input = String::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_STDIN)
+        .read_to_string(&mut input)
+        .context("reading ref updates from standard input (expected text lines)")?;
+    let config = settings(git_dir, env)?;
+    let mut builder = RuleSetBuilder::new().builtin();
+    for path in &config.rules {
+        let rules = load_rule_file(path)?;
+        builder = builder.rules(rules, &path.display().to_string())?;
+    }
+    let rules = builder.build();
+    let key = keys::fingerprint_key(None)?;
+    let ctx = HookContext { rules: &rules, key: &key, config: &config, git_dir, env, started };
+    let verdict = pre_receive(&ctx, &input);
+    if let Some(record) = &verdict.record {
+        let log = config
+            .audit_log
+            .clone()
+            .unwrap_or_else(|| git_dir.join("leakgate").join("audit.jsonl"));
+        if let Err(e) = append_record(&log, record) {
+            tracing::warn!("cannot record to {}: {e:#}", log.display());
+        }
+    }
+    Ok(verdict)
+}
+
+fn append_record(log: &Path, record: &leakgate_hooks::AuditRecord) -> Result<()> {
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut line = serde_json::to_vec(record)?;
+    line.push(b'\n');
+    let mut file = OpenOptions::new().create(true).append(true).open(log)?;
+    file.write_all(&line)?;
+    file.sync_data()?;
+    Ok(())
+}
+
+/// `leakgate hook install`.
+///
+/// # Errors
+///
+/// The hook cannot be written (foreign hook without `--force`, not a repository, I/O).
+pub fn install_cmd(args: &InstallArgs) -> Result<Exit> {
+    let binary = match &args.binary {
+        Some(b) => b.clone(),
+        None => std::env::current_exe().context("locating the leakgate binary")?,
+    };
+    let binary = binary.canonicalize().unwrap_or(binary);
+    let written = match (&args.repo, &args.global) {
+        (Some(repo), None) => leakgate_hooks::install_repo(
+            repo,
+            args.flavor.parse().map_err(anyhow::Error::msg)?,
+            &binary,
+            args.force,
+        )?,
+        (None, Some(dir)) => leakgate_hooks::install_global(dir, &binary, args.force)?,
+        _ => anyhow::bail!("give exactly one of --repo PATH or --global DIR"),
+    };
+    println!("installed {}", written.display());
+    Ok(Exit::Clean)
+}

@@ -1,0 +1,337 @@
+//! End-to-end tests of the pre-receive hook: real `git push` into bare repositories with the
+//! hook installed by `leakgate hook install`, over the local transport and `git daemon`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+mod platform;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// A checksum-valid (fake) GitHub token made at run time: no token sits in the repository.
+pub fn github_token(seed: u64) -> String {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let body: String = (0..30)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            BASE62[(state % 62) as usize] as char
+        })
+        .collect();
+    let mut crc = crc32fast::hash(body.as_bytes());
+    let mut check = [b'0'; 6];
+    for slot in check.iter_mut().rev() {
+        *slot = BASE62[(crc % 62) as usize];
+        crc /= 62;
+    }
+    format!("ghp_{body}{}", String::from_utf8_lossy(&check))
+}
+
+/// A bare repository with the hook installed, and a clone to push from.
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub bare: PathBuf,
+    pub work: PathBuf,
+}
+
+pub fn git_in(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.invalid")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env_remove("GIT_DIR")
+        .stdin(Stdio::null());
+    cmd
+}
+
+pub fn git(dir: &Path, args: &[&str]) -> Res<String> {
+    let out = git_in(dir, args).output()?;
+    if !out.status.success() {
+        return Err(format!("git {args:?}: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+impl Server {
+    pub fn new() -> Res<Self> {
+        Self::with_format("sha1")
+    }
+
+    pub fn with_format(format: &str) -> Res<Self> {
+        let dir = tempfile::tempdir()?;
+        let bare = dir.path().join("repo.git");
+        let work = dir.path().join("work");
+        git(
+            dir.path(),
+            &[
+                "init",
+                "-q",
+                "--bare",
+                &format!("--object-format={format}"),
+                "-b",
+                "main",
+                path(&bare)?,
+            ],
+        )?;
+        let out =
+            leakgate(dir.path()).args(["hook", "install", "--repo", path(&bare)?]).output()?;
+        assert!(out.status.success(), "install: {}", String::from_utf8_lossy(&out.stderr));
+        git(dir.path(), &["clone", "-q", path(&bare)?, path(&work)?])?;
+        git(&work, &["checkout", "-q", "-b", "main"]).ok();
+        git(&work, &["config", "core.compression", "0"])?;
+        Ok(Server { dir, bare, work })
+    }
+
+    pub fn config(&self, key: &str, value: &str) -> Res<()> {
+        git(&self.bare, &["config", key, value]).map(|_| ())
+    }
+
+    pub fn commit(&self, file: &str, content: impl AsRef<[u8]>, message: &str) -> Res<String> {
+        let p = self.work.join(file);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(p, content)?;
+        git(&self.work, &["add", "-A"])?;
+        git(&self.work, &["commit", "-q", "-m", message])?;
+        git(&self.work, &["rev-parse", "HEAD"])
+    }
+
+    /// `git push` with the test's data directory for the hook; returns the output.
+    pub fn push(&self, args: &[&str]) -> Res<Output> {
+        let mut cmd = git_in(&self.work, &["push"]);
+        cmd.args(args).env("LEAKGATE_DATA_DIR", self.dir.path().join("data"));
+        Ok(cmd.output()?)
+    }
+
+    pub fn server_ref(&self, name: &str) -> Option<String> {
+        git(&self.bare, &["rev-parse", "-q", "--verify", name]).ok()
+    }
+}
+
+pub fn leakgate(data: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_leakgate"));
+    cmd.env("LEAKGATE_DATA_DIR", data.join("data")).stdin(Stdio::null());
+    cmd
+}
+
+pub fn path(p: &Path) -> Res<&str> {
+    p.to_str().ok_or_else(|| "non-utf-8 temp path".into())
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn a_clean_push_lands() -> TestResult {
+    let s = Server::new()?;
+    let c = s.commit("src/main.rs", "fn main() { let token = read_token(); }\n", "clean")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(s.server_ref("refs/heads/main").as_deref(), Some(c.as_str()));
+    Ok(())
+}
+
+#[test]
+fn a_push_with_a_key_is_rejected_and_nothing_moves() -> TestResult {
+    let s = Server::new()?;
+    let base = s.commit("README.md", "hello\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    let token = github_token(1);
+    let bad = s.commit(
+        "config/settings.py",
+        format!("DEBUG = False\nGITHUB_TOKEN = '{token}'\n"),
+        "add config",
+    )?;
+    let out = s.push(&["origin", "main"])?;
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert_eq!(s.server_ref("refs/heads/main").as_deref(), Some(base.as_str()));
+    assert!(err.contains("remote: leakgate: 1 secret(s) found"), "{err}");
+    assert!(err.contains(&bad[..12]), "names the commit: {err}");
+    assert!(err.contains("config/settings.py:2"), "names path:line: {err}");
+    assert!(err.contains("github-pat-classic"), "names the rule: {err}");
+    assert!(err.contains("ghp_…"), "shows the redacted form: {err}");
+    assert!(err.contains("git commit --amend") && err.contains("rotate"), "says how to fix: {err}");
+    assert!(!err.contains(&token) && !err.contains(&token[4..16]), "never the secret: {err}");
+    // The pushed objects lived in git's quarantine and were discarded with it: the hook read
+    // them from there (gix alone would not have seen them).
+    assert!(git(&s.bare, &["cat-file", "-e", &bad]).is_err());
+    Ok(())
+}
+
+#[test]
+fn every_ref_of_a_push_is_scanned() -> TestResult {
+    let s = Server::new()?;
+    s.commit("a.txt", "a\n", "a")?;
+    git(&s.work, &["checkout", "-q", "-b", "feature"])?;
+    s.commit("b.txt", format!("{}\n", github_token(2)), "b")?;
+    git(&s.work, &["checkout", "-q", "main"])?;
+    let out = s.push(&["origin", "main", "feature"])?;
+    assert!(!out.status.success());
+    assert!(
+        s.server_ref("refs/heads/main").is_none() && s.server_ref("refs/heads/feature").is_none()
+    );
+    assert!(stderr(&out).contains("b.txt:1"), "{}", stderr(&out));
+    Ok(())
+}
+
+#[test]
+fn old_commits_are_not_rescanned_and_a_parents_secret_is_not_new() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.mode", "warn")?;
+    let token = github_token(3);
+    let old = s.commit("keys.env", format!("A=1\nKEY={token}\n"), "old secret")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(out.status.success() && stderr(&out).contains("warning only"), "{}", stderr(&out));
+    s.config("leakgate.mode", "block")?;
+    // A new branch at an old commit adds nothing.
+    git(&s.work, &["branch", "from-old", &old])?;
+    let out = s.push(&["origin", "from-old"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Editing another line of the file keeps the secret the parent already had: not new.
+    s.commit("keys.env", format!("A=2\nKEY={token}\n"), "touch another line")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Renaming the file moves a blob the server already has: not new.
+    git(&s.work, &["mv", "keys.env", "moved.env"])?;
+    git(&s.work, &["commit", "-q", "-m", "rename"])?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    Ok(())
+}
+
+#[test]
+fn force_pushes_deletes_and_tags() -> TestResult {
+    let s = Server::new()?;
+    s.commit("a.txt", "a\n", "a")?;
+    git(&s.work, &["checkout", "-q", "-b", "topic"])?;
+    s.commit("t.txt", "t\n", "t")?;
+    assert!(s.push(&["origin", "main", "topic"])?.status.success());
+    // A force push of a rewritten commit that now carries a key is rejected.
+    std::fs::write(s.work.join("t.txt"), format!("{}\n", github_token(4)))?;
+    git(&s.work, &["commit", "-q", "-a", "--amend", "-m", "t"])?;
+    let out = s.push(&["--force", "origin", "topic"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    // Rewritten again without it: accepted.
+    std::fs::write(s.work.join("t.txt"), "t2\n")?;
+    git(&s.work, &["commit", "-q", "-a", "--amend", "-m", "t"])?;
+    assert!(s.push(&["--force", "origin", "topic"])?.status.success());
+    // A delete has nothing to scan.
+    let out = s.push(&["origin", ":topic"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(s.server_ref("refs/heads/topic").is_none());
+    // An annotated tag of a pushed commit adds nothing; a lightweight tag of a new commit
+    // with a key is rejected.
+    git(&s.work, &["checkout", "-q", "main"])?;
+    git(&s.work, &["tag", "-a", "v1", "-m", "release"])?;
+    assert!(s.push(&["origin", "v1"])?.status.success());
+    let bad = s.commit("leak.txt", format!("{}\n", github_token(5)), "leak")?;
+    git(&s.work, &["tag", "v2", &bad])?;
+    let out = s.push(&["origin", "v2"])?;
+    assert!(!out.status.success() && stderr(&out).contains("leak.txt:1"), "{}", stderr(&out));
+    Ok(())
+}
+
+#[test]
+fn bypass_is_honoured_only_when_allowed_and_is_recorded() -> TestResult {
+    let s = Server::new()?;
+    let token = github_token(6);
+    s.commit("fixtures/token.txt", format!("{token}\n"), "fixture")?;
+    // Not allowed by configuration: refused.
+    let out = s.push(&["-o", "leakgate.bypass=used-in-tests", "origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    s.config("leakgate.allowBypass", "true")?;
+    s.config("leakgate.bypassUsers", "release-bot")?;
+    let out = s.push(&["-o", "leakgate.bypass=used-in-tests", "origin", "main"])?;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("may not bypass"), "{}", stderr(&out));
+    // An unknown reason is refused with the list of reasons.
+    s.config("leakgate.bypassUsers", "")?;
+    let out = s.push(&["-o", "leakgate.bypass=because", "origin", "main"])?;
+    assert!(!out.status.success() && stderr(&out).contains("false-positive"), "{}", stderr(&out));
+    let out = s.push(&["-o", "leakgate.bypass=used-in-tests:parser fixture", "origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bypass accepted"));
+    let audit = std::fs::read_to_string(s.bare.join("leakgate/audit.jsonl"))?;
+    let record: serde_json::Value = serde_json::from_str(audit.lines().last().ok_or("record")?)?;
+    assert_eq!(record["event"], "bypass");
+    assert_eq!(record["reason"], "used-in-tests");
+    assert_eq!(record["comment"], "parser fixture");
+    assert_eq!(record["refs"][0], "refs/heads/main");
+    assert_eq!(record["findings"][0]["rule_id"], "github-pat-classic");
+    assert_eq!(record["findings"][0]["fingerprint"].as_str().map(str::len), Some(64));
+    assert!(!audit.contains(&token));
+    Ok(())
+}
+
+#[test]
+fn an_exhausted_budget_fails_open_or_closed_as_configured() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.timeoutMs", "0")?;
+    s.commit("k.txt", format!("{}\n", github_token(7)), "k")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not fully scanned"), "{}", stderr(&out));
+    let audit = std::fs::read_to_string(s.bare.join("leakgate/audit.jsonl"))?;
+    assert!(audit.contains("\"event\":\"unscanned\"") && audit.contains("refs/heads/main"));
+    s.config("leakgate.failOpen", "false")?;
+    s.commit("k2.txt", "k2\n", "k2")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("fail-closed"), "{}", stderr(&out));
+    Ok(())
+}
+
+#[test]
+fn binary_blobs_are_skipped_and_low_severity_does_not_block() -> TestResult {
+    let s = Server::new()?;
+    let mut bin = b"\x00\x01PNG".to_vec();
+    bin.extend_from_slice(format!(" {} ", github_token(8)).as_bytes());
+    s.commit("logo.png", bin, "binary")?;
+    s.commit("settings.py", "db_password = \"Xq7!vR2@pL9#mK4$\"\n", "low")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("below the blocking severity"), "{}", stderr(&out));
+    Ok(())
+}
+
+#[test]
+fn a_sha256_repository_is_scanned() -> TestResult {
+    let s = Server::with_format("sha256")?;
+    s.commit("a.txt", "a\n", "a")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    s.commit("b.txt", format!("{}\n", github_token(9)), "b")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("b.txt:1"), "{}", stderr(&out));
+    Ok(())
+}
+
+#[test]
+fn a_200_mib_blob_is_streamed_and_scanned() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.timeoutMs", "120000")?;
+    let mut big = Vec::with_capacity(200 << 20);
+    let line = b"let value = compute(arguments, more_arguments); // ordinary code\n";
+    while big.len() < (200 << 20) - 200 {
+        big.extend_from_slice(line);
+    }
+    let token_line = big.len() / line.len() + 1;
+    big.extend_from_slice(format!("token = {}\n", github_token(10)).as_bytes());
+    s.commit("huge.rs", &big, "huge")?;
+    drop(big);
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("huge.rs:{token_line}")), "{}", stderr(&out));
+    Ok(())
+}
