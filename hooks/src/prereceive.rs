@@ -214,6 +214,7 @@ fn scan_push(
         stream_above: ctx.config.stream_above,
         git_dir: ctx.git_dir.to_owned(),
         only_quarantined: quarantine.is_some(),
+        known_hidden_trees: quarantine.is_none(),
     };
     let findings = Mutex::new(Vec::new());
     let stats = scan_new_blobs(

@@ -140,6 +140,9 @@ pub struct WalkOptions {
     pub git_dir: PathBuf,
     /// Skip blobs the repository had before the push (only with a quarantine).
     pub only_quarantined: bool,
+    /// Treat every blob in the hidden commits' trees as known, so that a file moved after
+    /// the boundary is not new (history ranges; the hook uses the quarantine instead).
+    pub known_hidden_trees: bool,
 }
 
 /// Opens a repository (bare or with a work tree) for reading.
@@ -215,6 +218,7 @@ where
         stream_above: 256 << 20,
         git_dir: repo.git_dir().to_owned(),
         only_quarantined: false,
+        known_hidden_trees: true,
     };
     scan_new_blobs(&objects, &tips, &hidden, rules, &walk, sink, warn)
 }
@@ -312,7 +316,14 @@ where
         }
         let mut walker = NewBlobs::new(objects);
         let mut result = Ok(());
-        'commits: for (commit, parents) in &commits {
+        if options.known_hidden_trees {
+            for id in hidden {
+                if let Err(e) = walker.mark_known(*id) {
+                    result = Err(e);
+                }
+            }
+        }
+        'commits: for (commit, parents) in commits.iter().filter(|_| result.is_ok()) {
             let mut jobs = Vec::new();
             if let Err(e) = walker.commit(*commit, parents, &mut |blob, path, parent_blob| {
                 jobs.push(Job { blob, path, commit: *commit, parent_blob })
@@ -442,6 +453,12 @@ impl<'a> NewBlobs<'a> {
             entries.push((entry.mode, entry.filename.to_vec(), entry.oid.to_owned()));
         }
         Ok(entries)
+    }
+
+    /// Marks everything in `commit`'s tree as known.
+    pub(crate) fn mark_known(&mut self, commit: ObjectId) -> Result<(), HistoryError> {
+        let tree = self.tree_of(commit)?;
+        self.tree(tree, &[], &mut Vec::new(), &mut |_, _, _| {})
     }
 
     /// Yields the blobs of `commit` that neither an earlier commit nor a parent at the same
