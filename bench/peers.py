@@ -33,7 +33,7 @@ def peer_binaries(venv: Path) -> dict:
 def dir_commands(lg: str, peers: dict, target: str) -> dict:
     cmds = {"leakgate": [lg, "scan", target, "-f", "jsonl"]}
     if "betterleaks" in peers:
-        cmds["betterleaks"] = [peers["betterleaks"], target, "--no-banner", "-s", "-l", "error"]
+        cmds["betterleaks"] = [peers["betterleaks"], "fs", target, "--no-banner", "-s", "-l", "error"]
     if "gitleaks" in peers:
         cmds["gitleaks"] = [peers["gitleaks"], "dir", target, "--no-banner", "-l", "error"]
     if "kingfisher" in peers:
@@ -102,7 +102,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--dir", help="directory to scan (default: ~25 MB of crates from the cargo registry)")
-    ap.add_argument("--git", help="git repository whose full history to scan")
+    ap.add_argument("--git", help="git repository whose full history to scan (bench/make_history.py makes one)")
+    ap.add_argument("--git-only", action="store_true", help="skip the directory and start-up comparisons")
     ap.add_argument("--leakgate", default=str(ROOT / "target" / "release" / "leakgate"))
     ap.add_argument("--venv", default=str(ROOT / "bench" / ".venv"))
     args = ap.parse_args()
@@ -112,13 +113,13 @@ def main() -> None:
     missing = {"betterleaks", "gitleaks", "kingfisher"} - set(peers)
     if missing:
         print(f"note: peers not installed in {args.venv}: {', '.join(sorted(missing))}", file=sys.stderr)
-    target = args.dir or str(default_corpus(ROOT / "bench" / "out", 25))
-    report(f"directory {target}", dir_commands(args.leakgate, peers, target), args.runs)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        small = Path(tmp) / "config.py"
-        small.write_text("DEBUG = True\nDATABASE = 'sqlite:///app.db'\n")
-        report("one small file (start-up)", dir_commands(args.leakgate, peers, str(small)), max(args.runs, 20))
+    if not args.git_only:
+        target = args.dir or str(default_corpus(ROOT / "bench" / "out", 25))
+        report(f"directory {target}", dir_commands(args.leakgate, peers, target), args.runs)
+        with tempfile.TemporaryDirectory() as tmp:
+            small = Path(tmp) / "config.py"
+            small.write_text("DEBUG = True\nDATABASE = 'sqlite:///app.db'\n")
+            report("one small file (start-up)", dir_commands(args.leakgate, peers, str(small)), max(args.runs, 20))
 
     if args.git:
         report(f"git history {args.git}", git_commands(args.leakgate, peers, args.git), args.runs)

@@ -6,7 +6,7 @@
 //! oldest first, that adds it), and a finding whose secret the parent's version of the same
 //! file already contained is not new.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -62,6 +62,14 @@ fn walk_err<E: std::error::Error + Send + Sync + 'static>(
 ) -> impl FnOnce(E) -> HistoryError {
     let what = what.into();
     move |source| HistoryError::Walk { what, source: Box::new(source) }
+}
+
+/// Like [`walk_err`], formatting the context only when there is an error (hot paths).
+fn object_err<E: std::error::Error + Send + Sync + 'static>(
+    kind: &'static str,
+    id: ObjectId,
+) -> impl FnOnce(E) -> HistoryError {
+    move |source| HistoryError::Walk { what: format!("{kind} {id}"), source: Box::new(source) }
 }
 
 /// Which commits to scan.
@@ -427,7 +435,43 @@ pub(crate) struct NewBlobs<'a> {
     buf: Vec<u8>,
 }
 
-type Entries = Vec<(EntryMode, Vec<u8>, ObjectId)>;
+/// A decoded tree: entries in git's order, names in one buffer.
+#[derive(Default)]
+struct Tree {
+    names: Vec<u8>,
+    entries: Vec<(EntryMode, usize, usize, ObjectId)>,
+}
+
+impl Tree {
+    /// The id of the entry called `name` that is (or is not) a tree, by binary search in git's
+    /// tree order (a tree's name sorts as if it ended in `/`).
+    fn find(&self, name: &[u8], is_tree: bool) -> Option<ObjectId> {
+        self.entries
+            .binary_search_by(|(mode, start, end, _)| {
+                git_order(&self.names[*start..*end], mode.is_tree(), name, is_tree)
+            })
+            .ok()
+            .map(|i| self.entries[i].3)
+    }
+}
+
+/// Git's tree entry order: bytewise, with a tree's name followed by an implicit `/`.
+fn git_order(a: &[u8], a_tree: bool, b: &[u8], b_tree: bool) -> std::cmp::Ordering {
+    let common = a.len().min(b.len());
+    match a[..common].cmp(&b[..common]) {
+        std::cmp::Ordering::Equal => {
+            let next = |name: &[u8], tree: bool| {
+                name.get(common).copied().or(if tree { Some(b'/') } else { None })
+            };
+            let (x, y) = (next(a, a_tree), next(b, b_tree));
+            match (x, y) {
+                (Some(x), Some(y)) if a.len() == b.len() || x != y => x.cmp(&y),
+                _ => (a.len() + usize::from(a_tree)).cmp(&(b.len() + usize::from(b_tree))),
+            }
+        }
+        other => other,
+    }
+}
 
 impl<'a> NewBlobs<'a> {
     pub(crate) fn new(objects: &'a Objects) -> Self {
@@ -438,21 +482,20 @@ impl<'a> NewBlobs<'a> {
         let mut iter = self
             .objects
             .find_commit_iter(&commit, &mut self.buf)
-            .map_err(walk_err(format!("commit {commit}")))?;
-        iter.tree_id().map_err(walk_err(format!("commit {commit}")))
+            .map_err(object_err("commit", commit))?;
+        iter.tree_id().map_err(object_err("commit", commit))
     }
 
-    fn entries(&mut self, tree: ObjectId) -> Result<Entries, HistoryError> {
-        let iter = self
-            .objects
-            .find_tree_iter(&tree, &mut self.buf)
-            .map_err(walk_err(format!("tree {tree}")))?;
-        let mut entries = Vec::new();
+    fn entries(&mut self, tree: ObjectId) -> Result<Tree, HistoryError> {
+        let iter = self.objects.find_tree_iter(&tree, &mut self.buf).map_err(object_err("tree", tree))?;
+        let mut out = Tree::default();
         for entry in iter {
-            let entry = entry.map_err(walk_err(format!("tree {tree}")))?;
-            entries.push((entry.mode, entry.filename.to_vec(), entry.oid.to_owned()));
+            let entry = entry.map_err(object_err("tree", tree))?;
+            let start = out.names.len();
+            out.names.extend_from_slice(entry.filename);
+            out.entries.push((entry.mode, start, out.names.len(), entry.oid.to_owned()));
         }
-        Ok(entries)
+        Ok(out)
     }
 
     /// Marks everything in `commit`'s tree as known.
@@ -488,34 +531,49 @@ impl<'a> NewBlobs<'a> {
         if parents.contains(&Some(tree)) || !self.seen.insert(tree) {
             return Ok(());
         }
-        let entries = self.entries(tree)?;
-        let mut parent_entries: Vec<HashMap<Vec<u8>, (EntryMode, ObjectId)>> = Vec::new();
+        let current = self.entries(tree)?;
+        let mut before = Vec::with_capacity(parents.len());
         for parent in parents.iter().flatten() {
-            let list = self.entries(*parent)?;
-            parent_entries.push(list.into_iter().map(|(m, n, id)| (n, (m, id))).collect());
+            before.push(self.entries(*parent)?);
         }
-        for (mode, name, id) in entries {
-            let before: Vec<(EntryMode, ObjectId)> =
-                parent_entries.iter().filter_map(|p| p.get(&name).copied()).collect();
-            if before.iter().any(|(_, old)| *old == id) {
+        for (mode, start, end, id) in current.entries.iter().copied() {
+            let name = &current.names[start..end];
+            let is_tree = mode.is_tree();
+            if before.iter().any(|p| p.find(name, is_tree) == Some(id)) {
                 continue;
             }
             let len = path.len();
             if !path.is_empty() {
                 path.push(b'/');
             }
-            path.extend_from_slice(&name);
-            if mode.is_tree() {
-                let sub: Vec<Option<ObjectId>> =
-                    before.iter().map(|(m, old)| m.is_tree().then_some(*old)).collect();
+            path.extend_from_slice(name);
+            if is_tree {
+                let sub: Vec<Option<ObjectId>> = before.iter().map(|p| p.find(name, true)).collect();
                 self.tree(id, &sub, path, emit)?;
             } else if mode.is_blob() && self.seen.insert(id) {
                 // Submodules (commits) and symlinks are not content of this repository.
-                let parent_blob = before.iter().find(|(m, _)| m.is_blob()).map(|(_, old)| *old);
+                let parent_blob = before.iter().find_map(|p| p.find(name, false));
                 emit(id, path.to_str_lossy().into_owned(), parent_blob);
             }
             path.truncate(len);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::git_order;
+    use std::cmp::Ordering;
+
+    #[test]
+    fn git_order_sorts_trees_as_if_they_ended_in_a_slash() {
+        // git sorts "a.b" (blob) before "a" (tree, as "a/") and "a" (blob) before "a.b".
+        assert_eq!(git_order(b"a.b", false, b"a", true), Ordering::Less);
+        assert_eq!(git_order(b"a", false, b"a.b", false), Ordering::Less);
+        assert_eq!(git_order(b"a", true, b"a", true), Ordering::Equal);
+        assert_eq!(git_order(b"a", true, b"a", false), Ordering::Greater);
+        assert_eq!(git_order(b"a-b", false, b"a", true), Ordering::Less);
+        assert_eq!(git_order(b"a0", false, b"a", true), Ordering::Greater);
     }
 }
