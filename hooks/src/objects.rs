@@ -37,6 +37,14 @@ impl Objects {
             Some(dir) => {
                 let mut handle = gix::odb::at(dir, hash)?;
                 handle.prevent_pack_unload();
+                // An initial push puts a whole history in the quarantine pack: without a delta
+                // base cache every delta chain would be resolved from its root again.
+                handle.set_pack_cache(|| {
+                    Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(64 << 20))
+                });
+                handle.set_object_cache(|| {
+                    Box::new(gix::odb::pack::cache::object::MemoryCappedHashmap::new(16 << 20))
+                });
                 Some(handle)
             }
             None => None,

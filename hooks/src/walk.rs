@@ -487,7 +487,8 @@ impl<'a> NewBlobs<'a> {
     }
 
     fn entries(&mut self, tree: ObjectId) -> Result<Tree, HistoryError> {
-        let iter = self.objects.find_tree_iter(&tree, &mut self.buf).map_err(object_err("tree", tree))?;
+        let iter =
+            self.objects.find_tree_iter(&tree, &mut self.buf).map_err(object_err("tree", tree))?;
         let mut out = Tree::default();
         for entry in iter {
             let entry = entry.map_err(object_err("tree", tree))?;
@@ -548,7 +549,8 @@ impl<'a> NewBlobs<'a> {
             }
             path.extend_from_slice(name);
             if is_tree {
-                let sub: Vec<Option<ObjectId>> = before.iter().map(|p| p.find(name, true)).collect();
+                let sub: Vec<Option<ObjectId>> =
+                    before.iter().map(|p| p.find(name, true)).collect();
                 self.tree(id, &sub, path, emit)?;
             } else if mode.is_blob() && self.seen.insert(id) {
                 // Submodules (commits) and symlinks are not content of this repository.
