@@ -9,26 +9,12 @@ mod platform;
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+#[path = "../common/mod.rs"]
+mod common;
 
-/// A checksum-valid (fake) GitHub token made at run time: no token sits in the repository.
+/// A checksum-valid (fake) `ghp_` token made at run time.
 pub fn github_token(seed: u64) -> String {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let body: String = (0..30)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            BASE62[(state % 62) as usize] as char
-        })
-        .collect();
-    let mut crc = crc32fast::hash(body.as_bytes());
-    let mut check = [b'0'; 6];
-    for slot in check.iter_mut().rev() {
-        *slot = BASE62[(crc % 62) as usize];
-        crc /= 62;
-    }
-    format!("ghp_{body}{}", String::from_utf8_lossy(&check))
+    common::github_token("ghp_", seed)
 }
 
 /// A bare repository with the hook installed, and a clone to push from.
