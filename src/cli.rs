@@ -27,9 +27,19 @@ pub enum Command {
     Rules(RulesCommand),
     /// The git pre-receive hook: reads `<old> <new> <ref>` lines on stdin (run by git).
     PreReceive,
+    /// Create or upgrade the database schema (SQLite by default, or --database URL).
+    Migrate(MigrateArgs),
     /// Install the pre-receive hook.
     #[command(subcommand)]
     Hook(HookCommand),
+}
+
+/// `leakgate migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// `sqlite://PATH` or `postgres://...` (default: leakgate.db in the data directory).
+    #[arg(long, env = "LEAKGATE_DATABASE__URL", value_name = "URL")]
+    pub database: Option<String>,
 }
 
 /// `leakgate hook ...`.

@@ -33,6 +33,32 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// The default database: `leakgate.db` in the data directory.
+///
+/// # Errors
+///
+/// No data directory can be determined.
+pub fn default_database_url() -> Result<String> {
+    let dir = keys::data_dir()?;
+    std::fs::create_dir_all(&dir)?;
+    Ok(format!("sqlite://{}", dir.join("leakgate.db").display()))
+}
+
+/// `leakgate migrate`: applies pending migrations and says where the database stands.
+fn migrate(args: &cli::MigrateArgs) -> Result<Exit> {
+    let url = match &args.database {
+        Some(url) => url.clone(),
+        None => default_database_url()?,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let store = leakgate_store::Store::connect(&url).await?;
+        println!("{} database {} is up to date", store.backend(), leakgate_store::redact_url(&url));
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(Exit::Clean)
+}
+
 /// Runs one command.
 ///
 /// # Errors
@@ -45,6 +71,7 @@ pub fn run(cli: cli::Cli) -> Result<Exit> {
         cli::Command::Rules(cli::RulesCommand::List(args)) => rules_cmd::list(&args),
         cli::Command::Rules(cli::RulesCommand::Check(args)) => rules_cmd::check(&args),
         cli::Command::PreReceive => hook_cmd::pre_receive_cmd(),
+        cli::Command::Migrate(args) => migrate(&args),
         cli::Command::Hook(cli::HookCommand::Install(args)) => hook_cmd::install_cmd(&args),
     }
 }

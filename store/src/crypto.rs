@@ -1,0 +1,146 @@
+//! Secret material for pending revocations, encrypted with XChaCha20-Poly1305.
+
+use std::fmt;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use zeroize::Zeroizing;
+
+use crate::{ms, now_ms, on_pool, Error, Store};
+
+/// The encryption key for secret material: 32 bytes from configuration or the environment,
+/// never stored in the database. `Debug` does not print it.
+#[derive(Clone)]
+pub struct SecretKey(Zeroizing<[u8; 32]>);
+
+impl SecretKey {
+    /// A key from 32 bytes.
+    pub fn new(bytes: [u8; 32]) -> Self {
+        SecretKey(Zeroizing::new(bytes))
+    }
+
+    /// A key from 64 hex characters.
+    ///
+    /// # Errors
+    ///
+    /// A message saying what is wrong with the text (never the text itself).
+    pub fn from_hex(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("the encryption key must be 64 hex characters (32 bytes)".to_owned());
+        }
+        let mut bytes = [0u8; 32];
+        for (i, pair) in text.as_bytes().chunks(2).enumerate() {
+            let hex = std::str::from_utf8(pair).map_err(|_| "not hex".to_owned())?;
+            bytes[i] = u8::from_str_radix(hex, 16).map_err(|_| "not hex".to_owned())?;
+        }
+        Ok(SecretKey::new(bytes))
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new((&*self.0).into())
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
+}
+
+impl Store {
+    /// Stores `secret` encrypted under `key`, bound to `fingerprint` (replacing earlier
+    /// material for it).
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn put_secret(
+        &self,
+        key: &SecretKey,
+        fingerprint: &str,
+        secret: &[u8],
+    ) -> Result<(), Error> {
+        let mut nonce = [0u8; 24];
+        getrandom::fill(&mut nonce)
+            .map_err(|e| Error::Other(sqlx::Error::Protocol(format!("no randomness: {e}"))))?;
+        let ciphertext = key
+            .cipher()
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload { msg: secret, aad: fingerprint.as_bytes() },
+            )
+            .map_err(|_| Error::Other(sqlx::Error::Protocol("encryption failed".to_owned())))?;
+        let q = "INSERT INTO secret_material (fingerprint, nonce, ciphertext, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (fingerprint) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext, \
+                 created_at = excluded.created_at";
+        on_pool!(self, |pool, sql| {
+            sqlx::query(&sql(q))
+                .bind(fingerprint)
+                .bind(nonce.to_vec())
+                .bind(ciphertext)
+                .bind(now_ms())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The decrypted secret for `fingerprint`, wiped from memory when dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when there is none, [`Error::Decrypt`] under a wrong key.
+    pub async fn get_secret(
+        &self,
+        key: &SecretKey,
+        fingerprint: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let q = "SELECT nonce, ciphertext FROM secret_material WHERE fingerprint = $1";
+        let (nonce, ciphertext): (Vec<u8>, Vec<u8>) =
+            on_pool!(self, |pool, sql| sqlx::query_as(&sql(q))
+                .bind(fingerprint)
+                .fetch_one(pool)
+                .await?);
+        if nonce.len() != 24 {
+            return Err(Error::Decrypt { fingerprint: fingerprint.to_owned() });
+        }
+        key.cipher()
+            .decrypt(
+                XNonce::from_slice(&nonce),
+                Payload { msg: &ciphertext, aad: fingerprint.as_bytes() },
+            )
+            .map(Zeroizing::new)
+            .map_err(|_| Error::Decrypt { fingerprint: fingerprint.to_owned() })
+    }
+
+    /// Deletes the material for `fingerprint` (a revocation reached a final state).
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn wipe_secret(&self, fingerprint: &str) -> Result<bool, Error> {
+        let q = "DELETE FROM secret_material WHERE fingerprint = $1";
+        let n = on_pool!(self, |pool, sql| sqlx::query(&sql(q))
+            .bind(fingerprint)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(n > 0)
+    }
+
+    /// Deletes material older than `max_age`; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn expire_secrets(&self, max_age: std::time::Duration) -> Result<u64, Error> {
+        let q = "DELETE FROM secret_material WHERE created_at < $1";
+        let cutoff = now_ms() - ms(max_age);
+        Ok(on_pool!(self, |pool, sql| sqlx::query(&sql(q))
+            .bind(cutoff)
+            .execute(pool)
+            .await?
+            .rows_affected()))
+    }
+}

@@ -1,0 +1,229 @@
+//! leakgate's storage: one [`Store`] API over SQLite (the embedded default) and PostgreSQL
+//! (several replicas), on sqlx.
+//!
+//! It keeps webhook deliveries, a job queue with leases, scans, findings (fingerprints and
+//! redacted forms, never plaintext), bypasses, revocation attempts, issues opened and audit
+//! events. The one exception to "no plaintext" is material for a pending revocation, kept
+//! encrypted with XChaCha20-Poly1305 under a key that comes from configuration, never from
+//! the database, and wiped when the revocation ends.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use leakgate_store::{NewJob, Store};
+//! let dir = tempfile::tempdir().unwrap();
+//! let url = format!("sqlite://{}", dir.path().join("leakgate.db").display());
+//! let store = Store::connect(&url).await.unwrap();
+//! store.enqueue(&NewJob::new("scan", "{}")).await.unwrap();
+//! let jobs = store.claim("worker-1", 10, std::time::Duration::from_secs(30)).await.unwrap();
+//! assert_eq!(jobs.len(), 1);
+//! store.complete(jobs[0].id, "worker-1").await.unwrap();
+//! # });
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod crypto;
+mod error;
+mod jobs;
+mod records;
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+pub use crypto::SecretKey;
+pub use error::Error;
+pub use jobs::{Job, JobState, NewJob};
+pub use records::{AuditEvent, Bypass, Delivery, FindingRecord, NewScan};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// The connection pool of one backend.
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The store: cheap to clone, shared by every task.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) pool: Pool,
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool; the body is compiled once per
+/// backend, so the same query text and bindings serve both.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident, $sql:ident| $body:expr) => {
+        match &$store.pool {
+            crate::Pool::Sqlite($pool) => {
+                let $sql = crate::sqlite_sql;
+                $body
+            }
+            crate::Pool::Postgres($pool) => {
+                let $sql = crate::postgres_sql;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Queries are written with PostgreSQL's `$1` placeholders; SQLite's numbered form is `?1`.
+pub(crate) fn sqlite_sql(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out.replace(" FOR UPDATE SKIP LOCKED", "")
+}
+
+pub(crate) fn postgres_sql(sql: &str) -> String {
+    sql.to_owned()
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+pub(crate) fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// `url` with any password replaced, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Store {
+    /// Connects to `sqlite://PATH` (created on first use, WAL) or `postgres://...`, and
+    /// applies pending migrations.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connect`] when the database cannot be reached or is not a database of the
+    /// expected kind, [`Error::TooNew`] when it was migrated by a newer leakgate.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        let store = Self::connect_without_migrating(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without applying migrations (for `leakgate migrate` and checks).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connect`].
+    pub async fn connect_without_migrating(url: &str) -> Result<Self, Error> {
+        let connect = |source: sqlx::Error| Error::Connect { url: redact_url(url), source };
+        let pool = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(connect)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await
+                .map_err(connect)?;
+            // A file that is not SQLite fails here, with a clear cause.
+            sqlx::query("SELECT count(*) FROM sqlite_master")
+                .execute(&pool)
+                .await
+                .map_err(connect)?;
+            Pool::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url).map_err(connect)?;
+            // One direct connection first: a refused connection or a bad password is
+            // reported as such, not as a pool timeout.
+            {
+                use sqlx::Connection;
+                let conn = sqlx::PgConnection::connect_with(&options).await.map_err(connect)?;
+                conn.close().await.map_err(connect)?;
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+                .map_err(connect)?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(Error::UnknownScheme(redact_url(url)));
+        };
+        Ok(Store { pool })
+    }
+
+    /// Applies pending migrations; refuses a database migrated by a newer leakgate.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooNew`], or the migration's own error.
+    pub async fn migrate(&self) -> Result<(), Error> {
+        let migrator = match &self.pool {
+            Pool::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Pool::Postgres(_) => &POSTGRES_MIGRATIONS,
+        };
+        let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        if let Some(applied) = self.applied_version().await? {
+            if applied > known {
+                return Err(Error::TooNew { database: applied, binary: known });
+            }
+        }
+        match &self.pool {
+            Pool::Sqlite(pool) => migrator.run(pool).await?,
+            Pool::Postgres(pool) => migrator.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    async fn applied_version(&self) -> Result<Option<i64>, Error> {
+        let exists = "SELECT 1 FROM _sqlx_migrations LIMIT 1";
+        let max = "SELECT MAX(version) FROM _sqlx_migrations";
+        let result: Result<Option<i64>, sqlx::Error> = on_pool!(self, |pool, _sql| {
+            match sqlx::query(exists).fetch_optional(pool).await {
+                Ok(_) => sqlx::query_scalar(max).fetch_one(pool).await,
+                Err(_) => Ok(None),
+            }
+        });
+        Ok(result?)
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> bool {
+        on_pool!(self, |pool, _sql| sqlx::query("SELECT 1").execute(pool).await.is_ok())
+    }
+
+    /// Which backend this is: `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! One conformance story for every Store operation, run on SQLite and on a real PostgreSQL
+//! that the harness starts itself.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use leakgate_store::{
+    Bypass, Delivery, Error, FindingRecord, JobState, NewJob, NewScan, SecretKey, Store,
+};
+
+mod pg;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+async fn story(store: &Store, reopen: &str) -> TestResult {
+    // Migrations re-run cleanly on an already migrated database.
+    store.migrate().await?;
+    Store::connect(reopen).await?;
+    let _ = &store;
+    assert!(store.ping().await);
+
+    // Deliveries are deduplicated, and a delivery's job is stored with it.
+    let delivery = Delivery {
+        source: "github".into(),
+        delivery_id: "d-1".into(),
+        event: "push".into(),
+        outcome: "queued".into(),
+    };
+    let job = NewJob::new("scan", r#"{"repo":"acme/app"}"#).key("github:d-1");
+    let first = store.record_delivery(&delivery, Some(&job)).await?;
+    assert!(matches!(first, Some(Some(_))));
+    assert_eq!(store.record_delivery(&delivery, Some(&job)).await?, None, "redelivery is a no-op");
+
+    // Idempotency keys: the same key twice is one job.
+    let a = store.enqueue(&NewJob::new("revoke", "{}").key("revoke:fp1")).await?;
+    let b = store.enqueue(&NewJob::new("revoke", "{}").key("revoke:fp1")).await?;
+    assert_eq!(a, b);
+
+    // Claim, heartbeat, complete; a finished job is not claimed again.
+    let claimed = store.claim("w1", 10, Duration::from_secs(60)).await?;
+    assert_eq!(claimed.len(), 2);
+    assert!(claimed.iter().all(|j| j.attempts == 1 && j.state == JobState::Running));
+    for j in &claimed {
+        store.heartbeat(j.id, "w1", Duration::from_secs(60)).await?;
+        assert!(matches!(store.complete(j.id, "w2").await, Err(Error::LeaseLost(_))));
+        store.complete(j.id, "w1").await?;
+    }
+    assert!(store.claim("w1", 10, Duration::from_secs(60)).await?.is_empty());
+
+    // A worker that dies loses its lease; another worker claims the job again.
+    let id = store.enqueue(&NewJob::new("scan", "{}")).await?;
+    let got = store.claim("dies", 1, Duration::from_millis(1)).await?;
+    assert_eq!(got[0].id, id);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let again = store.claim("survivor", 1, Duration::from_secs(60)).await?;
+    assert_eq!(again[0].id, id);
+    assert_eq!(again[0].attempts, 2);
+    assert!(matches!(
+        store.heartbeat(id, "dies", Duration::from_secs(1)).await,
+        Err(Error::LeaseLost(_))
+    ));
+    store.complete(id, "survivor").await?;
+
+    // Failures retry after a backoff, then go to the dead letter.
+    let mut job = NewJob::new("revoke", "{}");
+    job.max_attempts = 2;
+    let id = store.enqueue(&job).await?;
+    let got = store.claim("w", 1, Duration::from_secs(60)).await?;
+    assert_eq!(store.fail(got[0].id, "w", "HTTP 503").await?, JobState::Queued);
+    assert!(store.claim("w", 1, Duration::from_secs(60)).await?.is_empty(), "backing off");
+    sqlx_force_due(store, id).await?;
+    let got = store.claim("w", 1, Duration::from_secs(60)).await?;
+    assert_eq!(store.fail(got[0].id, "w", "HTTP 503 again").await?, JobState::Dead);
+    let dead = store.dead_jobs(10).await?;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].last_error.as_deref(), Some("HTTP 503 again"));
+
+    // Scans, findings, bypasses, revocation attempts, issues, audit.
+    let scan = store
+        .start_scan(&NewScan {
+            repo: "acme/app".into(),
+            refs: "refs/heads/main".into(),
+            before: None,
+            after: Some("abc".into()),
+            pusher: Some("alice".into()),
+            source: "hook".into(),
+        })
+        .await?;
+    let finding = FindingRecord {
+        rule_id: "github-pat-classic".into(),
+        provider: "github".into(),
+        severity: "critical".into(),
+        path: "a.py".into(),
+        line: 3,
+        commit_id: Some("abc".into()),
+        redacted: "ghp_…".into(),
+        fingerprint: "f".repeat(64),
+    };
+    store.add_finding(scan, &finding).await?;
+    store.finish_scan(scan, "blocked").await?;
+    let stored = store.findings(scan).await?;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].redacted, "ghp_…");
+    store
+        .record_bypass(&Bypass {
+            repo: "acme/app".into(),
+            user: "alice".into(),
+            reason: "used-in-tests".into(),
+            comment: None,
+            refs: "refs/heads/main".into(),
+            commits: "abc".into(),
+            fingerprints: "f".repeat(64),
+        })
+        .await?;
+    store.record_revocation(&"f".repeat(64), "github", "revoked", Some(200), "ok").await?;
+    let url = store.record_issue("acme/app", &"f".repeat(64), "https://forge/issues/1").await?;
+    let again = store.record_issue("acme/app", &"f".repeat(64), "https://forge/issues/2").await?;
+    assert_eq!(url, again, "one issue per leaked secret");
+    store.audit("bypass", "alice", r#"{"repo":"acme/app"}"#).await?;
+    assert_eq!(store.audit_events(5).await?[0].kind, "bypass");
+
+    // Secret material: encrypted round trip, a wrong key is a clear error, wiped on demand.
+    let key = SecretKey::new([7; 32]);
+    let secret = b"ghp_example_material_for_revocation";
+    store.put_secret(&key, "fp-secret", secret).await?;
+    assert_eq!(&store.get_secret(&key, "fp-secret").await?[..], &secret[..]);
+    let wrong = store.get_secret(&SecretKey::new([8; 32]), "fp-secret").await;
+    assert!(matches!(wrong, Err(Error::Decrypt { .. })));
+    assert!(wrong.expect_err("wrong key").to_string().contains("wrong encryption key"));
+    assert!(store.wipe_secret("fp-secret").await?);
+    assert!(matches!(store.get_secret(&key, "fp-secret").await, Err(Error::NotFound)));
+    store.put_secret(&key, "fp-old", secret).await?;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(store.expire_secrets(Duration::from_millis(1)).await?, 1);
+
+    // Retention keeps deliveries for at least a week.
+    assert_eq!(store.prune_deliveries(Duration::from_secs(1)).await?, 0);
+
+    concurrent_claims(store).await
+}
+
+/// Makes a backing-off job due now (tests do not wait out the backoff).
+async fn sqlx_force_due(store: &Store, id: i64) -> TestResult {
+    store.requeue(id).await?;
+    Ok(())
+}
+
+/// 200 jobs, 8 concurrent workers: every job is done exactly once.
+async fn concurrent_claims(store: &Store) -> TestResult {
+    for i in 0..200 {
+        store.enqueue(&NewJob::new("load", &format!("{{\"n\":{i}}}"))).await?;
+    }
+    let done = Arc::new(tokio::sync::Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let store = store.clone();
+        let done = done.clone();
+        tasks.push(tokio::spawn(async move {
+            let worker = format!("worker-{w}");
+            loop {
+                let jobs = store.claim(&worker, 5, Duration::from_secs(60)).await.expect("claim");
+                if jobs.is_empty() {
+                    break;
+                }
+                for job in jobs {
+                    store.complete(job.id, &worker).await.expect("complete");
+                    done.lock().await.push(job.id);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let done = done.lock().await;
+    let unique: HashSet<_> = done.iter().collect();
+    assert_eq!(done.len(), 200, "every job claimed");
+    assert_eq!(unique.len(), 200, "no job done twice");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_conformance() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("leakgate.db").display());
+    let store = Store::connect(&url).await?;
+    story(&store, &url).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_conformance() -> TestResult {
+    let Some(pg) = pg::start_or_skip() else { return Ok(()) };
+    let url = pg.database("conformance").await;
+    let store = Store::connect(&url).await?;
+    story(&store, &url).await
+}
+
+#[tokio::test]
+async fn bad_databases_give_clear_errors() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let not_sqlite = dir.path().join("notes.txt");
+    std::fs::write(&not_sqlite, "this is not a database, just some text that is long enough")?;
+    let err = Store::connect(&format!("sqlite://{}", not_sqlite.display()))
+        .await
+        .expect_err("not sqlite");
+    assert!(err.to_string().contains("cannot open database"), "{err}");
+    let err =
+        Store::connect("postgres://leakgate:hunter2@127.0.0.1:1/none").await.expect_err("down");
+    let text = err.to_string();
+    assert!(text.contains("cannot open database") && !text.contains("hunter2"), "{text}");
+    let err = Store::connect("mysql://x").await.expect_err("unsupported");
+    assert!(err.to_string().contains("sqlite://"), "{err}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_database_newer_than_the_binary_is_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("leakgate.db").display());
+    Store::connect(&url).await?;
+    // As if a newer leakgate had migrated this database.
+    let raw = sqlx::SqlitePool::connect(&url).await?;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99990101000000, 'from the future', 1, x'00', 0)",
+    )
+    .execute(&raw)
+    .await?;
+    raw.close().await;
+    let err = Store::connect(&url).await.expect_err("newer schema");
+    assert!(matches!(err, Error::TooNew { .. }), "{err}");
+    assert!(err.to_string().contains("upgrade leakgate"));
+    Ok(())
+}
