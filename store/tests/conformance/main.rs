@@ -233,3 +233,75 @@ async fn a_database_newer_than_the_binary_is_refused() -> TestResult {
     assert!(err.to_string().contains("upgrade leakgate"));
     Ok(())
 }
+
+/// Worker mode: when `LEAKGATE_TEST_WORKER_URL` is set, this test drains the queue as one of
+/// several processes (spawned by `two_processes_share_the_queue`); otherwise it does nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_process() -> TestResult {
+    let Ok(url) = std::env::var("LEAKGATE_TEST_WORKER_URL") else { return Ok(()) };
+    let name = std::env::var("LEAKGATE_TEST_WORKER_NAME")?;
+    let store = Store::connect(&url).await?;
+    drain(&store, &name).await
+}
+
+/// Claims and completes until the queue is empty; each completion is recorded as an audit
+/// event, so that a job done twice would show up twice.
+async fn drain(store: &Store, worker: &str) -> TestResult {
+    loop {
+        let jobs = store.claim(worker, 4, Duration::from_secs(60)).await?;
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        for job in jobs {
+            store.complete(job.id, worker).await?;
+            store.audit("job-done", worker, &job.id.to_string()).await?;
+        }
+    }
+}
+
+async fn processes_story(url: &str) -> TestResult {
+    let store = Store::connect(url).await?;
+    for i in 0..300 {
+        store.enqueue(&NewJob::new("multi", &format!("{{\"n\":{i}}}"))).await?;
+    }
+    let exe = std::env::current_exe()?;
+    let mut children = Vec::new();
+    for p in 0..2 {
+        children.push(
+            std::process::Command::new(&exe)
+                .args(["--exact", "worker_process", "--test-threads", "1"])
+                .env("LEAKGATE_TEST_WORKER_URL", url)
+                .env("LEAKGATE_TEST_WORKER_NAME", format!("process-{p}"))
+                .stdout(std::process::Stdio::null())
+                .spawn()?,
+        );
+    }
+    drain(&store, "parent").await?;
+    for mut child in children {
+        assert!(child.wait()?.success(), "a worker process failed");
+    }
+    let events = store.audit_events(10_000).await?;
+    let done: Vec<&str> =
+        events.iter().filter(|e| e.kind == "job-done").map(|e| e.detail.as_str()).collect();
+    let unique: HashSet<&str> = done.iter().copied().collect();
+    assert_eq!(done.len(), 300, "every job done");
+    assert_eq!(unique.len(), 300, "no job done twice");
+    let workers: HashSet<&str> =
+        events.iter().filter(|e| e.kind == "job-done").map(|e| e.actor.as_str()).collect();
+    assert!(workers.len() >= 2, "several processes took part: {workers:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_the_queue_sqlite() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("leakgate.db").display());
+    processes_story(&url).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_the_queue_postgres() -> TestResult {
+    let Some(pg) = pg::start_or_skip() else { return Ok(()) };
+    let url = pg.database("processes").await;
+    processes_story(&url).await
+}
