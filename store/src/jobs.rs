@@ -107,6 +107,30 @@ impl From<JobRow> for Job {
     }
 }
 
+/// The statement that inserts a job unless its idempotency key exists (`RETURNING id`: no
+/// row for a duplicate). Shared by [`Store::enqueue`] and the delivery recorder's transaction.
+pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs (kind, payload, idempotency_key, state, attempts, \
+    max_attempts, run_after, created_at, updated_at) VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $7) \
+    ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
+
+/// Runs [`INSERT_JOB`] for `$job` at time `$now` on `$executor`; evaluates to the new id, or
+/// `None` for a duplicate. A macro because the statement runs on either backend's executor.
+macro_rules! insert_job {
+    ($executor:expr, $job:expr, $now:expr, $sql:ident) => {
+        sqlx::query_scalar::<_, i64>(&$sql(crate::jobs::INSERT_JOB))
+            .bind(&$job.kind)
+            .bind(&$job.payload)
+            .bind(&$job.idempotency_key)
+            .bind($job.max_attempts)
+            .bind($now + crate::ms($job.delay))
+            .bind($now)
+            .bind($now)
+            .fetch_optional($executor)
+            .await?
+    };
+}
+pub(crate) use insert_job;
+
 const COLUMNS: &str = "id, kind, payload, attempts, max_attempts, state, last_error";
 
 /// Backoff before retry `attempt` (1-based): 2^attempt seconds, capped at 1 hour, with
@@ -126,23 +150,9 @@ impl Store {
     ///
     /// A database error.
     pub async fn enqueue(&self, job: &NewJob) -> Result<i64, Error> {
-        let now = now_ms();
-        let insert = "INSERT INTO jobs (kind, payload, idempotency_key, state, attempts, max_attempts, \
-                      run_after, created_at, updated_at) VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $7) \
-                      ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
         let existing = "SELECT id FROM jobs WHERE idempotency_key = $1";
-        let id: Option<i64> = on_pool!(self, |pool, sql| {
-            sqlx::query_scalar(&sql(insert))
-                .bind(&job.kind)
-                .bind(&job.payload)
-                .bind(&job.idempotency_key)
-                .bind(job.max_attempts)
-                .bind(now + ms(job.delay))
-                .bind(now)
-                .bind(now)
-                .fetch_optional(pool)
-                .await?
-        });
+        let now = now_ms();
+        let id: Option<i64> = on_pool!(self, |pool, sql| insert_job!(pool, job, now, sql));
         if let Some(id) = id {
             return Ok(id);
         }

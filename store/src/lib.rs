@@ -38,7 +38,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use crypto::SecretKey;
 pub use error::Error;
 pub use jobs::{Job, JobState, NewJob};
-pub use records::{AuditEvent, Bypass, Delivery, FindingRecord, NewScan};
+pub use records::{AuditEvent, Bypass, Delivery, FindingRecord, IssueClaim, IssueRecord, NewScan};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");

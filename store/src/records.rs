@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::jobs::NewJob;
+use crate::jobs::{insert_job, NewJob};
 use crate::{ms, now_ms, on_pool, Error, Store};
 
 /// A webhook delivery.
@@ -75,6 +75,32 @@ pub struct Bypass {
     pub fingerprints: String,
 }
 
+/// An issue opened for a leaked secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssueRecord {
+    /// Its number on the forge.
+    pub number: i64,
+    /// Its web address.
+    pub url: String,
+    /// Hash of the body last written.
+    pub body_hash: Option<String>,
+}
+
+/// What [`Store::claim_issue`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IssueClaim {
+    /// The issue is open: edit it, do not open another.
+    Open(IssueRecord),
+    /// The caller may open it. With `retry`, an earlier claim expired: its holder may have
+    /// opened the issue without recording it, so look for it on the forge first.
+    Claimed {
+        /// An earlier claim expired.
+        retry: bool,
+    },
+    /// Another worker holds the claim; try again later.
+    Busy,
+}
+
 /// An audit event.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AuditEvent {
@@ -90,7 +116,8 @@ pub struct AuditEvent {
 
 impl Store {
     /// Records a delivery and, in the same transaction, its job: a delivery is never
-    /// acknowledged without its job. Returns `None` when the delivery was seen before.
+    /// acknowledged without its job. Returns `None` when the delivery was seen before, else
+    /// the job's id (`None` inside when there was no job or its idempotency key existed).
     ///
     /// # Errors
     ///
@@ -100,46 +127,53 @@ impl Store {
         delivery: &Delivery,
         job: Option<&NewJob>,
     ) -> Result<Option<Option<i64>>, Error> {
+        let mut results = self.record_deliveries(&[(delivery.clone(), job.cloned())]).await?;
+        Ok(results.pop().flatten())
+    }
+
+    /// Records several deliveries and their jobs in one transaction (group commit: the
+    /// service batches deliveries that arrive together, so one commit serves them all). One
+    /// result per delivery, as [`Store::record_delivery`] returns; a delivery repeated within
+    /// the batch counts as seen before.
+    ///
+    /// # Errors
+    ///
+    /// A database error: nothing of the batch is stored then.
+    pub async fn record_deliveries(
+        &self,
+        batch: &[(Delivery, Option<NewJob>)],
+    ) -> Result<Vec<Option<Option<i64>>>, Error> {
         let now = now_ms();
         let insert = "INSERT INTO deliveries (source, delivery_id, event, outcome, received_at) \
                       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source, delivery_id) DO NOTHING";
-        let job_sql = "INSERT INTO jobs (kind, payload, idempotency_key, state, attempts, max_attempts, \
-                       run_after, created_at, updated_at) VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $7) \
-                       ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
-        let result: Option<Option<i64>> = on_pool!(self, |pool, sql| {
+        let results = on_pool!(self, |pool, sql| {
+            let mut results = Vec::with_capacity(batch.len());
             let mut tx = pool.begin().await?;
-            let fresh = sqlx::query(&sql(insert))
-                .bind(&delivery.source)
-                .bind(&delivery.delivery_id)
-                .bind(&delivery.event)
-                .bind(&delivery.outcome)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-            if !fresh {
-                tx.rollback().await?;
-                None
-            } else {
-                let mut id = None;
-                if let Some(job) = job {
-                    id = sqlx::query_scalar(&sql(job_sql))
-                        .bind(&job.kind)
-                        .bind(&job.payload)
-                        .bind(&job.idempotency_key)
-                        .bind(job.max_attempts)
-                        .bind(now + ms(job.delay))
-                        .bind(now)
-                        .bind(now)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+            for (delivery, job) in batch {
+                let fresh = sqlx::query(&sql(insert))
+                    .bind(&delivery.source)
+                    .bind(&delivery.delivery_id)
+                    .bind(&delivery.event)
+                    .bind(&delivery.outcome)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                if !fresh {
+                    results.push(None);
+                    continue;
                 }
-                tx.commit().await?;
-                Some(id)
+                let id = match job {
+                    Some(job) => insert_job!(&mut *tx, job, now, sql),
+                    None => None,
+                };
+                results.push(Some(id));
             }
+            tx.commit().await?;
+            results
         });
-        Ok(result)
+        Ok(results)
     }
 
     /// Deletes deliveries older than `keep` (forges redeliver for days: keep at least 7).
@@ -283,30 +317,118 @@ impl Store {
         Ok(())
     }
 
-    /// Records the issue opened for a leaked secret in a repository; returns the URL of the
-    /// issue already recorded for it, if any (issues are opened once).
+    /// Takes the right to open the issue for the secret `fingerprint` in `repo` (a key such
+    /// as `github:acme/app`), or says that it is open already. A claim lasts `lease`; the
+    /// holder calls [`Store::issue_opened`] once the forge has answered.
     ///
     /// # Errors
     ///
     /// A database error.
-    pub async fn record_issue(
+    pub async fn claim_issue(
         &self,
         repo: &str,
         fingerprint: &str,
-        url: &str,
-    ) -> Result<String, Error> {
-        let insert = "INSERT INTO issues_opened (repo, fingerprint, url, opened_at) VALUES ($1, $2, $3, $4) \
+        worker: &str,
+        lease: Duration,
+    ) -> Result<IssueClaim, Error> {
+        let now = now_ms();
+        let until = now + ms(lease);
+        let insert =
+            "INSERT INTO issues_opened (repo, fingerprint, url, opened_at, state, claimed_by, \
+                      claim_until) VALUES ($1, $2, '', $3, 'opening', $4, $5) \
                       ON CONFLICT (repo, fingerprint) DO NOTHING";
-        let select = "SELECT url FROM issues_opened WHERE repo = $1 AND fingerprint = $2";
-        Ok(on_pool!(self, |pool, sql| {
-            sqlx::query(&sql(insert))
+        let take = "UPDATE issues_opened SET claimed_by = $1, claim_until = $2 WHERE repo = $3 \
+                    AND fingerprint = $4 AND state = 'opening' AND (claim_until < $5 OR claimed_by = $6)";
+        let select = "SELECT number, url, state, body_hash FROM issues_opened \
+                      WHERE repo = $1 AND fingerprint = $2";
+        let claim = on_pool!(self, |pool, sql| {
+            let fresh = sqlx::query(&sql(insert))
                 .bind(repo)
                 .bind(fingerprint)
-                .bind(url)
-                .bind(now_ms())
+                .bind(now)
+                .bind(worker)
+                .bind(until)
+                .execute(pool)
+                .await?
+                .rows_affected()
+                == 1;
+            if fresh {
+                IssueClaim::Claimed { retry: false }
+            } else {
+                let (number, url, state, body_hash): (Option<i64>, String, String, Option<String>) =
+                    sqlx::query_as(&sql(select))
+                        .bind(repo)
+                        .bind(fingerprint)
+                        .fetch_one(pool)
+                        .await?;
+                match (state.as_str(), number) {
+                    ("open", Some(number)) => {
+                        IssueClaim::Open(IssueRecord { number, url, body_hash })
+                    }
+                    _ => {
+                        let taken = sqlx::query(&sql(take))
+                            .bind(worker)
+                            .bind(until)
+                            .bind(repo)
+                            .bind(fingerprint)
+                            .bind(now)
+                            .bind(worker)
+                            .execute(pool)
+                            .await?
+                            .rows_affected()
+                            == 1;
+                        if taken {
+                            IssueClaim::Claimed { retry: true }
+                        } else {
+                            IssueClaim::Busy
+                        }
+                    }
+                }
+            }
+        });
+        Ok(claim)
+    }
+
+    /// Records that the issue for `fingerprint` in `repo` is open as `number` at `url`, with
+    /// a body whose hash is `body_hash`.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn issue_opened(
+        &self,
+        repo: &str,
+        fingerprint: &str,
+        issue: &IssueRecord,
+    ) -> Result<(), Error> {
+        let q = "UPDATE issues_opened SET state = 'open', number = $1, url = $2, body_hash = $3, \
+                 claimed_by = NULL, claim_until = NULL WHERE repo = $4 AND fingerprint = $5";
+        on_pool!(self, |pool, sql| {
+            sqlx::query(&sql(q))
+                .bind(issue.number)
+                .bind(&issue.url)
+                .bind(&issue.body_hash)
+                .bind(repo)
+                .bind(fingerprint)
                 .execute(pool)
                 .await?;
-            sqlx::query_scalar(&sql(select)).bind(repo).bind(fingerprint).fetch_one(pool).await?
+        });
+        Ok(())
+    }
+
+    /// The issue recorded for `fingerprint` in `repo`, once open.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn issue(&self, repo: &str, fingerprint: &str) -> Result<Option<IssueRecord>, Error> {
+        let q = "SELECT number, url, body_hash FROM issues_opened WHERE repo = $1 AND fingerprint = $2 \
+                 AND state = 'open'";
+        let row: Option<(Option<i64>, String, Option<String>)> = on_pool!(self, |pool, sql| {
+            sqlx::query_as(&sql(q)).bind(repo).bind(fingerprint).fetch_optional(pool).await?
+        });
+        Ok(row.and_then(|(number, url, body_hash)| {
+            Some(IssueRecord { number: number?, url, body_hash })
         }))
     }
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leakgate_store::{
-    Bypass, Delivery, Error, FindingRecord, JobState, NewJob, NewScan, SecretKey, Store,
+    Bypass, Delivery, Error, FindingRecord, IssueClaim, IssueRecord, JobState, NewJob, NewScan,
+    SecretKey, Store,
 };
 
 mod pg;
@@ -114,9 +115,56 @@ async fn story(store: &Store, reopen: &str) -> TestResult {
         })
         .await?;
     store.record_revocation(&"f".repeat(64), "github", "revoked", Some(200), "ok").await?;
-    let url = store.record_issue("acme/app", &"f".repeat(64), "https://forge/issues/1").await?;
-    let again = store.record_issue("acme/app", &"f".repeat(64), "https://forge/issues/2").await?;
-    assert_eq!(url, again, "one issue per leaked secret");
+    // Issues: one claim opens it; a second worker is told to wait; once open, everyone
+    // sees the issue; an expired claim is taken over with `retry` (look on the forge first).
+    let fp = "f".repeat(64);
+    let lease = Duration::from_secs(60);
+    assert_eq!(
+        store.claim_issue("github:acme/app", &fp, "w1", lease).await?,
+        IssueClaim::Claimed { retry: false }
+    );
+    assert_eq!(store.claim_issue("github:acme/app", &fp, "w2", lease).await?, IssueClaim::Busy);
+    assert_eq!(store.issue("github:acme/app", &fp).await?, None, "not open until recorded");
+    let record = IssueRecord {
+        number: 7,
+        url: "https://forge/issues/7".into(),
+        body_hash: Some("h1".into()),
+    };
+    store.issue_opened("github:acme/app", &fp, &record).await?;
+    assert_eq!(
+        store.claim_issue("github:acme/app", &fp, "w2", lease).await?,
+        IssueClaim::Open(record.clone())
+    );
+    assert_eq!(store.issue("github:acme/app", &fp).await?, Some(record));
+    let other = "e".repeat(64);
+    store.claim_issue("github:acme/app", &other, "w1", Duration::ZERO).await?;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(
+        store.claim_issue("github:acme/app", &other, "w2", lease).await?,
+        IssueClaim::Claimed { retry: true },
+        "an expired claim is taken over"
+    );
+
+    // Group commit: a batch records each delivery once, duplicates inside it included.
+    let batch: Vec<(Delivery, Option<NewJob>)> = (0..3)
+        .map(|i| {
+            let d = Delivery {
+                source: "gitea".into(),
+                delivery_id: format!("batch-{}", i.min(1)),
+                event: "push".into(),
+                outcome: "queued".into(),
+            };
+            (d, Some(NewJob::new("scan", "{}").key(&format!("batch-job-{i}"))))
+        })
+        .collect();
+    let results = store.record_deliveries(&batch).await?;
+    assert!(matches!(results[0], Some(Some(_))) && matches!(results[1], Some(Some(_))));
+    assert_eq!(results[2], None, "the repeated delivery in the batch is a duplicate");
+    let batch_jobs = store.claim("batch-worker", 10, lease).await?;
+    assert_eq!(batch_jobs.len(), 2, "one job per fresh delivery");
+    for job in batch_jobs {
+        store.complete(job.id, "batch-worker").await?;
+    }
     store.audit("bypass", "alice", r#"{"repo":"acme/app"}"#).await?;
     assert_eq!(store.audit_events(5).await?[0].kind, "bypass");
 
