@@ -32,6 +32,17 @@ pub enum Command {
     /// Install the pre-receive hook.
     #[command(subcommand)]
     Hook(HookCommand),
+    /// Run the webhook service (GitHub App, GitLab, Gitea/Forgejo push events).
+    Serve(ServeArgs),
+}
+
+/// `leakgate serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML; default: LEAKGATE_CONFIG, else /etc/leakgate/leakgate.toml
+    /// when it exists). `LEAKGATE_SECTION__KEY` variables override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `leakgate migrate`.

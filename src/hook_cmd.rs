@@ -117,8 +117,69 @@ fn prepare_and_run(
         if let Err(e) = append_record(&log, record) {
             tracing::warn!("cannot record to {}: {e:#}", log.display());
         }
+        if let Some(url) = &config.database {
+            if let Err(e) = record_in_store(url, git_dir, record) {
+                tracing::warn!("cannot record in the database: {e:#}");
+            }
+        }
     }
     Ok(verdict)
+}
+
+/// Records a bypass or an unscanned push in the database; an unscanned push (the budget ran
+/// out, fail-open) also leaves a `rescan` job, which `leakgate serve` runs: it fetches the
+/// pushed commits from this repository and scans them without a deadline.
+fn record_in_store(url: &str, git_dir: &Path, record: &leakgate_hooks::AuditRecord) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let repo_path = git_dir.canonicalize().unwrap_or_else(|_| git_dir.to_owned());
+    runtime.block_on(async {
+        let store = leakgate_store::Store::connect(url).await?;
+        let detail = serde_json::to_string(record)?;
+        store.audit(&format!("hook_{}", record.event), &record.user, &detail).await?;
+        match record.event {
+            "bypass" => {
+                store
+                    .record_bypass(&leakgate_store::Bypass {
+                        repo: record.repo.clone(),
+                        user: record.user.clone(),
+                        reason: record.reason.clone().unwrap_or_default(),
+                        comment: record.comment.clone(),
+                        refs: record.refs.join(" "),
+                        commits: record.commits.join(" "),
+                        fingerprints: record
+                            .findings
+                            .iter()
+                            .map(|f| f.fingerprint.clone())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    })
+                    .await?;
+            }
+            "unscanned" => {
+                let updates = record
+                    .updates
+                    .iter()
+                    .filter_map(|u| {
+                        let mut parts = u.splitn(3, ' ');
+                        let (old, new, name) = (parts.next()?, parts.next()?, parts.next()?);
+                        Some((name.to_owned(), old.to_owned(), new.to_owned()))
+                    })
+                    .collect::<Vec<_>>();
+                let rescan = leakgate_server::worker::Rescan {
+                    repo: repo_path.display().to_string(),
+                    url: repo_path.display().to_string(),
+                    updates,
+                    pusher: record.user.clone(),
+                };
+                let key = format!("rescan:{}:{}", rescan.repo, record.updates.join(","));
+                let job = leakgate_store::NewJob::new("rescan", &serde_json::to_string(&rescan)?)
+                    .key(&key);
+                store.enqueue(&job).await?;
+            }
+            _ => {}
+        }
+        Ok::<_, anyhow::Error>(())
+    })
 }
 
 fn append_record(log: &Path, record: &leakgate_hooks::AuditRecord) -> Result<()> {

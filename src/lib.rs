@@ -10,6 +10,7 @@ pub mod keys;
 pub mod report;
 pub mod rules_cmd;
 pub mod scan;
+pub mod serve_cmd;
 pub mod telemetry;
 
 use std::process::ExitCode;
@@ -73,5 +74,6 @@ pub fn run(cli: cli::Cli) -> Result<Exit> {
         cli::Command::PreReceive => hook_cmd::pre_receive_cmd(),
         cli::Command::Migrate(args) => migrate(&args),
         cli::Command::Hook(cli::HookCommand::Install(args)) => hook_cmd::install_cmd(&args),
+        cli::Command::Serve(args) => serve_cmd::run(&args),
     }
 }

@@ -49,7 +49,8 @@ pub struct HookSettings {
     pub min_severity: Option<Severity>,
     /// Extra rule files.
     pub rules: Option<Vec<PathBuf>>,
-    /// The database URL (recording, once the store lands).
+    /// The database URL: bypasses and unscanned pushes are recorded there, and an
+    /// unscanned push leaves a rescan job for the service.
     pub database: Option<String>,
     /// Where bypasses and unscanned pushes are recorded (JSON lines).
     pub audit_log: Option<PathBuf>,
@@ -146,7 +147,7 @@ impl HookSettings {
             bypass_users: list("LEAKGATE_BYPASS_USERS"),
             min_severity: parse(env("LEAKGATE_MIN_SEVERITY"), "LEAKGATE_MIN_SEVERITY")?,
             rules: list("LEAKGATE_RULES").map(|v| v.into_iter().map(PathBuf::from).collect()),
-            database: env("LEAKGATE_DATABASE"),
+            database: env("LEAKGATE_DATABASE__URL").or_else(|| env("LEAKGATE_DATABASE")),
             audit_log: env("LEAKGATE_AUDIT_LOG").map(PathBuf::from),
             stream_above_bytes: parse(
                 env("LEAKGATE_STREAM_ABOVE_BYTES"),

@@ -23,6 +23,6 @@ pub use prereceive::{
 };
 pub use push::{parse_updates, ParseError, RefUpdate};
 pub use walk::{
-    all_ref_tips, new_commits, open_repository, scan_history, HistoryError, HistoryFinding,
-    HistoryStats, Selection, WalkOptions,
+    all_ref_tips, new_commits, open_repository, scan_history, scan_new_blobs, HistoryError,
+    HistoryFinding, HistoryStats, Selection, WalkOptions,
 };

@@ -264,8 +264,13 @@ pub fn new_commits(
     Ok(commits)
 }
 
-/// Walks the commits `tips` add over `hidden` and scans their new blobs.
-pub(crate) fn scan_new_blobs<F, W>(
+/// Walks the commits `tips` add over `hidden` and scans their new blobs: the one "new commits
+/// between tips" routine behind the hook, `scan --git` and the service's push jobs.
+///
+/// # Errors
+///
+/// Refs, commits or trees that cannot be read.
+pub fn scan_new_blobs<F, W>(
     objects: &Objects,
     tips: &[ObjectId],
     hidden: &[ObjectId],

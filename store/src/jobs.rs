@@ -281,6 +281,60 @@ impl Store {
         Ok(JobState::parse(state))
     }
 
+    /// Puts a job back to wait `delay` without counting the attempt (a rate limit: the job
+    /// did nothing wrong). `error` is kept as its last error.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LeaseLost`] when the job is no longer this worker's.
+    pub async fn postpone(
+        &self,
+        id: i64,
+        worker: &str,
+        delay: Duration,
+        error: &str,
+    ) -> Result<(), Error> {
+        self.unlease(id, worker, delay, Some(error)).await
+    }
+
+    /// Gives a claimed job back untouched, runnable now, its attempt not counted (a worker
+    /// shutting down).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LeaseLost`] when the job is no longer this worker's.
+    pub async fn release(&self, id: i64, worker: &str) -> Result<(), Error> {
+        self.unlease(id, worker, Duration::ZERO, None).await
+    }
+
+    async fn unlease(
+        &self,
+        id: i64,
+        worker: &str,
+        delay: Duration,
+        error: Option<&str>,
+    ) -> Result<(), Error> {
+        let now = now_ms();
+        let q = "UPDATE jobs SET state = 'queued', run_after = $1, attempts = attempts - 1, \
+                 last_error = COALESCE($2, last_error), lease_owner = NULL, lease_until = NULL, updated_at = $3 \
+                 WHERE id = $4 AND lease_owner = $5 AND state = 'running'";
+        let done = on_pool!(self, |pool, sql| {
+            sqlx::query(&sql(q))
+                .bind(now + ms(delay))
+                .bind(error)
+                .bind(now)
+                .bind(id)
+                .bind(worker)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(Error::LeaseLost(id));
+        }
+        Ok(())
+    }
+
     /// Makes a job runnable now: a backing-off job skips its wait, a dead job gets its
     /// attempts back (an operator's retry from the dead letter).
     ///

@@ -162,9 +162,22 @@ async fn story(store: &Store, reopen: &str) -> TestResult {
     assert_eq!(results[2], None, "the repeated delivery in the batch is a duplicate");
     let batch_jobs = store.claim("batch-worker", 10, lease).await?;
     assert_eq!(batch_jobs.len(), 2, "one job per fresh delivery");
-    for job in batch_jobs {
-        store.complete(job.id, "batch-worker").await?;
-    }
+    store.complete(batch_jobs[1].id, "batch-worker").await?;
+    // Released (shutdown) and postponed (rate limit) jobs keep their attempts.
+    let first = batch_jobs[0].id;
+    store.release(first, "batch-worker").await?;
+    let again = store.claim("batch-worker", 1, lease).await?;
+    assert_eq!((again[0].id, again[0].attempts), (first, 1), "release does not burn an attempt");
+    store.postpone(first, "batch-worker", Duration::from_secs(3600), "rate limited").await?;
+    assert!(store.claim("batch-worker", 1, lease).await?.is_empty(), "a postponed job waits");
+    let postponed = store.job(first).await?;
+    assert_eq!((postponed.attempts, postponed.state), (0, JobState::Queued));
+    assert_eq!(postponed.last_error.as_deref(), Some("rate limited"));
+    assert!(matches!(store.release(first, "batch-worker").await, Err(Error::LeaseLost(_))));
+    store.requeue(first).await?;
+    let last = store.claim("batch-worker", 10, lease).await?;
+    assert_eq!(last.len(), 1);
+    store.complete(last[0].id, "batch-worker").await?;
     store.audit("bypass", "alice", r#"{"repo":"acme/app"}"#).await?;
     assert_eq!(store.audit_events(5).await?[0].kind, "bypass");
 

@@ -1,0 +1,403 @@
+//! The service's configuration: defaults, then a TOML file, then `LEAKGATE_*` environment
+//! variables (`LEAKGATE_DATABASE__URL` sets `[database] url`).
+//!
+//! Secrets (webhook secrets, forge tokens) can be given inline or as `*_file` paths, so that
+//! they never sit in the environment; either way they are held in [`Sensitive`], whose
+//! `Debug` shows only whether a value is set.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// A configured secret: never printed.
+#[derive(Clone, Default, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Sensitive(String);
+
+impl Sensitive {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Sensitive(value.into())
+    }
+
+    /// The value.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether a value is set.
+    pub fn is_set(&self) -> bool {
+        !self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.is_set() { "<set>" } else { "<unset>" })
+    }
+}
+
+impl Drop for Sensitive {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.0.zeroize();
+    }
+}
+
+/// Everything `leakgate serve` reads.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[server]`.
+    pub server: ServerConfig,
+    /// `[database]`.
+    pub database: DatabaseConfig,
+    /// `[keys]`.
+    pub keys: KeysConfig,
+    /// `[scan]`.
+    pub scan: ScanConfig,
+    /// `[github]`.
+    pub github: GithubConfig,
+    /// `[gitlab]`.
+    pub gitlab: ForgeConfig,
+    /// `[gitea]` (also Forgejo).
+    pub gitea: ForgeConfig,
+    /// `[issues]`.
+    pub issues: IssuesConfig,
+    /// `[hook]`: the pre-receive hook's settings, when the file is shared with git servers
+    /// (read by `leakgate pre-receive`, not by the service).
+    pub hook: Option<serde_json::Value>,
+}
+
+/// `[server]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub bind: String,
+    /// Job workers in this process.
+    pub workers: usize,
+    /// HTTP worker threads (0: one per CPU).
+    pub http_threads: usize,
+    /// How long a claimed job stays this replica's without a heartbeat, in seconds.
+    pub lease_seconds: u64,
+    /// On SIGTERM, how long running jobs get to finish before their leases are released.
+    pub shutdown_grace_seconds: u64,
+    /// Largest accepted webhook body, in bytes.
+    pub max_body_bytes: usize,
+    /// Where per-repository mirrors are kept (default: `mirrors/` in the data directory).
+    pub mirror_dir: Option<PathBuf>,
+    /// How often an idle worker looks for jobs, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Deliveries are kept at least this many days (forges redeliver for days), then pruned.
+    pub delivery_retention_days: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:8080".into(),
+            workers: 2,
+            http_threads: 0,
+            lease_seconds: 60,
+            shutdown_grace_seconds: 30,
+            max_body_bytes: 25 << 20,
+            mirror_dir: None,
+            poll_interval_ms: 500,
+            delivery_retention_days: 7,
+        }
+    }
+}
+
+/// `[database]`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://...`; default: `leakgate.db` in the data directory.
+    pub url: Option<Sensitive>,
+    /// The URL read from a file instead.
+    pub url_file: Option<PathBuf>,
+}
+
+/// `[keys]`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeysConfig {
+    /// File holding the fingerprint key (hex). Every replica must use the same key.
+    pub fingerprint_key_file: Option<PathBuf>,
+    /// File holding the 32-byte key (hex) that encrypts secret material pending revocation.
+    pub encryption_key_file: Option<PathBuf>,
+}
+
+/// `[scan]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScanConfig {
+    /// Extra rule files (leakgate TOML).
+    pub rules: Vec<PathBuf>,
+    /// Scanner threads per job.
+    pub threads: usize,
+    /// Blobs above this size are streamed rather than read whole, in bytes.
+    pub stream_above_bytes: u64,
+    /// Time limit of one fetch + scan, in seconds.
+    pub timeout_seconds: u64,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            rules: Vec::new(),
+            threads: 2,
+            stream_above_bytes: 64 << 20,
+            timeout_seconds: 600,
+        }
+    }
+}
+
+/// `[github]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GithubConfig {
+    /// The webhook secret (`X-Hub-Signature-256`).
+    pub webhook_secret: Option<Sensitive>,
+    /// ... or a file holding it.
+    pub webhook_secret_file: Option<PathBuf>,
+    /// The GitHub App's id.
+    pub app_id: Option<u64>,
+    /// The GitHub App's private key (PEM).
+    pub private_key_path: Option<PathBuf>,
+    /// A token instead of an App (GitHub Enterprise Server without an App; tests).
+    pub token: Option<Sensitive>,
+    /// ... or a file holding it.
+    pub token_file: Option<PathBuf>,
+    /// REST API base (`https://HOST/api/v3` on GitHub Enterprise Server).
+    pub api_url: String,
+    /// Clone from `{clone_url}/{owner}/{repo}.git` instead of the payload's clone URL.
+    pub clone_url: Option<String>,
+}
+
+impl Default for GithubConfig {
+    fn default() -> Self {
+        GithubConfig {
+            webhook_secret: None,
+            webhook_secret_file: None,
+            app_id: None,
+            private_key_path: None,
+            token: None,
+            token_file: None,
+            api_url: "https://api.github.com".into(),
+            clone_url: None,
+        }
+    }
+}
+
+/// `[gitlab]` and `[gitea]`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForgeConfig {
+    /// GitLab's `X-Gitlab-Token`.
+    pub webhook_token: Option<Sensitive>,
+    /// ... or a file holding it.
+    pub webhook_token_file: Option<PathBuf>,
+    /// Gitea's / Forgejo's webhook secret (`X-Gitea-Signature`).
+    pub webhook_secret: Option<Sensitive>,
+    /// ... or a file holding it.
+    pub webhook_secret_file: Option<PathBuf>,
+    /// API token for statuses, issues and cloning.
+    pub token: Option<Sensitive>,
+    /// ... or a file holding it.
+    pub token_file: Option<PathBuf>,
+    /// REST API base: `https://gitlab.example/api/v4`, `https://gitea.example/api/v1`.
+    pub api_url: Option<String>,
+    /// Clone from `{clone_url}/{path}.git` instead of the payload's clone URL.
+    pub clone_url: Option<String>,
+}
+
+/// `[issues]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IssuesConfig {
+    /// Open issues in this repository (`owner/name`, on the same forge as the push) instead
+    /// of the pushed repository: recommended for public repositories, where an issue is public.
+    pub repository: Option<String>,
+    /// Open issues at all.
+    pub enabled: bool,
+}
+
+impl Default for IssuesConfig {
+    fn default() -> Self {
+        IssuesConfig { repository: None, enabled: true }
+    }
+}
+
+/// A configuration problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or the environment does not fit the schema.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    /// A `*_file` cannot be read.
+    #[error("cannot read {key} from {path}: {source}")]
+    File {
+        /// The key.
+        key: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl Config {
+    /// Defaults, then `file` (when given; it must exist), then `LEAKGATE_*` variables with
+    /// `__` between section and key. Variables without `__` (`LEAKGATE_DATA_DIR`, ...) are
+    /// not configuration keys and are left alone.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the key and the file or variable at fault.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::figment(file).extract().map_err(|e| ConfigError::Invalid(describe(&e)))
+    }
+
+    /// The layered sources, for callers that add their own.
+    pub fn figment(file: Option<&Path>) -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            .merge(Env::prefixed("LEAKGATE_").filter(|key| key.as_str().contains("__")).split("__"))
+    }
+
+    /// Fills every `*_file` secret from its file.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::File`].
+    pub fn resolve_files(mut self) -> Result<Self, ConfigError> {
+        fn read(
+            target: &mut Option<Sensitive>,
+            file: Option<&PathBuf>,
+            key: &'static str,
+        ) -> Result<(), ConfigError> {
+            if let Some(path) = file {
+                let text = Zeroizing::new(
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::File {
+                        key,
+                        path: path.clone(),
+                        source,
+                    })?,
+                );
+                *target = Some(Sensitive::new(text.trim()));
+            }
+            Ok(())
+        }
+        read(&mut self.database.url, self.database.url_file.as_ref(), "database.url_file")?;
+        let g = &mut self.github;
+        read(&mut g.webhook_secret, g.webhook_secret_file.as_ref(), "github.webhook_secret_file")?;
+        read(&mut g.token, g.token_file.as_ref(), "github.token_file")?;
+        for (forge, name) in [(&mut self.gitlab, "gitlab"), (&mut self.gitea, "gitea")] {
+            let key = |k: &str| -> &'static str {
+                match (name, k) {
+                    ("gitlab", "t") => "gitlab.webhook_token_file",
+                    ("gitlab", "s") => "gitlab.webhook_secret_file",
+                    ("gitlab", _) => "gitlab.token_file",
+                    (_, "t") => "gitea.webhook_token_file",
+                    (_, "s") => "gitea.webhook_secret_file",
+                    _ => "gitea.token_file",
+                }
+            };
+            read(&mut forge.webhook_token, forge.webhook_token_file.as_ref(), key("t"))?;
+            read(&mut forge.webhook_secret, forge.webhook_secret_file.as_ref(), key("s"))?;
+            read(&mut forge.token, forge.token_file.as_ref(), key("a"))?;
+        }
+        Ok(self)
+    }
+}
+
+/// figment's error names the key and where its value came from; make it one line.
+fn describe(error: &figment::Error) -> String {
+    error.clone().into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_and_matches_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/leakgate.example.toml");
+        let config = Config::figment(Some(&path)).extract::<Config>().expect("example parses");
+        let defaults = Config::default();
+        assert_eq!(config.server.bind, defaults.server.bind);
+        assert_eq!(config.server.max_body_bytes, 25 << 20);
+        assert_eq!(config.scan.stream_above_bytes, defaults.scan.stream_above_bytes);
+        assert_eq!(config.github.api_url, "https://api.github.com");
+        assert!(config.issues.enabled);
+    }
+
+    #[test]
+    fn environment_overrides_file_and_secrets_stay_hidden() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "l.toml",
+                "[server]\nworkers = 3\n[github]\nwebhook_secret = \"from-file\"\n",
+            )?;
+            jail.set_env("LEAKGATE_SERVER__BIND", "0.0.0.0:9000");
+            jail.set_env("LEAKGATE_GITHUB__WEBHOOK_SECRET", "from-env");
+            jail.set_env("LEAKGATE_DATA_DIR", "/not/a/key");
+            let config = Config::load(Some(Path::new("l.toml"))).expect("loads");
+            assert_eq!(config.server.bind, "0.0.0.0:9000");
+            assert_eq!(config.server.workers, 3);
+            assert_eq!(
+                config.github.webhook_secret.as_ref().map(Sensitive::expose),
+                Some("from-env")
+            );
+            assert!(!format!("{config:?}").contains("from-env"), "Debug never shows secrets");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_clear_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[server]\nworkers = \"many\"\n")?;
+            let e = Config::load(Some(Path::new("bad.toml"))).expect_err("bad value").to_string();
+            assert!(e.contains("workers"), "{e}");
+            jail.create_file("typo.toml", "[sever]\nbind = \"x\"\n")?;
+            let e = Config::load(Some(Path::new("typo.toml")))
+                .expect_err("unknown section")
+                .to_string();
+            assert!(e.contains("sever"), "{e}");
+            let e = Config::load(Some(Path::new("missing.toml")))
+                .expect_err("missing file")
+                .to_string();
+            assert!(e.contains("missing.toml"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secret_files_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "  file-secret\n").expect("write");
+        let mut config = Config::default();
+        config.gitea.webhook_secret_file = Some(path);
+        let config = config.resolve_files().expect("resolves");
+        assert_eq!(
+            config.gitea.webhook_secret.as_ref().map(Sensitive::expose),
+            Some("file-secret")
+        );
+        let mut config = Config::default();
+        config.gitlab.token_file = Some(dir.path().join("absent"));
+        let e = config.resolve_files().expect_err("absent file").to_string();
+        assert!(e.contains("gitlab.token_file"), "{e}");
+    }
+}

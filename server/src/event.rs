@@ -1,0 +1,268 @@
+//! Push events from the three forges, reduced to what a scan job needs.
+//!
+//! The payload's commit list is not used: forges truncate it (GitHub at 2,048 commits, GitLab
+//! at 20), so the worker fetches `before..after` itself.
+
+use serde::{Deserialize, Serialize};
+
+/// Which forge sent a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Forge {
+    /// GitHub (an App) or GitHub Enterprise Server.
+    Github,
+    /// GitLab.
+    Gitlab,
+    /// Gitea or Forgejo.
+    Gitea,
+}
+
+impl Forge {
+    /// Lower-case name, as in metrics, URLs and the store.
+    pub fn name(self) -> &'static str {
+        match self {
+            Forge::Github => "github",
+            Forge::Gitlab => "gitlab",
+            Forge::Gitea => "gitea",
+        }
+    }
+}
+
+/// A push to scan: the payload of a `push` job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Push {
+    /// The forge.
+    pub forge: Forge,
+    /// `owner/name` (GitLab: `group/subgroup/project`).
+    pub repo: String,
+    /// GitLab's numeric project id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<u64>,
+    /// The payload's HTTPS clone URL.
+    pub clone_url: String,
+    /// The ref pushed.
+    pub git_ref: String,
+    /// The ref's previous tip (all zeros for a new ref).
+    pub before: String,
+    /// The ref's new tip.
+    pub after: String,
+    /// Who pushed.
+    pub pusher: String,
+    /// GitHub App installation that delivered the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installation_id: Option<u64>,
+}
+
+impl Push {
+    /// A key for the job queue: the same push delivered twice (or by two forges' retries) is
+    /// one job.
+    pub fn idempotency_key(&self) -> String {
+        format!(
+            "push:{}:{}:{}:{}:{}",
+            self.forge.name(),
+            self.repo,
+            self.git_ref,
+            self.before,
+            self.after
+        )
+    }
+
+    /// Whether the push deleted the ref (nothing to scan).
+    pub fn is_delete(&self) -> bool {
+        is_zero(&self.after)
+    }
+}
+
+/// Whether `id` is git's all-zeros id.
+pub fn is_zero(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b == b'0')
+}
+
+/// What a delivery's body held.
+#[derive(Debug)]
+pub enum Parsed {
+    /// A push to scan.
+    Push(Push),
+    /// A push that deleted a ref.
+    Delete,
+}
+
+/// Why a body was refused after its signature passed.
+#[derive(Debug, thiserror::Error)]
+#[error("malformed {forge} push payload: {reason}")]
+pub struct PayloadError {
+    forge: &'static str,
+    reason: String,
+}
+
+fn fail(forge: Forge) -> impl Fn(serde_json::Error) -> PayloadError {
+    move |e| PayloadError { forge: forge.name(), reason: e.to_string() }
+}
+
+fn check_id(forge: Forge, what: &str, id: &str) -> Result<(), PayloadError> {
+    let ok = (id.len() == 40 || id.len() == 64) && id.bytes().all(|b| b.is_ascii_hexdigit());
+    if ok {
+        Ok(())
+    } else {
+        Err(PayloadError { forge: forge.name(), reason: format!("`{what}` is not an object id") })
+    }
+}
+
+#[derive(Deserialize)]
+struct GithubPush {
+    #[serde(rename = "ref")]
+    git_ref: String,
+    before: String,
+    after: String,
+    repository: GithubRepo,
+    #[serde(default)]
+    pusher: Option<Named>,
+    #[serde(default)]
+    installation: Option<Installation>,
+}
+
+#[derive(Deserialize)]
+struct GithubRepo {
+    full_name: String,
+    clone_url: String,
+}
+
+#[derive(Deserialize)]
+struct Named {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    login: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+}
+
+impl Named {
+    fn best(self) -> String {
+        self.login.or(self.username).or(self.name).unwrap_or_default()
+    }
+}
+
+#[derive(Deserialize)]
+struct Installation {
+    id: u64,
+}
+
+#[derive(Deserialize)]
+struct GitlabPush {
+    #[serde(rename = "ref")]
+    git_ref: String,
+    before: String,
+    after: String,
+    project_id: u64,
+    project: GitlabProject,
+    #[serde(default)]
+    user_username: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GitlabProject {
+    path_with_namespace: String,
+    git_http_url: String,
+}
+
+/// Parses a push body from `forge`.
+///
+/// # Errors
+///
+/// [`PayloadError`] for JSON that is not a push of that forge.
+pub fn parse_push(forge: Forge, body: &[u8]) -> Result<Parsed, PayloadError> {
+    let push = match forge {
+        Forge::Github | Forge::Gitea => {
+            let p: GithubPush = serde_json::from_slice(body).map_err(fail(forge))?;
+            Push {
+                forge,
+                repo: p.repository.full_name,
+                project_id: None,
+                clone_url: p.repository.clone_url,
+                git_ref: p.git_ref,
+                before: p.before,
+                after: p.after,
+                pusher: p.pusher.map(Named::best).unwrap_or_default(),
+                installation_id: p.installation.map(|i| i.id),
+            }
+        }
+        Forge::Gitlab => {
+            let p: GitlabPush = serde_json::from_slice(body).map_err(fail(forge))?;
+            Push {
+                forge,
+                repo: p.project.path_with_namespace,
+                project_id: Some(p.project_id),
+                clone_url: p.project.git_http_url,
+                git_ref: p.git_ref,
+                before: p.before,
+                after: p.after,
+                pusher: p.user_username.unwrap_or_default(),
+                installation_id: None,
+            }
+        }
+    };
+    check_id(forge, "before", &push.before)?;
+    check_id(forge, "after", &push.after)?;
+    let path_ok = !push.repo.is_empty()
+        && push.repo.split('/').all(|part| !part.is_empty() && part != "." && part != "..");
+    if !path_ok {
+        return Err(PayloadError { forge: forge.name(), reason: "bad repository name".into() });
+    }
+    if push.is_delete() {
+        return Ok(Parsed::Delete);
+    }
+    Ok(Parsed::Push(push))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "1111111111111111111111111111111111111111";
+    const B: &str = "2222222222222222222222222222222222222222";
+
+    #[test]
+    fn github_gitea_and_gitlab_pushes_parse() {
+        let gh = format!(
+            r#"{{"ref":"refs/heads/main","before":"{A}","after":"{B}","commits":[],
+            "repository":{{"full_name":"acme/app","clone_url":"https://github.com/acme/app.git"}},
+            "pusher":{{"name":"alice"}},"installation":{{"id":42}}}}"#
+        );
+        let Parsed::Push(p) = parse_push(Forge::Github, gh.as_bytes()).expect("parses") else {
+            panic!("a push")
+        };
+        assert_eq!(
+            (p.repo.as_str(), p.installation_id, p.pusher.as_str()),
+            ("acme/app", Some(42), "alice")
+        );
+        let gl = format!(
+            r#"{{"object_kind":"push","ref":"refs/heads/x","before":"{A}","after":"{B}","project_id":7,
+            "user_username":"bob","project":{{"path_with_namespace":"g/s/p","git_http_url":"https://gl/g/s/p.git"}}}}"#
+        );
+        let Parsed::Push(p) = parse_push(Forge::Gitlab, gl.as_bytes()).expect("parses") else {
+            panic!("a push")
+        };
+        assert_eq!((p.repo.as_str(), p.project_id, p.pusher.as_str()), ("g/s/p", Some(7), "bob"));
+    }
+
+    #[test]
+    fn deletes_and_bad_payloads() {
+        let zeros = "0".repeat(40);
+        let del = format!(
+            r#"{{"ref":"refs/heads/x","before":"{A}","after":"{zeros}","repository":{{"full_name":"a/b","clone_url":"u"}}}}"#
+        );
+        assert!(matches!(parse_push(Forge::Gitea, del.as_bytes()), Ok(Parsed::Delete)));
+        assert!(parse_push(Forge::Github, b"{not json").is_err());
+        assert!(parse_push(Forge::Github, b"{}").is_err());
+        let bad_id = r#"{"ref":"r","before":"x","after":"y","repository":{"full_name":"a/b","clone_url":"u"}}"#;
+        assert!(parse_push(Forge::Github, bad_id.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("object id"));
+        let escape = format!(
+            r#"{{"ref":"r","before":"{A}","after":"{B}","repository":{{"full_name":"../etc","clone_url":"u"}}}}"#
+        );
+        assert!(parse_push(Forge::Github, escape.as_bytes()).is_err());
+    }
+}

@@ -1,0 +1,288 @@
+//! The HTTP side: webhook endpoints, health, readiness and metrics.
+//!
+//! A webhook is authenticated on its raw body before anything parses it; a push is stored
+//! with its job (one transaction, batched with the deliveries that arrive together) before
+//! the 202 goes out, so a delivery is never acknowledged and then lost.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use leakgate_store::{Delivery, NewJob, Store};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::config::Config;
+use crate::event::{parse_push, Forge, Parsed};
+use crate::metrics::Metrics;
+use crate::signature::{verify_gitea, verify_github, verify_gitlab};
+
+/// What the handlers share.
+pub struct AppState {
+    /// The store.
+    pub store: Store,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// The delivery recorder.
+    pub recorder: Recorder,
+    /// Wakes idle workers in this process.
+    pub wake: Arc<Notify>,
+}
+
+type Reply = oneshot::Sender<Result<Option<Option<i64>>, String>>;
+
+/// Records deliveries in batches: each transaction takes every delivery waiting at that
+/// moment (group commit), so a burst costs one commit per batch, not one per delivery.
+#[derive(Clone)]
+pub struct Recorder {
+    tx: mpsc::Sender<(Delivery, Option<NewJob>, Reply)>,
+}
+
+impl Recorder {
+    /// Starts the recording task on the current runtime.
+    pub fn start(store: Store) -> Self {
+        let (tx, mut rx) = mpsc::channel::<(Delivery, Option<NewJob>, Reply)>(4096);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut items = vec![first];
+                while items.len() < 512 {
+                    match rx.try_recv() {
+                        Ok(item) => items.push(item),
+                        Err(_) => break,
+                    }
+                }
+                let (batch, replies): (Vec<_>, Vec<_>) =
+                    items.into_iter().map(|(d, j, r)| ((d, j), r)).unzip();
+                match store.record_deliveries(&batch).await {
+                    Ok(results) => {
+                        for (reply, result) in replies.into_iter().zip(results) {
+                            let _ = reply.send(Ok(result));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, deliveries = batch.len(), "recording deliveries failed");
+                        for reply in replies {
+                            let _ = reply.send(Err(e.to_string()));
+                        }
+                    }
+                }
+            }
+        });
+        Recorder { tx }
+    }
+
+    /// Records one delivery (and its job); `None` when it was seen before.
+    async fn record(
+        &self,
+        delivery: Delivery,
+        job: Option<NewJob>,
+    ) -> Result<Option<Option<i64>>, String> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send((delivery, job, reply)).await.map_err(|_| "recorder stopped".to_owned())?;
+        answer.await.map_err(|_| "recorder stopped".to_owned())?
+    }
+}
+
+fn header<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn reply(status: StatusCode, body: serde_json::Value) -> HttpResponse {
+    HttpResponse::build(status).json(body)
+}
+
+/// Authenticates a delivery for `forge`. `Err` is the response to send.
+fn authenticate(
+    forge: Forge,
+    req: &HttpRequest,
+    body: &[u8],
+    state: &AppState,
+) -> Result<(), Box<HttpResponse>> {
+    let config = &state.config;
+    let secret = match forge {
+        Forge::Github => config.github.webhook_secret.as_ref(),
+        Forge::Gitlab => config.gitlab.webhook_token.as_ref(),
+        Forge::Gitea => config.gitea.webhook_secret.as_ref(),
+    };
+    let Some(secret) = secret.filter(|s| s.is_set()) else {
+        state.metrics.delivery(forge.name(), "not_configured");
+        return Err(Box::new(reply(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("{} webhooks are not configured on this server", forge.name())}),
+        )));
+    };
+    let secret = secret.expose().as_bytes();
+    let checked = match forge {
+        Forge::Github => verify_github(secret, body, header(req, "X-Hub-Signature-256")),
+        Forge::Gitlab => verify_gitlab(secret, header(req, "X-Gitlab-Token")),
+        Forge::Gitea => verify_gitea(
+            secret,
+            body,
+            header(req, "X-Gitea-Signature").or_else(|| header(req, "X-Forgejo-Signature")),
+        ),
+    };
+    checked.map_err(|e| {
+        state.metrics.delivery(forge.name(), "unauthorized");
+        tracing::warn!(source = forge.name(), peer = ?req.peer_addr(), "rejected webhook: {e}");
+        Box::new(reply(StatusCode::UNAUTHORIZED, json!({"error": "invalid or missing signature"})))
+    })
+}
+
+fn event_name(forge: Forge, req: &HttpRequest) -> String {
+    let name = match forge {
+        Forge::Github => header(req, "X-GitHub-Event"),
+        Forge::Gitlab => header(req, "X-Gitlab-Event"),
+        Forge::Gitea => header(req, "X-Gitea-Event").or_else(|| header(req, "X-Forgejo-Event")),
+    };
+    name.unwrap_or("").chars().take(64).collect()
+}
+
+fn delivery_id(forge: Forge, req: &HttpRequest, body: &[u8]) -> String {
+    let id = match forge {
+        Forge::Github => header(req, "X-GitHub-Delivery"),
+        Forge::Gitlab => {
+            header(req, "Idempotency-Key").or_else(|| header(req, "X-Gitlab-Event-UUID"))
+        }
+        Forge::Gitea => {
+            header(req, "X-Gitea-Delivery").or_else(|| header(req, "X-Forgejo-Delivery"))
+        }
+    };
+    match id.map(str::trim).filter(|id| !id.is_empty()) {
+        Some(id) => id.chars().take(128).collect(),
+        // Older forges send no delivery id: the body's hash identifies a redelivery.
+        None => format!("sha256:{}", hex::encode(Sha256::digest(body))),
+    }
+}
+
+fn is_push(forge: Forge, event: &str) -> bool {
+    match forge {
+        Forge::Github | Forge::Gitea => event == "push",
+        Forge::Gitlab => event == "Push Hook" || event == "Tag Push Hook",
+    }
+}
+
+async fn receive(
+    forge: Forge,
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    if let Err(response) = authenticate(forge, &req, &body, &state) {
+        return *response;
+    }
+    let event = event_name(forge, &req);
+    let source = forge.name();
+    if event == "ping" {
+        state.metrics.delivery(source, "ping");
+        return reply(StatusCode::OK, json!({"ok": "pong"}));
+    }
+    if !is_push(forge, &event) {
+        state.metrics.delivery(source, "ignored");
+        return reply(StatusCode::ACCEPTED, json!({"ignored": event}));
+    }
+    let delivery = |outcome: &str| Delivery {
+        source: source.to_owned(),
+        delivery_id: delivery_id(forge, &req, &body),
+        event: event.clone(),
+        outcome: outcome.to_owned(),
+    };
+    let (record, job, status, outcome) = match parse_push(forge, &body) {
+        Ok(Parsed::Push(push)) => {
+            let payload = serde_json::to_string(&push).unwrap_or_default();
+            let job = NewJob::new("push", &payload).key(&push.idempotency_key());
+            (delivery("queued"), Some(job), StatusCode::ACCEPTED, "queued")
+        }
+        Ok(Parsed::Delete) => (delivery("ignored"), None, StatusCode::ACCEPTED, "deleted_ref"),
+        Err(e) => {
+            tracing::warn!(source, "{e}");
+            (delivery("malformed"), None, StatusCode::BAD_REQUEST, "malformed")
+        }
+    };
+    let had_job = job.is_some();
+    match state.recorder.record(record, job).await {
+        // A new delivery id for a push already queued (a forge's manual redelivery).
+        Ok(Some(None)) if had_job => {
+            state.metrics.delivery(source, "duplicate");
+            reply(StatusCode::ACCEPTED, json!({"duplicate": true}))
+        }
+        Ok(None) => {
+            state.metrics.delivery(source, "duplicate");
+            reply(StatusCode::ACCEPTED, json!({"duplicate": true}))
+        }
+        Ok(Some(job)) => {
+            state.metrics.delivery(source, outcome);
+            if job.is_some() {
+                state.wake.notify_one();
+            }
+            if status == StatusCode::BAD_REQUEST {
+                reply(status, json!({"error": "malformed push payload"}))
+            } else {
+                reply(status, json!({"outcome": outcome, "job": job}))
+            }
+        }
+        Err(e) => {
+            state.metrics.delivery(source, "store_error");
+            tracing::error!(source, "delivery not stored: {e}");
+            // 503: the forge redelivers; nothing was acknowledged.
+            reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "cannot store the delivery now"}),
+            )
+        }
+    }
+}
+
+async fn github(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    receive(Forge::Github, req, body, state).await
+}
+
+async fn gitlab(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    receive(Forge::Gitlab, req, body, state).await
+}
+
+async fn gitea(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    receive(Forge::Gitea, req, body, state).await
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok\n")
+}
+
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let ready =
+        tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await.unwrap_or(false);
+    if ready {
+        HttpResponse::Ok().content_type("text/plain").body("ready\n")
+    } else {
+        HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unreachable\n")
+    }
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    if let Ok(Ok((queued, running, done, dead))) =
+        tokio::time::timeout(Duration::from_secs(2), state.store.job_counts()).await
+    {
+        state.metrics.set_jobs(queued, running, done, dead);
+    }
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(state.metrics.encode())
+}
+
+/// Registers the routes; webhook bodies up to `max_body` bytes (413 above).
+pub fn routes(cfg: &mut web::ServiceConfig, max_body: usize) {
+    cfg.service(
+        web::scope("/webhooks")
+            .app_data(web::PayloadConfig::new(max_body))
+            .route("/github", web::post().to(github))
+            .route("/gitlab", web::post().to(gitlab))
+            .route("/gitea", web::post().to(gitea)),
+    )
+    .route("/healthz", web::get().to(healthz))
+    .route("/readyz", web::get().to(readyz))
+    .route("/metrics", web::get().to(metrics));
+}

@@ -1,0 +1,177 @@
+//! leakgate's webhook service: GitHub App, GitLab and Gitea/Forgejo push events are
+//! authenticated, stored with their job before they are acknowledged, and scanned by workers
+//! that fetch the pushed commits into per-repository mirrors and scan them with the same walk
+//! as the pre-receive hook; findings are reported as commit statuses and one issue per
+//! leaked secret.
+//!
+//! Several replicas can share one PostgreSQL: jobs are claimed with leases, so each runs once
+//! and a replica that dies mid-job loses its lease to another.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod event;
+pub mod forge;
+pub mod http;
+pub mod metrics;
+pub mod mirror;
+pub mod report;
+pub mod signature;
+pub mod worker;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpServer};
+use anyhow::Context as _;
+use leakgate_rules::{FingerprintKey, RuleSet};
+use leakgate_store::Store;
+use tokio::sync::{watch, Notify};
+
+pub use config::Config;
+use event::Forge;
+
+/// Told the bound addresses once the server listens.
+pub type OnListen = Box<dyn FnOnce(&[SocketAddr]) + Send>;
+
+/// What `serve` needs beyond the configuration.
+pub struct Options {
+    /// The configuration, secrets resolved.
+    pub config: Config,
+    /// The rules.
+    pub rules: RuleSet,
+    /// The fingerprint key (the same on every replica).
+    pub key: FingerprintKey,
+    /// The database URL.
+    pub database_url: String,
+    /// Where mirrors go.
+    pub mirror_root: PathBuf,
+    /// Called once the server listens, with its addresses.
+    pub on_listen: OnListen,
+}
+
+/// This process's name in job leases: host and process id.
+fn replica_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "leakgate".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Runs the service until SIGTERM or SIGINT: stops accepting, lets running jobs finish within
+/// the grace period, releases the rest.
+///
+/// # Errors
+///
+/// The database cannot be opened, the address cannot be bound, a forge is misconfigured.
+pub async fn serve(options: Options) -> anyhow::Result<()> {
+    // One TLS provider for octocrab (hyper-rustls) and reqwest (gix's HTTP and the REST
+    // clients): ring, which needs no C toolchain. An error means one is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Options { config, rules, key, database_url, mirror_root, on_listen } = options;
+    let config = Arc::new(config);
+    let store = Store::connect(&database_url).await.context("opening the database")?;
+    let metrics = Arc::new(metrics::Metrics::new());
+    let mut forges = HashMap::new();
+    for forge in [Forge::Github, Forge::Gitlab, Forge::Gitea] {
+        if let Some(client) = forge::client(forge, &config)? {
+            forges.insert(forge, client);
+        }
+    }
+    std::fs::create_dir_all(&mirror_root)
+        .with_context(|| format!("creating the mirror directory {}", mirror_root.display()))?;
+    let wake = Arc::new(Notify::new());
+    let ctx = Arc::new(worker::Context {
+        store: store.clone(),
+        config: config.clone(),
+        rules: Arc::new(rules),
+        key: Arc::new(key),
+        metrics: metrics.clone(),
+        forges,
+        mirror_root,
+        repo_locks: Default::default(),
+        wake: wake.clone(),
+        replica: replica_name(),
+    });
+    let state = web::Data::new(http::AppState {
+        store: store.clone(),
+        config: config.clone(),
+        metrics,
+        recorder: http::Recorder::start(store.clone()),
+        wake,
+    });
+    let max_body = config.server.max_body_bytes;
+    let threads = match config.server.http_threads {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let server = HttpServer::new(move || {
+        App::new().app_data(state.clone()).configure(|c| http::routes(c, max_body))
+    })
+    .workers(threads)
+    .backlog(4096)
+    .disable_signals()
+    .shutdown_timeout(10)
+    .bind(&config.server.bind)
+    .with_context(|| format!("binding {}", config.server.bind))?;
+    on_listen(&server.addrs());
+    let server = server.run();
+    let handle = server.handle();
+    let server_task = tokio::spawn(server);
+
+    let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut workers = Vec::new();
+    for index in 0..config.server.workers {
+        workers.push(tokio::spawn(worker::run(ctx.clone(), index, stop_rx.clone(), grace)));
+    }
+    let maintenance = tokio::spawn(maintain(store, config.server.delivery_retention_days));
+
+    wait_for_signal().await;
+    tracing::info!(
+        grace_s = grace.as_secs(),
+        "stopping: no new deliveries, finishing running jobs"
+    );
+    let _ = stop_tx.send(true);
+    handle.stop(true).await;
+    for w in workers {
+        let _ = w.await;
+    }
+    maintenance.abort();
+    let _ = server_task.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Hourly: deliveries older than the retention period are pruned (at least 7 days).
+async fn maintain(store: Store, retention_days: u64) {
+    let keep = Duration::from_secs(retention_days.max(7) * 24 * 3600);
+    loop {
+        match store.prune_deliveries(keep).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(pruned = n, "old deliveries pruned"),
+            Err(e) => tracing::warn!(error = %e, "pruning deliveries failed"),
+        }
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        // Without signal handlers the process runs until killed.
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -1,0 +1,91 @@
+//! What the service writes on a forge: issue titles and bodies, status descriptions. Only
+//! redacted secrets and fingerprint prefixes appear here, never a plaintext secret.
+
+use std::fmt::Write;
+
+use leakgate_rules::Finding;
+use sha2::{Digest, Sha256};
+
+use crate::event::Push;
+
+/// At most this many locations are listed in an issue body.
+const MAX_LOCATIONS: usize = 20;
+
+/// The tag in an issue's title that finds it again: the fingerprint's first 16 hex digits.
+pub fn marker(fingerprint: &str) -> String {
+    format!("[leakgate:{}]", &fingerprint[..fingerprint.len().min(16)])
+}
+
+/// The issue title for a leaked secret.
+pub fn issue_title(first: &Finding) -> String {
+    let path: String = first.path.chars().take(120).collect();
+    format!(
+        "Leaked {} credential ({}) in {path} {}",
+        first.provider,
+        first.rule_id,
+        marker(first.fingerprint.as_str())
+    )
+}
+
+/// The issue body: where the secret is, what it is (redacted), the revocation state and
+/// what to do.
+pub fn issue_body(push: &Push, findings: &[&Finding], revocation: &str) -> String {
+    let first = findings[0];
+    let mut body = String::new();
+    let _ = writeln!(
+        body,
+        "leakgate found a credential in `{}` that was pushed to `{}` by {}. Treat it as \
+         compromised: anyone who can read this repository's history can use it.\n",
+        push.repo,
+        push.git_ref,
+        if push.pusher.is_empty() { "an unknown user" } else { &push.pusher },
+    );
+    let _ = writeln!(body, "| | |\n|---|---|");
+    let _ = writeln!(body, "| Rule | `{}` |", first.rule_id);
+    let _ = writeln!(body, "| Provider | {} |", first.provider);
+    let _ = writeln!(body, "| Severity | {} |", first.severity);
+    let _ = writeln!(body, "| Secret (redacted) | `{}` |", first.redacted);
+    let _ = writeln!(
+        body,
+        "| Fingerprint | `{}` |",
+        &first.fingerprint.as_str()[..16.min(first.fingerprint.as_str().len())]
+    );
+    let _ = writeln!(body, "| Revocation | {revocation} |\n");
+    let _ = writeln!(body, "**Where it appears**\n");
+    for f in findings.iter().take(MAX_LOCATIONS) {
+        let commit = f.commit.as_deref().unwrap_or("?");
+        let _ = writeln!(body, "- `{}:{}` in commit {commit}", clean(&f.path), f.line);
+    }
+    if findings.len() > MAX_LOCATIONS {
+        let _ = writeln!(body, "- ... and {} more", findings.len() - MAX_LOCATIONS);
+    }
+    let _ = writeln!(
+        body,
+        "\n**What to do**\n\n\
+         1. Revoke or rotate the credential at {} now, unless the revocation above says it is revoked.\n\
+         2. Remove it from the code; load it from a secret store or the environment instead.\n\
+         3. Rewriting history does not make it safe again: the push already exposed it. Revocation ends the exposure.\n\
+         4. Close this issue once the credential is revoked.",
+        first.provider
+    );
+    body
+}
+
+/// Markdown-safe path (no backticks or line breaks).
+fn clean(path: &str) -> String {
+    path.chars().map(|c| if c == '`' || c.is_control() { '?' } else { c }).collect()
+}
+
+/// Hash of a body, to skip writing the same body twice.
+pub fn body_hash(body: &str) -> String {
+    hex::encode(Sha256::digest(body.as_bytes()))
+}
+
+/// The commit status description.
+pub fn status_description(secrets: usize, commits: usize) -> String {
+    match secrets {
+        0 => format!("No secrets in {commits} new commit(s)"),
+        1 => "1 leaked secret found: revoke it".to_owned(),
+        n => format!("{n} leaked secrets found: revoke them"),
+    }
+}

@@ -1,0 +1,404 @@
+//! A local stand-in for the forges, written to their documented REST contracts: GitHub
+//! (App installation tokens minted against an RS256 JWT, commit statuses, issues), GitLab
+//! (`PRIVATE-TOKEN`, statuses, issues by project path) and Gitea (`Authorization: token`,
+//! statuses, issues), plus git's smart HTTP protocol through the real `git http-backend`
+//! with Basic authentication, as the forges serve it.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use base64::Engine;
+use serde_json::{json, Value};
+
+#[derive(Clone, Debug)]
+pub struct Status {
+    pub forge: String,
+    pub repo: String,
+    pub sha: String,
+    pub state: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Issue {
+    pub forge: String,
+    pub repo: String,
+    pub number: i64,
+    pub title: String,
+    pub body: String,
+    pub edits: u32,
+}
+
+#[derive(Default)]
+pub struct State {
+    pub statuses: Vec<Status>,
+    pub issues: Vec<Issue>,
+    pub tokens_minted: u32,
+    pub installation_tokens: Vec<String>,
+    /// Issue creations to refuse with 429 and `Retry-After: 1`.
+    pub rate_limit_issue_creates: u32,
+    /// Delay before answering a commit status.
+    pub status_delay: Duration,
+    /// Every request, `METHOD path`.
+    pub requests: Vec<String>,
+    /// Every body the fake received (to check that no plaintext secret reached a forge).
+    pub bodies: Vec<String>,
+}
+
+pub struct Fake {
+    pub base: String,
+    pub git_root: PathBuf,
+    pub state: Arc<Mutex<State>>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)));
+    }
+}
+
+pub const GITLAB_TOKEN: &str = "gitlab-api-token-for-tests";
+pub const GITEA_TOKEN: &str = "gitea-api-token-for-tests";
+
+struct Shared {
+    state: Arc<Mutex<State>>,
+    git_root: PathBuf,
+    app_id: u64,
+    public_key_pem: Vec<u8>,
+}
+
+impl Fake {
+    /// Starts the fake; `app_id` and the App's public key check GitHub's JWTs.
+    pub fn start(git_root: &Path, app_id: u64, public_key_pem: Vec<u8>) -> Self {
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = web::Data::new(Shared {
+            state: state.clone(),
+            git_root: git_root.to_owned(),
+            app_id,
+            public_key_pem,
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(shared.clone())
+                        .app_data(web::PayloadConfig::new(64 << 20))
+                        .route(
+                            "/github-api/app/installations/{id}/access_tokens",
+                            web::post().to(mint_token),
+                        )
+                        .default_service(web::to(dispatch))
+                })
+                .workers(2)
+                .disable_signals()
+                .bind(("127.0.0.1", 0))
+                .expect("bind fake");
+                let port = server.addrs()[0].port();
+                let server = server.run();
+                tx.send((port, server.handle())).expect("report port");
+                server.await.expect("fake runs");
+            });
+        });
+        let (port, handle) = rx.recv().expect("fake started");
+        Fake {
+            base: format!("http://127.0.0.1:{port}"),
+            git_root: git_root.to_owned(),
+            state,
+            handle,
+        }
+    }
+
+    pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, State> {
+    shared.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `POST /app/installations/{id}/access_tokens`: the App authenticates with an RS256 JWT
+/// whose `iss` is its id.
+async fn mint_token(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
+    use octocrab::jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+    let bearer = req
+        .headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let Ok(key) = DecodingKey::from_rsa_pem(&shared.public_key_pem) else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_required_spec_claims(&["exp"]);
+    // GitHub's `iss` is the App's id (octocrab sends it as a number; a string is accepted too).
+    let issuer_ok = |claims: &Value| {
+        claims["iat"].is_u64()
+            && (claims["iss"].as_u64() == Some(shared.app_id)
+                || claims["iss"].as_str() == Some(&shared.app_id.to_string()))
+    };
+    match decode::<Value>(bearer, &key, &validation) {
+        Ok(data) if issuer_ok(&data.claims) => {}
+        Ok(_) => return HttpResponse::Unauthorized().json(json!({"message": "wrong issuer"})),
+        Err(e) => {
+            return HttpResponse::Unauthorized()
+                .json(json!({"message": format!("A JSON web token could not be decoded: {e:?}")}))
+        }
+    }
+    let mut state = lock(&shared);
+    state.tokens_minted += 1;
+    let token = format!("ghs_fakeinstallationtoken{:012}", state.tokens_minted);
+    state.installation_tokens.push(token.clone());
+    state.requests.push(format!("POST {}", req.path()));
+    HttpResponse::Created().json(json!({
+        "token": token,
+        "expires_at": "2099-01-01T00:00:00Z",
+        "permissions": {"issues": "write", "statuses": "write", "contents": "read"},
+    }))
+}
+
+fn authorized(forge: &str, req: &HttpRequest, state: &State) -> bool {
+    let header =
+        |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    match forge {
+        "github" => {
+            let auth = header("Authorization");
+            let token =
+                auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("token ")).unwrap_or("");
+            state.installation_tokens.iter().any(|t| t == token)
+        }
+        "gitlab" => header("PRIVATE-TOKEN") == GITLAB_TOKEN,
+        _ => header("Authorization") == format!("token {GITEA_TOKEN}"),
+    }
+}
+
+fn git_password_ok(forge: &str, req: &HttpRequest, state: &State) -> bool {
+    let auth = req.headers().get("Authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let Some(encoded) = auth.strip_prefix("Basic ") else { return false };
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded) else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&decoded).into_owned();
+    let Some((user, password)) = text.split_once(':') else { return false };
+    match forge {
+        "github" => {
+            user == "x-access-token" && state.installation_tokens.iter().any(|t| t == password)
+        }
+        "gitlab" => user == "oauth2" && password == GITLAB_TOKEN,
+        _ => password == GITEA_TOKEN,
+    }
+}
+
+async fn dispatch(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
+    let path = req.path().to_owned();
+    if let Some(rest) = path.strip_prefix("/git/") {
+        return git_http(&req, rest, &body, &shared);
+    }
+    let (forge, rest) = if let Some(rest) = path.strip_prefix("/github-api") {
+        ("github", rest.to_owned())
+    } else if let Some(rest) = path.strip_prefix("/gitlab/api/v4") {
+        ("gitlab", rest.to_owned())
+    } else if let Some(rest) = path.strip_prefix("/gitea/api/v1") {
+        ("gitea", rest.to_owned())
+    } else {
+        return HttpResponse::NotFound().finish();
+    };
+    let delay = {
+        let mut state = lock(&shared);
+        state.requests.push(format!("{} {path}", req.method()));
+        state.bodies.push(String::from_utf8_lossy(&body).into_owned());
+        if !authorized(forge, &req, &state) {
+            return HttpResponse::Unauthorized().json(json!({"message": "Bad credentials"}));
+        }
+        state.status_delay
+    };
+    let method = req.method().as_str().to_owned();
+    let parts: Vec<String> = rest
+        .trim_start_matches('/')
+        .split('/')
+        .map(|p| p.replace("%2F", "/").replace("%2f", "/"))
+        .collect();
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    // (repo, what, tail) for `/repos/{o}/{r}/...` and `/projects/{id}/...`.
+    let (repo, tail): (String, Vec<&str>) = match parts.as_slice() {
+        ["repos", owner, name, tail @ ..] => (format!("{owner}/{name}"), tail.to_vec()),
+        ["projects", id, tail @ ..] => {
+            let repo = if id.chars().all(|c| c.is_ascii_digit()) {
+                format!("project-{id}")
+            } else {
+                (*id).to_owned()
+            };
+            (repo, tail.to_vec())
+        }
+        _ => return HttpResponse::NotFound().finish(),
+    };
+    match (method.as_str(), tail.as_slice()) {
+        ("POST", ["statuses", sha]) => {
+            if !delay.is_zero() {
+                actix_web::rt::time::sleep(delay).await;
+            }
+            let state_field = json_body["state"].as_str().unwrap_or("").to_owned();
+            let context =
+                json_body.get("context").or_else(|| json_body.get("name")).and_then(Value::as_str);
+            if context != Some("leakgate") {
+                return HttpResponse::UnprocessableEntity()
+                    .json(json!({"message": "context required"}));
+            }
+            let mut state = lock(&shared);
+            state.statuses.push(Status {
+                forge: forge.into(),
+                repo,
+                sha: (*sha).to_owned(),
+                state: state_field,
+                description: json_body["description"].as_str().unwrap_or("").to_owned(),
+            });
+            HttpResponse::Created()
+                .json(json!({"id": state.statuses.len(), "state": json_body["state"]}))
+        }
+        ("POST", ["issues"]) => {
+            let mut state = lock(&shared);
+            if state.rate_limit_issue_creates > 0 {
+                state.rate_limit_issue_creates -= 1;
+                return HttpResponse::TooManyRequests()
+                    .insert_header(("Retry-After", "1"))
+                    .json(json!({"message": "You have exceeded a secondary rate limit"}));
+            }
+            let text_field = if forge == "gitlab" { "description" } else { "body" };
+            let number = state.issues.iter().filter(|i| i.forge == forge && i.repo == repo).count()
+                as i64
+                + 1;
+            let issue = Issue {
+                forge: forge.into(),
+                repo: repo.clone(),
+                number,
+                title: json_body["title"].as_str().unwrap_or("").to_owned(),
+                body: json_body[text_field].as_str().unwrap_or("").to_owned(),
+                edits: 0,
+            };
+            state.issues.push(issue);
+            HttpResponse::Created().json(issue_json(forge, &repo, number, &json_body["title"]))
+        }
+        ("GET", ["issues"]) => {
+            let state = lock(&shared);
+            let list: Vec<Value> = state
+                .issues
+                .iter()
+                .filter(|i| i.forge == forge && i.repo == repo)
+                .map(|i| issue_json(forge, &repo, i.number, &Value::String(i.title.clone())))
+                .collect();
+            HttpResponse::Ok().json(list)
+        }
+        ("PATCH" | "PUT", ["issues", number]) => {
+            let number: i64 = number.parse().unwrap_or(0);
+            let text_field = if forge == "gitlab" { "description" } else { "body" };
+            let mut state = lock(&shared);
+            let Some(issue) = state
+                .issues
+                .iter_mut()
+                .find(|i| i.forge == forge && i.repo == repo && i.number == number)
+            else {
+                return HttpResponse::NotFound().json(json!({"message": "Not Found"}));
+            };
+            if let Some(text) = json_body[text_field].as_str() {
+                issue.body = text.to_owned();
+            }
+            issue.edits += 1;
+            let title = Value::String(issue.title.clone());
+            HttpResponse::Ok().json(issue_json(forge, &repo, number, &title))
+        }
+        _ => HttpResponse::NotFound().json(json!({"message": "Not Found"})),
+    }
+}
+
+fn issue_json(forge: &str, repo: &str, number: i64, title: &Value) -> Value {
+    let url = format!("https://{forge}.example/{repo}/issues/{number}");
+    if forge == "gitlab" {
+        json!({"iid": number, "id": number + 1000, "web_url": url, "title": title})
+    } else {
+        json!({"number": number, "id": number + 1000, "html_url": url, "title": title})
+    }
+}
+
+/// Git's smart HTTP protocol via `git http-backend` (CGI), behind Basic authentication.
+fn git_http(req: &HttpRequest, rest: &str, body: &[u8], shared: &Shared) -> HttpResponse {
+    let Some((forge, path_info)) = rest.split_once('/') else {
+        return HttpResponse::NotFound().finish();
+    };
+    {
+        let state = lock(shared);
+        if !git_password_ok(forge, req, &state) {
+            return HttpResponse::Unauthorized()
+                .insert_header(("WWW-Authenticate", "Basic realm=\"git\""))
+                .finish();
+        }
+    }
+    let header =
+        |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let Ok(mut child) = Command::new("git")
+        .arg("http-backend")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GIT_PROJECT_ROOT", shared.git_root.join(forge))
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("PATH_INFO", format!("/{path_info}"))
+        .env("REQUEST_METHOD", req.method().as_str())
+        .env("QUERY_STRING", req.query_string())
+        .env("CONTENT_TYPE", header("Content-Type"))
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .env("GIT_PROTOCOL", header("Git-Protocol"))
+        .env("HTTP_CONTENT_ENCODING", header("Content-Encoding"))
+        .env("REMOTE_USER", "leakgate")
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(body);
+    }
+    let Ok(out) = child.wait_with_output() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    let split = out
+        .stdout
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| (p, 4))
+        .or_else(|| out.stdout.windows(2).position(|w| w == b"\n\n").map(|p| (p, 2)));
+    let Some((at, sep)) = split else {
+        return HttpResponse::InternalServerError().body(out.stderr);
+    };
+    let head = String::from_utf8_lossy(&out.stdout[..at]).into_owned();
+    let mut response = HttpResponse::Ok();
+    let mut headers = HashMap::new();
+    for line in head.lines() {
+        if let Some((name, value)) = line.split_once(':') {
+            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+        }
+    }
+    if let Some(status) =
+        headers.get("status").and_then(|s| s.split_whitespace().next()).and_then(|s| s.parse().ok())
+    {
+        response.status(actix_web::http::StatusCode::from_u16(status).unwrap_or_default());
+    }
+    for (name, value) in &headers {
+        if name != "status" {
+            response.insert_header((name.as_str(), value.as_str()));
+        }
+    }
+    response.body(out.stdout[at + sep..].to_vec())
+}

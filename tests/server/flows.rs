@@ -1,0 +1,283 @@
+//! The service's flows: reporting on the three forges, redelivery, bad deliveries, a crash
+//! mid-job, rate limits, and no plaintext secret anywhere.
+
+use std::time::Duration;
+
+use crate::{github_token, job_counts, Res, Service, TestResult, World};
+
+fn issue_count(world: &World, forge: &str) -> usize {
+    world.fake.state().issues.iter().filter(|i| i.forge == forge).count()
+}
+
+fn statuses(world: &World, forge: &str, sha: &str) -> Vec<String> {
+    world
+        .fake
+        .state()
+        .statuses
+        .iter()
+        .filter(|s| s.forge == forge && s.sha == sha)
+        .map(|s| s.state.clone())
+        .collect()
+}
+
+fn assert_no_plaintext(world: &World, service: &Service, secret: &str) -> Res<()> {
+    assert!(!service.log().contains(secret), "the service log holds the secret");
+    let state = world.fake.state();
+    for issue in &state.issues {
+        assert!(
+            !issue.body.contains(secret) && !issue.title.contains(secret),
+            "an issue holds the secret"
+        );
+    }
+    assert!(state.bodies.iter().all(|b| !b.contains(secret)), "a forge request holds the secret");
+    drop(state);
+    for entry in std::fs::read_dir(world.dir.path())? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("leakgate.db") {
+            let bytes = std::fs::read(&path)?;
+            let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+            assert!(!found, "{name} holds the secret");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn a_github_push_with_a_key_fails_its_status_and_opens_one_issue() -> TestResult {
+    let world = World::new()?;
+    let service = Service::start(&world, &world.config("")?)?;
+    let repo = world.repo("github", "acme/app")?;
+    let token = github_token(11);
+    repo.commit("config/deploy.yml", &format!("deploy:\n  token: {token}\n"))?;
+    let (before, after) = repo.push()?;
+    let body = repo.event(&before, &after);
+    let (status, reply) = service.deliver("github", "push", "d-1", &body)?;
+    assert_eq!(status, 202, "{reply}");
+    service.wait("a failure status", || statuses(&world, "github", &after) == ["failure"])?;
+    assert_eq!(issue_count(&world, "github"), 1, "exactly one issue");
+    {
+        let state = world.fake.state();
+        let issue = &state.issues[0];
+        assert_eq!(issue.repo, "acme/app");
+        assert!(
+            issue.title.contains("github-pat") || issue.title.contains("GitHub"),
+            "{}",
+            issue.title
+        );
+        assert!(issue.body.contains("config/deploy.yml:2"), "{}", issue.body);
+        assert!(issue.body.contains(&after), "the issue names the commit");
+        assert!(issue.body.contains("ghp_"), "the redacted form stays recognisable");
+        assert!(state.tokens_minted >= 1, "an installation token was minted through the App JWT");
+    }
+
+    // The same delivery again, then the same push under a new delivery id: nothing changes.
+    assert_eq!(service.deliver("github", "push", "d-1", &body)?.0, 202);
+    assert_eq!(service.deliver("github", "push", "d-1-bis", &body)?.0, 202);
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(issue_count(&world, "github"), 1);
+    assert_eq!(statuses(&world, "github", &after).len(), 1, "no second status");
+
+    // A clean push on top: success, no new issue.
+    repo.commit("src/main.rs", "fn main() {}\n")?;
+    let (before, clean) = repo.push()?;
+    assert_eq!(service.deliver("github", "push", "d-2", &repo.event(&before, &clean))?.0, 202);
+    service.wait("a success status", || statuses(&world, "github", &clean) == ["success"])?;
+    assert_eq!(issue_count(&world, "github"), 1);
+    service.wait("jobs done", || job_counts(&world).is_ok_and(|c| c == (0, 0, 2, 0)))?;
+    assert_no_plaintext(&world, &service, &token)?;
+
+    let (code, metrics) = service.get("/metrics")?;
+    assert_eq!(code, 200);
+    assert!(
+        metrics
+            .contains("leakgate_webhook_deliveries_total{source=\"github\",outcome=\"queued\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "leakgate_webhook_deliveries_total{source=\"github\",outcome=\"duplicate\"} 2"
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("leakgate_jobs{state=\"done\"} 2"), "{metrics}");
+    assert!(metrics.contains("leakgate_findings_total"), "{metrics}");
+    assert_eq!(service.get("/healthz")?.0, 200);
+    assert_eq!(service.get("/readyz")?.0, 200);
+    Ok(())
+}
+
+#[test]
+fn gitlab_and_gitea_pushes_are_reported_on_their_forges() -> TestResult {
+    let world = World::new()?;
+    let service = Service::start(&world, &world.config("")?)?;
+    let token = github_token(21);
+    for (forge, name) in [("gitlab", "group/sub/app"), ("gitea", "team/app")] {
+        let repo = world.repo(forge, name)?;
+        repo.commit(".env", &format!("GITHUB_TOKEN={token}\n"))?;
+        let (before, after) = repo.push()?;
+        let (status, reply) = service.deliver(
+            forge,
+            if forge == "gitlab" { "Push Hook" } else { "push" },
+            &format!("{forge}-1"),
+            &repo.event(&before, &after),
+        )?;
+        assert_eq!(status, 202, "{forge}: {reply}");
+        let failed = if forge == "gitlab" { "failed" } else { "failure" };
+        service.wait(&format!("{forge} status"), || statuses(&world, forge, &after) == [failed])?;
+        assert_eq!(issue_count(&world, forge), 1, "{forge}: one issue");
+        let state = world.fake.state();
+        let issue = state.issues.iter().find(|i| i.forge == forge).ok_or("issue")?;
+        assert_eq!(issue.repo, name, "{forge}: the issue is in the pushed repository");
+        assert!(issue.body.contains(".env:1"), "{}", issue.body);
+    }
+    assert_no_plaintext(&world, &service, &token)?;
+    Ok(())
+}
+
+#[test]
+fn bad_deliveries_are_refused_and_nothing_is_stored() -> TestResult {
+    let world = World::new()?;
+    let service = Service::start(&world, &world.config("")?)?;
+    let body = r#"{"ref":"refs/heads/main"}"#;
+    let addr = service.addr.clone();
+    let post = |path: &str, headers: &[(&str, &str)], body: &[u8]| {
+        crate::http::request(&addr, "POST", path, headers, body)
+    };
+    let good =
+        leakgate_server::signature::sign_github(crate::GITHUB_SECRET.as_bytes(), body.as_bytes());
+    let wrong = leakgate_server::signature::sign_github(b"not the secret", body.as_bytes());
+    let truncated = &good[..good.len() - 1];
+    for signature in [
+        None,
+        Some(wrong.as_str()),
+        Some(truncated),
+        Some("sha1=abc"),
+        Some(good.trim_start_matches("sha256=")),
+    ] {
+        let mut headers = vec![("X-GitHub-Event", "push"), ("X-GitHub-Delivery", "bad-1")];
+        if let Some(s) = signature {
+            headers.push(("X-Hub-Signature-256", s));
+        }
+        assert_eq!(
+            post("/webhooks/github", &headers, body.as_bytes())?.0,
+            401,
+            "signature {signature:?}"
+        );
+    }
+    assert_eq!(
+        post(
+            "/webhooks/gitlab",
+            &[("X-Gitlab-Token", "nope"), ("X-Gitlab-Event", "Push Hook")],
+            b"{}"
+        )?
+        .0,
+        401
+    );
+    assert_eq!(post("/webhooks/gitea", &[("X-Gitea-Event", "push")], b"{}")?.0, 401);
+
+    // Signed but malformed JSON: 400, and recorded as malformed.
+    let (code, _) = service.deliver("github", "push", "bad-json", "{\"ref\": ")?;
+    assert_eq!(code, 400);
+    // Ping and unknown events.
+    assert_eq!(
+        service.deliver("github", "ping", "p-1", r#"{"zen":"Keep it logically awesome."}"#)?.0,
+        200
+    );
+    assert_eq!(service.deliver("github", "issues", "i-1", r#"{"action":"opened"}"#)?.0, 202);
+    // Over 25 MiB: 413.
+    let huge = vec![b'a'; 26 * 1024 * 1024];
+    let sig = leakgate_server::signature::sign_github(crate::GITHUB_SECRET.as_bytes(), &huge);
+    let (code, _) = post(
+        "/webhooks/github",
+        &[("X-Hub-Signature-256", &sig), ("X-GitHub-Event", "push")],
+        &huge,
+    )?;
+    assert_eq!(code, 413);
+    // A 20 MiB push body is accepted (GitHub's payloads reach 25 MiB).
+    let repo = world.repo("github", "acme/big")?;
+    let head = crate::git(&repo.work, &["rev-parse", "HEAD"])?;
+    let mut event: serde_json::Value = serde_json::from_str(&repo.event(&head, &head))?;
+    event["padding"] = serde_json::Value::String("x".repeat(20 << 20));
+    assert_eq!(service.deliver("github", "push", "big-1", &event.to_string())?.0, 202);
+
+    let (code, metrics) = service.get("/metrics")?;
+    assert_eq!(code, 200);
+    for (source, n) in [("github", 5), ("gitlab", 1), ("gitea", 1)] {
+        let line = format!(
+            "leakgate_webhook_deliveries_total{{source=\"{source}\",outcome=\"unauthorized\"}} {n}"
+        );
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
+    assert!(metrics.contains("outcome=\"malformed\"} 1"), "{metrics}");
+    // Nothing unauthenticated reached the database: only the malformed and the big push.
+    let (queued, running, done, dead) = job_counts(&world)?;
+    assert_eq!(queued + running + done + dead, 1, "one job: the big push");
+    Ok(())
+}
+
+#[test]
+fn a_crash_mid_job_is_finished_exactly_once_after_restart() -> TestResult {
+    let world = World::new()?;
+    let config = world.config("")?;
+    let mut service = Service::start(&world, &config)?;
+    let repo = world.repo("github", "acme/crash")?;
+    let token = github_token(31);
+    repo.commit("app.py", &format!("TOKEN = \"{token}\"\n"))?;
+    let (before, after) = repo.push()?;
+    // The forge answers statuses slowly: the worker is mid-job when the process dies.
+    world.fake.state().status_delay = Duration::from_secs(3);
+    assert_eq!(service.deliver("github", "push", "c-1", &repo.event(&before, &after))?.0, 202);
+    service.wait("the issue to be opened", || issue_count(&world, "github") == 1)?;
+    std::thread::sleep(Duration::from_millis(300));
+    service.kill9();
+    assert_eq!(job_counts(&world)?.2, 0, "the job did not finish before the kill");
+    world.fake.state().status_delay = Duration::ZERO;
+    let service = Service::start(&world, &config)?;
+    service.wait("the job to finish after the lease expired", || {
+        job_counts(&world).is_ok_and(|c| c.2 == 1)
+    })?;
+    assert_eq!(job_counts(&world)?, (0, 0, 1, 0));
+    assert_eq!(issue_count(&world, "github"), 1, "the re-run did not open a second issue");
+    assert!(statuses(&world, "github", &after).iter().all(|s| s == "failure"));
+    assert!(!statuses(&world, "github", &after).is_empty());
+    assert_no_plaintext(&world, &service, &token)?;
+    Ok(())
+}
+
+#[test]
+fn a_rate_limited_issue_is_postponed_not_lost_and_sigterm_stops_cleanly() -> TestResult {
+    let world = World::new()?;
+    let mut service = Service::start(&world, &world.config("")?)?;
+    world.fake.state().rate_limit_issue_creates = 2;
+    let repo = world.repo("gitea", "team/limited")?;
+    let token = github_token(41);
+    repo.commit("ci.yml", &format!("token: {token}\n"))?;
+    let (before, after) = repo.push()?;
+    assert_eq!(service.deliver("gitea", "push", "r-1", &repo.event(&before, &after))?.0, 202);
+    service.wait("the status after the rate limit passed", || {
+        statuses(&world, "gitea", &after) == ["failure"]
+    })?;
+    assert_eq!(issue_count(&world, "gitea"), 1);
+    assert_eq!(world.fake.state().rate_limit_issue_creates, 0, "both 429s were met");
+    service.wait("the job done", || job_counts(&world).is_ok_and(|c| c == (0, 0, 1, 0)))?;
+    let status = service.terminate()?;
+    assert!(status.success(), "SIGTERM ends the service cleanly: {status:?}");
+    assert!(service.log().contains("stopped"), "{}", service.log());
+    Ok(())
+}
+
+#[test]
+fn bad_configuration_stops_the_start_with_the_key_named() -> TestResult {
+    let world = World::new()?;
+    let config = world.config("[issues]\nenabeld = true\n")?;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leakgate"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("LEAKGATE_DATA_DIR", world.dir.path().join("data"))
+        .output()?;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("enabeld"), "{stderr}");
+    Ok(())
+}
