@@ -16,9 +16,8 @@ BIN=target/release/leakgate
 LOAD=target/release/examples/load
 SECRET=bench-webhook-secret
 WORK=$(mktemp -d)
-PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$WORK/serve.pid" ] && kill "$(cat "$WORK/serve.pid")" 2>/dev/null || true
   if [ -n "${PGDATA_DIR:-}" ]; then $PGBIN/pg_ctl -D "$PGDATA_DIR" -m immediate stop >/dev/null 2>&1 || \
     runuser -u postgres -- $PGBIN/pg_ctl -D "$PGDATA_DIR" -m immediate stop >/dev/null 2>&1 || true; fi
   rm -rf "$WORK"
@@ -34,7 +33,7 @@ serve() {
   LEAKGATE_SERVER__BIND=127.0.0.1:0 LEAKGATE_SERVER__WORKERS=0 LEAKGATE_DATABASE__URL=$url \
   LEAKGATE_GITHUB__WEBHOOK_SECRET=$SECRET LEAKGATE_CONFIG=/dev/null \
     $BIN serve >"$out" 2>"$out.err" &
-  PIDS+=($!)
+  echo $! > "$WORK/serve.pid"
   for _ in $(seq 1 200); do
     if grep -q "listening on" "$out"; then sed -n 's/.*listening on http:\/\///p' "$out" | head -1; return; fi
     sleep 0.05
@@ -50,7 +49,8 @@ run_backend() {
     echo -n "$name run $r: "
     $LOAD "$addr" "$SECRET" "$N" "$C" "$url" | tr '\n' ' '
     echo
-    kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+    local pid; pid=$(cat "$WORK/serve.pid")
+    kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
   done
 }
 

@@ -148,16 +148,24 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Hourly: deliveries older than the retention period are pruned (at least 7 days).
+/// Every second a passive WAL checkpoint (SQLite); hourly, deliveries older than the
+/// retention period are pruned (at least 7 days).
 async fn maintain(store: Store, retention_days: u64) {
     let keep = Duration::from_secs(retention_days.max(7) * 24 * 3600);
+    let mut tick: u64 = 0;
     loop {
-        match store.prune_deliveries(keep).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(pruned = n, "old deliveries pruned"),
-            Err(e) => tracing::warn!(error = %e, "pruning deliveries failed"),
+        if tick % 3600 == 0 {
+            match store.prune_deliveries(keep).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(pruned = n, "old deliveries pruned"),
+                Err(e) => tracing::warn!(error = %e, "pruning deliveries failed"),
+            }
         }
-        tokio::time::sleep(Duration::from_secs(3600)).await;
+        if let Err(e) = store.checkpoint().await {
+            tracing::debug!(error = %e, "checkpoint failed");
+        }
+        tick += 1;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

@@ -1,10 +1,11 @@
 //! Per-repository bare mirrors: the pushed commits are fetched with gix, by object id, and
 //! scanned with the same walk as the pre-receive hook.
 //!
-//! A mirror keeps one ref per scanned branch under `refs/leakgate/scanned/`: the commits they
-//! reach have been scanned. A push's new commits are those reachable from `after` and from
-//! neither `before` nor any scanned ref, exactly as the hook takes those reachable from the
-//! new tips and from no existing ref.
+//! A push's new commits are those reachable from `after` and not from `before`: exactly the
+//! range the forge reports, whatever order the jobs run in. A new ref has no `before`; its new
+//! commits are those that no ref seen before reaches: the mirror keeps one ref per pushed
+//! branch under `refs/leakgate/scanned/`, as the hook takes the commits that no existing ref
+//! reaches.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -120,6 +121,7 @@ pub fn fetch(
     url: &str,
     credentials: Option<&Credentials>,
     wants: &[&str],
+    tip: Option<&str>,
 ) -> Result<(), MirrorError> {
     let repo = open_or_init(path)?;
     let mut specs = Vec::new();
@@ -131,6 +133,14 @@ pub fn fetch(
     }
     if specs.is_empty() {
         return Ok(());
+    }
+    // The pushed ref's current tip comes along: pushes arrive in bursts, and the next jobs of
+    // the burst then find their commits here without a round trip. Only objects: what is
+    // scanned is still exactly `before..after`.
+    if let Some(tip) =
+        tip.filter(|t| t.starts_with("refs/") && !t.contains("..") && !t.contains(':'))
+    {
+        specs.push(format!("+{tip}:{INCOMING}tips/{}", tip.trim_start_matches("refs/")));
     }
     let shown = display_url(url);
     if credentials.is_some() && url.starts_with("http://") && !is_loopback_url(url) {
@@ -207,13 +217,15 @@ pub fn scan_push(
     if !repo.has_object(after_id) {
         return Err(MirrorError::Missing(after.to_owned()));
     }
-    let mut hidden = scanned_tips(&repo).map_err(|e| scan_err(&e))?;
-    if !crate::event::is_zero(before) {
-        let before_id = parse_id(&repo, before)?;
-        if repo.has_object(before_id) {
-            hidden.push(before_id);
-        }
-    }
+    // An update scans exactly `before..after`, whatever order jobs run in (a later push's
+    // scanned tip must not hide an earlier push's commits). A new ref (or a `before` gone
+    // from the server) has no range: it scans what no scanned tip reaches.
+    let before_id =
+        if crate::event::is_zero(before) { None } else { Some(parse_id(&repo, before)?) };
+    let hidden = match before_id.filter(|id| repo.has_object(*id)) {
+        Some(id) => vec![id],
+        None => scanned_tips(&repo).map_err(|e| scan_err(&e))?,
+    };
     let objects = Objects::new(&repo, None).map_err(|e| scan_err(&e))?;
     let options = WalkOptions {
         scan: ScanOptions::default(),
@@ -326,6 +338,7 @@ mod tests {
             "http://git.example.com/a.git",
             Some(&creds),
             &["1".repeat(40).as_str()],
+            Some("refs/heads/main"),
         )
         .expect_err("refused");
         assert!(err.to_string().contains("plain http"), "{err}");

@@ -232,7 +232,7 @@ async fn fetch_and_scan(
     repo: &str,
     url: String,
     credentials: Option<Credentials>,
-    (before, after): (&str, &str),
+    (git_ref, before, after): (&str, &str, &str),
 ) -> Result<mirror::Scanned, JobError> {
     let path = mirror::mirror_path(&ctx.mirror_root, forge, repo);
     let lock = {
@@ -241,19 +241,20 @@ async fn fetch_and_scan(
     };
     let _guard = lock.lock().await;
     let (rules, key, config) = (ctx.rules.clone(), ctx.key.clone(), ctx.config.clone());
-    let (before, after) = (before.to_owned(), after.to_owned());
+    let (git_ref, before, after) = (git_ref.to_owned(), before.to_owned(), after.to_owned());
     let started = Instant::now();
     let scanned = tokio::task::spawn_blocking(move || {
         let mut wants = vec![after.as_str()];
         if !crate::event::is_zero(&before) {
             wants.push(before.as_str());
         }
-        if let Err(e) = mirror::fetch(&path, &url, credentials.as_ref(), &wants) {
-            // `before` may be gone from the server (a force push): fetch `after` alone.
-            if wants.len() == 1 {
-                return Err(e);
-            }
-            mirror::fetch(&path, &url, credentials.as_ref(), &wants[..1])?;
+        if let Err(e) = mirror::fetch(&path, &url, credentials.as_ref(), &wants, Some(&git_ref)) {
+            // The ref may be gone (deleted since) and `before` too (a force push): fetch
+            // `after` alone.
+            tracing::debug!(
+                "fetch with the ref's tip failed ({e}); fetching the pushed commit alone"
+            );
+            mirror::fetch(&path, &url, credentials.as_ref(), &wants[..1], None)?;
         }
         let deadline = Instant::now() + Duration::from_secs(config.scan.timeout_seconds.max(1));
         mirror::scan_push(
@@ -329,7 +330,7 @@ async fn run_push(
         &push.repo,
         clone_url(ctx, push),
         credentials,
-        (&push.before, &push.after),
+        (&push.git_ref, &push.before, &push.after),
     )
     .await?;
     let scan = NewScan {
@@ -464,9 +465,15 @@ async fn run_rescan(ctx: &Arc<Context>, rescan: &Rescan) -> Result<(), JobError>
         if crate::event::is_zero(after) {
             continue;
         }
-        let scanned =
-            fetch_and_scan(ctx, "hook", &rescan.repo, rescan.url.clone(), None, (before, after))
-                .await?;
+        let scanned = fetch_and_scan(
+            ctx,
+            "hook",
+            &rescan.repo,
+            rescan.url.clone(),
+            None,
+            (git_ref, before, after),
+        )
+        .await?;
         let scan = NewScan {
             repo: rescan.repo.clone(),
             refs: git_ref.clone(),

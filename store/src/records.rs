@@ -1,5 +1,6 @@
 //! Deliveries, scans, findings, bypasses, revocation attempts, issues and audit events.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use crate::jobs::{insert_job, NewJob};
@@ -114,6 +115,39 @@ pub struct AuditEvent {
     pub at: i64,
 }
 
+/// Deliveries per multi-row statement (5 parameters each, 7 per job: far below SQLite's
+/// and PostgreSQL's parameter limits).
+const DELIVERY_CHUNK: usize = 256;
+
+fn placeholders(rows: usize, per_row: usize, template: impl Fn(&[String]) -> String) -> String {
+    let mut out = String::new();
+    for row in 0..rows {
+        if row > 0 {
+            out.push_str(", ");
+        }
+        let params: Vec<String> =
+            (1..=per_row).map(|i| format!("${}", row * per_row + i)).collect();
+        out.push_str(&template(&params));
+    }
+    out
+}
+
+fn deliveries_insert(rows: usize) -> String {
+    format!(
+        "INSERT INTO deliveries (source, delivery_id, event, outcome, received_at) VALUES {} \
+         ON CONFLICT (source, delivery_id) DO NOTHING RETURNING source, delivery_id",
+        placeholders(rows, 5, |p| format!("({})", p.join(", ")))
+    )
+}
+
+fn jobs_insert(rows: usize) -> String {
+    format!(
+        "INSERT INTO jobs (kind, payload, idempotency_key, state, attempts, max_attempts, run_after, \
+         created_at, updated_at) VALUES {} ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key",
+        placeholders(rows, 7, |p| format!("({}, {}, {}, 'queued', 0, {}, {}, {}, {})", p[0], p[1], p[2], p[3], p[4], p[5], p[6]))
+    )
+}
+
 impl Store {
     /// Records a delivery and, in the same transaction, its job: a delivery is never
     /// acknowledged without its job. Returns `None` when the delivery was seen before, else
@@ -144,31 +178,75 @@ impl Store {
         batch: &[(Delivery, Option<NewJob>)],
     ) -> Result<Vec<Option<Option<i64>>>, Error> {
         let now = now_ms();
-        let insert = "INSERT INTO deliveries (source, delivery_id, event, outcome, received_at) \
-                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source, delivery_id) DO NOTHING";
         let results = on_pool!(self, |pool, sql| {
-            let mut results = Vec::with_capacity(batch.len());
+            let mut results: Vec<Option<Option<i64>>> = Vec::with_capacity(batch.len());
             let mut tx = pool.begin().await?;
-            for (delivery, job) in batch {
-                let fresh = sqlx::query(&sql(insert))
-                    .bind(&delivery.source)
-                    .bind(&delivery.delivery_id)
-                    .bind(&delivery.event)
-                    .bind(&delivery.outcome)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-                if !fresh {
-                    results.push(None);
-                    continue;
+            // Multi-row statements: two per chunk instead of two per delivery.
+            for chunk in batch.chunks(DELIVERY_CHUNK) {
+                let text = sql(&deliveries_insert(chunk.len()));
+                let mut query = sqlx::query_as::<_, (String, String)>(&text);
+                for (d, _) in chunk {
+                    query = query
+                        .bind(&d.source)
+                        .bind(&d.delivery_id)
+                        .bind(&d.event)
+                        .bind(&d.outcome)
+                        .bind(now);
                 }
-                let id = match job {
-                    Some(job) => insert_job!(&mut *tx, job, now, sql),
-                    None => None,
-                };
-                results.push(Some(id));
+                let inserted: HashSet<(String, String)> =
+                    query.fetch_all(&mut *tx).await?.into_iter().collect();
+                // A delivery repeated inside the chunk: its first occurrence is the fresh one.
+                let mut taken = HashSet::new();
+                let fresh: Vec<bool> = chunk
+                    .iter()
+                    .map(|(d, _)| {
+                        let key = (d.source.clone(), d.delivery_id.clone());
+                        inserted.contains(&key) && taken.insert(key)
+                    })
+                    .collect();
+                let jobs: Vec<&NewJob> = chunk
+                    .iter()
+                    .zip(&fresh)
+                    .filter(|(_, f)| **f)
+                    .filter_map(|((_, j), _)| j.as_ref())
+                    .collect();
+                let keyed = jobs.iter().all(|j| j.idempotency_key.is_some());
+                let mut ids: HashMap<String, i64> = HashMap::new();
+                if keyed && !jobs.is_empty() {
+                    let text = sql(&jobs_insert(jobs.len()));
+                    let mut query = sqlx::query_as::<_, (i64, String)>(&text);
+                    for job in &jobs {
+                        query = query
+                            .bind(&job.kind)
+                            .bind(&job.payload)
+                            .bind(&job.idempotency_key)
+                            .bind(job.max_attempts)
+                            .bind(now + ms(job.delay))
+                            .bind(now)
+                            .bind(now);
+                    }
+                    ids = query
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .into_iter()
+                        .map(|(id, key)| (key, id))
+                        .collect();
+                }
+                for ((_, job), fresh) in chunk.iter().zip(fresh) {
+                    if !fresh {
+                        results.push(None);
+                        continue;
+                    }
+                    let id = match job {
+                        None => None,
+                        // `remove`: a key repeated in the chunk was inserted once, for its first job.
+                        Some(job) if keyed => {
+                            job.idempotency_key.as_ref().and_then(|k| ids.remove(k))
+                        }
+                        Some(job) => insert_job!(&mut *tx, job, now, sql),
+                    };
+                    results.push(Some(id));
+                }
             }
             tx.commit().await?;
             results

@@ -281,3 +281,60 @@ fn bad_configuration_stops_the_start_with_the_key_named() -> TestResult {
     assert!(stderr.contains("enabeld"), "{stderr}");
     Ok(())
 }
+
+#[test]
+fn a_push_the_hook_could_not_scan_in_time_is_rescanned_by_the_service() -> TestResult {
+    let world = World::new()?;
+    let service = Service::start(&world, &world.config("")?)?;
+    // A git server running the hook with no time budget (fail-open) and the service's database.
+    let bare = world.dir.path().join("hooked.git");
+    crate::git(
+        world.dir.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().ok_or("path")?],
+    )?;
+    let install = std::process::Command::new(env!("CARGO_BIN_EXE_leakgate"))
+        .args(["hook", "install", "--repo"])
+        .arg(&bare)
+        .output()?;
+    assert!(install.status.success(), "{}", String::from_utf8_lossy(&install.stderr));
+    crate::git(&bare, &["config", "leakgate.timeoutMs", "0"])?;
+    crate::git(&bare, &["config", "leakgate.database", &world.database_url()])?;
+    let work = world.dir.path().join("hooked-work");
+    crate::git(
+        world.dir.path(),
+        &["clone", "-q", bare.to_str().ok_or("path")?, work.to_str().ok_or("path")?],
+    )?;
+    let token = github_token(51);
+    std::fs::write(work.join("secrets.txt"), format!("token={token}\n"))?;
+    crate::git(&work, &["add", "-A"])?;
+    crate::git(&work, &["commit", "-q", "-m", "add"])?;
+    let out = std::process::Command::new("git")
+        .args(["push", "-q", "origin", "HEAD:main"])
+        .current_dir(&work)
+        .env("LEAKGATE_FINGERPRINT_KEY", crate::FINGERPRINT_KEY)
+        .env("LEAKGATE_DATA_DIR", world.dir.path().join("hook-data"))
+        .output()?;
+    let hook_said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "fail-open accepts the push: {hook_said}");
+    assert!(hook_said.contains("not fully scanned"), "{hook_said}");
+
+    // The service picks up the rescan job, fetches from the repository and finds the key.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let store = runtime
+        .block_on(leakgate_store::Store::connect_without_migrating(&world.database_url()))?;
+    service.wait("the rescan's findings", || {
+        runtime
+            .block_on(store.audit_events(20))
+            .is_ok_and(|events| events.iter().any(|e| e.kind == "rescan_findings"))
+    })?;
+    let events = runtime.block_on(store.audit_events(20))?;
+    assert!(
+        events.iter().any(|e| e.kind == "hook_unscanned"),
+        "the hook recorded the unscanned push"
+    );
+    let found = events.iter().find(|e| e.kind == "rescan_findings").ok_or("event")?;
+    assert!(found.detail.contains("\"findings\":1"), "{}", found.detail);
+    service.wait("the rescan job done", || job_counts(&world).is_ok_and(|c| c == (0, 0, 1, 0)))?;
+    assert_no_plaintext(&world, &service, &token)?;
+    Ok(())
+}

@@ -8,8 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod deploy;
 mod fake;
 mod flows;
+mod replicas;
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -23,7 +25,8 @@ pub const GITHUB_SECRET: &str = "github-webhook-secret-for-tests";
 pub const GITLAB_WEBHOOK_TOKEN: &str = "gitlab-webhook-token-for-tests";
 pub const GITEA_SECRET: &str = "gitea-webhook-secret-for-tests";
 pub const APP_ID: u64 = 4242;
-const FINGERPRINT_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+pub const FINGERPRINT_KEY: &str =
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 pub fn git(dir: &Path, args: &[&str]) -> Res<String> {
     let out = Command::new("git")
@@ -197,12 +200,17 @@ pub struct Service {
 
 impl Service {
     pub fn start(world: &World, config: &Path) -> Res<Self> {
+        Self::start_with_env(world, config, &[])
+    }
+
+    pub fn start_with_env(world: &World, config: &Path, env: &[(&str, &str)]) -> Res<Self> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_leakgate"))
             .args(["serve", "--config"])
             .arg(config)
             .env("LEAKGATE_DATA_DIR", world.dir.path().join("data"))
             .env("LEAKGATE_FINGERPRINT_KEY", FINGERPRINT_KEY)
             .env("LEAKGATE_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

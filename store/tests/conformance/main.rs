@@ -160,6 +160,23 @@ async fn story(store: &Store, reopen: &str) -> TestResult {
     let results = store.record_deliveries(&batch).await?;
     assert!(matches!(results[0], Some(Some(_))) && matches!(results[1], Some(Some(_))));
     assert_eq!(results[2], None, "the repeated delivery in the batch is a duplicate");
+    // Two deliveries of one push (same job key) in a batch: both recorded, one job.
+    let same_push: Vec<(Delivery, Option<NewJob>)> = (0..2)
+        .map(|i| {
+            let d = Delivery {
+                source: "gitea".into(),
+                delivery_id: format!("same-push-{i}"),
+                event: "push".into(),
+                outcome: "queued".into(),
+            };
+            (d, Some(NewJob::new("scan", "{}").key("batch-job-0")))
+        })
+        .collect();
+    assert_eq!(
+        store.record_deliveries(&same_push).await?,
+        vec![Some(None), Some(None)],
+        "the job existed already"
+    );
     let batch_jobs = store.claim("batch-worker", 10, lease).await?;
     assert_eq!(batch_jobs.len(), 2, "one job per fresh delivery");
     store.complete(batch_jobs[1].id, "batch-worker").await?;
