@@ -34,6 +34,26 @@ pub enum Command {
     Hook(HookCommand),
     /// Run the webhook service (GitHub App, GitLab, Gitea/Forgejo push events).
     Serve(ServeArgs),
+    /// Revoke one leaked key through its provider's API; the key is read from standard input.
+    /// Exit 0: revoked or already invalid; 1: failed or unsupported; 2: usage error.
+    Revoke(RevokeArgs),
+}
+
+/// `leakgate revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The provider (github, gitlab, slack, crates-io, vercel, buildkite, discord, doppler, ...).
+    #[arg(long, value_name = "NAME", conflicts_with = "rule", required_unless_present = "rule")]
+    pub provider: Option<String>,
+    /// The rule that found the key (its `revoke` field names the provider).
+    #[arg(long, value_name = "RULE_ID")]
+    pub rule: Option<String>,
+    /// Say what would be done; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Configuration file (`[revoke]`, `[revoke.<provider>] api_url / allow_internal`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `leakgate serve`.

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod hook_cmd;
 pub mod keys;
 pub mod report;
+pub mod revoke_cmd;
 pub mod rules_cmd;
 pub mod scan;
 pub mod serve_cmd;
@@ -75,5 +76,6 @@ pub fn run(cli: cli::Cli) -> Result<Exit> {
         cli::Command::Migrate(args) => migrate(&args),
         cli::Command::Hook(cli::HookCommand::Install(args)) => hook_cmd::install_cmd(&args),
         cli::Command::Serve(args) => serve_cmd::run(&args),
+        cli::Command::Revoke(args) => revoke_cmd::run(&args),
     }
 }

@@ -10,9 +10,9 @@ use crate::{keys, Exit};
 
 /// The configuration file: `--config`, else `LEAKGATE_CONFIG`, else the system file when it
 /// exists, else none (defaults and environment only).
-fn config_file(args: &ServeArgs) -> Option<PathBuf> {
-    args.config
-        .clone()
+pub fn config_file(given: Option<&std::path::Path>) -> Option<PathBuf> {
+    given
+        .map(std::path::Path::to_path_buf)
         .or_else(|| std::env::var_os("LEAKGATE_CONFIG").map(PathBuf::from))
         .or_else(|| Some(PathBuf::from(SYSTEM_CONFIG)).filter(|p| p.exists()))
 }
@@ -23,7 +23,7 @@ fn config_file(args: &ServeArgs) -> Option<PathBuf> {
 ///
 /// Bad configuration, an unreachable database, an address in use.
 pub fn run(args: &ServeArgs) -> Result<Exit> {
-    let file = config_file(args);
+    let file = config_file(args.config.as_deref());
     let config = leakgate_server::Config::load(file.as_deref())?.resolve_files()?;
     let data_dir = keys::data_dir()?;
     let database_url = match config.database.url.as_ref().filter(|u| u.is_set()) {

@@ -68,6 +68,8 @@ pub struct Config {
     pub gitea: ForgeConfig,
     /// `[issues]`.
     pub issues: IssuesConfig,
+    /// `[revoke]` and `[revoke.<provider>]`.
+    pub revoke: crate::revoke::RevokeConfig,
     /// `[hook]`: the pre-receive hook's settings, when the file is shared with git servers
     /// (read by `leakgate pre-receive`, not by the service).
     pub hook: Option<serde_json::Value>,
@@ -124,13 +126,25 @@ pub struct DatabaseConfig {
 }
 
 /// `[keys]`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KeysConfig {
     /// File holding the fingerprint key (hex). Every replica must use the same key.
     pub fingerprint_key_file: Option<PathBuf>,
     /// File holding the 32-byte key (hex) that encrypts secret material pending revocation.
     pub encryption_key_file: Option<PathBuf>,
+    /// Encrypted secret material still pending after this many hours is deleted.
+    pub material_max_age_hours: u64,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        KeysConfig {
+            fingerprint_key_file: None,
+            encryption_key_file: None,
+            material_max_age_hours: 168,
+        }
+    }
 }
 
 /// `[scan]`.
@@ -261,7 +275,10 @@ impl Config {
     ///
     /// [`ConfigError::Invalid`] naming the key and the file or variable at fault.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::figment(file).extract().map_err(|e| ConfigError::Invalid(describe(&e)))
+        let config: Config =
+            Self::figment(file).extract().map_err(|e| ConfigError::Invalid(describe(&e)))?;
+        config.revoke.validate().map_err(ConfigError::Invalid)?;
+        Ok(config)
     }
 
     /// The layered sources, for callers that add their own.

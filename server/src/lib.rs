@@ -15,6 +15,7 @@ pub mod http;
 pub mod metrics;
 pub mod mirror;
 pub mod report;
+pub mod revoke;
 pub mod signature;
 pub mod worker;
 
@@ -130,7 +131,11 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     for index in 0..config.server.workers {
         workers.push(tokio::spawn(worker::run(ctx.clone(), index, stop_rx.clone(), grace)));
     }
-    let maintenance = tokio::spawn(maintain(store, config.server.delivery_retention_days));
+    let maintenance = tokio::spawn(maintain(
+        store,
+        config.server.delivery_retention_days,
+        Duration::from_secs(config.keys.material_max_age_hours.max(1) * 3600),
+    ));
 
     wait_for_signal().await;
     tracing::info!(
@@ -149,8 +154,9 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
 }
 
 /// Every second a passive WAL checkpoint (SQLite); hourly, deliveries older than the
-/// retention period are pruned (at least 7 days).
-async fn maintain(store: Store, retention_days: u64) {
+/// retention period are pruned (at least 7 days) and secret material pending revocation
+/// longer than its maximum age is deleted.
+async fn maintain(store: Store, retention_days: u64, material_max_age: Duration) {
     let keep = Duration::from_secs(retention_days.max(7) * 24 * 3600);
     let mut tick: u64 = 0;
     loop {
@@ -159,6 +165,11 @@ async fn maintain(store: Store, retention_days: u64) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(pruned = n, "old deliveries pruned"),
                 Err(e) => tracing::warn!(error = %e, "pruning deliveries failed"),
+            }
+            match store.expire_secrets(material_max_age).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "expired secret material deleted"),
+                Err(e) => tracing::warn!(error = %e, "expiring secret material failed"),
             }
         }
         if let Err(e) = store.checkpoint().await {

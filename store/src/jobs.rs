@@ -131,6 +131,16 @@ macro_rules! insert_job {
 }
 pub(crate) use insert_job;
 
+/// `Ok` when a lease-checked update touched the job (`rows` = 1), else [`Error::LeaseLost`]:
+/// the job is no longer this worker's.
+fn held(rows: u64, id: i64) -> Result<(), Error> {
+    if rows == 0 {
+        Err(Error::LeaseLost(id))
+    } else {
+        Ok(())
+    }
+}
+
 const COLUMNS: &str = "id, kind, payload, attempts, max_attempts, state, last_error";
 
 /// Backoff before retry `attempt` (1-based): 2^attempt seconds, capped at 1 hour, with
@@ -217,10 +227,7 @@ impl Store {
                 .await?
                 .rows_affected()
         });
-        if done == 0 {
-            return Err(Error::LeaseLost(id));
-        }
-        Ok(())
+        held(done, id)
     }
 
     /// Marks a job done.
@@ -241,10 +248,7 @@ impl Store {
                 .await?
                 .rows_affected()
         });
-        if done == 0 {
-            return Err(Error::LeaseLost(id));
-        }
-        Ok(())
+        held(done, id)
     }
 
     /// Records a failed attempt: the job runs again after a backoff, or goes to the dead
@@ -275,9 +279,7 @@ impl Store {
                 .await?
                 .rows_affected()
         });
-        if done == 0 {
-            return Err(Error::LeaseLost(id));
-        }
+        held(done, id)?;
         Ok(JobState::parse(state))
     }
 
@@ -329,10 +331,7 @@ impl Store {
                 .await?
                 .rows_affected()
         });
-        if done == 0 {
-            return Err(Error::LeaseLost(id));
-        }
-        Ok(())
+        held(done, id)
     }
 
     /// Makes a job runnable now: a backing-off job skips its wait, a dead job gets its

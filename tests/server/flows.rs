@@ -338,3 +338,30 @@ fn a_push_the_hook_could_not_scan_in_time_is_rescanned_by_the_service() -> TestR
     assert_no_plaintext(&world, &service, &token)?;
     Ok(())
 }
+
+#[test]
+fn issues_go_to_the_tracking_repository_when_one_is_configured() -> TestResult {
+    let world = World::new()?;
+    let service =
+        Service::start(&world, &world.config("[issues]\nrepository = \"security/leaks\"\n")?)?;
+    let repo = world.repo("gitea", "team/public-app")?;
+    let token = github_token(61);
+    repo.commit("deploy.sh", &format!("export GH_TOKEN={token}\n"))?;
+    let (before, after) = repo.push()?;
+    assert_eq!(service.deliver("gitea", "push", "t-1", &repo.event(&before, &after))?.0, 202);
+    service.wait("the failure status", || statuses(&world, "gitea", &after) == ["failure"])?;
+    let state = world.fake.state();
+    let repos: Vec<&str> = state.issues.iter().map(|i| i.repo.as_str()).collect();
+    assert_eq!(
+        repos,
+        ["security/leaks"],
+        "the issue is in the tracking repository, not the public one"
+    );
+    assert!(
+        state.issues[0].body.contains("team/public-app"),
+        "the issue names the leaking repository"
+    );
+    drop(state);
+    assert_no_plaintext(&world, &service, &token)?;
+    Ok(())
+}

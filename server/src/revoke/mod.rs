@@ -1,0 +1,163 @@
+//! Revocation: making a leaked key worthless through its provider's API.
+//!
+//! Each provider is written to its published contract and reports one [`Outcome`]:
+//! `revoked` only on the documented success answer, `already_invalid` on the documented
+//! answer for a dead token, `failed_retryable` on timeouts, 429 (with `Retry-After`), 5xx or
+//! an HTML page where JSON was expected, `failed_permanent` otherwise, and `unsupported` for
+//! a provider leakgate cannot revoke. A secret is only ever sent to a checked destination
+//! ([`guard`]) and never appears in an [`Attempt`]'s summary.
+
+pub mod guard;
+mod providers;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use providers::{provider, Provider, PROVIDERS};
+
+/// How an attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The provider confirmed the revocation.
+    Revoked,
+    /// The provider says the token is not valid (revoked before, expired, never valid).
+    AlreadyInvalid,
+    /// Try again later (timeout, 429, 5xx, an HTML error page).
+    FailedRetryable,
+    /// The provider refused in a way that retrying will not change.
+    FailedPermanent,
+    /// No revocation API for this provider, or not for this kind of key.
+    Unsupported,
+}
+
+impl Outcome {
+    /// The name stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Revoked => "revoked",
+            Outcome::AlreadyInvalid => "already_invalid",
+            Outcome::FailedRetryable => "failed_retryable",
+            Outcome::FailedPermanent => "failed_permanent",
+            Outcome::Unsupported => "unsupported",
+        }
+    }
+
+    /// Whether the exposure is over (the key no longer works).
+    pub fn is_final_success(self) -> bool {
+        matches!(self, Outcome::Revoked | Outcome::AlreadyInvalid)
+    }
+}
+
+/// One attempt's result: no secret in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// The HTTP status, when there was an answer.
+    pub status: Option<u16>,
+    /// A short description for the audit trail (the provider's error code, never the secret).
+    pub summary: String,
+    /// For `failed_retryable`: the provider's `Retry-After`.
+    pub retry_after: Option<Duration>,
+}
+
+impl Attempt {
+    /// An attempt that ended without an HTTP answer.
+    pub fn without_answer(outcome: Outcome, summary: impl Into<String>) -> Self {
+        Attempt { outcome, status: None, summary: summary.into(), retry_after: None }
+    }
+}
+
+/// When a provider revokes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Policy {
+    /// As soon as a finding is confirmed.
+    Auto,
+    /// Queued until `leakgate revoke --finding ID`.
+    #[default]
+    Manual,
+    /// Never.
+    Off,
+}
+
+/// `[revoke.<provider>]`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// `auto`, `manual` or `off`.
+    pub policy: Policy,
+    /// The API base (GitHub Enterprise Server, self-managed GitLab, tests).
+    pub api_url: Option<String>,
+    /// Permit sending secrets to a non-public address for this provider.
+    pub allow_internal: bool,
+}
+
+/// `[revoke]`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RevokeConfig {
+    /// Decide and record, but send nothing.
+    pub dry_run: bool,
+    /// Also revoke keys from pushes the hook blocked (they never reached the server, but they
+    /// left the developer's machine).
+    pub blocked_pushes: bool,
+    /// How long one provider call may take, in seconds (default 15).
+    pub timeout_seconds: Option<u64>,
+    /// Per provider, by name (`github`, `gitlab`, ...).
+    #[serde(flatten)]
+    pub providers: BTreeMap<String, ProviderConfig>,
+}
+
+impl RevokeConfig {
+    /// Checks that every `[revoke.<name>]` names a known provider.
+    ///
+    /// # Errors
+    ///
+    /// The unknown name.
+    pub fn validate(&self) -> Result<(), String> {
+        for name in self.providers.keys() {
+            if provider(name).is_none() {
+                let known: Vec<&str> = PROVIDERS.iter().map(|p| p.name).collect();
+                return Err(format!(
+                    "[revoke.{name}]: unknown provider (known: {})",
+                    known.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// How long one provider call may take.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_seconds.unwrap_or(15).max(1))
+    }
+
+    /// The settings of `name` (defaults when absent).
+    pub fn provider(&self, name: &str) -> ProviderConfig {
+        self.providers.get(name).cloned().unwrap_or_default()
+    }
+}
+
+/// Revokes `secret` with `provider`, at `api_url` (or the provider's public default); a call
+/// that takes longer than `timeout` is `failed_retryable`.
+pub async fn revoke(
+    provider: &Provider,
+    secret: &[u8],
+    config: &ProviderConfig,
+    timeout: Duration,
+) -> Attempt {
+    let Ok(secret) = std::str::from_utf8(secret) else {
+        return Attempt::without_answer(Outcome::FailedPermanent, "the secret is not text");
+    };
+    (provider.revoke)(providers::Call {
+        secret: secret.trim().to_owned(),
+        base: config.api_url.clone().unwrap_or_else(|| provider.default_base.to_owned()),
+        allow_internal: config.allow_internal,
+        timeout,
+    })
+    .await
+}
