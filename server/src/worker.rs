@@ -224,6 +224,14 @@ async fn execute(
     }
 }
 
+/// The mirror of `forge`/`repo` and the lock that keeps its fetches, scans and ref updates
+/// one at a time in this process.
+async fn mirror_lock(ctx: &Context, forge: &str, repo: &str) -> (PathBuf, Arc<Mutex<()>>) {
+    let path = mirror::mirror_path(&ctx.mirror_root, forge, repo);
+    let lock = ctx.repo_locks.lock().await.entry(path.clone()).or_default().clone();
+    (path, lock)
+}
+
 /// Fetches `wants` into the mirror for `key` and scans `before..after` there, one job per
 /// mirror at a time in this process.
 async fn fetch_and_scan(
@@ -234,11 +242,7 @@ async fn fetch_and_scan(
     credentials: Option<Credentials>,
     (git_ref, before, after): (&str, &str, &str),
 ) -> Result<mirror::Scanned, JobError> {
-    let path = mirror::mirror_path(&ctx.mirror_root, forge, repo);
-    let lock = {
-        let mut locks = ctx.repo_locks.lock().await;
-        locks.entry(path.clone()).or_default().clone()
-    };
+    let (path, lock) = mirror_lock(ctx, forge, repo).await;
     let _guard = lock.lock().await;
     let (rules, key, config) = (ctx.rules.clone(), ctx.key.clone(), ctx.config.clone());
     let (git_ref, before, after) = (git_ref.to_owned(), before.to_owned(), after.to_owned());
@@ -390,8 +394,7 @@ async fn mark_scanned(
     git_ref: &str,
     after: &str,
 ) -> Result<(), JobError> {
-    let path = mirror::mirror_path(&ctx.mirror_root, forge, repo);
-    let lock = ctx.repo_locks.lock().await.entry(path.clone()).or_default().clone();
+    let (path, lock) = mirror_lock(ctx, forge, repo).await;
     let _guard = lock.lock().await;
     let (git_ref, after) = (git_ref.to_owned(), after.to_owned());
     tokio::task::spawn_blocking(move || mirror::mark_scanned(&path, &git_ref, &after))
