@@ -85,7 +85,12 @@ pub struct IssueRecord {
     pub url: String,
     /// Hash of the body last written.
     pub body_hash: Option<String>,
+    /// The body last written (redacted, like the issue).
+    pub body: Option<String>,
 }
+
+/// `issues_opened` as read: number, url, state, body hash, body.
+type IssueRow = (Option<i64>, String, String, Option<String>, Option<String>);
 
 /// What [`Store::claim_issue`] found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -310,11 +315,11 @@ impl Store {
     /// # Errors
     ///
     /// A database error.
-    pub async fn add_finding(&self, scan: i64, f: &FindingRecord) -> Result<(), Error> {
+    pub async fn add_finding(&self, scan: i64, f: &FindingRecord) -> Result<i64, Error> {
         let q = "INSERT INTO findings (scan_id, rule_id, provider, severity, path, line, commit_id, redacted, \
-                 fingerprint, first_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-        on_pool!(self, |pool, sql| {
-            sqlx::query(&sql(q))
+                 fingerprint, first_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+        let (id,): (i64,) = on_pool!(self, |pool, sql| {
+            sqlx::query_as(&sql(q))
                 .bind(scan)
                 .bind(&f.rule_id)
                 .bind(&f.provider)
@@ -325,10 +330,24 @@ impl Store {
                 .bind(&f.redacted)
                 .bind(&f.fingerprint)
                 .bind(now_ms())
-                .execute(pool)
-                .await?;
+                .fetch_one(pool)
+                .await?
         });
-        Ok(())
+        Ok(id)
+    }
+
+    /// The finding with `id`.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn finding(&self, id: i64) -> Result<Option<FindingRecord>, Error> {
+        let q = "SELECT rule_id, provider, severity, path, line, commit_id, redacted, fingerprint \
+                 FROM findings WHERE id = $1";
+        Ok(on_pool!(self, |pool, sql| sqlx::query_as(&sql(q))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?))
     }
 
     /// The findings of a scan.
@@ -417,7 +436,7 @@ impl Store {
                       ON CONFLICT (repo, fingerprint) DO NOTHING";
         let take = "UPDATE issues_opened SET claimed_by = $1, claim_until = $2 WHERE repo = $3 \
                     AND fingerprint = $4 AND state = 'opening' AND (claim_until < $5 OR claimed_by = $6)";
-        let select = "SELECT number, url, state, body_hash FROM issues_opened \
+        let select = "SELECT number, url, state, body_hash, body FROM issues_opened \
                       WHERE repo = $1 AND fingerprint = $2";
         let claim = on_pool!(self, |pool, sql| {
             let fresh = sqlx::query(&sql(insert))
@@ -433,15 +452,14 @@ impl Store {
             if fresh {
                 IssueClaim::Claimed { retry: false }
             } else {
-                let (number, url, state, body_hash): (Option<i64>, String, String, Option<String>) =
-                    sqlx::query_as(&sql(select))
-                        .bind(repo)
-                        .bind(fingerprint)
-                        .fetch_one(pool)
-                        .await?;
+                let (number, url, state, body_hash, body): IssueRow = sqlx::query_as(&sql(select))
+                    .bind(repo)
+                    .bind(fingerprint)
+                    .fetch_one(pool)
+                    .await?;
                 match (state.as_str(), number) {
                     ("open", Some(number)) => {
-                        IssueClaim::Open(IssueRecord { number, url, body_hash })
+                        IssueClaim::Open(IssueRecord { number, url, body_hash, body })
                     }
                     _ => {
                         let taken = sqlx::query(&sql(take))
@@ -480,7 +498,7 @@ impl Store {
         issue: &IssueRecord,
     ) -> Result<(), Error> {
         let q = "UPDATE issues_opened SET state = 'open', number = $1, url = $2, body_hash = $3, \
-                 claimed_by = NULL, claim_until = NULL WHERE repo = $4 AND fingerprint = $5";
+                 body = $6, claimed_by = NULL, claim_until = NULL WHERE repo = $4 AND fingerprint = $5";
         on_pool!(self, |pool, sql| {
             sqlx::query(&sql(q))
                 .bind(issue.number)
@@ -488,6 +506,7 @@ impl Store {
                 .bind(&issue.body_hash)
                 .bind(repo)
                 .bind(fingerprint)
+                .bind(&issue.body)
                 .execute(pool)
                 .await?;
         });
@@ -500,13 +519,13 @@ impl Store {
     ///
     /// A database error.
     pub async fn issue(&self, repo: &str, fingerprint: &str) -> Result<Option<IssueRecord>, Error> {
-        let q = "SELECT number, url, body_hash FROM issues_opened WHERE repo = $1 AND fingerprint = $2 \
-                 AND state = 'open'";
-        let row: Option<(Option<i64>, String, Option<String>)> = on_pool!(self, |pool, sql| {
+        let q = "SELECT number, url, state, body_hash, body FROM issues_opened WHERE repo = $1 \
+                 AND fingerprint = $2 AND state = 'open'";
+        let row: Option<IssueRow> = on_pool!(self, |pool, sql| {
             sqlx::query_as(&sql(q)).bind(repo).bind(fingerprint).fetch_optional(pool).await?
         });
-        Ok(row.and_then(|(number, url, body_hash)| {
-            Some(IssueRecord { number: number?, url, body_hash })
+        Ok(row.and_then(|(number, url, _, body_hash, body)| {
+            Some(IssueRecord { number: number?, url, body_hash, body })
         }))
     }
 

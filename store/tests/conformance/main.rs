@@ -6,13 +6,83 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leakgate_store::{
-    Bypass, Delivery, Error, FindingRecord, IssueClaim, IssueRecord, JobState, NewJob, NewScan,
-    SecretKey, Store,
+    Bypass, Delivery, Error, FindingRecord, IssueClaim, IssueRecord, JobState, NewJob,
+    NewRevocation, NewScan, SecretKey, Store,
 };
 
 mod pg;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Revocations: recorded once per secret; claimed in batches with the asked-for one first;
+/// a second claimer gets none; an expired claim is taken over; a claim's end counts the
+/// attempt and fails for a worker that lost it; state moves only from the states named;
+/// pacing hands out one slot per interval and a held lane stays closed.
+async fn revocations(store: &Store) -> TestResult {
+    let lease = Duration::from_secs(60);
+    let new = |fp: &str| NewRevocation {
+        fingerprint: fp.to_owned(),
+        provider: "github".into(),
+        lane: "github-batch".into(),
+        rule_id: "github-pat-classic".into(),
+        finding_id: None,
+        context: "{}".into(),
+        state: "queued".into(),
+        summary: "queued".into(),
+    };
+    let fps: Vec<String> = (0..5).map(|i| format!("{i:064}")).collect();
+    for fp in &fps {
+        let (row, fresh) = store.add_revocation(&new(fp)).await?;
+        assert!(fresh && row.state == "queued" && row.attempts == 0);
+    }
+    let (again, fresh) =
+        store.add_revocation(&NewRevocation { state: "off".into(), ..new(&fps[0]) }).await?;
+    assert!(!fresh && again.state == "queued", "a secret has one revocation");
+    let batch = store.claim_revocations("github-batch", &fps[3], 3, "w1", lease).await?;
+    assert_eq!(batch.len(), 3);
+    assert_eq!(
+        batch.iter().filter(|f| **f == fps[3]).count(),
+        1,
+        "the asked-for one is in the batch"
+    );
+    let rest = store.claim_revocations("github-batch", &fps[3], 10, "w2", lease).await?;
+    assert_eq!(rest.len(), 2, "only unclaimed rows: {rest:?}");
+    assert!(rest.iter().all(|f| !batch.contains(f)));
+    assert!(store.claim_revocations("github-batch", &fps[0], 10, "w3", lease).await?.is_empty());
+    assert!(store.claim_revocations("other-lane", &fps[0], 10, "w3", lease).await?.is_empty());
+    assert!(matches!(
+        store.end_revocation(&batch[0], "w2", "revoked", "HTTP 202").await,
+        Err(Error::ClaimLost(_))
+    ));
+    for fp in &batch {
+        store.end_revocation(fp, "w1", "revoked", "HTTP 202").await?;
+    }
+    let done = store.revocation(&batch[0]).await?.expect("stored");
+    assert!(done.is_final() && done.attempts == 1 && done.summary == "HTTP 202");
+    // w2 dies holding its claim; once it expires another worker takes it over.
+    let expired =
+        store.claim_revocations("github-batch", &rest[0], 10, "w2", Duration::ZERO).await?;
+    assert!(expired.is_empty(), "still held by w2 under its first lease");
+    assert!(store.move_revocation(&rest[0], &["sending"], "queued", "released").await?);
+    let short = store.claim_revocations("github-batch", &rest[0], 1, "w4", Duration::ZERO).await?;
+    assert_eq!(short, vec![rest[0].clone()]);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let taken = store.claim_revocations("github-batch", &rest[0], 1, "w5", lease).await?;
+    assert_eq!(taken, vec![rest[0].clone()], "an expired claim is taken over");
+    store.end_revocation(&rest[0], "w5", "queued", "HTTP 503").await?;
+    assert!(!store.move_revocation(&batch[0], &["awaiting_approval"], "queued", "x").await?);
+    assert_eq!(store.revocations(Some("revoked"), 10).await?.len(), 3);
+    assert_eq!(store.revocations(None, 10).await?.len(), 5);
+    // Pacing: one slot per interval, across callers; a held lane stays closed.
+    assert_eq!(store.pace("lane-a", Duration::from_secs(60)).await?, None);
+    let wait = store.pace("lane-a", Duration::from_secs(60)).await?.expect("closed");
+    assert!(wait > Duration::from_secs(50) && wait <= Duration::from_secs(60), "{wait:?}");
+    assert_eq!(store.pace("lane-b", Duration::ZERO).await?, None);
+    store.hold_lane("lane-b", Duration::from_secs(30)).await?;
+    let wait = store.pace("lane-b", Duration::ZERO).await?.expect("held");
+    assert!(wait > Duration::from_secs(20), "{wait:?}");
+    Ok(())
+}
 
 async fn story(store: &Store, reopen: &str) -> TestResult {
     // Migrations re-run cleanly on an already migrated database.
@@ -98,7 +168,9 @@ async fn story(store: &Store, reopen: &str) -> TestResult {
         redacted: "ghp_…".into(),
         fingerprint: "f".repeat(64),
     };
-    store.add_finding(scan, &finding).await?;
+    let finding_id = store.add_finding(scan, &finding).await?;
+    assert_eq!(store.finding(finding_id).await?.map(|f| f.fingerprint), Some("f".repeat(64)));
+    assert!(store.finding(finding_id + 1000).await?.is_none());
     store.finish_scan(scan, "blocked").await?;
     let stored = store.findings(scan).await?;
     assert_eq!(stored.len(), 1);
@@ -129,6 +201,7 @@ async fn story(store: &Store, reopen: &str) -> TestResult {
         number: 7,
         url: "https://forge/issues/7".into(),
         body_hash: Some("h1".into()),
+        body: Some("| Revocation | queued |".into()),
     };
     store.issue_opened("github:acme/app", &fp, &record).await?;
     assert_eq!(
@@ -144,6 +217,8 @@ async fn story(store: &Store, reopen: &str) -> TestResult {
         IssueClaim::Claimed { retry: true },
         "an expired claim is taken over"
     );
+
+    revocations(store).await?;
 
     // Group commit: a batch records each delivery once, duplicates inside it included.
     let batch: Vec<(Delivery, Option<NewJob>)> = (0..3)

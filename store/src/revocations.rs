@@ -1,0 +1,281 @@
+//! Revocations: one row per leaked secret, moved through its states by the service's
+//! workers (claimed with a lease, like jobs), and the pacing shared by every replica for
+//! providers that limit how often they may be called.
+
+use std::time::Duration;
+
+use crate::{ms, now_ms, on_pool, Error, Store};
+
+/// States in which a revocation is over: the key is dead, or it cannot be revoked here.
+pub const FINAL_STATES: &[&str] =
+    &["revoked", "already_invalid", "failed_permanent", "unsupported", "failed_retryable"];
+
+/// A revocation to record.
+#[derive(Clone, Debug)]
+pub struct NewRevocation {
+    /// The secret's keyed fingerprint.
+    pub fingerprint: String,
+    /// The provider (`github`, `aws`, ...).
+    pub provider: String,
+    /// What is sent together: the provider, or a batching lane such as `github-batch`.
+    pub lane: String,
+    /// The rule that found it.
+    pub rule_id: String,
+    /// The finding it came from, when recorded.
+    pub finding_id: Option<i64>,
+    /// Where it was reported (JSON text, no secret).
+    pub context: String,
+    /// The first state: `queued`, `awaiting_approval`, `review`, `off`.
+    pub state: String,
+    /// Why it is in that state.
+    pub summary: String,
+}
+
+/// A revocation as stored.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Revocation {
+    /// The secret's keyed fingerprint.
+    pub fingerprint: String,
+    /// The provider.
+    pub provider: String,
+    /// Its lane.
+    pub lane: String,
+    /// The rule that found it.
+    pub rule_id: String,
+    /// The finding it came from.
+    pub finding_id: Option<i64>,
+    /// Where it was reported (JSON text).
+    pub context: String,
+    /// Where it is.
+    pub state: String,
+    /// The last outcome's summary, or why it waits.
+    pub summary: String,
+    /// Provider calls made so far.
+    pub attempts: i64,
+    /// When it was recorded (ms since the epoch).
+    pub created_at: i64,
+    /// When it last changed.
+    pub updated_at: i64,
+}
+
+impl Revocation {
+    /// Whether it is over.
+    pub fn is_final(&self) -> bool {
+        FINAL_STATES.contains(&self.state.as_str())
+    }
+}
+
+const COLUMNS: &str = "fingerprint, provider, lane, rule_id, finding_id, context, state, summary, \
+                       attempts, created_at, updated_at";
+
+impl Store {
+    /// Records a revocation unless the secret has one already; returns the stored row and
+    /// whether it is new.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn add_revocation(&self, r: &NewRevocation) -> Result<(Revocation, bool), Error> {
+        let insert = "INSERT INTO revocations (fingerprint, provider, lane, rule_id, finding_id, \
+                      context, state, summary, created_at, updated_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+                      ON CONFLICT (fingerprint) DO NOTHING";
+        let fresh = on_pool!(self, |pool, sql| sqlx::query(&sql(insert))
+            .bind(&r.fingerprint)
+            .bind(&r.provider)
+            .bind(&r.lane)
+            .bind(&r.rule_id)
+            .bind(r.finding_id)
+            .bind(&r.context)
+            .bind(&r.state)
+            .bind(&r.summary)
+            .bind(now_ms())
+            .execute(pool)
+            .await?
+            .rows_affected())
+            == 1;
+        let row = self.revocation(&r.fingerprint).await?.ok_or(Error::NotFound)?;
+        Ok((row, fresh))
+    }
+
+    /// The revocation of the secret `fingerprint`.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn revocation(&self, fingerprint: &str) -> Result<Option<Revocation>, Error> {
+        let q = format!("SELECT {COLUMNS} FROM revocations WHERE fingerprint = $1");
+        Ok(on_pool!(self, |pool, sql| sqlx::query_as(&sql(&q))
+            .bind(fingerprint)
+            .fetch_optional(pool)
+            .await?))
+    }
+
+    /// Revocations, newest first, optionally in one state.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn revocations(
+        &self,
+        state: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Revocation>, Error> {
+        let q = format!(
+            "SELECT {COLUMNS} FROM revocations WHERE ($1 = '' OR state = $1) \
+             ORDER BY created_at DESC LIMIT $2"
+        );
+        Ok(on_pool!(self, |pool, sql| sqlx::query_as(&sql(&q))
+            .bind(state.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?))
+    }
+
+    /// Moves the revocation of `fingerprint` to `state` if it is in one of `from`; returns
+    /// whether it moved.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn move_revocation(
+        &self,
+        fingerprint: &str,
+        from: &[&str],
+        state: &str,
+        summary: &str,
+    ) -> Result<bool, Error> {
+        let from_list: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 5)).collect();
+        let q = format!(
+            "UPDATE revocations SET state = $1, summary = $2, updated_at = $3, claimed_by = NULL, \
+             claim_until = NULL WHERE fingerprint = $4 AND state IN ({})",
+            from_list.join(", ")
+        );
+        let n = on_pool!(self, |pool, sql| {
+            let sql_text = sql(&q);
+            let mut query =
+                sqlx::query(&sql_text).bind(state).bind(summary).bind(now_ms()).bind(fingerprint);
+            for s in from {
+                query = query.bind(*s);
+            }
+            query.execute(pool).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Claims up to `limit` queued revocations of `lane` for `worker` (those whose holder's
+    /// claim expired too), `first` before the others; returns their fingerprints. A claimed
+    /// revocation is `sending` until [`Store::end_revocation`].
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn claim_revocations(
+        &self,
+        lane: &str,
+        first: &str,
+        limit: i64,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Vec<String>, Error> {
+        let now = now_ms();
+        let ready = "(state = 'queued' OR (state = 'sending' AND claim_until < $3))";
+        let q = format!(
+            "UPDATE revocations SET state = 'sending', claimed_by = $1, claim_until = $2, \
+             updated_at = $3 WHERE {ready} AND fingerprint IN (SELECT fingerprint FROM \
+             revocations WHERE lane = $4 AND {ready} ORDER BY CASE WHEN fingerprint = $5 \
+             THEN 0 ELSE 1 END, created_at LIMIT $6) RETURNING fingerprint"
+        );
+        let rows: Vec<(String,)> = on_pool!(self, |pool, sql| sqlx::query_as(&sql(&q))
+            .bind(worker)
+            .bind(now + ms(lease))
+            .bind(now)
+            .bind(lane)
+            .bind(first)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?);
+        Ok(rows.into_iter().map(|(f,)| f).collect())
+    }
+
+    /// Ends `worker`'s claim on the revocation of `fingerprint` after a provider call: the
+    /// new state (`queued` again to retry) and the outcome's summary; counts the attempt.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ClaimLost`] when the claim expired and another worker took it.
+    pub async fn end_revocation(
+        &self,
+        fingerprint: &str,
+        worker: &str,
+        state: &str,
+        summary: &str,
+    ) -> Result<(), Error> {
+        let q = "UPDATE revocations SET state = $1, summary = $2, attempts = attempts + 1, \
+                 updated_at = $3, claimed_by = NULL, claim_until = NULL \
+                 WHERE fingerprint = $4 AND state = 'sending' AND claimed_by = $5";
+        let n = on_pool!(self, |pool, sql| sqlx::query(&sql(q))
+            .bind(state)
+            .bind(summary)
+            .bind(now_ms())
+            .bind(fingerprint)
+            .bind(worker)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(Error::ClaimLost(fingerprint.to_owned()))
+        }
+    }
+
+    /// Takes `lane`'s next sending slot, `interval` after this one: `None` when taken, or how
+    /// long until the slot opens. Shared by every replica on the database.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn pace(&self, lane: &str, interval: Duration) -> Result<Option<Duration>, Error> {
+        let now = now_ms();
+        let insert = "INSERT INTO revoke_pacing (lane, next_at) VALUES ($1, 0) \
+                      ON CONFLICT (lane) DO NOTHING";
+        let take = "UPDATE revoke_pacing SET next_at = $1 WHERE lane = $2 AND next_at <= $3";
+        let read = "SELECT next_at FROM revoke_pacing WHERE lane = $1";
+        let wait = on_pool!(self, |pool, sql| {
+            sqlx::query(&sql(insert)).bind(lane).execute(pool).await?;
+            let taken = sqlx::query(&sql(take))
+                .bind(now + ms(interval))
+                .bind(lane)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+                == 1;
+            if taken {
+                None
+            } else {
+                let (next_at,): (i64,) =
+                    sqlx::query_as(&sql(read)).bind(lane).fetch_one(pool).await?;
+                Some(Duration::from_millis(u64::try_from(next_at - now).unwrap_or(0)))
+            }
+        });
+        Ok(wait)
+    }
+
+    /// Keeps `lane` closed for at least `delay` (a provider's `Retry-After`).
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn hold_lane(&self, lane: &str, delay: Duration) -> Result<(), Error> {
+        let until = now_ms() + ms(delay);
+        let q = "INSERT INTO revoke_pacing (lane, next_at) VALUES ($1, $2) ON CONFLICT (lane) \
+                 DO UPDATE SET next_at = CASE WHEN revoke_pacing.next_at < $2 THEN $2 \
+                 ELSE revoke_pacing.next_at END";
+        on_pool!(self, |pool, sql| {
+            sqlx::query(&sql(q)).bind(lane).bind(until).execute(pool).await?;
+        });
+        Ok(())
+    }
+}
