@@ -42,16 +42,22 @@ pub enum Command {
 /// `leakgate revoke`.
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
-    /// The provider (github, gitlab, slack, crates-io, vercel, buildkite, discord, doppler, ...).
-    #[arg(long, value_name = "NAME", conflicts_with = "rule", required_unless_present = "rule")]
+    /// The provider (github, gitlab, aws, slack, google, npm, cloudflare, ...).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["rule", "finding"])]
     pub provider: Option<String>,
+    /// A finding the service recorded (its issue names it): revokes its secret from the
+    /// encrypted material the service keeps while the revocation is pending (an approval
+    /// under `policy = "manual"`); nothing is read from standard input.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["rule", "provider"])]
+    pub finding: Option<i64>,
     /// The rule that found the key (its `revoke` field names the provider).
     #[arg(long, value_name = "RULE_ID")]
     pub rule: Option<String>,
     /// Say what would be done; send nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Configuration file (`[revoke]`, `[revoke.<provider>] api_url / allow_internal`).
+    /// Configuration file (`[revoke]`, `[revoke.<provider>]`, and for `--finding` the
+    /// database and `[keys]`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

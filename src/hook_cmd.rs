@@ -123,7 +123,51 @@ fn prepare_and_run(
             }
         }
     }
+    if verdict.exit != 0 && !verdict.findings.is_empty() {
+        if let Some(url) = &config.database {
+            if let Err(e) = revoke_blocked(url, git_dir, env, &verdict.findings) {
+                tracing::warn!("cannot queue revocations: {e:#}");
+            }
+        }
+    }
     Ok(verdict)
+}
+
+/// With `[revoke] blocked_pushes` set, the keys of a rejected push are revoked too: they
+/// never reached the repository, but they left the developer's machine. The hook records
+/// them (material encrypted) and queues the jobs; `leakgate serve` sends them.
+fn revoke_blocked(
+    url: &str,
+    git_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    findings: &[leakgate_rules::Finding],
+) -> Result<()> {
+    let file = env("LEAKGATE_CONFIG").map(PathBuf::from).or_else(|| {
+        let system = PathBuf::from(SYSTEM_CONFIG);
+        system.exists().then_some(system)
+    });
+    let config = leakgate_server::Config::load(file.as_deref())?.resolve_files()?;
+    if !config.revoke.blocked_pushes || findings.iter().all(|f| f.revoke.is_none()) {
+        return Ok(());
+    }
+    let key = keys::encryption_key(config.keys.encryption_key_file.as_deref())?;
+    let repo = git_dir.canonicalize().unwrap_or_else(|_| git_dir.to_owned());
+    let origin = leakgate_server::revoke::run::Origin {
+        forge: None,
+        repo: repo.display().to_string(),
+        installation_id: None,
+    };
+    let with_ids: Vec<(&leakgate_rules::Finding, Option<i64>)> =
+        findings.iter().map(|f| (f, None)).collect();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let store = leakgate_store::Store::connect(url).await?;
+        let queued =
+            leakgate_server::revoke::run::plan(&store, &key, &config.revoke, &origin, &with_ids)
+                .await?;
+        tracing::info!(queued, "revocations queued for a rejected push");
+        Ok(())
+    })
 }
 
 /// Records a bypass or an unscanned push in the database; an unscanned push (the budget ran

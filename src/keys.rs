@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use leakgate_rules::FingerprintKey;
+use leakgate_store::SecretKey;
 
 /// Environment variable holding the key as hex.
 pub const KEY_ENV: &str = "LEAKGATE_FINGERPRINT_KEY";
@@ -37,9 +38,36 @@ pub fn fingerprint_key(file: Option<&Path>) -> Result<FingerprintKey> {
     let path = data_dir()?.join("fingerprint.key");
     match read_key_file(&path) {
         Ok(key) => Ok(key),
-        Err(_) if !path.exists() => generate(&path),
+        Err(_) if !path.exists() => generate(&path).and_then(|()| read_key_file(&path)),
         Err(e) => Err(e),
     }
+}
+
+/// Environment variable holding the encryption key as 64 hex characters.
+pub const ENCRYPTION_KEY_ENV: &str = "LEAKGATE_ENCRYPTION_KEY";
+
+/// The key that encrypts secret material pending revocation: from `file`, else
+/// `LEAKGATE_ENCRYPTION_KEY` (hex), else the key in the data directory, generated on first
+/// use (one machine; replicas must share a configured key).
+pub fn encryption_key(file: Option<&Path>) -> Result<SecretKey> {
+    let read = |path: &Path| -> Result<SecretKey> {
+        let text = zeroize::Zeroizing::new(
+            fs::read_to_string(path)
+                .with_context(|| format!("reading encryption key {}", path.display()))?,
+        );
+        SecretKey::from_hex(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    };
+    if let Some(file) = file {
+        return read(file);
+    }
+    if let Ok(text) = std::env::var(ENCRYPTION_KEY_ENV) {
+        return SecretKey::from_hex(&text).map_err(|e| anyhow::anyhow!("{ENCRYPTION_KEY_ENV}: {e}"));
+    }
+    let path = data_dir()?.join("encryption.key");
+    if !path.exists() {
+        generate(&path)?;
+    }
+    read(&path)
 }
 
 fn read_key_file(path: &Path) -> Result<FingerprintKey> {
@@ -53,11 +81,12 @@ fn read_key_file(path: &Path) -> Result<FingerprintKey> {
     Ok(FingerprintKey::new(&bytes))
 }
 
-/// Writes a new random key, readable by its owner only; a concurrent first run wins cleanly.
-fn generate(path: &Path) -> Result<FingerprintKey> {
+/// Writes a new random 32-byte key (hex), readable by its owner only; a concurrent first run
+/// wins cleanly.
+fn generate(path: &Path) -> Result<()> {
     let dir = path.parent().context("key path has a parent")?;
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut bytes = [0u8; FingerprintKey::LEN];
+    let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -71,10 +100,10 @@ fn generate(path: &Path) -> Result<FingerprintKey> {
             file.write_all(hex::encode(bytes).as_bytes())
                 .and_then(|()| file.sync_all())
                 .with_context(|| format!("writing {}", path.display()))?;
-            tracing::info!(path = %path.display(), "generated a new fingerprint key");
-            Ok(FingerprintKey::new(&bytes))
+            tracing::info!(path = %path.display(), "generated a new key");
+            Ok(())
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_key_file(path),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
     }
 }

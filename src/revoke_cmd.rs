@@ -4,7 +4,9 @@
 use std::io::Read;
 
 use anyhow::{bail, Context, Result};
-use leakgate_server::revoke::{self, provider, Outcome};
+use leakgate_server::revoke::run::{Revoker, Step};
+use leakgate_server::revoke::{self, provider, Outcome, Policy};
+use leakgate_store::Store;
 
 use crate::cli::RevokeArgs;
 use crate::Exit;
@@ -22,6 +24,9 @@ pub fn run(args: &RevokeArgs) -> Result<Exit> {
         crate::serve_cmd::config_file(args.config.as_deref()).as_deref(),
     )?
     .resolve_files()?;
+    if let Some(id) = args.finding {
+        return finding(&config, id, args.dry_run);
+    }
     let name = match (&args.provider, &args.rule) {
         (Some(name), None) => name.clone(),
         (None, Some(rule_id)) => {
@@ -40,7 +45,7 @@ pub fn run(args: &RevokeArgs) -> Result<Exit> {
             };
             name.to_owned()
         }
-        _ => bail!("give exactly one of --provider NAME or --rule RULE_ID"),
+        _ => bail!("give exactly one of --provider NAME, --rule RULE_ID or --finding ID"),
     };
     let Some(provider) = provider(&name) else {
         let known: Vec<&str> = revoke::PROVIDERS.iter().map(|p| p.name).collect();
@@ -74,5 +79,96 @@ pub fn run(args: &RevokeArgs) -> Result<Exit> {
     Ok(match attempt.outcome {
         Outcome::Revoked | Outcome::AlreadyInvalid => Exit::Clean,
         _ => Exit::Findings,
+    })
+}
+
+/// `--finding ID`: approves and sends the revocation of a recorded finding's secret now,
+/// from the encrypted material; the service writes the outcome into the issue.
+fn finding(config: &leakgate_server::Config, id: i64, dry_run: bool) -> Result<Exit> {
+    let url = match config.database.url.as_ref().filter(|u| u.is_set()) {
+        Some(url) => url.expose().to_owned(),
+        None => crate::default_database_url()?,
+    };
+    let key = crate::keys::encryption_key(config.keys.encryption_key_file.as_deref())?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let store = Store::connect(&url).await?;
+        let Some(found) = store.finding(id).await? else {
+            eprintln!("leakgate: no finding {id} in {}", leakgate_store::redact_url(&url));
+            return Ok(Exit::Error);
+        };
+        let fingerprint = found.fingerprint;
+        let Some(row) = store.revocation(&fingerprint).await? else {
+            println!("unsupported: no provider revokes finding {id} (rule {})", found.rule_id);
+            return Ok(Exit::Findings);
+        };
+        let provider = row.provider.clone();
+        if config.revoke.provider(&provider).policy == Policy::Off {
+            println!("off: [revoke.{provider}] policy is off");
+            return Ok(Exit::Findings);
+        }
+        if matches!(row.state.as_str(), "revoked" | "already_invalid") {
+            println!("{}: {provider} ({})", row.state, row.summary);
+            return Ok(Exit::Clean);
+        }
+        if dry_run || config.revoke.dry_run {
+            println!("dry run: would revoke finding {id} ({}) via {provider}", found.redacted);
+            return Ok(Exit::Clean);
+        }
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        let retryable = [
+            "awaiting_approval",
+            "review",
+            "dry_run",
+            "failed_retryable",
+            "failed_permanent",
+            "off",
+        ];
+        store.move_revocation(&fingerprint, &retryable, "queued", "approved").await?;
+        let detail = serde_json::json!({ "finding": id, "fingerprint": fingerprint });
+        store.audit("revocation_approved", &user, &detail.to_string()).await?;
+        let worker = format!("cli:{user}:{}", std::process::id());
+        let revoker = Revoker {
+            store: &store,
+            key: &key,
+            config: &config.revoke,
+            metrics: None,
+            worker: &worker,
+        };
+        let lease = std::time::Duration::from_secs(120);
+        let mut waited = false;
+        let step = loop {
+            match revoker.run(&fingerprint, lease, false).await? {
+                // Pacing or another sender: wait once for a short delay, else leave it to
+                // the service.
+                Step::Later(delay, why) if !waited && delay.as_secs() <= 90 => {
+                    eprintln!("leakgate: waiting {} s: {why}", delay.as_secs().max(1));
+                    tokio::time::sleep(delay).await;
+                    waited = true;
+                }
+                step => break step,
+            }
+        };
+        // The service writes the outcome into the issue (or retries a retryable failure).
+        store.enqueue(&leakgate_server::revoke::run::job(&fingerprint, true)).await?;
+        Ok(match step {
+            Step::Settled(row) => {
+                println!("{}: {provider} ({})", row.state, row.summary);
+                if matches!(row.state.as_str(), "revoked" | "already_invalid") {
+                    Exit::Clean
+                } else {
+                    Exit::Findings
+                }
+            }
+            Step::Later(_, why) | Step::Retry(why) => {
+                println!("failed_retryable: {provider} ({why}); queued: the service retries it");
+                Exit::Findings
+            }
+            Step::Missing => {
+                println!("unsupported: no revocation for finding {id}");
+                Exit::Findings
+            }
+        })
     })
 }

@@ -31,6 +31,7 @@ pub fn run(args: &ServeArgs) -> Result<Exit> {
         None => crate::default_database_url()?,
     };
     let key = keys::fingerprint_key(config.keys.fingerprint_key_file.as_deref())?;
+    let secret_key = keys::encryption_key(config.keys.encryption_key_file.as_deref())?;
     let rules = crate::rules_cmd::build_rule_set(&crate::cli::RuleArgs {
         rules: config.scan.rules.clone(),
         gitleaks_config: Vec::new(),
@@ -55,6 +56,7 @@ pub fn run(args: &ServeArgs) -> Result<Exit> {
         config,
         rules,
         key,
+        secret_key,
         database_url,
         mirror_root,
         on_listen,

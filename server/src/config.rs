@@ -258,7 +258,7 @@ pub enum ConfigError {
     #[error("cannot read {key} from {path}: {source}")]
     File {
         /// The key.
-        key: &'static str,
+        key: String,
         /// The file.
         path: PathBuf,
         /// Why.
@@ -300,12 +300,12 @@ impl Config {
         fn read(
             target: &mut Option<Sensitive>,
             file: Option<&PathBuf>,
-            key: &'static str,
+            key: &str,
         ) -> Result<(), ConfigError> {
             if let Some(path) = file {
                 let text = Zeroizing::new(
                     std::fs::read_to_string(path).map_err(|source| ConfigError::File {
-                        key,
+                        key: key.to_owned(),
                         path: path.clone(),
                         source,
                     })?,
@@ -332,6 +332,14 @@ impl Config {
             read(&mut forge.webhook_token, forge.webhook_token_file.as_ref(), key("t"))?;
             read(&mut forge.webhook_secret, forge.webhook_secret_file.as_ref(), key("s"))?;
             read(&mut forge.token, forge.token_file.as_ref(), key("a"))?;
+        }
+        for (name, p) in &mut self.revoke.providers {
+            read(&mut p.token, p.token_file.as_ref(), &format!("revoke.{name}.token_file"))?;
+            read(
+                &mut p.secret_access_key,
+                p.secret_access_key_file.as_ref(),
+                &format!("revoke.{name}.secret_access_key_file"),
+            )?;
         }
         Ok(self)
     }

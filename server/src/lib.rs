@@ -28,7 +28,7 @@ use std::time::Duration;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 use leakgate_rules::{FingerprintKey, RuleSet};
-use leakgate_store::Store;
+use leakgate_store::{SecretKey, Store};
 use tokio::sync::{watch, Notify};
 
 pub use config::Config;
@@ -45,6 +45,8 @@ pub struct Options {
     pub rules: RuleSet,
     /// The fingerprint key (the same on every replica).
     pub key: FingerprintKey,
+    /// The key that encrypts secret material pending revocation (the same on every replica).
+    pub secret_key: SecretKey,
     /// The database URL.
     pub database_url: String,
     /// Where mirrors go.
@@ -74,7 +76,7 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     // One TLS provider for octocrab (hyper-rustls) and reqwest (gix's HTTP and the REST
     // clients): ring, which needs no C toolchain. An error means one is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let Options { config, rules, key, database_url, mirror_root, on_listen } = options;
+    let Options { config, rules, key, secret_key, database_url, mirror_root, on_listen } = options;
     let config = Arc::new(config);
     let store = Store::connect(&database_url).await.context("opening the database")?;
     let metrics = Arc::new(metrics::Metrics::new());
@@ -92,6 +94,7 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
         config: config.clone(),
         rules: Arc::new(rules),
         key: Arc::new(key),
+        secret_key: Arc::new(secret_key),
         metrics: metrics.clone(),
         forges,
         mirror_root,

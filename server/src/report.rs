@@ -4,9 +4,13 @@
 use std::fmt::Write;
 
 use leakgate_rules::Finding;
+use leakgate_store::Revocation;
 use sha2::{Digest, Sha256};
 
 use crate::event::Push;
+
+/// The start of the issue body's revocation row.
+const REVOCATION_ROW: &str = "| Revocation | ";
 
 /// At most this many locations are listed in an issue body.
 const MAX_LOCATIONS: usize = 20;
@@ -50,7 +54,7 @@ pub fn issue_body(push: &Push, findings: &[&Finding], revocation: &str) -> Strin
         "| Fingerprint | `{}` |",
         &first.fingerprint.as_str()[..16.min(first.fingerprint.as_str().len())]
     );
-    let _ = writeln!(body, "| Revocation | {revocation} |\n");
+    let _ = writeln!(body, "{REVOCATION_ROW}{revocation} |\n");
     let _ = writeln!(body, "**Where it appears**\n");
     for f in findings.iter().take(MAX_LOCATIONS) {
         let commit = f.commit.as_deref().unwrap_or("?");
@@ -88,4 +92,48 @@ pub fn status_description(secrets: usize, commits: usize) -> String {
         1 => "1 leaked secret found: revoke it".to_owned(),
         n => format!("{n} leaked secrets found: revoke them"),
     }
+}
+
+/// The revocation row's text for a secret's revocation (none: no provider can revoke it).
+pub fn revocation_text(revocation: Option<&Revocation>) -> String {
+    let Some(r) = revocation else {
+        return "none: leakgate cannot revoke this kind of key; rotate it by hand".into();
+    };
+    let provider = &r.provider;
+    let summary = r.summary.replace(['|', '\n', '`'], " ");
+    let finding = r.finding_id.map_or_else(|| "ID".to_owned(), |id| id.to_string());
+    let command = format!("`leakgate revoke --finding {finding}`");
+    match r.state.as_str() {
+        "revoked" => format!("**revoked** via {provider} ({summary})"),
+        "already_invalid" => {
+            format!("**already invalid**: {provider} says the key no longer works ({summary})")
+        }
+        "queued" | "sending" => format!("queued with {provider}"),
+        "awaiting_approval" => format!("waiting for approval: {command} revokes it via {provider}"),
+        "review" => format!("not automatic ({summary}): {command} revokes it via {provider}"),
+        "off" => format!("off ({summary})"),
+        "dry_run" => format!("dry run: would revoke via {provider}"),
+        "unsupported" => format!("not possible via {provider}: {summary}; rotate it by hand"),
+        "failed_permanent" => format!("failed via {provider}: {summary}; rotate it by hand"),
+        "failed_retryable" => format!(
+            "failed via {provider} after {} attempts ({summary}); {command} tries again",
+            r.attempts
+        ),
+        other => other.to_owned(),
+    }
+}
+
+/// `body` with its revocation row saying `text`.
+pub fn with_revocation(body: &str, text: &str) -> String {
+    body.lines()
+        .map(|line| {
+            if line.starts_with(REVOCATION_ROW) {
+                format!("{REVOCATION_ROW}{text} |")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + if body.ends_with('\n') { "\n" } else { "" }
 }

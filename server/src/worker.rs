@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use leakgate_rules::{FingerprintKey, RuleSet};
-use leakgate_store::{FindingRecord, IssueClaim, IssueRecord, Job, NewScan, Store};
+use leakgate_store::{
+    FindingRecord, IssueClaim, IssueRecord, Job, NewScan, Revocation, SecretKey, Store,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Mutex, Notify};
 
@@ -22,6 +24,7 @@ use crate::forge::{ForgeClient, ForgeError, StatusState};
 use crate::metrics::Metrics;
 use crate::mirror::{self, Credentials, MirrorError};
 use crate::report;
+use crate::revoke;
 
 /// What every worker shares.
 pub struct Context {
@@ -33,6 +36,8 @@ pub struct Context {
     pub rules: Arc<RuleSet>,
     /// The fingerprint key.
     pub key: Arc<FingerprintKey>,
+    /// Encrypts secret material while its revocation is pending.
+    pub secret_key: Arc<SecretKey>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Reporting clients per forge (absent: not configured).
@@ -215,6 +220,11 @@ async fn execute(
                 .map_err(|e| JobError::Retry(format!("unreadable push payload: {e}")))?;
             run_push(ctx, worker, &push, lease).await
         }
+        revoke::run::JOB_KIND => {
+            let payload: revoke::run::RevokeJob = serde_json::from_str(&job.payload)
+                .map_err(|e| JobError::Retry(format!("unreadable revoke payload: {e}")))?;
+            run_revoke(ctx, worker, job, &payload.fingerprint, lease).await
+        }
         "rescan" => {
             let rescan: Rescan = serde_json::from_str(&job.payload)
                 .map_err(|e| JobError::Retry(format!("unreadable rescan payload: {e}")))?;
@@ -278,14 +288,16 @@ async fn fetch_and_scan(
     Ok(scanned)
 }
 
+/// Records a scan and its findings; returns the scan's id and the findings' ids.
 async fn record_scan(
     store: &Store,
     scan: NewScan,
     findings: &[leakgate_rules::Finding],
-) -> Result<i64, leakgate_store::Error> {
+) -> Result<(i64, Vec<i64>), leakgate_store::Error> {
     let id = store.start_scan(&scan).await?;
+    let mut ids = Vec::with_capacity(findings.len());
     for f in findings {
-        store
+        let finding = store
             .add_finding(
                 id,
                 &FindingRecord {
@@ -300,9 +312,10 @@ async fn record_scan(
                 },
             )
             .await?;
+        ids.push(finding);
     }
     store.finish_scan(id, if findings.is_empty() { "clean" } else { "findings" }).await?;
-    Ok(id)
+    Ok((id, ids))
 }
 
 fn clone_url(ctx: &Context, push: &Push) -> String {
@@ -345,7 +358,26 @@ async fn run_push(
         pusher: Some(push.pusher.clone()),
         source: "webhook".into(),
     };
-    record_scan(&ctx.store, scan, &scanned.findings).await?;
+    let (_, ids) = record_scan(&ctx.store, scan, &scanned.findings).await?;
+    // Revocation first: the sooner the key is dead, the shorter the exposure.
+    let origin = revoke::run::Origin {
+        forge: Some(push.forge),
+        repo: push.repo.clone(),
+        installation_id: push.installation_id,
+    };
+    let with_ids: Vec<(&leakgate_rules::Finding, Option<i64>)> =
+        scanned.findings.iter().zip(ids.iter().map(|id| Some(*id))).collect();
+    let queued = revoke::run::plan(
+        &ctx.store,
+        &ctx.secret_key,
+        &ctx.config.revoke,
+        &origin,
+        &with_ids,
+    )
+    .await?;
+    if queued > 0 {
+        ctx.wake.notify_waiters();
+    }
     let mut by_secret: BTreeMap<&str, Vec<&leakgate_rules::Finding>> = BTreeMap::new();
     for f in &scanned.findings {
         by_secret.entry(f.fingerprint.as_str()).or_default().push(f);
@@ -416,7 +448,8 @@ async fn report_issue(
     let key = format!("{}:{}", push.forge.name(), push.repo);
     let tracker = ctx.config.issues.repository.clone().unwrap_or_else(|| push.repo.clone());
     let marker = report::marker(fingerprint);
-    let body = report::issue_body(push, findings, "not attempted");
+    let revocation = ctx.store.revocation(fingerprint).await?;
+    let body = report::issue_body(push, findings, &report::revocation_text(revocation.as_ref()));
     let hash = report::body_hash(&body);
     let installation = push.installation_id;
     let count = |outcome: &str| Metrics::count(&ctx.metrics.reports, "issue", outcome);
@@ -424,10 +457,12 @@ async fn report_issue(
         IssueClaim::Open(record) => {
             if record.body_hash.as_deref() != Some(hash.as_str()) {
                 client.edit_issue(installation, &tracker, record.number, &body).await?;
-                let updated = IssueRecord { body_hash: Some(hash), ..record.clone() };
+                let updated =
+                    IssueRecord { body_hash: Some(hash), body: Some(body), ..record.clone() };
                 ctx.store.issue_opened(&key, fingerprint, &updated).await?;
                 count("updated");
             }
+            recheck_revocation(ctx, fingerprint, revocation.as_ref()).await?;
             Ok(record.url)
         }
         IssueClaim::Claimed { retry } => {
@@ -451,9 +486,14 @@ async fn report_issue(
                     issue
                 }
             };
-            let record =
-                IssueRecord { number: issue.number, url: issue.url.clone(), body_hash: Some(hash) };
+            let record = IssueRecord {
+                number: issue.number,
+                url: issue.url.clone(),
+                body_hash: Some(hash),
+                body: Some(body),
+            };
             ctx.store.issue_opened(&key, fingerprint, &record).await?;
+            recheck_revocation(ctx, fingerprint, revocation.as_ref()).await?;
             Ok(issue.url)
         }
         IssueClaim::Busy => Err(JobError::Later(
@@ -461,6 +501,70 @@ async fn report_issue(
             "another worker is opening this secret's issue".into(),
         )),
     }
+}
+
+/// After an issue was written: when the revocation moved on meanwhile (a revoke job finished
+/// while the body was being written), writes its new state into the issue.
+async fn recheck_revocation(
+    ctx: &Arc<Context>,
+    fingerprint: &str,
+    written: Option<&Revocation>,
+) -> Result<(), JobError> {
+    let now = ctx.store.revocation(fingerprint).await?;
+    if now.as_ref().map(|r| &r.state) != written.map(|r| &r.state) {
+        if let Some(now) = now {
+            update_issue(ctx, &now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A `revoke` job: sends the revocation (or finds it settled) and writes the outcome into
+/// the secret's issue.
+async fn run_revoke(
+    ctx: &Arc<Context>,
+    worker: &str,
+    job: &Job,
+    fingerprint: &str,
+    lease: Duration,
+) -> Result<(), JobError> {
+    let revoker = revoke::run::Revoker {
+        store: &ctx.store,
+        key: &ctx.secret_key,
+        config: &ctx.config.revoke,
+        metrics: Some(&ctx.metrics),
+        worker,
+    };
+    match revoker.run(fingerprint, lease, job.attempts >= job.max_attempts).await? {
+        revoke::run::Step::Settled(row) => update_issue(ctx, &row).await,
+        revoke::run::Step::Missing => Ok(()),
+        revoke::run::Step::Later(delay, why) => Err(JobError::Later(delay, why)),
+        revoke::run::Step::Retry(why) => Err(JobError::Retry(why)),
+    }
+}
+
+/// Writes a revocation's state into the issue of the push that found it, if that issue is
+/// open (when it is not yet, its opener writes the current state).
+async fn update_issue(ctx: &Arc<Context>, row: &Revocation) -> Result<(), JobError> {
+    let Ok(origin) = serde_json::from_str::<revoke::run::Origin>(&row.context) else {
+        return Ok(());
+    };
+    let (Some(forge), true) = (origin.forge, ctx.config.issues.enabled) else { return Ok(()) };
+    let Some(client) = ctx.forges.get(&forge) else { return Ok(()) };
+    let key = format!("{}:{}", forge.name(), origin.repo);
+    let Some(record) = ctx.store.issue(&key, &row.fingerprint).await? else { return Ok(()) };
+    let Some(old) = &record.body else { return Ok(()) };
+    let body = report::with_revocation(old, &report::revocation_text(Some(row)));
+    let hash = report::body_hash(&body);
+    if record.body_hash.as_deref() == Some(hash.as_str()) {
+        return Ok(());
+    }
+    let tracker = ctx.config.issues.repository.clone().unwrap_or_else(|| origin.repo.clone());
+    client.edit_issue(origin.installation_id, &tracker, record.number, &body).await?;
+    Metrics::count(&ctx.metrics.reports, "issue", "revocation");
+    let updated = IssueRecord { body_hash: Some(hash), body: Some(body), ..record };
+    ctx.store.issue_opened(&key, &row.fingerprint, &updated).await?;
+    Ok(())
 }
 
 async fn run_rescan(ctx: &Arc<Context>, rescan: &Rescan) -> Result<(), JobError> {
@@ -485,7 +589,7 @@ async fn run_rescan(ctx: &Arc<Context>, rescan: &Rescan) -> Result<(), JobError>
             pusher: Some(rescan.pusher.clone()),
             source: "rescan".into(),
         };
-        let id = record_scan(&ctx.store, scan, &scanned.findings).await?;
+        let (id, _) = record_scan(&ctx.store, scan, &scanned.findings).await?;
         if !scanned.findings.is_empty() {
             let detail = serde_json::json!({
                 "scan": id, "repo": rescan.repo, "ref": git_ref, "findings": scanned.findings.len(),

@@ -9,13 +9,17 @@
 
 pub mod guard;
 mod providers;
+pub mod run;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use providers::{provider, Provider, PROVIDERS};
+use crate::config::Sensitive;
+
+pub use providers::{github_batch, provider, Provider, GITHUB_BATCH, PROVIDERS};
 
 /// How an attempt ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +98,23 @@ pub struct ProviderConfig {
     pub api_url: Option<String>,
     /// Permit sending secrets to a non-public address for this provider.
     pub allow_internal: bool,
+    /// A credential of leakgate's own for providers whose revocation is authenticated:
+    /// GitHub Enterprise Server's credential revocation API, GitLab's admin token API.
+    pub token: Option<Sensitive>,
+    /// `token` read from a file.
+    pub token_file: Option<PathBuf>,
+    /// AWS: an access key id allowed `iam:GetAccessKeyLastUsed` and `iam:UpdateAccessKey`,
+    /// used when a leaked key id was found without its secret.
+    pub access_key_id: Option<String>,
+    /// AWS: the secret of `access_key_id`.
+    pub secret_access_key: Option<Sensitive>,
+    /// `secret_access_key` read from a file.
+    pub secret_access_key_file: Option<PathBuf>,
+    /// AWS: the signing region (default `us-east-1`, where IAM lives).
+    pub region: Option<String>,
+    /// Calls per hour the provider accepts; leakgate paces itself below it across replicas
+    /// (GitHub's credential revocation API: 60, each call carrying up to 1000 tokens).
+    pub requests_per_hour: Option<u32>,
 }
 
 /// `[revoke]`.
@@ -154,10 +175,21 @@ pub async fn revoke(
         return Attempt::without_answer(Outcome::FailedPermanent, "the secret is not text");
     };
     (provider.revoke)(providers::Call {
-        secret: secret.trim().to_owned(),
-        base: config.api_url.clone().unwrap_or_else(|| provider.default_base.to_owned()),
+        secret: zeroize::Zeroizing::new(secret.trim().to_owned()),
+        base: base_url(provider, config),
         allow_internal: config.allow_internal,
         timeout,
+        settings: config.clone(),
     })
     .await
+}
+
+/// The API base of `provider` under `config`, without a trailing slash.
+pub fn base_url(provider: &Provider, config: &ProviderConfig) -> String {
+    config
+        .api_url
+        .as_deref()
+        .unwrap_or(provider.default_base)
+        .trim_end_matches('/')
+        .to_owned()
 }
