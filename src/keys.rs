@@ -61,7 +61,8 @@ pub fn encryption_key(file: Option<&Path>) -> Result<SecretKey> {
         return read(file);
     }
     if let Ok(text) = std::env::var(ENCRYPTION_KEY_ENV) {
-        return SecretKey::from_hex(&text).map_err(|e| anyhow::anyhow!("{ENCRYPTION_KEY_ENV}: {e}"));
+        return SecretKey::from_hex(&text)
+            .map_err(|e| anyhow::anyhow!("{ENCRYPTION_KEY_ENV}: {e}"));
     }
     let path = data_dir()?.join("encryption.key");
     if !path.exists() {

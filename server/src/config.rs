@@ -303,13 +303,9 @@ impl Config {
             key: &str,
         ) -> Result<(), ConfigError> {
             if let Some(path) = file {
-                let text = Zeroizing::new(
-                    std::fs::read_to_string(path).map_err(|source| ConfigError::File {
-                        key: key.to_owned(),
-                        path: path.clone(),
-                        source,
-                    })?,
-                );
+                let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
+                    ConfigError::File { key: key.to_owned(), path: path.clone(), source }
+                })?);
                 *target = Some(Sensitive::new(text.trim()));
             }
             Ok(())

@@ -367,14 +367,9 @@ async fn run_push(
     };
     let with_ids: Vec<(&leakgate_rules::Finding, Option<i64>)> =
         scanned.findings.iter().zip(ids.iter().map(|id| Some(*id))).collect();
-    let queued = revoke::run::plan(
-        &ctx.store,
-        &ctx.secret_key,
-        &ctx.config.revoke,
-        &origin,
-        &with_ids,
-    )
-    .await?;
+    let queued =
+        revoke::run::plan(&ctx.store, &ctx.secret_key, &ctx.config.revoke, &origin, &with_ids)
+            .await?;
     if queued > 0 {
         ctx.wake.notify_waiters();
     }

@@ -13,63 +13,106 @@ use crate::TestResult;
 /// What the fake received: (path, the credential it was sent).
 type Seen = Arc<Mutex<Vec<(String, String)>>>;
 
+fn header(req: &HttpRequest, name: &str) -> String {
+    req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+}
+
+/// The leaked credential a request carries, wherever its provider puts it.
 fn credential(req: &HttpRequest, body: &[u8]) -> String {
-    let header =
-        |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    let auth = header("Authorization");
+    let path = req.path();
+    if let Some(rest) = path.strip_prefix("/discord/api/webhooks/") {
+        return rest.rsplit('/').next().unwrap_or("").to_owned();
+    }
+    let auth = header(req, "Authorization");
+    if let Some(signed) = auth.strip_prefix("AWS4-HMAC-SHA256 Credential=") {
+        return signed.split('/').next().unwrap_or("").to_owned();
+    }
+    let form: Vec<(String, String)> =
+        if header(req, "content-type").starts_with("application/x-www-form-urlencoded") {
+            String::from_utf8_lossy(body)
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.replace("%2F", "/").replace("%2B", "+")))
+                .collect()
+        } else {
+            Vec::new()
+        };
+    if let Some((_, token)) = form.iter().find(|(k, _)| k == "token") {
+        return token.clone();
+    }
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    if path.ends_with("/api/v4/admin/token") {
+        return json["token"].as_str().unwrap_or("").to_owned();
+    }
     if let Some(t) = auth.strip_prefix("Bearer ") {
         return t.to_owned();
     }
     if !auth.is_empty() {
         return auth;
     }
-    if !header("PRIVATE-TOKEN").is_empty() {
-        return header("PRIVATE-TOKEN");
+    if !header(req, "PRIVATE-TOKEN").is_empty() {
+        return header(req, "PRIVATE-TOKEN");
     }
-    let body: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-    body["credentials"][0].as_str().or(body["token"].as_str()).unwrap_or("").to_owned()
+    json["credentials"][0].as_str().or(json["token"].as_str()).unwrap_or("").to_owned()
 }
 
-/// The token's name picks the fake's answer: `ok`, `dead`, `limit`, `boom`, `html`, `slow`.
+fn status(code: u16) -> actix_web::HttpResponseBuilder {
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(code).unwrap_or_default())
+}
+
+fn iam_error(code: u16, error: &str) -> HttpResponse {
+    status(code).content_type("text/xml").body(format!(
+        "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type>\
+         <Code>{error}</Code><Message>x</Message></Error><RequestId>1</RequestId></ErrorResponse>"
+    ))
+}
+
+/// The token's name picks the fake's answer: `ok`, `dead`, `limit` (429, `Retry-After: 7`),
+/// `boom` (500), `forbidden` (403), `html` (an HTML page), `slow` (3 s: past the limit),
+/// `lag` (300 ms, then success), `nomatch` (listed tokens do not include it).
 async fn answer(req: HttpRequest, body: web::Bytes, seen: web::Data<Seen>) -> HttpResponse {
     let token = credential(&req, &body);
     seen.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .push((req.path().to_owned(), token.clone()));
     let path = req.path();
-    let success = |ok: u16| {
-        HttpResponse::build(actix_web::http::StatusCode::from_u16(ok).unwrap_or_default())
-    };
-    if token.contains("slow") {
+    let has = |word: &str| token.to_ascii_lowercase().contains(word);
+    if has("slow") {
         actix_web::rt::time::sleep(Duration::from_secs(3)).await;
     }
-    if token.contains("limit") {
+    if has("lag") {
+        actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    }
+    if has("limit") {
         return HttpResponse::TooManyRequests()
             .insert_header(("Retry-After", "7"))
             .json(json!({"message": "rate limited"}));
     }
-    if token.contains("boom") {
+    if has("boom") {
         return HttpResponse::InternalServerError().json(json!({"message": "oops"}));
     }
-    if token.contains("forbidden") {
+    if has("forbidden") {
         return HttpResponse::Forbidden().json(json!({"message": "403 Forbidden"}));
     }
-    if token.contains("html") {
+    if has("html") {
         return HttpResponse::Ok()
             .content_type("text/html")
             .body("<html><body>Maintenance</body></html>");
     }
-    let dead = token.contains("dead");
+    let dead = has("dead");
+    let unauthorized = || HttpResponse::Unauthorized().json(json!({"message": "Bad credentials"}));
+    let method = req.method().as_str();
     match path {
-        "/github/credentials/revoke" => success(202).json(json!({})),
-        "/github/installation/token" if dead => {
-            HttpResponse::Unauthorized().json(json!({"message": "Bad credentials"}))
+        "/github/credentials/revoke" => status(202).json(json!({})),
+        "/github/installation/token" if dead => unauthorized(),
+        "/github/installation/token" => status(204).finish(),
+        "/gitlab/api/v4/personal_access_tokens/self" if dead => unauthorized(),
+        "/gitlab/api/v4/personal_access_tokens/self" => status(204).finish(),
+        "/gitlab/api/v4/admin/token" if header(&req, "PRIVATE-TOKEN") != "admin-token" => {
+            unauthorized()
         }
-        "/github/installation/token" => success(204).finish(),
-        "/gitlab/api/v4/personal_access_tokens/self" if dead => {
-            HttpResponse::Unauthorized().json(json!({"message": "401 Unauthorized"}))
-        }
-        "/gitlab/api/v4/personal_access_tokens/self" => success(204).finish(),
+        "/gitlab/api/v4/admin/token" if dead => HttpResponse::NotFound().json(json!({})),
+        "/gitlab/api/v4/admin/token" => status(204).finish(),
         "/slack/api/auth.revoke" if dead => {
             HttpResponse::Ok().json(json!({"ok": false, "error": "invalid_auth"}))
         }
@@ -77,7 +120,73 @@ async fn answer(req: HttpRequest, body: web::Bytes, seen: web::Data<Seen>) -> Ht
         "/crates/api/v1/tokens/current" if dead => {
             HttpResponse::Forbidden().json(json!({"errors": [{"detail": "authentication failed"}]}))
         }
-        "/crates/api/v1/tokens/current" => success(204).finish(),
+        "/crates/api/v1/tokens/current" => status(204).finish(),
+        "/vercel/v3/user/tokens/current" if dead => {
+            HttpResponse::Forbidden().json(json!({"error": {"code": "forbidden"}}))
+        }
+        "/vercel/v3/user/tokens/current" => HttpResponse::Ok().json(json!({"tokenId": "t1"})),
+        "/buildkite/v2/access-token" if dead => unauthorized(),
+        "/buildkite/v2/access-token" => status(204).finish(),
+        "/doppler/v3/auth/revoke" if dead => unauthorized(),
+        "/doppler/v3/auth/revoke" => HttpResponse::Ok().json(json!({"success": true})),
+        p if p.starts_with("/discord/api/webhooks/") && dead => {
+            HttpResponse::NotFound().json(json!({"message": "Unknown Webhook", "code": 10015}))
+        }
+        p if p.starts_with("/discord/api/webhooks/") => status(204).finish(),
+        "/google/revoke" if dead => HttpResponse::BadRequest()
+            .json(json!({"error": "invalid_token", "error_description": "Token expired or revoked"})),
+        "/google/revoke" => HttpResponse::Ok().json(json!({})),
+        "/do/v1/oauth/revoke" if dead => unauthorized(),
+        "/do/v1/oauth/revoke" => HttpResponse::Ok().finish(),
+        "/heroku/oauth/authorizations" if dead => unauthorized(),
+        "/heroku/oauth/authorizations" => {
+            // Two pages: a decoy first; the leaked token's authorization on the second.
+            let decoy = json!({"id": "auth-1", "access_token": {"token": "HRKU-someone-else", "id": "t-1"}});
+            if header(&req, "Range").is_empty() {
+                return status(206)
+                    .insert_header(("Next-Range", "id ]auth-1..; max=1"))
+                    .json(json!([decoy]));
+            }
+            let mine = if has("nomatch") { token.replace("nomatch", "other") } else { token.clone() };
+            HttpResponse::Ok().json(json!([{"id": "auth-2", "access_token": {"token": mine, "id": "t-2"}}]))
+        }
+        "/heroku/oauth/authorizations/auth-2" if method == "DELETE" => {
+            HttpResponse::Ok().json(json!({"id": "auth-2"}))
+        }
+        "/cf/client/v4/user/tokens/verify" if dead => HttpResponse::Unauthorized().json(json!({
+            "success": false, "errors": [{"code": 1000, "message": "Invalid API Token"}], "result": null
+        })),
+        "/cf/client/v4/user/tokens/verify" => HttpResponse::Ok().json(json!({
+            "success": true, "errors": [], "result": {"id": "tok-77", "status": "active"}
+        })),
+        "/cf/client/v4/user/tokens/tok-77" if method == "DELETE" => {
+            HttpResponse::Ok().json(json!({"success": true, "errors": [], "result": {"id": "tok-77"}}))
+        }
+        "/npm/-/npm/v1/tokens" if dead => unauthorized(),
+        "/npm/-/npm/v1/tokens" => {
+            use sha2::Digest;
+            let key = hex::encode(sha2::Sha512::digest(token.as_bytes()));
+            let decoy = json!({"token": "abcdef", "key": "0".repeat(128), "readonly": false});
+            let mut objects = vec![decoy];
+            if !has("nomatch") {
+                objects.push(json!({"token": &token[..6], "key": key, "readonly": false}));
+            }
+            HttpResponse::Ok().json(json!({"objects": objects, "urls": {}}))
+        }
+        p if p.starts_with("/npm/-/npm/v1/tokens/token/") && method == "DELETE" => {
+            use sha2::Digest;
+            let key = hex::encode(sha2::Sha512::digest(token.as_bytes()));
+            if p.ends_with(&key) {
+                status(204).finish()
+            } else {
+                HttpResponse::NotFound().finish()
+            }
+        }
+        "/aws/" if dead => iam_error(403, "InvalidClientTokenId"),
+        "/aws/" => HttpResponse::Ok().content_type("text/xml").body(
+            "<UpdateAccessKeyResponse><ResponseMetadata><RequestId>1</RequestId>\
+             </ResponseMetadata></UpdateAccessKeyResponse>",
+        ),
         _ => HttpResponse::NotFound().finish(),
     }
 }
@@ -118,11 +227,27 @@ fn start() -> FakeProviders {
     FakeProviders { base: format!("http://127.0.0.1:{port}"), seen, handle }
 }
 
+/// Each provider's path on the fake.
+const BASES: &[(&str, &str)] = &[
+    ("github", "github"),
+    ("gitlab", "gitlab"),
+    ("slack", "slack"),
+    ("crates-io", "crates"),
+    ("vercel", "vercel"),
+    ("buildkite", "buildkite"),
+    ("doppler", "doppler"),
+    ("discord", "discord"),
+    ("google", "google"),
+    ("digitalocean", "do"),
+    ("heroku", "heroku"),
+    ("cloudflare", "cf"),
+    ("npm", "npm"),
+    ("aws", "aws"),
+];
+
 fn config(dir: &std::path::Path, fake: &FakeProviders, allow_internal: bool) -> std::path::PathBuf {
     let mut text = String::from("[revoke]\ntimeout_seconds = 1\n");
-    for (name, path) in
-        [("github", "github"), ("gitlab", "gitlab"), ("slack", "slack"), ("crates-io", "crates")]
-    {
+    for (name, path) in BASES {
         text.push_str(&format!(
             "[revoke.{name}]\napi_url = \"{}/{path}\"\nallow_internal = {allow_internal}\n",
             fake.base
@@ -273,5 +398,169 @@ fn usage_dry_run_rules_and_unsupported_providers() -> TestResult {
     );
     let (code, _) = revoke(&config, &["--rule", "no-such-rule"], "x");
     assert_eq!(code, 2);
+    Ok(())
+}
+
+/// A provider's test secret carrying `word` (which picks the fake's answer), and the
+/// credential the fake should see for it.
+fn secret_for(provider: &str, word: &str) -> (String, String) {
+    let secret = match provider {
+        "github" => format!("ghp_{word}_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        "gitlab" => format!("glpat-{word}-aaaaaaaaaaaaaaaaaaaa"),
+        "slack" => format!("xoxb-{word}-1111-2222-aaaaaaaa"),
+        "crates-io" => format!("cio{word}aaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        "vercel" => format!("vercel{word}aaaaaaaaaaaaaaaa"),
+        "buildkite" => format!("bkua_{word}aaaaaaaaaaaaaaaaaaaaaa"),
+        "doppler" => format!("dp.pt.{word}aaaaaaaaaaaaaaaaaaaa"),
+        "discord" => format!("https://discord.com/api/webhooks/123456/{word}-aaaaaaaa"),
+        "google" => format!("ya29.{word}-aaaaaaaaaaaaaaaa"),
+        "digitalocean" => format!("dop_v1_{word}aaaaaaaaaaaaaaaaaaaa"),
+        "heroku" => format!("HRKU-{word}-aaaaaaaaaaaaaaaa"),
+        "cloudflare" => format!("cf{word}aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        "npm" => format!("npm_{word}aaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        "aws" => {
+            let id: String = format!("AKIA{}", word.to_uppercase())
+                .chars()
+                .chain(std::iter::repeat('A'))
+                .take(20)
+                .collect();
+            return (format!("{id}\nwJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"), id);
+        }
+        other => panic!("no test secret for {other}"),
+    };
+    let seen = match provider {
+        "discord" => secret.rsplit('/').next().unwrap_or("").to_owned(),
+        _ => secret.clone(),
+    };
+    (secret, seen)
+}
+
+/// Every provider against its fake, for every documented kind of answer: the outcome, the
+/// `Retry-After`, and that every request of a case carried exactly that case's credential.
+#[test]
+fn every_provider_maps_every_documented_answer() -> TestResult {
+    use leakgate_server::revoke::{self, Outcome, ProviderConfig};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let fake = start();
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let words = ["ok", "lag", "dead", "forbidden", "limit", "boom", "html", "slow", "nomatch"];
+    let mut tasks = tokio::task::JoinSet::new();
+    let _guard = runtime.enter();
+    for (provider, path) in BASES {
+        for word in words {
+            if word == "nomatch" && !matches!(*provider, "heroku" | "npm") {
+                continue;
+            }
+            let settings = ProviderConfig {
+                api_url: Some(format!("{}/{path}", fake.base)),
+                allow_internal: true,
+                ..ProviderConfig::default()
+            };
+            let (secret, seen) = secret_for(provider, word);
+            tasks.spawn(async move {
+                let p = revoke::provider(provider).expect("known");
+                let attempt =
+                    revoke::revoke(p, secret.as_bytes(), &settings, Duration::from_secs(1)).await;
+                (*provider, word, seen, attempt)
+            });
+        }
+    }
+    let results = runtime.block_on(async {
+        let mut out = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            out.push(r.expect("task"));
+        }
+        out
+    });
+    let requests = fake.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let mut failures = Vec::new();
+    for (provider, word, credential, attempt) in &results {
+        let expected = match *word {
+            "ok" | "lag" => Outcome::Revoked,
+            // GitHub's credential revocation API answers 202 for any token it accepts to
+            // process; it does not tell a dead token apart (installation tokens do: 401).
+            "dead" if *provider == "github" => Outcome::Revoked,
+            "dead" => Outcome::AlreadyInvalid,
+            // crates.io and Vercel document 403 for a token that is not valid.
+            "forbidden" if matches!(*provider, "crates-io" | "vercel") => Outcome::AlreadyInvalid,
+            "forbidden" | "nomatch" => Outcome::FailedPermanent,
+            _ => Outcome::FailedRetryable,
+        };
+        if attempt.outcome != expected {
+            failures.push(format!("{provider}/{word}: {attempt:?}, expected {expected:?}"));
+        }
+        if *word == "limit" && attempt.retry_after != Some(Duration::from_secs(7)) {
+            failures.push(format!("{provider}/{word}: Retry-After not kept: {attempt:?}"));
+        }
+        if *word == "slow" && !attempt.summary.contains("timed out") {
+            failures.push(format!("{provider}/{word}: {attempt:?}"));
+        }
+        if attempt.summary.contains(credential.as_str()) {
+            failures.push(format!("{provider}/{word}: the summary shows the secret"));
+        }
+        let mine: Vec<&(String, String)> =
+            requests.iter().filter(|(_, c)| c == credential).collect();
+        if mine.is_empty() {
+            failures.push(format!("{provider}/{word}: the fake saw no request with its token"));
+        }
+        // Listing providers delete exactly the entry that matched, and nothing on no match.
+        let deletes = mine
+            .iter()
+            .filter(|(p, _)| p.contains("/authorizations/") || p.contains("/tokens/token/"))
+            .count();
+        match (*provider, *word) {
+            ("heroku" | "npm", "ok" | "lag") if deletes != 1 => {
+                failures.push(format!("{provider}/{word}: {deletes} deletions"));
+            }
+            ("heroku" | "npm", "nomatch") if deletes != 0 => {
+                failures.push(format!("{provider}/{word}: deleted without an exact match"));
+            }
+            _ => {}
+        }
+    }
+    // Every request the fake saw belongs to one of the cases (nothing went elsewhere).
+    for (path, c) in &requests {
+        if !results.iter().any(|(_, _, credential, _)| credential == c) {
+            failures.push(format!("unexpected request {path} with another credential"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(results.len() >= 14 * 8, "{} cases", results.len());
+    Ok(())
+}
+
+/// GitLab with an admin token configured revokes through the admin token API.
+#[test]
+fn gitlab_admin_token_api() -> TestResult {
+    use leakgate_server::config::Sensitive;
+    use leakgate_server::revoke::{self, Outcome, ProviderConfig};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let fake = start();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let settings = |admin: &str| ProviderConfig {
+        api_url: Some(format!("{}/gitlab", fake.base)),
+        allow_internal: true,
+        token: Some(Sensitive::new(admin)),
+        ..ProviderConfig::default()
+    };
+    let gitlab = revoke::provider("gitlab").expect("known");
+    let run = |secret: &str, admin: &str| {
+        runtime.block_on(revoke::revoke(
+            gitlab,
+            secret.as_bytes(),
+            &settings(admin),
+            Duration::from_secs(2),
+        ))
+    };
+    assert_eq!(run("glpat-ok-dddddddddddddddddddd", "admin-token").outcome, Outcome::Revoked);
+    assert_eq!(
+        run("glpat-dead-dddddddddddddddddd", "admin-token").outcome,
+        Outcome::AlreadyInvalid
+    );
+    // A wrong admin token is leakgate's problem, not the leaked token's: permanent.
+    assert_eq!(run("glpat-ok-eeeeeeeeeeeeeeeeeeee", "wrong").outcome, Outcome::FailedPermanent);
+    let seen = fake.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    assert!(seen.iter().all(|(p, _)| p == "/gitlab/api/v4/admin/token"), "{seen:?}");
     Ok(())
 }

@@ -186,10 +186,5 @@ pub async fn revoke(
 
 /// The API base of `provider` under `config`, without a trailing slash.
 pub fn base_url(provider: &Provider, config: &ProviderConfig) -> String {
-    config
-        .api_url
-        .as_deref()
-        .unwrap_or(provider.default_base)
-        .trim_end_matches('/')
-        .to_owned()
+    config.api_url.as_deref().unwrap_or(provider.default_base).trim_end_matches('/').to_owned()
 }

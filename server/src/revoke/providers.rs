@@ -136,9 +136,11 @@ pub static PROVIDERS: &[Provider] = &[
         name: "postman",
         default_base: "https://api.getpostman.com",
         needs: "nothing: no published revocation API",
-        revoke: |_| Box::pin(no_api(
+        revoke: |_| {
+            Box::pin(no_api(
             "revoke it at https://go.postman.co/settings/me/api-keys (team admins: Manage Postman Keys)",
-        )),
+        ))
+        },
     },
 ];
 
@@ -217,7 +219,9 @@ async fn send_inner(
 /// already; 429, 5xx and HTML pages are retryable; anything else is permanent.
 fn classify(reply: &Reply, success: &[u16], invalid: &[u16], expect_json: bool) -> Attempt {
     let status = reply.status;
-    let (outcome, summary) = if reply.html && (expect_json || !(200..300).contains(&status)) {
+    // No provider documents an HTML answer: a page is a proxy's or a maintenance page.
+    let _ = expect_json;
+    let (outcome, summary) = if reply.html {
         (Outcome::FailedRetryable, "an HTML page where the API answer was expected".to_owned())
     } else if success.contains(&status) {
         (Outcome::Revoked, format!("HTTP {status}"))
@@ -252,7 +256,8 @@ async fn github(call: Call) -> Attempt {
     if call.secret.starts_with("ghs_") {
         let url = format!("{}/installation/token", call.base);
         let reply = sent!(
-            send(&call, Method::DELETE, &url, |r| headers(r).bearer_auth(call.secret.as_str())).await
+            send(&call, Method::DELETE, &url, |r| headers(r).bearer_auth(call.secret.as_str()))
+                .await
         );
         return classify(&reply, &[204], &[401], false);
     }
@@ -331,7 +336,8 @@ async fn gitlab(call: Call) -> Attempt {
 /// the token is dead already.
 async fn slack(call: Call) -> Attempt {
     let url = format!("{}/api/auth.revoke", call.base);
-    let reply = sent!(send(&call, Method::POST, &url, |r| r.bearer_auth(call.secret.as_str())).await);
+    let reply =
+        sent!(send(&call, Method::POST, &url, |r| r.bearer_auth(call.secret.as_str())).await);
     if reply.status != 200 || reply.html {
         return classify(&reply, &[], &[], true);
     }
@@ -375,14 +381,16 @@ async fn crates_io(call: Call) -> Attempt {
 /// Vercel: `DELETE /v3/user/tokens/current` with the bearer token: 200; 401/403 when invalid.
 async fn vercel(call: Call) -> Attempt {
     let url = format!("{}/v3/user/tokens/current", call.base);
-    let reply = sent!(send(&call, Method::DELETE, &url, |r| r.bearer_auth(call.secret.as_str())).await);
+    let reply =
+        sent!(send(&call, Method::DELETE, &url, |r| r.bearer_auth(call.secret.as_str())).await);
     classify(&reply, &[200], &[401, 403], false)
 }
 
 /// Buildkite: `DELETE /v2/access-token` with the bearer token: 204; 401 when invalid.
 async fn buildkite(call: Call) -> Attempt {
     let url = format!("{}/v2/access-token", call.base);
-    let reply = sent!(send(&call, Method::DELETE, &url, |r| r.bearer_auth(call.secret.as_str())).await);
+    let reply =
+        sent!(send(&call, Method::DELETE, &url, |r| r.bearer_auth(call.secret.as_str())).await);
     classify(&reply, &[204], &[401], false)
 }
 
@@ -391,8 +399,9 @@ async fn buildkite(call: Call) -> Attempt {
 async fn doppler(call: Call) -> Attempt {
     let url = format!("{}/v3/auth/revoke", call.base);
     let body = json!({ "token": call.secret.as_str() });
-    let reply =
-        sent!(send(&call, Method::POST, &url, |r| r.bearer_auth(call.secret.as_str()).json(&body)).await);
+    let reply = sent!(
+        send(&call, Method::POST, &url, |r| r.bearer_auth(call.secret.as_str()).json(&body)).await
+    );
     classify(&reply, &[200], &[401], false)
 }
 
@@ -423,8 +432,9 @@ async fn discord(call: Call) -> Attempt {
 /// `invalid_token` when it is not valid (expired, revoked, never issued).
 async fn google(call: Call) -> Attempt {
     let url = format!("{}/revoke", call.base);
-    let reply =
-        sent!(send(&call, Method::POST, &url, |r| form(r, &[("token", call.secret.as_str())])).await);
+    let reply = sent!(
+        send(&call, Method::POST, &url, |r| form(r, &[("token", call.secret.as_str())])).await
+    );
     if reply.status == 400 && reply.json["error"].as_str() == Some("invalid_token") {
         return Attempt {
             outcome: Outcome::AlreadyInvalid,
@@ -634,8 +644,11 @@ async fn aws(call: Call) -> Attempt {
             (id, secret, Some(user))
         }
     };
-    let mut params =
-        vec![("Action", "UpdateAccessKey"), ("AccessKeyId", key_id.as_str()), ("Status", "Inactive")];
+    let mut params = vec![
+        ("Action", "UpdateAccessKey"),
+        ("AccessKeyId", key_id.as_str()),
+        ("Status", "Inactive"),
+    ];
     if let Some(user) = &user {
         params.push(("UserName", user.as_str()));
     }
@@ -674,10 +687,12 @@ async fn aws_query(
                 [("content-type", content_type)].into_iter(),
                 SignableBody::Bytes(body.as_bytes()),
             )
-            .map_err(|e| Attempt::without_answer(Outcome::FailedPermanent, format!("signing: {e}")))?;
-            sign(request, &params.into())
-                .map(|s| s.into_parts().0)
-                .map_err(|e| Attempt::without_answer(Outcome::FailedPermanent, format!("signing: {e}")))
+            .map_err(|e| {
+                Attempt::without_answer(Outcome::FailedPermanent, format!("signing: {e}"))
+            })?;
+            sign(request, &params.into()).map(|s| s.into_parts().0).map_err(|e| {
+                Attempt::without_answer(Outcome::FailedPermanent, format!("signing: {e}"))
+            })
         })?;
     let headers: Vec<(String, String)> =
         signed.headers().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();

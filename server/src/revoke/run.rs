@@ -65,10 +65,9 @@ fn first_state(config: &RevokeConfig, provider: &str, finding: &Finding) -> (&'s
     match config.provider(provider).policy {
         Policy::Off => ("off", format!("[revoke.{provider}] policy is off")),
         Policy::Manual => ("awaiting_approval", "waiting for approval".into()),
-        Policy::Auto if !passes_gate(finding) => (
-            "review",
-            "no checksum confirmed it and the rule's severity is below high".into(),
-        ),
+        Policy::Auto if !passes_gate(finding) => {
+            ("review", "no checksum confirmed it and the rule's severity is below high".into())
+        }
         Policy::Auto => ("queued", "queued".into()),
     }
 }
@@ -196,7 +195,9 @@ impl Revoker<'_> {
         }
         let Some(provider) = super::provider(&row.provider) else {
             let why = format!("unknown provider {}", row.provider);
-            store.move_revocation(fingerprint, &["queued", "sending"], "failed_permanent", &why).await?;
+            store
+                .move_revocation(fingerprint, &["queued", "sending"], "failed_permanent", &why)
+                .await?;
             return self.settled(fingerprint).await;
         };
         let settings = self.config.provider(provider.name);
@@ -285,10 +286,12 @@ impl Revoker<'_> {
             }
         }
         match own {
-            Some(a) if a.outcome == Outcome::FailedRetryable && !last_try => Ok(match a.retry_after {
-                Some(after) => Step::Later(after, a.summary),
-                None => Step::Retry(a.summary),
-            }),
+            Some(a) if a.outcome == Outcome::FailedRetryable && !last_try => {
+                Ok(match a.retry_after {
+                    Some(after) => Step::Later(after, a.summary),
+                    None => Step::Retry(a.summary),
+                })
+            }
             _ => self.settled(fingerprint).await,
         }
     }
@@ -308,7 +311,8 @@ impl Revoker<'_> {
         last_try: bool,
     ) -> Result<(), Error> {
         let outcome = attempt.outcome.as_str();
-        self.record(fingerprint, provider, outcome, attempt.status, &attempt.summary, batch).await?;
+        self.record(fingerprint, provider, outcome, attempt.status, &attempt.summary, batch)
+            .await?;
         let state = match attempt.outcome {
             Outcome::FailedRetryable if !last_try => "queued",
             other => other.as_str(),
