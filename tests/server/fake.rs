@@ -48,6 +48,10 @@ pub struct State {
     pub requests: Vec<String>,
     /// Every body the fake received (to check that no plaintext secret reached a forge).
     pub bodies: Vec<String>,
+    /// Tokens received by GitHub's credential revocation API, with when they arrived.
+    pub revoked: Vec<(String, std::time::Instant)>,
+    /// Requests to the credential revocation API.
+    pub revoke_requests: u32,
 }
 
 pub struct Fake {
@@ -202,6 +206,22 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>)
     let path = req.path().to_owned();
     if let Some(rest) = path.strip_prefix("/git/") {
         return git_http(&req, rest, &body, &shared);
+    }
+    if path == "/github-api/credentials/revoke" && req.method() == actix_web::http::Method::POST {
+        // GitHub's credential revocation API: unauthenticated on github.com, up to 1000
+        // tokens per request, 202 Accepted.
+        let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let Some(tokens) = json_body["credentials"].as_array().filter(|t| t.len() <= 1000) else {
+            return HttpResponse::UnprocessableEntity()
+                .json(json!({"message": "Validation Failed"}));
+        };
+        let now = std::time::Instant::now();
+        let mut state = lock(&shared);
+        state.revoke_requests += 1;
+        for t in tokens {
+            state.revoked.push((t.as_str().unwrap_or("").to_owned(), now));
+        }
+        return HttpResponse::Accepted().json(json!({}));
     }
     let (forge, rest) = if let Some(rest) = path.strip_prefix("/github-api") {
         ("github", rest.to_owned())

@@ -12,6 +12,7 @@ mod deploy;
 mod fake;
 mod flows;
 mod replicas;
+mod revocation;
 mod revoke;
 
 #[path = "../common/mod.rs"]
