@@ -327,3 +327,82 @@ fn revocation_latency() -> TestResult {
     );
     Ok(())
 }
+
+/// Revocations per second the queue sustains against a fake provider, for the README:
+/// `cargo test --release --test server revocation_throughput -- --ignored --nocapture`.
+/// 2,000 GitLab tokens (one call each) and 5,000 GitHub tokens (batches of 1,000), queued
+/// before the service starts with 8 workers.
+#[test]
+#[ignore = "a measurement, not a check: run it by hand"]
+fn revocation_throughput() -> TestResult {
+    use leakgate_store::{NewRevocation, SecretKey};
+    let provider = crate::revoke::start();
+    let world = World::new()?;
+    let extra = format!(
+        "[revoke.gitlab]\npolicy = \"auto\"\napi_url = \"{base}/gitlab\"\nallow_internal = true\n\
+         [revoke.github]\npolicy = \"auto\"\napi_url = \"{base}/github\"\nallow_internal = true\n\
+         requests_per_hour = 3600000\n",
+        base = provider.base
+    );
+    let config = world.config(&extra)?;
+    let hex_key = "42".repeat(32);
+    let key = SecretKey::from_hex(&hex_key)?;
+    for (lane, provider_name, n) in
+        [("gitlab", "gitlab", 2_000u32), ("github-batch", "github", 5_000)]
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(async {
+            let store = leakgate_store::Store::connect(&world.database_url()).await?;
+            for i in 0..n {
+                let fingerprint = format!("{lane}-{i:060}");
+                let secret = match provider_name {
+                    "gitlab" => format!("glpat-ok-{i:020}"),
+                    _ => format!("ghp_ok_{i:034}"),
+                };
+                store.put_secret(&key, &fingerprint, secret.as_bytes()).await?;
+                store
+                    .add_revocation(&NewRevocation {
+                        fingerprint: fingerprint.clone(),
+                        provider: provider_name.into(),
+                        lane: lane.into(),
+                        rule_id: "bench".into(),
+                        finding_id: None,
+                        context: "{}".into(),
+                        state: "queued".into(),
+                        summary: "queued".into(),
+                    })
+                    .await?;
+                store.enqueue(&leakgate_server::revoke::run::job(&fingerprint, false)).await?;
+            }
+            Ok::<_, Box<dyn std::error::Error>>(())
+        })?;
+        let started = Instant::now();
+        let service = Service::start_with_env(
+            &world,
+            &config,
+            &[("LEAKGATE_ENCRYPTION_KEY", hex_key.as_str()), ("LEAKGATE_SERVER__WORKERS", "8")],
+        )?;
+        service.wait("every revocation job done", || {
+            crate::job_counts(&world).is_ok_and(|(q, r, _, d)| q == 0 && r == 0 && d == 0)
+        })?;
+        let elapsed = started.elapsed();
+        let (rt, store) = store(&world)?;
+        let revoked = rt.block_on(store.revocations(Some("revoked"), 1_000_000))?;
+        let ours = revoked.iter().filter(|r| r.lane == lane).count();
+        assert_eq!(ours, n as usize, "every {lane} revocation revoked");
+        let calls = provider
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter(|(p, _)| p.starts_with(&format!("/{provider_name}/")))
+            .count();
+        println!(
+            "{lane}: {n} revocations in {:.2} s (service start included) = {:.0}/s, {calls} provider requests",
+            elapsed.as_secs_f64(),
+            f64::from(n) / elapsed.as_secs_f64()
+        );
+        drop(service);
+    }
+    Ok(())
+}

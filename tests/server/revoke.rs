@@ -191,9 +191,9 @@ async fn answer(req: HttpRequest, body: web::Bytes, seen: web::Data<Seen>) -> Ht
     }
 }
 
-struct FakeProviders {
-    base: String,
-    seen: Seen,
+pub struct FakeProviders {
+    pub base: String,
+    pub seen: Seen,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -204,7 +204,7 @@ impl Drop for FakeProviders {
     }
 }
 
-fn start() -> FakeProviders {
+pub fn start() -> FakeProviders {
     let seen: Seen = Arc::default();
     let data = web::Data::new(seen.clone());
     let (tx, rx) = std::sync::mpsc::channel();

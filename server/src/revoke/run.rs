@@ -278,6 +278,16 @@ impl Revoker<'_> {
             out
         };
         let n = results.len();
+        if let Some((_, first)) = results.first() {
+            tracing::info!(
+                provider = provider.name,
+                lane = row.lane,
+                outcome = first.outcome.as_str(),
+                status = first.status,
+                secrets = n,
+                "revocation sent"
+            );
+        }
         let mut own = None;
         for (f, attempt) in &results {
             self.finish(f, provider.name, &row.lane, attempt, n, last_try).await?;
@@ -347,7 +357,7 @@ impl Revoker<'_> {
         if let Some(metrics) = self.metrics {
             Metrics::count(&metrics.revocations, provider, outcome);
         }
-        tracing::info!(
+        tracing::debug!(
             fingerprint = &fingerprint[..fingerprint.len().min(16)],
             provider,
             outcome,
