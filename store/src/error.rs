@@ -9,9 +9,6 @@ pub enum Error {
     /// The caller's lease on a job expired and another worker may hold it now.
     #[error("job {0} is no longer leased to this worker")]
     LeaseLost(i64),
-    /// The caller's claim on a revocation expired and another worker may hold it now.
-    #[error("the revocation of {0} is no longer claimed by this worker")]
-    ClaimLost(String),
     /// The database cannot be opened (the URL is shown with its password redacted).
     #[error("cannot open database {url}")]
     Connect {

@@ -40,7 +40,7 @@ pub use crypto::SecretKey;
 pub use error::Error;
 pub use jobs::{Job, JobState, NewJob};
 pub use records::{AuditEvent, Bypass, Delivery, FindingRecord, IssueClaim, IssueRecord, NewScan};
-pub use revocations::{NewRevocation, Revocation, FINAL_STATES};
+pub use revocations::{NewRevocation, Revocation, RevocationEnd, FINAL_STATES};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");

@@ -124,7 +124,11 @@ pub struct AuditEvent {
 /// and PostgreSQL's parameter limits).
 const DELIVERY_CHUNK: usize = 256;
 
-fn placeholders(rows: usize, per_row: usize, template: impl Fn(&[String]) -> String) -> String {
+pub(crate) fn placeholders(
+    rows: usize,
+    per_row: usize,
+    template: impl Fn(&[String]) -> String,
+) -> String {
     let mut out = String::new();
     for row in 0..rows {
         if row > 0 {

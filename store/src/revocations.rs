@@ -165,7 +165,7 @@ impl Store {
 
     /// Claims up to `limit` queued revocations of `lane` for `worker` (those whose holder's
     /// claim expired too), `first` before the others; returns their fingerprints. A claimed
-    /// revocation is `sending` until [`Store::end_revocation`].
+    /// revocation is `sending` until [`Store::end_revocations`].
     ///
     /// # Errors
     ///
@@ -196,38 +196,6 @@ impl Store {
             .fetch_all(pool)
             .await?);
         Ok(rows.into_iter().map(|(f,)| f).collect())
-    }
-
-    /// Ends `worker`'s claim on the revocation of `fingerprint` after a provider call: the
-    /// new state (`queued` again to retry) and the outcome's summary; counts the attempt.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::ClaimLost`] when the claim expired and another worker took it.
-    pub async fn end_revocation(
-        &self,
-        fingerprint: &str,
-        worker: &str,
-        state: &str,
-        summary: &str,
-    ) -> Result<(), Error> {
-        let q = "UPDATE revocations SET state = $1, summary = $2, attempts = attempts + 1, \
-                 updated_at = $3, claimed_by = NULL, claim_until = NULL \
-                 WHERE fingerprint = $4 AND state = 'sending' AND claimed_by = $5";
-        let n = on_pool!(self, |pool, sql| sqlx::query(&sql(q))
-            .bind(state)
-            .bind(summary)
-            .bind(now_ms())
-            .bind(fingerprint)
-            .bind(worker)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(Error::ClaimLost(fingerprint.to_owned()))
-        }
     }
 
     /// Takes `lane`'s next sending slot, `interval` after this one: `None` when taken, or how
@@ -277,5 +245,134 @@ impl Store {
             sqlx::query(&sql(q)).bind(lane).bind(until).execute(pool).await?;
         });
         Ok(())
+    }
+}
+
+/// How one claimed revocation ended, for [`Store::end_revocations`].
+#[derive(Clone, Debug)]
+pub struct RevocationEnd {
+    /// The secret's fingerprint.
+    pub fingerprint: String,
+    /// The attempt's outcome (`revoked`, `failed_retryable`, `dry_run`, ...).
+    pub outcome: String,
+    /// The revocation's new state (`queued` again to retry).
+    pub state: String,
+    /// The provider's HTTP status, when it answered.
+    pub status: Option<i64>,
+    /// The outcome's summary (never the secret).
+    pub summary: String,
+    /// Delete the encrypted material (a final outcome).
+    pub wipe: bool,
+}
+
+/// Rows per multi-row statement in [`Store::end_revocations`] (6 parameters each).
+const END_CHUNK: usize = 500;
+
+impl Store {
+    /// Records the attempts of one provider request in one transaction: an attempt row and
+    /// an audit event (`revocation_attempt`, by `worker`) each, the new states of the
+    /// revocations `worker` still holds, and the wiped material of final ones. Returns the
+    /// fingerprints whose claim `worker` had lost (their attempts are recorded; their state
+    /// and material are left to the worker that holds them now).
+    ///
+    /// # Errors
+    ///
+    /// A database error: nothing is recorded then.
+    pub async fn end_revocations(
+        &self,
+        worker: &str,
+        provider: &str,
+        batch: usize,
+        ends: &[RevocationEnd],
+    ) -> Result<Vec<String>, Error> {
+        let now = now_ms();
+        let lost = on_pool!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let mut lost = Vec::new();
+            for chunk in ends.chunks(END_CHUNK) {
+                let text = sql(&format!(
+                    "INSERT INTO revocation_attempts (fingerprint, provider, outcome, status_code, \
+                     summary, at) VALUES {}",
+                    crate::records::placeholders(chunk.len(), 6, |p| format!("({})", p.join(", ")))
+                ));
+                let mut query = sqlx::query(&text);
+                for e in chunk {
+                    query = query
+                        .bind(&e.fingerprint)
+                        .bind(provider)
+                        .bind(&e.outcome)
+                        .bind(e.status)
+                        .bind(&e.summary)
+                        .bind(now);
+                }
+                query.execute(&mut *tx).await?;
+                let text = sql(&format!(
+                    "INSERT INTO audit_events (kind, actor, detail, at) VALUES {}",
+                    crate::records::placeholders(chunk.len(), 3, |p| {
+                        format!("('revocation_attempt', {})", p.join(", "))
+                    })
+                ));
+                let mut query = sqlx::query(&text);
+                for e in chunk {
+                    let detail = serde_json::json!({
+                        "fingerprint": e.fingerprint, "provider": provider, "outcome": e.outcome,
+                        "status": e.status, "summary": e.summary, "batch": batch,
+                    });
+                    query = query.bind(worker).bind(detail.to_string()).bind(now);
+                }
+                query.execute(&mut *tx).await?;
+                // One UPDATE per distinct (state, summary): a batch shares one.
+                let mut groups: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+                for e in chunk {
+                    match groups.iter_mut().find(|(s, m, _)| *s == e.state && *m == e.summary) {
+                        Some((_, _, fps)) => fps.push(&e.fingerprint),
+                        None => groups.push((&e.state, &e.summary, vec![&e.fingerprint])),
+                    }
+                }
+                for (state, summary, fps) in groups {
+                    let list: Vec<String> = (0..fps.len()).map(|i| format!("${}", i + 5)).collect();
+                    let text = sql(&format!(
+                        "UPDATE revocations SET state = $1, summary = $2, attempts = attempts + 1, \
+                         updated_at = $3, claimed_by = NULL, claim_until = NULL WHERE \
+                         state = 'sending' AND claimed_by = $4 AND fingerprint IN ({}) \
+                         RETURNING fingerprint",
+                        list.join(", ")
+                    ));
+                    let mut query = sqlx::query_as::<_, (String,)>(&text)
+                        .bind(state)
+                        .bind(summary)
+                        .bind(now)
+                        .bind(worker);
+                    for fp in &fps {
+                        query = query.bind(*fp);
+                    }
+                    let held: std::collections::HashSet<String> =
+                        query.fetch_all(&mut *tx).await?.into_iter().map(|(f,)| f).collect();
+                    lost.extend(
+                        fps.iter().filter(|f| !held.contains(**f)).map(|f| (*f).to_owned()),
+                    );
+                }
+                let wipe: Vec<&str> = chunk
+                    .iter()
+                    .filter(|e| e.wipe && !lost.contains(&e.fingerprint))
+                    .map(|e| e.fingerprint.as_str())
+                    .collect();
+                if !wipe.is_empty() {
+                    let list: Vec<String> = (1..=wipe.len()).map(|i| format!("${i}")).collect();
+                    let text = sql(&format!(
+                        "DELETE FROM secret_material WHERE fingerprint IN ({})",
+                        list.join(", ")
+                    ));
+                    let mut query = sqlx::query(&text);
+                    for fp in wipe {
+                        query = query.bind(fp);
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+            lost
+        });
+        Ok(lost)
     }
 }

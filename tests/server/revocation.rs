@@ -281,8 +281,12 @@ print(iam.list_access_keys(UserName="{user}")["AccessKeyMetadata"][0]["Status"])
     service.wait("the revocation recorded", || {
         revocation_state(&world, "aws-access-key-id").as_deref() == Some("revoked")
     })?;
-    service
-        .wait("the issue saying revoked", || issue_body(&world).contains("**revoked** via aws"))?;
+    // Two issues (the key id and its secret), the same key: both say it is revoked.
+    service.wait("both issues saying revoked", || {
+        let state = world.fake.state();
+        state.issues.len() == 2
+            && state.issues.iter().all(|i| i.body.contains("**revoked** via aws"))
+    })?;
     assert_no_plaintext(&world, &[service.log()], secret)?;
     assert_no_plaintext(&world, &[service.log()], key_id)?;
     Ok(())

@@ -5,9 +5,8 @@
 use std::time::Duration;
 
 use leakgate_rules::{Finding, Severity};
-use leakgate_store::{Error, NewJob, NewRevocation, Revocation, SecretKey, Store};
+use leakgate_store::{Error, NewJob, NewRevocation, Revocation, RevocationEnd, SecretKey, Store};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::{providers, Outcome, Policy, RevokeConfig};
 use crate::event::Forge;
@@ -72,24 +71,30 @@ fn first_state(config: &RevokeConfig, provider: &str, finding: &Finding) -> (&'s
     }
 }
 
-/// What the revocation of one secret needs: the secret, or for AWS the key id with its secret
-/// when the scan found both in the same file of the same commit (`ID\nSECRET`).
+/// What the revocation of one secret needs: the secret; for AWS the key id with its secret
+/// (`ID\nSECRET`) when the scan found both in the same file of the same commit, whichever
+/// half the finding is (both halves' revocations deactivate the same key; the second call
+/// finds it inactive and succeeds again).
 fn material(finding: &Finding, all: &[(&Finding, Option<i64>)]) -> Vec<u8> {
     let secret = finding.secret.expose();
-    if finding.rule_id == "aws-access-key-id" {
-        let pair = all.iter().find(|(f, _)| {
-            f.rule_id == "aws-secret-access-key"
-                && f.path == finding.path
-                && f.commit == finding.commit
-        });
-        if let Some((pair, _)) = pair {
-            let mut out = secret.to_vec();
-            out.push(b'\n');
-            out.extend_from_slice(pair.secret.expose());
-            return out;
-        }
-    }
-    secret.to_vec()
+    let other_half = match finding.rule_id.as_str() {
+        "aws-access-key-id" => "aws-secret-access-key",
+        "aws-secret-access-key" => "aws-access-key-id",
+        _ => return secret.to_vec(),
+    };
+    let pair = all.iter().find(|(f, _)| {
+        f.rule_id == other_half && f.path == finding.path && f.commit == finding.commit
+    });
+    let Some((pair, _)) = pair else { return secret.to_vec() };
+    let (id, key) = if other_half == "aws-secret-access-key" {
+        (secret, pair.secret.expose())
+    } else {
+        (pair.secret.expose(), secret)
+    };
+    let mut out = id.to_vec();
+    out.push(b'\n');
+    out.extend_from_slice(key);
+    out
 }
 
 /// Records a revocation for each secret among `findings` (with their stored ids) that a
@@ -237,6 +242,7 @@ impl Revoker<'_> {
             }
         }
         let mut ready: Vec<(String, zeroize::Zeroizing<Vec<u8>>)> = Vec::new();
+        let mut ended: Vec<(String, super::Attempt)> = Vec::new();
         for f in claimed {
             match store.get_secret(self.key, &f).await {
                 Ok(secret) => ready.push((f, secret)),
@@ -245,58 +251,62 @@ impl Revoker<'_> {
                         Error::NotFound => "the secret material is gone (expired)",
                         _ => "the secret material does not decrypt (the encryption key changed)",
                     };
-                    let attempt = super::Attempt::without_answer(Outcome::FailedPermanent, why);
-                    self.finish(&f, provider.name, &row.lane, &attempt, 1, last_try).await?;
+                    ended.push((f, super::Attempt::without_answer(Outcome::FailedPermanent, why)));
                 }
                 Err(e) => return Err(e),
             }
         }
-        if ready.is_empty() {
-            return self.settled(fingerprint).await;
-        }
-        if self.config.dry_run {
-            for (f, _) in &ready {
-                self.record(f, provider.name, "dry_run", None, "dry run: nothing sent", 1).await?;
-                store.end_revocation(f, self.worker, "dry_run", "dry run: nothing sent").await?;
-            }
-            return self.settled(fingerprint).await;
-        }
         let timeout = self.config.timeout();
-        let results: Vec<(String, super::Attempt)> = if batch {
+        let dry_run = self.config.dry_run;
+        if ready.is_empty() || dry_run {
+            // Nothing to send.
+        } else if batch {
             let texts: Vec<&str> = ready
                 .iter()
                 .filter_map(|(_, s)| std::str::from_utf8(s).ok().map(str::trim))
                 .collect();
             let base = super::base_url(provider, &settings);
             let attempt = providers::github_batch(&texts, base, settings.clone(), timeout).await;
-            ready.iter().map(|(f, _)| (f.clone(), attempt.clone())).collect()
+            ended.extend(ready.iter().map(|(f, _)| (f.clone(), attempt.clone())));
         } else {
-            let mut out = Vec::new();
             for (f, secret) in &ready {
-                out.push((f.clone(), super::revoke(provider, secret, &settings, timeout).await));
+                ended.push((f.clone(), super::revoke(provider, secret, &settings, timeout).await));
             }
-            out
-        };
-        let n = results.len();
-        if let Some((_, first)) = results.first() {
+        }
+        let mut ends: Vec<RevocationEnd> =
+            ended.iter().map(|(f, a)| end_of(f, a, last_try)).collect();
+        if dry_run {
+            ends.extend(ready.iter().map(|(f, _)| RevocationEnd {
+                fingerprint: f.clone(),
+                outcome: "dry_run".into(),
+                state: "dry_run".into(),
+                status: None,
+                summary: "dry run: nothing sent".into(),
+                wipe: false,
+            }));
+        }
+        if let Some(after) = ended.iter().filter_map(|(_, a)| a.retry_after).max() {
+            store.hold_lane(&row.lane, after).await?;
+        }
+        let lost = store.end_revocations(self.worker, provider.name, ends.len(), &ends).await?;
+        for e in &ends {
+            if let Some(metrics) = self.metrics {
+                Metrics::count(&metrics.revocations, provider.name, &e.outcome);
+            }
+        }
+        if let Some(first) = ends.first() {
             tracing::info!(
                 provider = provider.name,
                 lane = row.lane,
-                outcome = first.outcome.as_str(),
+                outcome = first.outcome,
                 status = first.status,
-                secrets = n,
-                "revocation sent"
+                secrets = ends.len(),
+                lost_claims = lost.len(),
+                "revocation attempt"
             );
         }
-        let mut own = None;
-        for (f, attempt) in &results {
-            self.finish(f, provider.name, &row.lane, attempt, n, last_try).await?;
-            if f == fingerprint {
-                own = Some(attempt.clone());
-            }
-        }
-        match own {
-            Some(a) if a.outcome == Outcome::FailedRetryable && !last_try => {
+        match ended.into_iter().find(|(f, _)| f == fingerprint) {
+            Some((_, a)) if a.outcome == Outcome::FailedRetryable && !last_try => {
                 Ok(match a.retry_after {
                     Some(after) => Step::Later(after, a.summary),
                     None => Step::Retry(a.summary),
@@ -309,62 +319,22 @@ impl Revoker<'_> {
     async fn settled(&self, fingerprint: &str) -> Result<Step, Error> {
         Ok(self.store.revocation(fingerprint).await?.map_or(Step::Missing, Step::Settled))
     }
+}
 
-    /// Records and audits one attempt, ends the claim, wipes the material when final.
-    async fn finish(
-        &self,
-        fingerprint: &str,
-        provider: &str,
-        lane: &str,
-        attempt: &super::Attempt,
-        batch: usize,
-        last_try: bool,
-    ) -> Result<(), Error> {
-        let outcome = attempt.outcome.as_str();
-        self.record(fingerprint, provider, outcome, attempt.status, &attempt.summary, batch)
-            .await?;
-        let state = match attempt.outcome {
-            Outcome::FailedRetryable if !last_try => "queued",
-            other => other.as_str(),
-        };
-        if let (Outcome::FailedRetryable, Some(after)) = (attempt.outcome, attempt.retry_after) {
-            self.store.hold_lane(lane, after).await?;
-        }
-        self.store.end_revocation(fingerprint, self.worker, state, &attempt.summary).await?;
-        // Gave up after retries: the material stays (until it expires) for a manual retry.
-        if state != "queued" && state != "failed_retryable" {
-            self.store.wipe_secret(fingerprint).await?;
-        }
-        Ok(())
-    }
-
-    async fn record(
-        &self,
-        fingerprint: &str,
-        provider: &str,
-        outcome: &str,
-        status: Option<u16>,
-        summary: &str,
-        batch: usize,
-    ) -> Result<(), Error> {
-        let status = status.map(i64::from);
-        self.store.record_revocation(fingerprint, provider, outcome, status, summary).await?;
-        let detail = json!({
-            "fingerprint": fingerprint, "provider": provider, "outcome": outcome,
-            "status": status, "summary": summary, "batch": batch,
-        });
-        self.store.audit("revocation_attempt", self.worker, &detail.to_string()).await?;
-        if let Some(metrics) = self.metrics {
-            Metrics::count(&metrics.revocations, provider, outcome);
-        }
-        tracing::debug!(
-            fingerprint = &fingerprint[..fingerprint.len().min(16)],
-            provider,
-            outcome,
-            status,
-            batch,
-            "revocation attempt"
-        );
-        Ok(())
+/// How an attempt ends its revocation: a retryable failure goes back to the queue unless this
+/// was the last try; the material is wiped on a final outcome, except after giving up on
+/// retries (kept until it expires, so that `leakgate revoke --finding` can try again).
+fn end_of(fingerprint: &str, attempt: &super::Attempt, last_try: bool) -> RevocationEnd {
+    let state = match attempt.outcome {
+        Outcome::FailedRetryable if !last_try => "queued",
+        other => other.as_str(),
+    };
+    RevocationEnd {
+        fingerprint: fingerprint.to_owned(),
+        outcome: attempt.outcome.as_str().to_owned(),
+        state: state.to_owned(),
+        status: attempt.status.map(i64::from),
+        summary: attempt.summary.clone(),
+        wipe: state != "queued" && state != "failed_retryable",
     }
 }

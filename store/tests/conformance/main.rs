@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use leakgate_store::{
     Bypass, Delivery, Error, FindingRecord, IssueClaim, IssueRecord, JobState, NewJob,
-    NewRevocation, NewScan, SecretKey, Store,
+    NewRevocation, NewScan, RevocationEnd, SecretKey, Store,
 };
 
 mod pg;
@@ -50,15 +50,30 @@ async fn revocations(store: &Store) -> TestResult {
     assert!(rest.iter().all(|f| !batch.contains(f)));
     assert!(store.claim_revocations("github-batch", &fps[0], 10, "w3", lease).await?.is_empty());
     assert!(store.claim_revocations("other-lane", &fps[0], 10, "w3", lease).await?.is_empty());
-    assert!(matches!(
-        store.end_revocation(&batch[0], "w2", "revoked", "HTTP 202").await,
-        Err(Error::ClaimLost(_))
-    ));
+    let end = |fp: &str, state: &str, wipe: bool| RevocationEnd {
+        fingerprint: fp.to_owned(),
+        outcome: state.to_owned(),
+        state: state.to_owned(),
+        status: Some(202),
+        summary: "HTTP 202".into(),
+        wipe,
+    };
+    let key = SecretKey::new([9; 32]);
     for fp in &batch {
-        store.end_revocation(fp, "w1", "revoked", "HTTP 202").await?;
+        store.put_secret(&key, fp, b"ghp_material").await?;
     }
+    // A worker whose claim was taken records its attempt but changes nothing else.
+    let lost = store.end_revocations("w2", "github", 1, &[end(&batch[0], "revoked", true)]).await?;
+    assert_eq!(lost, vec![batch[0].clone()]);
+    assert_eq!(store.revocation(&batch[0]).await?.expect("stored").state, "sending");
+    assert!(store.get_secret(&key, &batch[0]).await.is_ok(), "not wiped by a lost claim");
+    let ends: Vec<RevocationEnd> = batch.iter().map(|f| end(f, "revoked", true)).collect();
+    assert!(store.end_revocations("w1", "github", 3, &ends).await?.is_empty());
     let done = store.revocation(&batch[0]).await?.expect("stored");
     assert!(done.is_final() && done.attempts == 1 && done.summary == "HTTP 202");
+    assert!(matches!(store.get_secret(&key, &batch[0]).await, Err(Error::NotFound)), "wiped");
+    let audited = store.audit_events(100).await?;
+    assert_eq!(audited.iter().filter(|e| e.kind == "revocation_attempt").count(), 4);
     // w2 dies holding its claim; once it expires another worker takes it over.
     let expired =
         store.claim_revocations("github-batch", &rest[0], 10, "w2", Duration::ZERO).await?;
@@ -69,7 +84,8 @@ async fn revocations(store: &Store) -> TestResult {
     tokio::time::sleep(Duration::from_millis(5)).await;
     let taken = store.claim_revocations("github-batch", &rest[0], 1, "w5", lease).await?;
     assert_eq!(taken, vec![rest[0].clone()], "an expired claim is taken over");
-    store.end_revocation(&rest[0], "w5", "queued", "HTTP 503").await?;
+    store.end_revocations("w5", "github", 1, &[end(&rest[0], "queued", false)]).await?;
+    assert_eq!(store.revocation(&rest[0]).await?.expect("stored").state, "queued");
     assert!(!store.move_revocation(&batch[0], &["awaiting_approval"], "queued", "x").await?);
     assert_eq!(store.revocations(Some("revoked"), 10).await?.len(), 3);
     assert_eq!(store.revocations(None, 10).await?.len(), 5);
