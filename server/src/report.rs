@@ -137,3 +137,46 @@ pub fn with_revocation(body: &str, text: &str) -> String {
         .join("\n")
         + if body.ends_with('\n') { "\n" } else { "" }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn revocation(state: &str) -> Revocation {
+        Revocation {
+            fingerprint: "f".repeat(64),
+            provider: "github".into(),
+            lane: "github-batch".into(),
+            rule_id: "github-pat-classic".into(),
+            finding_id: Some(17),
+            context: "{}".into(),
+            state: state.into(),
+            summary: "HTTP 202 | `x`".into(),
+            attempts: 9,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn the_revocation_row_says_where_it_stands() {
+        assert!(revocation_text(Some(&revocation("revoked"))).starts_with("**revoked** via github"));
+        let waiting = revocation_text(Some(&revocation("awaiting_approval")));
+        assert!(waiting.contains("`leakgate revoke --finding 17`"), "{waiting}");
+        assert!(revocation_text(Some(&revocation("failed_retryable"))).contains("after 9 attempts"));
+        assert!(revocation_text(None).contains("rotate it by hand"));
+        // A summary cannot break the table row.
+        assert!(!revocation_text(Some(&revocation("revoked"))).contains('|'));
+    }
+
+    #[test]
+    fn only_the_revocation_row_changes() {
+        let body = "intro\n\n| | |\n|---|---|\n| Rule | `r` |\n| Revocation | queued with github |\n\nrest\n";
+        let new = with_revocation(body, "**revoked** via github (HTTP 202)");
+        assert_eq!(
+            new,
+            "intro\n\n| | |\n|---|---|\n| Rule | `r` |\n| Revocation | **revoked** via github (HTTP 202) |\n\nrest\n"
+        );
+        assert_eq!(with_revocation(&new, "**revoked** via github (HTTP 202)"), new);
+    }
+}

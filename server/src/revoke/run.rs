@@ -338,3 +338,94 @@ fn end_of(fingerprint: &str, attempt: &super::Attempt, last_try: bool) -> Revoca
         wipe: state != "queued" && state != "failed_retryable",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use leakgate_rules::{FingerprintKey, Secret};
+
+    use super::*;
+    use crate::revoke::ProviderConfig;
+
+    fn finding(rule: &str, secret: &str, severity: Severity, checksum: bool) -> Finding {
+        let secret = Secret::new(secret.as_bytes());
+        Finding {
+            rule_id: rule.into(),
+            provider: "p".into(),
+            severity,
+            description: String::new(),
+            path: "a/credentials".into(),
+            line: 1,
+            column: 1,
+            commit: Some("c1".into()),
+            redacted: secret.redacted(),
+            fingerprint: FingerprintKey::new(b"k").fingerprint(&secret),
+            checksum_valid: checksum,
+            revoke: Some("aws".into()),
+            secret,
+        }
+    }
+
+    #[test]
+    fn only_confirmed_or_severe_findings_pass_the_gate() {
+        assert!(!passes_gate(&finding("r", "s", Severity::Medium, false)));
+        assert!(passes_gate(&finding("r", "s", Severity::High, false)));
+        assert!(passes_gate(&finding("r", "s", Severity::Critical, false)));
+        assert!(passes_gate(&finding("r", "s", Severity::Low, true)));
+    }
+
+    #[test]
+    fn the_policy_and_the_gate_pick_the_first_state() {
+        let mut config = RevokeConfig::default();
+        let weak = finding("r", "s", Severity::Medium, false);
+        let strong = finding("r", "s", Severity::High, false);
+        assert_eq!(first_state(&config, "github", &strong).0, "awaiting_approval", "default");
+        config
+            .providers
+            .insert("github".into(), ProviderConfig { policy: Policy::Auto, ..Default::default() });
+        assert_eq!(first_state(&config, "github", &strong).0, "queued");
+        assert_eq!(first_state(&config, "github", &weak).0, "review");
+        config
+            .providers
+            .insert("github".into(), ProviderConfig { policy: Policy::Off, ..Default::default() });
+        assert_eq!(first_state(&config, "github", &strong).0, "off");
+    }
+
+    #[test]
+    fn aws_halves_found_together_revoke_as_a_pair_either_way() {
+        let id = finding("aws-access-key-id", "AKIAIOSFODNN7EXAMPLE", Severity::Critical, false);
+        let key = finding(
+            "aws-secret-access-key",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            Severity::Critical,
+            false,
+        );
+        let pair = b"AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_vec();
+        let both = [(&id, None), (&key, None)];
+        assert_eq!(material(&id, &both), pair);
+        assert_eq!(material(&key, &both), pair);
+        let mut elsewhere = key.clone();
+        elsewhere.path = "other/file".into();
+        let apart = [(&id, None), (&elsewhere, None)];
+        assert_eq!(material(&id, &apart), b"AKIAIOSFODNN7EXAMPLE".to_vec(), "another file");
+        let gh = finding("github-pat-classic", "ghp_x", Severity::Critical, true);
+        assert_eq!(material(&gh, &[(&gh, None)]), b"ghp_x".to_vec());
+    }
+
+    #[test]
+    fn retryable_failures_requeue_until_the_last_try_and_final_ones_wipe() {
+        let attempt = |outcome| super::super::Attempt::without_answer(outcome, "x");
+        let requeued = end_of("f", &attempt(Outcome::FailedRetryable), false);
+        assert_eq!((requeued.state.as_str(), requeued.wipe), ("queued", false));
+        let gave_up = end_of("f", &attempt(Outcome::FailedRetryable), true);
+        assert_eq!((gave_up.state.as_str(), gave_up.wipe), ("failed_retryable", false));
+        for outcome in [
+            Outcome::Revoked,
+            Outcome::AlreadyInvalid,
+            Outcome::FailedPermanent,
+            Outcome::Unsupported,
+        ] {
+            let end = end_of("f", &attempt(outcome), false);
+            assert_eq!((end.state.as_str(), end.wipe), (outcome.as_str(), true));
+        }
+    }
+}
