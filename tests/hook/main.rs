@@ -321,3 +321,68 @@ fn a_200_mib_blob_is_streamed_and_scanned() -> TestResult {
     assert!(stderr(&out).contains(&format!("huge.rs:{token_line}")), "{}", stderr(&out));
     Ok(())
 }
+
+/// With `[revoke] blocked_pushes`, a rejected push's keys are queued for revocation (the
+/// service sends them): the material encrypted under the data directory's key, never in
+/// plaintext. Without it, a rejected push queues nothing.
+#[test]
+fn a_rejected_push_queues_revocations_only_when_configured() -> TestResult {
+    let s = Server::new()?;
+    let base = s.commit("README.md", "hello\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    let db = s.dir.path().join("leakgate.db");
+    s.config("leakgate.database", &format!("sqlite://{}", db.display()))?;
+    let write = |name: &str, text: &str| -> Res<std::path::PathBuf> {
+        let p = s.dir.path().join(name);
+        std::fs::write(&p, text)?;
+        Ok(p)
+    };
+    let off = write("off.toml", "[revoke.github]\npolicy = \"auto\"\n")?;
+    let on =
+        write("on.toml", "[revoke]\nblocked_pushes = true\n[revoke.github]\npolicy = \"auto\"\n")?;
+    let push_with = |config: &Path| -> Res<Output> {
+        let mut cmd = git_in(&s.work, &["push", "origin", "main"]);
+        cmd.env("LEAKGATE_DATA_DIR", s.dir.path().join("data")).env("LEAKGATE_CONFIG", config);
+        Ok(cmd.output()?)
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let url = format!("sqlite://{}", db.display());
+    let revocations = || -> Res<Vec<leakgate_store::Revocation>> {
+        Ok(runtime.block_on(async {
+            let store = leakgate_store::Store::connect(&url).await?;
+            store.revocations(None, 100).await
+        })?)
+    };
+
+    let first = github_token(71);
+    s.commit("a.env", format!("TOKEN={first}\n"), "first")?;
+    assert!(!push_with(&off)?.status.success(), "rejected");
+    assert!(revocations()?.is_empty(), "blocked_pushes is off: nothing queued");
+
+    git(&s.work, &["reset", "-q", "--hard", &base])?;
+    let second = github_token(72);
+    s.commit("b.env", format!("TOKEN={second}\n"), "second")?;
+    let out = push_with(&on)?;
+    assert!(!out.status.success(), "still rejected: {}", stderr(&out));
+    assert!(!stderr(&out).contains(&second));
+    let rows = revocations()?;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].provider.as_str(), rows[0].state.as_str()), ("github", "queued"));
+    let key_hex = std::fs::read_to_string(s.dir.path().join("data/encryption.key"))?;
+    let key = leakgate_store::SecretKey::from_hex(&key_hex)?;
+    let (material, (queued, _, _, _)) = runtime.block_on(async {
+        let store = leakgate_store::Store::connect(&url).await?;
+        let material = store.get_secret(&key, &rows[0].fingerprint).await?;
+        Ok::<_, leakgate_store::Error>((material, store.job_counts().await?))
+    })?;
+    assert_eq!(material.as_slice(), second.as_bytes());
+    assert_eq!(queued, 1, "one revoke job for the service");
+    for entry in std::fs::read_dir(s.dir.path())? {
+        let p = entry?.path();
+        if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("leakgate.db")) {
+            let bytes = std::fs::read(&p)?;
+            assert!(!bytes.windows(second.len()).any(|w| w == second.as_bytes()), "plaintext");
+        }
+    }
+    Ok(())
+}
