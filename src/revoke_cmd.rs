@@ -4,8 +4,8 @@
 use std::io::Read;
 
 use anyhow::{bail, Context, Result};
-use leakgate_server::revoke::run::{Revoker, Step};
-use leakgate_server::revoke::{self, provider, Outcome, Policy};
+use leakgate_server::revoke::run::{approve, Approval, Revoker, Step};
+use leakgate_server::revoke::{self, provider, Outcome};
 use leakgate_store::Store;
 
 use crate::cli::RevokeArgs;
@@ -94,40 +94,40 @@ fn finding(config: &leakgate_server::Config, id: i64, dry_run: bool) -> Result<E
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let store = Store::connect(&url).await?;
-        let Some(found) = store.finding(id).await? else {
-            eprintln!("leakgate: no finding {id} in {}", leakgate_store::redact_url(&url));
-            return Ok(Exit::Error);
-        };
-        let fingerprint = found.fingerprint;
-        let Some(row) = store.revocation(&fingerprint).await? else {
-            println!("unsupported: no provider revokes finding {id} (rule {})", found.rule_id);
-            return Ok(Exit::Findings);
-        };
-        let provider = row.provider.clone();
-        if config.revoke.provider(&provider).policy == Policy::Off {
-            println!("off: [revoke.{provider}] policy is off");
-            return Ok(Exit::Findings);
-        }
-        if matches!(row.state.as_str(), "revoked" | "already_invalid") {
-            println!("{}: {provider} ({})", row.state, row.summary);
-            return Ok(Exit::Clean);
-        }
         if dry_run || config.revoke.dry_run {
+            let Some(found) = store.finding(id).await? else {
+                eprintln!("leakgate: no finding {id} in {}", leakgate_store::redact_url(&url));
+                return Ok(Exit::Error);
+            };
+            let provider = match store.revocation(&found.fingerprint).await? {
+                Some(row) => row.provider,
+                None => "no provider".into(),
+            };
             println!("dry run: would revoke finding {id} ({}) via {provider}", found.redacted);
             return Ok(Exit::Clean);
         }
         let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-        let retryable = [
-            "awaiting_approval",
-            "review",
-            "dry_run",
-            "failed_retryable",
-            "failed_permanent",
-            "off",
-        ];
-        store.move_revocation(&fingerprint, &retryable, "queued", "approved").await?;
-        let detail = serde_json::json!({ "finding": id, "fingerprint": fingerprint });
-        store.audit("revocation_approved", &user, &detail.to_string()).await?;
+        let row = match approve(&store, &config.revoke, id, &user).await? {
+            Approval::NoFinding => {
+                eprintln!("leakgate: no finding {id} in {}", leakgate_store::redact_url(&url));
+                return Ok(Exit::Error);
+            }
+            Approval::NoRevocation { rule_id } => {
+                println!("unsupported: no provider revokes finding {id} (rule {rule_id})");
+                return Ok(Exit::Findings);
+            }
+            Approval::Off { provider } => {
+                println!("off: [revoke.{provider}] policy is off");
+                return Ok(Exit::Findings);
+            }
+            Approval::Settled(row) => {
+                println!("{}: {} ({})", row.state, row.provider, row.summary);
+                return Ok(if row.state == "unsupported" { Exit::Findings } else { Exit::Clean });
+            }
+            Approval::Queued(row) => row,
+        };
+        // Send it now rather than wait for the service; the queued job then finds it
+        // settled and writes the outcome into the issue (or retries a retryable failure).
         let worker = format!("cli:{user}:{}", std::process::id());
         let revoker = Revoker {
             store: &store,
@@ -137,11 +137,11 @@ fn finding(config: &leakgate_server::Config, id: i64, dry_run: bool) -> Result<E
             worker: &worker,
         };
         let lease = std::time::Duration::from_secs(120);
+        let provider = row.provider;
         let mut waited = false;
         let step = loop {
-            match revoker.run(&fingerprint, lease, false).await? {
-                // Pacing or another sender: wait once for a short delay, else leave it to
-                // the service.
+            match revoker.run(&row.fingerprint, lease, false).await? {
+                // Pacing or the service sending it: wait once, briefly.
                 Step::Later(delay, why) if !waited && delay.as_secs() <= 90 => {
                     eprintln!("leakgate: waiting {} s: {why}", delay.as_secs().max(1));
                     tokio::time::sleep(delay).await;
@@ -150,8 +150,6 @@ fn finding(config: &leakgate_server::Config, id: i64, dry_run: bool) -> Result<E
                 step => break step,
             }
         };
-        // The service writes the outcome into the issue (or retries a retryable failure).
-        store.enqueue(&leakgate_server::revoke::run::job(&fingerprint, true)).await?;
         Ok(match step {
             Step::Settled(row) => {
                 println!("{}: {provider} ({})", row.state, row.summary);

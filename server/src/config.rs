@@ -97,6 +97,11 @@ pub struct ServerConfig {
     pub poll_interval_ms: u64,
     /// Deliveries are kept at least this many days (forges redeliver for days), then pruned.
     pub delivery_retention_days: u64,
+    /// Bearer token of the operator API (`/api/...`: list revocations, approve one); the API
+    /// is off without it.
+    pub admin_token: Option<Sensitive>,
+    /// `admin_token` read from a file.
+    pub admin_token_file: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -111,6 +116,8 @@ impl Default for ServerConfig {
             mirror_dir: None,
             poll_interval_ms: 500,
             delivery_retention_days: 7,
+            admin_token: None,
+            admin_token_file: None,
         }
     }
 }
@@ -311,6 +318,8 @@ impl Config {
             Ok(())
         }
         read(&mut self.database.url, self.database.url_file.as_ref(), "database.url_file")?;
+        let server = &mut self.server;
+        read(&mut server.admin_token, server.admin_token_file.as_ref(), "server.admin_token_file")?;
         let g = &mut self.github;
         read(&mut g.webhook_secret, g.webhook_secret_file.as_ref(), "github.webhook_secret_file")?;
         read(&mut g.token, g.token_file.as_ref(), "github.token_file")?;

@@ -248,6 +248,95 @@ async fn gitea(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -
     receive(Forge::Gitea, req, body, state).await
 }
 
+/// The operator API's check: `Authorization: Bearer <[server] admin_token>`, compared in
+/// constant time; without a configured token the API does not exist (404).
+fn operator(req: &HttpRequest, state: &AppState) -> Result<(), HttpResponse> {
+    use subtle::ConstantTimeEq;
+    let Some(token) = state.config.server.admin_token.as_ref().filter(|t| t.is_set()) else {
+        return Err(HttpResponse::NotFound().finish());
+    };
+    let given = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
+        Ok(())
+    } else {
+        Err(HttpResponse::Unauthorized()
+            .insert_header(("WWW-Authenticate", "Bearer"))
+            .json(json!({"error": "the operator API needs the admin token"})))
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RevocationQuery {
+    state: Option<String>,
+    limit: Option<i64>,
+}
+
+fn revocation_json(r: &leakgate_store::Revocation) -> serde_json::Value {
+    json!({
+        "fingerprint": r.fingerprint, "provider": r.provider, "rule_id": r.rule_id,
+        "finding_id": r.finding_id, "state": r.state, "summary": r.summary,
+        "attempts": r.attempts, "created_at": r.created_at, "updated_at": r.updated_at,
+    })
+}
+
+/// `GET /api/revocations?state=&limit=`: newest first, no secret material.
+async fn list_revocations(
+    req: HttpRequest,
+    query: web::Query<RevocationQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    if let Err(refused) = operator(&req, &state) {
+        return refused;
+    }
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    match state.store.revocations(query.state.as_deref(), limit).await {
+        Ok(rows) => HttpResponse::Ok().json(rows.iter().map(revocation_json).collect::<Vec<_>>()),
+        Err(e) => {
+            tracing::error!(error = %e, "listing revocations failed");
+            HttpResponse::ServiceUnavailable().json(json!({"error": "database error"}))
+        }
+    }
+}
+
+/// `POST /api/findings/{id}/revoke`: approves the revocation of a finding's secret (the
+/// manual policy's "API call"); 202 when queued, 200 when the key is dead already.
+async fn approve_revocation(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    use crate::revoke::run::{approve, Approval};
+    if let Err(refused) = operator(&req, &state) {
+        return refused;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return HttpResponse::BadRequest().json(json!({"error": "a finding id is a number"}));
+    };
+    match approve(&state.store, &state.config.revoke, id, "api").await {
+        Ok(Approval::NoFinding) => {
+            HttpResponse::NotFound().json(json!({"error": "no such finding"}))
+        }
+        Ok(Approval::NoRevocation { rule_id }) => HttpResponse::UnprocessableEntity()
+            .json(json!({"error": format!("no provider revokes rule {rule_id}")})),
+        Ok(Approval::Off { provider }) => HttpResponse::Conflict()
+            .json(json!({"error": format!("[revoke.{provider}] policy is off")})),
+        Ok(Approval::Settled(row)) => HttpResponse::Ok().json(revocation_json(&row)),
+        Ok(Approval::Queued(row)) => {
+            state.wake.notify_waiters();
+            HttpResponse::Accepted().json(revocation_json(&row))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "approving a revocation failed");
+            HttpResponse::ServiceUnavailable().json(json!({"error": "database error"}))
+        }
+    }
+}
+
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
 }
@@ -281,6 +370,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/github", web::post().to(github))
             .route("/gitlab", web::post().to(gitlab))
             .route("/gitea", web::post().to(gitea)),
+    )
+    .service(
+        web::scope("/api")
+            .route("/revocations", web::get().to(list_revocations))
+            .route("/findings/{id}/revoke", web::post().to(approve_revocation)),
     )
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))

@@ -52,6 +52,9 @@ pub struct State {
     pub revoked: Vec<(String, std::time::Instant)>,
     /// Requests to the credential revocation API.
     pub revoke_requests: u32,
+    /// Statuses to answer the next revocation requests with, in order, before accepting
+    /// (429 comes with `Retry-After: 1`).
+    pub revoke_failures: Vec<u16>,
 }
 
 pub struct Fake {
@@ -218,6 +221,16 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>)
         let now = std::time::Instant::now();
         let mut state = lock(&shared);
         state.revoke_requests += 1;
+        if !state.revoke_failures.is_empty() {
+            let status = state.revoke_failures.remove(0);
+            let mut answer = HttpResponse::build(
+                actix_web::http::StatusCode::from_u16(status).unwrap_or_default(),
+            );
+            if status == 429 {
+                answer.insert_header(("Retry-After", "1"));
+            }
+            return answer.json(json!({"message": "try later"}));
+        }
         for t in tokens {
             state.revoked.push((t.as_str().unwrap_or("").to_owned(), now));
         }

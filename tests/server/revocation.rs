@@ -133,13 +133,7 @@ fn manual_policy_waits_for_revoke_finding_and_the_issue_follows() -> TestResult 
         issue_body(&world).contains("waiting for approval")
     })?;
     assert_eq!(received(&world, &token), 0, "nothing is sent before approval");
-    let body = issue_body(&world);
-    let id = body
-        .split("leakgate revoke --finding ")
-        .nth(1)
-        .and_then(|rest| rest.split('`').next())
-        .ok_or("the issue names the finding")?
-        .to_owned();
+    let id = finding_id_in(&issue_body(&world)).ok_or("the issue names the finding")?;
 
     let cli = |args: &[&str]| -> Res<(i32, String)> {
         let out = Command::new(env!("CARGO_BIN_EXE_leakgate"))
@@ -408,5 +402,94 @@ fn revocation_throughput() -> TestResult {
         );
         drop(service);
     }
+    Ok(())
+}
+
+/// The finding id an issue names in its `leakgate revoke --finding ID` line.
+fn finding_id_in(body: &str) -> Option<String> {
+    body.split("leakgate revoke --finding ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .map(str::to_owned)
+}
+
+#[test]
+fn the_operator_api_lists_and_approves_revocations() -> TestResult {
+    let world = World::new()?;
+    let extra = auto_github(&world).replace("\"auto\"", "\"manual\"");
+    let admin = "operator-token-for-tests";
+    let service = Service::start_with_env(
+        &world,
+        &world.config(&extra)?,
+        &[("LEAKGATE_SERVER__ADMIN_TOKEN", admin)],
+    )?;
+    let repo = world.repo("github", "acme/api")?;
+    let token = github_token(31);
+    repo.commit("deploy.env", &format!("GH_TOKEN={token}\n"))?;
+    let (before, after) = repo.push()?;
+    assert_eq!(service.deliver("github", "push", "api-1", &repo.event(&before, &after))?.0, 202);
+    service.wait("the issue", || issue_body(&world).contains("waiting for approval"))?;
+    let id = finding_id_in(&issue_body(&world)).ok_or("the issue names the finding")?;
+
+    let call = |method: &str, path: &str, auth: Option<&str>| -> Res<(u16, String)> {
+        let bearer = auth.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            bearer.as_deref().map(|b| vec![("Authorization", b)]).unwrap_or_default();
+        Ok(crate::http::request(&service.addr, method, path, &headers, b"")?)
+    };
+    assert_eq!(call("GET", "/api/revocations", None)?.0, 401);
+    assert_eq!(call("GET", "/api/revocations", Some("wrong"))?.0, 401);
+    let (code, list) = call("GET", "/api/revocations?state=awaiting_approval", Some(admin))?;
+    assert_eq!(code, 200, "{list}");
+    let list: serde_json::Value = serde_json::from_str(&list)?;
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["finding_id"].to_string(), id);
+    assert_eq!(call("POST", &format!("/api/findings/{id}/revoke"), Some("wrong"))?.0, 401);
+    assert_eq!(call("POST", "/api/findings/nope/revoke", Some(admin))?.0, 400);
+    assert_eq!(call("POST", "/api/findings/999999/revoke", Some(admin))?.0, 404);
+    let (code, reply) = call("POST", &format!("/api/findings/{id}/revoke"), Some(admin))?;
+    assert_eq!(code, 202, "{reply}");
+    service.wait("the token revoked", || received(&world, &token) == 1)?;
+    service.wait("the issue saying revoked", || {
+        issue_body(&world).contains("**revoked** via github")
+    })?;
+    let (code, reply) = call("POST", &format!("/api/findings/{id}/revoke"), Some(admin))?;
+    assert_eq!(code, 200, "already revoked: {reply}");
+    assert_eq!(received(&world, &token), 1, "nothing sent twice");
+    let (rt, store) = store(&world)?;
+    let audit = rt.block_on(store.audit_events(100))?;
+    assert!(audit.iter().any(|e| e.kind == "revocation_approved" && e.actor == "api"));
+    assert_no_plaintext(&world, &[service.log()], &token)?;
+    Ok(())
+}
+
+#[test]
+fn a_failing_provider_is_retried_until_the_key_is_revoked() -> TestResult {
+    let world = World::new()?;
+    // 503, then 429 with Retry-After, then accepted.
+    world.fake.state().revoke_failures = vec![503, 429];
+    let service = Service::start(&world, &world.config(&auto_github(&world))?)?;
+    let repo = world.repo("github", "acme/retry")?;
+    let token = github_token(41);
+    repo.commit("ci.env", &format!("GH_TOKEN={token}\n"))?;
+    let (before, after) = repo.push()?;
+    assert_eq!(service.deliver("github", "push", "retry-1", &repo.event(&before, &after))?.0, 202);
+    service.wait("the issue saying revoked", || {
+        issue_body(&world).contains("**revoked** via github")
+    })?;
+    assert_eq!(world.fake.state().revoke_requests, 3, "two failures, then the accepted request");
+    let (rt, store) = store(&world)?;
+    let rows = rt.block_on(store.revocations(None, 10))?;
+    assert_eq!((rows[0].state.as_str(), rows[0].attempts), ("revoked", 3));
+    let audit = rt.block_on(store.audit_events(100))?;
+    let outcomes: Vec<String> = audit
+        .iter()
+        .rev()
+        .filter(|e| e.kind == "revocation_attempt")
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.detail).ok())
+        .map(|d| format!("{} {}", d["outcome"].as_str().unwrap_or(""), d["status"]))
+        .collect();
+    assert_eq!(outcomes, ["failed_retryable 503", "failed_retryable 429", "revoked 202"]);
+    assert_no_plaintext(&world, &[service.log()], &token)?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use leakgate_rules::{Finding, Severity};
 use leakgate_store::{Error, NewJob, NewRevocation, Revocation, RevocationEnd, SecretKey, Store};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::{providers, Outcome, Policy, RevokeConfig};
 use crate::event::Forge;
@@ -151,6 +152,63 @@ pub async fn plan(
     Ok(queued)
 }
 
+/// What an approval found.
+#[derive(Debug)]
+pub enum Approval {
+    /// No finding has that id.
+    NoFinding,
+    /// No provider revokes the finding's secret (its rule names none).
+    NoRevocation {
+        /// The finding's rule.
+        rule_id: String,
+    },
+    /// `[revoke.<provider>] policy` is `off`.
+    Off {
+        /// The provider.
+        provider: String,
+    },
+    /// The key is dead already (`revoked`, `already_invalid`), or cannot be revoked here
+    /// (`unsupported`): nothing to send.
+    Settled(Revocation),
+    /// Queued for sending (a `revoke` job enqueued; the caller may also run it).
+    Queued(Revocation),
+}
+
+/// States from which a person may send a revocation (again).
+const APPROVABLE: &[&str] =
+    &["awaiting_approval", "review", "dry_run", "failed_retryable", "failed_permanent", "off"];
+
+/// Approves the revocation of finding `id`'s secret on behalf of `actor` (audited): moves it
+/// to `queued` and enqueues a `revoke` job, unless the key is dead already.
+///
+/// # Errors
+///
+/// A database error.
+pub async fn approve(
+    store: &Store,
+    config: &RevokeConfig,
+    id: i64,
+    actor: &str,
+) -> Result<Approval, Error> {
+    let Some(finding) = store.finding(id).await? else { return Ok(Approval::NoFinding) };
+    let Some(row) = store.revocation(&finding.fingerprint).await? else {
+        return Ok(Approval::NoRevocation { rule_id: finding.rule_id });
+    };
+    if config.provider(&row.provider).policy == Policy::Off {
+        return Ok(Approval::Off { provider: row.provider });
+    }
+    if matches!(row.state.as_str(), "revoked" | "already_invalid" | "unsupported") {
+        return Ok(Approval::Settled(row));
+    }
+    let fingerprint = finding.fingerprint;
+    store.move_revocation(&fingerprint, APPROVABLE, "queued", "approved").await?;
+    let detail = json!({ "finding": id, "fingerprint": fingerprint, "provider": row.provider });
+    store.audit("revocation_approved", actor, &detail.to_string()).await?;
+    store.enqueue(&job(&fingerprint, true)).await?;
+    let row = store.revocation(&fingerprint).await?.ok_or(Error::NotFound)?;
+    Ok(Approval::Queued(row))
+}
+
 /// What a revocation job does next.
 #[derive(Debug)]
 pub enum Step {
@@ -208,7 +266,9 @@ impl Revoker<'_> {
         let settings = self.config.provider(provider.name);
         if settings.policy == Policy::Off {
             let why = format!("[revoke.{}] policy is off", provider.name);
-            store.move_revocation(fingerprint, &["queued"], "off", &why).await?;
+            if store.move_revocation(fingerprint, &["queued"], "off", &why).await? {
+                store.wipe_secret(fingerprint).await?;
+            }
             return self.settled(fingerprint).await;
         }
         let batch = row.lane == GITHUB_BATCH_LANE;
