@@ -249,11 +249,12 @@ async fn gitea(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -
 }
 
 /// The operator API's check: `Authorization: Bearer <[server] admin_token>`, compared in
-/// constant time; without a configured token the API does not exist (404).
-fn operator(req: &HttpRequest, state: &AppState) -> Result<(), HttpResponse> {
+/// constant time; without a configured token the API does not exist (404). `Some` is the
+/// refusal to send.
+fn refused(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
     use subtle::ConstantTimeEq;
     let Some(token) = state.config.server.admin_token.as_ref().filter(|t| t.is_set()) else {
-        return Err(HttpResponse::NotFound().finish());
+        return Some(HttpResponse::NotFound().finish());
     };
     let given = req
         .headers()
@@ -262,11 +263,13 @@ fn operator(req: &HttpRequest, state: &AppState) -> Result<(), HttpResponse> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     if bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
-        Ok(())
+        None
     } else {
-        Err(HttpResponse::Unauthorized()
-            .insert_header(("WWW-Authenticate", "Bearer"))
-            .json(json!({"error": "the operator API needs the admin token"})))
+        Some(
+            HttpResponse::Unauthorized()
+                .insert_header(("WWW-Authenticate", "Bearer"))
+                .json(json!({"error": "the operator API needs the admin token"})),
+        )
     }
 }
 
@@ -290,8 +293,8 @@ async fn list_revocations(
     query: web::Query<RevocationQuery>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    if let Err(refused) = operator(&req, &state) {
-        return refused;
+    if let Some(refusal) = refused(&req, &state) {
+        return refusal;
     }
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     match state.store.revocations(query.state.as_deref(), limit).await {
@@ -311,8 +314,8 @@ async fn approve_revocation(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     use crate::revoke::run::{approve, Approval};
-    if let Err(refused) = operator(&req, &state) {
-        return refused;
+    if let Some(refusal) = refused(&req, &state) {
+        return refusal;
     }
     let Ok(id) = id.parse::<i64>() else {
         return HttpResponse::BadRequest().json(json!({"error": "a finding id is a number"}));
