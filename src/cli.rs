@@ -56,6 +56,9 @@ pub struct RevokeArgs {
     /// Say what would be done; send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// List the providers: what each needs, its API base and the rules whose keys it revokes.
+    #[arg(long, conflicts_with_all = ["provider", "rule", "finding"])]
+    pub list: bool,
     /// Configuration file (`[revoke]`, `[revoke.<provider>]`, and for `--finding` the
     /// database and `[keys]`).
     #[arg(long, value_name = "FILE")]

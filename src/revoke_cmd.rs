@@ -24,6 +24,31 @@ pub fn run(args: &RevokeArgs) -> Result<Exit> {
         crate::serve_cmd::config_file(args.config.as_deref()).as_deref(),
     )?
     .resolve_files()?;
+    if args.list {
+        let rules = crate::rules_cmd::build_rule_set(&crate::cli::RuleArgs {
+            rules: config.scan.rules.clone(),
+            gitleaks_config: Vec::new(),
+            no_builtin: false,
+        })?;
+        for p in revoke::PROVIDERS {
+            let ids: Vec<&str> = rules
+                .rules()
+                .iter()
+                .filter(|r| r.revoke() == Some(p.name))
+                .map(|r| r.id())
+                .collect();
+            let settings = config.revoke.provider(p.name);
+            println!(
+                "{:<13} policy {:<6} {}; needs {}; rules: {}",
+                p.name,
+                format!("{:?}", settings.policy).to_lowercase(),
+                revoke::base_url(p, &settings),
+                p.needs,
+                if ids.is_empty() { "none".to_owned() } else { ids.join(", ") }
+            );
+        }
+        return Ok(Exit::Clean);
+    }
     if let Some(id) = args.finding {
         return finding(&config, id, args.dry_run);
     }

@@ -564,3 +564,36 @@ fn gitlab_admin_token_api() -> TestResult {
     assert!(seen.iter().all(|(p, _)| p == "/gitlab/api/v4/admin/token"), "{seen:?}");
     Ok(())
 }
+
+/// The registry and the catalog agree: every rule's `revoke` names a known provider, and
+/// every provider revokes some rule's keys; `--list` shows both.
+#[test]
+fn every_rule_provider_is_registered_and_listed() -> TestResult {
+    let rules = leakgate_rules::RuleSetBuilder::new().builtin().build();
+    let names: Vec<&str> = leakgate_server::revoke::PROVIDERS.iter().map(|p| p.name).collect();
+    for rule in rules.rules() {
+        if let Some(p) = rule.revoke() {
+            assert!(names.contains(&p), "rule {} names unknown provider {p}", rule.id());
+        }
+    }
+    for name in &names {
+        assert!(
+            rules.rules().iter().any(|r| r.revoke() == Some(*name)),
+            "no rule is revoked by {name}"
+        );
+    }
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[revoke.github]\npolicy = \"auto\"\n")?;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leakgate"))
+        .args(["revoke", "--list", "--config"])
+        .arg(&config)
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(text.lines().count(), names.len(), "{text}");
+    let github = text.lines().find(|l| l.starts_with("github ")).ok_or("github listed")?;
+    assert!(github.contains("policy auto") && github.contains("github-pat-classic"), "{github}");
+    assert!(text.lines().any(|l| l.starts_with("aws ") && l.contains("policy manual")), "{text}");
+    Ok(())
+}
