@@ -385,6 +385,15 @@ fn usage_dry_run_rules_and_unsupported_providers() -> TestResult {
     assert_eq!(code, 2, "an empty stdin is a usage error");
     let (code, out) = revoke(&config, &["--provider", "aws"], "AKIAEXAMPLEEXAMPLE12");
     assert_eq!((code, out.starts_with("unsupported: aws")), (1, true), "{out}");
+    // Discord revokes webhook URLs; a bot token is reset by hand.
+    let (code, out) = revoke(
+        &config,
+        &["--provider", "discord"],
+        "MTAxMjM0NTY3ODkwMTIzNDU2.GaBcDe.xyzxyzxyzxyzxyzxyzxyzxyzxyz",
+    );
+    assert_eq!((code, out.starts_with("unsupported: discord")), (1, true), "{out}");
+    let (code, out) = revoke(&config, &["--provider", "postman"], "PMAK-0123456789abcdef");
+    assert!(code == 1 && out.contains("no revocation API"), "{out}");
     // --rule finds the provider through the rule's `revoke` field.
     let (code, out) =
         revoke(&config, &["--rule", "gitlab-pat-legacy"], "glpat-ok-cccccccccccccccccccc");

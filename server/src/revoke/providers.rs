@@ -410,7 +410,10 @@ async fn doppler(call: Call) -> Attempt {
 /// configured base, for tests) receive it.
 async fn discord(call: Call) -> Attempt {
     let Some(path_start) = call.secret.find("/api/webhooks/") else {
-        return Attempt::without_answer(Outcome::FailedPermanent, "not a Discord webhook URL");
+        return Attempt::without_answer(
+            Outcome::Unsupported,
+            "a bot token, not a webhook URL: reset it in the Discord developer portal",
+        );
     };
     let host_ok = [
         "https://discord.com/",
