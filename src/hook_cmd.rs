@@ -157,11 +157,36 @@ fn revoke_blocked(
         repo: repo.display().to_string(),
         installation_id: None,
     };
-    let with_ids: Vec<(&leakgate_rules::Finding, Option<i64>)> =
-        findings.iter().map(|f| (f, None)).collect();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let store = leakgate_store::Store::connect(url).await?;
+        // The findings are recorded (redacted, fingerprinted) so that a revocation waiting
+        // for approval can be approved by finding id.
+        let scan = store
+            .start_scan(&leakgate_store::NewScan {
+                repo: origin.repo.clone(),
+                refs: String::new(),
+                before: None,
+                after: None,
+                pusher: Some(leakgate_hooks::pusher(env)),
+                source: "hook".into(),
+            })
+            .await?;
+        let mut with_ids = Vec::with_capacity(findings.len());
+        for f in findings {
+            let record = leakgate_store::FindingRecord {
+                rule_id: f.rule_id.clone(),
+                provider: f.provider.clone(),
+                severity: f.severity.to_string(),
+                path: f.path.clone(),
+                line: i64::try_from(f.line).unwrap_or(i64::MAX),
+                commit_id: f.commit.clone(),
+                redacted: f.redacted.clone(),
+                fingerprint: f.fingerprint.as_str().to_owned(),
+            };
+            with_ids.push((f, Some(store.add_finding(scan, &record).await?)));
+        }
+        store.finish_scan(scan, "blocked").await?;
         let queued =
             leakgate_server::revoke::run::plan(&store, &key, &config.revoke, &origin, &with_ids)
                 .await?;

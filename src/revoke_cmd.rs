@@ -149,6 +149,13 @@ fn finding(config: &leakgate_server::Config, id: i64, dry_run: bool) -> Result<E
                 println!("{}: {} ({})", row.state, row.provider, row.summary);
                 return Ok(if row.state == "unsupported" { Exit::Findings } else { Exit::Clean });
             }
+            Approval::NoMaterial(row) => {
+                println!(
+                    "{}: the key's encrypted material is gone; pipe the key to `leakgate revoke --provider {}`",
+                    row.state, row.provider
+                );
+                return Ok(Exit::Findings);
+            }
             Approval::Queued(row) => row,
         };
         // Send it now rather than wait for the service; the queued job then finds it
@@ -165,7 +172,7 @@ fn finding(config: &leakgate_server::Config, id: i64, dry_run: bool) -> Result<E
         let provider = row.provider;
         let mut waited = false;
         let step = loop {
-            match revoker.run(&row.fingerprint, lease, false).await? {
+            match revoker.run(&row.fingerprint, lease).await? {
                 // Pacing or the service sending it: wait once, briefly.
                 Step::Later(delay, why) if !waited && delay.as_secs() <= 90 => {
                     eprintln!("leakgate: waiting {} s: {why}", delay.as_secs().max(1));

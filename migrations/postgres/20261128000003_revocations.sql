@@ -32,3 +32,6 @@ CREATE INDEX revocation_attempts_fingerprint ON revocation_attempts (fingerprint
 -- The body last written to an issue (redacted, like the issue itself), so that a revocation
 -- outcome can be written into it without the push that opened it.
 ALTER TABLE issues_opened ADD COLUMN body TEXT;
+-- The GitHub App installation that reported the issue: later edits (a revocation's outcome)
+-- need its token.
+ALTER TABLE issues_opened ADD COLUMN installation_id BIGINT;

@@ -329,6 +329,13 @@ async fn approve_revocation(
         Ok(Approval::Off { provider }) => HttpResponse::Conflict()
             .json(json!({"error": format!("[revoke.{provider}] policy is off")})),
         Ok(Approval::Settled(row)) => HttpResponse::Ok().json(revocation_json(&row)),
+        Ok(Approval::NoMaterial(row)) => HttpResponse::Conflict().json(json!({
+            "error": format!(
+                "the key's encrypted material is gone: revoke it with `leakgate revoke --provider {}` (key on stdin)",
+                row.provider
+            ),
+            "revocation": revocation_json(&row),
+        })),
         Ok(Approval::Queued(row)) => {
             state.wake.notify_waiters();
             HttpResponse::Accepted().json(revocation_json(&row))

@@ -156,9 +156,9 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every second a passive WAL checkpoint (SQLite); hourly, deliveries older than the
-/// retention period are pruned (at least 7 days) and secret material pending revocation
-/// longer than its maximum age is deleted.
+/// Every second a passive WAL checkpoint (SQLite); every minute, revocations that stalled
+/// are queued again; hourly, deliveries older than the retention period are pruned (at least
+/// 7 days) and secret material pending revocation longer than its maximum age is deleted.
 async fn maintain(store: Store, retention_days: u64, material_max_age: Duration) {
     let keep = Duration::from_secs(retention_days.max(7) * 24 * 3600);
     let mut tick: u64 = 0;
@@ -175,11 +175,37 @@ async fn maintain(store: Store, retention_days: u64, material_max_age: Duration)
                 Err(e) => tracing::warn!(error = %e, "expiring secret material failed"),
             }
         }
+        if tick % 60 == 30 {
+            sweep_revocations(&store).await;
+        }
         if let Err(e) = store.checkpoint().await {
             tracing::debug!(error = %e, "checkpoint failed");
         }
         tick += 1;
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Revocations nobody is sending (their job died, or a replica stopped mid-call) get a
+/// new job: one per revocation and last change, so replicas sweeping together add one.
+async fn sweep_revocations(store: &Store) {
+    let stale = match store.stale_revocations(Duration::from_secs(600), 500).await {
+        Ok(stale) => stale,
+        Err(e) => {
+            tracing::warn!(error = %e, "looking for stalled revocations failed");
+            return;
+        }
+    };
+    for (fingerprint, updated_at) in stale {
+        let mut job = revoke::run::job(&fingerprint, false);
+        job.idempotency_key = Some(format!("revoke:{fingerprint}:sweep:{updated_at}"));
+        match store.enqueue(&job).await {
+            Ok(_) => tracing::info!(
+                fingerprint = &fingerprint[..fingerprint.len().min(16)],
+                "a stalled revocation was queued again"
+            ),
+            Err(e) => tracing::warn!(error = %e, "queueing a stalled revocation failed"),
+        }
     }
 }
 

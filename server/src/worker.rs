@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use leakgate_rules::{FingerprintKey, RuleSet};
 use leakgate_store::{
-    FindingRecord, IssueClaim, IssueRecord, Job, NewScan, Revocation, SecretKey, Store,
+    FindingRecord, IssueClaim, IssueLock, IssueRecord, Job, NewScan, Revocation, SecretKey, Store,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Mutex, Notify};
@@ -150,6 +150,10 @@ async fn run_one(
                 if let Err(e) = store.heartbeat(id, &worker, lease).await {
                     tracing::warn!(job = id, error = %e, "lease heartbeat failed");
                 }
+                // Revocations this worker is sending stay its own while the call runs.
+                if let Err(e) = store.renew_revocations(&worker, lease).await {
+                    tracing::warn!(job = id, error = %e, "revocation claim heartbeat failed");
+                }
             }
         })
     };
@@ -223,7 +227,7 @@ async fn execute(
         revoke::run::JOB_KIND => {
             let payload: revoke::run::RevokeJob = serde_json::from_str(&job.payload)
                 .map_err(|e| JobError::Retry(format!("unreadable revoke payload: {e}")))?;
-            run_revoke(ctx, worker, job, &payload.fingerprint, lease).await
+            run_revoke(ctx, worker, &payload.fingerprint, lease).await
         }
         "rescan" => {
             let rescan: Rescan = serde_json::from_str(&job.payload)
@@ -431,6 +435,8 @@ async fn mark_scanned(
 }
 
 /// Opens the issue for one leaked secret, or brings the open one up to date; returns its URL.
+/// Writers of one issue take turns ([`Store::lock_issue`]), and each writes the revocation
+/// state as it is at that moment.
 async fn report_issue(
     ctx: &Arc<Context>,
     client: &ForgeClient,
@@ -443,24 +449,48 @@ async fn report_issue(
     let key = format!("{}:{}", push.forge.name(), push.repo);
     let tracker = ctx.config.issues.repository.clone().unwrap_or_else(|| push.repo.clone());
     let marker = report::marker(fingerprint);
-    let revocation = ctx.store.revocation(fingerprint).await?;
-    let body = report::issue_body(push, findings, &report::revocation_text(revocation.as_ref()));
-    let hash = report::body_hash(&body);
     let installation = push.installation_id;
     let count = |outcome: &str| Metrics::count(&ctx.metrics.reports, "issue", outcome);
+    let body_now = || async {
+        let revocation = ctx.store.revocation(fingerprint).await?;
+        let body =
+            report::issue_body(push, findings, &report::revocation_text(revocation.as_ref()));
+        Ok::<_, leakgate_store::Error>(body)
+    };
+    let busy = || {
+        JobError::Later(
+            Duration::from_secs(2),
+            "another worker is writing this secret's issue".into(),
+        )
+    };
     match ctx.store.claim_issue(&key, fingerprint, worker, lease).await? {
-        IssueClaim::Open(record) => {
-            if record.body_hash.as_deref() != Some(hash.as_str()) {
-                client.edit_issue(installation, &tracker, record.number, &body).await?;
-                let updated =
-                    IssueRecord { body_hash: Some(hash), body: Some(body), ..record.clone() };
-                ctx.store.issue_opened(&key, fingerprint, &updated).await?;
-                count("updated");
+        IssueClaim::Open(_) => {
+            let record = match ctx.store.lock_issue(&key, fingerprint, worker, lease).await? {
+                IssueLock::Locked(record) => record,
+                IssueLock::Busy | IssueLock::NotOpen => return Err(busy()),
+            };
+            let body = body_now().await?;
+            let hash = report::body_hash(&body);
+            if record.body_hash.as_deref() == Some(hash.as_str()) {
+                ctx.store.unlock_issue(&key, fingerprint, worker).await?;
+                return Ok(record.url);
             }
-            recheck_revocation(ctx, fingerprint, revocation.as_ref()).await?;
+            if let Err(e) = client.edit_issue(installation, &tracker, record.number, &body).await {
+                ctx.store.unlock_issue(&key, fingerprint, worker).await?;
+                return Err(e.into());
+            }
+            let updated = IssueRecord {
+                body_hash: Some(hash),
+                body: Some(body),
+                installation_id: installation.and_then(|i| i64::try_from(i).ok()),
+                ..record.clone()
+            };
+            ctx.store.issue_opened(&key, fingerprint, &updated).await?;
+            count("updated");
             Ok(record.url)
         }
         IssueClaim::Claimed { retry } => {
+            let body = body_now().await?;
             // After an expired claim the issue may exist already: its opener died before
             // recording it. Find it by the marker in its title rather than open a second one.
             let existing = if retry {
@@ -484,11 +514,16 @@ async fn report_issue(
             let record = IssueRecord {
                 number: issue.number,
                 url: issue.url.clone(),
-                body_hash: Some(hash),
+                body_hash: Some(report::body_hash(&body)),
                 body: Some(body),
+                installation_id: installation.and_then(|i| i64::try_from(i).ok()),
             };
             ctx.store.issue_opened(&key, fingerprint, &record).await?;
-            recheck_revocation(ctx, fingerprint, revocation.as_ref()).await?;
+            // The revocation may have moved on while the issue was being opened (its job
+            // found no open issue to write to): bring the row up to date.
+            if let Some(now) = ctx.store.revocation(fingerprint).await? {
+                update_issue(ctx, worker, &now, lease).await?;
+            }
             Ok(issue.url)
         }
         IssueClaim::Busy => Err(JobError::Later(
@@ -498,28 +533,11 @@ async fn report_issue(
     }
 }
 
-/// After an issue was written: when the revocation moved on meanwhile (a revoke job finished
-/// while the body was being written), writes its new state into the issue.
-async fn recheck_revocation(
-    ctx: &Arc<Context>,
-    fingerprint: &str,
-    written: Option<&Revocation>,
-) -> Result<(), JobError> {
-    let now = ctx.store.revocation(fingerprint).await?;
-    if now.as_ref().map(|r| &r.state) != written.map(|r| &r.state) {
-        if let Some(now) = now {
-            update_issue(ctx, &now).await?;
-        }
-    }
-    Ok(())
-}
-
 /// A `revoke` job: sends the revocation (or finds it settled) and writes the outcome into
-/// the secret's issue.
+/// the secret's issues.
 async fn run_revoke(
     ctx: &Arc<Context>,
     worker: &str,
-    job: &Job,
     fingerprint: &str,
     lease: Duration,
 ) -> Result<(), JobError> {
@@ -530,35 +548,66 @@ async fn run_revoke(
         metrics: Some(&ctx.metrics),
         worker,
     };
-    match revoker.run(fingerprint, lease, job.attempts >= job.max_attempts).await? {
-        revoke::run::Step::Settled(row) => update_issue(ctx, &row).await,
+    match revoker.run(fingerprint, lease).await? {
+        revoke::run::Step::Settled(row) => update_issue(ctx, worker, &row, lease).await,
         revoke::run::Step::Missing => Ok(()),
         revoke::run::Step::Later(delay, why) => Err(JobError::Later(delay, why)),
         revoke::run::Step::Retry(why) => Err(JobError::Retry(why)),
     }
 }
 
-/// Writes a revocation's state into the issue of the push that found it, if that issue is
-/// open (when it is not yet, its opener writes the current state).
-async fn update_issue(ctx: &Arc<Context>, row: &Revocation) -> Result<(), JobError> {
-    let Ok(origin) = serde_json::from_str::<revoke::run::Origin>(&row.context) else {
-        return Ok(());
-    };
-    let (Some(forge), true) = (origin.forge, ctx.config.issues.enabled) else { return Ok(()) };
-    let Some(client) = ctx.forges.get(&forge) else { return Ok(()) };
-    let key = format!("{}:{}", forge.name(), origin.repo);
-    let Some(record) = ctx.store.issue(&key, &row.fingerprint).await? else { return Ok(()) };
-    let Some(old) = &record.body else { return Ok(()) };
-    let body = report::with_revocation(old, &report::revocation_text(Some(row)));
-    let hash = report::body_hash(&body);
-    if record.body_hash.as_deref() == Some(hash.as_str()) {
+/// Writes a revocation's state into every open issue of its secret (one per repository it
+/// was pushed to); an issue not open yet gets the state from its opener.
+async fn update_issue(
+    ctx: &Arc<Context>,
+    worker: &str,
+    row: &Revocation,
+    lease: Duration,
+) -> Result<(), JobError> {
+    if !ctx.config.issues.enabled {
         return Ok(());
     }
-    let tracker = ctx.config.issues.repository.clone().unwrap_or_else(|| origin.repo.clone());
-    client.edit_issue(origin.installation_id, &tracker, record.number, &body).await?;
-    Metrics::count(&ctx.metrics.reports, "issue", "revocation");
-    let updated = IssueRecord { body_hash: Some(hash), body: Some(body), ..record };
-    ctx.store.issue_opened(&key, &row.fingerprint, &updated).await?;
+    let fingerprint = &row.fingerprint;
+    for key in ctx.store.issue_repos(fingerprint).await? {
+        let Some((forge, repo)) = key.split_once(':') else { continue };
+        let Some(client) = [Forge::Github, Forge::Gitlab, Forge::Gitea]
+            .into_iter()
+            .find(|f| f.name() == forge)
+            .and_then(|f| ctx.forges.get(&f))
+        else {
+            continue;
+        };
+        let record = match ctx.store.lock_issue(&key, fingerprint, worker, lease).await? {
+            IssueLock::Locked(record) => record,
+            IssueLock::NotOpen => continue,
+            IssueLock::Busy => {
+                return Err(JobError::Later(
+                    Duration::from_secs(2),
+                    "another worker is writing this secret's issue".into(),
+                ))
+            }
+        };
+        // The state as it is now, under the lock: a later writer cannot be overtaken.
+        let current = ctx.store.revocation(fingerprint).await?;
+        let body = record
+            .body
+            .as_deref()
+            .map(|old| report::with_revocation(old, &report::revocation_text(current.as_ref())));
+        let Some(body) = body.filter(|b| Some(report::body_hash(b)) != record.body_hash) else {
+            ctx.store.unlock_issue(&key, fingerprint, worker).await?;
+            continue;
+        };
+        let tracker = ctx.config.issues.repository.clone().unwrap_or_else(|| repo.to_owned());
+        let installation = record.installation_id.and_then(|i| u64::try_from(i).ok());
+        if let Err(e) = client.edit_issue(installation, &tracker, record.number, &body).await {
+            ctx.store.unlock_issue(&key, fingerprint, worker).await?;
+            return Err(e.into());
+        }
+        Metrics::count(&ctx.metrics.reports, "issue", "revocation");
+        let hash = report::body_hash(&body);
+        let updated = IssueRecord { body_hash: Some(hash), body: Some(body), ..record };
+        ctx.store.issue_opened(&key, fingerprint, &updated).await?;
+    }
     Ok(())
 }
 

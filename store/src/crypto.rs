@@ -114,6 +114,20 @@ impl Store {
             .map_err(|_| Error::Decrypt { fingerprint: fingerprint.to_owned() })
     }
 
+    /// Whether material is kept for `fingerprint` (without decrypting it).
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn has_secret(&self, fingerprint: &str) -> Result<bool, Error> {
+        let q = "SELECT count(*) FROM secret_material WHERE fingerprint = $1";
+        let (n,): (i64,) = on_pool!(self, |pool, sql| sqlx::query_as(&sql(q))
+            .bind(fingerprint)
+            .fetch_one(pool)
+            .await?);
+        Ok(n > 0)
+    }
+
     /// Deletes the material for `fingerprint` (a revocation reached a final state).
     ///
     /// # Errors

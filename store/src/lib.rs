@@ -39,7 +39,9 @@ use sqlx::{PgPool, SqlitePool};
 pub use crypto::SecretKey;
 pub use error::Error;
 pub use jobs::{Job, JobState, NewJob};
-pub use records::{AuditEvent, Bypass, Delivery, FindingRecord, IssueClaim, IssueRecord, NewScan};
+pub use records::{
+    AuditEvent, Bypass, Delivery, FindingRecord, IssueClaim, IssueLock, IssueRecord, NewScan,
+};
 pub use revocations::{NewRevocation, Revocation, RevocationEnd, FINAL_STATES};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -101,8 +103,11 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// `d` in milliseconds, at most a century: `now + ms(d)` cannot overflow, whatever delay a
+/// caller (or a provider's `Retry-After`) asks for.
 pub(crate) fn ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    const CENTURY_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX).min(CENTURY_MS)
 }
 
 /// `url` with any password replaced, for messages.

@@ -87,10 +87,36 @@ pub struct IssueRecord {
     pub body_hash: Option<String>,
     /// The body last written (redacted, like the issue).
     pub body: Option<String>,
+    /// The GitHub App installation whose token writes it.
+    pub installation_id: Option<i64>,
 }
 
-/// `issues_opened` as read: number, url, state, body hash, body.
-type IssueRow = (Option<i64>, String, String, Option<String>, Option<String>);
+/// What [`Store::lock_issue`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IssueLock {
+    /// The caller holds the issue until [`Store::issue_opened`] or [`Store::unlock_issue`].
+    Locked(IssueRecord),
+    /// Another worker is writing it; try again shortly.
+    Busy,
+    /// No open issue (not opened yet, or being opened).
+    NotOpen,
+}
+
+/// `issues_opened` as read: number, url, state, body hash, body, installation.
+type IssueRow = (Option<i64>, String, String, Option<String>, Option<String>, Option<i64>);
+
+const ISSUE_COLUMNS: &str = "number, url, state, body_hash, body, installation_id";
+
+fn issue_record(row: IssueRow) -> Option<IssueRecord> {
+    let (number, url, state, body_hash, body, installation_id) = row;
+    (state == "open").then_some(IssueRecord {
+        number: number?,
+        url,
+        body_hash,
+        body,
+        installation_id,
+    })
+}
 
 /// What [`Store::claim_issue`] found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -440,8 +466,9 @@ impl Store {
                       ON CONFLICT (repo, fingerprint) DO NOTHING";
         let take = "UPDATE issues_opened SET claimed_by = $1, claim_until = $2 WHERE repo = $3 \
                     AND fingerprint = $4 AND state = 'opening' AND (claim_until < $5 OR claimed_by = $6)";
-        let select = "SELECT number, url, state, body_hash, body FROM issues_opened \
-                      WHERE repo = $1 AND fingerprint = $2";
+        let select = format!(
+            "SELECT {ISSUE_COLUMNS} FROM issues_opened WHERE repo = $1 AND fingerprint = $2"
+        );
         let claim = on_pool!(self, |pool, sql| {
             let fresh = sqlx::query(&sql(insert))
                 .bind(repo)
@@ -456,16 +483,14 @@ impl Store {
             if fresh {
                 IssueClaim::Claimed { retry: false }
             } else {
-                let (number, url, state, body_hash, body): IssueRow = sqlx::query_as(&sql(select))
+                let row: IssueRow = sqlx::query_as(&sql(&select))
                     .bind(repo)
                     .bind(fingerprint)
                     .fetch_one(pool)
                     .await?;
-                match (state.as_str(), number) {
-                    ("open", Some(number)) => {
-                        IssueClaim::Open(IssueRecord { number, url, body_hash, body })
-                    }
-                    _ => {
+                match issue_record(row) {
+                    Some(record) => IssueClaim::Open(record),
+                    None => {
                         let taken = sqlx::query(&sql(take))
                             .bind(worker)
                             .bind(until)
@@ -502,7 +527,8 @@ impl Store {
         issue: &IssueRecord,
     ) -> Result<(), Error> {
         let q = "UPDATE issues_opened SET state = 'open', number = $1, url = $2, body_hash = $3, \
-                 body = $6, claimed_by = NULL, claim_until = NULL WHERE repo = $4 AND fingerprint = $5";
+                 body = $6, installation_id = $7, claimed_by = NULL, claim_until = NULL \
+                 WHERE repo = $4 AND fingerprint = $5";
         on_pool!(self, |pool, sql| {
             sqlx::query(&sql(q))
                 .bind(issue.number)
@@ -511,10 +537,82 @@ impl Store {
                 .bind(repo)
                 .bind(fingerprint)
                 .bind(&issue.body)
+                .bind(issue.installation_id)
                 .execute(pool)
                 .await?;
         });
         Ok(())
+    }
+
+    /// Takes the open issue for `fingerprint` in `repo` for an edit, so that writers on
+    /// every replica take turns (each then writes from the latest body and state). The lock
+    /// lasts `lease`; [`Store::issue_opened`] or [`Store::unlock_issue`] ends it.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn lock_issue(
+        &self,
+        repo: &str,
+        fingerprint: &str,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<IssueLock, Error> {
+        let now = now_ms();
+        let take = format!(
+            "UPDATE issues_opened SET claimed_by = $1, claim_until = $2 WHERE repo = $3 AND \
+             fingerprint = $4 AND state = 'open' AND (claimed_by IS NULL OR claim_until < $5 \
+             OR claimed_by = $1) RETURNING {ISSUE_COLUMNS}"
+        );
+        let row: Option<IssueRow> = on_pool!(self, |pool, sql| sqlx::query_as(&sql(&take))
+            .bind(worker)
+            .bind(now.saturating_add(ms(lease)))
+            .bind(repo)
+            .bind(fingerprint)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?);
+        if let Some(record) = row.and_then(issue_record) {
+            return Ok(IssueLock::Locked(record));
+        }
+        Ok(if self.issue(repo, fingerprint).await?.is_some() {
+            IssueLock::Busy
+        } else {
+            IssueLock::NotOpen
+        })
+    }
+
+    /// Ends `worker`'s edit lock without writing.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn unlock_issue(
+        &self,
+        repo: &str,
+        fingerprint: &str,
+        worker: &str,
+    ) -> Result<(), Error> {
+        let q = "UPDATE issues_opened SET claimed_by = NULL, claim_until = NULL WHERE repo = $1 \
+                 AND fingerprint = $2 AND state = 'open' AND claimed_by = $3";
+        on_pool!(self, |pool, sql| {
+            sqlx::query(&sql(q)).bind(repo).bind(fingerprint).bind(worker).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// The repositories (keys such as `github:acme/app`) with an open issue for `fingerprint`.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn issue_repos(&self, fingerprint: &str) -> Result<Vec<String>, Error> {
+        let q = "SELECT repo FROM issues_opened WHERE fingerprint = $1 AND state = 'open' ORDER BY repo";
+        let rows: Vec<(String,)> = on_pool!(self, |pool, sql| sqlx::query_as(&sql(q))
+            .bind(fingerprint)
+            .fetch_all(pool)
+            .await?);
+        Ok(rows.into_iter().map(|(r,)| r).collect())
     }
 
     /// The issue recorded for `fingerprint` in `repo`, once open.
@@ -523,14 +621,14 @@ impl Store {
     ///
     /// A database error.
     pub async fn issue(&self, repo: &str, fingerprint: &str) -> Result<Option<IssueRecord>, Error> {
-        let q = "SELECT number, url, state, body_hash, body FROM issues_opened WHERE repo = $1 \
-                 AND fingerprint = $2 AND state = 'open'";
+        let q = format!(
+            "SELECT {ISSUE_COLUMNS} FROM issues_opened WHERE repo = $1 AND fingerprint = $2 \
+             AND state = 'open'"
+        );
         let row: Option<IssueRow> = on_pool!(self, |pool, sql| {
-            sqlx::query_as(&sql(q)).bind(repo).bind(fingerprint).fetch_optional(pool).await?
+            sqlx::query_as(&sql(&q)).bind(repo).bind(fingerprint).fetch_optional(pool).await?
         });
-        Ok(row.and_then(|(number, url, _, body_hash, body)| {
-            Some(IssueRecord { number: number?, url, body_hash, body })
-        }))
+        Ok(row.and_then(issue_record))
     }
 
     /// Appends an audit event.

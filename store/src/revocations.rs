@@ -164,8 +164,9 @@ impl Store {
     }
 
     /// Claims up to `limit` queued revocations of `lane` for `worker` (those whose holder's
-    /// claim expired too), `first` before the others; returns their fingerprints. A claimed
-    /// revocation is `sending` until [`Store::end_revocations`].
+    /// claim expired too), `first` before the others; returns their fingerprints with the
+    /// provider calls made for each so far. A claimed revocation is `sending` until
+    /// [`Store::end_revocations`]; [`Store::renew_revocations`] keeps the claim alive.
     ///
     /// # Errors
     ///
@@ -177,25 +178,69 @@ impl Store {
         limit: i64,
         worker: &str,
         lease: Duration,
-    ) -> Result<Vec<String>, Error> {
+    ) -> Result<Vec<(String, i64)>, Error> {
         let now = now_ms();
         let ready = "(state = 'queued' OR (state = 'sending' AND claim_until < $3))";
+        // SKIP LOCKED (PostgreSQL): two claimers over the same rows take different ones
+        // instead of waiting on each other (or deadlocking on their different orders).
         let q = format!(
             "UPDATE revocations SET state = 'sending', claimed_by = $1, claim_until = $2, \
              updated_at = $3 WHERE {ready} AND fingerprint IN (SELECT fingerprint FROM \
              revocations WHERE lane = $4 AND {ready} ORDER BY CASE WHEN fingerprint = $5 \
-             THEN 0 ELSE 1 END, created_at LIMIT $6) RETURNING fingerprint"
+             THEN 0 ELSE 1 END, created_at LIMIT $6 FOR UPDATE SKIP LOCKED) \
+             RETURNING fingerprint, attempts"
         );
-        let rows: Vec<(String,)> = on_pool!(self, |pool, sql| sqlx::query_as(&sql(&q))
+        let rows: Vec<(String, i64)> = on_pool!(self, |pool, sql| sqlx::query_as(&sql(&q))
             .bind(worker)
-            .bind(now + ms(lease))
+            .bind(now.saturating_add(ms(lease)))
             .bind(now)
             .bind(lane)
             .bind(first)
             .bind(limit)
             .fetch_all(pool)
             .await?);
-        Ok(rows.into_iter().map(|(f,)| f).collect())
+        Ok(rows)
+    }
+
+    /// Extends every claim `worker` holds by `lease` (its heartbeat, while a provider call
+    /// runs).
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn renew_revocations(&self, worker: &str, lease: Duration) -> Result<u64, Error> {
+        let q =
+            "UPDATE revocations SET claim_until = $1 WHERE claimed_by = $2 AND state = 'sending'";
+        Ok(on_pool!(self, |pool, sql| sqlx::query(&sql(q))
+            .bind(now_ms().saturating_add(ms(lease)))
+            .bind(worker)
+            .execute(pool)
+            .await?
+            .rows_affected()))
+    }
+
+    /// Revocations left waiting with no one sending them: `queued` and unchanged for
+    /// `idle`, or `sending` under an expired claim (their job died). The service re-enqueues
+    /// their jobs. Returns fingerprints with their last change.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn stale_revocations(
+        &self,
+        idle: Duration,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>, Error> {
+        let now = now_ms();
+        let q = "SELECT fingerprint, updated_at FROM revocations WHERE (state = 'queued' AND \
+                 updated_at < $1) OR (state = 'sending' AND claim_until < $2) \
+                 ORDER BY updated_at LIMIT $3";
+        Ok(on_pool!(self, |pool, sql| sqlx::query_as(&sql(q))
+            .bind(now.saturating_sub(ms(idle)))
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?))
     }
 
     /// Takes `lane`'s next sending slot, `interval` after this one: `None` when taken, or how
@@ -213,7 +258,7 @@ impl Store {
         let wait = on_pool!(self, |pool, sql| {
             sqlx::query(&sql(insert)).bind(lane).execute(pool).await?;
             let taken = sqlx::query(&sql(take))
-                .bind(now + ms(interval))
+                .bind(now.saturating_add(ms(interval)))
                 .bind(lane)
                 .bind(now)
                 .execute(pool)
@@ -237,7 +282,7 @@ impl Store {
     ///
     /// A database error.
     pub async fn hold_lane(&self, lane: &str, delay: Duration) -> Result<(), Error> {
-        let until = now_ms() + ms(delay);
+        let until = now_ms().saturating_add(ms(delay));
         let q = "INSERT INTO revoke_pacing (lane, next_at) VALUES ($1, $2) ON CONFLICT (lane) \
                  DO UPDATE SET next_at = CASE WHEN revoke_pacing.next_at < $2 THEN $2 \
                  ELSE revoke_pacing.next_at END";

@@ -239,20 +239,27 @@ fn aws_keys_leaked_in_a_push_are_deactivated_in_iam() -> TestResult {
         r#"
 import boto3, os, re
 iam = boto3.client("iam", endpoint_url=os.environ["ENDPOINT"])
-for i in range(200):
+found = 0
+for i in range(400):
     iam.create_user(UserName=f"dev{i}")
     k = iam.create_access_key(UserName=f"dev{i}")["AccessKey"]
     if re.fullmatch(r"AKIA[A-Z2-7]{16}", k["AccessKeyId"]):
         print(f"dev{i} {k['AccessKeyId']} {k['SecretAccessKey']}")
-        break
+        found += 1
+        if found == 2:
+            break
 "#,
     )?;
     let mut parts = pair.split_whitespace();
     let (user, key_id, secret) =
         (parts.next().ok_or("user")?, parts.next().ok_or("id")?, parts.next().ok_or("secret")?);
+    let (user2, key_id2) = (parts.next().ok_or("user 2")?, parts.next().ok_or("id 2")?);
     let world = World::new()?;
+    // leakgate's own credentials, for a key id found without its secret (moto accepts any).
     let extra = format!(
-        "[revoke.aws]\npolicy = \"auto\"\napi_url = \"{endpoint}\"\nallow_internal = true\n"
+        "[revoke.aws]\npolicy = \"auto\"\napi_url = \"{endpoint}\"\nallow_internal = true\n\
+         access_key_id = \"AKIAREVOKERAAAAAAAAA\"\nsecret_access_key = \"{}\"\n",
+        "r".repeat(40)
     );
     let service = Service::start(&world, &world.config(&extra)?)?;
     let repo = world.repo("gitea", "ops/infra")?;
@@ -281,8 +288,19 @@ print(iam.list_access_keys(UserName="{user}")["AccessKeyMetadata"][0]["Status"])
         state.issues.len() == 2
             && state.issues.iter().all(|i| i.body.contains("**revoked** via aws"))
     })?;
+    // A key id alone, in another repository: found through its user with the configured
+    // credentials, and deactivated.
+    let other = world.repo("gitea", "ops/other")?;
+    other.commit("ci/env.sh", &format!("export AWS_ACCESS_KEY_ID={key_id2}\n"))?;
+    let (before, after) = other.push()?;
+    assert_eq!(service.deliver("gitea", "push", "aws-2", &other.event(&before, &after))?.0, 202);
+    let status2 = status.replace(user, user2);
+    service.wait("the second key to be Inactive in IAM", || {
+        boto(&python, &endpoint, &status2).is_ok_and(|s| s == "Inactive")
+    })?;
     assert_no_plaintext(&world, &[service.log()], secret)?;
     assert_no_plaintext(&world, &[service.log()], key_id)?;
+    assert_no_plaintext(&world, &[service.log()], key_id2)?;
     Ok(())
 }
 

@@ -103,7 +103,13 @@ async fn answer(req: HttpRequest, body: web::Bytes, seen: web::Data<Seen>) -> Ht
     let unauthorized = || HttpResponse::Unauthorized().json(json!({"message": "Bad credentials"}));
     let method = req.method().as_str();
     match path {
+        "/github/credentials/revoke" if has("spam") => status(422)
+            .json(json!({"message": "Validation Failed", "documentation_url": "https://docs.github.com"})),
         "/github/credentials/revoke" => status(202).json(json!({})),
+        // A misbehaving answer that echoes the token back.
+        "/slack/api/auth.revoke" if has("echo") => {
+            HttpResponse::Ok().json(json!({"ok": false, "error": token}))
+        }
         "/github/installation/token" if dead => unauthorized(),
         "/github/installation/token" => status(204).finish(),
         "/gitlab/api/v4/personal_access_tokens/self" if dead => unauthorized(),
@@ -183,6 +189,17 @@ async fn answer(req: HttpRequest, body: web::Bytes, seen: web::Data<Seen>) -> Ht
             }
         }
         "/aws/" if dead => iam_error(403, "InvalidClientTokenId"),
+        "/aws/" if String::from_utf8_lossy(&body).contains("Action=GetAccessKeyLastUsed") => {
+            if String::from_utf8_lossy(&body).contains("AKIAGONE") {
+                return iam_error(404, "NoSuchEntity");
+            }
+            HttpResponse::Ok().content_type("text/xml").body(
+                "<GetAccessKeyLastUsedResponse><GetAccessKeyLastUsedResult><UserName>dev-7</UserName>\
+                 <AccessKeyLastUsed><Region>N/A</Region></AccessKeyLastUsed>\
+                 </GetAccessKeyLastUsedResult></GetAccessKeyLastUsedResponse>",
+            )
+        }
+        "/aws/" if has("mismatch") => iam_error(403, "SignatureDoesNotMatch"),
         "/aws/" => HttpResponse::Ok().content_type("text/xml").body(
             "<UpdateAccessKeyResponse><ResponseMetadata><RequestId>1</RequestId>\
              </ResponseMetadata></UpdateAccessKeyResponse>",
@@ -318,6 +335,13 @@ fn each_documented_answer_maps_to_its_outcome() -> TestResult {
         ("slack", "xoxb-ok-1111-2222-aaaaaaaa", 0, "revoked: slack"),
         ("slack", "xoxb-dead-1111-2222-aaaaaa", 0, "already_invalid: slack (invalid_auth)"),
         ("slack", "xoxb-html-1111-2222-aaaaaa", 1, "failed_retryable: slack"),
+        ("slack", "xoxb-echo-1111-2222-aaaaaa", 1, "failed_permanent: slack ((summary withheld"),
+        (
+            "github",
+            "ghp_spam_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            1,
+            "failed_retryable: github (HTTP 422",
+        ),
         ("crates-io", "cio_ok_aaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0, "revoked: crates-io"),
         ("crates-io", "cio_dead_aaaaaaaaaaaaaaaaaaaaaaaaaa", 0, "already_invalid: crates-io"),
     ];
@@ -569,8 +593,19 @@ fn gitlab_admin_token_api() -> TestResult {
     );
     // A wrong admin token is leakgate's problem, not the leaked token's: permanent.
     assert_eq!(run("glpat-ok-eeeeeeeeeeeeeeeeeeee", "wrong").outcome, Outcome::FailedPermanent);
+    // The admin API's 404 is ambiguous (no such token, or no such API): the token itself
+    // then says it is dead.
     let seen = fake.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-    assert!(seen.iter().all(|(p, _)| p == "/gitlab/api/v4/admin/token"), "{seen:?}");
+    let paths: Vec<&str> = seen.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/gitlab/api/v4/admin/token",
+            "/gitlab/api/v4/admin/token",
+            "/gitlab/api/v4/personal_access_tokens/self",
+            "/gitlab/api/v4/admin/token",
+        ]
+    );
     Ok(())
 }
 
@@ -604,5 +639,55 @@ fn every_rule_provider_is_registered_and_listed() -> TestResult {
     let github = text.lines().find(|l| l.starts_with("github ")).ok_or("github listed")?;
     assert!(github.contains("policy auto") && github.contains("github-pat-classic"), "{github}");
     assert!(text.lines().any(|l| l.starts_with("aws ") && l.contains("policy manual")), "{text}");
+    Ok(())
+}
+
+/// AWS with `[revoke.aws]` credentials: a key id found alone is deactivated through its user;
+/// leakgate's own credentials being refused is a permanent failure, never "already invalid";
+/// a pair whose secret is not the key's falls back to the credentials.
+#[test]
+fn aws_configured_credentials_are_told_apart_from_a_dead_key() -> TestResult {
+    use leakgate_server::config::Sensitive;
+    use leakgate_server::revoke::{self, Outcome, ProviderConfig};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let fake = start();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let settings = |admin: Option<&str>| ProviderConfig {
+        api_url: Some(format!("{}/aws", fake.base)),
+        allow_internal: true,
+        access_key_id: admin.map(str::to_owned),
+        secret_access_key: admin
+            .map(|_| Sensitive::new("adminsecretadminsecretadminsecretadminse")),
+        ..ProviderConfig::default()
+    };
+    let aws = revoke::provider("aws").expect("known");
+    let run = |secret: &str, admin: Option<&str>| {
+        runtime.block_on(revoke::revoke(
+            aws,
+            secret.as_bytes(),
+            &settings(admin),
+            Duration::from_secs(2),
+        ))
+    };
+    let good_admin = Some("AKIAADMINAAAAAAAAAAA");
+    let alone = run("AKIAOKAAAAAAAAAAAAAA", good_admin);
+    assert_eq!(alone.outcome, Outcome::Revoked, "{alone:?}");
+    let gone = run("AKIAGONEAAAAAAAAAAAA", good_admin);
+    assert_eq!(gone.outcome, Outcome::AlreadyInvalid, "{gone:?}");
+    let refused = run("AKIAOKAAAAAAAAAAAAAA", Some("AKIADEADADMINAAAAAAA"));
+    assert_eq!(
+        refused.outcome,
+        Outcome::FailedPermanent,
+        "our credentials, not the key: {refused:?}"
+    );
+    assert!(refused.summary.contains("[revoke.aws] credentials"), "{refused:?}");
+    let no_admin = run("AKIAOKAAAAAAAAAAAAAA", None);
+    assert_eq!(no_admin.outcome, Outcome::Unsupported);
+    let mismatch =
+        run("AKIAMISMATCHAAAAAAAA\nwJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", good_admin);
+    assert_eq!(mismatch.outcome, Outcome::Revoked, "fell back to the credentials: {mismatch:?}");
+    let seen = fake.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    // The deactivation names the user that GetAccessKeyLastUsed gave.
+    assert!(seen.iter().filter(|(_, c)| c == "AKIAADMINAAAAAAAAAAA").count() >= 4, "{seen:?}");
     Ok(())
 }

@@ -62,8 +62,9 @@ pub async fn client_for(
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((bare, port))
+        Err(_) => tokio::time::timeout(timeout, tokio::net::lookup_host((bare, port)))
             .await
+            .map_err(|_| format!("resolving {host} timed out"))?
             .map_err(|e| format!("cannot resolve {host}: {e}"))?
             .collect(),
     };

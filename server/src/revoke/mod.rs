@@ -174,14 +174,28 @@ pub async fn revoke(
     let Ok(secret) = std::str::from_utf8(secret) else {
         return Attempt::without_answer(Outcome::FailedPermanent, "the secret is not text");
     };
-    (provider.revoke)(providers::Call {
-        secret: zeroize::Zeroizing::new(secret.trim().to_owned()),
+    let secret = zeroize::Zeroizing::new(secret.trim().to_owned());
+    let call = (provider.revoke)(providers::Call {
+        secret: secret.clone(),
         base: base_url(provider, config),
         allow_internal: config.allow_internal,
         timeout,
         settings: config.clone(),
-    })
-    .await
+    });
+    // Listing providers make several requests: the whole attempt gets a bound too, so that
+    // it ends well within the claim it runs under.
+    let mut attempt = match tokio::time::timeout(timeout * 4, call).await {
+        Ok(attempt) => attempt,
+        Err(_) => Attempt::without_answer(
+            Outcome::FailedRetryable,
+            format!("timed out: no outcome within {} s", (timeout * 4).as_secs()),
+        ),
+    };
+    // Defence in depth: a summary never carries the secret, whatever a provider answered.
+    if secret.len() >= 6 && attempt.summary.contains(secret.as_str()) {
+        attempt.summary = "(summary withheld: it contained the secret)".into();
+    }
+    attempt
 }
 
 /// The API base of `provider` under `config`, without a trailing slash.

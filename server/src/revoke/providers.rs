@@ -198,7 +198,8 @@ async fn send_inner(
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        // An hour at most: a provider's answer does not get to park the queue for longer.
+        .map(|s| Duration::from_secs(s.min(3600)));
     let html = response
         .headers()
         .get("content-type")
@@ -290,7 +291,10 @@ pub const GITHUB_BATCH: usize = 1000;
 async fn github_credentials(call: &Call, secrets: &[&str]) -> Attempt {
     let url = format!("{}/credentials/revoke", call.base);
     let body = json!({ "credentials": secrets });
-    let token = call.settings.token.as_ref().filter(|t| t.is_set());
+    // Authenticated only on GitHub Enterprise Server (an `api_url` of its own): github.com's
+    // endpoint is unauthenticated.
+    let token =
+        call.settings.token.as_ref().filter(|t| t.is_set() && call.settings.api_url.is_some());
     let reply = sent!(
         send(call, Method::POST, &url, |r| {
             let r = r
@@ -304,6 +308,15 @@ async fn github_credentials(call: &Call, secrets: &[&str]) -> Attempt {
         })
         .await
     );
+    // 422 is "Validation failed, or the endpoint has been spammed": not the tokens' fault.
+    if reply.status == 422 && !reply.html {
+        return Attempt {
+            outcome: Outcome::FailedRetryable,
+            status: Some(422),
+            summary: "HTTP 422: validation failed or rate limited".into(),
+            retry_after: reply.retry_after.or(Some(Duration::from_secs(60))),
+        };
+    }
     classify(&reply, &[202], &[], true)
 }
 
@@ -321,7 +334,11 @@ async fn gitlab(call: Call) -> Attempt {
                 .json(&body))
             .await
         );
-        return classify(&reply, &[204], &[404], false);
+        // 404 is also what a GitLab without the admin token API answers: the token itself
+        // then says whether it is still valid.
+        if reply.status != 404 {
+            return classify(&reply, &[204], &[], false);
+        }
     }
     let url = format!("{}/api/v4/personal_access_tokens/self", call.base);
     let reply = sent!(
@@ -355,13 +372,13 @@ async fn slack(call: Call) -> Attempt {
             ]
             .contains(&error) =>
         {
-            (Outcome::AlreadyInvalid, error.to_owned())
+            (Outcome::AlreadyInvalid, code(error))
         }
-        (Some(false), _) if error == "ratelimited" => (Outcome::FailedRetryable, error.to_owned()),
+        (Some(false), _) if error == "ratelimited" => (Outcome::FailedRetryable, code(error)),
         (None, _) => (Outcome::FailedRetryable, "not the documented JSON answer".to_owned()),
         _ => (
             Outcome::FailedPermanent,
-            if error.is_empty() { "not revoked".to_owned() } else { error.to_owned() },
+            if error.is_empty() { "not revoked".to_owned() } else { code(error) },
         ),
     };
     Attempt { outcome, status: Some(200), summary, retry_after: reply.retry_after }
@@ -539,7 +556,7 @@ async fn cloudflare(call: Call) -> Attempt {
         return Attempt {
             outcome: Outcome::AlreadyInvalid,
             status: Some(200),
-            summary: format!("the token is {status}"),
+            summary: format!("the token is {}", code(status)),
             retry_after: None,
         };
     }
@@ -604,9 +621,10 @@ async fn npm(call: Call) -> Attempt {
 
 /// AWS IAM: `UpdateAccessKey` to `Inactive` (Query API, SigV4 for service `iam`). With the
 /// leaked pair (the key id and its secret, as `ID\nSECRET`) the key deactivates itself; with
-/// only the id, `[revoke.aws]` credentials find its user (`GetAccessKeyLastUsed`) and
-/// deactivate it. `InvalidClientTokenId` (the pair no longer works) and `NoSuchEntity` mean
-/// the key is dead already.
+/// only the id (or a pair whose secret is not the key's: `SignatureDoesNotMatch`),
+/// `[revoke.aws]` credentials find its user (`GetAccessKeyLastUsed`) and deactivate it.
+/// `NoSuchEntity`, and `InvalidClientTokenId` for the leaked key itself, mean the key is dead
+/// already; leakgate's own credentials being refused is a permanent failure, not a dead key.
 async fn aws(call: Call) -> Attempt {
     let mut parts = call.secret.split('\n').map(str::trim);
     let key_id = parts.next().unwrap_or("").to_owned();
@@ -614,49 +632,59 @@ async fn aws(call: Call) -> Attempt {
     if !key_id.starts_with("AKIA") || key_id.len() != 20 {
         return Attempt::without_answer(
             Outcome::Unsupported,
-            "only long-term IAM user keys (AKIA...) can be deactivated",
+            "only long-term IAM user keys (AKIA...) can be deactivated, with their key id",
         );
     }
     let region = call.settings.region.clone().unwrap_or_else(|| "us-east-1".to_owned());
-    let (signer_id, signer_secret, user) = match pair_secret {
-        Some(secret) => (key_id.clone(), secret, None),
-        None => {
-            let (Some(id), Some(secret)) = (
-                call.settings.access_key_id.clone(),
-                call.settings.secret_access_key.as_ref().filter(|s| s.is_set()),
-            ) else {
-                return Attempt::without_answer(
-                    Outcome::Unsupported,
-                    "the key id was found without its secret and [revoke.aws] has no credentials",
-                );
-            };
-            let secret = Zeroizing::new(secret.expose().to_owned());
-            let params = [("Action", "GetAccessKeyLastUsed"), ("AccessKeyId", key_id.as_str())];
-            let reply = sent!(aws_query(&call, &region, &id, &secret, &params).await);
-            if reply.status != 200 {
-                return aws_classify(&reply);
-            }
-            let Some(user) = xml_text(&reply.text, "UserName") else {
-                return Attempt {
-                    outcome: Outcome::FailedRetryable,
-                    status: Some(200),
-                    summary: "GetAccessKeyLastUsed answered without a UserName".into(),
-                    retry_after: None,
-                };
-            };
-            (id, secret, Some(user))
+    let deactivate =
+        [("Action", "UpdateAccessKey"), ("AccessKeyId", key_id.as_str()), ("Status", "Inactive")];
+    if let Some(secret) = &pair_secret {
+        let reply = sent!(aws_query(&call, &region, &key_id, secret, &deactivate).await);
+        let attempt = aws_classify(&reply, Signer::Leaked);
+        if !attempt.summary.ends_with("SignatureDoesNotMatch") {
+            return attempt;
         }
-    };
-    let mut params = vec![
-        ("Action", "UpdateAccessKey"),
-        ("AccessKeyId", key_id.as_str()),
-        ("Status", "Inactive"),
-    ];
-    if let Some(user) = &user {
-        params.push(("UserName", user.as_str()));
     }
-    let reply = sent!(aws_query(&call, &region, &signer_id, &signer_secret, &params).await);
-    aws_classify(&reply)
+    let (Some(admin_id), Some(admin_secret)) = (
+        call.settings.access_key_id.clone(),
+        call.settings.secret_access_key.as_ref().filter(|s| s.is_set()),
+    ) else {
+        return Attempt::without_answer(
+            Outcome::Unsupported,
+            if pair_secret.is_some() {
+                "the secret found with the key id is not its secret, and [revoke.aws] has no credentials"
+            } else {
+                "the key id was found without its secret and [revoke.aws] has no credentials"
+            },
+        );
+    };
+    let admin_secret = Zeroizing::new(admin_secret.expose().to_owned());
+    let params = [("Action", "GetAccessKeyLastUsed"), ("AccessKeyId", key_id.as_str())];
+    let reply = sent!(aws_query(&call, &region, &admin_id, &admin_secret, &params).await);
+    if reply.status != 200 || reply.html {
+        return aws_classify(&reply, Signer::Configured);
+    }
+    let Some(user) = xml_text(&reply.text, "UserName") else {
+        return Attempt {
+            outcome: Outcome::FailedRetryable,
+            status: Some(200),
+            summary: "GetAccessKeyLastUsed answered without a UserName".into(),
+            retry_after: None,
+        };
+    };
+    let mut params = deactivate.to_vec();
+    params.push(("UserName", user.as_str()));
+    let reply = sent!(aws_query(&call, &region, &admin_id, &admin_secret, &params).await);
+    aws_classify(&reply, Signer::Configured)
+}
+
+/// Whose credentials signed an IAM call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Signer {
+    /// The leaked key itself.
+    Leaked,
+    /// `[revoke.aws]`.
+    Configured,
 }
 
 /// One signed IAM Query API call.
@@ -735,8 +763,9 @@ fn form_escape(text: &str) -> String {
     out
 }
 
-/// IAM's answers: 200 is done; the error `Code` decides the rest.
-fn aws_classify(reply: &Reply) -> Attempt {
+/// IAM's answers: 200 is done; the error `Code` decides the rest. The summary ends with the
+/// code.
+fn aws_classify(reply: &Reply, signer: Signer) -> Attempt {
     if reply.status == 200 && !reply.html {
         return Attempt {
             outcome: Outcome::Revoked,
@@ -745,18 +774,23 @@ fn aws_classify(reply: &Reply) -> Attempt {
             retry_after: None,
         };
     }
-    let code = xml_text(&reply.text, "Code").unwrap_or_default();
+    let code = code(&xml_text(&reply.text, "Code").unwrap_or_default());
     let outcome = match code.as_str() {
-        "InvalidClientTokenId" | "NoSuchEntity" => Outcome::AlreadyInvalid,
+        "NoSuchEntity" => Outcome::AlreadyInvalid,
+        "InvalidClientTokenId" if signer == Signer::Leaked => Outcome::AlreadyInvalid,
+        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "AccessDenied" => {
+            Outcome::FailedPermanent
+        }
         "Throttling" | "ServiceUnavailable" | "InternalFailure" | "RequestExpired" => {
             Outcome::FailedRetryable
         }
         _ => return classify(reply, &[], &[], false),
     };
+    let whose = if signer == Signer::Configured { "[revoke.aws] credentials: " } else { "" };
     Attempt {
         outcome,
         status: Some(reply.status),
-        summary: format!("HTTP {}: {code}", reply.status),
+        summary: format!("HTTP {}: {whose}{code}", reply.status),
         retry_after: reply.retry_after,
     }
 }
@@ -768,6 +802,22 @@ fn xml_text(xml: &str, tag: &str) -> Option<String> {
     let start = xml.find(&open)? + open.len();
     let end = xml[start..].find(&format!("</{tag}>"))? + start;
     Some(xml[start..end].trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// Provider text (an error code, a status) reduced to what an audit line and an issue may
+/// show: at most 64 characters of `[A-Za-z0-9_.:-]`, so that an answer echoing the request
+/// cannot carry the secret along.
+fn code(text: &str) -> String {
+    let kept: String = text
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))
+        .take(64)
+        .collect();
+    if kept.is_empty() {
+        "unknown".into()
+    } else {
+        kept
+    }
 }
 
 /// A value safe to put in a URL path segment (ids from provider answers).

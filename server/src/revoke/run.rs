@@ -15,8 +15,12 @@ use crate::metrics::Metrics;
 
 /// Job kind of a revocation.
 pub const JOB_KIND: &str = "revoke";
-/// Attempts of a revocation job before it gives up (backoff 2 s doubling: about 8 minutes).
-pub const MAX_ATTEMPTS: i64 = 9;
+/// Provider calls for one secret before its revocation gives up (`failed_retryable`):
+/// with the queue's backoff (2 s doubling) or the provider's `Retry-After` between them.
+pub const MAX_ATTEMPTS: i64 = 8;
+/// Attempts of a `revoke` job: more than [`MAX_ATTEMPTS`], so that a database hiccup does
+/// not end a revocation that still has provider calls left.
+const JOB_ATTEMPTS: i64 = 12;
 /// The lane of GitHub tokens that the credential revocation API takes in batches.
 pub const GITHUB_BATCH_LANE: &str = "github-batch";
 
@@ -39,12 +43,13 @@ pub struct RevokeJob {
 }
 
 /// The job that sends (or, once final, reports) the revocation of `fingerprint`; `manual`
-/// jobs (an approval) get a key of their own so that an earlier job does not hide them.
+/// jobs (an approval, a sweep) get a key of their own so that an earlier job does not hide
+/// them.
 pub fn job(fingerprint: &str, manual: bool) -> NewJob {
     let payload = serde_json::to_string(&RevokeJob { fingerprint: fingerprint.to_owned() })
         .unwrap_or_default();
     let mut job = NewJob::new(JOB_KIND, &payload);
-    job.max_attempts = MAX_ATTEMPTS;
+    job.max_attempts = JOB_ATTEMPTS;
     if manual {
         let mut nonce = [0u8; 8];
         let _ = getrandom::fill(&mut nonce);
@@ -127,11 +132,9 @@ pub async fn plan(
             continue;
         }
         let (state, summary) = first_state(config, provider, finding);
-        if state != "off" {
-            let material = zeroize::Zeroizing::new(material(finding, findings));
-            store.put_secret(key, fingerprint, &material).await?;
-        }
         let batched = provider == "github" && !finding.secret.expose().starts_with(b"ghs_");
+        // The row first: only the planner that created it stores the material, so a
+        // concurrent plan cannot bring material back after a final outcome wiped it.
         let (row, fresh) = store
             .add_revocation(&NewRevocation {
                 fingerprint: fingerprint.to_owned(),
@@ -144,7 +147,14 @@ pub async fn plan(
                 summary,
             })
             .await?;
-        if fresh && row.state == "queued" {
+        if !fresh {
+            continue;
+        }
+        if state != "off" {
+            let material = zeroize::Zeroizing::new(material(finding, findings));
+            store.put_secret(key, fingerprint, &material).await?;
+        }
+        if row.state == "queued" {
             store.enqueue(&job(fingerprint, false)).await?;
             queued += 1;
         }
@@ -170,6 +180,9 @@ pub enum Approval {
     /// The key is dead already (`revoked`, `already_invalid`), or cannot be revoked here
     /// (`unsupported`): nothing to send.
     Settled(Revocation),
+    /// The encrypted material is gone (wiped after a final outcome, expired, or never kept
+    /// under policy `off`): the key has to be given again (`leakgate revoke --provider`).
+    NoMaterial(Revocation),
     /// Queued for sending (a `revoke` job enqueued; the caller may also run it).
     Queued(Revocation),
 }
@@ -201,7 +214,13 @@ pub async fn approve(
         return Ok(Approval::Settled(row));
     }
     let fingerprint = finding.fingerprint;
-    store.move_revocation(&fingerprint, APPROVABLE, "queued", "approved").await?;
+    if !store.has_secret(&fingerprint).await? {
+        return Ok(Approval::NoMaterial(row));
+    }
+    if !store.move_revocation(&fingerprint, APPROVABLE, "queued", "approved").await? {
+        // Queued or being sent already: nothing to approve.
+        return Ok(Approval::Queued(row));
+    }
     let detail = json!({ "finding": id, "fingerprint": fingerprint, "provider": row.provider });
     store.audit("revocation_approved", actor, &detail.to_string()).await?;
     store.enqueue(&job(&fingerprint, true)).await?;
@@ -240,17 +259,12 @@ pub struct Revoker<'a> {
 impl Revoker<'_> {
     /// Moves the revocation of `fingerprint` on: sends it (with its lane's other queued
     /// revocations when the provider takes batches) unless it is settled or someone else is
-    /// sending it. `last_try`: a retryable failure is final this time.
+    /// sending it. A secret's [`MAX_ATTEMPTS`]th retryable failure is final.
     ///
     /// # Errors
     ///
     /// A database error.
-    pub async fn run(
-        &self,
-        fingerprint: &str,
-        lease: Duration,
-        last_try: bool,
-    ) -> Result<Step, Error> {
+    pub async fn run(&self, fingerprint: &str, lease: Duration) -> Result<Step, Error> {
         let store = self.store;
         let Some(row) = store.revocation(fingerprint).await? else { return Ok(Step::Missing) };
         if !matches!(row.state.as_str(), "queued" | "sending") {
@@ -275,8 +289,8 @@ impl Revoker<'_> {
         let limit = if batch { providers::GITHUB_BATCH as i64 } else { 1 };
         let claimed =
             store.claim_revocations(&row.lane, fingerprint, limit, self.worker, lease).await?;
-        if !claimed.iter().any(|f| f == fingerprint) {
-            for other in &claimed {
+        if !claimed.iter().any(|(f, _)| f == fingerprint) {
+            for (other, _) in &claimed {
                 store.move_revocation(other, &["sending"], "queued", "queued").await?;
             }
             let now = store.revocation(fingerprint).await?;
@@ -292,7 +306,7 @@ impl Revoker<'_> {
         if per_hour > 0 {
             let interval = Duration::from_secs_f64(3600.0 / f64::from(per_hour));
             if let Some(wait) = store.pace(&row.lane, interval).await? {
-                for f in &claimed {
+                for (f, _) in &claimed {
                     store.move_revocation(f, &["sending"], "queued", "queued").await?;
                 }
                 return Ok(Step::Later(
@@ -301,10 +315,16 @@ impl Revoker<'_> {
                 ));
             }
         }
+        let calls: std::collections::HashMap<String, i64> = claimed.iter().cloned().collect();
         let mut ready: Vec<(String, zeroize::Zeroizing<Vec<u8>>)> = Vec::new();
         let mut ended: Vec<(String, super::Attempt)> = Vec::new();
-        for f in claimed {
+        for (f, _) in claimed {
             match store.get_secret(self.key, &f).await {
+                // The batch request carries text: material that is not text fails alone.
+                Ok(secret) if batch && std::str::from_utf8(&secret).is_err() => {
+                    let why = "the secret is not text";
+                    ended.push((f, super::Attempt::without_answer(Outcome::FailedPermanent, why)));
+                }
                 Ok(secret) => ready.push((f, secret)),
                 Err(e @ (Error::NotFound | Error::Decrypt { .. })) => {
                     let why = match e {
@@ -333,8 +353,10 @@ impl Revoker<'_> {
                 ended.push((f.clone(), super::revoke(provider, secret, &settings, timeout).await));
             }
         }
+        // Each secret's own count decides whether this was its last try.
+        let last_try = |f: &str| calls.get(f).copied().unwrap_or(0) + 1 >= MAX_ATTEMPTS;
         let mut ends: Vec<RevocationEnd> =
-            ended.iter().map(|(f, a)| end_of(f, a, last_try)).collect();
+            ended.iter().map(|(f, a)| end_of(f, a, last_try(f))).collect();
         if dry_run {
             ends.extend(ready.iter().map(|(f, _)| RevocationEnd {
                 fingerprint: f.clone(),
@@ -366,7 +388,7 @@ impl Revoker<'_> {
             );
         }
         match ended.into_iter().find(|(f, _)| f == fingerprint) {
-            Some((_, a)) if a.outcome == Outcome::FailedRetryable && !last_try => {
+            Some((_, a)) if a.outcome == Outcome::FailedRetryable && !last_try(fingerprint) => {
                 Ok(match a.retry_after {
                     Some(after) => Step::Later(after, a.summary),
                     None => Step::Retry(a.summary),

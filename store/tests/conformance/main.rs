@@ -6,13 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leakgate_store::{
-    Bypass, Delivery, Error, FindingRecord, IssueClaim, IssueRecord, JobState, NewJob,
+    Bypass, Delivery, Error, FindingRecord, IssueClaim, IssueLock, IssueRecord, JobState, NewJob,
     NewRevocation, NewScan, RevocationEnd, SecretKey, Store,
 };
 
 mod pg;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn fps_of(claimed: Vec<(String, i64)>) -> Vec<String> {
+    claimed.into_iter().map(|(f, _)| f).collect()
+}
 
 /// Revocations: recorded once per secret; claimed in batches with the asked-for one first;
 /// a second claimer gets none; an expired claim is taken over; a claim's end counts the
@@ -38,18 +42,22 @@ async fn revocations(store: &Store) -> TestResult {
     let (again, fresh) =
         store.add_revocation(&NewRevocation { state: "off".into(), ..new(&fps[0]) }).await?;
     assert!(!fresh && again.state == "queued", "a secret has one revocation");
-    let batch = store.claim_revocations("github-batch", &fps[3], 3, "w1", lease).await?;
+    let batch = fps_of(store.claim_revocations("github-batch", &fps[3], 3, "w1", lease).await?);
     assert_eq!(batch.len(), 3);
     assert_eq!(
         batch.iter().filter(|f| **f == fps[3]).count(),
         1,
         "the asked-for one is in the batch"
     );
-    let rest = store.claim_revocations("github-batch", &fps[3], 10, "w2", lease).await?;
+    let rest = fps_of(store.claim_revocations("github-batch", &fps[3], 10, "w2", lease).await?);
     assert_eq!(rest.len(), 2, "only unclaimed rows: {rest:?}");
     assert!(rest.iter().all(|f| !batch.contains(f)));
-    assert!(store.claim_revocations("github-batch", &fps[0], 10, "w3", lease).await?.is_empty());
-    assert!(store.claim_revocations("other-lane", &fps[0], 10, "w3", lease).await?.is_empty());
+    assert!(
+        fps_of(store.claim_revocations("github-batch", &fps[0], 10, "w3", lease).await?).is_empty()
+    );
+    assert!(
+        fps_of(store.claim_revocations("other-lane", &fps[0], 10, "w3", lease).await?).is_empty()
+    );
     let end = |fp: &str, state: &str, wipe: bool| RevocationEnd {
         fingerprint: fp.to_owned(),
         outcome: state.to_owned(),
@@ -76,19 +84,42 @@ async fn revocations(store: &Store) -> TestResult {
     assert_eq!(audited.iter().filter(|e| e.kind == "revocation_attempt").count(), 4);
     // w2 dies holding its claim; once it expires another worker takes it over.
     let expired =
-        store.claim_revocations("github-batch", &rest[0], 10, "w2", Duration::ZERO).await?;
+        fps_of(store.claim_revocations("github-batch", &rest[0], 10, "w2", Duration::ZERO).await?);
     assert!(expired.is_empty(), "still held by w2 under its first lease");
     assert!(store.move_revocation(&rest[0], &["sending"], "queued", "released").await?);
-    let short = store.claim_revocations("github-batch", &rest[0], 1, "w4", Duration::ZERO).await?;
+    let short =
+        fps_of(store.claim_revocations("github-batch", &rest[0], 1, "w4", Duration::ZERO).await?);
     assert_eq!(short, vec![rest[0].clone()]);
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let taken = store.claim_revocations("github-batch", &rest[0], 1, "w5", lease).await?;
+    let taken = fps_of(store.claim_revocations("github-batch", &rest[0], 1, "w5", lease).await?);
     assert_eq!(taken, vec![rest[0].clone()], "an expired claim is taken over");
     store.end_revocations("w5", "github", 1, &[end(&rest[0], "queued", false)]).await?;
     assert_eq!(store.revocation(&rest[0]).await?.expect("stored").state, "queued");
     assert!(!store.move_revocation(&batch[0], &["awaiting_approval"], "queued", "x").await?);
     assert_eq!(store.revocations(Some("revoked"), 10).await?.len(), 3);
     assert_eq!(store.revocations(None, 10).await?.len(), 5);
+    // The claim holder's heartbeat keeps its claims; a claim nobody renews is stale and
+    // the sweep finds it, as it finds a queued revocation nobody has touched for a while.
+    let fresh = new(&"9".repeat(64));
+    store.add_revocation(&fresh).await?;
+    let held = store
+        .claim_revocations("github-batch", &fresh.fingerprint, 1, "w6", Duration::ZERO)
+        .await?;
+    assert_eq!(held, vec![(fresh.fingerprint.clone(), 0)], "with its call count");
+    assert_eq!(store.renew_revocations("w6", lease).await?, 1);
+    assert!(store
+        .stale_revocations(Duration::ZERO, 10)
+        .await?
+        .iter()
+        .all(|(f, _)| *f != fresh.fingerprint));
+    store.renew_revocations("w6", Duration::ZERO).await?;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let stale = store.stale_revocations(Duration::from_secs(3600), 10).await?;
+    assert!(stale.iter().any(|(f, _)| *f == fresh.fingerprint), "an expired claim is stale");
+    assert!(!store.has_secret(&fresh.fingerprint).await?);
+    store.put_secret(&key, &fresh.fingerprint, b"x").await?;
+    assert!(store.has_secret(&fresh.fingerprint).await?);
+    assert!(store.wipe_secret(&fresh.fingerprint).await?);
     // Pacing: one slot per interval, across callers; a held lane stays closed.
     assert_eq!(store.pace("lane-a", Duration::from_secs(60)).await?, None);
     let wait = store.pace("lane-a", Duration::from_secs(60)).await?.expect("closed");
@@ -97,6 +128,12 @@ async fn revocations(store: &Store) -> TestResult {
     store.hold_lane("lane-b", Duration::from_secs(30)).await?;
     let wait = store.pace("lane-b", Duration::ZERO).await?.expect("held");
     assert!(wait > Duration::from_secs(20), "{wait:?}");
+    // Absurd delays (a provider's Retry-After) neither overflow nor open the lane.
+    store.hold_lane("lane-c", Duration::MAX).await?;
+    assert!(store
+        .pace("lane-c", Duration::ZERO)
+        .await?
+        .is_some_and(|w| w > Duration::from_secs(3600)));
     Ok(())
 }
 
@@ -218,13 +255,36 @@ async fn story(store: &Store, reopen: &str) -> TestResult {
         url: "https://forge/issues/7".into(),
         body_hash: Some("h1".into()),
         body: Some("| Revocation | queued |".into()),
+        installation_id: Some(99),
     };
     store.issue_opened("github:acme/app", &fp, &record).await?;
     assert_eq!(
         store.claim_issue("github:acme/app", &fp, "w2", lease).await?,
         IssueClaim::Open(record.clone())
     );
-    assert_eq!(store.issue("github:acme/app", &fp).await?, Some(record));
+    assert_eq!(store.issue("github:acme/app", &fp).await?, Some(record.clone()));
+    // Edits take turns: one writer at a time, and a lock nobody ends expires.
+    assert_eq!(
+        store.lock_issue("github:acme/app", &fp, "w1", lease).await?,
+        IssueLock::Locked(record.clone())
+    );
+    assert_eq!(store.lock_issue("github:acme/app", &fp, "w2", lease).await?, IssueLock::Busy);
+    store.unlock_issue("github:acme/app", &fp, "w1").await?;
+    assert_eq!(
+        store.lock_issue("github:acme/app", &fp, "w2", Duration::ZERO).await?,
+        IssueLock::Locked(record.clone())
+    );
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(matches!(
+        store.lock_issue("github:acme/app", &fp, "w3", lease).await?,
+        IssueLock::Locked(_)
+    ));
+    store.issue_opened("github:acme/app", &fp, &record).await?;
+    assert_eq!(
+        store.lock_issue("github:acme/app", &"0".repeat(64), "w1", lease).await?,
+        IssueLock::NotOpen
+    );
+    assert_eq!(store.issue_repos(&fp).await?, vec!["github:acme/app".to_owned()]);
     let other = "e".repeat(64);
     store.claim_issue("github:acme/app", &other, "w1", Duration::ZERO).await?;
     tokio::time::sleep(Duration::from_millis(5)).await;
