@@ -174,16 +174,7 @@ fn revoke_blocked(
             .await?;
         let mut with_ids = Vec::with_capacity(findings.len());
         for f in findings {
-            let record = leakgate_store::FindingRecord {
-                rule_id: f.rule_id.clone(),
-                provider: f.provider.clone(),
-                severity: f.severity.to_string(),
-                path: f.path.clone(),
-                line: i64::try_from(f.line).unwrap_or(i64::MAX),
-                commit_id: f.commit.clone(),
-                redacted: f.redacted.clone(),
-                fingerprint: f.fingerprint.as_str().to_owned(),
-            };
+            let record = leakgate_server::worker::finding_record(f);
             with_ids.push((f, Some(store.add_finding(scan, &record).await?)));
         }
         store.finish_scan(scan, "blocked").await?;

@@ -292,6 +292,20 @@ async fn fetch_and_scan(
     Ok(scanned)
 }
 
+/// A finding as the store keeps it: redacted and fingerprinted, no secret.
+pub fn finding_record(f: &leakgate_rules::Finding) -> FindingRecord {
+    FindingRecord {
+        rule_id: f.rule_id.clone(),
+        provider: f.provider.clone(),
+        severity: f.severity.to_string(),
+        path: f.path.clone(),
+        line: i64::try_from(f.line).unwrap_or(i64::MAX),
+        commit_id: f.commit.clone(),
+        redacted: f.redacted.clone(),
+        fingerprint: f.fingerprint.as_str().to_owned(),
+    }
+}
+
 /// Records a scan and its findings; returns the scan's id and the findings' ids.
 async fn record_scan(
     store: &Store,
@@ -301,21 +315,7 @@ async fn record_scan(
     let id = store.start_scan(&scan).await?;
     let mut ids = Vec::with_capacity(findings.len());
     for f in findings {
-        let finding = store
-            .add_finding(
-                id,
-                &FindingRecord {
-                    rule_id: f.rule_id.clone(),
-                    provider: f.provider.clone(),
-                    severity: f.severity.to_string(),
-                    path: f.path.clone(),
-                    line: i64::try_from(f.line).unwrap_or(i64::MAX),
-                    commit_id: f.commit.clone(),
-                    redacted: f.redacted.clone(),
-                    fingerprint: f.fingerprint.as_str().to_owned(),
-                },
-            )
-            .await?;
+        let finding = store.add_finding(id, &finding_record(f)).await?;
         ids.push(finding);
     }
     store.finish_scan(id, if findings.is_empty() { "clean" } else { "findings" }).await?;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::{github_token, job_counts, Res, Service, TestResult, World};
+use crate::{assert_no_plaintext, github_token, job_counts, Service, TestResult, World};
 
 fn issue_count(world: &World, forge: &str) -> usize {
     world.fake.state().issues.iter().filter(|i| i.forge == forge).count()
@@ -18,29 +18,6 @@ fn statuses(world: &World, forge: &str, sha: &str) -> Vec<String> {
         .filter(|s| s.forge == forge && s.sha == sha)
         .map(|s| s.state.clone())
         .collect()
-}
-
-fn assert_no_plaintext(world: &World, service: &Service, secret: &str) -> Res<()> {
-    assert!(!service.log().contains(secret), "the service log holds the secret");
-    let state = world.fake.state();
-    for issue in &state.issues {
-        assert!(
-            !issue.body.contains(secret) && !issue.title.contains(secret),
-            "an issue holds the secret"
-        );
-    }
-    assert!(state.bodies.iter().all(|b| !b.contains(secret)), "a forge request holds the secret");
-    drop(state);
-    for entry in std::fs::read_dir(world.dir.path())? {
-        let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with("leakgate.db") {
-            let bytes = std::fs::read(&path)?;
-            let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
-            assert!(!found, "{name} holds the secret");
-        }
-    }
-    Ok(())
 }
 
 #[test]
@@ -85,7 +62,7 @@ fn a_github_push_with_a_key_fails_its_status_and_opens_one_issue() -> TestResult
     service.wait("a success status", || statuses(&world, "github", &clean) == ["success"])?;
     assert_eq!(issue_count(&world, "github"), 1);
     service.wait("jobs done", || job_counts(&world).is_ok_and(|c| c == (0, 0, 2, 0)))?;
-    assert_no_plaintext(&world, &service, &token)?;
+    assert_no_plaintext(&world, &[service.log()], &token)?;
 
     let (code, metrics) = service.get("/metrics")?;
     assert_eq!(code, 200);
@@ -131,7 +108,7 @@ fn gitlab_and_gitea_pushes_are_reported_on_their_forges() -> TestResult {
         assert_eq!(issue.repo, name, "{forge}: the issue is in the pushed repository");
         assert!(issue.body.contains(".env:1"), "{}", issue.body);
     }
-    assert_no_plaintext(&world, &service, &token)?;
+    assert_no_plaintext(&world, &[service.log()], &token)?;
     Ok(())
 }
 
@@ -241,7 +218,7 @@ fn a_crash_mid_job_is_finished_exactly_once_after_restart() -> TestResult {
     assert_eq!(issue_count(&world, "github"), 1, "the re-run did not open a second issue");
     assert!(statuses(&world, "github", &after).iter().all(|s| s == "failure"));
     assert!(!statuses(&world, "github", &after).is_empty());
-    assert_no_plaintext(&world, &service, &token)?;
+    assert_no_plaintext(&world, &[service.log()], &token)?;
     Ok(())
 }
 
@@ -335,7 +312,7 @@ fn a_push_the_hook_could_not_scan_in_time_is_rescanned_by_the_service() -> TestR
     let found = events.iter().find(|e| e.kind == "rescan_findings").ok_or("event")?;
     assert!(found.detail.contains("\"findings\":1"), "{}", found.detail);
     service.wait("the rescan job done", || job_counts(&world).is_ok_and(|c| c == (0, 0, 1, 0)))?;
-    assert_no_plaintext(&world, &service, &token)?;
+    assert_no_plaintext(&world, &[service.log()], &token)?;
     Ok(())
 }
 
@@ -362,6 +339,6 @@ fn issues_go_to_the_tracking_repository_when_one_is_configured() -> TestResult {
         "the issue names the leaking repository"
     );
     drop(state);
-    assert_no_plaintext(&world, &service, &token)?;
+    assert_no_plaintext(&world, &[service.log()], &token)?;
     Ok(())
 }

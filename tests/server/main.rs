@@ -360,3 +360,29 @@ pub fn job_counts(world: &World) -> Res<(i64, i64, i64, i64)> {
 pub fn github_token(seed: u64) -> String {
     common::github_token("ghp_", seed)
 }
+
+/// No plaintext in the service log, issues, forge requests (the revocation endpoint aside:
+/// it is where the key must go) or any database file.
+pub fn assert_no_plaintext(world: &World, logs: &[String], secret: &str) -> Res<()> {
+    for log in logs {
+        assert!(!log.contains(secret), "a log holds the secret");
+    }
+    let state = world.fake.state();
+    for issue in &state.issues {
+        assert!(!issue.body.contains(secret) && !issue.title.contains(secret), "an issue holds it");
+    }
+    assert!(state.bodies.iter().all(|b| !b.contains(secret)), "a forge request holds the secret");
+    drop(state);
+    for entry in std::fs::read_dir(world.dir.path())? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("leakgate.db") {
+            let bytes = std::fs::read(&path)?;
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{name} holds the secret"
+            );
+        }
+    }
+    Ok(())
+}

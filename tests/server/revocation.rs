@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{github_token, Res, Service, TestResult, World};
+use crate::{assert_no_plaintext, github_token, Res, Service, TestResult, World};
 
 fn store(world: &World) -> Res<(tokio::runtime::Runtime, leakgate_store::Store)> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -33,30 +33,18 @@ fn issue_body(world: &World) -> String {
     world.fake.state().issues.first().map(|i| i.body.clone()).unwrap_or_default()
 }
 
-/// No plaintext in the service log, issues, forge requests (the revocation endpoint aside:
-/// it is where the key must go) or any database file.
-fn assert_no_plaintext(world: &World, logs: &[String], secret: &str) -> Res<()> {
-    for log in logs {
-        assert!(!log.contains(secret), "a log holds the secret");
-    }
-    let state = world.fake.state();
-    for issue in &state.issues {
-        assert!(!issue.body.contains(secret) && !issue.title.contains(secret), "an issue holds it");
-    }
-    assert!(state.bodies.iter().all(|b| !b.contains(secret)), "a forge request holds the secret");
-    drop(state);
-    for entry in std::fs::read_dir(world.dir.path())? {
-        let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with("leakgate.db") {
-            let bytes = std::fs::read(&path)?;
-            assert!(
-                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
-                "{name} holds the secret"
-            );
-        }
-    }
-    Ok(())
+/// A repository `name` on the GitHub fake with a fresh token (from `seed`) committed in
+/// `file`, pushed and delivered; returns the token.
+fn push_token(world: &World, service: &Service, name: &str, file: &str, seed: u64) -> Res<String> {
+    let repo = world.repo("github", name)?;
+    let token = github_token(seed);
+    repo.commit(file, &format!("TOKEN={token}\n"))?;
+    let (before, after) = repo.push()?;
+    let delivery = format!("{name}-{seed}");
+    let (code, reply) =
+        service.deliver("github", "push", &delivery, &repo.event(&before, &after))?;
+    assert_eq!(code, 202, "{reply}");
+    Ok(token)
 }
 
 fn auto_github(world: &World) -> String {
@@ -124,11 +112,7 @@ fn manual_policy_waits_for_revoke_finding_and_the_issue_follows() -> TestResult 
     let extra = auto_github(&world).replace("\"auto\"", "\"manual\"");
     let config = world.config(&extra)?;
     let service = Service::start(&world, &config)?;
-    let repo = world.repo("github", "acme/manual")?;
-    let token = github_token(22);
-    repo.commit("ci.env", &format!("GH_TOKEN={token}\n"))?;
-    let (before, after) = repo.push()?;
-    assert_eq!(service.deliver("github", "push", "m-1", &repo.event(&before, &after))?.0, 202);
+    let token = push_token(&world, &service, "acme/manual", "ci.env", 22)?;
     service.wait("the issue asking for approval", || {
         issue_body(&world).contains("waiting for approval")
     })?;
@@ -441,11 +425,7 @@ fn the_operator_api_lists_and_approves_revocations() -> TestResult {
         &world.config(&extra)?,
         &[("LEAKGATE_SERVER__ADMIN_TOKEN", admin)],
     )?;
-    let repo = world.repo("github", "acme/api")?;
-    let token = github_token(31);
-    repo.commit("deploy.env", &format!("GH_TOKEN={token}\n"))?;
-    let (before, after) = repo.push()?;
-    assert_eq!(service.deliver("github", "push", "api-1", &repo.event(&before, &after))?.0, 202);
+    let token = push_token(&world, &service, "acme/api", "deploy.env", 31)?;
     service.wait("the issue", || issue_body(&world).contains("waiting for approval"))?;
     let id = finding_id_in(&issue_body(&world)).ok_or("the issue names the finding")?;
 
@@ -487,11 +467,7 @@ fn a_failing_provider_is_retried_until_the_key_is_revoked() -> TestResult {
     // 503, then 429 with Retry-After, then accepted.
     world.fake.state().revoke_failures = vec![503, 429];
     let service = Service::start(&world, &world.config(&auto_github(&world))?)?;
-    let repo = world.repo("github", "acme/retry")?;
-    let token = github_token(41);
-    repo.commit("ci.env", &format!("GH_TOKEN={token}\n"))?;
-    let (before, after) = repo.push()?;
-    assert_eq!(service.deliver("github", "push", "retry-1", &repo.event(&before, &after))?.0, 202);
+    let token = push_token(&world, &service, "acme/retry", "ci.env", 41)?;
     service.wait("the issue saying revoked", || {
         issue_body(&world).contains("**revoked** via github")
     })?;
