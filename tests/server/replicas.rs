@@ -1,7 +1,8 @@
 //! Several `leakgate serve` replicas on one PostgreSQL (started by the harness): deliveries
 //! spread across them, some sent twice to different replicas, one replica killed with
 //! SIGKILL and another stopped with SIGTERM midway; every job still runs to completion once,
-//! every issue exists once, nothing is stuck.
+//! every issue exists once, every leaked key is revoked (at least once, at most twice: a
+//! replica killed between sending and recording), nothing is stuck.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -54,7 +55,12 @@ fn history(
 }
 
 fn start_replicas(world: &World, url: &str, n: usize) -> Res<Vec<Service>> {
-    let config = world.config("")?;
+    // Keys are revoked as they are found (the fake forge is GitHub's revocation API too).
+    let config = world.config(&format!(
+        "[revoke.github]\npolicy = \"auto\"\napi_url = \"{}/github-api\"\n\
+         allow_internal = true\nrequests_per_hour = 3600000\n",
+        world.fake.base
+    ))?;
     (0..n)
         .map(|i| {
             let mirrors = world.dir.path().join(format!("mirrors-{i}"));
@@ -204,12 +210,13 @@ fn replicas_share_the_queue_through_crashes_and_shutdowns() -> TestResult {
         twice += s.join().map_err(|_| "sender panicked")??;
     }
     assert_eq!(twice, 200, "10% of the deliveries went to two replicas");
-    wait_done(&[&replicas[2]], &url, 2000)?;
+    // 2,000 push jobs and a revocation job per key.
+    wait_done(&[&replicas[2]], &url, 2020)?;
     let total = started.elapsed();
     let three = 2000.0 / total.as_secs_f64();
 
     // Every push is one job, done; every secret has exactly one issue; every commit a status.
-    assert_eq!(counts(&url)?, (0, 0, 2000, 0), "no job stuck, none dead, none duplicated");
+    assert_eq!(counts(&url)?, (0, 0, 2020, 0), "no job stuck, none dead, none duplicated");
     let state = world.fake.state();
     let issues: Vec<_> = state.issues.iter().filter(|i| i.repo == "team/multi").collect();
     assert_eq!(issues.len(), 20, "one issue per leaked secret");
@@ -227,9 +234,27 @@ fn replicas_share_the_queue_through_crashes_and_shutdowns() -> TestResult {
     let with_status: std::collections::HashSet<&str> =
         state.statuses.iter().filter(|s| s.repo == "team/multi").map(|s| s.sha.as_str()).collect();
     assert_eq!(with_status.len(), 2000, "every pushed commit got a status");
+    // Every key revoked, whichever replica found it; a replica killed between sending and
+    // recording may have it sent again (at least once, never lost), but not more.
+    for i in (100..=2000).step_by(100) {
+        let token = github_token(1000 + i);
+        let sends = state.revoked.iter().filter(|(t, _)| *t == token).count();
+        assert!((1..=2).contains(&sends), "key {i} sent {sends} times");
+    }
+    let sends = state.revoked.len();
+    assert!(sends <= 22, "{sends} sends for 20 keys");
+    for issue in &issues {
+        assert!(issue.body.contains("**revoked** via github"), "{}", issue.body);
+    }
     drop(state);
+    let rows = runtime.block_on(async {
+        let store = leakgate_store::Store::connect_without_migrating(&url).await?;
+        store.revocations(None, 100).await
+    })?;
+    assert_eq!(rows.len(), 20);
+    assert!(rows.iter().all(|r| r.state == "revoked"), "{rows:?}");
     eprintln!(
-        "throughput: 1 replica {one:.1} pushes/s (200 pushes); 3 replicas with a SIGKILL and a SIGTERM {three:.1} pushes/s (2,000 pushes, {twice} delivered twice) in {:.1} s",
+        "throughput: 1 replica {one:.1} pushes/s (200 pushes); 3 replicas with a SIGKILL and a SIGTERM {three:.1} pushes/s (2,000 pushes, {twice} delivered twice) in {:.1} s; {sends} revocation sends for 20 keys",
         total.as_secs_f64()
     );
     replicas.clear();
