@@ -60,7 +60,8 @@ pub fn job(fingerprint: &str, manual: bool) -> NewJob {
 }
 
 /// Whether a finding may be revoked without a person deciding: its format's checksum
-/// confirmed it, or its rule is of severity `high` or above.
+/// confirmed it, or its rule is of severity `high` or above. (A candidate whose format has a
+/// checksum and fails it is not a finding at all: the engine drops it.)
 pub fn passes_gate(finding: &Finding) -> bool {
     finding.checksum_valid || finding.severity >= Severity::High
 }
