@@ -7,7 +7,12 @@
 //! a provider leakgate cannot revoke. A secret is only ever sent to a checked destination
 //! ([`guard`]) and never appears in an [`Attempt`]'s summary.
 
+mod aws;
+mod bearer;
+mod github;
 pub mod guard;
+mod http;
+mod listing;
 mod providers;
 pub mod run;
 
@@ -19,7 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Sensitive;
 
-pub use providers::{github_batch, provider, Provider, GITHUB_BATCH, PROVIDERS};
+pub use github::{github_batch, GITHUB_BATCH};
+pub use providers::{provider, Provider, PROVIDERS};
 
 /// How an attempt ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

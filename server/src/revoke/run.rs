@@ -9,7 +9,7 @@ use leakgate_store::{Error, NewJob, NewRevocation, Revocation, RevocationEnd, Se
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{providers, Outcome, Policy, RevokeConfig};
+use super::{Outcome, Policy, RevokeConfig};
 use crate::event::Forge;
 use crate::metrics::Metrics;
 
@@ -287,7 +287,7 @@ impl Revoker<'_> {
             return self.settled(fingerprint).await;
         }
         let batch = row.lane == GITHUB_BATCH_LANE;
-        let limit = if batch { providers::GITHUB_BATCH as i64 } else { 1 };
+        let limit = if batch { super::GITHUB_BATCH as i64 } else { 1 };
         let claimed =
             store.claim_revocations(&row.lane, fingerprint, limit, self.worker, lease).await?;
         if !claimed.iter().any(|(f, _)| f == fingerprint) {
@@ -347,7 +347,7 @@ impl Revoker<'_> {
                 .filter_map(|(_, s)| std::str::from_utf8(s).ok().map(str::trim))
                 .collect();
             let base = super::base_url(provider, &settings);
-            let attempt = providers::github_batch(&texts, base, settings.clone(), timeout).await;
+            let attempt = super::github_batch(&texts, base, settings.clone(), timeout).await;
             ended.extend(ready.iter().map(|(f, _)| (f.clone(), attempt.clone())));
         } else {
             for (f, secret) in &ready {
