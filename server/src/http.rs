@@ -284,6 +284,7 @@ fn revocation_json(r: &leakgate_store::Revocation) -> serde_json::Value {
         "fingerprint": r.fingerprint, "provider": r.provider, "rule_id": r.rule_id,
         "finding_id": r.finding_id, "state": r.state, "summary": r.summary,
         "attempts": r.attempts, "created_at": r.created_at, "updated_at": r.updated_at,
+        "found_in": serde_json::from_str::<serde_json::Value>(&r.context).unwrap_or_default(),
     })
 }
 

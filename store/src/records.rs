@@ -415,35 +415,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records an attempt to revoke the secret with `fingerprint`.
-    ///
-    /// # Errors
-    ///
-    /// A database error.
-    pub async fn record_revocation(
-        &self,
-        fingerprint: &str,
-        provider: &str,
-        outcome: &str,
-        status: Option<i64>,
-        summary: &str,
-    ) -> Result<(), Error> {
-        let q = "INSERT INTO revocation_attempts (fingerprint, provider, outcome, status_code, summary, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)";
-        on_pool!(self, |pool, sql| {
-            sqlx::query(&sql(q))
-                .bind(fingerprint)
-                .bind(provider)
-                .bind(outcome)
-                .bind(status)
-                .bind(summary)
-                .bind(now_ms())
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
     /// Takes the right to open the issue for the secret `fingerprint` in `repo` (a key such
     /// as `github:acme/app`), or says that it is open already. A claim lasts `lease`; the
     /// holder calls [`Store::issue_opened`] once the forge has answered.

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
 use serde_json::{json, Value};
 
@@ -61,14 +61,7 @@ pub struct Fake {
     pub base: String,
     pub git_root: PathBuf,
     pub state: Arc<Mutex<State>>,
-    handle: actix_web::dev::ServerHandle,
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let handle = self.handle.clone();
-        std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)));
-    }
+    _server: crate::LocalServer,
 }
 
 pub const GITLAB_TOKEN: &str = "gitlab-api-token-for-tests";
@@ -91,36 +84,16 @@ impl Fake {
             app_id,
             public_key_pem,
         });
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(shared.clone())
-                        .app_data(web::PayloadConfig::new(64 << 20))
-                        .route(
-                            "/github-api/app/installations/{id}/access_tokens",
-                            web::post().to(mint_token),
-                        )
-                        .default_service(web::to(dispatch))
-                })
-                .workers(2)
-                .disable_signals()
-                .bind(("127.0.0.1", 0))
-                .expect("bind fake");
-                let port = server.addrs()[0].port();
-                let server = server.run();
-                tx.send((port, server.handle())).expect("report port");
-                server.await.expect("fake runs");
-            });
+        let server = crate::LocalServer::start(2, move |cfg| {
+            cfg.app_data(shared.clone())
+                .app_data(web::PayloadConfig::new(64 << 20))
+                .route(
+                    "/github-api/app/installations/{id}/access_tokens",
+                    web::post().to(mint_token),
+                )
+                .default_service(web::to(dispatch));
         });
-        let (port, handle) = rx.recv().expect("fake started");
-        Fake {
-            base: format!("http://127.0.0.1:{port}"),
-            git_root: git_root.to_owned(),
-            state,
-            handle,
-        }
+        Fake { base: server.base.clone(), git_root: git_root.to_owned(), state, _server: server }
     }
 
     pub fn state(&self) -> std::sync::MutexGuard<'_, State> {

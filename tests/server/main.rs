@@ -386,3 +386,44 @@ pub fn assert_no_plaintext(world: &World, logs: &[String], secret: &str) -> Res<
     }
     Ok(())
 }
+
+/// A local HTTP server on a loopback port, in a thread of its own (a fake of some remote
+/// API); it stops when dropped.
+pub struct LocalServer {
+    pub base: String,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl LocalServer {
+    /// Serves the routes `configure` sets up with `workers` threads.
+    pub fn start(
+        workers: usize,
+        configure: impl Fn(&mut actix_web::web::ServiceConfig) + Clone + Send + 'static,
+    ) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = actix_web::HttpServer::new(move || {
+                    actix_web::App::new().configure(configure.clone())
+                })
+                .workers(workers)
+                .disable_signals()
+                .bind(("127.0.0.1", 0))
+                .expect("bind a loopback port");
+                let port = server.addrs()[0].port();
+                let server = server.run();
+                tx.send((port, server.handle())).expect("report the port");
+                server.await.expect("the local server runs");
+            });
+        });
+        let (port, handle) = rx.recv().expect("the local server started");
+        LocalServer { base: format!("http://127.0.0.1:{port}"), handle }
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)));
+    }
+}

@@ -442,6 +442,7 @@ fn the_operator_api_lists_and_approves_revocations() -> TestResult {
     let list: serde_json::Value = serde_json::from_str(&list)?;
     assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
     assert_eq!(list[0]["finding_id"].to_string(), id);
+    assert_eq!(list[0]["found_in"]["repo"], "acme/api", "{list}");
     assert_eq!(call("POST", &format!("/api/findings/{id}/revoke"), Some("wrong"))?.0, 401);
     assert_eq!(call("POST", "/api/findings/nope/revoke", Some(admin))?.0, 400);
     assert_eq!(call("POST", "/api/findings/999999/revoke", Some(admin))?.0, 404);

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use crate::TestResult;
@@ -211,37 +211,16 @@ async fn answer(req: HttpRequest, body: web::Bytes, seen: web::Data<Seen>) -> Ht
 pub struct FakeProviders {
     pub base: String,
     pub seen: Seen,
-    handle: actix_web::dev::ServerHandle,
-}
-
-impl Drop for FakeProviders {
-    fn drop(&mut self) {
-        let handle = self.handle.clone();
-        std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)));
-    }
+    _server: crate::LocalServer,
 }
 
 pub fn start() -> FakeProviders {
     let seen: Seen = Arc::default();
     let data = web::Data::new(seen.clone());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let server = HttpServer::new(move || {
-                App::new().app_data(data.clone()).default_service(web::to(answer))
-            })
-            .workers(1)
-            .disable_signals()
-            .bind(("127.0.0.1", 0))
-            .expect("bind");
-            let port = server.addrs()[0].port();
-            let server = server.run();
-            tx.send((port, server.handle())).expect("port");
-            server.await.expect("runs");
-        });
+    let server = crate::LocalServer::start(1, move |cfg| {
+        cfg.app_data(data.clone()).default_service(web::to(answer));
     });
-    let (port, handle) = rx.recv().expect("started");
-    FakeProviders { base: format!("http://127.0.0.1:{port}"), seen, handle }
+    FakeProviders { base: server.base.clone(), seen, _server: server }
 }
 
 /// Each provider's path on the fake.

@@ -239,7 +239,6 @@ async fn story(store: &Store, reopen: &str) -> TestResult {
             fingerprints: "f".repeat(64),
         })
         .await?;
-    store.record_revocation(&"f".repeat(64), "github", "revoked", Some(200), "ok").await?;
     // Issues: one claim opens it; a second worker is told to wait; once open, everyone
     // sees the issue; an expired claim is taken over with `retry` (look on the forge first).
     let fp = "f".repeat(64);
