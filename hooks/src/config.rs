@@ -58,6 +58,32 @@ pub struct HookSettings {
     pub stream_above_bytes: Option<u64>,
     /// Worker threads.
     pub threads: Option<usize>,
+    /// A variable naming the pusher, consulted before the platforms' own.
+    pub pusher_variable: Option<String>,
+    /// `bypass`: an inline `leakgate:allow` comment is a bypass request; `off`: ignored.
+    pub inline_allow: Option<InlineAllow>,
+}
+
+/// What an inline `leakgate:allow` / `gitleaks:allow` comment on a secret's line does in the
+/// hook and the service (in `leakgate scan` it drops the finding, as it does in gitleaks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InlineAllow {
+    /// A bypass request with reason `inline-allow`: same permission, same audit record.
+    Bypass,
+    /// Ignored: the finding blocks like any other.
+    Off,
+}
+
+impl std::str::FromStr for InlineAllow {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "bypass" | "true" | "on" => Ok(InlineAllow::Bypass),
+            "off" | "false" | "ignore" => Ok(InlineAllow::Off),
+            other => Err(format!("unknown inline allow policy {other:?} (bypass or off)")),
+        }
+    }
 }
 
 /// A setting that does not parse.
@@ -85,15 +111,16 @@ impl HookSettings {
             audit_log: self.audit_log.or(lower.audit_log),
             stream_above_bytes: self.stream_above_bytes.or(lower.stream_above_bytes),
             threads: self.threads.or(lower.threads),
+            pusher_variable: self.pusher_variable.or(lower.pusher_variable),
+            inline_allow: self.inline_allow.or(lower.inline_allow),
         }
     }
 
-    /// Settings from `leakgate.*` keys of the repository's git config.
-    ///
-    /// # Errors
-    ///
-    /// A value that does not parse, naming the key.
-    pub fn from_git_config(repo: &gix::Repository) -> Result<HookSettings, SettingError> {
+    /// Settings from `leakgate.*` keys of the repository's git config. A value that does not
+    /// parse is left unset and reported, so that the others (`failOpen` among them) still
+    /// apply to the failure.
+    pub fn from_git_config(repo: &gix::Repository) -> (HookSettings, Vec<SettingError>) {
+        let errors = Errors::default();
         let config = repo.config_snapshot();
         let string = |key: &str| config.string(key).map(|v| v.to_string());
         let strings = |key: &str| {
@@ -107,30 +134,29 @@ impl HookSettings {
                     .collect::<Vec<_>>()
             })
         };
-        Ok(HookSettings {
-            mode: parse(string("leakgate.mode"), "leakgate.mode")?,
-            fail_open: parse_bool(string("leakgate.failOpen"), "leakgate.failOpen")?,
-            timeout_ms: parse(string("leakgate.timeoutMs"), "leakgate.timeoutMs")?,
-            allow_bypass: parse_bool(string("leakgate.allowBypass"), "leakgate.allowBypass")?,
+        let settings = HookSettings {
+            mode: errors.value(string("leakgate.mode"), "leakgate.mode"),
+            fail_open: errors.flag(string("leakgate.failOpen"), "leakgate.failOpen"),
+            timeout_ms: errors.value(string("leakgate.timeoutMs"), "leakgate.timeoutMs"),
+            allow_bypass: errors.flag(string("leakgate.allowBypass"), "leakgate.allowBypass"),
             bypass_users: strings("leakgate.bypassUsers"),
-            min_severity: parse(string("leakgate.minSeverity"), "leakgate.minSeverity")?,
+            min_severity: errors.value(string("leakgate.minSeverity"), "leakgate.minSeverity"),
             rules: strings("leakgate.rules").map(|v| v.into_iter().map(PathBuf::from).collect()),
             database: string("leakgate.database"),
             audit_log: string("leakgate.auditLog").map(PathBuf::from),
-            stream_above_bytes: parse(
-                string("leakgate.streamAboveBytes"),
-                "leakgate.streamAboveBytes",
-            )?,
-            threads: parse(string("leakgate.threads"), "leakgate.threads")?,
-        })
+            stream_above_bytes: errors
+                .value(string("leakgate.streamAboveBytes"), "leakgate.streamAboveBytes"),
+            threads: errors.value(string("leakgate.threads"), "leakgate.threads"),
+            pusher_variable: string("leakgate.pusherVariable").filter(|v| !v.trim().is_empty()),
+            inline_allow: errors.value(string("leakgate.inlineAllow"), "leakgate.inlineAllow"),
+        };
+        (settings, errors.0.into_inner())
     }
 
-    /// Settings from `LEAKGATE_*` variables, read through `env`.
-    ///
-    /// # Errors
-    ///
-    /// A value that does not parse, naming the variable.
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<HookSettings, SettingError> {
+    /// Settings from `LEAKGATE_*` variables, read through `env`; like
+    /// [`HookSettings::from_git_config`], a value that does not parse is reported and unset.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> (HookSettings, Vec<SettingError>) {
+        let errors = Errors::default();
         let list = |key: &str| {
             env(key).map(|v| {
                 v.split(',')
@@ -139,22 +165,23 @@ impl HookSettings {
                     .collect::<Vec<_>>()
             })
         };
-        Ok(HookSettings {
-            mode: parse(env("LEAKGATE_MODE"), "LEAKGATE_MODE")?,
-            fail_open: parse_bool(env("LEAKGATE_FAIL_OPEN"), "LEAKGATE_FAIL_OPEN")?,
-            timeout_ms: parse(env("LEAKGATE_TIMEOUT_MS"), "LEAKGATE_TIMEOUT_MS")?,
-            allow_bypass: parse_bool(env("LEAKGATE_ALLOW_BYPASS"), "LEAKGATE_ALLOW_BYPASS")?,
+        let settings = HookSettings {
+            mode: errors.value(env("LEAKGATE_MODE"), "LEAKGATE_MODE"),
+            fail_open: errors.flag(env("LEAKGATE_FAIL_OPEN"), "LEAKGATE_FAIL_OPEN"),
+            timeout_ms: errors.value(env("LEAKGATE_TIMEOUT_MS"), "LEAKGATE_TIMEOUT_MS"),
+            allow_bypass: errors.flag(env("LEAKGATE_ALLOW_BYPASS"), "LEAKGATE_ALLOW_BYPASS"),
             bypass_users: list("LEAKGATE_BYPASS_USERS"),
-            min_severity: parse(env("LEAKGATE_MIN_SEVERITY"), "LEAKGATE_MIN_SEVERITY")?,
+            min_severity: errors.value(env("LEAKGATE_MIN_SEVERITY"), "LEAKGATE_MIN_SEVERITY"),
             rules: list("LEAKGATE_RULES").map(|v| v.into_iter().map(PathBuf::from).collect()),
             database: env("LEAKGATE_DATABASE__URL").or_else(|| env("LEAKGATE_DATABASE")),
             audit_log: env("LEAKGATE_AUDIT_LOG").map(PathBuf::from),
-            stream_above_bytes: parse(
-                env("LEAKGATE_STREAM_ABOVE_BYTES"),
-                "LEAKGATE_STREAM_ABOVE_BYTES",
-            )?,
-            threads: parse(env("LEAKGATE_THREADS"), "LEAKGATE_THREADS")?,
-        })
+            stream_above_bytes: errors
+                .value(env("LEAKGATE_STREAM_ABOVE_BYTES"), "LEAKGATE_STREAM_ABOVE_BYTES"),
+            threads: errors.value(env("LEAKGATE_THREADS"), "LEAKGATE_THREADS"),
+            pusher_variable: env("LEAKGATE_PUSHER_VARIABLE").filter(|v| !v.trim().is_empty()),
+            inline_allow: errors.value(env("LEAKGATE_INLINE_ALLOW"), "LEAKGATE_INLINE_ALLOW"),
+        };
+        (settings, errors.0.into_inner())
     }
 
     /// The effective configuration, with defaults for anything unset.
@@ -171,11 +198,40 @@ impl HookSettings {
             audit_log: self.audit_log,
             stream_above: self.stream_above_bytes.unwrap_or(64 << 20),
             threads: self.threads.unwrap_or(0),
+            pusher_variable: self.pusher_variable,
+            inline_allow: self.inline_allow.unwrap_or(InlineAllow::Bypass),
         }
     }
 }
 
-fn parse<T: std::str::FromStr>(value: Option<String>, key: &str) -> Result<Option<T>, SettingError>
+/// Settings problems collected while reading a layer.
+#[derive(Default)]
+struct Errors(std::cell::RefCell<Vec<SettingError>>);
+
+impl Errors {
+    fn keep<T>(&self, value: Result<Option<T>, SettingError>) -> Option<T> {
+        value.unwrap_or_else(|e| {
+            self.0.borrow_mut().push(e);
+            None
+        })
+    }
+
+    fn value<T: std::str::FromStr>(&self, value: Option<String>, key: &str) -> Option<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.keep(parse_value(value, key))
+    }
+
+    fn flag(&self, value: Option<String>, key: &str) -> Option<bool> {
+        self.keep(parse_bool(value, key))
+    }
+}
+
+fn parse_value<T: std::str::FromStr>(
+    value: Option<String>,
+    key: &str,
+) -> Result<Option<T>, SettingError>
 where
     T::Err: std::fmt::Display,
 {
@@ -226,4 +282,16 @@ pub struct HookConfig {
     pub stream_above: u64,
     /// Worker threads (0: one per CPU, at most 4).
     pub threads: usize,
+    /// A variable naming the pusher, consulted first.
+    pub pusher_variable: Option<String>,
+    /// What an inline allow comment does.
+    pub inline_allow: InlineAllow,
+}
+
+impl SettingError {
+    /// Whether the broken setting is the fail-open switch itself: then the hook fails closed.
+    pub fn is_fail_open(&self) -> bool {
+        let key = self.key.to_ascii_lowercase();
+        key == "leakgate.failopen" || key == "leakgate_fail_open" || key == "fail_open"
+    }
 }

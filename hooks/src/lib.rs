@@ -8,21 +8,26 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod coverage;
 mod install;
 mod objects;
 mod prereceive;
 mod push;
+mod tree;
 mod walk;
 
-pub use config::{HookConfig, HookSettings, Mode, SettingError};
+pub use config::{HookConfig, HookSettings, InlineAllow, Mode, SettingError};
+pub use coverage::{new_objects, NewBlob, NewObject, Walked};
 pub use install::{install_global, install_repo, script, Flavor, InstallError, MARKER};
 pub use objects::{null_id, quarantine_from_env, Objects};
 pub use prereceive::{
-    blocks, bypass_request, pre_receive, push_options, pusher, AuditFinding, AuditRecord, Bypass,
-    HookContext, Verdict, BYPASS_REASONS,
+    append_record, blocks, bypass_request, display_bytes, pre_receive, push_options, pusher,
+    AuditFinding, AuditRecord, AuditUpdate, Bypass, HookContext, Recorder, Site, Verdict,
+    BYPASS_REASONS, INLINE_ALLOW_REASON,
 };
-pub use push::{parse_updates, ParseError, RefUpdate};
+pub use push::{escape, parse_updates, ParseError, RefUpdate};
+pub use tree::ObjectFormatError;
 pub use walk::{
-    all_ref_tips, new_commits, open_repository, scan_history, scan_new_blobs, HistoryError,
-    HistoryFinding, HistoryStats, Selection, WalkOptions,
+    all_ref_tips, open_repository, scan_history, scan_new_blobs, HistoryError, HistoryFinding,
+    HistoryStats, Selection, WalkOptions, COMMIT_MESSAGE, TAG_MESSAGE,
 };

@@ -64,6 +64,17 @@ impl Objects {
         self.quarantine.is_some() && self.main.exists(id)
     }
 
+    /// Whether a push's quarantine is in view.
+    pub fn has_quarantine(&self) -> bool {
+        self.quarantine.is_some()
+    }
+
+    /// Whether the repository's own store has the object (reachable or not: an object that
+    /// only the quarantine has is reachable from no existing ref).
+    pub fn in_repository(&self, id: &gix::hash::oid) -> bool {
+        self.main.exists(id)
+    }
+
     /// Size in bytes of an object, without reading it.
     pub fn size(&self, id: &gix::hash::oid) -> Option<u64> {
         self.try_header(id).ok().flatten().map(|h| h.size)

@@ -8,13 +8,15 @@ use gix::ObjectId;
 use leakgate_rules::{Finding, FingerprintKey, RuleSet, ScanOptions, Severity};
 use serde::Serialize;
 
-use crate::config::{HookConfig, Mode};
+use crate::config::{HookConfig, InlineAllow, Mode};
 use crate::objects::{quarantine_from_env, Objects};
-use crate::push::{parse_updates, RefUpdate};
-use crate::walk::{all_ref_tips, open_repository, scan_new_blobs, WalkOptions};
+use crate::push::{escape, parse_updates, RefUpdate};
+use crate::walk::{all_ref_tips, open_repository, scan_new_blobs, HistoryError, WalkOptions};
 
 /// The reasons a pusher may give with `-o leakgate.bypass=<reason>[:comment]`.
 pub const BYPASS_REASONS: [&str; 3] = ["false-positive", "used-in-tests", "will-fix-later"];
+/// The reason recorded when inline allow comments let a push through.
+pub const INLINE_ALLOW_REASON: &str = "inline-allow";
 
 /// Everything the hook needs besides standard input.
 pub struct HookContext<'a> {
@@ -24,12 +26,34 @@ pub struct HookContext<'a> {
     pub key: &'a FingerprintKey,
     /// The effective configuration.
     pub config: &'a HookConfig,
-    /// The receiving repository (`$GIT_DIR`).
+    /// The receiving repository (`$GIT_DIR`), absolute.
     pub git_dir: &'a Path,
     /// The process environment as git set it (push options, quarantine, pusher identity).
     pub env: &'a dyn Fn(&str) -> Option<String>,
     /// When the hook started: the budget counts from here.
     pub started: Instant,
+}
+
+/// Where bypasses and unscanned pushes are recorded. A verdict that depends on its record (a
+/// bypass, a fail-open) stands only if [`Recorder::record`] succeeds.
+pub trait Recorder {
+    /// Writes the record durably.
+    ///
+    /// # Errors
+    ///
+    /// The record could not be written anywhere; the message says why.
+    fn record(&self, record: &AuditRecord) -> Result<(), String>;
+}
+
+/// A ref update as recorded.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditUpdate {
+    /// The ref's old id.
+    pub old: String,
+    /// The ref's new id.
+    pub new: String,
+    /// The ref name, escaped ([`RefUpdate::display_name`]).
+    pub name: String,
 }
 
 /// A recorded bypass or an unscanned push, written as one JSON line.
@@ -41,9 +65,9 @@ pub struct AuditRecord {
     pub at: u64,
     /// The pusher.
     pub user: String,
-    /// The repository directory.
+    /// The repository directory, absolute.
     pub repo: String,
-    /// The pushed refs.
+    /// The pushed refs (escaped).
     pub refs: Vec<String>,
     /// The new commits (hex).
     pub commits: Vec<String>,
@@ -58,9 +82,9 @@ pub struct AuditRecord {
     /// For an unscanned push: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
-    /// For an unscanned push: the ref updates to rescan (`old new ref`).
+    /// For an unscanned push: the ref updates to rescan.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub updates: Vec<String>,
+    pub updates: Vec<AuditUpdate>,
 }
 
 /// A finding as recorded: never the secret.
@@ -87,7 +111,7 @@ pub struct Verdict {
     pub lines: Vec<String>,
     /// The findings (all severities).
     pub findings: Vec<Finding>,
-    /// A bypass or an unscanned push to record.
+    /// The bypass or unscanned push that was recorded.
     pub record: Option<AuditRecord>,
 }
 
@@ -97,10 +121,21 @@ impl Verdict {
     }
 }
 
-/// The pusher's identity as the hosting platform reports it.
-pub fn pusher(env: &dyn Fn(&str) -> Option<String>) -> String {
-    ["GITHUB_USER_LOGIN", "GL_USERNAME", "GITEA_PUSHER_NAME", "USER", "LOGNAME"]
-        .iter()
+/// The pusher's identity: `variable` (`leakgate.pusherVariable`) first, then what each
+/// platform sets (GHES, GitLab, Gitea/Forgejo, gitolite, smart HTTP), then the OS user.
+pub fn pusher(env: &dyn Fn(&str) -> Option<String>, variable: Option<&str>) -> String {
+    const PLATFORMS: [&str; 7] = [
+        "GITHUB_USER_LOGIN",
+        "GL_USERNAME",
+        "GITEA_PUSHER_NAME",
+        "GL_USER",
+        "REMOTE_USER",
+        "USER",
+        "LOGNAME",
+    ];
+    variable
+        .into_iter()
+        .chain(PLATFORMS)
         .find_map(|k| env(k).filter(|v| !v.is_empty()))
         .unwrap_or_else(|| "unknown".to_owned())
 }
@@ -149,15 +184,151 @@ fn now_secs() -> u64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// Runs the pre-receive decision on `input` (the hook's standard input).
-pub fn pre_receive(ctx: &HookContext<'_>, input: &str) -> Verdict {
+/// Why a push was not (fully) scanned.
+enum Fault {
+    /// The pushed content cannot be read: the pusher's doing, so the push is rejected.
+    Content(String),
+    /// The server's own trouble: `failOpen` decides, and fail-open leaves a record.
+    Server(String),
+}
+
+/// Runs the pre-receive decision on `input` (the hook's standard input, as bytes).
+pub fn pre_receive(ctx: &HookContext<'_>, input: &[u8], recorder: &dyn Recorder) -> Verdict {
     let config = ctx.config;
     if config.mode == Mode::Off {
         return Verdict::pass(Vec::new());
     }
+    let updates = parse_any(input);
+    let site = Site::of(ctx);
     match scan_push(ctx, input) {
-        Ok(scanned) => decide(ctx, scanned),
-        Err(e) => failure(ctx, input, &e.to_string()),
+        Ok(scanned) if scanned.complete => decide(ctx, scanned, recorder),
+        Ok(scanned) => {
+            let why = format!("time budget of {} ms exhausted", config.timeout.as_millis());
+            incomplete(ctx, scanned, &why, recorder)
+        }
+        Err(Fault::Content(why)) => content_rejected(&why),
+        Err(Fault::Server(why)) => site.unscanned(&updates, &why, config.fail_open, recorder),
+    }
+}
+
+/// The repository and environment of a hook run, for verdicts that do not need a scan.
+pub struct Site<'a> {
+    /// The receiving repository, absolute.
+    pub git_dir: &'a Path,
+    /// The environment.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// `leakgate.pusherVariable`, when known.
+    pub pusher_variable: Option<&'a str>,
+}
+
+impl<'a> Site<'a> {
+    fn of(ctx: &HookContext<'a>) -> Self {
+        Site {
+            git_dir: ctx.git_dir,
+            env: ctx.env,
+            pusher_variable: ctx.config.pusher_variable.as_deref(),
+        }
+    }
+
+    /// The verdict when the hook cannot run at all (configuration, rules, keys, repository):
+    /// `fail_open` decides, and a fail-open leaves an `unscanned` record or, when that cannot
+    /// be written, rejects.
+    pub fn setup_failed(
+        &self,
+        input: &[u8],
+        why: &str,
+        fail_open: bool,
+        recorder: &dyn Recorder,
+    ) -> Verdict {
+        self.unscanned(
+            &parse_any(input),
+            &format!("the check could not run: {why}"),
+            fail_open,
+            recorder,
+        )
+    }
+
+    fn unscanned(
+        &self,
+        updates: &[RefUpdate],
+        why: &str,
+        fail_open: bool,
+        recorder: &dyn Recorder,
+    ) -> Verdict {
+        if !fail_open {
+            return Verdict {
+                exit: 1,
+                lines: vec![
+                    format!("leakgate: this push could not be scanned ({}).", clean(why)),
+                    "leakgate: it is rejected (fail-closed); try again, or ask an administrator."
+                        .to_owned(),
+                ],
+                findings: Vec::new(),
+                record: None,
+            };
+        }
+        let record = AuditRecord {
+            event: "unscanned",
+            at: now_secs(),
+            user: pusher(self.env, self.pusher_variable),
+            repo: self.git_dir.display().to_string(),
+            refs: updates.iter().map(RefUpdate::display_name).collect(),
+            commits: Vec::new(),
+            reason: None,
+            comment: None,
+            findings: Vec::new(),
+            why: Some(why.to_owned()),
+            updates: updates
+                .iter()
+                .map(|u| AuditUpdate {
+                    old: u.old.to_string(),
+                    new: u.new.to_string(),
+                    name: u.display_name(),
+                })
+                .collect(),
+        };
+        if let Err(e) = recorder.record(&record) {
+            return Verdict {
+                exit: 1,
+                lines: vec![
+                    format!("leakgate: this push could not be scanned ({}).", clean(why)),
+                    format!(
+                        "leakgate: it is rejected: fail-open needs an audit record, and none could be written ({}).",
+                        clean(&e)
+                    ),
+                ],
+                findings: Vec::new(),
+                record: None,
+            };
+        }
+        Verdict {
+            exit: 0,
+            lines: vec![
+                format!("leakgate: warning: this push was not fully scanned ({}).", clean(why)),
+                "leakgate: it is accepted (fail-open) and recorded for a later scan.".to_owned(),
+            ],
+            findings: Vec::new(),
+            record: Some(record),
+        }
+    }
+}
+
+/// The ref updates of `input`, for records, whatever the hash length; none if unreadable.
+fn parse_any(input: &[u8]) -> Vec<RefUpdate> {
+    parse_updates(input, gix::hash::Kind::Sha1)
+        .or_else(|_| parse_updates(input, gix::hash::Kind::Sha256))
+        .unwrap_or_default()
+}
+
+fn content_rejected(why: &str) -> Verdict {
+    Verdict {
+        exit: 1,
+        lines: vec![
+            format!("leakgate: this push contains an object that cannot be read ({}).", clean(why)),
+            "leakgate: it is rejected: push objects that `git fsck` accepts.".to_owned(),
+        ],
+        findings: Vec::new(),
+        record: None,
     }
 }
 
@@ -169,52 +340,32 @@ struct Scanned {
     elapsed: Duration,
 }
 
-fn scan_push(
-    ctx: &HookContext<'_>,
-    input: &str,
-) -> Result<Scanned, Box<dyn std::error::Error + Send + Sync>> {
-    let repo = open_repository(ctx.git_dir)?;
-    let updates = parse_updates(input, repo.object_hash())?;
+fn server<E: std::fmt::Display>(e: E) -> Fault {
+    Fault::Server(e.to_string())
+}
+
+fn scan_push(ctx: &HookContext<'_>, input: &[u8]) -> Result<Scanned, Fault> {
+    let repo = open_repository(ctx.git_dir).map_err(server)?;
+    let updates = parse_updates(input, repo.object_hash()).map_err(server)?;
     let quarantine = quarantine_from_env(ctx.env);
-    let objects = Objects::new(&repo, quarantine.as_deref())?;
-    let mut tips = Vec::new();
-    for update in updates.iter().filter(|u| !u.is_delete()) {
-        // Tags and other objects peel to the commit they name; anything else (a tag of a
-        // tree or blob) holds no commit to walk.
-        let mut id = update.new;
-        let mut buf = Vec::new();
-        for _ in 0..16 {
-            use gix::objs::Find;
-            let Some(data) = objects.try_find(&id, &mut buf)? else { break };
-            match data.kind {
-                gix::objs::Kind::Commit => {
-                    tips.push(id);
-                    break;
-                }
-                gix::objs::Kind::Tag => {
-                    let tag = gix::objs::TagRefIter::from_bytes(data.data, objects.hash_kind());
-                    match tag.target_id() {
-                        Ok(target) => id = target,
-                        Err(_) => break,
-                    }
-                }
-                _ => break,
-            }
-        }
-    }
-    let hidden = all_ref_tips(&repo)?;
+    let objects = Objects::new(&repo, quarantine.as_deref()).map_err(server)?;
+    // Tips may be commits, tags, trees or blobs: the walk peels and covers each.
+    let tips: Vec<ObjectId> = updates.iter().filter(|u| !u.is_delete()).map(|u| u.new).collect();
+    let hidden = all_ref_tips(&repo).map_err(server)?;
     let threads = match ctx.config.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(4),
         n => n,
     };
     let options = WalkOptions {
-        scan: ScanOptions::default(),
+        scan: ScanOptions {
+            flag_inline_allows: true,
+            binary_distinctive: true,
+            ..ScanOptions::default()
+        },
         threads,
         deadline: Some(ctx.started + ctx.config.timeout),
         stream_above: ctx.config.stream_above,
         git_dir: ctx.git_dir.to_owned(),
-        only_quarantined: quarantine.is_some(),
-        known_hidden_trees: quarantine.is_none(),
     };
     let findings = Mutex::new(Vec::new());
     let stats = scan_new_blobs(
@@ -228,8 +379,15 @@ fn scan_push(
             findings.lock().unwrap_or_else(|p| p.into_inner()).push(finding);
         },
         |warning| tracing::warn!("{warning}"),
-    )?;
+    )
+    .map_err(|e| match e {
+        HistoryError::Object { .. } => Fault::Content(e.to_string()),
+        other => server(other),
+    })?;
     let mut findings = findings.into_inner().unwrap_or_else(|p| p.into_inner());
+    if ctx.config.inline_allow == InlineAllow::Off {
+        findings.iter_mut().for_each(|f| f.inline_allowed = false);
+    }
     findings.sort_by(|a, b| (&a.commit, &a.path, a.line).cmp(&(&b.commit, &b.path, b.line)));
     Ok(Scanned {
         updates,
@@ -242,8 +400,9 @@ fn scan_push(
 
 fn finding_line(f: &Finding) -> String {
     let commit = f.commit.as_deref().map_or("", |c| &c[..c.len().min(12)]);
+    let allowed = if f.inline_allowed { "  [inline allow]" } else { "" };
     format!(
-        "  {commit}  {}:{}  {} ({})  {}",
+        "  {commit}  {}:{}  {} ({})  {}{allowed}",
         clean(&f.path),
         f.line,
         f.rule_id,
@@ -252,14 +411,48 @@ fn finding_line(f: &Finding) -> String {
     )
 }
 
-fn decide(ctx: &HookContext<'_>, scanned: Scanned) -> Verdict {
-    let config = ctx.config;
-    let user = pusher(ctx.env);
-    let mut lines = Vec::new();
-    if !scanned.complete {
-        let why = format!("time budget of {} ms exhausted", config.timeout.as_millis());
-        return budget_exhausted(ctx, &scanned, &why);
+/// The budget ran out. Findings already made still block; without any, `failOpen` decides.
+fn incomplete(
+    ctx: &HookContext<'_>,
+    scanned: Scanned,
+    why: &str,
+    recorder: &dyn Recorder,
+) -> Verdict {
+    let blocking = scanned.findings.iter().any(|f| f.severity >= ctx.config.min_severity);
+    if blocking && ctx.config.mode == Mode::Block {
+        // A bypass covers what was found, not what was never scanned: only a rejection is
+        // taken from the usual decision (without its bypass path), the rest is the budget's.
+        let no_bypass = HookConfig { allow_bypass: false, ..ctx.config.clone() };
+        let strict = HookContext { config: &no_bypass, ..*ctx };
+        let mut verdict = decide(&strict, scanned, recorder);
+        if verdict.exit != 0 {
+            verdict.lines.insert(
+                1,
+                format!(
+                    "leakgate: ({}; the secrets below were found before it ran out)",
+                    clean(why)
+                ),
+            );
+        }
+        return verdict;
     }
+    let mut verdict =
+        Site::of(ctx).unscanned(&scanned.updates, why, ctx.config.fail_open, recorder);
+    if verdict.exit == 0 && !scanned.findings.is_empty() {
+        verdict.lines.push(format!(
+            "leakgate: {} possible secret(s) found before the budget ran out:",
+            scanned.findings.len()
+        ));
+        verdict.lines.extend(scanned.findings.iter().map(finding_line));
+    }
+    verdict.findings = scanned.findings;
+    verdict
+}
+
+fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> Verdict {
+    let config = ctx.config;
+    let user = pusher(ctx.env, config.pusher_variable.as_deref());
+    let mut lines = Vec::new();
     let (blocking, other): (Vec<&Finding>, Vec<&Finding>) =
         scanned.findings.iter().partition(|f| f.severity >= config.min_severity);
     if blocking.is_empty() {
@@ -273,15 +466,23 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned) -> Verdict {
         return Verdict { exit: 0, lines, findings: scanned.findings, record: None };
     }
     let options = push_options(ctx.env);
-    let bypass = bypass_request(&options);
+    let requested = bypass_request(&options);
     let may_bypass = config.allow_bypass
         && (config.bypass_users.is_empty() || config.bypass_users.contains(&user));
+    // Inline allow comments are a bypass request for the findings on their lines; a push
+    // option is one for the whole push.
+    let all_inline = blocking.iter().all(|f| f.inline_allowed);
+    let bypass = match &requested {
+        Ok(Some(b)) => Some(Bypass { reason: b.reason.clone(), comment: b.comment.clone() }),
+        _ if all_inline => Some(Bypass { reason: INLINE_ALLOW_REASON.to_owned(), comment: None }),
+        _ => None,
+    };
     let record = |bypass: &Bypass| AuditRecord {
         event: "bypass",
         at: now_secs(),
         user: user.clone(),
         repo: ctx.git_dir.display().to_string(),
-        refs: scanned.updates.iter().map(|u| u.name.clone()).collect(),
+        refs: scanned.updates.iter().map(RefUpdate::display_name).collect(),
         commits: scanned.commits.iter().map(ToString::to_string).collect(),
         reason: Some(bypass.reason.clone()),
         comment: bypass.comment.clone(),
@@ -298,97 +499,93 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned) -> Verdict {
         why: None,
         updates: Vec::new(),
     };
-    let header = format!(
+    lines.push(format!(
         "leakgate: {} secret(s) found in the pushed commits ({} ms):",
         blocking.len(),
         scanned.elapsed.as_millis()
-    );
-    lines.push(header);
+    ));
     lines.extend(blocking.iter().map(|f| finding_line(f)));
-    if let Ok(Some(bypass)) = &bypass {
+    if let Some(bypass) = &bypass {
         if may_bypass {
+            let record = record(bypass);
+            match recorder.record(&record) {
+                Ok(()) => {
+                    lines.push(format!(
+                        "leakgate: bypass accepted ({}), recorded for {}.",
+                        bypass.reason,
+                        clean(&user)
+                    ));
+                    lines.push("Rotate these keys anyway: they have left your machine.".to_owned());
+                    return Verdict {
+                        exit: 0,
+                        lines,
+                        findings: scanned.findings,
+                        record: Some(record),
+                    };
+                }
+                Err(e) => lines.push(format!(
+                    "leakgate: bypass refused: it could not be recorded ({}).",
+                    clean(&e)
+                )),
+            }
+        } else if bypass.reason == INLINE_ALLOW_REASON {
             lines.push(format!(
-                "leakgate: bypass accepted ({}), recorded for {}.",
-                bypass.reason,
+                "leakgate: inline allow comments refused: {} may not bypass this check.",
                 clean(&user)
             ));
-            lines.push("Rotate these keys anyway: they have left your machine.".to_owned());
-            let record = record(bypass);
-            return Verdict { exit: 0, lines, findings: scanned.findings, record: Some(record) };
+        } else {
+            lines.push(format!(
+                "leakgate: bypass refused: {} may not bypass this check.",
+                clean(&user)
+            ));
         }
-        lines
-            .push(format!("leakgate: bypass refused: {} may not bypass this check.", clean(&user)));
     }
-    if let Err(why) = &bypass {
+    if let Err(why) = &requested {
         lines.push(format!("leakgate: bypass refused: {why}"));
     }
+    let warn = config.mode == Mode::Warn;
     lines.push("To fix: remove the secret from these commits and push again:".to_owned());
     lines.push("  the last commit:  edit the file, then git commit --amend".to_owned());
     lines.push("  older commits:    git rebase -i <base>, edit the commits that add it".to_owned());
-    lines.push(
+    lines.push(if warn {
+        "Then rotate the key: it is on the server now.".to_owned()
+    } else {
         "Then rotate the key: it has left your machine even though the push was rejected."
-            .to_owned(),
-    );
+            .to_owned()
+    });
     if config.allow_bypass {
         lines.push(format!(
             "If a finding is not a real secret: git push -o leakgate.bypass=<reason>[:comment] with <reason> one of {}.",
             BYPASS_REASONS.join(", ")
         ));
     }
-    let exit = if config.mode == Mode::Warn { 0 } else { 1 };
-    if exit == 0 {
+    let exit = if warn { 0 } else { 1 };
+    if warn {
         lines.insert(0, "leakgate: warning only (mode = warn); the push is accepted.".to_owned());
     }
     Verdict { exit, lines, findings: scanned.findings, record: None }
 }
 
-fn budget_exhausted(ctx: &HookContext<'_>, scanned: &Scanned, why: &str) -> Verdict {
-    let mut verdict = failure_record(ctx, &scanned.updates, why);
-    verdict.findings = Vec::new();
-    verdict
+/// Appends `record` as one JSON line to `log` (created with its directory), synced.
+///
+/// # Errors
+///
+/// The directory or file cannot be created or written.
+pub fn append_record(log: &Path, record: &AuditRecord) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut line = serde_json::to_vec(record)?;
+    line.push(b'\n');
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+    file.write_all(&line)?;
+    file.sync_data()
 }
 
-fn failure(ctx: &HookContext<'_>, input: &str, why: &str) -> Verdict {
-    let updates = crate::push::parse_updates(input, gix::hash::Kind::Sha1)
-        .or_else(|_| crate::push::parse_updates(input, gix::hash::Kind::Sha256))
-        .unwrap_or_default();
-    failure_record(ctx, &updates, why)
-}
-
-fn failure_record(ctx: &HookContext<'_>, updates: &[RefUpdate], why: &str) -> Verdict {
-    let config = ctx.config;
-    let record = AuditRecord {
-        event: "unscanned",
-        at: now_secs(),
-        user: pusher(ctx.env),
-        repo: ctx.git_dir.display().to_string(),
-        refs: updates.iter().map(|u| u.name.clone()).collect(),
-        commits: Vec::new(),
-        reason: None,
-        comment: None,
-        findings: Vec::new(),
-        why: Some(why.to_owned()),
-        updates: updates.iter().map(|u| format!("{} {} {}", u.old, u.new, u.name)).collect(),
-    };
-    let (exit, lines) = if config.fail_open {
-        (
-            0,
-            vec![
-                format!("leakgate: warning: this push was not fully scanned ({}).", clean(why)),
-                "leakgate: it is accepted (fail-open) and recorded for a later scan.".to_owned(),
-            ],
-        )
-    } else {
-        (
-            1,
-            vec![
-                format!("leakgate: this push could not be scanned ({}).", clean(why)),
-                "leakgate: it is rejected (fail-closed); try again, or ask an administrator."
-                    .to_owned(),
-            ],
-        )
-    };
-    Verdict { exit, lines, findings: Vec::new(), record: Some(record) }
+/// Escapes pushed bytes (ref names, paths) for people.
+pub fn display_bytes(bytes: &[u8]) -> String {
+    escape(bytes)
 }
 
 /// Whether findings at `severity` block under `config`.
@@ -423,10 +620,23 @@ mod tests {
             "GIT_PUSH_OPTION_0" => Some("ci.skip".to_owned()),
             "GIT_PUSH_OPTION_1" => Some("leakgate.bypass=false-positive".to_owned()),
             "GL_USERNAME" => Some("alice".to_owned()),
+            "GL_USER" => Some("bob".to_owned()),
+            "REMOTE_USER" => Some("carol".to_owned()),
+            "X_PUSHER" => Some("dave".to_owned()),
             "USER" => Some("git".to_owned()),
             _ => None,
         };
         assert_eq!(push_options(&env).len(), 2);
-        assert_eq!(pusher(&env), "alice");
+        assert_eq!(pusher(&env, None), "alice");
+        assert_eq!(pusher(&env, Some("X_PUSHER")), "dave");
+        let gitolite = |k: &str| match k {
+            "GL_USER" => Some("bob".to_owned()),
+            "REMOTE_USER" => Some("carol".to_owned()),
+            "USER" => Some("git".to_owned()),
+            _ => None,
+        };
+        assert_eq!(pusher(&gitolite, None), "bob");
+        let http = |k: &str| (k == "REMOTE_USER" || k == "USER").then(|| k.to_lowercase());
+        assert_eq!(pusher(&http, Some("UNSET")), "remote_user");
     }
 }

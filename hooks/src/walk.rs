@@ -1,12 +1,10 @@
-//! New-blob enumeration over a commit range, and scanning those blobs in parallel.
+//! Scanning what a commit range adds, in parallel: the blobs [`crate::coverage`] decides are
+//! new, and the messages of the new commits and tags.
 //!
-//! A commit's tree is compared with its parents' trees path by path: a subtree or blob whose
-//! id equals the parent's at the same path is unchanged and skipped whole, so a commit costs
-//! what it changed, not the size of the repository. A blob is scanned once (the first commit,
-//! oldest first, that adds it), and a finding whose secret the parent's version of the same
-//! file already contained is not new.
+//! A blob is scanned once, reported with the first commit (parents before children) and path
+//! that reach it, and a finding whose secret the first parent's version of the same file
+//! already contained is not new.
 
-use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -14,13 +12,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::Instant;
 
-use gix::bstr::ByteSlice;
-use gix::objs::tree::EntryMode;
 use gix::objs::FindExt;
-use gix::traverse::commit::simple::{CommitTimeOrder, Sorting};
 use gix::ObjectId;
 use leakgate_rules::{Match, Outcome, RuleSet, ScanOptions, Source};
 
+use crate::coverage::{new_objects, NewObject};
 use crate::objects::Objects;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -46,6 +42,16 @@ pub enum HistoryError {
         #[source]
         source: BoxError,
     },
+    /// A pushed object that cannot be read as git reads it: the push's content, not the
+    /// server, is at fault.
+    #[error("cannot read {what}")]
+    Object {
+        /// Which object.
+        what: String,
+        /// The reason.
+        #[source]
+        source: BoxError,
+    },
     /// Reading refs, commits or trees failed.
     #[error("cannot walk history: {what}")]
     Walk {
@@ -57,19 +63,11 @@ pub enum HistoryError {
     },
 }
 
-fn walk_err<E: std::error::Error + Send + Sync + 'static>(
+pub(crate) fn walk_err<E: std::error::Error + Send + Sync + 'static>(
     what: impl Into<String>,
 ) -> impl FnOnce(E) -> HistoryError {
     let what = what.into();
     move |source| HistoryError::Walk { what, source: Box::new(source) }
-}
-
-/// Like [`walk_err`], formatting the context only when there is an error (hot paths).
-fn object_err<E: std::error::Error + Send + Sync + 'static>(
-    kind: &'static str,
-    id: ObjectId,
-) -> impl FnOnce(E) -> HistoryError {
-    move |source| HistoryError::Walk { what: format!("{kind} {id}"), source: Box::new(source) }
 }
 
 /// Which commits to scan.
@@ -106,11 +104,12 @@ impl Selection {
 pub struct HistoryFinding<'r> {
     /// The match.
     pub found: Match<'r>,
-    /// Path of the blob in the first commit that added it.
+    /// Path of the blob in the first commit that added it; `(commit message)` or
+    /// `(tag message)` for a message.
     pub path: String,
-    /// That commit.
+    /// That commit (or tag).
     pub commit: ObjectId,
-    /// The blob.
+    /// The blob (or the commit or tag whose message it is).
     pub blob: ObjectId,
 }
 
@@ -123,8 +122,10 @@ pub struct HistoryStats {
     pub blobs: u64,
     /// Bytes scanned.
     pub bytes: u64,
-    /// Blobs skipped as binary.
+    /// Binary blobs, scanned with the distinctive rules only.
     pub binary: u64,
+    /// Commit and tag messages scanned.
+    pub messages: u64,
     /// Blobs the deadline stopped before they were scanned (0 when complete).
     pub unscanned: u64,
     /// Whether every new blob was scanned before the deadline.
@@ -146,11 +147,6 @@ pub struct WalkOptions {
     pub stream_above: u64,
     /// The repository directory, for `git cat-file` on large blobs.
     pub git_dir: PathBuf,
-    /// Skip blobs the repository had before the push (only with a quarantine).
-    pub only_quarantined: bool,
-    /// Treat every blob in the hidden commits' trees as known, so that a file moved after
-    /// the boundary is not new (history ranges; the hook uses the quarantine instead).
-    pub known_hidden_trees: bool,
 }
 
 /// Opens a repository (bare or with a work tree) for reading.
@@ -173,14 +169,23 @@ fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, HistoryError> 
     Ok(commit.id)
 }
 
-/// Every commit that a ref points to (through tags); refs to other objects are ignored.
+/// Every object a ref points to (what `--all` means to `git rev-list`): commits, tags, and
+/// the rare ref to a tree or blob.
+///
+/// # Errors
+///
+/// The refs cannot be listed; a ref that cannot be read is a server fault too, since skipping
+/// it would make its history look new or, worse, be taken as known.
 pub fn all_ref_tips(repo: &gix::Repository) -> Result<Vec<ObjectId>, HistoryError> {
     let platform = repo.references().map_err(walk_err("refs"))?;
     let mut tips = Vec::new();
     for reference in platform.all().map_err(walk_err("refs"))? {
-        let Ok(mut reference) = reference else { continue };
-        if let Ok(commit) = reference.peel_to_commit() {
-            tips.push(commit.id);
+        let mut reference = reference.map_err(|e| walk_err("refs")(std::io::Error::other(e)))?;
+        match reference.peel_to_id() {
+            Ok(id) => tips.push(id.detach()),
+            // A symbolic ref to nothing (HEAD of an empty repository) names no object.
+            Err(_) if reference.target().try_id().is_none() => {}
+            Err(e) => return Err(walk_err("refs")(e)),
         }
     }
     tips.sort();
@@ -225,51 +230,21 @@ where
         deadline: None,
         stream_above: 256 << 20,
         git_dir: repo.git_dir().to_owned(),
-        only_quarantined: false,
-        known_hidden_trees: true,
     };
     scan_new_blobs(&objects, &tips, &hidden, rules, &walk, sink, warn)
 }
 
-/// A blob to scan.
-struct Job {
-    blob: ObjectId,
-    path: String,
-    commit: ObjectId,
-    /// The first parent's blob at the same path, when it differs.
-    parent_blob: Option<ObjectId>,
-}
-
-/// Commits reachable from `tips` and not from `hidden`, oldest first, with their parents.
-pub fn new_commits(
-    objects: &Objects,
-    tips: &[ObjectId],
-    hidden: &[ObjectId],
-) -> Result<Vec<(ObjectId, Vec<ObjectId>)>, HistoryError> {
-    if tips.is_empty() {
-        return Ok(Vec::new());
-    }
-    let walk = gix::traverse::commit::Simple::new(tips.iter().copied(), objects.clone())
-        .hide(hidden.iter().copied())
-        .map_err(walk_err("commits"))?
-        .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
-        .map_err(walk_err("commits"))?;
-    let mut commits = Vec::new();
-    for info in walk {
-        let info = info.map_err(walk_err("commits"))?;
-        commits.push((info.id, info.parent_ids.to_vec()));
-    }
-    // Oldest first, so that a blob is attributed to the first commit that adds it.
-    commits.reverse();
-    Ok(commits)
-}
-
-/// Walks the commits `tips` add over `hidden` and scans their new blobs: the one "new commits
-/// between tips" routine behind the hook, `scan --git` and the service's push jobs.
+/// Walks what `tips` add over `hidden` (any objects: commits, tags, trees, blobs) and scans
+/// it: every new blob once, and the messages of new commits and tags. The one routine behind
+/// the hook, `scan --git` and the service's push jobs.
+///
+/// When the deadline passes, the walk stops, what was already scanned stays reported, and the
+/// stats say the scan is incomplete; a blob that cannot be read counts as unscanned too.
 ///
 /// # Errors
 ///
-/// Refs, commits or trees that cannot be read.
+/// Refs, commits or trees that cannot be read ([`HistoryError::Object`] when the object itself
+/// is at fault).
 pub fn scan_new_blobs<F, W>(
     objects: &Objects,
     tips: &[ObjectId],
@@ -283,10 +258,9 @@ where
     F: Fn(HistoryFinding<'_>) + Sync,
     W: Fn(String) + Sync,
 {
-    let commits = new_commits(objects, tips, hidden)?;
     let stop = AtomicBool::new(false);
-    let counters: [AtomicU64; 4] = Default::default();
-    let (tx, rx) = mpsc::sync_channel::<Job>(1024);
+    let counters: [AtomicU64; 5] = Default::default();
+    let (tx, rx) = mpsc::sync_channel::<NewObject>(1024);
     let rx = Mutex::new(rx);
     let expired = || options.deadline.is_some_and(|d| Instant::now() >= d);
     let walked = std::thread::scope(|scope| {
@@ -312,67 +286,63 @@ where
                         continue;
                     }
                     match worker.scan(&job, sink) {
-                        Ok(Outcome::Scanned(n)) => {
-                            counters[0].fetch_add(1, Ordering::Relaxed);
+                        Ok((Outcome::Scanned(n), message)) => {
+                            counters[if message { 4 } else { 0 }].fetch_add(1, Ordering::Relaxed);
                             counters[1].fetch_add(n, Ordering::Relaxed);
                         }
-                        Ok(Outcome::Binary) => {
+                        Ok((Outcome::Binary, _)) => {
                             counters[2].fetch_add(1, Ordering::Relaxed);
                         }
-                        Ok(Outcome::PathAllowed) => {}
+                        Ok((Outcome::PathAllowed, _)) => {}
                         Err(e) => {
-                            warn(format!("cannot read blob {} ({}): {e}", job.blob, job.path))
+                            counters[3].fetch_add(1, Ordering::Relaxed);
+                            warn(format!("cannot read {}: {e}", describe(&job)));
                         }
                     }
                 }
             });
         }
-        let mut walker = NewBlobs::new(objects);
-        let mut result = Ok(());
-        if options.known_hidden_trees {
-            for id in hidden {
-                if let Err(e) = walker.mark_known(*id) {
-                    result = Err(e);
-                }
+        let halt = || {
+            if stop.load(Ordering::Relaxed) || expired() {
+                stop.store(true, Ordering::Relaxed);
+                return true;
             }
-        }
-        'commits: for (commit, parents) in commits.iter().filter(|_| result.is_ok()) {
-            let mut jobs = Vec::new();
-            if let Err(e) = walker.commit(*commit, parents, &mut |blob, path, parent_blob| {
-                jobs.push(Job { blob, path, commit: *commit, parent_blob })
-            }) {
-                result = Err(e);
-                break;
+            false
+        };
+        let result = new_objects(objects, tips, hidden, &halt, &mut |job| {
+            if tx.send(job).is_err() {
+                stop.store(true, Ordering::Relaxed);
             }
-            for job in jobs {
-                if options.only_quarantined && objects.known_before_push(&job.blob) {
-                    continue;
-                }
-                if stop.load(Ordering::Relaxed) || expired() {
-                    stop.store(true, Ordering::Relaxed);
-                    counters[3].fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                if tx.send(job).is_err() {
-                    break 'commits;
-                }
-            }
-        }
+        });
         drop(tx);
         result
     });
-    walked?;
+    let walked = walked?;
     let unscanned = counters[3].load(Ordering::Relaxed);
     Ok(HistoryStats {
-        commits: commits.len() as u64,
+        commits: walked.commits.len() as u64,
         blobs: counters[0].load(Ordering::Relaxed),
         bytes: counters[1].load(Ordering::Relaxed),
         binary: counters[2].load(Ordering::Relaxed),
+        messages: counters[4].load(Ordering::Relaxed),
         unscanned,
-        complete: unscanned == 0 && !stop.load(Ordering::Relaxed),
-        new_commits: commits.into_iter().map(|(c, _)| c).collect(),
+        complete: unscanned == 0 && !walked.stopped && !stop.load(Ordering::Relaxed),
+        new_commits: walked.commits,
     })
 }
+
+fn describe(job: &NewObject) -> String {
+    match job {
+        NewObject::Blob(b) => format!("blob {} ({})", b.id, String::from_utf8_lossy(&b.path)),
+        NewObject::Commit(c) => format!("commit {c}"),
+        NewObject::Tag(t) => format!("tag {t}"),
+    }
+}
+
+/// The path shown for a finding in a commit message.
+pub const COMMIT_MESSAGE: &str = "(commit message)";
+/// The path shown for a finding in a tag message.
+pub const TAG_MESSAGE: &str = "(tag message)";
 
 struct Worker<'r, 'o> {
     objects: Objects,
@@ -382,17 +352,37 @@ struct Worker<'r, 'o> {
 }
 
 impl<'r> Worker<'r, '_> {
+    /// Scans one new object; the flag says it was a message.
     fn scan<F: Fn(HistoryFinding<'_>)>(
         &mut self,
-        job: &Job,
+        job: &NewObject,
         sink: &F,
-    ) -> Result<Outcome, BoxError> {
+    ) -> Result<(Outcome, bool), BoxError> {
+        let blob = match job {
+            NewObject::Blob(blob) => blob,
+            NewObject::Commit(id) | NewObject::Tag(id) => {
+                let path =
+                    if matches!(job, NewObject::Commit(_)) { COMMIT_MESSAGE } else { TAG_MESSAGE };
+                let data = self.objects.find(id, &mut self.buf)?;
+                let message = crate::tree::message(data.data);
+                let outcome = self.scanner.scan_bytes(message, Source { path: None }, |found| {
+                    sink(HistoryFinding { found, path: path.to_owned(), commit: *id, blob: *id });
+                });
+                return Ok((outcome, true));
+            }
+        };
         let objects = &self.objects;
+        let path = String::from_utf8_lossy(&blob.path).into_owned();
+        let stream_above = self.options.stream_above;
         let mut parent: Option<Vec<u8>> = None;
         let mut emit = |found: Match<'r>| {
-            // Not new: the parent's version of this file already held the same secret.
-            if let Some(parent_blob) = job.parent_blob {
+            // Not new: the parent's version of this file already held the same secret. (A
+            // parent too large to read whole is not consulted: the finding stands.)
+            if let Some(parent_blob) = blob.parent_blob {
                 let parent = parent.get_or_insert_with(|| {
+                    if objects.size(&parent_blob).is_none_or(|s| s > stream_above) {
+                        return Vec::new();
+                    }
                     let mut buf = Vec::new();
                     objects
                         .find(&parent_blob, &mut buf)
@@ -403,21 +393,16 @@ impl<'r> Worker<'r, '_> {
                     return;
                 }
             }
-            sink(HistoryFinding {
-                found,
-                path: job.path.clone(),
-                commit: job.commit,
-                blob: job.blob,
-            });
+            sink(HistoryFinding { found, path: path.clone(), commit: blob.commit, blob: blob.id });
         };
-        let source = Source { path: Some(&job.path) };
-        let size = objects.size(&job.blob).unwrap_or(0);
-        if size > self.options.stream_above {
+        let source = Source { path: Some(&path) };
+        let size = objects.size(&blob.id).ok_or("blob is missing")?;
+        if size > stream_above {
             // Never load a huge blob whole: stream it out of git.
             let mut child = Command::new("git")
                 .arg("--git-dir")
                 .arg(&self.options.git_dir)
-                .args(["cat-file", "blob", &job.blob.to_string()])
+                .args(["cat-file", "blob", &blob.id.to_string()])
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
@@ -426,161 +411,13 @@ impl<'r> Worker<'r, '_> {
             let outcome = self.scanner.scan_reader(stdout.take(size), source, &mut emit);
             let _ = child.kill();
             let _ = child.wait();
-            return Ok(outcome?);
-        }
-        let data = objects.find(&job.blob, &mut self.buf)?;
-        Ok(self.scanner.scan_bytes(data.data, source, &mut emit))
-    }
-}
-
-/// Walks commit trees against their parents', yielding each blob not seen before.
-pub(crate) struct NewBlobs<'a> {
-    objects: &'a Objects,
-    seen: HashSet<ObjectId>,
-    buf: Vec<u8>,
-}
-
-/// A decoded tree: entries in git's order, names in one buffer.
-#[derive(Default)]
-struct Tree {
-    names: Vec<u8>,
-    entries: Vec<(EntryMode, usize, usize, ObjectId)>,
-}
-
-impl Tree {
-    /// The id of the entry called `name` that is (or is not) a tree, by binary search in git's
-    /// tree order (a tree's name sorts as if it ended in `/`).
-    fn find(&self, name: &[u8], is_tree: bool) -> Option<ObjectId> {
-        self.entries
-            .binary_search_by(|(mode, start, end, _)| {
-                git_order(&self.names[*start..*end], mode.is_tree(), name, is_tree)
-            })
-            .ok()
-            .map(|i| self.entries[i].3)
-    }
-}
-
-/// Git's tree entry order: bytewise, with a tree's name followed by an implicit `/`.
-fn git_order(a: &[u8], a_tree: bool, b: &[u8], b_tree: bool) -> std::cmp::Ordering {
-    let common = a.len().min(b.len());
-    match a[..common].cmp(&b[..common]) {
-        std::cmp::Ordering::Equal => {
-            let next = |name: &[u8], tree: bool| {
-                name.get(common).copied().or(if tree { Some(b'/') } else { None })
-            };
-            let (x, y) = (next(a, a_tree), next(b, b_tree));
-            match (x, y) {
-                (Some(x), Some(y)) if a.len() == b.len() || x != y => x.cmp(&y),
-                _ => (a.len() + usize::from(a_tree)).cmp(&(b.len() + usize::from(b_tree))),
+            let outcome = outcome?;
+            if outcome == Outcome::Scanned(size) || !matches!(outcome, Outcome::Scanned(_)) {
+                return Ok((outcome, false));
             }
+            return Err(format!("git cat-file ended after {outcome:?} of {size} bytes").into());
         }
-        other => other,
-    }
-}
-
-impl<'a> NewBlobs<'a> {
-    pub(crate) fn new(objects: &'a Objects) -> Self {
-        NewBlobs { objects, seen: HashSet::new(), buf: Vec::new() }
-    }
-
-    fn tree_of(&mut self, commit: ObjectId) -> Result<ObjectId, HistoryError> {
-        let mut iter = self
-            .objects
-            .find_commit_iter(&commit, &mut self.buf)
-            .map_err(object_err("commit", commit))?;
-        iter.tree_id().map_err(object_err("commit", commit))
-    }
-
-    fn entries(&mut self, tree: ObjectId) -> Result<Tree, HistoryError> {
-        let iter =
-            self.objects.find_tree_iter(&tree, &mut self.buf).map_err(object_err("tree", tree))?;
-        let mut out = Tree::default();
-        for entry in iter {
-            let entry = entry.map_err(object_err("tree", tree))?;
-            let start = out.names.len();
-            out.names.extend_from_slice(entry.filename);
-            out.entries.push((entry.mode, start, out.names.len(), entry.oid.to_owned()));
-        }
-        Ok(out)
-    }
-
-    /// Marks everything in `commit`'s tree as known.
-    pub(crate) fn mark_known(&mut self, commit: ObjectId) -> Result<(), HistoryError> {
-        let tree = self.tree_of(commit)?;
-        self.tree(tree, &[], &mut Vec::new(), &mut |_, _, _| {})
-    }
-
-    /// Yields the blobs of `commit` that neither an earlier commit nor a parent at the same
-    /// path had, with the first parent's blob at that path.
-    pub(crate) fn commit(
-        &mut self,
-        commit: ObjectId,
-        parents: &[ObjectId],
-        emit: &mut dyn FnMut(ObjectId, String, Option<ObjectId>),
-    ) -> Result<(), HistoryError> {
-        let tree = self.tree_of(commit)?;
-        let mut parent_trees = Vec::with_capacity(parents.len());
-        for parent in parents {
-            // A parent missing from the object store (shallow history) counts as empty.
-            parent_trees.push(self.tree_of(*parent).ok());
-        }
-        self.tree(tree, &parent_trees, &mut Vec::new(), emit)
-    }
-
-    fn tree(
-        &mut self,
-        tree: ObjectId,
-        parents: &[Option<ObjectId>],
-        path: &mut Vec<u8>,
-        emit: &mut dyn FnMut(ObjectId, String, Option<ObjectId>),
-    ) -> Result<(), HistoryError> {
-        if parents.contains(&Some(tree)) || !self.seen.insert(tree) {
-            return Ok(());
-        }
-        let current = self.entries(tree)?;
-        let mut before = Vec::with_capacity(parents.len());
-        for parent in parents.iter().flatten() {
-            before.push(self.entries(*parent)?);
-        }
-        for (mode, start, end, id) in current.entries.iter().copied() {
-            let name = &current.names[start..end];
-            let is_tree = mode.is_tree();
-            if before.iter().any(|p| p.find(name, is_tree) == Some(id)) {
-                continue;
-            }
-            let len = path.len();
-            if !path.is_empty() {
-                path.push(b'/');
-            }
-            path.extend_from_slice(name);
-            if is_tree {
-                let sub: Vec<Option<ObjectId>> =
-                    before.iter().map(|p| p.find(name, true)).collect();
-                self.tree(id, &sub, path, emit)?;
-            } else if mode.is_blob() && self.seen.insert(id) {
-                // Submodules (commits) and symlinks are not content of this repository.
-                let parent_blob = before.iter().find_map(|p| p.find(name, false));
-                emit(id, path.to_str_lossy().into_owned(), parent_blob);
-            }
-            path.truncate(len);
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::git_order;
-    use std::cmp::Ordering;
-
-    #[test]
-    fn git_order_sorts_trees_as_if_they_ended_in_a_slash() {
-        // git sorts "a.b" (blob) before "a" (tree, as "a/") and "a" (blob) before "a.b".
-        assert_eq!(git_order(b"a.b", false, b"a", true), Ordering::Less);
-        assert_eq!(git_order(b"a", false, b"a.b", false), Ordering::Less);
-        assert_eq!(git_order(b"a", true, b"a", true), Ordering::Equal);
-        assert_eq!(git_order(b"a", true, b"a", false), Ordering::Greater);
-        assert_eq!(git_order(b"a-b", false, b"a", true), Ordering::Less);
-        assert_eq!(git_order(b"a0", false, b"a", true), Ordering::Greater);
+        let data = objects.find(&blob.id, &mut self.buf)?;
+        Ok((self.scanner.scan_bytes(data.data, source, &mut emit), false))
     }
 }

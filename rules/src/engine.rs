@@ -18,6 +18,9 @@ use crate::secret::Secret;
 /// How many leading bytes decide whether input is binary (a NUL among them).
 pub const BINARY_SNIFF_LEN: usize = 8 * 1024;
 const INLINE_ALLOW: [&[u8]; 2] = [b"leakgate:allow", b"gitleaks:allow"];
+/// How far from a secret its "line" reaches, each way, for inline allows and line
+/// allowlists: a line of megabytes must not make every match cost megabytes.
+const LINE_CONTEXT: usize = 4096;
 
 /// A compiled, immutable set of rules; share it across threads.
 #[derive(Debug)]
@@ -167,7 +170,8 @@ impl RuleSet {
                 hits: Vec::new(),
                 last_end: vec![0; self.rules.len()],
                 touched: Vec::new(),
-                pending: Vec::new(),
+                pending: std::collections::BTreeMap::new(),
+                binary: false,
                 disabled: vec![false; self.rules.len()],
                 lines: Lines::default(),
             },
@@ -179,8 +183,16 @@ impl RuleSet {
 /// How to scan.
 #[derive(Clone, Copy, Debug)]
 pub struct ScanOptions {
-    /// Scan input with a NUL in its first 8 KiB too.
+    /// Scan input with a NUL in its first 8 KiB with every rule too.
     pub scan_binary: bool,
+    /// Scan binary-looking input with the distinctive rules (every rule but the generic
+    /// ones) when `scan_binary` is off, instead of skipping it: a NUL at the start of a file
+    /// must not hide a key.
+    pub binary_distinctive: bool,
+    /// Report matches on a line with an inline `leakgate:allow` / `gitleaks:allow`, flagged
+    /// ([`Match::inline_allowed`]), instead of dropping them: the hook and the service treat
+    /// the comment as a bypass request that the server's settings permit or refuse.
+    pub flag_inline_allows: bool,
     /// Keep only the most specific rule's finding when several find one secret.
     pub collapse: bool,
     /// Bytes read per chunk when streaming.
@@ -189,7 +201,13 @@ pub struct ScanOptions {
 
 impl Default for ScanOptions {
     fn default() -> Self {
-        ScanOptions { scan_binary: false, collapse: true, chunk_size: 1 << 20 }
+        ScanOptions {
+            scan_binary: false,
+            binary_distinctive: true,
+            flag_inline_allows: false,
+            collapse: true,
+            chunk_size: 1 << 20,
+        }
     }
 }
 
@@ -205,7 +223,8 @@ pub struct Source<'a> {
 pub enum Outcome {
     /// Scanned this many bytes.
     Scanned(u64),
-    /// Skipped: binary (a NUL in the first 8 KiB) and `scan_binary` is off.
+    /// Binary (a NUL in the first 8 KiB) with `scan_binary` off: scanned by the distinctive
+    /// rules only ([`ScanOptions::binary_distinctive`]), or skipped.
     Binary,
     /// Skipped: the path is allowlisted globally.
     PathAllowed,
@@ -226,6 +245,9 @@ pub struct Match<'r> {
     pub column: u64,
     /// Whether the format's checksum confirmed the secret.
     pub checksum_valid: bool,
+    /// Whether the secret's line carries an inline allow comment (only reported with
+    /// [`ScanOptions::flag_inline_allows`]).
+    pub inline_allowed: bool,
 }
 
 /// Scans inputs with one [`RuleSet`]. Not shared across threads: make one per thread.
@@ -243,7 +265,11 @@ struct State {
     /// Per rule, the absolute end of its last match in this input.
     last_end: Vec<u64>,
     touched: Vec<u32>,
-    pending: Vec<Pending>,
+    /// Confirmed matches not yet given to the sink, by (start, rule): overlap checks look
+    /// at a window of starts, not at every pending match.
+    pending: std::collections::BTreeMap<(u64, u32), Pending>,
+    /// The input is binary: generic rules are off for it.
+    binary: bool,
     disabled: Vec<bool>,
     lines: Lines,
 }
@@ -257,6 +283,7 @@ struct Pending {
     line: u64,
     column: u64,
     checksum_valid: bool,
+    inline_allowed: bool,
 }
 
 impl<'r> Scanner<'r> {
@@ -265,16 +292,21 @@ impl<'r> Scanner<'r> {
     where
         F: FnMut(Match<'r>),
     {
-        if !self.options.scan_binary && is_binary(bytes) {
+        let binary = !self.options.scan_binary && is_binary(bytes);
+        if binary && !self.options.binary_distinctive {
             return Outcome::Binary;
         }
-        if !self.begin(source) {
+        if !self.begin(source, binary) {
             return Outcome::PathAllowed;
         }
         self.state.step(self.set, &self.options, bytes, 0, 0, bytes.len(), true, source);
         self.state.flush(self.set, u64::MAX, &mut sink);
         self.end();
-        Outcome::Scanned(bytes.len() as u64)
+        if binary {
+            Outcome::Binary
+        } else {
+            Outcome::Scanned(bytes.len() as u64)
+        }
     }
 
     /// Scans a stream in chunks; memory stays bounded whatever its size.
@@ -299,10 +331,11 @@ impl<'r> Scanner<'r> {
         buf.clear();
         let result = (|| {
             let mut eof = fill(&mut reader, &mut buf, chunk + tail)?;
-            if !self.options.scan_binary && is_binary(&buf) {
+            let binary = !self.options.scan_binary && is_binary(&buf);
+            if binary && !self.options.binary_distinctive {
                 return Ok(Outcome::Binary);
             }
-            if !self.begin(source) {
+            if !self.begin(source, binary) {
                 return Ok(Outcome::PathAllowed);
             }
             let (mut base, mut from) = (0u64, 0usize);
@@ -323,7 +356,7 @@ impl<'r> Scanner<'r> {
                 from = limit - drop;
                 eof = fill(&mut reader, &mut buf, from + chunk + tail)?;
             }
-            Ok(Outcome::Scanned(base + buf.len() as u64))
+            Ok(if binary { Outcome::Binary } else { Outcome::Scanned(base + buf.len() as u64) })
         })();
         self.state.flush(set, u64::MAX, &mut sink);
         self.end();
@@ -332,9 +365,10 @@ impl<'r> Scanner<'r> {
     }
 
     /// Prepares per-input state; false when the path is allowlisted globally.
-    fn begin(&mut self, source: Source<'_>) -> bool {
+    fn begin(&mut self, source: Source<'_>, binary: bool) -> bool {
         let set = self.set;
         self.state.lines = Lines::default();
+        self.state.binary = binary;
         if let Some(path) = source.path {
             if set
                 .allowlists
@@ -354,6 +388,11 @@ impl<'r> Scanner<'r> {
                 .any(|a| a.paths_only() && a.paths.as_ref().is_some_and(|m| m.is_match(path)));
             self.state.disabled[r as usize] = outside || allowed;
         }
+        if binary {
+            for (r, rule) in set.rules.iter().enumerate() {
+                self.state.disabled[r] |= rule.generic;
+            }
+        }
         true
     }
 
@@ -364,6 +403,9 @@ impl<'r> Scanner<'r> {
         self.state.touched.clear();
         for &r in &self.set.path_rules {
             self.state.disabled[r as usize] = false;
+        }
+        if std::mem::take(&mut self.state.binary) {
+            self.state.disabled.iter_mut().for_each(|d| *d = false);
         }
     }
 }
@@ -490,17 +532,23 @@ impl State {
             Some(_) => true,
             None => false,
         };
-        let line_start = memchr::memrchr(b'\n', &buf[..s]).map_or(0, |i| i + 1);
-        let line_end = memchr::memchr(b'\n', &buf[e..]).map_or(buf.len(), |i| e + i);
-        let line = &buf[line_start..line_end];
-        if INLINE_ALLOW.iter().any(|marker| memchr::memmem::find(line, marker).is_some()) {
+        // The secret's line, cut to LINE_CONTEXT bytes each side: the cost of a match must
+        // not grow with the length of the line it is on.
+        let back = s.saturating_sub(LINE_CONTEXT);
+        let ctx_start = memchr::memrchr(b'\n', &buf[back..s]).map_or(back, |i| back + i + 1);
+        let ahead = (e + LINE_CONTEXT).min(buf.len());
+        let ctx_end = memchr::memchr(b'\n', &buf[e..ahead]).map_or(ahead, |i| e + i);
+        let line = &buf[ctx_start..ctx_end];
+        let inline_allowed =
+            INLINE_ALLOW.iter().any(|marker| memchr::memmem::find(line, marker).is_some());
+        if inline_allowed && !options.flag_inline_allows {
             return;
         }
         let candidate = Candidate { secret, whole: &buf[start..end], line, path: source.path };
         if rule.allowlists.iter().chain(&set.allowlists).any(|a| a.allows(&candidate)) {
             return;
         }
-        let (line_no, column) = self.lines.position(buf, s, line_start);
+        let (line_no, column) = self.lines.position(buf, s);
         let new = Pending {
             rule: r,
             secret: Secret::new(secret),
@@ -509,18 +557,25 @@ impl State {
             line: line_no,
             column,
             checksum_valid,
+            inline_allowed,
         };
         if options.collapse {
-            if let Some(old) =
-                self.pending.iter_mut().find(|p| p.start < new.end && new.start < p.end)
-            {
-                if specificity(set, &new) > specificity(set, old) {
-                    *old = new;
+            // A pending secret overlapping this one starts less than a window before it.
+            let from = new.start.saturating_sub(set.max_window as u64 * 2 + 1);
+            let overlapping = self
+                .pending
+                .range((from, 0)..(new.end, 0))
+                .find(|(_, p)| p.start < new.end && new.start < p.end)
+                .map(|(k, _)| *k);
+            if let Some(key) = overlapping {
+                if specificity(set, &new) > specificity(set, &self.pending[&key]) {
+                    self.pending.remove(&key);
+                    self.pending.insert((new.start, new.rule), new);
                 }
                 return;
             }
         }
-        self.pending.push(new);
+        self.pending.insert((new.start, new.rule), new);
     }
 
     /// Gives `sink` every queued match whose secret ends by absolute offset `upto`.
@@ -528,11 +583,10 @@ impl State {
         if self.pending.is_empty() {
             return;
         }
-        self.pending.sort_by_key(|p| (p.start, p.rule));
-        let mut keep = Vec::new();
-        for p in self.pending.drain(..) {
+        let mut keep = std::collections::BTreeMap::new();
+        while let Some((key, p)) = self.pending.pop_first() {
             if p.end > upto {
-                keep.push(p);
+                keep.insert(key, p);
                 continue;
             }
             sink(Match {
@@ -542,6 +596,7 @@ impl State {
                 line: p.line,
                 column: p.column,
                 checksum_valid: p.checksum_valid,
+                inline_allowed: p.inline_allowed,
             });
         }
         self.pending = keep;
@@ -555,35 +610,47 @@ fn specificity(set: &RuleSet, p: &Pending) -> (bool, bool, usize) {
     (p.checksum_valid, !rule.generic, rule.longest_keyword)
 }
 
-/// Line and column bookkeeping, computed only for findings.
+/// Line and column bookkeeping, computed only for findings, incrementally from the last
+/// position asked for, so that many findings on one long line cost the line once.
 #[derive(Debug, Default)]
 struct Lines {
     /// Newlines before the buffer's first byte.
     base_line: u64,
     /// Characters between the last newline before the buffer and the buffer's first byte.
     base_column: u64,
-    /// A position in the buffer and the newlines before it.
+    /// A position in the buffer, the newlines before it, and its 0-based column.
     cursor: usize,
     cursor_lines: u64,
+    cursor_column: u64,
 }
 
 impl Lines {
-    /// 1-based line and column of `buf[pos]`, whose line starts at `line_start` (0 when the
-    /// line started before the buffer).
-    fn position(&mut self, buf: &[u8], pos: usize, line_start: usize) -> (u64, u64) {
-        if pos >= self.cursor {
-            self.cursor_lines += count_newlines(&buf[self.cursor..pos]);
+    /// 1-based line and column of `buf[pos]`.
+    fn position(&mut self, buf: &[u8], pos: usize) -> (u64, u64) {
+        if pos < self.cursor {
+            // Rare (matches come nearly in order): back up over the bytes in between.
+            let between = &buf[pos..self.cursor];
+            if memchr::memchr(b'\n', between).is_none() {
+                self.cursor_column -= count_chars(between);
+            } else {
+                self.cursor_lines -= count_newlines(between);
+                self.cursor_column = match memchr::memrchr(b'\n', &buf[..pos]) {
+                    Some(i) => count_chars(&buf[i + 1..pos]),
+                    None => self.base_column + count_chars(&buf[..pos]),
+                };
+            }
         } else {
-            self.cursor_lines -= count_newlines(&buf[pos..self.cursor]);
+            let between = &buf[self.cursor..pos];
+            match memchr::memrchr(b'\n', between) {
+                Some(i) => {
+                    self.cursor_lines += count_newlines(between);
+                    self.cursor_column = count_chars(&between[i + 1..]);
+                }
+                None => self.cursor_column += count_chars(between),
+            }
         }
         self.cursor = pos;
-        let chars = count_chars(&buf[line_start..pos]);
-        let column = if line_start == 0 && self.cursor_lines == 0 {
-            self.base_column + chars + 1
-        } else {
-            chars + 1
-        };
-        (self.base_line + self.cursor_lines + 1, column)
+        (self.base_line + self.cursor_lines + 1, self.cursor_column + 1)
     }
 
     /// The first `dropped.len()` bytes leave the buffer.
@@ -595,6 +662,7 @@ impl Lines {
         }
         self.cursor = 0;
         self.cursor_lines = 0;
+        self.cursor_column = self.base_column;
     }
 }
 

@@ -35,6 +35,9 @@ pub struct Finding {
     pub fingerprint: Fingerprint,
     /// Whether the format's checksum confirmed it.
     pub checksum_valid: bool,
+    /// Whether its line carries an inline allow comment (the hook's bypass request).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub inline_allowed: bool,
     /// The revocation provider that can revoke it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoke: Option<String>,
@@ -58,6 +61,7 @@ impl Finding {
             redacted: m.secret.redacted(),
             fingerprint: key.fingerprint(&m.secret),
             checksum_valid: m.checksum_valid,
+            inline_allowed: m.inline_allowed,
             revoke: m.rule.revoke().map(str::to_owned),
             secret: m.secret,
         }

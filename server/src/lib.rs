@@ -11,6 +11,7 @@
 pub mod config;
 pub mod event;
 pub mod forge;
+pub mod hook;
 pub mod http;
 pub mod metrics;
 pub mod mirror;

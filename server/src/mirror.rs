@@ -233,8 +233,6 @@ pub fn scan_push(
         deadline,
         stream_above,
         git_dir: repo.git_dir().to_owned(),
-        only_quarantined: false,
-        known_hidden_trees: true,
     };
     let findings = std::sync::Mutex::new(Vec::new());
     let stats = scan_new_blobs(

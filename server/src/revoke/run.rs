@@ -443,6 +443,7 @@ mod tests {
             redacted: secret.redacted(),
             fingerprint: FingerprintKey::new(b"k").fingerprint(&secret),
             checksum_valid: checksum,
+            inline_allowed: false,
             revoke: Some("aws".into()),
             secret,
         }

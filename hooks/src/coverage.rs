@@ -1,0 +1,440 @@
+//! What a push (or a range of history) adds: decided from the object graph, not the walk order.
+//!
+//! The blobs to scan are exactly those that `git rev-list --objects <tips> --not <hidden>`
+//! lists: reachable from the trees of the new commits (and from tags that name trees or blobs
+//! directly), minus everything reachable from the trees of the *edge* commits (the parents of
+//! new commits that are not new themselves) and from hidden tips that are trees or blobs.
+//! Which commit and path a blob is reported with is a separate question, answered by the
+//! order of the walk (parents before children), and it never decides whether a blob is
+//! scanned.
+//!
+//! Two shortcuts keep a typical push cheap without changing that set: an entry whose id equals
+//! an edge parent's entry at the same path is excluded without more work, and, with a
+//! quarantine, an object that the repository's own store does not have cannot be reachable
+//! from an edge. Only an object that neither shortcut decides (a revert, a rename, a commit
+//! made reachable again) makes the edges' trees be walked, once, in full.
+
+use std::collections::{HashMap, HashSet};
+
+use gix::objs::{Find, FindHeader};
+use gix::ObjectId;
+
+use crate::objects::Objects;
+use crate::tree::{self, EntryKind};
+use crate::walk::{walk_err, HistoryError};
+
+/// A blob to scan, with where it is first seen.
+#[derive(Clone, Debug)]
+pub struct NewBlob {
+    /// The blob.
+    pub id: ObjectId,
+    /// Its path in the first commit (parents before children) whose tree reaches it.
+    pub path: Vec<u8>,
+    /// That commit, or the tag that names the tree or blob directly.
+    pub commit: ObjectId,
+    /// The first parent's blob at the same path, if different: a secret already in it is not
+    /// new.
+    pub parent_blob: Option<ObjectId>,
+}
+
+/// One unit of work the walk hands to the scanners.
+#[derive(Clone, Debug)]
+pub enum NewObject {
+    /// A blob (file content or a symlink's target).
+    Blob(NewBlob),
+    /// A new commit (its message is scanned).
+    Commit(ObjectId),
+    /// A new annotated tag (its message is scanned).
+    Tag(ObjectId),
+}
+
+/// The outcome of [`new_objects`].
+#[derive(Debug, Default)]
+pub struct Walked {
+    /// The new commits, parents before children.
+    pub commits: Vec<ObjectId>,
+    /// Whether `stop` ended the walk early.
+    pub stopped: bool,
+}
+
+struct Peeled {
+    commits: Vec<ObjectId>,
+    trees: Vec<(ObjectId, ObjectId)>,
+    blobs: Vec<(ObjectId, ObjectId)>,
+    tags: Vec<ObjectId>,
+}
+
+fn object_err(kind: &'static str, id: ObjectId) -> impl FnOnce(BoxError) -> HistoryError {
+    move |source| HistoryError::Object { what: format!("{kind} {id}"), source }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Reads an object whole; a missing object is an error that names it.
+fn read<'b>(
+    objects: &Objects,
+    id: ObjectId,
+    buf: &'b mut Vec<u8>,
+) -> Result<gix::objs::Data<'b>, HistoryError> {
+    match objects.try_find(&id, buf) {
+        Ok(Some(data)) => Ok(data),
+        Ok(None) => Err(HistoryError::Object {
+            what: format!("object {id}"),
+            source: "object is missing".into(),
+        }),
+        Err(e) => Err(object_err("object", id)(e.into())),
+    }
+}
+
+/// Follows tags down to what they name. Returns commits, trees and blobs (each with the tip
+/// that named it), and the tags passed on the way.
+fn peel(objects: &Objects, tips: &[ObjectId]) -> Result<Peeled, HistoryError> {
+    let mut out = Peeled { commits: vec![], trees: vec![], blobs: vec![], tags: vec![] };
+    let mut seen = HashSet::new();
+    let mut buf = Vec::new();
+    for &tip in tips {
+        let mut id = tip;
+        while seen.insert(id) {
+            let data = read(objects, id, &mut buf)?;
+            match data.kind {
+                gix::objs::Kind::Commit => out.commits.push(id),
+                gix::objs::Kind::Tree => out.trees.push((id, tip)),
+                gix::objs::Kind::Blob => out.blobs.push((id, tip)),
+                gix::objs::Kind::Tag => {
+                    out.tags.push(id);
+                    let target = gix::objs::TagRefIter::from_bytes(data.data, objects.hash_kind())
+                        .target_id()
+                        .map_err(|e| object_err("tag", id)(Box::new(e)))?;
+                    id = target;
+                    continue;
+                }
+            }
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Commits reachable from `tips` and not from `hidden`, parents before children, with their
+/// parents. (gix's hidden-frontier walk may count a commit as new that clock skew hides from
+/// its paint, never the other way round: the error is on the side of scanning more.)
+fn commits(
+    objects: &Objects,
+    tips: &[ObjectId],
+    hidden: &[ObjectId],
+) -> Result<Vec<(ObjectId, Vec<ObjectId>)>, HistoryError> {
+    if tips.is_empty() {
+        return Ok(Vec::new());
+    }
+    let walk = gix::traverse::commit::Simple::new(tips.iter().copied(), objects.clone())
+        .hide(hidden.iter().copied())
+        .map_err(walk_err("commits"))?;
+    let mut parents: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
+    let mut found = Vec::new();
+    for info in walk {
+        let info = info.map_err(walk_err("commits"))?;
+        found.push(info.id);
+        parents.insert(info.id, info.parent_ids.to_vec());
+    }
+    // Depth-first post-order, iterative: every parent that is new comes before its child,
+    // whatever the timestamps say.
+    let mut order = Vec::with_capacity(found.len());
+    let mut done: HashSet<ObjectId> = HashSet::with_capacity(found.len());
+    let mut stack: Vec<(ObjectId, usize)> = Vec::new();
+    for &start in &found {
+        if done.contains(&start) {
+            continue;
+        }
+        stack.push((start, 0));
+        done.insert(start);
+        while let Some((id, next)) = stack.last_mut() {
+            let list = &parents[id];
+            if let Some(&parent) = list.get(*next) {
+                *next += 1;
+                if parents.contains_key(&parent) && done.insert(parent) {
+                    stack.push((parent, 0));
+                }
+            } else {
+                order.push(*id);
+                stack.pop();
+            }
+        }
+    }
+    Ok(order
+        .into_iter()
+        .map(|id| {
+            let list = parents.remove(&id).unwrap_or_default();
+            (id, list)
+        })
+        .collect())
+}
+
+/// Everything reachable from the boundary, built only when a shortcut cannot decide.
+struct Boundary {
+    roots: Vec<ObjectId>,
+    blobs: Vec<ObjectId>,
+    closure: Option<HashSet<ObjectId>>,
+}
+
+impl Boundary {
+    fn contains(&mut self, objects: &Objects, id: ObjectId) -> Result<bool, HistoryError> {
+        if self.closure.is_none() {
+            let mut closure: HashSet<ObjectId> = self.blobs.iter().copied().collect();
+            let mut stack = self.roots.clone();
+            let mut buf = Vec::new();
+            while let Some(tree) = stack.pop() {
+                if !closure.insert(tree) {
+                    continue;
+                }
+                let data = read(objects, tree, &mut buf)?;
+                let list = tree::entries(data.data, objects.hash_kind())
+                    .map_err(|e| object_err("tree", tree)(Box::new(e)))?;
+                for entry in list {
+                    match entry.kind {
+                        EntryKind::Tree => stack.push(entry.oid()),
+                        EntryKind::Gitlink => {}
+                        _ => {
+                            closure.insert(entry.oid());
+                        }
+                    }
+                }
+            }
+            tracing::debug!(objects = closure.len(), "walked the boundary's trees");
+            self.closure = Some(closure);
+        }
+        Ok(self.closure.as_ref().is_some_and(|c| c.contains(&id)))
+    }
+}
+
+struct Frame {
+    tree: ObjectId,
+    path: Vec<u8>,
+    /// The same path in each parent's tree (for the root: the parents' root trees), and
+    /// whether that parent is an edge (not new).
+    parents: Vec<(Option<ObjectId>, bool)>,
+}
+
+/// Walks what `tips` add over `hidden` and hands each new blob, commit and tag to `emit`, each
+/// object once. `tips` and `hidden` may name commits, tags, trees or blobs. `stop` is polled
+/// between trees; when it says so the walk ends early and [`Walked::stopped`] is set.
+///
+/// # Errors
+///
+/// An object that is missing or that git itself could not read.
+pub fn new_objects(
+    objects: &Objects,
+    tips: &[ObjectId],
+    hidden: &[ObjectId],
+    stop: &dyn Fn() -> bool,
+    emit: &mut dyn FnMut(NewObject),
+) -> Result<Walked, HistoryError> {
+    let new = peel(objects, tips)?;
+    let old = peel(objects, hidden)?;
+    let hidden_set: HashSet<ObjectId> = hidden.iter().copied().collect();
+    for &tag in &new.tags {
+        if !hidden_set.contains(&tag) && !objects.known_before_push(&tag) {
+            emit(NewObject::Tag(tag));
+        }
+    }
+    let commits = commits(objects, &new.commits, &old.commits)?;
+    let is_new: HashSet<ObjectId> = commits.iter().map(|(c, _)| *c).collect();
+    let mut walker = Walker {
+        objects,
+        visited: HashSet::new(),
+        boundary: Boundary {
+            roots: old.trees.iter().map(|(t, _)| *t).collect(),
+            blobs: old.blobs.iter().map(|(b, _)| *b).collect(),
+            closure: None,
+        },
+        buf: Vec::new(),
+        trees: HashMap::new(),
+    };
+    for (_, parents) in &commits {
+        for parent in parents.iter().filter(|p| !is_new.contains(*p)) {
+            // A parent missing from the object store (shallow history) has no trees.
+            if let Ok(tree) = walker.tree_of(*parent) {
+                walker.boundary.roots.push(tree);
+            }
+        }
+    }
+    let mut walked = Walked::default();
+    for (commit, parents) in &commits {
+        if stop() {
+            walked.stopped = true;
+            break;
+        }
+        emit(NewObject::Commit(*commit));
+        let root = walker.tree_of(*commit)?;
+        let mut roots = Vec::with_capacity(parents.len());
+        for parent in parents {
+            roots.push((walker.tree_of(*parent).ok(), !is_new.contains(parent)));
+        }
+        let frame = Frame { tree: root, path: Vec::new(), parents: roots };
+        if !walker.walk(frame, *commit, stop, emit)? {
+            walked.stopped = true;
+            break;
+        }
+    }
+    if !walked.stopped {
+        for &(tree, tip) in &new.trees {
+            let frame = Frame { tree, path: Vec::new(), parents: Vec::new() };
+            if !walker.walk(frame, tip, stop, emit)? {
+                walked.stopped = true;
+                break;
+            }
+        }
+        for &(blob, tip) in &new.blobs {
+            if walker.visited.insert(blob) && !walker.excluded(blob, false)? {
+                let blob = NewBlob { id: blob, path: Vec::new(), commit: tip, parent_blob: None };
+                emit(NewObject::Blob(blob));
+            }
+        }
+    }
+    walked.commits = commits.into_iter().map(|(c, _)| c).collect();
+    Ok(walked)
+}
+
+struct Walker<'a> {
+    objects: &'a Objects,
+    /// Trees and blobs already handled: walked, emitted, or excluded.
+    visited: HashSet<ObjectId>,
+    boundary: Boundary,
+    buf: Vec<u8>,
+    /// Raw parent trees read for the current frame (small; cleared per frame).
+    trees: HashMap<ObjectId, Vec<u8>>,
+}
+
+impl Walker<'_> {
+    fn tree_of(&mut self, commit: ObjectId) -> Result<ObjectId, HistoryError> {
+        let data = read(self.objects, commit, &mut self.buf)?;
+        if data.kind != gix::objs::Kind::Commit {
+            return Err(HistoryError::Object {
+                what: format!("commit {commit}"),
+                source: format!("is a {}", data.kind).into(),
+            });
+        }
+        tree::commit_tree(data.data, self.objects.hash_kind())
+            .map_err(|e| object_err("commit", commit)(Box::new(e)))
+    }
+
+    /// Whether `id` is reachable from the boundary. `same_path_edge`: an edge parent has this
+    /// very id at the same path.
+    fn excluded(&mut self, id: ObjectId, same_path_edge: bool) -> Result<bool, HistoryError> {
+        if same_path_edge {
+            return Ok(true);
+        }
+        if self.boundary.roots.is_empty() && self.boundary.blobs.is_empty() {
+            return Ok(false);
+        }
+        if self.objects.has_quarantine() && !self.objects.in_repository(&id) {
+            // Only in the quarantine: no existing ref can reach it.
+            return Ok(false);
+        }
+        self.boundary.contains(self.objects, id)
+    }
+
+    /// Walks one root tree depth-first with an explicit stack. Returns false when stopped.
+    fn walk(
+        &mut self,
+        root: Frame,
+        commit: ObjectId,
+        stop: &dyn Fn() -> bool,
+        emit: &mut dyn FnMut(NewObject),
+    ) -> Result<bool, HistoryError> {
+        let hash = self.objects.hash_kind();
+        let mut stack = vec![root];
+        let mut data = Vec::new();
+        while let Some(frame) = stack.pop() {
+            if self.visited.contains(&frame.tree) {
+                continue;
+            }
+            let edge_same = frame.parents.iter().any(|(p, edge)| *edge && *p == Some(frame.tree));
+            self.visited.insert(frame.tree);
+            if self.excluded(frame.tree, edge_same)? {
+                continue;
+            }
+            if stop() {
+                return Ok(false);
+            }
+            let kind = self
+                .objects
+                .try_find(&frame.tree, &mut data)
+                .map_err(|e| object_err("tree", frame.tree)(e.into()))?
+                .map(|d| d.kind);
+            if kind != Some(gix::objs::Kind::Tree) {
+                return Err(HistoryError::Object {
+                    what: format!("tree {} at {:?}", frame.tree, lossy(&frame.path)),
+                    source: "missing, or not a tree".into(),
+                });
+            }
+            let list = tree::entries(&data, hash)
+                .map_err(|e| object_err("tree", frame.tree)(Box::new(e)))?;
+            self.trees.clear();
+            for (parent, _) in &frame.parents {
+                if let Some(p) = parent {
+                    let mut pbuf = Vec::new();
+                    if let Ok(Some(d)) = self.objects.try_find(p, &mut pbuf) {
+                        if d.kind == gix::objs::Kind::Tree {
+                            self.trees.insert(*p, pbuf);
+                        }
+                    }
+                }
+            }
+            let parent_lists: Vec<(Vec<tree::Entry<'_>>, bool)> = frame
+                .parents
+                .iter()
+                .filter_map(|(p, edge)| {
+                    let raw = self.trees.get(p.as_ref()?)?;
+                    Some((tree::entries(raw, hash).ok()?, *edge))
+                })
+                .collect();
+            let mut blobs = Vec::new();
+            for entry in &list {
+                let id = entry.oid();
+                let mut kind = entry.kind;
+                if kind == EntryKind::Gitlink {
+                    continue;
+                }
+                if kind == EntryKind::Other {
+                    kind = match self.objects.try_header(&id).ok().flatten().map(|h| h.kind) {
+                        Some(gix::objs::Kind::Blob) => EntryKind::Blob,
+                        Some(gix::objs::Kind::Tree) => EntryKind::Tree,
+                        _ => continue,
+                    };
+                }
+                let is_tree = kind == EntryKind::Tree;
+                let mut path = frame.path.clone();
+                if !path.is_empty() {
+                    path.push(b'/');
+                }
+                path.extend_from_slice(entry.name);
+                let at_parents: Vec<(Option<ObjectId>, bool)> = parent_lists
+                    .iter()
+                    .map(|(l, edge)| (tree::find(l, entry.name, is_tree).map(|e| e.oid()), *edge))
+                    .collect();
+                if is_tree {
+                    stack.push(Frame { tree: id, path, parents: at_parents });
+                } else {
+                    blobs.push((id, path, at_parents));
+                }
+            }
+            drop(parent_lists);
+            for (id, path, at_parents) in blobs {
+                if !self.visited.insert(id) {
+                    continue;
+                }
+                let edge_same = at_parents.iter().any(|(p, edge)| *edge && *p == Some(id));
+                if self.excluded(id, edge_same)? {
+                    continue;
+                }
+                let parent_blob = at_parents.first().and_then(|(p, _)| *p);
+                emit(NewObject::Blob(NewBlob { id, path, commit, parent_blob }));
+            }
+        }
+        Ok(true)
+    }
+}
+
+fn lossy(path: &[u8]) -> String {
+    String::from_utf8_lossy(path).into_owned()
+}

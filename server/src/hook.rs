@@ -1,0 +1,119 @@
+//! What the pre-receive hook leaves in the store: its audit records (bypasses and unscanned
+//! pushes, an unscanned push with a `rescan` job for the service) and, with
+//! `[revoke] blocked_pushes`, the findings of a rejected push queued for revocation.
+//!
+//! The hook itself is synchronous and links no runtime of its own: each call here runs on a
+//! current-thread runtime for its duration.
+
+use anyhow::Result;
+use leakgate_hooks::AuditRecord;
+use leakgate_rules::Finding;
+use leakgate_store::SecretKey;
+
+use crate::revoke::run::{plan, Origin};
+use crate::worker::{finding_record, Rescan};
+
+fn block_on<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
+}
+
+/// Records a bypass or an unscanned push in the database at `url`; an unscanned push also
+/// leaves a `rescan` job that `leakgate serve` runs: it fetches the pushed commits from the
+/// repository (`record.repo`, an absolute path) and scans them without a deadline.
+///
+/// # Errors
+///
+/// The database cannot be reached or written.
+pub fn record(url: &str, record: &AuditRecord) -> Result<()> {
+    block_on(async {
+        let store = leakgate_store::Store::connect(url).await?;
+        let detail = serde_json::to_string(record)?;
+        store.audit(&format!("hook_{}", record.event), &record.user, &detail).await?;
+        match record.event {
+            "bypass" => {
+                store
+                    .record_bypass(&leakgate_store::Bypass {
+                        repo: record.repo.clone(),
+                        user: record.user.clone(),
+                        reason: record.reason.clone().unwrap_or_default(),
+                        comment: record.comment.clone(),
+                        refs: record.refs.join(" "),
+                        commits: record.commits.join(" "),
+                        fingerprints: record
+                            .findings
+                            .iter()
+                            .map(|f| f.fingerprint.clone())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    })
+                    .await?;
+            }
+            "unscanned" => {
+                let rescan = Rescan {
+                    repo: record.repo.clone(),
+                    url: record.repo.clone(),
+                    updates: record
+                        .updates
+                        .iter()
+                        .map(|u| (u.name.clone(), u.old.clone(), u.new.clone()))
+                        .collect(),
+                    pusher: record.user.clone(),
+                };
+                let updates: Vec<String> = record
+                    .updates
+                    .iter()
+                    .map(|u| format!("{} {} {}", u.old, u.new, u.name))
+                    .collect();
+                let key = format!("rescan:{}:{}", rescan.repo, updates.join(","));
+                let job = leakgate_store::NewJob::new("rescan", &serde_json::to_string(&rescan)?)
+                    .key(&key);
+                store.enqueue(&job).await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    })
+}
+
+/// With `[revoke] blocked_pushes` set, the keys of a rejected push are revoked too: they never
+/// reached the repository, but they left the developer's machine. The findings are recorded
+/// (redacted, fingerprinted: a `hook` scan, so that a revocation waiting for approval can be
+/// approved by finding id), and planned; `leakgate serve` sends them.
+///
+/// # Errors
+///
+/// The database cannot be reached or written.
+pub fn revoke_blocked(
+    url: &str,
+    config: &crate::revoke::RevokeConfig,
+    key: &SecretKey,
+    repo: &str,
+    pusher: &str,
+    findings: &[Finding],
+) -> Result<()> {
+    if !config.blocked_pushes || findings.iter().all(|f| f.revoke.is_none()) {
+        return Ok(());
+    }
+    let origin = Origin { forge: None, repo: repo.to_owned(), installation_id: None };
+    block_on(async {
+        let store = leakgate_store::Store::connect(url).await?;
+        let scan = store
+            .start_scan(&leakgate_store::NewScan {
+                repo: origin.repo.clone(),
+                refs: String::new(),
+                before: None,
+                after: None,
+                pusher: Some(pusher.to_owned()),
+                source: "hook".into(),
+            })
+            .await?;
+        let mut with_ids = Vec::with_capacity(findings.len());
+        for f in findings {
+            with_ids.push((f, Some(store.add_finding(scan, &finding_record(f)).await?)));
+        }
+        store.finish_scan(scan, "blocked").await?;
+        let queued = plan(&store, key, config, &origin, &with_ids).await?;
+        tracing::info!(queued, "revocations queued for a rejected push");
+        Ok(())
+    })
+}
