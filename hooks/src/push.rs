@@ -55,7 +55,7 @@ pub fn escape(bytes: &[u8]) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
     /// A line is not `<old> <new> <ref>`.
-    #[error("line {line}: expected `<old-id> <new-id> <ref>`, got {text:?}")]
+    #[error("line {line}: expected `<old-id> <new-id> <ref>`, got `{text}`")]
     Malformed {
         /// 1-based line number.
         line: usize,
@@ -63,7 +63,7 @@ pub enum ParseError {
         text: String,
     },
     /// An id is not a hex object id of the repository's hash length.
-    #[error("line {line}: {id:?} is not a {kind} object id")]
+    #[error("line {line}: `{id}` is not a {kind} object id")]
     BadId {
         /// 1-based line number.
         line: usize,

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+mod gate;
 mod platform;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -278,16 +279,28 @@ fn an_exhausted_budget_fails_open_or_closed_as_configured() -> TestResult {
     Ok(())
 }
 
+/// Issue 12, item 5: a NUL at the start of a file no longer hides a key from the distinctive
+/// rules; generic rules stay off for binary content.
 #[test]
-fn binary_blobs_are_skipped_and_low_severity_does_not_block() -> TestResult {
+fn binary_blobs_are_scanned_by_distinctive_rules_and_low_severity_does_not_block() -> TestResult {
     let s = Server::new()?;
-    let mut bin = b"\x00\x01PNG".to_vec();
-    bin.extend_from_slice(format!(" {} ", github_token(8)).as_bytes());
-    s.commit("logo.png", bin, "binary")?;
     s.commit("settings.py", "db_password = \"Xq7!vR2@pL9#mK4$\"\n", "low")?;
     let out = s.push(&["origin", "main"])?;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("below the blocking severity"), "{}", stderr(&out));
+    let mut bin = b"\x00\x01PNG".to_vec();
+    bin.extend_from_slice(
+        format!(" {} password = \"Xq7!vR2@pL9#mK4$\"", github_token(8)).as_bytes(),
+    );
+    s.commit("logo.png", bin, "binary")?;
+    let mut env = b"\x00".to_vec();
+    env.extend_from_slice(format!("GITHUB_TOKEN={}\n", github_token(18)).as_bytes());
+    s.commit(".env", env, "nul first")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("logo.png:1  github-pat-classic") && err.contains(".env:1"), "{err}");
+    assert!(!err.contains("generic"), "generic rules do not run on binary content: {err}");
     Ok(())
 }
 

@@ -77,7 +77,7 @@ fn pushes_over_git_daemon_are_checked() -> TestResult {
     Ok(())
 }
 
-fn run_hook(s: &Server, input: &[u8], extra: &[(&str, &str)]) -> Res<std::process::Output> {
+pub fn run_hook(s: &Server, input: &[u8], extra: &[(&str, &str)]) -> Res<std::process::Output> {
     let mut cmd = leakgate(s.dir.path());
     cmd.arg("pre-receive")
         .env("GIT_DIR", &s.bare)
@@ -104,7 +104,12 @@ fn malformed_input_gets_a_clear_error() -> TestResult {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("not a"), "{}", stderr(&out));
     let out = run_hook(&s, &[0xff, 0xfe, 0x00], &[("LEAKGATE_FAIL_OPEN", "false")])?;
-    assert!(stderr(&out).contains("standard input"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(r"line 1: expected `<old-id> <new-id> <ref>`, got `\xff\xfe\x00`"),
+        "{}",
+        stderr(&out)
+    );
     let out = run_hook(&s, b"", &[])?;
     assert_eq!(out.status.code(), Some(0));
     Ok(())

@@ -1,0 +1,300 @@
+//! Issue 12: the gate against a pusher who crafts the push. Each test pushes for real into a
+//! bare repository with the hook installed (or, for stdin beyond what a test can push, runs
+//! the hook as git does) and failed on the code before the issue was fixed.
+
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::process::Stdio;
+
+use super::platform::run_hook;
+use super::{git, git_in, github_token, stderr, Res, Server, TestResult};
+
+fn audit(s: &Server) -> String {
+    std::fs::read_to_string(s.bare.join("leakgate/audit.jsonl")).unwrap_or_default()
+}
+
+fn git_stdin(dir: &std::path::Path, args: &[&str], input: &[u8]) -> Res<String> {
+    let mut child = git_in(dir, args).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    child.stdin.take().ok_or("stdin")?.write_all(input)?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        return Err(format!("git {args:?} failed").into());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn commit_at(s: &Server, time: u64, message: &str) -> Res<String> {
+    git(&s.work, &["add", "-A"])?;
+    let date = format!("{time} +0000");
+    let out = git_in(&s.work, &["commit", "-q", "-m", message])
+        .env("GIT_COMMITTER_DATE", &date)
+        .env("GIT_AUTHOR_DATE", &date)
+        .output()?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    git(&s.work, &["rev-parse", "HEAD"])
+}
+
+/// Item 1: `E <- I <- J <- K`, `M = merge(K, J)`; `I: {dir: T1}`, `J: {dir: T2}`,
+/// `K: {dir: T1, x}`; `T1 = {a: SECRET, b1}`, `T2 = {a: SECRET, b2}`; times J > I > K, M newest.
+#[test]
+fn item_1_commit_order_and_timestamps_cannot_hide_a_blob() -> TestResult {
+    let s = Server::new()?;
+    let t = 1_700_000_000;
+    s.commit("README.md", "base\n", "E")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    let secret = format!("TOKEN = \"{}\"\n", github_token(31));
+    let write = |p: &str, c: &str| {
+        std::fs::create_dir_all(s.work.join("dir")).and_then(|()| std::fs::write(s.work.join(p), c))
+    };
+    write("dir/a", &secret)?;
+    write("dir/b", "b1\n")?;
+    commit_at(&s, t + 2000, "I")?;
+    write("dir/b", "b2\n")?;
+    let j = commit_at(&s, t + 3000, "J")?;
+    write("dir/b", "b1\n")?;
+    write("x", "x\n")?;
+    let k = commit_at(&s, t + 1000, "K")?;
+    let tree = git(&s.work, &["rev-parse", &format!("{k}^{{tree}}")])?;
+    let m = git_in(&s.work, &["commit-tree", &tree, "-p", &k, "-p", &j, "-m", "M"])
+        .env("GIT_COMMITTER_DATE", format!("{} +0000", t + 4000))
+        .output()?;
+    let m = String::from_utf8_lossy(&m.stdout).trim().to_owned();
+    git(&s.work, &["update-ref", "refs/heads/main", &m])?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("dir/a:1  github-pat-classic"), "{}", stderr(&out));
+    Ok(())
+}
+
+/// Item 2: git allows bytes >= 0x80 in ref names; the hook reads them as bytes.
+#[test]
+fn item_2_a_ref_name_that_is_not_utf8_is_scanned() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.failOpen", "true")?;
+    s.commit("k.txt", format!("{}\n", github_token(32)), "key")?;
+    let mut refspec = b"main:refs/heads/caf".to_vec();
+    refspec.push(0xe9);
+    let out = git_in(&s.work, &["push", "origin"])
+        .arg(std::ffi::OsStr::from_bytes(&refspec))
+        .env("LEAKGATE_DATA_DIR", s.dir.path().join("data"))
+        .output()?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("k.txt:1"), "{}", stderr(&out));
+    assert!(audit(&s).is_empty(), "nothing failed open: {}", audit(&s));
+    Ok(())
+}
+
+/// Item 3: every line of standard input is read, beyond 16 MiB; the secret branch is last.
+#[test]
+fn item_3_ref_updates_past_16_mib_are_scanned() -> TestResult {
+    let s = Server::new()?;
+    let base = s.commit("README.md", "base\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    let bad = s.commit("k.txt", format!("{}\n", github_token(33)), "key")?;
+    s.config("leakgate.mode", "off")?;
+    assert!(s.push(&["origin", "main:refs/heads/tmp"])?.status.success());
+    git(&s.bare, &["update-ref", "-d", "refs/heads/tmp"])?;
+    s.config("leakgate.mode", "block")?;
+    let mut input = Vec::with_capacity(18 << 20);
+    let mut i = 0;
+    while input.len() < (17 << 20) {
+        writeln!(input, "{base} {base} refs/heads/pad/{i:08}")?;
+        i += 1;
+    }
+    writeln!(input, "{} {bad} refs/heads/secret", "0".repeat(40))?;
+    let out = run_hook(&s, &input, &[])?;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("k.txt:1"), "{}", stderr(&out));
+    Ok(())
+}
+
+/// Item 4: a tree entry mode with leading zeros (git accepts it without fsck) is read as git
+/// reads it; content leakgate cannot read rejects the push instead of failing open.
+#[test]
+fn item_4_a_zero_padded_mode_cannot_turn_the_hook_off() -> TestResult {
+    let s = Server::new()?;
+    let base = s.commit("README.md", "base\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    let blob = git_stdin(
+        &s.work,
+        &["hash-object", "-w", "--stdin"],
+        format!("{}\n", github_token(34)).as_bytes(),
+    )?;
+    let mut raw = b"0000100644 secret.txt\0".to_vec();
+    raw.extend_from_slice(&hex_bytes(&blob)?);
+    let readme = git(&s.work, &["rev-parse", &format!("{base}:README.md")])?;
+    let mut tree = b"100644 README.md\0".to_vec();
+    tree.extend_from_slice(&hex_bytes(&readme)?);
+    tree.extend_from_slice(&raw);
+    let tree =
+        git_stdin(&s.work, &["hash-object", "-t", "tree", "--literally", "-w", "--stdin"], &tree)?;
+    let commit = git(&s.work, &["commit-tree", &tree, "-p", &base, "-m", "padded"])?;
+    git(&s.work, &["update-ref", "refs/heads/main", &commit])?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("secret.txt:1"), "{}", stderr(&out));
+    assert!(audit(&s).is_empty(), "{}", audit(&s));
+    Ok(())
+}
+
+fn hex_bytes(hex: &str) -> Res<Vec<u8>> {
+    (0..hex.len()).step_by(2).map(|i| Ok(u8::from_str_radix(&hex[i..i + 2], 16)?)).collect()
+}
+
+/// Item 5: an inline allow is a bypass request (permission and audit record), symlink
+/// targets are content.
+#[test]
+fn item_5_inline_allows_need_bypass_permission_and_symlinks_are_scanned() -> TestResult {
+    let s = Server::new()?;
+    s.commit("README.md", "base\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    s.commit("conf.py", format!("TOKEN = \"{}\"  # leakgate:allow\n", github_token(35)), "allow")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("inline allow comments refused"), "{}", stderr(&out));
+    s.config("leakgate.allowBypass", "true")?;
+    s.config("leakgate.inlineAllow", "off")?;
+    assert!(!s.push(&["origin", "main"])?.status.success(), "inlineAllow=off ignores the comment");
+    s.config("leakgate.inlineAllow", "bypass")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let record = audit(&s);
+    assert!(
+        record.contains("\"event\":\"bypass\"") && record.contains("\"reason\":\"inline-allow\""),
+        "{record}"
+    );
+    std::os::unix::fs::symlink(github_token(36), s.work.join("link"))?;
+    s.commit("other.txt", "x\n", "symlink")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("link:1"), "{}", stderr(&out));
+    Ok(())
+}
+
+/// Item 8: a setting that does not parse obeys failOpen and is recorded; an unwritable data
+/// directory too; a bypass whose record cannot be written is refused.
+#[test]
+fn item_8_setup_errors_obey_fail_open_and_are_recorded() -> TestResult {
+    let s = Server::new()?;
+    s.commit("README.md", "base\n", "base")?;
+    s.config("leakgate.mode", "blok")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(out.status.success(), "fail-open by default: {}", stderr(&out));
+    assert!(stderr(&out).contains("leakgate.mode"), "{}", stderr(&out));
+    assert!(audit(&s).contains("\"event\":\"unscanned\"") && audit(&s).contains("leakgate.mode"));
+    s.config("leakgate.failOpen", "false")?;
+    s.commit("a.txt", "a\n", "a")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("fail-closed") && stderr(&out).contains("leakgate.mode"));
+    s.config("leakgate.mode", "block")?;
+    let file = s.dir.path().join("a-file");
+    std::fs::write(&file, "not a directory")?;
+    let out = git_in(&s.work, &["push", "origin", "main"])
+        .env("LEAKGATE_DATA_DIR", file.join("data"))
+        .output()?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("LEAKGATE_DATA_DIR"), "{}", stderr(&out));
+    s.config("leakgate.failOpen", "true")?;
+    s.config("leakgate.allowBypass", "true")?;
+    s.config("leakgate.auditLog", &file.join("audit.jsonl").display().to_string())?;
+    s.commit("k.txt", format!("{}\n", github_token(37)), "key")?;
+    let out = s.push(&["origin", "main", "-o", "leakgate.bypass=false-positive"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bypass refused: it could not be recorded"), "{}", stderr(&out));
+    Ok(())
+}
+
+/// Item 9: the pusher is who the platform says (gitolite's GL_USER, smart HTTP's
+/// REMOTE_USER), and records name the repository by its absolute path.
+#[test]
+fn item_9_the_pusher_is_who_the_platform_says() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.allowBypass", "true")?;
+    s.config("leakgate.bypassUsers", "alice")?;
+    s.commit("k.txt", format!("{}\n", github_token(38)), "key")?;
+    let push = |var: &str, user: &str| {
+        git_in(&s.work, &["push", "origin", "main", "-o", "leakgate.bypass=used-in-tests"])
+            .env("LEAKGATE_DATA_DIR", s.dir.path().join("data"))
+            .env(var, user)
+            .output()
+    };
+    let out = push("GL_USER", "mallory")?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("mallory may not bypass"), "{}", stderr(&out));
+    let out = push("REMOTE_USER", "alice")?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let record = audit(&s);
+    let repo = s.bare.canonicalize()?;
+    assert!(record.contains("\"user\":\"alice\""), "{record}");
+    assert!(record.contains(&format!("\"repo\":\"{}\"", repo.display())), "{record}");
+    Ok(())
+}
+
+/// Item 10: objects the repository has but no ref reaches (a commit force-pushed away) are
+/// scanned when a push makes them reachable again.
+#[test]
+fn item_10_unreachable_objects_made_reachable_are_scanned() -> TestResult {
+    let s = Server::new()?;
+    let base = s.commit("README.md", "base\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    s.commit("k.txt", format!("{}\n", github_token(39)), "key")?;
+    s.config("leakgate.mode", "off")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    git(&s.work, &["reset", "-q", "--hard", &base])?;
+    assert!(s.push(&["origin", "+main"])?.status.success());
+    s.config("leakgate.mode", "block")?;
+    git(&s.work, &["reset", "-q", "--hard", "HEAD@{1}"])?;
+    let out = s.push(&["origin", "main:refs/heads/again"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("k.txt:1"), "{}", stderr(&out));
+    Ok(())
+}
+
+/// Commit and tag messages are content too; a tag may name a blob directly.
+#[test]
+fn messages_and_tags_of_blobs_are_scanned() -> TestResult {
+    let s = Server::new()?;
+    s.commit("README.md", "base\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    s.commit("a.txt", "a\n", &format!("deploy with {}", github_token(40)))?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("(commit message):1"), "{}", stderr(&out));
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+    git(&s.work, &["tag", "-a", "v1", "-m", &format!("token {}", github_token(41))])?;
+    let out = s.push(&["origin", "v1"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("(tag message):1"), "{}", stderr(&out));
+    let blob = git_stdin(
+        &s.work,
+        &["hash-object", "-w", "--stdin"],
+        format!("{}\n", github_token(42)).as_bytes(),
+    )?;
+    git(&s.work, &["tag", "-a", "loose", "-m", "a blob", &blob])?;
+    let out = s.push(&["origin", "loose"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("github-pat-classic"), "{}", stderr(&out));
+    Ok(())
+}
+
+/// Warn mode says the push is accepted, never that it was rejected; a fail-closed timeout
+/// leaves no `unscanned` record for a push that did not land.
+#[test]
+fn warn_mode_and_fail_closed_say_what_happened() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.mode", "warn")?;
+    s.commit("k.txt", format!("{}\n", github_token(43)), "key")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("the push is accepted"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("rejected"), "{}", stderr(&out));
+    s.config("leakgate.mode", "block")?;
+    s.config("leakgate.failOpen", "false")?;
+    s.config("leakgate.timeoutMs", "0")?;
+    s.commit("b.txt", "b\n", "b")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(!audit(&s).contains("unscanned"), "{}", audit(&s));
+    Ok(())
+}
