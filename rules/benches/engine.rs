@@ -82,9 +82,48 @@ fn throughput(c: &mut Criterion) {
     group.finish();
 }
 
+/// 1 MiB of AWS key ids on one line, and the same split into lines: the cost per blob must
+/// be linear in its size whatever the line length and hit density (issue 12, item 7: the
+/// single line used to take ~20 s).
+fn dense(c: &mut Criterion) {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut line = Vec::with_capacity(1 << 20);
+    while line.len() < 1 << 20 {
+        line.extend_from_slice(b"AKIA");
+        for _ in 0..16 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            line.push(ALPHABET[(state % 32) as usize]);
+        }
+        line.push(b' ');
+    }
+    let lines: Vec<u8> = line.iter().map(|&b| if b == b' ' { b'\n' } else { b }).collect();
+    let rules = RuleSet::builtin();
+    let mut group = c.benchmark_group("dense");
+    group.throughput(Throughput::Bytes(line.len() as u64));
+    group.sample_size(10);
+    for (name, input) in [("one-line-1MiB", &line), ("lines-1MiB", &lines)] {
+        for flag in [false, true] {
+            let options = ScanOptions { flag_inline_allows: flag, ..ScanOptions::default() };
+            let mut scanner = rules.scanner(options);
+            let id = format!("{name}{}", if flag { "-hook" } else { "" });
+            group.bench_with_input(BenchmarkId::new("aws_key_ids", id), input, |b, input| {
+                b.iter(|| {
+                    let mut n = 0;
+                    scanner.scan_bytes(input, Source { path: Some("ids") }, |_| n += 1);
+                    n
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
 fn startup(c: &mut Criterion) {
     c.bench_function("ruleset_builtin", |b| b.iter(RuleSet::builtin));
 }
 
-criterion_group!(benches, throughput, startup);
+criterion_group!(benches, throughput, dense, startup);
 criterion_main!(benches);

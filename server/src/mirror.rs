@@ -228,7 +228,9 @@ pub fn scan_push(
     };
     let objects = Objects::new(&repo, None).map_err(|e| scan_err(&e))?;
     let options = WalkOptions {
-        scan: ScanOptions::default(),
+        // An inline allow comment is not a way around the service: the finding is reported,
+        // flagged.
+        scan: ScanOptions { flag_inline_allows: true, ..ScanOptions::default() },
         threads: threads.max(1),
         deadline,
         stream_above,

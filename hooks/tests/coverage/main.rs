@@ -342,3 +342,47 @@ fn issue_12_commit_order_cannot_hide_a_blob() -> Res<()> {
     assert!(expected.contains(secret.trim()), "git lists the secret's blob");
     check(&dag)
 }
+
+/// Issue 12, item 6: a tree thousands of levels deep is walked without recursion: here on a
+/// thread with a 128 KiB stack, which the old recursive walk overflowed at a few hundred.
+#[test]
+fn issue_12_a_very_deep_tree_does_not_overflow_the_stack() -> Res<()> {
+    use gix::objs::tree::{Entry, EntryKind};
+    let dir = tempfile::tempdir()?;
+    git(&dir.path().join("deep.git"), &[], &["init", "-q", "--bare"], None)?;
+    let repo = gix::open(dir.path().join("deep.git"))?;
+    let blob = repo.write_blob(b"deep secret\n")?.detach();
+    let mut id = repo
+        .write_object(gix::objs::Tree {
+            entries: vec![Entry { mode: EntryKind::Blob.into(), filename: "f".into(), oid: blob }],
+        })?
+        .detach();
+    const DEPTH: usize = 5000;
+    for _ in 0..DEPTH {
+        id = repo
+            .write_object(gix::objs::Tree {
+                entries: vec![Entry {
+                    mode: EntryKind::Tree.into(),
+                    filename: "d".into(),
+                    oid: id,
+                }],
+            })?
+            .detach();
+    }
+    let objects = Objects::new(&repo, None)?;
+    let found = std::thread::Builder::new()
+        .stack_size(128 << 10)
+        .spawn(move || {
+            let mut found = Vec::new();
+            let walked = new_objects(&objects, &[id], &[], &|| false, &mut |o| {
+                if let NewObject::Blob(b) = o {
+                    found.push((b.id, b.path.len()));
+                }
+            });
+            walked.map(|_| found).map_err(|e| e.to_string())
+        })?
+        .join()
+        .map_err(|_| "the walk panicked")??;
+    assert_eq!(found, vec![(blob, DEPTH * 2 + 1)]);
+    Ok(())
+}
