@@ -92,6 +92,11 @@ pub fn install_repo(
         Flavor::Gitea => git_dir.join("hooks").join("pre-receive.d").join("leakgate"),
     };
     write_hook(&target, binary, force)?;
+    // `git config` replaces the file (lock and rename): run as root, it would leave a config
+    // owned by root, with root's umask, that the repository's owner may not read. Keep the
+    // owner and mode the file had.
+    let config = git_dir.join("config");
+    let before = fs::metadata(&config).ok();
     let out = Command::new("git")
         .arg("--git-dir")
         .arg(&git_dir)
@@ -101,6 +106,20 @@ pub fn install_repo(
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
         return Err(InstallError::Config(git_dir, err));
+    }
+    #[cfg(unix)]
+    if let Some(before) = before {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let io = |source| InstallError::Io { path: config.clone(), source };
+        let after = fs::metadata(&config).map_err(io)?;
+        if (after.uid(), after.gid()) != (before.uid(), before.gid()) {
+            std::os::unix::fs::chown(&config, Some(before.uid()), Some(before.gid()))
+                .map_err(io)?;
+        }
+        if after.mode() & 0o7777 != before.mode() & 0o7777 {
+            fs::set_permissions(&config, fs::Permissions::from_mode(before.mode() & 0o7777))
+                .map_err(io)?;
+        }
     }
     Ok(target)
 }

@@ -298,3 +298,29 @@ fn warn_mode_and_fail_closed_say_what_happened() -> TestResult {
     assert!(!audit(&s).contains("unscanned"), "{}", audit(&s));
     Ok(())
 }
+
+/// `hook install` keeps the owner and mode of the repository's `config` (run as root, `git
+/// config` used to leave it root's, unreadable to the repository's owner under umask 077).
+#[test]
+fn install_keeps_the_config_files_owner_and_mode() -> TestResult {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir()?;
+    let bare = dir.path().join("r.git");
+    git(dir.path(), &["init", "-q", "--bare", super::path(&bare)?])?;
+    let config = bare.join("config");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o640))?;
+    if std::fs::metadata(&config)?.uid() == 0 {
+        // As root (CI): the repository belongs to someone else, as on a real server.
+        std::os::unix::fs::chown(&config, Some(65534), Some(65534))?;
+    }
+    let before = std::fs::metadata(&config)?;
+    let out = super::leakgate(dir.path())
+        .args(["hook", "install", "--repo", super::path(&bare)?])
+        .output()?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = std::fs::metadata(&config)?;
+    assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+    assert_eq!(after.mode() & 0o7777, 0o640);
+    assert!(std::fs::read_to_string(&config)?.contains("advertisePushOptions = true"));
+    Ok(())
+}
