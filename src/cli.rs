@@ -167,7 +167,8 @@ pub struct ScanArgs {
     /// Worker threads (default: the number of CPUs).
     #[arg(long, short = 'j')]
     pub threads: Option<usize>,
-    /// Scan files that look binary (a NUL in the first 8 KiB) too.
+    /// Scan files that look binary (a NUL in the first 8 KiB) with every rule; without it they
+    /// get the distinctive rules only (every rule but the generic ones).
     #[arg(long)]
     pub scan_binary: bool,
     /// Follow symbolic links (loops are detected and reported).

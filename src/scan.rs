@@ -132,7 +132,7 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
     let elapsed = started.elapsed();
     let bytes = totals.bytes.load(Ordering::Relaxed);
     let summary = format!(
-        "{} findings; scanned {} {} ({:.1} MiB, {} binary skipped, {} unreadable) in {} ms",
+        "{} findings; scanned {} {} ({:.1} MiB, {} binary (distinctive rules only), {} unreadable) in {} ms",
         findings.len(),
         totals.inputs.load(Ordering::Relaxed),
         if args.git.is_some() { "blobs" } else { "files" },

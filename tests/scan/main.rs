@@ -191,16 +191,21 @@ fn stdin_is_scanned_with_dash() -> TestResult {
     Ok(())
 }
 
+/// Binary files are scanned by the distinctive rules (a NUL at the start must not hide a key,
+/// issue 12); the generic rules run on them only with `--scan-binary`.
 #[test]
-fn binary_files_are_skipped_unless_asked() -> TestResult {
+fn binary_files_get_the_distinctive_rules_unless_asked_for_all() -> TestResult {
     let env = Env::new()?;
     let token = github_token("ghp_", 6);
     let mut bytes = b"\x00\x01\x02binary".to_vec();
     bytes.extend_from_slice(format!(" {token} ").as_bytes());
     let file = env.write("blob.bin", bytes)?;
     let file = file.to_str().ok_or("utf-8")?;
-    assert_eq!(env.run(&["scan", file])?.status.code(), Some(0));
-    assert_eq!(env.run(&["scan", file, "--scan-binary"])?.status.code(), Some(1));
+    assert_eq!(env.run(&["scan", file])?.status.code(), Some(1));
+    let generic = env.write("generic.bin", b"\x00\x01 db_password = \"Xq7!vR2@pL9#mK4$\"\n")?;
+    let generic = generic.to_str().ok_or("utf-8")?;
+    assert_eq!(env.run(&["scan", generic])?.status.code(), Some(0));
+    assert_eq!(env.run(&["scan", generic, "--scan-binary"])?.status.code(), Some(1));
     Ok(())
 }
 
