@@ -97,18 +97,25 @@ fn streaming_a_large_input_keeps_lines_right() {
     assert_eq!(scan(&set, ScanOptions::default(), &input).len(), expected.len());
 }
 
+/// Binary input gets the distinctive rules by default (issue 12: a NUL must not hide a key),
+/// is skipped only when `binary_distinctive` is off, and gets every rule with `scan_binary`.
 #[test]
-fn binary_input_is_skipped_unless_asked() {
+fn binary_input_gets_the_distinctive_rules() {
     let set = RuleSet::builtin();
     let mut input = b"\x7fELF\x00\x01\x02 ".to_vec();
     input.extend_from_slice(TOKEN.as_bytes());
+    input.extend_from_slice(b" db_password = \"Xq7!vR2@pL9#mK4$\"\n");
+    let mut found = Vec::new();
     let mut scanner = set.scanner(ScanOptions::default());
-    assert_eq!(
-        scanner.scan_bytes(&input, Source::default(), |_| panic!("skipped")),
-        Outcome::Binary
-    );
-    let found = scan(&set, ScanOptions { scan_binary: true, ..ScanOptions::default() }, &input);
-    assert_eq!(found.len(), 1);
+    let outcome =
+        scanner.scan_bytes(&input, Source::default(), |m| found.push(m.rule.id().to_owned()));
+    assert_eq!(outcome, Outcome::Binary);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(!found[0].starts_with("generic"), "{found:?}");
+    let mut skip = set.scanner(ScanOptions { binary_distinctive: false, ..ScanOptions::default() });
+    assert_eq!(skip.scan_bytes(&input, Source::default(), |_| panic!("skipped")), Outcome::Binary);
+    let all = scan(&set, ScanOptions { scan_binary: true, ..ScanOptions::default() }, &input);
+    assert_eq!(all.len(), 2);
 }
 
 #[test]
