@@ -5,6 +5,8 @@
 
 use std::sync::OnceLock;
 
+use gix::objs::Write as _;
+
 use leakgate_hooks::{new_objects, Objects};
 use libfuzzer_sys::fuzz_target;
 
@@ -24,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&first, body)) = data.split_first() else { return };
     let repo = repo();
     let kind = if first & 1 == 0 { gix::objs::Kind::Tree } else { gix::objs::Kind::Commit };
-    let Ok(id) = repo.write_buf(kind, body) else { return };
+    let Ok(id) = repo.objects.write_buf(kind, body) else { return };
     let objects = Objects::new(&repo, None).expect("no quarantine to open");
-    let _ = new_objects(&objects, &[id.detach()], &[], &|| false, &mut |_| {});
+    let _ = new_objects(&objects, &[id], &[], &|| false, &mut |_| {});
 });
