@@ -242,7 +242,16 @@ pub fn install_cmd(args: &InstallArgs) -> Result<Exit> {
             &binary,
             args.force,
         )?,
-        (None, Some(dir)) => leakgate_hooks::install_global(dir, &binary, args.force)?,
+        (None, Some(dir)) => {
+            let written = leakgate_hooks::install_global(dir, &binary, args.force)?;
+            // Bypass requests are push options: every repository must advertise them.
+            if let Err(e) = leakgate_hooks::enable_push_options_system() {
+                eprintln!(
+                    "leakgate: warning: {e}; run `git config --system receive.advertisePushOptions true` as root for bypass requests to reach the hook"
+                );
+            }
+            written
+        }
         _ => anyhow::bail!("give exactly one of --repo PATH or --global DIR"),
     };
     println!("installed {}", written.display());

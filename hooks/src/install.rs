@@ -136,6 +136,26 @@ pub fn install_global(dir: &Path, binary: &Path, force: bool) -> Result<PathBuf,
     Ok(target)
 }
 
+/// Sets `receive.advertisePushOptions = true` in git's system configuration (the file
+/// `git config --system` writes; `GIT_CONFIG_SYSTEM` names another), so that bypass requests
+/// reach a server-wide hook in every repository. Plain git needs this; GitLab and GHES
+/// advertise push options themselves.
+///
+/// # Errors
+///
+/// `git config --system` fails (typically: not run as root). Nothing else was changed.
+pub fn enable_push_options_system() -> Result<(), InstallError> {
+    let out = Command::new("git")
+        .args(["config", "--system", "receive.advertisePushOptions", "true"])
+        .output()
+        .map_err(|e| InstallError::Config(PathBuf::from("--system"), e.to_string()))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        return Err(InstallError::Config(PathBuf::from("git's system configuration"), err));
+    }
+    Ok(())
+}
+
 fn write_hook(target: &Path, binary: &Path, force: bool) -> Result<(), InstallError> {
     let io = |source| InstallError::Io { path: target.to_owned(), source };
     if let Ok(existing) = fs::read_to_string(target) {

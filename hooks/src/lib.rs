@@ -18,7 +18,9 @@ mod walk;
 
 pub use config::{HookConfig, HookSettings, InlineAllow, Mode, SettingError};
 pub use coverage::{new_objects, NewBlob, NewObject, Walked};
-pub use install::{install_global, install_repo, script, Flavor, InstallError, MARKER};
+pub use install::{
+    enable_push_options_system, install_global, install_repo, script, Flavor, InstallError, MARKER,
+};
 pub use objects::{null_id, quarantine_from_env, Objects};
 pub use prereceive::{
     append_record, blocks, bypass_request, display_bytes, pre_receive, push_options, pusher,

@@ -148,8 +148,13 @@ fn install_writes_each_platforms_layout_and_respects_foreign_hooks() -> TestResu
         .output()?;
     assert!(out.status.success());
     let global = s.dir.path().join("global-hooks");
-    let out =
-        leakgate(s.dir.path()).args(["hook", "install", "--global", path(&global)?]).output()?;
+    let out = leakgate(s.dir.path())
+        .args(["hook", "install", "--global", path(&global)?])
+        .env("GIT_CONFIG_SYSTEM", s.dir.path().join("system-gitconfig"))
+        .output()?;
     assert!(out.status.success() && global.join("pre-receive").exists());
+    // Issue 12: a server-wide hook also turns push options on server-wide.
+    let system = std::fs::read_to_string(s.dir.path().join("system-gitconfig"))?;
+    assert!(system.contains("advertisePushOptions = true"), "{system}");
     Ok(())
 }
