@@ -21,7 +21,7 @@ use gix::ObjectId;
 
 use crate::objects::Objects;
 use crate::tree::{self, EntryKind};
-use crate::walk::{walk_err, HistoryError};
+use crate::walk::HistoryError;
 
 /// A blob to scan, with where it is first seen.
 #[derive(Clone, Debug)]
@@ -126,13 +126,19 @@ fn commits(
     if tips.is_empty() {
         return Ok(Vec::new());
     }
+    // A commit gix cannot decode (git accepts odd headers without fsck) is the push's
+    // content, never a reason to fail open: the error rejects the push.
+    let content = |e: gix::traverse::commit::simple::Error| HistoryError::Object {
+        what: "the pushed commits".to_owned(),
+        source: Box::new(e),
+    };
     let walk = gix::traverse::commit::Simple::new(tips.iter().copied(), objects.clone())
         .hide(hidden.iter().copied())
-        .map_err(walk_err("commits"))?;
+        .map_err(content)?;
     let mut parents: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
     let mut found = Vec::new();
     for info in walk {
-        let info = info.map_err(walk_err("commits"))?;
+        let info = info.map_err(content)?;
         found.push(info.id);
         parents.insert(info.id, info.parent_ids.to_vec());
     }

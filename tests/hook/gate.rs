@@ -324,3 +324,26 @@ fn install_keeps_the_config_files_owner_and_mode() -> TestResult {
     assert!(std::fs::read_to_string(&config)?.contains("advertisePushOptions = true"));
     Ok(())
 }
+
+/// A sibling of item 4: a commit whose author and committer lines are not what a strict parser
+/// expects (git accepts it without fsck) is read or rejected, never a reason to fail open.
+#[test]
+fn odd_commit_headers_cannot_turn_the_hook_off() -> TestResult {
+    let s = Server::new()?;
+    let base = s.commit("README.md", "base\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    s.commit("k.txt", format!("{}\n", github_token(44)), "key")?;
+    let tree = git(&s.work, &["rev-parse", "HEAD^{tree}"])?;
+    let raw = format!("tree {tree}\nparent {base}\nauthor nobody\ncommitter \x01garbage\n\nodd\n");
+    let odd = git_stdin(
+        &s.work,
+        &["hash-object", "-t", "commit", "--literally", "-w", "--stdin"],
+        raw.as_bytes(),
+    )?;
+    git(&s.work, &["update-ref", "refs/heads/main", &odd])?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(audit(&s).is_empty(), "nothing failed open: {}", audit(&s));
+    assert_ne!(s.server_ref("refs/heads/main").as_deref(), Some(odd.as_str()));
+    Ok(())
+}
