@@ -128,10 +128,9 @@ fn commits(
     }
     // A commit gix cannot decode (git accepts odd headers without fsck) is the push's
     // content, never a reason to fail open: the error rejects the push.
-    let content = |e: gix::traverse::commit::simple::Error| HistoryError::Object {
-        what: "the pushed commits".to_owned(),
-        source: Box::new(e),
-    };
+    fn content<E: std::error::Error + Send + Sync + 'static>(e: E) -> HistoryError {
+        HistoryError::Object { what: "the pushed commits".to_owned(), source: Box::new(e) }
+    }
     let walk = gix::traverse::commit::Simple::new(tips.iter().copied(), objects.clone())
         .hide(hidden.iter().copied())
         .map_err(content)?;
