@@ -385,12 +385,14 @@ impl Walker<'_> {
                     }
                 }
             }
-            let parent_lists: Vec<(Vec<tree::Entry<'_>>, bool)> = frame
+            let parent_lists: Vec<(Vec<tree::Entry<'_>>, bool, bool)> = frame
                 .parents
                 .iter()
                 .filter_map(|(p, edge)| {
                     let raw = self.trees.get(p.as_ref()?)?;
-                    Some((tree::entries(raw, hash).ok()?, *edge))
+                    let list = tree::entries(raw, hash).ok()?;
+                    let sorted = tree::is_sorted(&list);
+                    Some((list, sorted, *edge))
                 })
                 .collect();
             let mut blobs = Vec::new();
@@ -407,6 +409,10 @@ impl Walker<'_> {
                         _ => continue,
                     };
                 }
+                if self.visited.contains(&id) {
+                    // Handled already: walked, handed out or excluded.
+                    continue;
+                }
                 let is_tree = kind == EntryKind::Tree;
                 let mut path = frame.path.clone();
                 if !path.is_empty() {
@@ -415,7 +421,9 @@ impl Walker<'_> {
                 path.extend_from_slice(entry.name);
                 let at_parents: Vec<(Option<ObjectId>, bool)> = parent_lists
                     .iter()
-                    .map(|(l, edge)| (tree::find(l, entry.name, is_tree).map(|e| e.oid()), *edge))
+                    .map(|(l, sorted, edge)| {
+                        (tree::find(l, *sorted, entry.name, is_tree).map(|e| e.oid()), *edge)
+                    })
                     .collect();
                 if is_tree {
                     stack.push(Frame { tree: id, path, parents: at_parents });

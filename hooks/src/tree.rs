@@ -104,16 +104,32 @@ pub(crate) fn entries(
     Ok(out)
 }
 
-/// The entry called `name`, of a tree (`is_tree`) or not. Trees are looked up by binary
-/// search in git's order, with a linear scan as fallback for trees stored out of order.
-pub(crate) fn find<'a>(entries: &[Entry<'a>], name: &[u8], is_tree: bool) -> Option<Entry<'a>> {
+/// The entry called `name`, of a tree (`is_tree`) or not: a binary search in git's order
+/// when the tree is stored in that order (`sorted`, see [`is_sorted`]), else a linear scan
+/// (a crafted tree may be stored in any order, and git reads it anyway).
+pub(crate) fn find<'a>(
+    entries: &[Entry<'a>],
+    sorted: bool,
+    name: &[u8],
+    is_tree: bool,
+) -> Option<Entry<'a>> {
     let wanted = |e: &Entry<'_>| e.name == name && (e.kind == EntryKind::Tree) == is_tree;
-    let found = entries
-        .binary_search_by(|e| git_order(e.name, e.kind == EntryKind::Tree, name, is_tree))
-        .ok()
-        .map(|i| entries[i])
-        .filter(wanted);
-    found.or_else(|| entries.iter().copied().find(wanted))
+    if sorted {
+        return entries
+            .binary_search_by(|e| git_order(e.name, e.kind == EntryKind::Tree, name, is_tree))
+            .ok()
+            .map(|i| entries[i])
+            .filter(wanted);
+    }
+    entries.iter().copied().find(wanted)
+}
+
+/// Whether the entries are strictly in git's order (what every git writes).
+pub(crate) fn is_sorted(entries: &[Entry<'_>]) -> bool {
+    entries.windows(2).all(|w| {
+        git_order(w[0].name, w[0].kind == EntryKind::Tree, w[1].name, w[1].kind == EntryKind::Tree)
+            == std::cmp::Ordering::Less
+    })
 }
 
 /// Git's tree entry order: bytewise, with a tree's name followed by an implicit `/`.
@@ -212,8 +228,13 @@ mod tests {
     fn lookups_survive_unsorted_trees() {
         let data = raw(&[("100644", "b", 1), ("100644", "a", 2)]);
         let list = entries(&data, gix::hash::Kind::Sha1).expect("valid");
-        assert_eq!(find(&list, b"a", false).map(|e| e.id[0]), Some(2));
-        assert!(find(&list, b"a", true).is_none());
+        assert!(!is_sorted(&list));
+        assert_eq!(find(&list, false, b"a", false).map(|e| e.id[0]), Some(2));
+        assert!(find(&list, false, b"a", true).is_none());
+        let data = raw(&[("100644", "a", 2), ("100644", "b", 1)]);
+        let list = entries(&data, gix::hash::Kind::Sha1).expect("valid");
+        assert!(is_sorted(&list));
+        assert_eq!(find(&list, true, b"b", false).map(|e| e.id[0]), Some(1));
     }
 
     #[test]
