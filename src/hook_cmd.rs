@@ -35,6 +35,7 @@ fn system_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
 fn settings(git_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> (HookConfig, Vec<String>) {
     let mut problems = Vec::new();
     let mut fail_open_broken = false;
+    let mut file_broken = false;
     let mut note = |errors: Vec<leakgate_hooks::SettingError>, problems: &mut Vec<String>| {
         for e in errors {
             fail_open_broken |= e.is_fail_open();
@@ -55,6 +56,8 @@ fn settings(git_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> (HookConfig
                     path.display(),
                     oneline(&format!("{e:#}"))
                 ));
+                // Its `fail_open` is unknown: unless the repository's config says, closed.
+                file_broken = true;
                 HookSettings::default()
             }
         },
@@ -71,8 +74,9 @@ fn settings(git_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> (HookConfig
             HookSettings::default()
         }
     };
+    let git_sets_fail_open = from_git.fail_open.is_some();
     let mut config = from_git.or(from_file).or(from_env).resolve();
-    if fail_open_broken {
+    if fail_open_broken || (file_broken && !git_sets_fail_open) {
         // The switch itself is unreadable: the safe reading of it is "closed".
         config.fail_open = false;
     }

@@ -347,3 +347,27 @@ fn odd_commit_headers_cannot_turn_the_hook_off() -> TestResult {
     assert_ne!(s.server_ref("refs/heads/main").as_deref(), Some(odd.as_str()));
     Ok(())
 }
+
+/// A settings file that does not parse hides its `fail_open`: the hook fails closed unless
+/// the repository's own config says otherwise.
+#[test]
+fn a_broken_settings_file_fails_closed() -> TestResult {
+    let s = Server::new()?;
+    s.commit("README.md", "base\n", "base")?;
+    let file = s.dir.path().join("leakgate.toml");
+    std::fs::write(&file, "[hook]\nfail_open = false\nmode = \n")?;
+    let push = || {
+        git_in(&s.work, &["push", "origin", "main"])
+            .env("LEAKGATE_DATA_DIR", s.dir.path().join("data"))
+            .env("LEAKGATE_CONFIG", &file)
+            .output()
+    };
+    let out = push()?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("leakgate.toml"), "{}", stderr(&out));
+    s.config("leakgate.failOpen", "true")?;
+    let out = push()?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(audit(&s).contains("unscanned"), "{}", audit(&s));
+    Ok(())
+}
