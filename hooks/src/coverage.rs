@@ -131,15 +131,54 @@ fn commits(
     fn content<E: std::error::Error + Send + Sync + 'static>(e: E) -> HistoryError {
         HistoryError::Object { what: "the pushed commits".to_owned(), source: Box::new(e) }
     }
-    let walk = gix::traverse::commit::Simple::new(tips.iter().copied(), objects.clone())
-        .hide(hidden.iter().copied())
-        .map_err(content)?;
     let mut parents: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
     let mut found = Vec::new();
-    for info in walk {
-        let info = info.map_err(content)?;
-        found.push(info.id);
-        parents.insert(info.id, info.parent_ids.to_vec());
+    let mut frontier = tips.to_vec();
+    if objects.has_quarantine() {
+        // A commit only the quarantine has is new, and so is every commit it reaches before
+        // the repository's own store: no existing ref can reach it. That part is walked
+        // here, by parent lines alone; what is left (the commits of the store the push
+        // reaches, usually the refs' own tips) goes to gix's hidden-frontier walk, and only
+        // if some of it is not a ref's tip. A typical push then costs its own commits, not a
+        // paint down to the oldest tag.
+        let hidden_set: HashSet<ObjectId> = hidden.iter().copied().collect();
+        let mut stack = std::mem::take(&mut frontier);
+        let mut buf = Vec::new();
+        while let Some(id) = stack.pop() {
+            if parents.contains_key(&id) || hidden_set.contains(&id) {
+                continue;
+            }
+            if objects.in_repository(&id) {
+                frontier.push(id);
+                continue;
+            }
+            let data = read(objects, id, &mut buf)?;
+            if data.kind != gix::objs::Kind::Commit {
+                return Err(HistoryError::Object {
+                    what: format!("commit {id}"),
+                    source: format!("is a {}", data.kind).into(),
+                });
+            }
+            let list = tree::commit_parents(data.data, objects.hash_kind())
+                .map_err(|e| object_err("commit", id)(Box::new(e)))?;
+            stack.extend(list.iter().copied());
+            found.push(id);
+            parents.insert(id, list);
+        }
+        frontier.sort();
+        frontier.dedup();
+    }
+    if !frontier.is_empty() {
+        let walk = gix::traverse::commit::Simple::new(frontier.iter().copied(), objects.clone())
+            .hide(hidden.iter().copied())
+            .map_err(content)?;
+        for info in walk {
+            let info = info.map_err(content)?;
+            if !parents.contains_key(&info.id) {
+                found.push(info.id);
+                parents.insert(info.id, info.parent_ids.to_vec());
+            }
+        }
     }
     // Depth-first post-order, iterative: every parent that is new comes before its child,
     // whatever the timestamps say.

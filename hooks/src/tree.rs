@@ -167,6 +167,29 @@ pub(crate) fn commit_tree(
         .ok_or(ObjectFormatError::CommitTree)
 }
 
+/// The parents of a raw commit: the `parent` lines right after its tree line, as git reads
+/// them.
+///
+/// # Errors
+///
+/// [`ObjectFormatError::CommitTree`] when the commit does not start with a valid tree line.
+pub(crate) fn commit_parents(
+    data: &[u8],
+    hash: gix::hash::Kind,
+) -> Result<Vec<ObjectId>, ObjectFormatError> {
+    commit_tree(data, hash)?;
+    let hex = hash.len_in_hex();
+    let mut at = 5 + hex + 1;
+    let mut parents = Vec::new();
+    while let Some(rest) = data.get(at..).and_then(|r| r.strip_prefix(b"parent ")) {
+        let Some(id) = rest.get(..hex).filter(|_| rest.get(hex) == Some(&b'\n')) else { break };
+        let Ok(id) = ObjectId::from_hex(id) else { break };
+        parents.push(id);
+        at += 7 + hex + 1;
+    }
+    Ok(parents)
+}
+
 /// The message of a raw commit or tag: everything after the first empty line.
 pub(crate) fn message(data: &[u8]) -> &[u8] {
     memchr::memmem::find(data, b"\n\n").map_or(&[][..], |i| &data[i + 2..])
@@ -254,5 +277,8 @@ mod tests {
         assert_eq!(tree.to_string(), "ab".repeat(20));
         assert_eq!(message(commit.as_bytes()), b"subject\n");
         assert!(commit_tree(b"parent x\n", gix::hash::Kind::Sha1).is_err());
+        let parents = commit_parents(commit.as_bytes(), gix::hash::Kind::Sha1).expect("parents");
+        assert_eq!(parents.len(), 1);
+        assert_eq!(parents[0].to_string(), "cd".repeat(20));
     }
 }

@@ -68,6 +68,13 @@ pub struct Dag {
     pub tag: Option<usize>,
 }
 
+impl Dag {
+    /// Whether some commit is older than one of its parents (clock skew).
+    pub fn skewed(&self) -> bool {
+        self.commits.iter().any(|c| c.parents.iter().any(|&p| self.commits[p].time > c.time))
+    }
+}
+
 pub fn dag() -> impl Strategy<Value = Dag> {
     (1usize..5, 1usize..8).prop_flat_map(|(existing, new)| {
         let total = existing + new;

@@ -36,18 +36,21 @@ fn ours(b: &Built, quarantine: bool) -> Res<BTreeSet<String>> {
     Ok(blobs)
 }
 
+/// Nothing git lists may be missing, ever. Nothing more may be scanned either, when commit
+/// times do not go backwards from parent to child: with clock skew, gix's commit walk (like
+/// git's own, whose `limit_list` guesses with a slop of five commits) may take a commit
+/// that an existing ref reaches for a new one; the walk then scans more, never less.
 fn check(dag: &Dag) -> Res<()> {
     let built = build(dag)?;
     let expected = oracle(&built)?;
     for quarantine in [true, false] {
         let got = ours(&built, quarantine)?;
-        if got != expected {
-            return Err(format!(
-                "quarantine={quarantine}: missing {:?}, extra {:?}",
-                expected.difference(&got).collect::<Vec<_>>(),
-                got.difference(&expected).collect::<Vec<_>>()
-            )
-            .into());
+        let missing: Vec<_> = expected.difference(&got).collect();
+        let extra: Vec<_> = got.difference(&expected).collect();
+        if !missing.is_empty() || (!extra.is_empty() && !dag.skewed()) {
+            return Err(
+                format!("quarantine={quarantine}: missing {missing:?}, extra {extra:?}").into()
+            );
         }
     }
     Ok(())
