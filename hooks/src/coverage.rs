@@ -174,9 +174,9 @@ fn commits(
             .map_err(content)?;
         for info in walk {
             let info = info.map_err(content)?;
-            if !parents.contains_key(&info.id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = parents.entry(info.id) {
                 found.push(info.id);
-                parents.insert(info.id, info.parent_ids.to_vec());
+                slot.insert(info.parent_ids.to_vec());
             }
         }
     }
