@@ -9,7 +9,7 @@ use proptest::prelude::*;
 #[path = "../../hooks/tests/coverage/dag.rs"]
 mod dag;
 
-use dag::{build, dag, rev_list_blobs, Dag, Res};
+use dag::{build, config, dag, rev_list_blobs, Dag, Res};
 
 fn rules() -> &'static RuleSet {
     static RULES: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
@@ -63,16 +63,8 @@ fn check(dag: &Dag) -> Res<()> {
     Ok(())
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(200)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases(),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(config(200))]
 
     #[test]
     fn range_and_service_scans_cover_what_git_lists(dag in dag()) {

@@ -68,6 +68,14 @@ pub struct Dag {
     pub tag: Option<usize>,
 }
 
+/// Proptest settings: `PROPTEST_CASES` or `default` cases, and no regression files written
+/// into the source tree.
+pub fn config(default: u32) -> ProptestConfig {
+    let cases =
+        std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(default);
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+}
+
 impl Dag {
     /// Whether some commit is older than one of its parents (clock skew).
     pub fn skewed(&self) -> bool {

@@ -56,16 +56,8 @@ fn check(dag: &Dag) -> Res<()> {
     Ok(())
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(500)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases(),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(config(500))]
 
     #[test]
     fn scanned_blobs_are_exactly_what_git_lists(dag in dag()) {
