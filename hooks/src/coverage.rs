@@ -86,6 +86,22 @@ fn read<'b>(
     }
 }
 
+/// Reads a commit's raw bytes; an object of another kind is an error that names it.
+fn read_commit<'b>(
+    objects: &Objects,
+    id: ObjectId,
+    buf: &'b mut Vec<u8>,
+) -> Result<&'b [u8], HistoryError> {
+    let data = read(objects, id, buf)?;
+    if data.kind != gix::objs::Kind::Commit {
+        return Err(HistoryError::Object {
+            what: format!("commit {id}"),
+            source: format!("is a {}", data.kind).into(),
+        });
+    }
+    Ok(data.data)
+}
+
 /// Follows tags down to what they name. Returns commits, trees and blobs (each with the tip
 /// that named it), and the tags passed on the way.
 fn peel(objects: &Objects, tips: &[ObjectId]) -> Result<Peeled, HistoryError> {
@@ -152,14 +168,8 @@ fn commits(
                 frontier.push(id);
                 continue;
             }
-            let data = read(objects, id, &mut buf)?;
-            if data.kind != gix::objs::Kind::Commit {
-                return Err(HistoryError::Object {
-                    what: format!("commit {id}"),
-                    source: format!("is a {}", data.kind).into(),
-                });
-            }
-            let list = tree::commit_parents(data.data, objects.hash_kind())
+            let data = read_commit(objects, id, &mut buf)?;
+            let list = tree::commit_parents(data, objects.hash_kind())
                 .map_err(|e| object_err("commit", id)(Box::new(e)))?;
             stack.extend(list.iter().copied());
             found.push(id);
@@ -291,7 +301,6 @@ pub fn new_objects(
             closure: None,
         },
         buf: Vec::new(),
-        trees: HashMap::new(),
     };
     for (_, parents) in &commits {
         for parent in parents.iter().filter(|p| !is_new.contains(*p)) {
@@ -344,20 +353,12 @@ struct Walker<'a> {
     visited: HashSet<ObjectId>,
     boundary: Boundary,
     buf: Vec<u8>,
-    /// Raw parent trees read for the current frame (small; cleared per frame).
-    trees: HashMap<ObjectId, Vec<u8>>,
 }
 
 impl Walker<'_> {
     fn tree_of(&mut self, commit: ObjectId) -> Result<ObjectId, HistoryError> {
-        let data = read(self.objects, commit, &mut self.buf)?;
-        if data.kind != gix::objs::Kind::Commit {
-            return Err(HistoryError::Object {
-                what: format!("commit {commit}"),
-                source: format!("is a {}", data.kind).into(),
-            });
-        }
-        tree::commit_tree(data.data, self.objects.hash_kind())
+        let data = read_commit(self.objects, commit, &mut self.buf)?;
+        tree::commit_tree(data, self.objects.hash_kind())
             .map_err(|e| object_err("commit", commit)(Box::new(e)))
     }
 
@@ -413,28 +414,25 @@ impl Walker<'_> {
             }
             let list = tree::entries(&data, hash)
                 .map_err(|e| object_err("tree", frame.tree)(Box::new(e)))?;
-            self.trees.clear();
-            for (parent, _) in &frame.parents {
-                if let Some(p) = parent {
-                    let mut pbuf = Vec::new();
-                    if let Ok(Some(d)) = self.objects.try_find(p, &mut pbuf) {
-                        if d.kind == gix::objs::Kind::Tree {
-                            self.trees.insert(*p, pbuf);
-                        }
+            // The parents' trees at this path, read and parsed once for all the entries.
+            let mut raw_parents = Vec::with_capacity(frame.parents.len());
+            for (parent, edge) in &frame.parents {
+                let Some(p) = parent else { continue };
+                let mut raw = Vec::new();
+                if let Ok(Some(d)) = self.objects.try_find(p, &mut raw) {
+                    if d.kind == gix::objs::Kind::Tree {
+                        raw_parents.push((raw, *edge));
                     }
                 }
             }
-            let parent_lists: Vec<(Vec<tree::Entry<'_>>, bool, bool)> = frame
-                .parents
+            let parent_lists: Vec<(Vec<tree::Entry<'_>>, bool, bool)> = raw_parents
                 .iter()
-                .filter_map(|(p, edge)| {
-                    let raw = self.trees.get(p.as_ref()?)?;
+                .filter_map(|(raw, edge)| {
                     let list = tree::entries(raw, hash).ok()?;
                     let sorted = tree::is_sorted(&list);
                     Some((list, sorted, *edge))
                 })
                 .collect();
-            let mut blobs = Vec::new();
             for entry in &list {
                 let id = entry.oid();
                 let mut kind = entry.kind;
@@ -466,15 +464,9 @@ impl Walker<'_> {
                     .collect();
                 if is_tree {
                     stack.push(Frame { tree: id, path, parents: at_parents });
-                } else {
-                    blobs.push((id, path, at_parents));
-                }
-            }
-            drop(parent_lists);
-            for (id, path, at_parents) in blobs {
-                if !self.visited.insert(id) {
                     continue;
                 }
+                self.visited.insert(id);
                 let edge_same = at_parents.iter().any(|(p, edge)| *edge && *p == Some(id));
                 if self.excluded(id, edge_same)? {
                     continue;

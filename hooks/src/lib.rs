@@ -23,9 +23,9 @@ pub use install::{
 };
 pub use objects::{null_id, quarantine_from_env, Objects};
 pub use prereceive::{
-    append_record, blocks, bypass_request, display_bytes, pre_receive, push_options, pusher,
-    AuditFinding, AuditRecord, AuditUpdate, Bypass, HookContext, Recorder, Site, Verdict,
-    BYPASS_REASONS, INLINE_ALLOW_REASON,
+    append_record, blocks, bypass_request, pre_receive, push_options, pusher, AuditFinding,
+    AuditRecord, AuditUpdate, Bypass, HookContext, Recorder, Site, Verdict, BYPASS_REASONS,
+    INLINE_ALLOW_REASON,
 };
 pub use push::{escape, parse_updates, ParseError, RefUpdate};
 pub use tree::ObjectFormatError;

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::config::{HookConfig, InlineAllow, Mode};
 use crate::objects::{quarantine_from_env, Objects};
-use crate::push::{escape, parse_updates, RefUpdate};
+use crate::push::{parse_updates, RefUpdate};
 use crate::walk::{all_ref_tips, open_repository, scan_new_blobs, HistoryError, WalkOptions};
 
 /// The reasons a pusher may give with `-o leakgate.bypass=<reason>[:comment]`.
@@ -198,8 +198,6 @@ pub fn pre_receive(ctx: &HookContext<'_>, input: &[u8], recorder: &dyn Recorder)
     if config.mode == Mode::Off {
         return Verdict::pass(Vec::new());
     }
-    let updates = parse_any(input);
-    let site = Site::of(ctx);
     match scan_push(ctx, input) {
         Ok(scanned) if scanned.complete => decide(ctx, scanned, recorder),
         Ok(scanned) => {
@@ -207,7 +205,10 @@ pub fn pre_receive(ctx: &HookContext<'_>, input: &[u8], recorder: &dyn Recorder)
             incomplete(ctx, scanned, &why, recorder)
         }
         Err(Fault::Content(why)) => content_rejected(&why),
-        Err(Fault::Server(why)) => site.unscanned(&updates, &why, config.fail_open, recorder),
+        // Parsed again only here: the scan's own parse failed or never got to run.
+        Err(Fault::Server(why)) => {
+            Site::of(ctx).unscanned(&parse_any(input), &why, config.fail_open, recorder)
+        }
     }
 }
 
@@ -581,11 +582,6 @@ pub fn append_record(log: &Path, record: &AuditRecord) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
     file.write_all(&line)?;
     file.sync_data()
-}
-
-/// Escapes pushed bytes (ref names, paths) for people.
-pub fn display_bytes(bytes: &[u8]) -> String {
-    escape(bytes)
 }
 
 /// Whether findings at `severity` block under `config`.
