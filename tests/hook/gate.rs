@@ -74,10 +74,7 @@ fn item_2_a_ref_name_that_is_not_utf8_is_scanned() -> TestResult {
     s.commit("k.txt", format!("{}\n", github_token(32)), "key")?;
     let mut refspec = b"main:refs/heads/caf".to_vec();
     refspec.push(0xe9);
-    let out = git_in(&s.work, &["push", "origin"])
-        .arg(std::ffi::OsStr::from_bytes(&refspec))
-        .env("LEAKGATE_DATA_DIR", s.dir.path().join("data"))
-        .output()?;
+    let out = s.push_cmd(&["origin"]).arg(std::ffi::OsStr::from_bytes(&refspec)).output()?;
     assert!(!out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("k.txt:1"), "{}", stderr(&out));
     assert!(audit(&s).is_empty(), "nothing failed open: {}", audit(&s));
@@ -190,9 +187,8 @@ fn item_8_setup_errors_obey_fail_open_and_are_recorded() -> TestResult {
     s.config("leakgate.mode", "block")?;
     let file = s.dir.path().join("a-file");
     std::fs::write(&file, "not a directory")?;
-    let out = git_in(&s.work, &["push", "origin", "main"])
-        .env("LEAKGATE_DATA_DIR", file.join("data"))
-        .output()?;
+    let out =
+        s.push_cmd(&["origin", "main"]).env("LEAKGATE_DATA_DIR", file.join("data")).output()?;
     assert!(!out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("LEAKGATE_DATA_DIR"), "{}", stderr(&out));
     s.config("leakgate.failOpen", "true")?;
@@ -214,8 +210,7 @@ fn item_9_the_pusher_is_who_the_platform_says() -> TestResult {
     s.config("leakgate.bypassUsers", "alice")?;
     s.commit("k.txt", format!("{}\n", github_token(38)), "key")?;
     let push = |var: &str, user: &str| {
-        git_in(&s.work, &["push", "origin", "main", "-o", "leakgate.bypass=used-in-tests"])
-            .env("LEAKGATE_DATA_DIR", s.dir.path().join("data"))
+        s.push_cmd(&["origin", "main", "-o", "leakgate.bypass=used-in-tests"])
             .env(var, user)
             .output()
     };
@@ -356,12 +351,7 @@ fn a_broken_settings_file_fails_closed() -> TestResult {
     s.commit("README.md", "base\n", "base")?;
     let file = s.dir.path().join("leakgate.toml");
     std::fs::write(&file, "[hook]\nfail_open = false\nmode = \n")?;
-    let push = || {
-        git_in(&s.work, &["push", "origin", "main"])
-            .env("LEAKGATE_DATA_DIR", s.dir.path().join("data"))
-            .env("LEAKGATE_CONFIG", &file)
-            .output()
-    };
+    let push = || s.push_cmd(&["origin", "main"]).env("LEAKGATE_CONFIG", &file).output();
     let out = push()?;
     assert!(!out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("leakgate.toml"), "{}", stderr(&out));

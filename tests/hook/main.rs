@@ -95,9 +95,14 @@ impl Server {
 
     /// `git push` with the test's data directory for the hook; returns the output.
     pub fn push(&self, args: &[&str]) -> Res<Output> {
+        Ok(self.push_cmd(args).output()?)
+    }
+
+    /// The `git push` command of [`Server::push`], for a test to add arguments or variables.
+    pub fn push_cmd(&self, args: &[&str]) -> Command {
         let mut cmd = git_in(&self.work, &["push"]);
         cmd.args(args).env("LEAKGATE_DATA_DIR", self.dir.path().join("data"));
-        Ok(cmd.output()?)
+        cmd
     }
 
     pub fn server_ref(&self, name: &str) -> Option<String> {
@@ -354,9 +359,7 @@ fn a_rejected_push_queues_revocations_only_when_configured() -> TestResult {
     let on =
         write("on.toml", "[revoke]\nblocked_pushes = true\n[revoke.github]\npolicy = \"auto\"\n")?;
     let push_with = |config: &Path| -> Res<Output> {
-        let mut cmd = git_in(&s.work, &["push", "origin", "main"]);
-        cmd.env("LEAKGATE_DATA_DIR", s.dir.path().join("data")).env("LEAKGATE_CONFIG", config);
-        Ok(cmd.output()?)
+        Ok(s.push_cmd(&["origin", "main"]).env("LEAKGATE_CONFIG", config).output()?)
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let url = format!("sqlite://{}", db.display());

@@ -12,10 +12,8 @@ use super::{git, git_in, github_token, leakgate, path, stderr, Res, Server, Test
 fn gitlab_sees_every_line_with_its_prefix() -> TestResult {
     let s = Server::new()?;
     s.commit("a.txt", format!("{}\n", github_token(20)), "a")?;
-    let mut cmd = git_in(&s.work, &["push", "origin", "main"]);
-    cmd.env("LEAKGATE_DATA_DIR", s.dir.path().join("data"))
-        .env("GL_ID", "user-1")
-        .env("GL_PROTOCOL", "ssh");
+    let mut cmd = s.push_cmd(&["origin", "main"]);
+    cmd.env("GL_ID", "user-1").env("GL_PROTOCOL", "ssh");
     let out = cmd.output()?;
     assert!(!out.status.success());
     let err = stderr(&out);
