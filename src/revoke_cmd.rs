@@ -98,8 +98,13 @@ pub fn run(args: &RevokeArgs) -> Result<Exit> {
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let attempt =
-        runtime.block_on(revoke::revoke(provider, trimmed, &settings, config.revoke.timeout()));
+    let attempt = runtime.block_on(revoke::revoke(
+        provider,
+        trimmed,
+        &settings,
+        base,
+        config.revoke.timeout(),
+    ));
     println!("{}: {} ({})", attempt.outcome.as_str(), provider.name, attempt.summary);
     Ok(match attempt.outcome {
         Outcome::Revoked | Outcome::AlreadyInvalid => Exit::Clean,

@@ -13,6 +13,8 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::event::Forge;
+
 /// A configured secret: never printed.
 #[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(transparent)]
@@ -164,8 +166,11 @@ pub struct ScanConfig {
     pub threads: usize,
     /// Blobs above this size are streamed rather than read whole, in bytes.
     pub stream_above_bytes: u64,
-    /// Time limit of one fetch + scan, in seconds.
+    /// Time limit of one fetch + scan, in seconds. A scan cut short records and reports what
+    /// it found, and its job runs again for the rest.
     pub timeout_seconds: u64,
+    /// Findings recorded per push at most (the most severe first); the rest are counted.
+    pub max_findings_per_push: usize,
 }
 
 impl Default for ScanConfig {
@@ -175,6 +180,7 @@ impl Default for ScanConfig {
             threads: 2,
             stream_above_bytes: 64 << 20,
             timeout_seconds: 600,
+            max_findings_per_push: 1000,
         }
     }
 }
@@ -197,7 +203,9 @@ pub struct GithubConfig {
     pub token_file: Option<PathBuf>,
     /// REST API base (`https://HOST/api/v3` on GitHub Enterprise Server).
     pub api_url: String,
-    /// Clone from `{clone_url}/{owner}/{repo}.git` instead of the payload's clone URL.
+    /// Fetch from `{clone_url}/{owner}/{repo}.git` (default: the web address of `api_url`:
+    /// `https://github.com`, or the GitHub Enterprise Server host of `https://HOST/api/v3`).
+    /// Never from the payload.
     pub clone_url: Option<String>,
 }
 
@@ -234,7 +242,8 @@ pub struct ForgeConfig {
     pub token_file: Option<PathBuf>,
     /// REST API base: `https://gitlab.example/api/v4`, `https://gitea.example/api/v1`.
     pub api_url: Option<String>,
-    /// Clone from `{clone_url}/{path}.git` instead of the payload's clone URL.
+    /// Fetch from `{clone_url}/{path}.git` (default: `api_url` without its `/api/v4` or
+    /// `/api/v1`). Never from the payload.
     pub clone_url: Option<String>,
 }
 
@@ -242,16 +251,20 @@ pub struct ForgeConfig {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IssuesConfig {
-    /// Open issues in this repository (`owner/name`, on the same forge as the push) instead
-    /// of the pushed repository: recommended for public repositories, where an issue is public.
+    /// Open issues in this private tracking repository (`owner/name`, on the same forge as
+    /// the push) instead of the pushed repository. Without it, a public repository gets no
+    /// issue (GitLab: a confidential one): its issues are public and would point at the key.
     pub repository: Option<String>,
     /// Open issues at all.
     pub enabled: bool,
+    /// Issues opened or updated per push at most (the most severe secrets first); the commit
+    /// status counts the rest.
+    pub max_per_push: usize,
 }
 
 impl Default for IssuesConfig {
     fn default() -> Self {
-        IssuesConfig { repository: None, enabled: true }
+        IssuesConfig { repository: None, enabled: true, max_per_push: 20 }
     }
 }
 
@@ -282,10 +295,91 @@ impl Config {
     ///
     /// [`ConfigError::Invalid`] naming the key and the file or variable at fault.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        let config: Config =
+        let mut config: Config =
             Self::figment(file).extract().map_err(|e| ConfigError::Invalid(describe(&e)))?;
         config.revoke.validate().map_err(ConfigError::Invalid)?;
+        config.revoke.instances = config.instances();
+        for forge in [Forge::Github, Forge::Gitlab, Forge::Gitea] {
+            if config.receives(forge) {
+                config.fetch_base(forge).map_err(ConfigError::Invalid)?;
+            }
+        }
         Ok(config)
+    }
+
+    /// The forge instances tokens are revoked at (see `RevokeConfig::destination`): the
+    /// configured GitHub's API, and the configured GitLab's address.
+    pub fn instances(&self) -> crate::revoke::Instances {
+        let gitlab = self.gitlab.api_url.as_deref().map(|api| {
+            let api = api.trim_end_matches('/');
+            api.strip_suffix("/api/v4").unwrap_or(api).to_owned()
+        });
+        crate::revoke::Instances { github: Some(self.github.api_url.clone()), gitlab }
+    }
+
+    /// Whether deliveries from `forge` are accepted (its webhook secret or token is set).
+    pub fn receives(&self, forge: Forge) -> bool {
+        let set = |s: &Option<Sensitive>| s.as_ref().is_some_and(Sensitive::is_set);
+        let set_or_file = |s: &Option<Sensitive>, f: &Option<PathBuf>| set(s) || f.is_some();
+        match forge {
+            Forge::Github => {
+                set_or_file(&self.github.webhook_secret, &self.github.webhook_secret_file)
+            }
+            Forge::Gitlab | Forge::Gitea => {
+                let c = if forge == Forge::Gitlab { &self.gitlab } else { &self.gitea };
+                set_or_file(&c.webhook_token, &c.webhook_token_file)
+                    || set_or_file(&c.webhook_secret, &c.webhook_secret_file)
+            }
+        }
+    }
+
+    /// Where the service fetches `forge`'s repositories from: `clone_url`, or the web address
+    /// of the configured API. A push's repository path is appended to it; nothing in a
+    /// payload chooses the host, and the forge's credentials go to this host only.
+    ///
+    /// # Errors
+    ///
+    /// Neither is configured, or the address is not `https://` / `http://` with a host and
+    /// nothing else (no user, query or fragment).
+    pub fn fetch_base(&self, forge: Forge) -> Result<reqwest::Url, String> {
+        let (clone_url, api_url, suffix) = match forge {
+            Forge::Github => {
+                (self.github.clone_url.as_deref(), Some(self.github.api_url.as_str()), "/api/v3")
+            }
+            Forge::Gitlab => {
+                (self.gitlab.clone_url.as_deref(), self.gitlab.api_url.as_deref(), "/api/v4")
+            }
+            Forge::Gitea => {
+                (self.gitea.clone_url.as_deref(), self.gitea.api_url.as_deref(), "/api/v1")
+            }
+        };
+        let name = forge.name();
+        let derived = api_url.map(|a| a.trim_end_matches('/')).and_then(|api| {
+            if forge == Forge::Github && api == "https://api.github.com" {
+                Some("https://github.com")
+            } else {
+                api.strip_suffix(suffix)
+            }
+        });
+        let Some(base) = clone_url.or(derived) else {
+            return Err(format!(
+                "[{name}] clone_url is not set and cannot be derived from api_url \
+                 (set clone_url to the forge's web address, e.g. https://git.example.com)"
+            ));
+        };
+        let url = reqwest::Url::parse(base.trim_end_matches('/'))
+            .map_err(|e| format!("[{name}] clone_url {base:?}: {e}"))?;
+        let plain = url.username().is_empty()
+            && url.password().is_none()
+            && url.query().is_none()
+            && url.fragment().is_none();
+        if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() || !plain {
+            return Err(format!(
+                "[{name}] clone_url {base:?}: only https:// (or http://) addresses with a host, \
+                 without user, query or fragment"
+            ));
+        }
+        Ok(url)
     }
 
     /// The layered sources, for callers that add their own.

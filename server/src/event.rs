@@ -38,8 +38,10 @@ pub struct Push {
     /// GitLab's numeric project id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<u64>,
-    /// The payload's HTTPS clone URL.
-    pub clone_url: String,
+    /// Whether the repository is readable by anyone (an issue in it is public). Unknown
+    /// (a payload without visibility) counts as public.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private: Option<bool>,
     /// The ref pushed.
     pub git_ref: String,
     /// The ref's previous tip (all zeros for a new ref).
@@ -124,7 +126,12 @@ struct GithubPush {
 #[derive(Deserialize)]
 struct GithubRepo {
     full_name: String,
-    clone_url: String,
+    /// GitHub, Gitea.
+    #[serde(default)]
+    private: Option<bool>,
+    /// GitHub: `public`, `private`, `internal` (visible to the enterprise).
+    #[serde(default)]
+    visibility: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -163,7 +170,9 @@ struct GitlabPush {
 #[derive(Deserialize)]
 struct GitlabProject {
     path_with_namespace: String,
-    git_http_url: String,
+    /// 0 private, 10 internal, 20 public.
+    #[serde(default)]
+    visibility_level: Option<u8>,
 }
 
 /// Parses a push body from `forge`.
@@ -177,9 +186,13 @@ pub fn parse_push(forge: Forge, body: &[u8]) -> Result<Parsed, PayloadError> {
             let p: GithubPush = serde_json::from_slice(body).map_err(fail(forge))?;
             Push {
                 forge,
+                private: match p.repository.visibility.as_deref() {
+                    Some("public") => Some(false),
+                    Some(_) => Some(true),
+                    None => p.repository.private,
+                },
                 repo: p.repository.full_name,
                 project_id: None,
-                clone_url: p.repository.clone_url,
                 git_ref: p.git_ref,
                 before: p.before,
                 after: p.after,
@@ -193,7 +206,7 @@ pub fn parse_push(forge: Forge, body: &[u8]) -> Result<Parsed, PayloadError> {
                 forge,
                 repo: p.project.path_with_namespace,
                 project_id: Some(p.project_id),
-                clone_url: p.project.git_http_url,
+                private: p.project.visibility_level.map(|level| level < 20),
                 git_ref: p.git_ref,
                 before: p.before,
                 after: p.after,
@@ -204,9 +217,7 @@ pub fn parse_push(forge: Forge, body: &[u8]) -> Result<Parsed, PayloadError> {
     };
     check_id(forge, "before", &push.before)?;
     check_id(forge, "after", &push.after)?;
-    let path_ok = !push.repo.is_empty()
-        && push.repo.split('/').all(|part| !part.is_empty() && part != "." && part != "..");
-    if !path_ok {
+    if !crate::mirror::is_repository_path(&push.repo) {
         return Err(PayloadError { forge: forge.name(), reason: "bad repository name".into() });
     }
     if push.is_delete() {

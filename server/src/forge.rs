@@ -48,7 +48,29 @@ pub enum StatusState {
     Success,
     /// Secrets found.
     Failure,
+    /// The scan is not finished (cut short by its time limit; it runs again).
+    Pending,
 }
+
+impl StatusState {
+    /// The state's name on `forge`.
+    fn name(self, forge: Forge) -> &'static str {
+        match (self, forge) {
+            (StatusState::Success, _) => "success",
+            (StatusState::Failure, Forge::Gitlab) => "failed",
+            (StatusState::Failure, _) => "failure",
+            (StatusState::Pending, _) => "pending",
+        }
+    }
+}
+
+/// Largest forge answer read, in bytes: a larger one is an error, not a reason to run out
+/// of memory.
+const MAX_REPLY: usize = 8 << 20;
+
+/// Time limits of every forge call.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An issue on a forge.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +125,18 @@ fn header_duration(headers: &http::HeaderMap) -> (Option<Duration>, bool) {
         Duration::from_secs(reset.saturating_sub(now).max(1))
     });
     (retry_after.or(from_reset), exhausted)
+}
+
+/// The body of `response`, at most [`MAX_REPLY`] bytes.
+async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.without_url().to_string())? {
+        if body.len() + chunk.len() > MAX_REPLY {
+            return Err(format!("the answer is larger than {} MiB", MAX_REPLY >> 20));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn encode_path(path: &str) -> String {
@@ -174,8 +208,15 @@ pub fn client(forge: Forge, config: &Config) -> Result<Option<ForgeClient>, Forg
         Forge::Github => {
             let c = &config.github;
             let api_url = c.api_url.trim_end_matches('/').to_owned();
-            let builder =
-                || octocrab::Octocrab::builder().base_uri(api_url.as_str()).map_err(|e| bad(&e));
+            let builder = || {
+                octocrab::Octocrab::builder().base_uri(api_url.as_str()).map_err(|e| bad(&e)).map(
+                    |b| {
+                        b.set_connect_timeout(Some(CONNECT_TIMEOUT))
+                            .set_read_timeout(Some(CALL_TIMEOUT))
+                            .set_write_timeout(Some(CALL_TIMEOUT))
+                    },
+                )
+            };
             let app = match (c.app_id, &c.private_key_path) {
                 (Some(id), Some(path)) => {
                     let pem = std::fs::read(path)
@@ -221,8 +262,11 @@ pub fn client(forge: Forge, config: &Config) -> Result<Option<ForgeClient>, Forg
             else {
                 return Ok(None);
             };
+            // No redirects: the token header would go wherever a redirect points.
             let http = reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
+                .timeout(CALL_TIMEOUT)
+                .connect_timeout(CONNECT_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
                 .user_agent(concat!("leakgate/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(|e| bad(&e))?;
@@ -277,6 +321,9 @@ impl GithubClient {
         let (retry_after, rate_limit_exhausted) = header_duration(response.headers());
         let status = response.status().as_u16();
         let body = crab.body_to_string(response).await.map_err(|e| octocrab_error(&e, what))?;
+        if body.len() > MAX_REPLY {
+            return Err(ForgeError::Transient(format!("github {what}: the answer is too large")));
+        }
         classify(
             "github",
             what,
@@ -328,15 +375,10 @@ impl RestClient {
             .map_err(|e| ForgeError::Transient(format!("{forge} {what}: {}", e.without_url())))?;
         let (retry_after, rate_limit_exhausted) = header_duration(response.headers());
         let status = response.status().as_u16();
-        let body = response
-            .bytes()
+        let body = read_bounded(response)
             .await
-            .map_err(|e| ForgeError::Transient(format!("{forge} {what}: {}", e.without_url())))?;
-        classify(
-            forge,
-            what,
-            Reply { status, retry_after, rate_limit_exhausted, body: body.to_vec() },
-        )
+            .map_err(|e| ForgeError::Transient(format!("{forge} {what}: {e}")))?;
+        classify(forge, what, Reply { status, retry_after, rate_limit_exhausted, body })
     }
 
     fn project(&self, repo: &str) -> String {
@@ -409,7 +451,7 @@ impl ForgeClient {
         let description: String = description.chars().take(140).collect();
         match self {
             ForgeClient::Github(gh) => {
-                let state = if state == StatusState::Success { "success" } else { "failure" };
+                let state = state.name(Forge::Github);
                 let body = json!({"state": state, "description": description, "context": "leakgate", "target_url": target_url});
                 let (owner, name) = push.repo.split_once('/').unwrap_or((&push.repo, ""));
                 let path = format!(
@@ -432,15 +474,14 @@ impl ForgeClient {
                     (Forge::Gitlab, Some(id)) => format!("/projects/{id}"),
                     _ => rest.project(&push.repo),
                 };
+                let state = state.name(rest.forge);
                 let (path, body) = if rest.forge == Forge::Gitlab {
-                    let state = if state == StatusState::Success { "success" } else { "failed" };
                     let name = push.git_ref.strip_prefix("refs/heads/").unwrap_or(&push.git_ref);
                     (
                         format!("{project}/statuses/{}", push.after),
                         json!({"state": state, "name": "leakgate", "description": description, "ref": name, "target_url": target_url}),
                     )
                 } else {
-                    let state = if state == StatusState::Success { "success" } else { "failure" };
                     (
                         format!("{project}/statuses/{}", push.after),
                         json!({"state": state, "context": "leakgate", "description": description, "target_url": target_url}),
@@ -506,18 +547,27 @@ impl ForgeClient {
         Ok(None)
     }
 
-    /// Opens an issue.
+    /// Opens an issue; `confidential` (GitLab only) hides it from everyone below the
+    /// project's Reporter role.
     ///
     /// # Errors
     ///
-    /// [`ForgeError`].
+    /// [`ForgeError`]; [`ForgeError::NotConfigured`] for a confidential issue elsewhere than
+    /// on GitLab.
     pub async fn create_issue(
         &self,
         installation: Option<u64>,
         repo: &str,
         title: &str,
         body: &str,
+        confidential: bool,
     ) -> Result<ForgeIssue, ForgeError> {
+        let gitlab = matches!(self, ForgeClient::Rest(rest) if rest.forge == Forge::Gitlab);
+        if confidential && !gitlab {
+            return Err(ForgeError::NotConfigured(
+                "confidential issues exist on GitLab only".into(),
+            ));
+        }
         match self {
             ForgeClient::Github(gh) => {
                 let (owner, name) = repo.split_once('/').unwrap_or((repo, ""));
@@ -534,16 +584,14 @@ impl ForgeClient {
                 parse_issue("github", &reply, "number", "html_url")
             }
             ForgeClient::Rest(rest) => {
-                let field = if rest.forge == Forge::Gitlab { "description" } else { "body" };
                 let path = format!("{}/issues", rest.project(repo));
-                let reply = rest
-                    .call(
-                        reqwest::Method::POST,
-                        &path,
-                        Some(&json!({"title": title, field: body})),
-                        "open issue",
-                    )
-                    .await?;
+                let request = if rest.forge == Forge::Gitlab {
+                    json!({"title": title, "description": body, "confidential": confidential})
+                } else {
+                    json!({"title": title, "body": body})
+                };
+                let reply =
+                    rest.call(reqwest::Method::POST, &path, Some(&request), "open issue").await?;
                 if rest.forge == Forge::Gitlab {
                     parse_issue("gitlab", &reply, "iid", "web_url")
                 } else {

@@ -105,6 +105,7 @@ pub fn revoke_blocked(
                 after: None,
                 pusher: Some(pusher.to_owned()),
                 source: "hook".into(),
+                job_key: None,
             })
             .await?;
         let mut with_ids = Vec::with_capacity(findings.len());

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use gix::remote::Direction;
 use gix::ObjectId;
@@ -57,6 +57,31 @@ pub struct Credentials {
     pub password: Sensitive,
 }
 
+/// Where a fetch goes.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A forge repository: the configured base with the repository's path appended; the
+    /// credentials are given to that host only.
+    Forge {
+        /// `{base}/{path}.git`.
+        url: reqwest::Url,
+        /// For that host.
+        credentials: Option<Credentials>,
+    },
+    /// A repository on this machine (the git server's own, for a fail-open rescan): never
+    /// from a payload.
+    Local(PathBuf),
+}
+
+impl Source {
+    fn display(&self) -> String {
+        match self {
+            Source::Forge { url, .. } => display_url(url.as_str()),
+            Source::Local(path) => path.display().to_string(),
+        }
+    }
+}
+
 /// `url` without any userinfo, for messages.
 pub fn display_url(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
@@ -67,16 +92,70 @@ pub fn display_url(url: &str) -> String {
     }
 }
 
-/// Whether `url`'s host is a loopback address (`localhost`, `127.0.0.0/8`, `::1`).
-fn is_loopback_url(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or("");
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        host_port.split(':').next().unwrap_or("")
+/// Whether a repository path (`owner/name`, `group/subgroup/project`) is one the forges
+/// allow: segments of letters, digits, `-`, `_` and `.`, none of them `.` or `..`. Such a
+/// path cannot change the host, scheme or query of the URL it is appended to.
+pub fn is_repository_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.split('/').all(|part| {
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+}
+
+/// The fetch URL of `repo` under the configured `base`.
+///
+/// # Errors
+///
+/// [`MirrorError::Fetch`] for a repository path the forges do not allow.
+pub fn repository_url(base: &reqwest::Url, repo: &str) -> Result<reqwest::Url, MirrorError> {
+    let refuse = |message: &str| MirrorError::Fetch {
+        url: display_url(base.as_str()),
+        message: message.to_owned(),
     };
+    if !is_repository_path(repo) {
+        return Err(refuse("the repository path is not one a forge allows"));
+    }
+    let joined = format!("{}/{repo}.git", base.as_str().trim_end_matches('/'));
+    let url = reqwest::Url::parse(&joined).map_err(|e| refuse(&e.to_string()))?;
+    if !same_origin(&url, base) {
+        return Err(refuse("the repository path changes the host"));
+    }
+    Ok(url)
+}
+
+/// Whether `a` and `b` have the same scheme, host and port.
+fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// Whether the credential request `ctx` is for `expected`'s host: git asks for credentials
+/// per URL, and only the configured forge's host gets them (not a redirect target).
+fn credentials_requested_for(
+    ctx: &gix::credentials::protocol::Context,
+    expected: &reqwest::Url,
+) -> bool {
+    if let Some(url) = ctx.url.as_ref() {
+        return std::str::from_utf8(url)
+            .ok()
+            .and_then(|u| reqwest::Url::parse(u).ok())
+            .is_some_and(|u| same_origin(&u, expected));
+    }
+    let host = match (expected.host_str(), expected.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        _ => return false,
+    };
+    ctx.protocol.as_deref() == Some(expected.scheme()) && ctx.host.as_deref() == Some(&host)
+}
+
+/// Whether `url`'s host is a loopback address (`localhost`, `127.0.0.0/8`, `::1`).
+fn is_loopback_url(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
@@ -110,18 +189,21 @@ fn parse_id(repo: &gix::Repository, hex: &str) -> Result<ObjectId, MirrorError> 
         .ok_or_else(|| MirrorError::Scan(format!("bad object id {hex}")))
 }
 
-/// Fetches `wants` (object ids) from `url` into the mirror at `path`, creating it on first
-/// use. Objects already in the mirror are not fetched again.
+/// Fetches `wants` (object ids) from `source` into the mirror at `path`, creating it on
+/// first use. Objects already in the mirror are not fetched again. The fetch ends by
+/// `deadline` (every HTTP request is bounded by what is left of it, connections by 10 s) or
+/// when `interrupt` is set.
 ///
 /// # Errors
 ///
 /// [`MirrorError`].
 pub fn fetch(
     path: &Path,
-    url: &str,
-    credentials: Option<&Credentials>,
+    source: &Source,
     wants: &[&str],
     tip: Option<&str>,
+    deadline: Instant,
+    interrupt: &AtomicBool,
 ) -> Result<(), MirrorError> {
     let repo = open_or_init(path)?;
     let mut specs = Vec::new();
@@ -142,32 +224,53 @@ pub fn fetch(
     {
         specs.push(format!("+{tip}:{INCOMING}tips/{}", tip.trim_start_matches("refs/")));
     }
-    let shown = display_url(url);
-    if credentials.is_some() && url.starts_with("http://") && !is_loopback_url(url) {
-        return Err(MirrorError::Fetch {
-            url: shown,
-            message:
-                "refusing to send credentials over plain http (use https, or a loopback address)"
-                    .into(),
-        });
-    }
+    let shown = source.display();
     let fail = |e: &dyn std::fmt::Display| MirrorError::Fetch {
         url: shown.clone(),
         message: format!("{e:#}"),
     };
-    let mut remote =
-        repo.remote_at(url).map_err(|e| fail(&e))?.with_fetch_tags(gix::remote::fetch::Tags::None);
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(fail(&"the time limit was reached before the fetch"));
+    }
+    let (url, credentials) = match source {
+        Source::Forge { url, credentials } => {
+            if !matches!(url.scheme(), "https" | "http") {
+                return Err(fail(&"only https:// and http:// remotes are fetched"));
+            }
+            if credentials.is_some() && url.scheme() == "http" && !is_loopback_url(url) {
+                return Err(fail(
+                    &"refusing to send credentials over plain http (use https, or a loopback address)",
+                ));
+            }
+            (url.as_str().to_owned(), credentials.clone().map(|c| (url.clone(), c)))
+        }
+        Source::Local(path) => (path.display().to_string(), None),
+    };
+    let mut remote = repo
+        .remote_at(url.as_str())
+        .map_err(|e| fail(&e))?
+        .with_fetch_tags(gix::remote::fetch::Tags::None);
     remote
         .replace_refspecs(specs.iter().map(String::as_str), Direction::Fetch)
         .map_err(|e| fail(&e))?;
     let mut connection = remote.connect(Direction::Fetch).map_err(|e| fail(&e))?;
-    let identity = credentials.map(|c| (c.username.clone(), c.password.clone()));
-    connection.set_credentials(move |action| match (action, &identity) {
-        (gix::credentials::helper::Action::Get(ctx), Some((username, password))) => {
+    if matches!(source, Source::Forge { .. }) {
+        connection = connection.with_transport_options(Box::new(http_options(left)));
+    }
+    connection.set_credentials(move |action| match (action, &credentials) {
+        (gix::credentials::helper::Action::Get(ctx), Some((expected, c))) => {
+            if !credentials_requested_for(&ctx, expected) {
+                tracing::warn!(
+                    configured = %display_url(expected.as_str()),
+                    "credentials were asked for another host (a redirect?): none given"
+                );
+                return Ok(None);
+            }
             Ok(Some(gix::credentials::protocol::Outcome {
                 identity: gix::sec::identity::Account {
-                    username: username.clone(),
-                    password: password.expose().to_owned(),
+                    username: c.username.clone(),
+                    password: c.password.expose().to_owned(),
                     oauth_refresh_token: None,
                 },
                 next: ctx.into(),
@@ -175,13 +278,27 @@ pub fn fetch(
         }
         _ => Ok(None),
     });
-    let interrupt = AtomicBool::new(false);
     connection
         .prepare_fetch(gix::progress::Discard, Default::default())
         .map_err(|e| fail(&e))?
-        .receive(gix::progress::Discard, &interrupt)
+        .receive(gix::progress::Discard, interrupt)
         .map_err(|e| fail(&e))?;
     Ok(())
+}
+
+/// HTTP settings of a forge fetch: no redirects (credentials and objects come from the
+/// configured host only), connections within 10 s, every request within `left`.
+fn http_options(left: Duration) -> gix_transport::client::blocking_io::http::Options {
+    use gix_transport::client::blocking_io::http;
+    let backend = http::reqwest::Options {
+        configure_client: Some(Box::new(move |builder| Ok(builder.timeout(left)))),
+        configure_request: None,
+    };
+    let mut options = http::Options::default();
+    options.follow_redirects = http::options::FollowRedirects::None;
+    options.connect_timeout = Some(Duration::from_secs(10).min(left));
+    options.backend = Some(std::sync::Arc::new(std::sync::Mutex::new(backend)));
+    options
 }
 
 /// The result of scanning a push in a mirror.
@@ -192,7 +309,8 @@ pub struct Scanned {
     pub stats: HistoryStats,
 }
 
-/// Scans the commits `after` adds over `before` and the mirror's scanned refs. The caller
+/// Scans the commits `after` adds over `before` and the mirror's scanned refs; at the
+/// deadline it stops and returns what it found (`stats.complete` false). The caller
 /// marks `after` scanned ([`mark_scanned`]) once the findings are reported, so that a job
 /// re-run after a crash scans the same commits again.
 ///
@@ -250,12 +368,8 @@ pub fn scan_push(
         |warning| tracing::warn!("{warning}"),
     )
     .map_err(|e| scan_err(&e))?;
-    if !stats.complete {
-        return Err(MirrorError::Scan(format!(
-            "time limit reached with {} blobs unscanned",
-            stats.unscanned
-        )));
-    }
+    // A scan cut short by the deadline keeps what it found: the caller records and reports
+    // it, and runs again for the rest.
     let mut findings = findings.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     findings.sort_by(|a, b| (&a.commit, &a.path, a.line).cmp(&(&b.commit, &b.path, b.line)));
     Ok(Scanned { findings, stats })
@@ -324,24 +438,80 @@ fn write_scanned(
 mod tests {
     use super::*;
 
+    fn url(u: &str) -> reqwest::Url {
+        reqwest::Url::parse(u).expect("url")
+    }
+
     #[test]
     fn credentials_go_over_plain_http_only_to_loopback() {
-        assert!(is_loopback_url("http://127.0.0.1:8080/a/b.git"));
-        assert!(is_loopback_url("http://localhost/a.git"));
-        assert!(is_loopback_url("http://[::1]:9/a.git"));
-        assert!(!is_loopback_url("http://git.example.com/a.git"));
-        assert!(!is_loopback_url("http://127.0.0.1.evil.example/a.git"));
-        let creds = Credentials { username: "u".into(), password: Sensitive::new("p") };
+        assert!(is_loopback_url(&url("http://127.0.0.1:8080/a/b.git")));
+        assert!(is_loopback_url(&url("http://localhost/a.git")));
+        assert!(is_loopback_url(&url("http://[::1]:9/a.git")));
+        assert!(!is_loopback_url(&url("http://git.example.com/a.git")));
+        assert!(!is_loopback_url(&url("http://127.0.0.1.evil.example/a.git")));
+        let credentials = Some(Credentials { username: "u".into(), password: Sensitive::new("p") });
         let dir = tempfile::tempdir().expect("tempdir");
+        let source = Source::Forge { url: url("http://git.example.com/a.git"), credentials };
+        let deadline = Instant::now() + Duration::from_secs(5);
         let err = fetch(
             &dir.path().join("m.git"),
-            "http://git.example.com/a.git",
-            Some(&creds),
+            &source,
             &["1".repeat(40).as_str()],
             Some("refs/heads/main"),
+            deadline,
+            &AtomicBool::new(false),
         )
         .expect_err("refused");
         assert!(err.to_string().contains("plain http"), "{err}");
         assert_eq!(display_url("https://user:tok@host/x.git"), "https://host/x.git");
+    }
+
+    #[test]
+    fn the_repository_path_cannot_move_the_fetch() {
+        let base = url("https://git.example.com/prefix");
+        assert_eq!(
+            repository_url(&base, "group/sub/project").expect("ok").as_str(),
+            "https://git.example.com/prefix/group/sub/project.git"
+        );
+        for bad in [
+            "a/../../x",
+            "@evil.example/x",
+            "a/b?x=1",
+            "a/b#f",
+            "a//b",
+            "a/b%2F..",
+            "a/b c",
+            "",
+            "a\\b",
+            "a:b@evil/x",
+        ] {
+            assert!(repository_url(&base, bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn credentials_are_given_to_the_configured_origin_only() {
+        let expected = url("https://git.example.com/x/y.git");
+        let ctx = |u: &str| gix::credentials::protocol::Context {
+            url: Some(u.into()),
+            ..Default::default()
+        };
+        assert!(credentials_requested_for(&ctx("https://git.example.com/x/y.git"), &expected));
+        assert!(credentials_requested_for(&ctx("https://git.example.com:443/z"), &expected));
+        assert!(!credentials_requested_for(&ctx("https://evil.example/x/y.git"), &expected));
+        assert!(!credentials_requested_for(&ctx("http://git.example.com/x/y.git"), &expected));
+        assert!(!credentials_requested_for(&ctx("https://git.example.com:8443/x"), &expected));
+        let by_host = gix::credentials::protocol::Context {
+            protocol: Some("https".into()),
+            host: Some("git.example.com".into()),
+            ..Default::default()
+        };
+        assert!(credentials_requested_for(&by_host, &expected));
+        let other = gix::credentials::protocol::Context {
+            protocol: Some("https".into()),
+            host: Some("git.example.com:444".into()),
+            ..Default::default()
+        };
+        assert!(!credentials_requested_for(&other, &expected));
     }
 }

@@ -22,7 +22,7 @@ pub fn marker(fingerprint: &str) -> String {
 
 /// The issue title for a leaked secret.
 pub fn issue_title(first: &Finding) -> String {
-    let path: String = first.path.chars().take(120).collect();
+    let path: String = clean(&first.path).chars().take(120).collect();
     format!(
         "Leaked {} credential ({}) in {path} {}",
         first.provider,
@@ -38,17 +38,17 @@ pub fn issue_body(push: &Push, findings: &[&Finding], revocation: &str) -> Strin
     let mut body = String::new();
     let _ = writeln!(
         body,
-        "leakgate found a credential in `{}` that was pushed to `{}` by {}. Treat it as \
+        "leakgate found a credential in {} that was pushed to {} by {}. Treat it as \
          compromised: anyone who can read this repository's history can use it.\n",
-        push.repo,
-        push.git_ref,
-        if push.pusher.is_empty() { "an unknown user" } else { &push.pusher },
+        code(&push.repo),
+        code(&push.git_ref),
+        if push.pusher.is_empty() { "an unknown user".to_owned() } else { code(&push.pusher) },
     );
     let _ = writeln!(body, "| | |\n|---|---|");
-    let _ = writeln!(body, "| Rule | `{}` |", first.rule_id);
-    let _ = writeln!(body, "| Provider | {} |", first.provider);
+    let _ = writeln!(body, "| Rule | {} |", cell(&code(&first.rule_id)));
+    let _ = writeln!(body, "| Provider | {} |", cell(&code(&first.provider)));
     let _ = writeln!(body, "| Severity | {} |", first.severity);
-    let _ = writeln!(body, "| Secret (redacted) | `{}` |", first.redacted);
+    let _ = writeln!(body, "| Secret (redacted) | {} |", cell(&code(&first.redacted)));
     let _ = writeln!(
         body,
         "| Fingerprint | `{}` |",
@@ -58,7 +58,8 @@ pub fn issue_body(push: &Push, findings: &[&Finding], revocation: &str) -> Strin
     let _ = writeln!(body, "**Where it appears**\n");
     for f in findings.iter().take(MAX_LOCATIONS) {
         let commit = f.commit.as_deref().unwrap_or("?");
-        let _ = writeln!(body, "- `{}:{}` in commit {commit}", clean(&f.path), f.line);
+        let place = format!("{}:{}", f.path, f.line);
+        let _ = writeln!(body, "- {} in commit {}", code(&place), code(commit));
     }
     if findings.len() > MAX_LOCATIONS {
         let _ = writeln!(body, "- ... and {} more", findings.len() - MAX_LOCATIONS);
@@ -75,9 +76,32 @@ pub fn issue_body(push: &Push, findings: &[&Finding], revocation: &str) -> Strin
     body
 }
 
-/// Markdown-safe path (no backticks or line breaks).
-fn clean(path: &str) -> String {
-    path.chars().map(|c| if c == '`' || c.is_control() { '?' } else { c }).collect()
+/// Text for a title: no backticks or line breaks.
+fn clean(text: &str) -> String {
+    text.chars().map(|c| if c == '`' || c.is_control() { '?' } else { c }).collect()
+}
+
+/// `text` as a Markdown code span that it cannot close: a fence of more backticks than its
+/// longest run, control characters replaced, at most 300 characters. Inside a code span,
+/// nothing is markup: no mentions, links, HTML or headings.
+pub fn code(text: &str) -> String {
+    let text: String =
+        text.chars().take(300).map(|c| if c.is_control() { '?' } else { c }).collect();
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad =
+        if text.starts_with('`') || text.ends_with('`') || text.is_empty() { " " } else { "" };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// `text` safe in a table cell: GitHub splits rows on `|` even inside code spans.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
 }
 
 /// Hash of a body, to skip writing the same body twice.
@@ -167,6 +191,53 @@ mod tests {
         assert!(revocation_text(None).contains("rotate it by hand"));
         // A summary cannot break the table row.
         assert!(!revocation_text(Some(&revocation("revoked"))).contains('|'));
+    }
+
+    #[test]
+    fn names_from_the_push_cannot_write_markdown() {
+        let key = leakgate_rules::FingerprintKey::new(b"k");
+        let secret = leakgate_rules::Secret::new(b"ghp_abcdefghijklmnopqrstuvwxyz0123456789");
+        let finding = Finding {
+            rule_id: "github-pat-classic".into(),
+            provider: "github".into(),
+            severity: leakgate_rules::Severity::Critical,
+            description: String::new(),
+            path: "a`b`` @admin\n# x <img src=y>|z".into(),
+            line: 3,
+            column: 1,
+            commit: Some("c1".into()),
+            redacted: secret.redacted(),
+            fingerprint: key.fingerprint(&secret),
+            checksum_valid: true,
+            inline_allowed: false,
+            revoke: None,
+            secret,
+        };
+        let push = Push {
+            forge: crate::event::Forge::Github,
+            repo: "acme/app".into(),
+            project_id: None,
+            private: Some(true),
+            git_ref: "refs/heads/x`` @org/team\n## Pwned [click](https://evil.example)".into(),
+            before: "0".repeat(40),
+            after: "1".repeat(40),
+            pusher: "@everyone".into(),
+            installation_id: None,
+        };
+        let body = issue_body(&push, &[&finding], "queued");
+        // No line break from a name survives, so no heading or list starts.
+        assert!(!body.lines().any(|l| l.starts_with("## Pwned") || l.starts_with("# x")), "{body}");
+        // Every name is inside a code span whose fence it cannot match.
+        assert!(
+            body.contains("```refs/heads/x`` @org/team?## Pwned [click](https://evil.example)```"),
+            "{body}"
+        );
+        assert!(body.contains("`@everyone`"), "{body}");
+        assert!(body.contains("```a`b`` @admin?# x <img src=y>|z:3```"), "{body}");
+        assert_eq!(code("`x"), "`` `x ``");
+        assert_eq!(cell(&code("a|b")), "`a\\|b`");
+        let title = issue_title(&finding);
+        assert!(!title.contains('`') && !title.contains('\n'), "{title}");
     }
 
     #[test]

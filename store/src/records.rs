@@ -34,6 +34,9 @@ pub struct NewScan {
     pub pusher: Option<String>,
     /// `hook`, `webhook` or `cli`.
     pub source: String,
+    /// The job (and part of it) this scan belongs to: every attempt of the job records
+    /// into the same row. `None`: a scan of its own (the hook, the CLI).
+    pub job_key: Option<String>,
 }
 
 /// A finding as stored: no plaintext.
@@ -311,8 +314,11 @@ impl Store {
     ///
     /// A database error.
     pub async fn start_scan(&self, scan: &NewScan) -> Result<i64, Error> {
-        let q = "INSERT INTO scans (repo, refs, before_id, after_id, pusher, source, status, started_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'running', $7) RETURNING id";
+        // A job's later attempt takes over its row (`RETURNING` gives the existing id).
+        let q = "INSERT INTO scans (repo, refs, before_id, after_id, pusher, source, status, started_at, job_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8) \
+                 ON CONFLICT (job_key) WHERE job_key IS NOT NULL \
+                 DO UPDATE SET status = 'running', finished_at = NULL RETURNING id";
         Ok(on_pool!(self, |pool, sql| {
             sqlx::query_scalar(&sql(q))
                 .bind(&scan.repo)
@@ -322,6 +328,7 @@ impl Store {
                 .bind(&scan.pusher)
                 .bind(&scan.source)
                 .bind(now_ms())
+                .bind(&scan.job_key)
                 .fetch_one(pool)
                 .await?
         }))
@@ -333,11 +340,45 @@ impl Store {
     ///
     /// A database error.
     pub async fn finish_scan(&self, id: i64, status: &str) -> Result<(), Error> {
-        let q = "UPDATE scans SET status = $1, finished_at = $2 WHERE id = $3";
+        self.finish_scan_omitting(id, status, 0).await
+    }
+
+    /// Records a scan's end, with how many findings were left out by the per-push cap.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn finish_scan_omitting(
+        &self,
+        id: i64,
+        status: &str,
+        omitted: u64,
+    ) -> Result<(), Error> {
+        let q = "UPDATE scans SET status = $1, finished_at = $2, omitted = $3 WHERE id = $4";
+        let omitted = i64::try_from(omitted).unwrap_or(i64::MAX);
         on_pool!(self, |pool, sql| {
-            sqlx::query(&sql(q)).bind(status).bind(now_ms()).bind(id).execute(pool).await?;
+            sqlx::query(&sql(q))
+                .bind(status)
+                .bind(now_ms())
+                .bind(omitted)
+                .bind(id)
+                .execute(pool)
+                .await?;
         });
         Ok(())
+    }
+
+    /// A scan's status and how many findings it left out: `(status, omitted)`.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn scan_status(&self, id: i64) -> Result<Option<(String, i64)>, Error> {
+        let q = "SELECT status, omitted FROM scans WHERE id = $1";
+        Ok(on_pool!(self, |pool, sql| sqlx::query_as(&sql(q))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?))
     }
 
     /// Records a finding of a scan.
@@ -346,10 +387,15 @@ impl Store {
     ///
     /// A database error.
     pub async fn add_finding(&self, scan: i64, f: &FindingRecord) -> Result<i64, Error> {
+        // Idempotent: the same finding of the same scan (a job's later attempt) is one row.
         let q = "INSERT INTO findings (scan_id, rule_id, provider, severity, path, line, commit_id, redacted, \
-                 fingerprint, first_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
-        let (id,): (i64,) = on_pool!(self, |pool, sql| {
-            sqlx::query_as(&sql(q))
+                 fingerprint, first_seen) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT DO NOTHING RETURNING id";
+        let existing =
+            "SELECT id FROM findings WHERE scan_id = $1 AND rule_id = $2 AND fingerprint = $3 \
+                        AND path = $4 AND line = $5 AND COALESCE(commit_id, '') = COALESCE($6, '')";
+        let id: Option<i64> = on_pool!(self, |pool, sql| {
+            let inserted: Option<i64> = sqlx::query_scalar(&sql(q))
                 .bind(scan)
                 .bind(&f.rule_id)
                 .bind(&f.provider)
@@ -360,10 +406,24 @@ impl Store {
                 .bind(&f.redacted)
                 .bind(&f.fingerprint)
                 .bind(now_ms())
-                .fetch_one(pool)
-                .await?
+                .fetch_optional(pool)
+                .await?;
+            match inserted {
+                Some(id) => Some(id),
+                None => {
+                    sqlx::query_scalar(&sql(existing))
+                        .bind(scan)
+                        .bind(&f.rule_id)
+                        .bind(&f.fingerprint)
+                        .bind(&f.path)
+                        .bind(f.line)
+                        .bind(&f.commit_id)
+                        .fetch_optional(pool)
+                        .await?
+                }
+            }
         });
-        Ok(id)
+        id.ok_or(Error::NotFound)
     }
 
     /// The finding with `id`.

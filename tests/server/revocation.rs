@@ -239,7 +239,7 @@ for i in range(400):
         (parts.next().ok_or("user")?, parts.next().ok_or("id")?, parts.next().ok_or("secret")?);
     let (user2, key_id2) = (parts.next().ok_or("user 2")?, parts.next().ok_or("id 2")?);
     let world = World::new()?;
-    // leakgate's own credentials, for a key id found without its secret (moto accepts any).
+    // leakgate's own credentials (moto accepts any): never used for a key id alone.
     let extra = format!(
         "[revoke.aws]\npolicy = \"auto\"\napi_url = \"{endpoint}\"\nallow_internal = true\n\
          access_key_id = \"AKIAREVOKERAAAAAAAAA\"\nsecret_access_key = \"{}\"\n",
@@ -272,16 +272,27 @@ print(iam.list_access_keys(UserName="{user}")["AccessKeyMetadata"][0]["Status"])
         state.issues.len() == 2
             && state.issues.iter().all(|i| i.body.contains("**revoked** via aws"))
     })?;
-    // A key id alone, in another repository: found through its user with the configured
-    // credentials, and deactivated.
+    // A key id alone, in another repository: anyone can push a key id, so it deactivates
+    // nothing, even with leakgate's own credentials configured; the revocation says why.
     let other = world.repo("gitea", "ops/other")?;
     other.commit("ci/env.sh", &format!("export AWS_ACCESS_KEY_ID={key_id2}\n"))?;
     let (before, after) = other.push()?;
     assert_eq!(service.deliver("gitea", "push", "aws-2", &other.event(&before, &after))?.0, 202);
-    let status2 = status.replace(user, user2);
-    service.wait("the second key to be Inactive in IAM", || {
-        boto(&python, &endpoint, &status2).is_ok_and(|s| s == "Inactive")
+    service.wait("the key id's revocation marked unsupported", || {
+        let Ok((rt, store)) = store(&world) else { return false };
+        rt.block_on(store.revocations(None, 1000)).is_ok_and(|rows| {
+            rows.iter().any(|r| {
+                r.rule_id == "aws-access-key-id"
+                    && r.state == "unsupported"
+                    && r.summary.contains("without its secret")
+            })
+        })
     })?;
+    service.wait("the second push's status", || {
+        world.fake.state().statuses.iter().any(|s| s.sha == after)
+    })?;
+    let status2 = status.replace(user, user2);
+    assert_eq!(boto(&python, &endpoint, &status2)?, "Active", "the key id alone changed nothing");
     assert_no_plaintext(&world, &[service.log()], secret)?;
     assert_no_plaintext(&world, &[service.log()], key_id)?;
     assert_no_plaintext(&world, &[service.log()], key_id2)?;

@@ -200,6 +200,8 @@ async fn answer(req: HttpRequest, body: web::Bytes, seen: web::Data<Seen>) -> Ht
             )
         }
         "/aws/" if has("mismatch") => iam_error(403, "SignatureDoesNotMatch"),
+        // A live key that may not change itself: authenticated, then refused.
+        "/aws/" if has("denied") => iam_error(403, "AccessDenied"),
         "/aws/" => HttpResponse::Ok().content_type("text/xml").body(
             "<UpdateAccessKeyResponse><ResponseMetadata><RequestId>1</RequestId>\
              </ResponseMetadata></UpdateAccessKeyResponse>",
@@ -472,8 +474,10 @@ fn every_provider_maps_every_documented_answer() -> TestResult {
             let (secret, seen) = secret_for(provider, word);
             tasks.spawn(async move {
                 let p = revoke::provider(provider).expect("known");
+                let base = revoke::base_url(p, &settings);
                 let attempt =
-                    revoke::revoke(p, secret.as_bytes(), &settings, Duration::from_secs(1)).await;
+                    revoke::revoke(p, secret.as_bytes(), &settings, base, Duration::from_secs(1))
+                        .await;
                 (*provider, word, seen, attempt)
             });
         }
@@ -562,6 +566,7 @@ fn gitlab_admin_token_api() -> TestResult {
             gitlab,
             secret.as_bytes(),
             &settings(admin),
+            format!("{}/gitlab", fake.base),
             Duration::from_secs(2),
         ))
     };
@@ -621,11 +626,13 @@ fn every_rule_provider_is_registered_and_listed() -> TestResult {
     Ok(())
 }
 
-/// AWS with `[revoke.aws]` credentials: a key id found alone is deactivated through its user;
-/// leakgate's own credentials being refused is a permanent failure, never "already invalid";
-/// a pair whose secret is not the key's falls back to the credentials.
+/// AWS: a key id alone never deactivates a key, with or without `[revoke.aws]` credentials,
+/// and nothing is sent; a pair deactivates itself, or, when IAM authenticated it but refused
+/// (`AccessDenied`: the pair proved itself live), the credentials deactivate it through its
+/// user; a pair whose secret is not the key's proves nothing and deactivates nothing;
+/// leakgate's own credentials being refused is a permanent failure, never "already invalid".
 #[test]
-fn aws_configured_credentials_are_told_apart_from_a_dead_key() -> TestResult {
+fn aws_keys_are_deactivated_only_when_the_pair_proves_itself() -> TestResult {
     use leakgate_server::config::Sensitive;
     use leakgate_server::revoke::{self, Outcome, ProviderConfig};
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -645,28 +652,38 @@ fn aws_configured_credentials_are_told_apart_from_a_dead_key() -> TestResult {
             aws,
             secret.as_bytes(),
             &settings(admin),
+            format!("{}/aws", fake.base),
             Duration::from_secs(2),
         ))
     };
+    let seen = || fake.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
     let good_admin = Some("AKIAADMINAAAAAAAAAAA");
+
     let alone = run("AKIAOKAAAAAAAAAAAAAA", good_admin);
-    assert_eq!(alone.outcome, Outcome::Revoked, "{alone:?}");
-    let gone = run("AKIAGONEAAAAAAAAAAAA", good_admin);
+    assert_eq!(alone.outcome, Outcome::Unsupported, "{alone:?}");
+    assert!(alone.summary.contains("without its secret"), "{alone:?}");
+    assert!(seen().is_empty(), "an id alone sends nothing: {:?}", seen());
+
+    let itself = run(&format!("AKIAOKAAAAAAAAAAAAAA\n{secret}"), good_admin);
+    assert_eq!(itself.outcome, Outcome::Revoked, "{itself:?}");
+    assert!(seen().iter().all(|(_, c)| c != "AKIAADMINAAAAAAAAAAA"), "no credentials needed");
+
+    let mismatch = run(&format!("AKIAMISMATCHAAAAAAAA\n{secret}"), good_admin);
+    assert_eq!(mismatch.outcome, Outcome::Unsupported, "{mismatch:?}");
+    assert!(seen().iter().all(|(_, c)| c != "AKIAADMINAAAAAAAAAAA"), "a mismatch proves nothing");
+
+    let denied = run(&format!("AKIADENIEDAAAAAAAAAA\n{secret}"), good_admin);
+    assert_eq!(denied.outcome, Outcome::Revoked, "proven, then deactivated: {denied:?}");
+    // GetAccessKeyLastUsed and UpdateAccessKey, signed with the credentials.
+    assert_eq!(seen().iter().filter(|(_, c)| c == "AKIAADMINAAAAAAAAAAA").count(), 2);
+
+    let gone = run(&format!("AKIAGONEDENIEDAAAAAA\n{secret}"), good_admin);
     assert_eq!(gone.outcome, Outcome::AlreadyInvalid, "{gone:?}");
-    let refused = run("AKIAOKAAAAAAAAAAAAAA", Some("AKIADEADADMINAAAAAAA"));
-    assert_eq!(
-        refused.outcome,
-        Outcome::FailedPermanent,
-        "our credentials, not the key: {refused:?}"
-    );
+    let refused = run(&format!("AKIADENIEDAAAAAAAAAA\n{secret}"), Some("AKIADEADADMINAAAAAAA"));
+    assert_eq!(refused.outcome, Outcome::FailedPermanent, "our credentials: {refused:?}");
     assert!(refused.summary.contains("[revoke.aws] credentials"), "{refused:?}");
-    let no_admin = run("AKIAOKAAAAAAAAAAAAAA", None);
-    assert_eq!(no_admin.outcome, Outcome::Unsupported);
-    let mismatch =
-        run("AKIAMISMATCHAAAAAAAA\nwJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", good_admin);
-    assert_eq!(mismatch.outcome, Outcome::Revoked, "fell back to the credentials: {mismatch:?}");
-    let seen = fake.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-    // The deactivation names the user that GetAccessKeyLastUsed gave.
-    assert!(seen.iter().filter(|(_, c)| c == "AKIAADMINAAAAAAAAAAA").count() >= 4, "{seen:?}");
+    let no_admin = run(&format!("AKIADENIEDAAAAAAAAAA\n{secret}"), None);
+    assert_eq!(no_admin.outcome, Outcome::FailedPermanent, "{no_admin:?}");
     Ok(())
 }

@@ -7,12 +7,16 @@ use super::http::{classify, code, form_body, send, sent, Reply};
 use super::providers::Call;
 use super::{Attempt, Outcome};
 
-/// AWS IAM: `UpdateAccessKey` to `Inactive` (Query API, SigV4 for service `iam`). With the
-/// leaked pair (the key id and its secret, as `ID\nSECRET`) the key deactivates itself; with
-/// only the id (or a pair whose secret is not the key's: `SignatureDoesNotMatch`),
-/// `[revoke.aws]` credentials find its user (`GetAccessKeyLastUsed`) and deactivate it.
-/// `NoSuchEntity`, and `InvalidClientTokenId` for the leaked key itself, mean the key is dead
-/// already; leakgate's own credentials being refused is a permanent failure, not a dead key.
+/// AWS IAM: `UpdateAccessKey` to `Inactive` (Query API, SigV4 for service `iam`), only with
+/// the leaked pair (the key id and its secret, as `ID\nSECRET`): a key id alone is public
+/// information (it is in every signed request and CloudTrail log), so it never deactivates a
+/// key: anyone could push a production key's id to turn production off. The pair first
+/// tries to deactivate itself; if IAM authenticated it but refused the action
+/// (`AccessDenied`: the pair is proven to be a live key), `[revoke.aws]` credentials find its
+/// user (`GetAccessKeyLastUsed`) and deactivate it. A pair whose secret is not the key's
+/// (`SignatureDoesNotMatch`) proves nothing and deactivates nothing. `NoSuchEntity`, and
+/// `InvalidClientTokenId` for the leaked key itself, mean the key is dead already; leakgate's
+/// own credentials being refused is a permanent failure, not a dead key.
 pub(super) async fn aws(call: Call) -> Attempt {
     let mut parts = call.secret.split('\n').map(str::trim);
     let key_id = parts.next().unwrap_or("").to_owned();
@@ -23,27 +27,34 @@ pub(super) async fn aws(call: Call) -> Attempt {
             "only long-term IAM user keys (AKIA...) can be deactivated, with their key id",
         );
     }
+    let Some(secret) = &pair_secret else {
+        return Attempt::without_answer(Outcome::Unsupported, ID_ALONE);
+    };
     let region = call.settings.region.clone().unwrap_or_else(|| "us-east-1".to_owned());
     let deactivate =
         [("Action", "UpdateAccessKey"), ("AccessKeyId", key_id.as_str()), ("Status", "Inactive")];
-    if let Some(secret) = &pair_secret {
-        let reply = sent!(aws_query(&call, &region, &key_id, secret, &deactivate).await);
-        let attempt = aws_classify(&reply, Signer::Leaked);
-        if !attempt.summary.ends_with("SignatureDoesNotMatch") {
-            return attempt;
-        }
+    let reply = sent!(aws_query(&call, &region, &key_id, secret, &deactivate).await);
+    let attempt = aws_classify(&reply, Signer::Leaked);
+    if attempt.summary.ends_with("SignatureDoesNotMatch") {
+        return Attempt {
+            outcome: Outcome::Unsupported,
+            summary: "the secret found with the key id is not its secret (SignatureDoesNotMatch): \
+                      nothing proves the key leaked, so it is not deactivated"
+                .into(),
+            ..attempt
+        };
+    }
+    if !attempt.summary.ends_with("AccessDenied") {
+        return attempt;
     }
     let (Some(admin_id), Some(admin_secret)) = (
         call.settings.access_key_id.clone(),
         call.settings.secret_access_key.as_ref().filter(|s| s.is_set()),
     ) else {
         return Attempt::without_answer(
-            Outcome::Unsupported,
-            if pair_secret.is_some() {
-                "the secret found with the key id is not its secret, and [revoke.aws] has no credentials"
-            } else {
-                "the key id was found without its secret and [revoke.aws] has no credentials"
-            },
+            Outcome::FailedPermanent,
+            "the leaked pair is live but may not deactivate itself (AccessDenied), and \
+             [revoke.aws] has no credentials: deactivate it in IAM",
         );
     };
     let admin_secret = Zeroizing::new(admin_secret.expose().to_owned());
@@ -65,6 +76,10 @@ pub(super) async fn aws(call: Call) -> Attempt {
     let reply = sent!(aws_query(&call, &region, &admin_id, &admin_secret, &params).await);
     aws_classify(&reply, Signer::Configured)
 }
+
+/// Why a key id found alone is not deactivated.
+pub(super) const ID_ALONE: &str = "the key id was found without its secret: a key id alone never \
+    deactivates a key (anyone can push one); deactivate it in IAM if it is yours";
 
 /// Whose credentials signed an IAM call.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -137,7 +137,24 @@ pub struct RevokeConfig {
     /// Per provider, by name (`github`, `gitlab`, ...).
     #[serde(flatten)]
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// The forge instances the service receives pushes from (from `[github]` and
+    /// `[gitlab]`), to revoke a forge's tokens at the instance that issued them.
+    #[serde(skip)]
+    pub instances: Instances,
 }
+
+/// The API addresses of the configured forge instances.
+#[derive(Clone, Debug, Default)]
+pub struct Instances {
+    /// `[github] api_url`: `https://api.github.com` or a GitHub Enterprise Server's
+    /// `https://HOST/api/v3`.
+    pub github: Option<String>,
+    /// `[gitlab] api_url` without `/api/v4`: the instance's address.
+    pub gitlab: Option<String>,
+}
+
+/// GitHub's public API, where github.com tokens are revoked.
+pub const GITHUB_PUBLIC_API: &str = "https://api.github.com";
 
 impl RevokeConfig {
     /// Checks that every `[revoke.<name>]` names a known provider.
@@ -167,14 +184,58 @@ impl RevokeConfig {
     pub fn provider(&self, name: &str) -> ProviderConfig {
         self.providers.get(name).cloned().unwrap_or_default()
     }
+
+    /// Where a secret of `provider` found in a push from `origin` is revoked: the API base,
+    /// or why it cannot be (and where to revoke it by hand).
+    ///
+    /// Forges run their own instances, and a token is only known to the one that issued it:
+    /// another instance may answer "revoked" or "invalid" for a key that is still live. So a
+    /// GitHub or GitLab token goes to `[revoke.<forge>] api_url` when the operator set it
+    /// (every such token comes from there), else to the instance the push came from; a token
+    /// from anywhere else (the pre-receive hook, another forge) has no known issuer and is
+    /// not sent. Other providers have one public service (or their configured `api_url`).
+    ///
+    /// # Errors
+    ///
+    /// The text for an `unsupported` revocation.
+    pub fn destination(
+        &self,
+        provider: &Provider,
+        origin_forge: Option<crate::event::Forge>,
+    ) -> Result<String, String> {
+        use crate::event::Forge;
+        let configured = self.providers.get(provider.name).and_then(|p| p.api_url.as_deref());
+        if let Some(api) = configured {
+            return Ok(api.trim_end_matches('/').to_owned());
+        }
+        let trim = |s: &str| s.trim_end_matches('/').to_owned();
+        match provider.name {
+            "github" => match (origin_forge, &self.instances.github) {
+                (Some(Forge::Github), Some(api)) => Ok(trim(api)),
+                _ => Err("the issuing GitHub instance is unknown (the push did not come from a \
+                     configured GitHub): revoke it at https://github.com/settings/tokens or on \
+                     your GitHub Enterprise Server, or set [revoke.github] api_url"
+                    .into()),
+            },
+            "gitlab" => match (origin_forge, &self.instances.gitlab) {
+                (Some(Forge::Gitlab), Some(base)) => Ok(trim(base)),
+                _ => Err("the issuing GitLab instance is unknown (the push did not come from a \
+                     configured GitLab): revoke it in the instance's Access Tokens settings, or \
+                     set [revoke.gitlab] api_url"
+                    .into()),
+            },
+            _ => Ok(trim(provider.default_base)),
+        }
+    }
 }
 
-/// Revokes `secret` with `provider`, at `api_url` (or the provider's public default); a call
-/// that takes longer than `timeout` is `failed_retryable`.
+/// Revokes `secret` with `provider` at `base` (see [`RevokeConfig::destination`]); a call that
+/// takes longer than `timeout` is `failed_retryable`.
 pub async fn revoke(
     provider: &Provider,
     secret: &[u8],
     config: &ProviderConfig,
+    base: String,
     timeout: Duration,
 ) -> Attempt {
     let Ok(secret) = std::str::from_utf8(secret) else {
@@ -183,7 +244,7 @@ pub async fn revoke(
     let secret = zeroize::Zeroizing::new(secret.trim().to_owned());
     let call = (provider.revoke)(providers::Call {
         secret: secret.clone(),
-        base: base_url(provider, config),
+        base,
         allow_internal: config.allow_internal,
         timeout,
         settings: config.clone(),

@@ -92,7 +92,7 @@ pub static PROVIDERS: &[Provider] = &[
     Provider {
         name: "aws",
         default_base: "https://iam.amazonaws.com",
-        needs: "the key id, with its secret or [revoke.aws] credentials",
+        needs: "the key id with its secret (a key id alone never deactivates a key)",
         revoke: |c| Box::pin(aws::aws(c)),
     },
     Provider {

@@ -81,18 +81,19 @@ fn first_state(config: &RevokeConfig, provider: &str, finding: &Finding) -> (&'s
 /// What the revocation of one secret needs: the secret; for AWS the key id with its secret
 /// (`ID\nSECRET`) when the scan found both in the same file of the same commit, whichever
 /// half the finding is (both halves' revocations deactivate the same key; the second call
-/// finds it inactive and succeeds again).
-fn material(finding: &Finding, all: &[(&Finding, Option<i64>)]) -> Vec<u8> {
+/// finds it inactive and succeeds again). `None`: an AWS half found without the other, which
+/// never deactivates a key.
+fn material(finding: &Finding, all: &[(&Finding, Option<i64>)]) -> Option<Vec<u8>> {
     let secret = finding.secret.expose();
     let other_half = match finding.rule_id.as_str() {
         "aws-access-key-id" => "aws-secret-access-key",
         "aws-secret-access-key" => "aws-access-key-id",
-        _ => return secret.to_vec(),
+        _ => return Some(secret.to_vec()),
     };
     let pair = all.iter().find(|(f, _)| {
         f.rule_id == other_half && f.path == finding.path && f.commit == finding.commit
     });
-    let Some((pair, _)) = pair else { return secret.to_vec() };
+    let (pair, _) = pair?;
     let (id, key) = if other_half == "aws-secret-access-key" {
         (secret, pair.secret.expose())
     } else {
@@ -101,7 +102,18 @@ fn material(finding: &Finding, all: &[(&Finding, Option<i64>)]) -> Vec<u8> {
     let mut out = id.to_vec();
     out.push(b'\n');
     out.extend_from_slice(key);
-    out
+    Some(out)
+}
+
+/// The lane of a revocation: its provider, or for GitHub tokens the credential revocation
+/// API's batches, one lane per instance (a batch goes to one destination).
+fn lane(provider: &str, finding: &Finding, destination: &str) -> String {
+    let batched = provider == "github" && !finding.secret.expose().starts_with(b"ghs_");
+    match batched {
+        true if destination == super::GITHUB_PUBLIC_API => GITHUB_BATCH_LANE.to_owned(),
+        true => format!("{GITHUB_BATCH_LANE}:{destination}"),
+        false => provider.to_owned(),
+    }
 }
 
 /// Records a revocation for each secret among `findings` (with their stored ids) that a
@@ -128,19 +140,25 @@ pub async fn plan(
         if !seen.insert(fingerprint) || store.revocation(fingerprint).await?.is_some() {
             continue;
         }
-        if super::provider(provider).is_none() {
+        let Some(known) = super::provider(provider) else {
             tracing::warn!(rule = finding.rule_id, provider, "the rule names an unknown provider");
             continue;
-        }
-        let (state, summary) = first_state(config, provider, finding);
-        let batched = provider == "github" && !finding.secret.expose().starts_with(b"ghs_");
+        };
+        let material = material(finding, findings).map(zeroize::Zeroizing::new);
+        let destination = config.destination(known, origin.forge);
+        let (state, summary) = match (&material, &destination) {
+            (None, _) => ("unsupported", super::aws::ID_ALONE.to_owned()),
+            (_, Err(why)) => ("unsupported", why.clone()),
+            _ => first_state(config, provider, finding),
+        };
+        let destination = destination.unwrap_or_default();
         // The row first: only the planner that created it stores the material, so a
         // concurrent plan cannot bring material back after a final outcome wiped it.
         let (row, fresh) = store
             .add_revocation(&NewRevocation {
                 fingerprint: fingerprint.to_owned(),
                 provider: provider.to_owned(),
-                lane: if batched { GITHUB_BATCH_LANE.to_owned() } else { provider.to_owned() },
+                lane: lane(provider, finding, &destination),
                 rule_id: finding.rule_id.clone(),
                 finding_id: *id,
                 context: context.clone(),
@@ -151,9 +169,11 @@ pub async fn plan(
         if !fresh {
             continue;
         }
-        if state != "off" {
-            let material = zeroize::Zeroizing::new(material(finding, findings));
-            store.put_secret(key, fingerprint, &material).await?;
+        match &material {
+            Some(material) if state != "off" && state != "unsupported" => {
+                store.put_secret(key, fingerprint, material).await?;
+            }
+            _ => {}
         }
         if row.state == "queued" {
             store.enqueue(&job(fingerprint, false)).await?;
@@ -279,6 +299,18 @@ impl Revoker<'_> {
             return self.settled(fingerprint).await;
         };
         let settings = self.config.provider(provider.name);
+        // The destination as the configuration says now, for the push's origin (never
+        // anything from a payload): an issuer that became unknown is not guessed.
+        let origin: Origin = serde_json::from_str(&row.context).unwrap_or_default();
+        let destination = match self.config.destination(provider, origin.forge) {
+            Ok(destination) => destination,
+            Err(why) => {
+                if store.move_revocation(fingerprint, &["queued"], "unsupported", &why).await? {
+                    store.wipe_secret(fingerprint).await?;
+                }
+                return self.settled(fingerprint).await;
+            }
+        };
         if settings.policy == Policy::Off {
             let why = format!("[revoke.{}] policy is off", provider.name);
             if store.move_revocation(fingerprint, &["queued"], "off", &why).await? {
@@ -286,7 +318,7 @@ impl Revoker<'_> {
             }
             return self.settled(fingerprint).await;
         }
-        let batch = row.lane == GITHUB_BATCH_LANE;
+        let batch = row.lane.starts_with(GITHUB_BATCH_LANE);
         let limit = if batch { super::GITHUB_BATCH as i64 } else { 1 };
         let claimed =
             store.claim_revocations(&row.lane, fingerprint, limit, self.worker, lease).await?;
@@ -346,12 +378,14 @@ impl Revoker<'_> {
                 .iter()
                 .filter_map(|(_, s)| std::str::from_utf8(s).ok().map(str::trim))
                 .collect();
-            let base = super::base_url(provider, &settings);
-            let attempt = super::github_batch(&texts, base, settings.clone(), timeout).await;
+            let attempt =
+                super::github_batch(&texts, destination.clone(), settings.clone(), timeout).await;
             ended.extend(ready.iter().map(|(f, _)| (f.clone(), attempt.clone())));
         } else {
             for (f, secret) in &ready {
-                ended.push((f.clone(), super::revoke(provider, secret, &settings, timeout).await));
+                let attempt =
+                    super::revoke(provider, secret, &settings, destination.clone(), timeout).await;
+                ended.push((f.clone(), attempt));
             }
         }
         // Each secret's own count decides whether this was its last try.
@@ -485,14 +519,15 @@ mod tests {
         );
         let pair = b"AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_vec();
         let both = [(&id, None), (&key, None)];
-        assert_eq!(material(&id, &both), pair);
-        assert_eq!(material(&key, &both), pair);
+        assert_eq!(material(&id, &both), Some(pair.clone()));
+        assert_eq!(material(&key, &both), Some(pair));
         let mut elsewhere = key.clone();
         elsewhere.path = "other/file".into();
         let apart = [(&id, None), (&elsewhere, None)];
-        assert_eq!(material(&id, &apart), b"AKIAIOSFODNN7EXAMPLE".to_vec(), "another file");
+        assert_eq!(material(&id, &apart), None, "an id alone is never material");
+        assert_eq!(material(&elsewhere, &apart), None, "nor a secret alone");
         let gh = finding("github-pat-classic", "ghp_x", Severity::Critical, true);
-        assert_eq!(material(&gh, &[(&gh, None)]), b"ghp_x".to_vec());
+        assert_eq!(material(&gh, &[(&gh, None)]), Some(b"ghp_x".to_vec()));
     }
 
     #[test]

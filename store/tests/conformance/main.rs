@@ -209,6 +209,7 @@ async fn story(store: &Store, reopen: &str) -> TestResult {
             after: Some("abc".into()),
             pusher: Some("alice".into()),
             source: "hook".into(),
+            job_key: None,
         })
         .await?;
     let finding = FindingRecord {
@@ -227,6 +228,30 @@ async fn story(store: &Store, reopen: &str) -> TestResult {
     store.finish_scan(scan, "blocked").await?;
     let stored = store.findings(scan).await?;
     assert_eq!(stored.len(), 1);
+
+    // A job's every attempt records into one scan row and one set of findings.
+    let job_scan = NewScan {
+        repo: "acme/app".into(),
+        refs: "refs/heads/main".into(),
+        before: Some("a".into()),
+        after: Some("b".into()),
+        pusher: None,
+        source: "webhook".into(),
+        job_key: Some("job:7".into()),
+    };
+    let first = store.start_scan(&job_scan).await?;
+    let first_finding = store.add_finding(first, &finding).await?;
+    store.finish_scan_omitting(first, "incomplete", 3).await?;
+    let again = store.start_scan(&job_scan).await?;
+    assert_eq!(again, first, "a retry takes over its job's scan");
+    assert_eq!(store.add_finding(again, &finding).await?, first_finding, "the same row");
+    let other = FindingRecord { line: 4, ..finding.clone() };
+    assert_ne!(store.add_finding(again, &other).await?, first_finding);
+    store.finish_scan_omitting(again, "findings", 0).await?;
+    assert_eq!(store.findings(again).await?.len(), 2);
+    assert_eq!(store.scan_status(again).await?, Some(("findings".to_owned(), 0)));
+    let unrelated = store.start_scan(&NewScan { job_key: None, ..job_scan.clone() }).await?;
+    assert_ne!(unrelated, first, "scans without a job key are rows of their own");
     assert_eq!(stored[0].redacted, "ghp_…");
     store
         .record_bypass(&Bypass {

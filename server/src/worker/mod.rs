@@ -1,0 +1,413 @@
+//! Job workers: claim jobs with a lease, keep the lease alive while they run, and finish,
+//! retry, postpone (rate limits) or release them (shutdown).
+//!
+//! Every job has a time limit: its fetch and scan end by the scan deadline, every forge call
+//! by its client's timeouts, and a job still running past [`job_limit`] is cancelled and
+//! retried, so that no remote holds a worker (and its repository's lock) for ever.
+//!
+//! The jobs: `push` ([`push`]), `revoke` (here), `rescan` ([`rescan`]); issues are written by
+//! [`issues`]. Every step is idempotent, so a job that runs twice (its worker died after the
+//! forge answered, or its scan was cut short) changes nothing twice.
+
+mod issues;
+mod push;
+mod rescan;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use leakgate_rules::{FingerprintKey, RuleSet};
+use leakgate_store::{FindingRecord, Job, NewScan, SecretKey, Store};
+use tokio::sync::{watch, Mutex, Notify};
+
+use crate::config::Config;
+use crate::event::{Forge, Push};
+use crate::forge::{ForgeClient, ForgeError};
+use crate::metrics::Metrics;
+use crate::mirror::{self, MirrorError, Source};
+use crate::revoke;
+
+pub use rescan::Rescan;
+
+/// What every worker shares.
+pub struct Context {
+    /// The store.
+    pub store: Store,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The rules.
+    pub rules: Arc<RuleSet>,
+    /// The fingerprint key.
+    pub key: Arc<FingerprintKey>,
+    /// Encrypts secret material while its revocation is pending.
+    pub secret_key: Arc<SecretKey>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Reporting clients per forge (absent: not configured).
+    pub forges: HashMap<Forge, ForgeClient>,
+    /// Where mirrors live.
+    pub mirror_root: PathBuf,
+    /// One fetch/scan per mirror at a time in this process.
+    pub repo_locks: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
+    /// Woken when this process enqueues a job.
+    pub wake: Arc<Notify>,
+    /// This process's name in leases (host and pid).
+    pub replica: String,
+}
+
+/// How a job attempt failed.
+#[derive(Debug)]
+pub enum JobError {
+    /// Retry after the queue's backoff (counts an attempt).
+    Retry(String),
+    /// Wait this long first, without counting the attempt (rate limits, busy claims).
+    Later(Duration, String),
+}
+
+impl From<ForgeError> for JobError {
+    fn from(e: ForgeError) -> Self {
+        match e {
+            ForgeError::RateLimited { after, .. } => JobError::Later(after, e.to_string()),
+            other => JobError::Retry(other.to_string()),
+        }
+    }
+}
+
+impl From<leakgate_store::Error> for JobError {
+    fn from(e: leakgate_store::Error) -> Self {
+        JobError::Retry(format!("store: {e}"))
+    }
+}
+
+impl From<MirrorError> for JobError {
+    fn from(e: MirrorError) -> Self {
+        JobError::Retry(e.to_string())
+    }
+}
+
+/// Runs worker `index` until `stop` turns true; a job still running `grace` after that is
+/// released for another replica.
+pub async fn run(
+    ctx: Arc<Context>,
+    index: usize,
+    mut stop: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let worker = format!("{}/w{index}", ctx.replica);
+    let lease = Duration::from_secs(ctx.config.server.lease_seconds.max(5));
+    let poll = Duration::from_millis(ctx.config.server.poll_interval_ms.max(10));
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let jobs = match ctx.store.claim(&worker, 1, lease).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(worker, error = %e, "claiming jobs failed");
+                tokio::select! { () = tokio::time::sleep(poll * 4) => {}, _ = stop.changed() => {} }
+                continue;
+            }
+        };
+        if jobs.is_empty() {
+            tokio::select! {
+                () = ctx.wake.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        for job in jobs {
+            run_one(&ctx, &worker, job, lease, stop.clone(), grace).await;
+        }
+    }
+}
+
+async fn run_one(
+    ctx: &Arc<Context>,
+    worker: &str,
+    job: Job,
+    lease: Duration,
+    mut stop: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let started = Instant::now();
+    let heartbeat = {
+        let (store, worker, id) = (ctx.store.clone(), worker.to_owned(), job.id);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                if let Err(e) = store.heartbeat(id, &worker, lease).await {
+                    tracing::warn!(job = id, error = %e, "lease heartbeat failed");
+                }
+                // Revocations this worker is sending stay its own while the call runs.
+                if let Err(e) = store.renew_revocations(&worker, lease).await {
+                    tracing::warn!(job = id, error = %e, "revocation claim heartbeat failed");
+                }
+            }
+        })
+    };
+    let cancel = Arc::new(AtomicBool::new(false));
+    let work = execute(ctx, worker, &job, lease, &cancel);
+    tokio::pin!(work);
+    let limit = job_limit(&ctx.config);
+    let over = tokio::time::sleep(limit);
+    tokio::pin!(over);
+    // Runs the job; after a stop, it gets `grace` to finish before its lease is handed back.
+    let result = loop {
+        tokio::select! {
+            r = &mut work => break Some(r),
+            changed = stop.changed(), if !*stop.borrow() => {
+                if changed.is_err() { continue; }
+            }
+            () = tokio::time::sleep(grace), if *stop.borrow() => break None,
+            () = &mut over => {
+                break Some(Err(JobError::Retry(format!(
+                    "cancelled: the job ran longer than its limit of {} s",
+                    limit.as_secs()
+                ))));
+            }
+        }
+    };
+    // A blocking fetch or scan still running sees this and ends.
+    cancel.store(true, Ordering::Relaxed);
+    heartbeat.abort();
+    let kind = job.kind.as_str();
+    let store = &ctx.store;
+    let outcome = match result {
+        None => {
+            tracing::info!(job = job.id, "shutting down: releasing the job");
+            store.release(job.id, worker).await.map(|()| "released")
+        }
+        Some(Ok(())) => store.complete(job.id, worker).await.map(|()| "done"),
+        Some(Err(JobError::Later(delay, why))) => {
+            tracing::warn!(job = job.id, delay_s = delay.as_secs(), "{why}");
+            store.postpone(job.id, worker, delay, &why).await.map(|()| "postponed")
+        }
+        Some(Err(JobError::Retry(why))) => {
+            tracing::warn!(job = job.id, attempt = job.attempts, "job failed: {why}");
+            store.fail(job.id, worker, &why).await.map(|state| {
+                if state == leakgate_store::JobState::Dead {
+                    "dead"
+                } else {
+                    "retry"
+                }
+            })
+        }
+    };
+    match outcome {
+        Ok(outcome) => {
+            Metrics::count(&ctx.metrics.job_runs, kind, outcome);
+            tracing::info!(
+                job = job.id,
+                kind,
+                outcome,
+                ms = started.elapsed().as_millis() as u64,
+                "job finished"
+            );
+        }
+        Err(e) => {
+            // The lease was lost (this worker was too slow): another worker owns the job now.
+            Metrics::count(&ctx.metrics.job_runs, kind, "lease_lost");
+            tracing::warn!(job = job.id, error = %e, "could not record the job's end");
+        }
+    }
+}
+
+/// How long a job may run before it is cancelled: its fetch and scan limit, plus time for
+/// the forge and database calls around them.
+pub fn job_limit(config: &Config) -> Duration {
+    Duration::from_secs(config.scan.timeout_seconds.clamp(1, 86_400) + 300)
+}
+
+async fn execute(
+    ctx: &Arc<Context>,
+    worker: &str,
+    job: &Job,
+    lease: Duration,
+    cancel: &Arc<AtomicBool>,
+) -> Result<(), JobError> {
+    match job.kind.as_str() {
+        "push" => {
+            let push: Push = serde_json::from_str(&job.payload)
+                .map_err(|e| JobError::Retry(format!("unreadable push payload: {e}")))?;
+            push::run(ctx, worker, job.id, &push, lease, cancel).await
+        }
+        revoke::run::JOB_KIND => {
+            let payload: revoke::run::RevokeJob = serde_json::from_str(&job.payload)
+                .map_err(|e| JobError::Retry(format!("unreadable revoke payload: {e}")))?;
+            run_revoke(ctx, worker, &payload.fingerprint, lease).await
+        }
+        "rescan" => {
+            let rescan: rescan::Rescan = serde_json::from_str(&job.payload)
+                .map_err(|e| JobError::Retry(format!("unreadable rescan payload: {e}")))?;
+            rescan::run(ctx, job.id, &rescan, cancel).await
+        }
+        other => Err(JobError::Retry(format!("unknown job kind {other:?}"))),
+    }
+}
+
+/// The mirror of `forge`/`repo` and the lock that keeps its fetches, scans and ref updates
+/// one at a time in this process.
+async fn mirror_lock(ctx: &Context, forge: &str, repo: &str) -> (PathBuf, Arc<Mutex<()>>) {
+    let path = mirror::mirror_path(&ctx.mirror_root, forge, repo);
+    let lock = ctx.repo_locks.lock().await.entry(path.clone()).or_default().clone();
+    (path, lock)
+}
+
+/// Fetches `before` and `after` from `source` into the mirror of `forge`/`repo` and scans
+/// `before..after` there, one job per mirror at a time in this process. Fetch and scan end
+/// by one deadline (`[scan] timeout_seconds`) or when `cancel` is set; a scan cut short
+/// returns what it found, with `stats.complete` false.
+async fn fetch_and_scan(
+    ctx: &Arc<Context>,
+    (forge, repo): (&str, &str),
+    source: Source,
+    (git_ref, before, after): (&str, &str, &str),
+    cancel: &Arc<AtomicBool>,
+) -> Result<mirror::Scanned, JobError> {
+    let (path, lock) = mirror_lock(ctx, forge, repo).await;
+    let _guard = lock.lock().await;
+    let (rules, key, config) = (ctx.rules.clone(), ctx.key.clone(), ctx.config.clone());
+    let (git_ref, before, after) = (git_ref.to_owned(), before.to_owned(), after.to_owned());
+    let cancel = cancel.clone();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(config.scan.timeout_seconds.clamp(1, 86_400));
+    let scanned = tokio::task::spawn_blocking(move || {
+        let mut wants = vec![after.as_str()];
+        if !crate::event::is_zero(&before) {
+            wants.push(before.as_str());
+        }
+        let fetched = mirror::fetch(&path, &source, &wants, Some(&git_ref), deadline, &cancel);
+        if let Err(e) = fetched {
+            if cancel.load(Ordering::Relaxed) || Instant::now() >= deadline {
+                return Err(e);
+            }
+            // The ref may be gone (deleted since) and `before` too (a force push): fetch
+            // `after` alone.
+            tracing::debug!(
+                "fetch with the ref's tip failed ({e}); fetching the pushed commit alone"
+            );
+            mirror::fetch(&path, &source, &wants[..1], None, deadline, &cancel)?;
+        }
+        mirror::scan_push(
+            &path,
+            &before,
+            &after,
+            &rules,
+            &key,
+            config.scan.threads,
+            config.scan.stream_above_bytes,
+            Some(deadline),
+        )
+    })
+    .await
+    .map_err(|e| JobError::Retry(format!("scan task failed: {e}")))??;
+    ctx.metrics.scan_seconds.observe(started.elapsed().as_secs_f64());
+    Ok(scanned)
+}
+
+/// A finding as the store keeps it: redacted and fingerprinted, no secret.
+pub fn finding_record(f: &leakgate_rules::Finding) -> FindingRecord {
+    FindingRecord {
+        rule_id: f.rule_id.clone(),
+        provider: f.provider.clone(),
+        severity: f.severity.to_string(),
+        path: f.path.clone(),
+        line: i64::try_from(f.line).unwrap_or(i64::MAX),
+        commit_id: f.commit.clone(),
+        redacted: f.redacted.clone(),
+        fingerprint: f.fingerprint.as_str().to_owned(),
+    }
+}
+
+/// What [`record_scan`] kept.
+struct Recorded {
+    /// The findings kept (at most the per-push cap), most severe first.
+    findings: Vec<leakgate_rules::Finding>,
+    /// Their ids, in the same order.
+    ids: Vec<i64>,
+    /// The scan's id.
+    scan: i64,
+    /// Findings beyond the cap: counted, not stored.
+    omitted: usize,
+}
+
+/// Records a scan and its findings under the job's key (a later attempt of the same job
+/// writes into the same rows), keeping at most `[scan] max_findings_per_push` findings, the
+/// most severe first.
+async fn record_scan(
+    ctx: &Context,
+    scan: NewScan,
+    mut findings: Vec<leakgate_rules::Finding>,
+    complete: bool,
+) -> Result<Recorded, leakgate_store::Error> {
+    let cap = ctx.config.scan.max_findings_per_push.max(1);
+    // Stable: within one severity, the scan's order (commit, path, line).
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    let omitted = findings.len().saturating_sub(cap);
+    findings.truncate(cap);
+    let store = &ctx.store;
+    let id = store.start_scan(&scan).await?;
+    let mut ids = Vec::with_capacity(findings.len());
+    for f in &findings {
+        ids.push(store.add_finding(id, &finding_record(f)).await?);
+    }
+    let status = match (complete, findings.is_empty()) {
+        (false, _) => "incomplete",
+        (true, true) => "clean",
+        (true, false) => "findings",
+    };
+    store.finish_scan_omitting(id, status, omitted as u64).await?;
+    if omitted > 0 {
+        tracing::warn!(
+            repo = scan.repo,
+            kept = findings.len(),
+            omitted,
+            "the push carried more findings than [scan] max_findings_per_push: the rest are counted only"
+        );
+    }
+    Ok(Recorded { findings, ids, scan: id, omitted })
+}
+
+/// Marks `after` scanned in the mirror, once everything about it is recorded and reported.
+async fn mark_scanned(
+    ctx: &Arc<Context>,
+    forge: &str,
+    repo: &str,
+    git_ref: &str,
+    after: &str,
+) -> Result<(), JobError> {
+    let (path, lock) = mirror_lock(ctx, forge, repo).await;
+    let _guard = lock.lock().await;
+    let (git_ref, after) = (git_ref.to_owned(), after.to_owned());
+    tokio::task::spawn_blocking(move || mirror::mark_scanned(&path, &git_ref, &after))
+        .await
+        .map_err(|e| JobError::Retry(format!("mirror task failed: {e}")))??;
+    Ok(())
+}
+
+/// A `revoke` job: sends the revocation (or finds it settled) and writes the outcome into
+/// the secret's issues.
+async fn run_revoke(
+    ctx: &Arc<Context>,
+    worker: &str,
+    fingerprint: &str,
+    lease: Duration,
+) -> Result<(), JobError> {
+    let revoker = revoke::run::Revoker {
+        store: &ctx.store,
+        key: &ctx.secret_key,
+        config: &ctx.config.revoke,
+        metrics: Some(&ctx.metrics),
+        worker,
+    };
+    match revoker.run(fingerprint, lease).await? {
+        revoke::run::Step::Settled(row) => issues::update(ctx, worker, &row, lease).await,
+        revoke::run::Step::Missing => Ok(()),
+        revoke::run::Step::Later(delay, why) => Err(JobError::Later(delay, why)),
+        revoke::run::Step::Retry(why) => Err(JobError::Retry(why)),
+    }
+}

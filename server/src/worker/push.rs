@@ -1,0 +1,171 @@
+//! A `push` job: fetch `before..after` from the configured forge into the repository's
+//! mirror, scan the new commits, record the scan, plan revocations, open or update one issue
+//! per leaked secret (where an issue is not public) and set the commit status.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use leakgate_rules::Finding;
+use leakgate_store::NewScan;
+
+use super::{fetch_and_scan, issues, mark_scanned, record_scan, Context, JobError};
+use crate::event::Push;
+use crate::forge::StatusState;
+use crate::metrics::Metrics;
+use crate::mirror::{self, Source};
+use crate::{report, revoke};
+
+pub(super) async fn run(
+    ctx: &Arc<Context>,
+    worker: &str,
+    job: i64,
+    push: &Push,
+    lease: Duration,
+    cancel: &Arc<AtomicBool>,
+) -> Result<(), JobError> {
+    let client = ctx.forges.get(&push.forge);
+    let credentials = match client {
+        Some(client) => client.git_credentials(push).await?,
+        None => None,
+    };
+    // The host comes from the configuration, the path from the payload (checked to be a
+    // repository path): a payload cannot send the fetch, or the token, anywhere else.
+    let base = ctx.config.fetch_base(push.forge).map_err(JobError::Retry)?;
+    let source = Source::Forge { url: mirror::repository_url(&base, &push.repo)?, credentials };
+    let scanned = fetch_and_scan(
+        ctx,
+        (push.forge.name(), &push.repo),
+        source,
+        (&push.git_ref, &push.before, &push.after),
+        cancel,
+    )
+    .await?;
+    let complete = scanned.stats.complete;
+    let scan = NewScan {
+        repo: format!("{}:{}", push.forge.name(), push.repo),
+        refs: push.git_ref.clone(),
+        before: Some(push.before.clone()),
+        after: Some(push.after.clone()),
+        pusher: Some(push.pusher.clone()),
+        source: "webhook".into(),
+        job_key: Some(format!("job:{job}")),
+    };
+    let recorded = record_scan(ctx, scan, scanned.findings, complete).await?;
+    // Revocation first: the sooner the key is dead, the shorter the exposure.
+    let origin = revoke::run::Origin {
+        forge: Some(push.forge),
+        repo: push.repo.clone(),
+        installation_id: push.installation_id,
+    };
+    let with_ids: Vec<(&Finding, Option<i64>)> =
+        recorded.findings.iter().zip(recorded.ids.iter().map(|id| Some(*id))).collect();
+    let queued =
+        revoke::run::plan(&ctx.store, &ctx.secret_key, &ctx.config.revoke, &origin, &with_ids)
+            .await?;
+    if queued > 0 {
+        ctx.wake.notify_waiters();
+    }
+    // Secrets in the order kept: most severe first.
+    let mut order: Vec<&str> = Vec::new();
+    let mut by_secret: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for f in &recorded.findings {
+        let fingerprint = f.fingerprint.as_str();
+        if !by_secret.contains_key(fingerprint) {
+            order.push(fingerprint);
+        }
+        by_secret.entry(fingerprint).or_default().push(f);
+        ctx.metrics
+            .findings
+            .get_or_create(&crate::metrics::Severity { severity: f.severity.to_string() })
+            .inc();
+    }
+    tracing::info!(
+        repo = push.repo,
+        git_ref = push.git_ref,
+        scan = recorded.scan,
+        commits = scanned.stats.commits,
+        blobs = scanned.stats.blobs,
+        secrets = by_secret.len(),
+        complete,
+        "push scanned"
+    );
+    let unfinished = || {
+        JobError::Retry(format!(
+            "the scan's time limit was reached with {} blobs unscanned; what it found is \
+             recorded and reported, the next attempt scans the rest",
+            scanned.stats.unscanned
+        ))
+    };
+    let Some(client) = client else {
+        if !complete {
+            return Err(unfinished());
+        }
+        return mark_scanned(ctx, push.forge.name(), &push.repo, &push.git_ref, &push.after).await;
+    };
+    let mut first_issue = None;
+    let mut without_issue = 0;
+    if ctx.config.issues.enabled {
+        match issues::target(&ctx.config.issues, push) {
+            issues::Target::None(why) => {
+                if !order.is_empty() {
+                    tracing::warn!(
+                        repo = push.repo,
+                        secrets = order.len(),
+                        "no issue opened: {why}; the commit status reports the push"
+                    );
+                }
+            }
+            target => {
+                let cap = ctx.config.issues.max_per_push.max(1);
+                without_issue = order.len().saturating_sub(cap);
+                for fingerprint in order.iter().take(cap) {
+                    let findings = &by_secret[fingerprint];
+                    let url = issues::report(
+                        ctx,
+                        client,
+                        worker,
+                        push,
+                        &target,
+                        fingerprint,
+                        findings,
+                        lease,
+                    )
+                    .await?;
+                    first_issue.get_or_insert(url);
+                }
+                if without_issue > 0 {
+                    tracing::warn!(
+                        repo = push.repo,
+                        without_issue,
+                        "more secrets than [issues] max_per_push: the rest have no issue"
+                    );
+                }
+            }
+        }
+    }
+    let commits = scanned.stats.new_commits.len();
+    let mut description = report::status_description(by_secret.len(), commits);
+    let state = if !by_secret.is_empty() {
+        StatusState::Failure
+    } else if complete {
+        StatusState::Success
+    } else {
+        description = "Scan incomplete (time limit): retrying".to_owned();
+        StatusState::Pending
+    };
+    if recorded.omitted > 0 {
+        description.push_str(&format!("; and {} more findings not recorded", recorded.omitted));
+    }
+    if without_issue > 0 {
+        description.push_str(&format!("; {without_issue} secrets without an issue"));
+    }
+    let result = client.set_status(push, state, &description, first_issue.as_deref()).await;
+    Metrics::count(&ctx.metrics.reports, "status", if result.is_ok() { "ok" } else { "error" });
+    result?;
+    if !complete {
+        return Err(unfinished());
+    }
+    mark_scanned(ctx, push.forge.name(), &push.repo, &push.git_ref, &push.after).await
+}

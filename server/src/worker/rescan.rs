@@ -1,0 +1,80 @@
+//! A `rescan` job: a push the pre-receive hook let through unscanned (fail-open) is fetched
+//! from the git server's own repository and scanned; findings are recorded and audited.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use leakgate_store::NewScan;
+use serde::{Deserialize, Serialize};
+
+use super::{fetch_and_scan, mark_scanned, record_scan, Context, JobError};
+use crate::mirror::Source;
+
+/// A scan the pre-receive hook could not finish within its budget (fail-open): the service
+/// fetches the pushed commits from the git server and scans them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Rescan {
+    /// Repository name for records.
+    pub repo: String,
+    /// The repository on the git server (written by the hook, never by a payload).
+    pub url: String,
+    /// The ref updates: `(ref, before, after)`.
+    pub updates: Vec<(String, String, String)>,
+    /// Who pushed.
+    pub pusher: String,
+}
+
+pub(super) async fn run(
+    ctx: &Arc<Context>,
+    job: i64,
+    rescan: &Rescan,
+    cancel: &Arc<AtomicBool>,
+) -> Result<(), JobError> {
+    for (git_ref, before, after) in &rescan.updates {
+        if crate::event::is_zero(after) {
+            continue;
+        }
+        let scanned = fetch_and_scan(
+            ctx,
+            ("hook", &rescan.repo),
+            Source::Local(PathBuf::from(&rescan.url)),
+            (git_ref, before, after),
+            cancel,
+        )
+        .await?;
+        let complete = scanned.stats.complete;
+        let scan = NewScan {
+            repo: rescan.repo.clone(),
+            refs: git_ref.clone(),
+            before: Some(before.clone()),
+            after: Some(after.clone()),
+            pusher: Some(rescan.pusher.clone()),
+            source: "rescan".into(),
+            job_key: Some(format!("job:{job}:{git_ref}")),
+        };
+        let recorded = record_scan(ctx, scan, scanned.findings, complete).await?;
+        if !recorded.findings.is_empty() {
+            let detail = serde_json::json!({
+                "scan": recorded.scan, "repo": rescan.repo, "ref": git_ref,
+                "findings": recorded.findings.len() + recorded.omitted,
+                "fingerprints": recorded.findings.iter().map(|f| f.fingerprint.as_str()).collect::<Vec<_>>(),
+            });
+            ctx.store.audit("rescan_findings", &rescan.pusher, &detail.to_string()).await?;
+            tracing::warn!(
+                repo = rescan.repo,
+                git_ref,
+                findings = recorded.findings.len() + recorded.omitted,
+                "a fail-open push carried secrets"
+            );
+        }
+        if !complete {
+            return Err(JobError::Retry(format!(
+                "the rescan's time limit was reached with {} blobs unscanned",
+                scanned.stats.unscanned
+            )));
+        }
+        mark_scanned(ctx, "hook", &rescan.repo, git_ref, after).await?;
+    }
+    Ok(())
+}
