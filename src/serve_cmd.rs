@@ -38,6 +38,7 @@ pub fn run(args: &ServeArgs) -> Result<Exit> {
         no_builtin: false,
     })?;
     let mirror_root = config.server.mirror_dir.clone().unwrap_or_else(|| data_dir.join("mirrors"));
+    let spool_dir = config.server.spool_dir.clone().unwrap_or_else(|| data_dir.join("spool"));
     let source = match &file {
         Some(path) => format!("configuration {}", path.display()),
         None => "no configuration file: defaults and LEAKGATE_* environment".to_owned(),
@@ -59,6 +60,7 @@ pub fn run(args: &ServeArgs) -> Result<Exit> {
         secret_key,
         database_url,
         mirror_root,
+        spool_dir,
         on_listen,
     }))?;
     Ok(Exit::Clean)

@@ -95,6 +95,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Where per-repository mirrors are kept (default: `mirrors/` in the data directory).
     pub mirror_dir: Option<PathBuf>,
+    /// Where deliveries wait when the database cannot take them (default: `spool/` in the
+    /// data directory). Keep it on a disk that survives restarts.
+    pub spool_dir: Option<PathBuf>,
     /// How often an idle worker looks for jobs, in milliseconds.
     pub poll_interval_ms: u64,
     /// Deliveries are kept at least this many days (forges redeliver for days), then pruned.
@@ -116,6 +119,7 @@ impl Default for ServerConfig {
             shutdown_grace_seconds: 30,
             max_body_bytes: 25 << 20,
             mirror_dir: None,
+            spool_dir: None,
             poll_interval_ms: 500,
             delivery_retention_days: 7,
             admin_token: None,

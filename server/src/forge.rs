@@ -436,7 +436,8 @@ impl ForgeClient {
         }
     }
 
-    /// Sets the `leakgate` commit status on `sha`.
+    /// Sets the `leakgate` commit status on `sha` (the pushed commit; for a tag push, the
+    /// commit the tag names).
     ///
     /// # Errors
     ///
@@ -444,6 +445,7 @@ impl ForgeClient {
     pub async fn set_status(
         &self,
         push: &Push,
+        sha: &str,
         state: StatusState,
         description: &str,
         target_url: Option<&str>,
@@ -454,12 +456,8 @@ impl ForgeClient {
                 let state = state.name(Forge::Github);
                 let body = json!({"state": state, "description": description, "context": "leakgate", "target_url": target_url});
                 let (owner, name) = push.repo.split_once('/').unwrap_or((&push.repo, ""));
-                let path = format!(
-                    "/repos/{}/{}/statuses/{}",
-                    encode_path(owner),
-                    encode_path(name),
-                    push.after
-                );
+                let path =
+                    format!("/repos/{}/{}/statuses/{}", encode_path(owner), encode_path(name), sha);
                 gh.call(
                     push.installation_id,
                     http::Method::POST,
@@ -476,14 +474,18 @@ impl ForgeClient {
                 };
                 let state = state.name(rest.forge);
                 let (path, body) = if rest.forge == Forge::Gitlab {
-                    let name = push.git_ref.strip_prefix("refs/heads/").unwrap_or(&push.git_ref);
+                    let name = push
+                        .git_ref
+                        .strip_prefix("refs/heads/")
+                        .or_else(|| push.git_ref.strip_prefix("refs/tags/"))
+                        .unwrap_or(&push.git_ref);
                     (
-                        format!("{project}/statuses/{}", push.after),
+                        format!("{project}/statuses/{sha}"),
                         json!({"state": state, "name": "leakgate", "description": description, "ref": name, "target_url": target_url}),
                     )
                 } else {
                     (
-                        format!("{project}/statuses/{}", push.after),
+                        format!("{project}/statuses/{sha}"),
                         json!({"state": state, "context": "leakgate", "description": description, "target_url": target_url}),
                     )
                 };

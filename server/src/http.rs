@@ -2,7 +2,10 @@
 //!
 //! A webhook is authenticated on its raw body before anything parses it; a push is stored
 //! with its job (one transaction, batched with the deliveries that arrive together) before
-//! the 202 goes out, so a delivery is never acknowledged and then lost.
+//! the 202 goes out, so a delivery is never acknowledged and then lost. A batch the database
+//! refuses is recorded one delivery at a time (one bad row fails alone); a delivery the
+//! database cannot take at all goes to the spool ([`crate::spool`]) on local disk and is
+//! replayed later: GitHub does not redeliver by itself, so a 503 would lose the push.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +36,18 @@ pub struct AppState {
     pub wake: Arc<Notify>,
 }
 
-type Reply = oneshot::Sender<Result<Option<Option<i64>>, String>>;
+/// What became of a delivery.
+#[derive(Debug)]
+enum Stored {
+    /// Recorded; its job's id (`None`: no job, or the push was queued by another delivery).
+    Recorded(Option<i64>),
+    /// Seen before (the same delivery id).
+    Duplicate,
+    /// The database could not take it: kept in the spool until it can.
+    Spooled,
+}
+
+type Reply = oneshot::Sender<Result<Stored, String>>;
 
 /// Records deliveries in batches: each transaction takes every delivery waiting at that
 /// moment (group commit), so a burst costs one commit per batch, not one per delivery.
@@ -43,8 +57,9 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the recording task on the current runtime.
-    pub fn start(store: Store) -> Self {
+    /// Starts the recording task on the current runtime; deliveries the database cannot take
+    /// go to `spool`.
+    pub fn start(store: Store, spool: Arc<crate::spool::Spool>) -> Self {
         let (tx, mut rx) = mpsc::channel::<(Delivery, Option<NewJob>, Reply)>(4096);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
@@ -57,30 +72,42 @@ impl Recorder {
                 }
                 let (batch, replies): (Vec<_>, Vec<_>) =
                     items.into_iter().map(|(d, j, r)| ((d, j), r)).unzip();
-                match store.record_deliveries(&batch).await {
-                    Ok(results) => {
-                        for (reply, result) in replies.into_iter().zip(results) {
-                            let _ = reply.send(Ok(result));
+                let results = match store.record_deliveries(&batch).await {
+                    Ok(results) => results.into_iter().map(Ok).collect(),
+                    Err(e) if batch.len() > 1 => {
+                        tracing::warn!(error = %e, deliveries = batch.len(), "recording a batch failed: recording one at a time");
+                        let mut results = Vec::with_capacity(batch.len());
+                        for item in &batch {
+                            let one = store.record_deliveries(std::slice::from_ref(item)).await;
+                            results.push(one.map(|mut r| r.pop().flatten()));
                         }
+                        results
                     }
-                    Err(e) => {
-                        tracing::error!(error = %e, deliveries = batch.len(), "recording deliveries failed");
-                        for reply in replies {
-                            let _ = reply.send(Err(e.to_string()));
+                    Err(e) => vec![Err(e)],
+                };
+                for ((reply, result), (delivery, job)) in
+                    replies.into_iter().zip(results).zip(&batch)
+                {
+                    let stored = match result {
+                        Ok(Some(job)) => Ok(Stored::Recorded(job)),
+                        Ok(None) => Ok(Stored::Duplicate),
+                        Err(e) => {
+                            tracing::error!(error = %e, delivery = delivery.delivery_id, "recording a delivery failed: spooling it");
+                            spool
+                                .put(delivery, job.as_ref())
+                                .map(|()| Stored::Spooled)
+                                .map_err(|spooled| format!("database: {e}; spool: {spooled}"))
                         }
-                    }
+                    };
+                    let _ = reply.send(stored);
                 }
             }
         });
         Recorder { tx }
     }
 
-    /// Records one delivery (and its job); `None` when it was seen before.
-    async fn record(
-        &self,
-        delivery: Delivery,
-        job: Option<NewJob>,
-    ) -> Result<Option<Option<i64>>, String> {
+    /// Records one delivery (and its job).
+    async fn record(&self, delivery: Delivery, job: Option<NewJob>) -> Result<Stored, String> {
         let (reply, answer) = oneshot::channel();
         self.tx.send((delivery, job, reply)).await.map_err(|_| "recorder stopped".to_owned())?;
         answer.await.map_err(|_| "recorder stopped".to_owned())?
@@ -158,11 +185,42 @@ fn delivery_id(forge: Forge, req: &HttpRequest, body: &[u8]) -> String {
     }
 }
 
-fn is_push(forge: Forge, event: &str) -> bool {
+/// Whether a delivery is a push: by its event header, and for GitLab's system hooks (one
+/// hook for every project of the instance, `X-Gitlab-Event: System Hook`) by the body's
+/// `event_name`.
+fn is_push(forge: Forge, event: &str, payload: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct SystemHook {
+        #[serde(default)]
+        event_name: String,
+    }
     match forge {
         Forge::Github | Forge::Gitea => event == "push",
+        Forge::Gitlab if event == "System Hook" => serde_json::from_slice::<SystemHook>(payload)
+            .is_ok_and(|h| h.event_name == "push" || h.event_name == "tag_push"),
         Forge::Gitlab => event == "Push Hook" || event == "Tag Push Hook",
     }
+}
+
+/// The JSON payload of a delivery: the body, or for a form-encoded delivery (GitHub and
+/// Gitea can send `application/x-www-form-urlencoded`) its `payload` field. The signature
+/// was checked on the raw body before.
+fn payload(req: &HttpRequest, body: &[u8]) -> Result<Vec<u8>, &'static str> {
+    let form = header(req, "Content-Type").is_some_and(|t| {
+        t.split(';')
+            .next()
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    });
+    if !form {
+        return Ok(body.to_vec());
+    }
+    let fields: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(body).map_err(|_| "a form body that does not decode")?;
+    fields
+        .into_iter()
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| v.into_bytes())
+        .ok_or("a form body without a `payload` field")
 }
 
 async fn receive(
@@ -180,7 +238,15 @@ async fn receive(
         state.metrics.delivery(source, "ping");
         return reply(StatusCode::OK, json!({"ok": "pong"}));
     }
-    if !is_push(forge, &event) {
+    let payload = match payload(&req, &body) {
+        Ok(payload) => payload,
+        Err(why) => {
+            state.metrics.delivery(source, "malformed");
+            tracing::warn!(source, "refused a delivery: {why}");
+            return reply(StatusCode::BAD_REQUEST, json!({"error": why}));
+        }
+    };
+    if !is_push(forge, &event, &payload) {
         state.metrics.delivery(source, "ignored");
         return reply(StatusCode::ACCEPTED, json!({"ignored": event}));
     }
@@ -190,7 +256,7 @@ async fn receive(
         event: event.clone(),
         outcome: outcome.to_owned(),
     };
-    let (record, job, status, outcome) = match parse_push(forge, &body) {
+    let (record, job, status, outcome) = match parse_push(forge, &payload) {
         Ok(Parsed::Push(push)) => {
             let payload = serde_json::to_string(&push).unwrap_or_default();
             let job = NewJob::new("push", &payload).key(&push.idempotency_key());
@@ -205,15 +271,23 @@ async fn receive(
     let had_job = job.is_some();
     match state.recorder.record(record, job).await {
         // A new delivery id for a push already queued (a forge's manual redelivery).
-        Ok(Some(None)) if had_job => {
+        Ok(Stored::Recorded(None)) if had_job => {
             state.metrics.delivery(source, "duplicate");
             reply(StatusCode::ACCEPTED, json!({"duplicate": true}))
         }
-        Ok(None) => {
+        Ok(Stored::Duplicate) => {
             state.metrics.delivery(source, "duplicate");
             reply(StatusCode::ACCEPTED, json!({"duplicate": true}))
         }
-        Ok(Some(job)) => {
+        Ok(Stored::Spooled) => {
+            state.metrics.delivery(source, "spooled");
+            if status == StatusCode::BAD_REQUEST {
+                reply(status, json!({"error": "malformed push payload"}))
+            } else {
+                reply(status, json!({"outcome": outcome, "spooled": true}))
+            }
+        }
+        Ok(Stored::Recorded(job)) => {
             state.metrics.delivery(source, outcome);
             if job.is_some() {
                 state.wake.notify_one();
@@ -226,8 +300,8 @@ async fn receive(
         }
         Err(e) => {
             state.metrics.delivery(source, "store_error");
-            tracing::error!(source, "delivery not stored: {e}");
-            // 503: the forge redelivers; nothing was acknowledged.
+            tracing::error!(source, "delivery neither stored nor spooled: {e}");
+            // 503: nothing was acknowledged; the forge may redeliver.
             reply(
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({"error": "cannot store the delivery now"}),

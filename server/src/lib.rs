@@ -18,6 +18,7 @@ pub mod mirror;
 pub mod report;
 pub mod revoke;
 pub mod signature;
+pub mod spool;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -52,6 +53,8 @@ pub struct Options {
     pub database_url: String,
     /// Where mirrors go.
     pub mirror_root: PathBuf,
+    /// Where deliveries wait when the database cannot take them.
+    pub spool_dir: PathBuf,
     /// Called once the server listens, with its addresses.
     pub on_listen: OnListen,
 }
@@ -77,7 +80,8 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     // One TLS provider for octocrab (hyper-rustls) and reqwest (gix's HTTP and the REST
     // clients): ring, which needs no C toolchain. An error means one is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let Options { config, rules, key, secret_key, database_url, mirror_root, on_listen } = options;
+    let Options { config, rules, key, secret_key, database_url, mirror_root, spool_dir, on_listen } =
+        options;
     let config = Arc::new(config);
     let store = Store::connect(&database_url).await.context("opening the database")?;
     let metrics = Arc::new(metrics::Metrics::new());
@@ -89,6 +93,10 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&mirror_root)
         .with_context(|| format!("creating the mirror directory {}", mirror_root.display()))?;
+    let spool = Arc::new(
+        spool::Spool::open(&spool_dir)
+            .with_context(|| format!("creating the spool directory {}", spool_dir.display()))?,
+    );
     let wake = Arc::new(Notify::new());
     let ctx = Arc::new(worker::Context {
         store: store.clone(),
@@ -107,7 +115,7 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
         store: store.clone(),
         config: config.clone(),
         metrics,
-        recorder: http::Recorder::start(store.clone()),
+        recorder: http::Recorder::start(store.clone(), spool.clone()),
         wake,
     });
     let max_body = config.server.max_body_bytes;
@@ -137,8 +145,10 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     }
     let maintenance = tokio::spawn(maintain(
         store,
+        spool,
+        ctx.wake.clone(),
         config.server.delivery_retention_days,
-        Duration::from_secs(config.keys.material_max_age_hours.max(1) * 3600),
+        Duration::from_secs(config.keys.material_max_age_hours.clamp(1, 24 * 365 * 10) * 3600),
     ));
 
     wait_for_signal().await;
@@ -157,11 +167,18 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every second a passive WAL checkpoint (SQLite); every minute, revocations that stalled
-/// are queued again; hourly, deliveries older than the retention period are pruned (at least
-/// 7 days) and secret material pending revocation longer than its maximum age is deleted.
-async fn maintain(store: Store, retention_days: u64, material_max_age: Duration) {
-    let keep = Duration::from_secs(retention_days.max(7) * 24 * 3600);
+/// Every second a passive WAL checkpoint (SQLite); every 2 seconds, spooled deliveries are
+/// recorded if the database takes them again; every minute, revocations that stalled are
+/// queued again; hourly, deliveries older than the retention period are pruned (at least 7
+/// days) and secret material pending revocation longer than its maximum age is deleted.
+async fn maintain(
+    store: Store,
+    spool: Arc<spool::Spool>,
+    wake: Arc<Notify>,
+    retention_days: u64,
+    material_max_age: Duration,
+) {
+    let keep = Duration::from_secs(retention_days.clamp(7, 36_500) * 24 * 3600);
     let mut tick: u64 = 0;
     loop {
         if tick % 3600 == 0 {
@@ -174,6 +191,13 @@ async fn maintain(store: Store, retention_days: u64, material_max_age: Duration)
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "expired secret material deleted"),
                 Err(e) => tracing::warn!(error = %e, "expiring secret material failed"),
+            }
+        }
+        if tick % 2 == 0 && !spool.is_empty() {
+            let replayed = spool.replay(&store).await;
+            if replayed > 0 {
+                tracing::info!(replayed, "spooled deliveries recorded");
+                wake.notify_waiters();
             }
         }
         if tick % 60 == 30 {

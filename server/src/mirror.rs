@@ -303,6 +303,8 @@ fn http_options(left: Duration) -> gix_transport::client::blocking_io::http::Opt
 
 /// The result of scanning a push in a mirror.
 pub struct Scanned {
+    /// The commit `after` names (an annotated tag peeled), for commit statuses.
+    pub commit: String,
     /// Findings, ordered by commit, path and line.
     pub findings: Vec<leakgate_rules::Finding>,
     /// What the walk covered.
@@ -335,6 +337,12 @@ pub fn scan_push(
     if !repo.has_object(after_id) {
         return Err(MirrorError::Missing(after.to_owned()));
     }
+    // A tag push names a tag object; statuses belong to the commit it points at.
+    let commit = repo
+        .find_object(after_id)
+        .ok()
+        .and_then(|o| o.peel_to_kind(gix::object::Kind::Commit).ok())
+        .map_or(after_id, |c| c.id);
     // An update scans exactly `before..after`, whatever order jobs run in (a later push's
     // scanned tip must not hide an earlier push's commits). A new ref (or a `before` gone
     // from the server) has no range: it scans what no scanned tip reaches.
@@ -372,7 +380,7 @@ pub fn scan_push(
     // it, and runs again for the rest.
     let mut findings = findings.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
     findings.sort_by(|a, b| (&a.commit, &a.path, a.line).cmp(&(&b.commit, &b.path, b.line)));
-    Ok(Scanned { findings, stats })
+    Ok(Scanned { commit: commit.to_string(), findings, stats })
 }
 
 fn scanned_tips(
@@ -464,6 +472,64 @@ mod tests {
         .expect_err("refused");
         assert!(err.to_string().contains("plain http"), "{err}");
         assert_eq!(display_url("https://user:tok@host/x.git"), "https://host/x.git");
+    }
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "a")
+            .env("GIT_AUTHOR_EMAIL", "a@example.invalid")
+            .env("GIT_COMMITTER_NAME", "a")
+            .env("GIT_COMMITTER_EMAIL", "a@example.invalid")
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// A scan that cannot finish (here: a blob the mirror lacks) returns what it found,
+    /// marked incomplete, instead of failing: the job records and reports it, then runs again.
+    /// An annotated tag is peeled to its commit for the status.
+    #[test]
+    fn an_unfinished_scan_keeps_its_findings_and_tags_are_peeled() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = dir.path();
+        git(repo, &["init", "-q", "-b", "main"]);
+        let key = format!("ghp_{}", "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8");
+        std::fs::write(repo.join("a.env"), format!("TOKEN={key}\n")).expect("write");
+        std::fs::write(repo.join("b.txt"), "unreadable later\n").expect("write");
+        git(repo, &["add", "-A"]);
+        git(repo, &["commit", "-q", "-m", "c"]);
+        git(repo, &["tag", "-a", "v1", "-m", "release"]);
+        let commit = git(repo, &["rev-parse", "HEAD"]);
+        let tag = git(repo, &["rev-parse", "v1"]);
+        let lost = git(repo, &["rev-parse", "HEAD:b.txt"]);
+        std::fs::remove_file(repo.join(".git/objects").join(&lost[..2]).join(&lost[2..]))
+            .expect("loose blob removed");
+        let rules = leakgate_rules::RuleSetBuilder::new().builtin().build();
+        let fingerprints = leakgate_rules::FingerprintKey::new(b"k");
+        let scanned = scan_push(
+            &repo.join(".git"),
+            &"0".repeat(40),
+            &tag,
+            &rules,
+            &fingerprints,
+            1,
+            64 << 20,
+            None,
+        )
+        .expect("a partial scan is a result, not an error");
+        assert!(!scanned.stats.complete);
+        assert_eq!(scanned.stats.unscanned, 1);
+        assert_eq!(scanned.commit, commit, "the tag is peeled to its commit");
+        assert!(
+            scanned.findings.iter().any(|f| f.path == "a.env"),
+            "what was scanned is kept: {:?}",
+            scanned.findings.iter().map(|f| &f.rule_id).collect::<Vec<_>>()
+        );
     }
 
     #[test]

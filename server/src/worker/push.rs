@@ -161,7 +161,8 @@ pub(super) async fn run(
     if without_issue > 0 {
         description.push_str(&format!("; {without_issue} secrets without an issue"));
     }
-    let result = client.set_status(push, state, &description, first_issue.as_deref()).await;
+    let result =
+        client.set_status(push, &scanned.commit, state, &description, first_issue.as_deref()).await;
     Metrics::count(&ctx.metrics.reports, "status", if result.is_ok() { "ok" } else { "error" });
     result?;
     if !complete {
