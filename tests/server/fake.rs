@@ -32,6 +32,8 @@ pub struct Issue {
     pub title: String,
     pub body: String,
     pub edits: u32,
+    /// GitLab: opened confidential.
+    pub confidential: bool,
 }
 
 #[derive(Default)]
@@ -55,6 +57,11 @@ pub struct State {
     /// Statuses to answer the next revocation requests with, in order, before accepting
     /// (429 comes with `Retry-After: 1`).
     pub revoke_failures: Vec<u16>,
+    /// Commit statuses to refuse with 502 before accepting.
+    pub status_failures: u32,
+    /// GitLab tokens revoked: (how, token) with how `self` (the token revoked itself) or
+    /// `admin` (the admin token API).
+    pub gitlab_revoked: Vec<(String, String)>,
 }
 
 pub struct Fake {
@@ -66,6 +73,7 @@ pub struct Fake {
 
 pub const GITLAB_TOKEN: &str = "gitlab-api-token-for-tests";
 pub const GITEA_TOKEN: &str = "gitea-api-token-for-tests";
+pub const GITLAB_ADMIN_TOKEN: &str = "gitlab-admin-token-for-tests";
 
 struct Shared {
     state: Arc<Mutex<State>>,
@@ -183,6 +191,41 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>)
     if let Some(rest) = path.strip_prefix("/git/") {
         return git_http(&req, rest, &body, &shared);
     }
+    // GitLab and Gitea serve git under the instance's own address, beside `/api/`.
+    for forge in ["gitlab", "gitea"] {
+        if let Some(rest) = path.strip_prefix(&format!("/{forge}/")) {
+            if !rest.starts_with("api/") {
+                return git_http(&req, &format!("{forge}/{rest}"), &body, &shared);
+            }
+        }
+    }
+    // GitLab's token revocation: the token revokes itself (`DELETE
+    // /personal_access_tokens/self`, 204; 401 for a dead token), or the admin token API
+    // (`DELETE /admin/token` with `{"token": ...}`, 204).
+    let private_token = |req: &HttpRequest| {
+        req.headers().get("PRIVATE-TOKEN").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+    };
+    if path == "/gitlab/api/v4/personal_access_tokens/self" && req.method() == "DELETE" {
+        let token = private_token(&req);
+        let mut state = lock(&shared);
+        state.requests.push(format!("DELETE {path}"));
+        if !token.starts_with("glpat-") || token == GITLAB_TOKEN {
+            return HttpResponse::Unauthorized().json(json!({"message": "401 Unauthorized"}));
+        }
+        state.gitlab_revoked.push(("self".into(), token));
+        return HttpResponse::NoContent().finish();
+    }
+    if path == "/gitlab/api/v4/admin/token" && req.method() == "DELETE" {
+        let mut state = lock(&shared);
+        state.requests.push(format!("DELETE {path}"));
+        if private_token(&req) != GITLAB_ADMIN_TOKEN {
+            return HttpResponse::Unauthorized().json(json!({"message": "401 Unauthorized"}));
+        }
+        let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let token = json_body["token"].as_str().unwrap_or("").to_owned();
+        state.gitlab_revoked.push(("admin".into(), token));
+        return HttpResponse::NoContent().finish();
+    }
     if path == "/github-api/credentials/revoke" && req.method() == actix_web::http::Method::POST {
         // GitHub's credential revocation API: unauthenticated on github.com, up to 1000
         // tokens per request, 202 Accepted.
@@ -253,6 +296,13 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>)
             if !delay.is_zero() {
                 actix_web::rt::time::sleep(delay).await;
             }
+            {
+                let mut state = lock(&shared);
+                if state.status_failures > 0 {
+                    state.status_failures -= 1;
+                    return HttpResponse::BadGateway().json(json!({"message": "try again"}));
+                }
+            }
             let state_field = json_body["state"].as_str().unwrap_or("").to_owned();
             let context =
                 json_body.get("context").or_else(|| json_body.get("name")).and_then(Value::as_str);
@@ -290,6 +340,7 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>)
                 title: json_body["title"].as_str().unwrap_or("").to_owned(),
                 body: json_body[text_field].as_str().unwrap_or("").to_owned(),
                 edits: 0,
+                confidential: json_body["confidential"].as_bool() == Some(true),
             };
             state.issues.push(issue);
             HttpResponse::Created().json(issue_json(forge, &repo, number, &json_body["title"]))

@@ -9,11 +9,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod deploy;
+mod exposed;
 mod fake;
 mod flows;
 mod replicas;
 mod revocation;
 mod revoke;
+
+#[path = "../../store/tests/conformance/pg.rs"]
+mod pg;
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -127,6 +131,19 @@ clone_url = "{fake}/git/gitea"
             gitea_token = fake::GITEA_TOKEN,
         );
         let path = d.join("leakgate.toml");
+        std::fs::write(&path, text)?;
+        Ok(path)
+    }
+
+    /// [`World::config`] with each `(from, to)` replaced in the generated text (a setting of
+    /// a section the base configuration writes already).
+    pub fn config_edit(&self, extra: &str, edits: &[(&str, &str)]) -> Res<PathBuf> {
+        let path = self.config(extra)?;
+        let mut text = std::fs::read_to_string(&path)?;
+        for (from, to) in edits {
+            assert!(text.contains(from), "the configuration has no {from:?}");
+            text = text.replace(from, to);
+        }
         std::fs::write(&path, text)?;
         Ok(path)
     }
@@ -260,6 +277,19 @@ impl Service {
         delivery: &str,
         body: &str,
     ) -> Res<(u16, String)> {
+        self.deliver_as(forge, event, delivery, body, "application/json")
+    }
+
+    /// [`Service::deliver`] with a content type of its own (the body is sent and signed as
+    /// given).
+    pub fn deliver_as(
+        &self,
+        forge: &str,
+        event: &str,
+        delivery: &str,
+        body: &str,
+        content_type: &str,
+    ) -> Res<(u16, String)> {
         let (auth_name, auth_value, event_header, id_header) = match forge {
             "github" => (
                 "X-Hub-Signature-256",
@@ -281,7 +311,7 @@ impl Service {
             ),
         };
         let headers = [
-            ("Content-Type", "application/json"),
+            ("Content-Type", content_type),
             (auth_name, auth_value.as_str()),
             (event_header, event),
             (id_header, delivery),

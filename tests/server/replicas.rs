@@ -10,9 +10,6 @@ use std::time::{Duration, Instant};
 
 use crate::{git, github_token, Res, Service, TestResult, World};
 
-#[path = "../../store/tests/conformance/pg.rs"]
-mod pg;
-
 /// `count` commits on `main` of a Gitea repository, every `secret_every`-th adding a distinct
 /// key; returns the commit ids, oldest first (the initial commit included).
 fn history(
@@ -58,7 +55,7 @@ fn start_replicas(world: &World, url: &str, n: usize) -> Res<Vec<Service>> {
     // Keys are revoked as they are found (the fake forge is GitHub's revocation API too).
     let config = world.config(&format!(
         "[revoke.github]\npolicy = \"auto\"\napi_url = \"{}/github-api\"\n\
-         allow_internal = true\nrequests_per_hour = 3600000\n",
+         allow_internal = true\nallow_http = true\nrequests_per_hour = 3600000\n",
         world.fake.base
     ))?;
     (0..n)
@@ -104,7 +101,7 @@ fn wait_done(services: &[&Service], url: &str, expected: i64) -> Res<Duration> {
 
 #[test]
 fn replicas_share_the_queue_through_crashes_and_shutdowns() -> TestResult {
-    let Some(cluster) = pg::start_or_skip() else { return Ok(()) };
+    let Some(cluster) = crate::pg::start_or_skip() else { return Ok(()) };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let world = World::new()?;
 

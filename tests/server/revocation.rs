@@ -49,7 +49,7 @@ fn push_token(world: &World, service: &Service, name: &str, file: &str, seed: u6
 
 fn auto_github(world: &World) -> String {
     format!(
-        "[revoke.github]\npolicy = \"auto\"\napi_url = \"{}/github-api\"\nallow_internal = true\n\
+        "[revoke.github]\npolicy = \"auto\"\napi_url = \"{}/github-api\"\nallow_internal = true\nallow_http = true\n\
          requests_per_hour = 360000\n",
         world.fake.base
     )
@@ -241,7 +241,7 @@ for i in range(400):
     let world = World::new()?;
     // leakgate's own credentials (moto accepts any): never used for a key id alone.
     let extra = format!(
-        "[revoke.aws]\npolicy = \"auto\"\napi_url = \"{endpoint}\"\nallow_internal = true\n\
+        "[revoke.aws]\npolicy = \"auto\"\napi_url = \"{endpoint}\"\nallow_internal = true\nallow_http = true\n\
          access_key_id = \"AKIAREVOKERAAAAAAAAA\"\nsecret_access_key = \"{}\"\n",
         "r".repeat(40)
     );
@@ -350,8 +350,8 @@ fn revocation_throughput() -> TestResult {
     let provider = crate::revoke::start();
     let world = World::new()?;
     let extra = format!(
-        "[revoke.gitlab]\npolicy = \"auto\"\napi_url = \"{base}/gitlab\"\nallow_internal = true\n\
-         [revoke.github]\npolicy = \"auto\"\napi_url = \"{base}/github\"\nallow_internal = true\n\
+        "[revoke.gitlab]\npolicy = \"auto\"\napi_url = \"{base}/gitlab\"\nallow_internal = true\nallow_http = true\n\
+         [revoke.github]\npolicy = \"auto\"\napi_url = \"{base}/github\"\nallow_internal = true\nallow_http = true\n\
          requests_per_hour = 3600000\n",
         base = provider.base
     );

@@ -247,7 +247,7 @@ fn config(dir: &std::path::Path, fake: &FakeProviders, allow_internal: bool) -> 
     let mut text = String::from("[revoke]\ntimeout_seconds = 1\n");
     for (name, path) in BASES {
         text.push_str(&format!(
-            "[revoke.{name}]\napi_url = \"{}/{path}\"\nallow_internal = {allow_internal}\n",
+            "[revoke.{name}]\napi_url = \"{}/{path}\"\nallow_internal = {allow_internal}\nallow_http = {allow_internal}\n",
             fake.base
         ));
     }
@@ -348,6 +348,16 @@ fn secrets_go_only_to_public_addresses_unless_allowed() -> TestResult {
     let config = config(dir.path(), &fake, false);
     let (code, out) =
         revoke(&config, &["--provider", "github"], "ghp_ok_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("https only"), "{out}");
+    // allow_internal permits the address, not plain http: that is allow_http.
+    let internal = dir.path().join("internal.toml");
+    std::fs::write(
+        &internal,
+        format!("[revoke.github]\napi_url = \"{}/github\"\nallow_internal = true\n", fake.base),
+    )?;
+    let (code, out) =
+        revoke(&internal, &["--provider", "github"], "ghp_ok_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("https only"), "{out}");
     let https = dir.path().join("https.toml");
@@ -469,6 +479,7 @@ fn every_provider_maps_every_documented_answer() -> TestResult {
             let settings = ProviderConfig {
                 api_url: Some(format!("{}/{path}", fake.base)),
                 allow_internal: true,
+                allow_http: true,
                 ..ProviderConfig::default()
             };
             let (secret, seen) = secret_for(provider, word);
@@ -557,6 +568,7 @@ fn gitlab_admin_token_api() -> TestResult {
     let settings = |admin: &str| ProviderConfig {
         api_url: Some(format!("{}/gitlab", fake.base)),
         allow_internal: true,
+        allow_http: true,
         token: Some(Sensitive::new(admin)),
         ..ProviderConfig::default()
     };
@@ -641,6 +653,7 @@ fn aws_keys_are_deactivated_only_when_the_pair_proves_itself() -> TestResult {
     let settings = |admin: Option<&str>| ProviderConfig {
         api_url: Some(format!("{}/aws", fake.base)),
         allow_internal: true,
+        allow_http: true,
         access_key_id: admin.map(str::to_owned),
         secret_access_key: admin
             .map(|_| Sensitive::new("adminsecretadminsecretadminsecretadminse")),

@@ -3,7 +3,7 @@
 //! once, checked, and pinned in the HTTP client, so that a second DNS answer cannot point the
 //! request elsewhere (DNS rebinding); redirects are not followed.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 /// Whether `ip` is an address on the public internet.
@@ -14,14 +14,23 @@ pub fn is_public(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public_v4(v4);
             }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            // NAT64 (RFC 6052): 64:ff9b::/96 carries an IPv4 address in its last 32 bits,
+            // reached through the translator; 64:ff9b:1::/48 is for local networks.
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let [.., hi, lo] = segments;
+                return is_public_v4(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
+            }
+            if segments[..3] == [0x64, 0xff9b, 1] {
+                return false;
+            }
+            let first = segments[0];
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local (fd00:ec2::254, cloud metadata)
                 || (first & 0xffc0) == 0xfe80 // link-local
-                || (first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
-                || v6 == Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0))
+                || (first == 0x2001 && segments[1] == 0x0db8)) // documentation
         }
     }
 }
@@ -42,7 +51,9 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || a >= 240)
 }
 
-/// An HTTP client for `url` whose destination was checked: public unless `allow_internal`.
+/// An HTTP client for `url` whose destination was checked: https (plain http only with
+/// `allow_http`), to a public address unless `allow_internal`. The two are separate: a
+/// self-hosted instance on an internal network still speaks https.
 ///
 /// # Errors
 ///
@@ -51,11 +62,15 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 pub async fn client_for(
     url: &str,
     allow_internal: bool,
+    allow_http: bool,
     timeout: Duration,
 ) -> Result<reqwest::Client, String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("bad provider URL: {e}"))?;
-    if parsed.scheme() != "https" && !(parsed.scheme() == "http" && allow_internal) {
-        return Err(format!("refusing to send a secret over {}:// (https only)", parsed.scheme()));
+    if parsed.scheme() != "https" && !(parsed.scheme() == "http" && allow_http) {
+        return Err(format!(
+            "refusing to send a secret over {}:// (https only; allow_http permits http)",
+            parsed.scheme()
+        ));
     }
     let host = parsed.host_str().ok_or("provider URL without a host")?.to_owned();
     let port = parsed.port_or_known_default().unwrap_or(443);
@@ -110,10 +125,16 @@ mod tests {
             "::ffff:10.0.0.1",
             "::ffff:169.254.169.254",
             "224.0.0.1",
+            // NAT64 of internal IPv4 addresses: the whole prefix, not one address.
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a00:1",
+            "64:ff9b::",
+            "64:ff9b:1::8c52:7003",
         ] {
             assert!(!is_public(ip.parse().expect("ip")), "{ip}");
         }
-        for ip in ["140.82.112.3", "1.1.1.1", "2606:4700:4700::1111"] {
+        for ip in ["140.82.112.3", "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::8c52:7003"] {
             assert!(is_public(ip.parse().expect("ip")), "{ip}");
         }
     }
@@ -121,18 +142,20 @@ mod tests {
     #[tokio::test]
     async fn loopback_and_metadata_are_refused_unless_allowed() {
         let t = Duration::from_secs(1);
-        let e = client_for("https://127.0.0.1/x", false, t).await.expect_err("refused");
+        let e = client_for("https://127.0.0.1/x", false, false, t).await.expect_err("refused");
         assert!(e.contains("not a public address"), "{e}");
-        let e = client_for("https://169.254.169.254/latest/meta-data", false, t)
+        let e = client_for("https://169.254.169.254/latest/meta-data", false, false, t)
             .await
             .expect_err("refused");
         assert!(e.contains("169.254.169.254"), "{e}");
-        assert!(client_for("http://example.com/x", false, t)
+        assert!(client_for("http://example.com/x", false, false, t)
             .await
             .expect_err("http refused")
             .contains("https only"));
+        let e = client_for("http://127.0.0.1:9/x", true, false, t).await.expect_err("http");
+        assert!(e.contains("https only"), "allow_internal alone does not permit http: {e}");
         assert!(
-            client_for("http://127.0.0.1:9/x", true, t).await.is_ok(),
+            client_for("http://127.0.0.1:9/x", true, true, t).await.is_ok(),
             "allowed when configured"
         );
     }

@@ -36,9 +36,10 @@ async fn send_inner(
     build: impl FnOnce(RequestBuilder) -> RequestBuilder,
     headers_seen: impl FnOnce(&reqwest::header::HeaderMap),
 ) -> Result<Reply, Attempt> {
-    let client = guard::client_for(url, call.allow_internal, call.timeout)
-        .await
-        .map_err(|e| Attempt::without_answer(Outcome::FailedPermanent, e))?;
+    let client =
+        guard::client_for(url, call.allow_internal, call.settings.allow_http, call.timeout)
+            .await
+            .map_err(|e| Attempt::without_answer(Outcome::FailedPermanent, e))?;
     let response = build(client.request(method, url)).send().await.map_err(|e| {
         let what = if e.is_timeout() { "timed out" } else { "no answer" };
         Attempt::without_answer(Outcome::FailedRetryable, format!("{what}: {}", e.without_url()))

@@ -104,6 +104,9 @@ pub struct ProviderConfig {
     pub api_url: Option<String>,
     /// Permit sending secrets to a non-public address for this provider.
     pub allow_internal: bool,
+    /// Permit plain `http://` for this provider (tests, a lab instance): separate from
+    /// `allow_internal`, since an internal instance still speaks https.
+    pub allow_http: bool,
     /// A credential of leakgate's own for providers whose revocation is authenticated:
     /// GitHub Enterprise Server's credential revocation API, GitLab's admin token API.
     pub token: Option<Sensitive>,

@@ -346,7 +346,7 @@ async fn record_scan(
 ) -> Result<Recorded, leakgate_store::Error> {
     let cap = ctx.config.scan.max_findings_per_push.max(1);
     // Stable: within one severity, the scan's order (commit, path, line).
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let omitted = findings.len().saturating_sub(cap);
     findings.truncate(cap);
     let store = &ctx.store;

@@ -10,6 +10,7 @@ pub struct Postgres {
     bin: PathBuf,
     port: u16,
     as_postgres_user: bool,
+    options: String,
 }
 
 fn find_bin() -> Option<PathBuf> {
@@ -72,7 +73,7 @@ impl Postgres {
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
             .port();
-        let pg = Postgres { dir, bin, port, as_postgres_user };
+        let mut pg = Postgres { dir, bin, port, as_postgres_user, options: String::new() };
         let out = pg
             .command("initdb")
             .args(["-D", path(&data)?, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])
@@ -86,8 +87,16 @@ impl Postgres {
             "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off -c max_connections=100",
             path(&socket_dir)?
         );
-        let log = pg.dir.path().join("log");
-        let out = pg
+        pg.options = options;
+        pg.resume()?;
+        Ok(pg)
+    }
+
+    /// Starts the cluster's server (again, after [`Postgres::pause`]) on the same port.
+    pub fn resume(&self) -> Result<(), String> {
+        let data = self.dir.path().join("data");
+        let log = self.dir.path().join("log");
+        let out = self
             .command("pg_ctl")
             .args([
                 "-D",
@@ -95,7 +104,7 @@ impl Postgres {
                 "-l",
                 path(&log)?,
                 "-o",
-                &options,
+                &self.options,
                 "-w",
                 "-t",
                 "30",
@@ -110,7 +119,23 @@ impl Postgres {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        Ok(pg)
+        Ok(())
+    }
+
+    /// Stops the server at once (an outage); the data stays for [`Postgres::resume`].
+    #[allow(dead_code)] // used by the service's tests, not by the store's
+    pub fn pause(&self) -> Result<(), String> {
+        let data = self.dir.path().join("data");
+        let out = self
+            .command("pg_ctl")
+            .args(["-D", path(&data)?, "-m", "immediate", "-w", "stop"])
+            .output()
+            .map_err(|e| format!("pg_ctl: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!("pg_ctl stop failed: {}", String::from_utf8_lossy(&out.stderr)))
+        }
     }
 
     /// The URL of database `name` in the cluster.
