@@ -82,13 +82,26 @@ fn read_key_file(path: &Path) -> Result<FingerprintKey> {
     Ok(FingerprintKey::new(&bytes))
 }
 
-/// Writes a new random 32-byte key (hex), readable by its owner only; a concurrent first run
-/// wins cleanly.
+/// Writes a new random 32-byte key (hex), readable by its owner only, atomically: the key is
+/// written and synced under a temporary name, then linked to `path`, so a crash never leaves
+/// a partial or empty key (a leftover empty file from an older version is replaced). A
+/// concurrent first run wins cleanly: the link fails and its key is kept.
 fn generate(path: &Path) -> Result<()> {
     let dir = path.parent().context("key path has a parent")?;
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
+    if fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        tracing::warn!(path = %path.display(), "replacing an empty key file (an interrupted first start)");
+        fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
+    }
+    let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(bytes.as_mut()).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
+    let temp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("key"),
+        hex::encode(nonce)
+    ));
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -96,15 +109,52 @@ fn generate(path: &Path) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(hex::encode(bytes).as_bytes())
-                .and_then(|()| file.sync_all())
-                .with_context(|| format!("writing {}", path.display()))?;
+    let written = options.open(&temp).and_then(|mut file| {
+        file.write_all(zeroize::Zeroizing::new(hex::encode(bytes.as_ref())).as_bytes())?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| fs::hard_link(&temp, path));
+    let _ = fs::remove_file(&temp);
+    match linked {
+        Ok(()) => {
+            if let Ok(dir) = fs::File::open(dir) {
+                let _ = dir.sync_all();
+            }
             tracing::info!(path = %path.display(), "generated a new key");
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_written_whole_and_an_empty_leftover_is_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("keys").join("fingerprint.key");
+        generate(&path).expect("generated");
+        let first = fs::read_to_string(&path).expect("read");
+        assert_eq!(first.len(), 64);
+        generate(&path).expect("a second run keeps the first key");
+        assert_eq!(fs::read_to_string(&path).expect("read"), first);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        fs::write(&path, "").expect("an empty leftover");
+        generate(&path).expect("replaced");
+        assert_eq!(fs::read_to_string(&path).expect("read").len(), 64);
+        let leftovers: Vec<_> = fs::read_dir(path.parent().expect("dir"))
+            .expect("list")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "no temporary file stays");
     }
 }

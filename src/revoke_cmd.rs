@@ -152,7 +152,7 @@ fn finding(config: &leakgate_server::Config, id: i64, dry_run: bool) -> Result<E
             }
             Approval::Settled(row) => {
                 println!("{}: {} ({})", row.state, row.provider, row.summary);
-                return Ok(if row.state == "unsupported" { Exit::Findings } else { Exit::Clean });
+                return Ok(if row.state == leakgate_store::RevocationState::Unsupported { Exit::Findings } else { Exit::Clean });
             }
             Approval::NoMaterial(row) => {
                 println!(

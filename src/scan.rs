@@ -44,6 +44,25 @@ impl Totals {
     }
 }
 
+/// The report file; with `--reveal` (plaintext secrets in it) readable by its owner only,
+/// also when it existed before with wider permissions.
+fn create_report(path: &std::path::Path, reveal: bool) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if reveal {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    if reveal {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
+}
+
 /// Runs `leakgate scan`.
 ///
 /// # Errors
@@ -121,7 +140,8 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
     });
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("creating {}", path.display()))?,
+            create_report(path, args.reveal)
+                .with_context(|| format!("creating {}", path.display()))?,
         )),
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };

@@ -302,6 +302,7 @@ impl Config {
         let mut config: Config =
             Self::figment(file).extract().map_err(|e| ConfigError::Invalid(describe(&e)))?;
         config.revoke.validate().map_err(ConfigError::Invalid)?;
+        config.check_ranges().map_err(ConfigError::Invalid)?;
         config.revoke.instances = config.instances();
         for forge in [Forge::Github, Forge::Gitlab, Forge::Gitea] {
             if config.receives(forge) {
@@ -309,6 +310,34 @@ impl Config {
             }
         }
         Ok(config)
+    }
+
+    /// Numbers out of any sensible range are refused with the key named, rather than
+    /// overflowing a duration or spawning a million threads later.
+    fn check_ranges(&self) -> Result<(), String> {
+        let ranges: [(&str, u64, u64, u64); 12] = [
+            ("server.workers", self.server.workers as u64, 0, 256),
+            ("server.http_threads", self.server.http_threads as u64, 0, 256),
+            ("server.lease_seconds", self.server.lease_seconds, 5, 86_400),
+            ("server.shutdown_grace_seconds", self.server.shutdown_grace_seconds, 0, 3_600),
+            ("server.max_body_bytes", self.server.max_body_bytes as u64, 1_024, 1 << 30),
+            ("server.poll_interval_ms", self.server.poll_interval_ms, 10, 60_000),
+            ("server.delivery_retention_days", self.server.delivery_retention_days, 0, 36_500),
+            ("keys.material_max_age_hours", self.keys.material_max_age_hours, 1, 87_600),
+            ("scan.threads", self.scan.threads as u64, 0, 256),
+            ("scan.timeout_seconds", self.scan.timeout_seconds, 1, 86_400),
+            ("scan.max_findings_per_push", self.scan.max_findings_per_push as u64, 1, 1_000_000),
+            ("issues.max_per_push", self.issues.max_per_push as u64, 1, 10_000),
+        ];
+        for (key, value, low, high) in ranges {
+            if !(low..=high).contains(&value) {
+                return Err(format!("{key} = {value}: expected {low} to {high}"));
+            }
+        }
+        if let Some(t) = self.revoke.timeout_seconds.filter(|t| !(1..=3_600).contains(t)) {
+            return Err(format!("revoke.timeout_seconds = {t}: expected 1 to 3600"));
+        }
+        Ok(())
     }
 
     /// The forge instances tokens are revoked at (see `RevokeConfig::destination`): the
@@ -507,6 +536,27 @@ mod tests {
                 .expect_err("missing file")
                 .to_string();
             assert!(e.contains("missing.toml"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn extreme_numbers_are_refused_with_the_key_named() {
+        figment::Jail::expect_with(|jail| {
+            for (section, key, value) in [
+                ("server", "poll_interval_ms", "9223372036854775807"),
+                ("server", "lease_seconds", "9223372036854775807"),
+                ("server", "workers", "1000000"),
+                ("scan", "timeout_seconds", "0"),
+                ("keys", "material_max_age_hours", "9223372036854775807"),
+                ("revoke", "timeout_seconds", "9223372036854775807"),
+            ] {
+                jail.create_file("x.toml", &format!("[{section}]\n{key} = {value}\n"))?;
+                let e = Config::load(Some(Path::new("x.toml"))).expect_err("refused").to_string();
+                assert!(e.contains(&format!("{section}.{key}")), "{e}");
+            }
+            jail.create_file("ok.toml", "[server]\nworkers = 0\n")?;
+            Config::load(Some(Path::new("ok.toml"))).expect("0 workers: intake only");
             Ok(())
         });
     }

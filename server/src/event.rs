@@ -56,19 +56,6 @@ pub struct Push {
 }
 
 impl Push {
-    /// A key for the job queue: the same push delivered twice (or by two forges' retries) is
-    /// one job.
-    pub fn idempotency_key(&self) -> String {
-        format!(
-            "push:{}:{}:{}:{}:{}",
-            self.forge.name(),
-            self.repo,
-            self.git_ref,
-            self.before,
-            self.after
-        )
-    }
-
     /// Whether the push deleted the ref (nothing to scan).
     pub fn is_delete(&self) -> bool {
         is_zero(&self.after)

@@ -10,8 +10,9 @@ use leakgate_hooks::AuditRecord;
 use leakgate_rules::Finding;
 use leakgate_store::SecretKey;
 
+use crate::job::Rescan;
 use crate::revoke::run::{plan, Origin};
-use crate::worker::{finding_record, Rescan};
+use crate::worker::finding_record;
 
 fn block_on<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
@@ -59,15 +60,7 @@ pub fn record(url: &str, record: &AuditRecord) -> Result<()> {
                         .collect(),
                     pusher: record.user.clone(),
                 };
-                let updates: Vec<String> = record
-                    .updates
-                    .iter()
-                    .map(|u| format!("{} {} {}", u.old, u.new, u.name))
-                    .collect();
-                let key = format!("rescan:{}:{}", rescan.repo, updates.join(","));
-                let job = leakgate_store::NewJob::new("rescan", &serde_json::to_string(&rescan)?)
-                    .key(&key);
-                store.enqueue(&job).await?;
+                store.enqueue(&crate::job::Work::Rescan(rescan).job()).await?;
             }
             _ => {}
         }

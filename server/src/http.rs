@@ -258,8 +258,7 @@ async fn receive(
     };
     let (record, job, status, outcome) = match parse_push(forge, &payload) {
         Ok(Parsed::Push(push)) => {
-            let payload = serde_json::to_string(&push).unwrap_or_default();
-            let job = NewJob::new("push", &payload).key(&push.idempotency_key());
+            let job = crate::job::Work::Push(push).job();
             (delivery("queued"), Some(job), StatusCode::ACCEPTED, "queued")
         }
         Ok(Parsed::Delete) => (delivery("ignored"), None, StatusCode::ACCEPTED, "deleted_ref"),
@@ -323,10 +322,9 @@ async fn gitea(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -
 }
 
 /// The operator API's check: `Authorization: Bearer <[server] admin_token>`, compared in
-/// constant time; without a configured token the API does not exist (404). `Some` is the
+/// constant time (length included); without a configured token the API does not exist (404). `Some` is the
 /// refusal to send.
 fn refused(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
-    use subtle::ConstantTimeEq;
     let Some(token) = state.config.server.admin_token.as_ref().filter(|t| t.is_set()) else {
         return Some(HttpResponse::NotFound().finish());
     };
@@ -336,7 +334,7 @@ fn refused(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
+    if crate::signature::same_secret(given.as_bytes(), token.expose().as_bytes()) {
         None
     } else {
         Some(
@@ -372,7 +370,17 @@ async fn list_revocations(
         return refusal;
     }
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    match state.store.revocations(query.state.as_deref(), limit).await {
+    let wanted = match query.state.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(name) => match leakgate_store::RevocationState::parse(name) {
+            Some(wanted) => Some(wanted),
+            None => {
+                return HttpResponse::BadRequest()
+                    .json(json!({"error": format!("no revocation state {name:?}")}))
+            }
+        },
+    };
+    match state.store.revocations(wanted, limit).await {
         Ok(rows) => HttpResponse::Ok().json(rows.iter().map(revocation_json).collect::<Vec<_>>()),
         Err(e) => {
             tracing::error!(error = %e, "listing revocations failed");

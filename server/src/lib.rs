@@ -13,6 +13,7 @@ pub mod event;
 pub mod forge;
 pub mod hook;
 pub mod http;
+pub mod job;
 pub mod metrics;
 pub mod mirror;
 pub mod report;
@@ -222,9 +223,11 @@ async fn sweep_revocations(store: &Store) {
         }
     };
     for (fingerprint, updated_at) in stale {
-        let mut job = revoke::run::job(&fingerprint, false);
-        job.idempotency_key = Some(format!("revoke:{fingerprint}:sweep:{updated_at}"));
-        match store.enqueue(&job).await {
+        let work = job::Work::Revoke(job::Revoke {
+            fingerprint: fingerprint.clone(),
+            trigger: job::Trigger::Stalled(updated_at),
+        });
+        match store.enqueue(&work.job()).await {
             Ok(_) => tracing::info!(
                 fingerprint = &fingerprint[..fingerprint.len().min(16)],
                 "a stalled revocation was queued again"

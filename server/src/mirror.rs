@@ -311,7 +311,8 @@ pub struct Scanned {
     pub stats: HistoryStats,
 }
 
-/// Scans the commits `after` adds over `before` and the mirror's scanned refs; at the
+/// Scans the commits `after` adds over `before` (for a new ref: over the mirror's scanned
+/// refs and the `scanned` commits other replicas recorded); at the
 /// deadline it stops and returns what it found (`stats.complete` false). The caller
 /// marks `after` scanned ([`mark_scanned`]) once the findings are reported, so that a job
 /// re-run after a crash scans the same commits again.
@@ -322,8 +323,7 @@ pub struct Scanned {
 #[allow(clippy::too_many_arguments)]
 pub fn scan_push(
     path: &Path,
-    before: &str,
-    after: &str,
+    (before, after, scanned): (&str, &str, &[String]),
     rules: &RuleSet,
     key: &leakgate_rules::FingerprintKey,
     threads: usize,
@@ -350,7 +350,20 @@ pub fn scan_push(
         if crate::event::is_zero(before) { None } else { Some(parse_id(&repo, before)?) };
     let hidden = match before_id.filter(|id| repo.has_object(*id)) {
         Some(id) => vec![id],
-        None => scanned_tips(&repo).map_err(|e| scan_err(&e))?,
+        None => {
+            // This mirror's scanned tips, and every replica's (`scanned`, from the database)
+            // that the mirror has: what any replica scanned is not scanned again.
+            let mut tips = scanned_tips(&repo).map_err(|e| scan_err(&e))?;
+            tips.extend(
+                scanned
+                    .iter()
+                    .filter_map(|hex| ObjectId::from_hex(hex.as_bytes()).ok())
+                    .filter(|id| id.kind() == repo.object_hash() && repo.has_object(*id)),
+            );
+            tips.sort_unstable();
+            tips.dedup();
+            tips
+        }
     };
     let objects = Objects::new(&repo, None).map_err(|e| scan_err(&e))?;
     let options = WalkOptions {
@@ -513,8 +526,7 @@ mod tests {
         let fingerprints = leakgate_rules::FingerprintKey::new(b"k");
         let scanned = scan_push(
             &repo.join(".git"),
-            &"0".repeat(40),
-            &tag,
+            (&"0".repeat(40), &tag, &[]),
             &rules,
             &fingerprints,
             1,

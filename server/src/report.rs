@@ -127,23 +127,25 @@ pub fn revocation_text(revocation: Option<&Revocation>) -> String {
     let summary = r.summary.replace(['|', '\n', '`'], " ");
     let finding = r.finding_id.map_or_else(|| "ID".to_owned(), |id| id.to_string());
     let command = format!("`leakgate revoke --finding {finding}`");
-    match r.state.as_str() {
-        "revoked" => format!("**revoked** via {provider} ({summary})"),
-        "already_invalid" => {
+    use leakgate_store::RevocationState as State;
+    match r.state {
+        State::Revoked => format!("**revoked** via {provider} ({summary})"),
+        State::AlreadyInvalid => {
             format!("**already invalid**: {provider} says the key no longer works ({summary})")
         }
-        "queued" | "sending" => format!("queued with {provider}"),
-        "awaiting_approval" => format!("waiting for approval: {command} revokes it via {provider}"),
-        "review" => format!("not automatic ({summary}): {command} revokes it via {provider}"),
-        "off" => format!("off ({summary})"),
-        "dry_run" => format!("dry run: would revoke via {provider}"),
-        "unsupported" => format!("not possible via {provider}: {summary}; rotate it by hand"),
-        "failed_permanent" => format!("failed via {provider}: {summary}; rotate it by hand"),
-        "failed_retryable" => format!(
+        State::Queued | State::Sending => format!("queued with {provider}"),
+        State::AwaitingApproval => {
+            format!("waiting for approval: {command} revokes it via {provider}")
+        }
+        State::Review => format!("not automatic ({summary}): {command} revokes it via {provider}"),
+        State::Off => format!("off ({summary})"),
+        State::DryRun => format!("dry run: would revoke via {provider}"),
+        State::Unsupported => format!("not possible via {provider}: {summary}; rotate it by hand"),
+        State::FailedPermanent => format!("failed via {provider}: {summary}; rotate it by hand"),
+        State::FailedRetryable => format!(
             "failed via {provider} after {} attempts ({summary}); {command} tries again",
             r.attempts
         ),
-        other => other.to_owned(),
     }
 }
 
@@ -174,7 +176,7 @@ mod tests {
             rule_id: "github-pat-classic".into(),
             finding_id: Some(17),
             context: "{}".into(),
-            state: state.into(),
+            state: leakgate_store::RevocationState::parse(state).expect("a state"),
             summary: "HTTP 202 | `x`".into(),
             attempts: 9,
             created_at: 0,

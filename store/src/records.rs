@@ -426,6 +426,46 @@ impl Store {
         id.ok_or(Error::NotFound)
     }
 
+    /// Records that `git_ref` of `repo` was scanned up to `commit` (every replica sees it).
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn set_scanned_tip(
+        &self,
+        repo: &str,
+        git_ref: &str,
+        commit: &str,
+    ) -> Result<(), Error> {
+        let q = "INSERT INTO scanned_tips (repo, git_ref, commit_id, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (repo, git_ref) DO UPDATE SET commit_id = excluded.commit_id, \
+                 updated_at = excluded.updated_at";
+        on_pool!(self, |pool, sql| {
+            sqlx::query(&sql(q))
+                .bind(repo)
+                .bind(git_ref)
+                .bind(commit)
+                .bind(now_ms())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The commits `repo`'s refs were scanned up to, most recent first (at most 1,000).
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn scanned_tips(&self, repo: &str) -> Result<Vec<String>, Error> {
+        let q = "SELECT commit_id FROM scanned_tips WHERE repo = $1 \
+                 ORDER BY updated_at DESC LIMIT 1000";
+        Ok(on_pool!(self, |pool, sql| sqlx::query_scalar(&sql(q))
+            .bind(repo)
+            .fetch_all(pool)
+            .await?))
+    }
+
     /// The finding with `id`.
     ///
     /// # Errors

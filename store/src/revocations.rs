@@ -6,9 +6,104 @@ use std::time::Duration;
 
 use crate::{ms, now_ms, on_pool, Error, Store};
 
-/// States in which a revocation is over: the key is dead, or it cannot be revoked here.
-pub const FINAL_STATES: &[&str] =
-    &["revoked", "already_invalid", "failed_permanent", "unsupported", "failed_retryable"];
+/// Where a revocation is. Stored as its snake_case name (the `state` column is text in both
+/// dialects); Rust code uses the enum, never the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationState {
+    /// Waiting for a person (`policy = manual`).
+    AwaitingApproval,
+    /// Waiting for a person: nothing confirmed the finding enough to send it unasked.
+    Review,
+    /// `policy = off`: never sent.
+    Off,
+    /// Waiting for its turn to be sent.
+    Queued,
+    /// Claimed by a worker that is sending it.
+    Sending,
+    /// `[revoke] dry_run`: decided, not sent.
+    DryRun,
+    /// The provider confirmed the revocation.
+    Revoked,
+    /// The provider says the key no longer works.
+    AlreadyInvalid,
+    /// Retried to the limit; a person may send it again.
+    FailedRetryable,
+    /// Refused in a way retrying will not change.
+    FailedPermanent,
+    /// Not possible here (no API, no known issuer, a key id alone): the summary says where.
+    Unsupported,
+}
+
+/// Every state, for parsing and listing.
+const ALL_STATES: [RevocationState; 11] = [
+    RevocationState::AwaitingApproval,
+    RevocationState::Review,
+    RevocationState::Off,
+    RevocationState::Queued,
+    RevocationState::Sending,
+    RevocationState::DryRun,
+    RevocationState::Revoked,
+    RevocationState::AlreadyInvalid,
+    RevocationState::FailedRetryable,
+    RevocationState::FailedPermanent,
+    RevocationState::Unsupported,
+];
+
+impl RevocationState {
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RevocationState::AwaitingApproval => "awaiting_approval",
+            RevocationState::Review => "review",
+            RevocationState::Off => "off",
+            RevocationState::Queued => "queued",
+            RevocationState::Sending => "sending",
+            RevocationState::DryRun => "dry_run",
+            RevocationState::Revoked => "revoked",
+            RevocationState::AlreadyInvalid => "already_invalid",
+            RevocationState::FailedRetryable => "failed_retryable",
+            RevocationState::FailedPermanent => "failed_permanent",
+            RevocationState::Unsupported => "unsupported",
+        }
+    }
+
+    /// The state called `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        ALL_STATES.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether the revocation is over: the key is dead, or it cannot be revoked here.
+    pub const fn is_final(self) -> bool {
+        matches!(
+            self,
+            RevocationState::Revoked
+                | RevocationState::AlreadyInvalid
+                | RevocationState::FailedPermanent
+                | RevocationState::Unsupported
+                | RevocationState::FailedRetryable
+        )
+    }
+
+    /// Whether the key is known dead.
+    pub const fn is_dead(self) -> bool {
+        matches!(self, RevocationState::Revoked | RevocationState::AlreadyInvalid)
+    }
+}
+
+impl std::fmt::Display for RevocationState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for RevocationState {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        RevocationState::parse(&name).ok_or_else(|| format!("unknown revocation state {name:?}"))
+    }
+}
 
 /// A revocation to record.
 #[derive(Clone, Debug)]
@@ -25,8 +120,8 @@ pub struct NewRevocation {
     pub finding_id: Option<i64>,
     /// Where it was reported (JSON text, no secret).
     pub context: String,
-    /// The first state: `queued`, `awaiting_approval`, `review`, `off`.
-    pub state: String,
+    /// The first state: queued, awaiting approval, review, off or unsupported.
+    pub state: RevocationState,
     /// Why it is in that state.
     pub summary: String,
 }
@@ -47,7 +142,8 @@ pub struct Revocation {
     /// Where it was reported (JSON text).
     pub context: String,
     /// Where it is.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: RevocationState,
     /// The last outcome's summary, or why it waits.
     pub summary: String,
     /// Provider calls made so far.
@@ -61,7 +157,7 @@ pub struct Revocation {
 impl Revocation {
     /// Whether it is over.
     pub fn is_final(&self) -> bool {
-        FINAL_STATES.contains(&self.state.as_str())
+        self.state.is_final()
     }
 }
 
@@ -87,7 +183,7 @@ impl Store {
             .bind(&r.rule_id)
             .bind(r.finding_id)
             .bind(&r.context)
-            .bind(&r.state)
+            .bind(r.state.as_str())
             .bind(&r.summary)
             .bind(now_ms())
             .execute(pool)
@@ -118,7 +214,7 @@ impl Store {
     /// A database error.
     pub async fn revocations(
         &self,
-        state: Option<&str>,
+        state: Option<RevocationState>,
         limit: i64,
     ) -> Result<Vec<Revocation>, Error> {
         let q = format!(
@@ -126,7 +222,7 @@ impl Store {
              ORDER BY created_at DESC LIMIT $2"
         );
         Ok(on_pool!(self, |pool, sql| sqlx::query_as(&sql(&q))
-            .bind(state.unwrap_or(""))
+            .bind(state.map_or("", RevocationState::as_str))
             .bind(limit)
             .fetch_all(pool)
             .await?))
@@ -141,8 +237,8 @@ impl Store {
     pub async fn move_revocation(
         &self,
         fingerprint: &str,
-        from: &[&str],
-        state: &str,
+        from: &[RevocationState],
+        state: RevocationState,
         summary: &str,
     ) -> Result<bool, Error> {
         let from_list: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 5)).collect();
@@ -153,10 +249,13 @@ impl Store {
         );
         let n = on_pool!(self, |pool, sql| {
             let sql_text = sql(&q);
-            let mut query =
-                sqlx::query(&sql_text).bind(state).bind(summary).bind(now_ms()).bind(fingerprint);
+            let mut query = sqlx::query(&sql_text)
+                .bind(state.as_str())
+                .bind(summary)
+                .bind(now_ms())
+                .bind(fingerprint);
             for s in from {
-                query = query.bind(*s);
+                query = query.bind(s.as_str());
             }
             query.execute(pool).await?.rows_affected()
         });
@@ -300,8 +399,8 @@ pub struct RevocationEnd {
     pub fingerprint: String,
     /// The attempt's outcome (`revoked`, `failed_retryable`, `dry_run`, ...).
     pub outcome: String,
-    /// The revocation's new state (`queued` again to retry).
-    pub state: String,
+    /// The revocation's new state (queued again to retry).
+    pub state: RevocationState,
     /// The provider's HTTP status, when it answered.
     pub status: Option<i64>,
     /// The outcome's summary (never the secret).
@@ -367,11 +466,11 @@ impl Store {
                 }
                 query.execute(&mut *tx).await?;
                 // One UPDATE per distinct (state, summary): a batch shares one.
-                let mut groups: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+                let mut groups: Vec<(RevocationState, &str, Vec<&str>)> = Vec::new();
                 for e in chunk {
                     match groups.iter_mut().find(|(s, m, _)| *s == e.state && *m == e.summary) {
                         Some((_, _, fps)) => fps.push(&e.fingerprint),
-                        None => groups.push((&e.state, &e.summary, vec![&e.fingerprint])),
+                        None => groups.push((e.state, &e.summary, vec![&e.fingerprint])),
                     }
                 }
                 for (state, summary, fps) in groups {
@@ -384,7 +483,7 @@ impl Store {
                         list.join(", ")
                     ));
                     let mut query = sqlx::query_as::<_, (String,)>(&text)
-                        .bind(state)
+                        .bind(state.as_str())
                         .bind(summary)
                         .bind(now)
                         .bind(worker);

@@ -115,6 +115,19 @@ fn reveal_adds_the_secret_only_when_asked() -> TestResult {
     let out = env.run(&["scan", file.to_str().ok_or("utf-8")?, "-f", "json", "--reveal"])?;
     let all: Value = serde_json::from_str(&stdout(&out))?;
     assert_eq!(all[0]["secret"], token.as_str());
+    // A report file with plaintext is its owner's alone, also one that existed before.
+    let report = env.path("report.json");
+    std::fs::write(&report, "old")?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&report, std::fs::Permissions::from_mode(0o644))?;
+        let target = report.to_str().ok_or("utf-8")?;
+        let path = file.to_str().ok_or("utf-8")?;
+        env.run(&["scan", path, "-f", "json", "--reveal", "--output", target])?;
+        assert!(std::fs::read_to_string(&report)?.contains(&token));
+        assert_eq!(std::fs::metadata(&report)?.permissions().mode() & 0o777, 0o600);
+    }
     Ok(())
 }
 

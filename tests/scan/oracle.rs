@@ -50,8 +50,15 @@ fn check(dag: &Dag) -> Res<()> {
     }
     let expected = rev_list_blobs(&b, &revs)?;
     let key = FingerprintKey::new(b"oracle");
-    let scanned =
-        leakgate_server::mirror::scan_push(repo, &before, after, rules(), &key, 1, 64 << 20, None)?;
+    let scanned = leakgate_server::mirror::scan_push(
+        repo,
+        (&before, after, &[]),
+        rules(),
+        &key,
+        1,
+        64 << 20,
+        None,
+    )?;
     if wrong(scanned.stats.blobs, expected.len()) {
         return Err(format!(
             "service: {} blobs, git lists {}",

@@ -249,11 +249,61 @@ fn replicas_share_the_queue_through_crashes_and_shutdowns() -> TestResult {
         store.revocations(None, 100).await
     })?;
     assert_eq!(rows.len(), 20);
-    assert!(rows.iter().all(|r| r.state == "revoked"), "{rows:?}");
+    assert!(rows.iter().all(|r| r.state.as_str() == "revoked"), "{rows:?}");
     eprintln!(
         "throughput: 1 replica {one:.1} pushes/s (200 pushes); 3 replicas with a SIGKILL and a SIGTERM {three:.1} pushes/s (2,000 pushes, {twice} delivered twice) in {:.1} s; {sends} revocation sends for 20 keys",
         total.as_secs_f64()
     );
     replicas.clear();
+    Ok(())
+}
+
+/// What one replica scanned, every replica knows: a replica with a mirror of its own (after
+/// a failover) scans only the commits a new branch adds over what was scanned before, not
+/// the branch's whole history.
+#[test]
+fn a_replica_after_failover_knows_what_was_scanned() -> TestResult {
+    let world = World::new()?;
+    let repo = world.repo("github", "acme/failover")?;
+    let event = |git_ref: &str, after: &str| {
+        serde_json::json!({
+            "ref": git_ref, "before": "0".repeat(40), "after": after, "commits": [],
+            "repository": {"full_name": "acme/failover", "private": true},
+            "pusher": {"name": "dev"}, "installation": {"id": 99},
+        })
+        .to_string()
+    };
+    git(&repo.work, &["checkout", "-q", "-b", "feature"])?;
+    for i in 0..3 {
+        repo.commit(&format!("f{i}.txt"), &format!("{i}\n"))?;
+    }
+    git(&repo.work, &["push", "-q", "origin", "feature"])?;
+    let first = git(&repo.work, &["rev-parse", "HEAD"])?;
+    let mut a = Service::start(&world, &world.config("")?)?;
+    let (code, _) = a.deliver("github", "push", "fo-1", &event("refs/heads/feature", &first))?;
+    assert_eq!(code, 202);
+    a.wait("the first replica's status", || {
+        world.fake.state().statuses.iter().any(|s| s.sha == first)
+    })?;
+    a.terminate()?;
+    // The second replica: the same database, a mirror of its own.
+    let mirrors = world.dir.path().join("mirrors").display().to_string();
+    let config = world.config_edit(
+        "",
+        &[(&format!("mirror_dir = \"{mirrors}\""), &format!("mirror_dir = \"{mirrors}-b\""))],
+    )?;
+    let b = Service::start(&world, &config)?;
+    git(&repo.work, &["checkout", "-q", "-b", "feature2"])?;
+    repo.commit("g.txt", "g\n")?;
+    git(&repo.work, &["push", "-q", "origin", "feature2"])?;
+    let second = git(&repo.work, &["rev-parse", "HEAD"])?;
+    let (code, _) = b.deliver("github", "push", "fo-2", &event("refs/heads/feature2", &second))?;
+    assert_eq!(code, 202);
+    b.wait("the second replica's status", || {
+        world.fake.state().statuses.iter().any(|s| s.sha == second)
+    })?;
+    let state = world.fake.state();
+    let status = state.statuses.iter().find(|s| s.sha == second).ok_or("status")?;
+    assert!(status.description.contains("in 1 new commit"), "{}", status.description);
     Ok(())
 }

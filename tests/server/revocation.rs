@@ -22,7 +22,7 @@ fn revocation_state(world: &World, rule_id: &str) -> Option<String> {
         .ok()?
         .into_iter()
         .find(|r| r.rule_id == rule_id)
-        .map(|r| r.state)
+        .map(|r| r.state.as_str().to_owned())
 }
 
 fn received(world: &World, token: &str) -> usize {
@@ -283,7 +283,7 @@ print(iam.list_access_keys(UserName="{user}")["AccessKeyMetadata"][0]["Status"])
         rt.block_on(store.revocations(None, 1000)).is_ok_and(|rows| {
             rows.iter().any(|r| {
                 r.rule_id == "aws-access-key-id"
-                    && r.state == "unsupported"
+                    && r.state.as_str() == "unsupported"
                     && r.summary.contains("without its secret")
             })
         })
@@ -379,7 +379,7 @@ fn revocation_throughput() -> TestResult {
                         rule_id: "bench".into(),
                         finding_id: None,
                         context: "{}".into(),
-                        state: "queued".into(),
+                        state: leakgate_store::RevocationState::Queued,
                         summary: "queued".into(),
                     })
                     .await?;
@@ -398,7 +398,9 @@ fn revocation_throughput() -> TestResult {
         })?;
         let elapsed = started.elapsed();
         let (rt, store) = store(&world)?;
-        let revoked = rt.block_on(store.revocations(Some("revoked"), 1_000_000))?;
+        let revoked = rt.block_on(
+            store.revocations(Some(leakgate_store::RevocationState::Revoked), 1_000_000),
+        )?;
         let ours = revoked.iter().filter(|r| r.lane == lane).count();
         assert_eq!(ours, n as usize, "every {lane} revocation revoked");
         let calls = provider

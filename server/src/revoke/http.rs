@@ -29,6 +29,9 @@ pub(super) async fn send(
     send_inner(call, method, url, build, |_| {}).await
 }
 
+/// Largest provider answer read, in bytes.
+const MAX_ANSWER: usize = 1 << 20;
+
 async fn send_inner(
     call: &Call,
     method: Method,
@@ -58,12 +61,33 @@ async fn send_inner(
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
-    let body = response.bytes().await.map_err(|e| {
-        Attempt::without_answer(
-            Outcome::FailedRetryable,
-            format!("reading the answer: {}", e.without_url()),
-        )
-    })?;
+    // A provider's answer is small; a larger one is read no further (memory stays bounded
+    // whatever a provider, or something posing as one, sends).
+    let mut response = response;
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() > MAX_ANSWER => {
+                return Err(Attempt {
+                    outcome: Outcome::FailedRetryable,
+                    status: Some(status),
+                    summary: format!(
+                        "HTTP {status}: the answer is larger than {} KiB",
+                        MAX_ANSWER >> 10
+                    ),
+                    retry_after,
+                });
+            }
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => break,
+            Err(e) => {
+                return Err(Attempt::without_answer(
+                    Outcome::FailedRetryable,
+                    format!("reading the answer: {}", e.without_url()),
+                ))
+            }
+        }
+    }
     let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let text = String::from_utf8_lossy(&body[..body.len().min(64 << 10)]).into_owned();
     Ok(Reply { status, retry_after, html, json, text })

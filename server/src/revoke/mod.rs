@@ -55,6 +55,18 @@ impl Outcome {
         }
     }
 
+    /// The revocation's state after an attempt with this outcome (when it is not retried).
+    pub fn state(self) -> leakgate_store::RevocationState {
+        use leakgate_store::RevocationState as State;
+        match self {
+            Outcome::Revoked => State::Revoked,
+            Outcome::AlreadyInvalid => State::AlreadyInvalid,
+            Outcome::FailedRetryable => State::FailedRetryable,
+            Outcome::FailedPermanent => State::FailedPermanent,
+            Outcome::Unsupported => State::Unsupported,
+        }
+    }
+
     /// Whether the exposure is over (the key no longer works).
     pub fn is_final_success(self) -> bool {
         matches!(self, Outcome::Revoked | Outcome::AlreadyInvalid)
@@ -180,7 +192,7 @@ impl RevokeConfig {
 
     /// How long one provider call may take.
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.timeout_seconds.unwrap_or(15).max(1))
+        Duration::from_secs(self.timeout_seconds.unwrap_or(15).clamp(1, 3_600))
     }
 
     /// The settings of `name` (defaults when absent).

@@ -5,22 +5,21 @@
 use std::time::Duration;
 
 use leakgate_rules::{Finding, Severity};
-use leakgate_store::{Error, NewJob, NewRevocation, Revocation, RevocationEnd, SecretKey, Store};
+use leakgate_store::{
+    Error, NewJob, NewRevocation, Revocation, RevocationEnd, RevocationState as State, SecretKey,
+    Store,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Outcome, Policy, RevokeConfig};
 use crate::event::Forge;
+use crate::job::{Trigger, Work};
 use crate::metrics::Metrics;
 
-/// Job kind of a revocation.
-pub const JOB_KIND: &str = "revoke";
 /// Provider calls for one secret before its revocation gives up (`failed_retryable`):
 /// with the queue's backoff (2 s doubling) or the provider's `Retry-After` between them.
 pub const MAX_ATTEMPTS: i64 = 8;
-/// Attempts of a `revoke` job: more than [`MAX_ATTEMPTS`], so that a database hiccup does
-/// not end a revocation that still has provider calls left.
-const JOB_ATTEMPTS: i64 = 12;
 /// The lane of GitHub tokens that the credential revocation API takes in batches.
 pub const GITHUB_BATCH_LANE: &str = "github-batch";
 
@@ -35,28 +34,11 @@ pub struct Origin {
     pub installation_id: Option<u64>,
 }
 
-/// A `revoke` job's payload.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RevokeJob {
-    /// The secret's fingerprint.
-    pub fingerprint: String,
-}
-
 /// The job that sends (or, once final, reports) the revocation of `fingerprint`; `manual`
-/// jobs (an approval, a sweep) get a key of their own so that an earlier job does not hide
-/// them.
+/// jobs (an approval) get a key of their own so that an earlier job does not hide them.
 pub fn job(fingerprint: &str, manual: bool) -> NewJob {
-    let payload = serde_json::to_string(&RevokeJob { fingerprint: fingerprint.to_owned() })
-        .unwrap_or_default();
-    let mut job = NewJob::new(JOB_KIND, &payload);
-    job.max_attempts = JOB_ATTEMPTS;
-    if manual {
-        let mut nonce = [0u8; 8];
-        let _ = getrandom::fill(&mut nonce);
-        job.key(&format!("revoke:{fingerprint}:manual:{}", hex::encode(nonce)))
-    } else {
-        job.key(&format!("revoke:{fingerprint}"))
-    }
+    let trigger = if manual { Trigger::Approved } else { Trigger::Found };
+    Work::Revoke(crate::job::Revoke { fingerprint: fingerprint.to_owned(), trigger }).job()
 }
 
 /// Whether a finding may be revoked without a person deciding: its format's checksum
@@ -67,14 +49,14 @@ pub fn passes_gate(finding: &Finding) -> bool {
 }
 
 /// The state a new revocation starts in, and why.
-fn first_state(config: &RevokeConfig, provider: &str, finding: &Finding) -> (&'static str, String) {
+fn first_state(config: &RevokeConfig, provider: &str, finding: &Finding) -> (State, String) {
     match config.provider(provider).policy {
-        Policy::Off => ("off", format!("[revoke.{provider}] policy is off")),
-        Policy::Manual => ("awaiting_approval", "waiting for approval".into()),
+        Policy::Off => (State::Off, format!("[revoke.{provider}] policy is off")),
+        Policy::Manual => (State::AwaitingApproval, "waiting for approval".into()),
         Policy::Auto if !passes_gate(finding) => {
-            ("review", "no checksum confirmed it and the rule's severity is below high".into())
+            (State::Review, "no checksum confirmed it and the rule's severity is below high".into())
         }
-        Policy::Auto => ("queued", "queued".into()),
+        Policy::Auto => (State::Queued, "queued".into()),
     }
 }
 
@@ -147,8 +129,8 @@ pub async fn plan(
         let material = material(finding, findings).map(zeroize::Zeroizing::new);
         let destination = config.destination(known, origin.forge);
         let (state, summary) = match (&material, &destination) {
-            (None, _) => ("unsupported", super::aws::ID_ALONE.to_owned()),
-            (_, Err(why)) => ("unsupported", why.clone()),
+            (None, _) => (State::Unsupported, super::aws::ID_ALONE.to_owned()),
+            (_, Err(why)) => (State::Unsupported, why.clone()),
             _ => first_state(config, provider, finding),
         };
         let destination = destination.unwrap_or_default();
@@ -162,7 +144,7 @@ pub async fn plan(
                 rule_id: finding.rule_id.clone(),
                 finding_id: *id,
                 context: context.clone(),
-                state: state.to_owned(),
+                state,
                 summary,
             })
             .await?;
@@ -170,12 +152,12 @@ pub async fn plan(
             continue;
         }
         match &material {
-            Some(material) if state != "off" && state != "unsupported" => {
+            Some(material) if state != State::Off && state != State::Unsupported => {
                 store.put_secret(key, fingerprint, material).await?;
             }
             _ => {}
         }
-        if row.state == "queued" {
+        if row.state == State::Queued {
             store.enqueue(&job(fingerprint, false)).await?;
             queued += 1;
         }
@@ -209,8 +191,14 @@ pub enum Approval {
 }
 
 /// States from which a person may send a revocation (again).
-const APPROVABLE: &[&str] =
-    &["awaiting_approval", "review", "dry_run", "failed_retryable", "failed_permanent", "off"];
+const APPROVABLE: &[State] = &[
+    State::AwaitingApproval,
+    State::Review,
+    State::DryRun,
+    State::FailedRetryable,
+    State::FailedPermanent,
+    State::Off,
+];
 
 /// Approves the revocation of finding `id`'s secret on behalf of `actor` (audited): moves it
 /// to `queued` and enqueues a `revoke` job, unless the key is dead already.
@@ -231,14 +219,14 @@ pub async fn approve(
     if config.provider(&row.provider).policy == Policy::Off {
         return Ok(Approval::Off { provider: row.provider });
     }
-    if matches!(row.state.as_str(), "revoked" | "already_invalid" | "unsupported") {
+    if matches!(row.state, State::Revoked | State::AlreadyInvalid | State::Unsupported) {
         return Ok(Approval::Settled(row));
     }
     let fingerprint = finding.fingerprint;
     if !store.has_secret(&fingerprint).await? {
         return Ok(Approval::NoMaterial(row));
     }
-    if !store.move_revocation(&fingerprint, APPROVABLE, "queued", "approved").await? {
+    if !store.move_revocation(&fingerprint, APPROVABLE, State::Queued, "approved").await? {
         // Queued or being sent already: nothing to approve.
         return Ok(Approval::Queued(row));
     }
@@ -288,13 +276,18 @@ impl Revoker<'_> {
     pub async fn run(&self, fingerprint: &str, lease: Duration) -> Result<Step, Error> {
         let store = self.store;
         let Some(row) = store.revocation(fingerprint).await? else { return Ok(Step::Missing) };
-        if !matches!(row.state.as_str(), "queued" | "sending") {
+        if !matches!(row.state, State::Queued | State::Sending) {
             return Ok(Step::Settled(row));
         }
         let Some(provider) = super::provider(&row.provider) else {
             let why = format!("unknown provider {}", row.provider);
             store
-                .move_revocation(fingerprint, &["queued", "sending"], "failed_permanent", &why)
+                .move_revocation(
+                    fingerprint,
+                    &[State::Queued, State::Sending],
+                    State::FailedPermanent,
+                    &why,
+                )
                 .await?;
             return self.settled(fingerprint).await;
         };
@@ -305,7 +298,10 @@ impl Revoker<'_> {
         let destination = match self.config.destination(provider, origin.forge) {
             Ok(destination) => destination,
             Err(why) => {
-                if store.move_revocation(fingerprint, &["queued"], "unsupported", &why).await? {
+                if store
+                    .move_revocation(fingerprint, &[State::Queued], State::Unsupported, &why)
+                    .await?
+                {
                     store.wipe_secret(fingerprint).await?;
                 }
                 return self.settled(fingerprint).await;
@@ -313,7 +309,7 @@ impl Revoker<'_> {
         };
         if settings.policy == Policy::Off {
             let why = format!("[revoke.{}] policy is off", provider.name);
-            if store.move_revocation(fingerprint, &["queued"], "off", &why).await? {
+            if store.move_revocation(fingerprint, &[State::Queued], State::Off, &why).await? {
                 store.wipe_secret(fingerprint).await?;
             }
             return self.settled(fingerprint).await;
@@ -324,11 +320,13 @@ impl Revoker<'_> {
             store.claim_revocations(&row.lane, fingerprint, limit, self.worker, lease).await?;
         if !claimed.iter().any(|(f, _)| f == fingerprint) {
             for (other, _) in &claimed {
-                store.move_revocation(other, &["sending"], "queued", "queued").await?;
+                store.move_revocation(other, &[State::Sending], State::Queued, "queued").await?;
             }
             let now = store.revocation(fingerprint).await?;
             return Ok(match now {
-                Some(r) if r.state != "sending" && r.state != "queued" => Step::Settled(r),
+                Some(r) if r.state != State::Sending && r.state != State::Queued => {
+                    Step::Settled(r)
+                }
                 _ => Step::Later(
                     Duration::from_secs(2),
                     "another worker is sending this revocation".into(),
@@ -340,7 +338,7 @@ impl Revoker<'_> {
             let interval = Duration::from_secs_f64(3600.0 / f64::from(per_hour));
             if let Some(wait) = store.pace(&row.lane, interval).await? {
                 for (f, _) in &claimed {
-                    store.move_revocation(f, &["sending"], "queued", "queued").await?;
+                    store.move_revocation(f, &[State::Sending], State::Queued, "queued").await?;
                 }
                 return Ok(Step::Later(
                     wait.max(Duration::from_millis(200)),
@@ -396,7 +394,7 @@ impl Revoker<'_> {
             ends.extend(ready.iter().map(|(f, _)| RevocationEnd {
                 fingerprint: f.clone(),
                 outcome: "dry_run".into(),
-                state: "dry_run".into(),
+                state: State::DryRun,
                 status: None,
                 summary: "dry run: nothing sent".into(),
                 wipe: false,
@@ -443,16 +441,16 @@ impl Revoker<'_> {
 /// retries (kept until it expires, so that `leakgate revoke --finding` can try again).
 fn end_of(fingerprint: &str, attempt: &super::Attempt, last_try: bool) -> RevocationEnd {
     let state = match attempt.outcome {
-        Outcome::FailedRetryable if !last_try => "queued",
-        other => other.as_str(),
+        Outcome::FailedRetryable if !last_try => State::Queued,
+        other => other.state(),
     };
     RevocationEnd {
         fingerprint: fingerprint.to_owned(),
         outcome: attempt.outcome.as_str().to_owned(),
-        state: state.to_owned(),
+        state,
         status: attempt.status.map(i64::from),
         summary: attempt.summary.clone(),
-        wipe: state != "queued" && state != "failed_retryable",
+        wipe: state != State::Queued && state != State::FailedRetryable,
     }
 }
 
@@ -496,16 +494,16 @@ mod tests {
         let mut config = RevokeConfig::default();
         let weak = finding("r", "s", Severity::Medium, false);
         let strong = finding("r", "s", Severity::High, false);
-        assert_eq!(first_state(&config, "github", &strong).0, "awaiting_approval", "default");
+        assert_eq!(first_state(&config, "github", &strong).0, State::AwaitingApproval, "default");
         config
             .providers
             .insert("github".into(), ProviderConfig { policy: Policy::Auto, ..Default::default() });
-        assert_eq!(first_state(&config, "github", &strong).0, "queued");
-        assert_eq!(first_state(&config, "github", &weak).0, "review");
+        assert_eq!(first_state(&config, "github", &strong).0, State::Queued);
+        assert_eq!(first_state(&config, "github", &weak).0, State::Review);
         config
             .providers
             .insert("github".into(), ProviderConfig { policy: Policy::Off, ..Default::default() });
-        assert_eq!(first_state(&config, "github", &strong).0, "off");
+        assert_eq!(first_state(&config, "github", &strong).0, State::Off);
     }
 
     #[test]

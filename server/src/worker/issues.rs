@@ -10,7 +10,7 @@ use leakgate_store::{IssueClaim, IssueLock, IssueRecord, Revocation};
 use super::{Context, JobError};
 use crate::config::IssuesConfig;
 use crate::event::{Forge, Push};
-use crate::forge::ForgeClient;
+use crate::forge::{ForgeApi, ForgeClient};
 use crate::metrics::Metrics;
 use crate::report;
 

@@ -24,13 +24,11 @@ use leakgate_store::{FindingRecord, Job, NewScan, SecretKey, Store};
 use tokio::sync::{watch, Mutex, Notify};
 
 use crate::config::Config;
-use crate::event::{Forge, Push};
+use crate::event::Forge;
 use crate::forge::{ForgeClient, ForgeError};
 use crate::metrics::Metrics;
 use crate::mirror::{self, MirrorError, Source};
 use crate::revoke;
-
-pub use rescan::Rescan;
 
 /// What every worker shares.
 pub struct Context {
@@ -229,23 +227,12 @@ async fn execute(
     lease: Duration,
     cancel: &Arc<AtomicBool>,
 ) -> Result<(), JobError> {
-    match job.kind.as_str() {
-        "push" => {
-            let push: Push = serde_json::from_str(&job.payload)
-                .map_err(|e| JobError::Retry(format!("unreadable push payload: {e}")))?;
-            push::run(ctx, worker, job.id, &push, lease, cancel).await
+    match crate::job::Work::of(job).map_err(JobError::Retry)? {
+        crate::job::Work::Push(push) => push::run(ctx, worker, job.id, &push, lease, cancel).await,
+        crate::job::Work::Revoke(revoke) => {
+            run_revoke(ctx, worker, &revoke.fingerprint, lease).await
         }
-        revoke::run::JOB_KIND => {
-            let payload: revoke::run::RevokeJob = serde_json::from_str(&job.payload)
-                .map_err(|e| JobError::Retry(format!("unreadable revoke payload: {e}")))?;
-            run_revoke(ctx, worker, &payload.fingerprint, lease).await
-        }
-        "rescan" => {
-            let rescan: rescan::Rescan = serde_json::from_str(&job.payload)
-                .map_err(|e| JobError::Retry(format!("unreadable rescan payload: {e}")))?;
-            rescan::run(ctx, job.id, &rescan, cancel).await
-        }
-        other => Err(JobError::Retry(format!("unknown job kind {other:?}"))),
+        crate::job::Work::Rescan(rescan) => rescan::run(ctx, job.id, &rescan, cancel).await,
     }
 }
 
@@ -268,6 +255,12 @@ async fn fetch_and_scan(
     (git_ref, before, after): (&str, &str, &str),
     cancel: &Arc<AtomicBool>,
 ) -> Result<mirror::Scanned, JobError> {
+    // What any replica scanned of this repository (only a new ref needs it).
+    let scanned = if crate::event::is_zero(before) {
+        ctx.store.scanned_tips(&format!("{forge}:{repo}")).await?
+    } else {
+        Vec::new()
+    };
     let (path, lock) = mirror_lock(ctx, forge, repo).await;
     let _guard = lock.lock().await;
     let (rules, key, config) = (ctx.rules.clone(), ctx.key.clone(), ctx.config.clone());
@@ -280,6 +273,9 @@ async fn fetch_and_scan(
         if !crate::event::is_zero(&before) {
             wants.push(before.as_str());
         }
+        // Other replicas' scanned tips come along (a tip force-pushed away makes this fetch
+        // fail; the next one goes without them).
+        wants.extend(scanned.iter().map(String::as_str));
         let fetched = mirror::fetch(&path, &source, &wants, Some(&git_ref), deadline, &cancel);
         if let Err(e) = fetched {
             if cancel.load(Ordering::Relaxed) || Instant::now() >= deadline {
@@ -294,8 +290,7 @@ async fn fetch_and_scan(
         }
         mirror::scan_push(
             &path,
-            &before,
-            &after,
+            (&before, &after, &scanned),
             &rules,
             &key,
             config.scan.threads,
@@ -372,7 +367,8 @@ async fn record_scan(
     Ok(Recorded { findings, ids, scan: id, omitted })
 }
 
-/// Marks `after` scanned in the mirror, once everything about it is recorded and reported.
+/// Marks `after` scanned (in the database, for every replica, and in this mirror), once
+/// everything about it is recorded and reported.
 async fn mark_scanned(
     ctx: &Arc<Context>,
     forge: &str,
@@ -380,6 +376,7 @@ async fn mark_scanned(
     git_ref: &str,
     after: &str,
 ) -> Result<(), JobError> {
+    ctx.store.set_scanned_tip(&format!("{forge}:{repo}"), git_ref, after).await?;
     let (path, lock) = mirror_lock(ctx, forge, repo).await;
     let _guard = lock.lock().await;
     let (git_ref, after) = (git_ref.to_owned(), after.to_owned());

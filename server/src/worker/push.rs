@@ -12,7 +12,7 @@ use leakgate_store::NewScan;
 
 use super::{fetch_and_scan, issues, mark_scanned, record_scan, Context, JobError};
 use crate::event::Push;
-use crate::forge::StatusState;
+use crate::forge::{ForgeApi, StatusState};
 use crate::metrics::Metrics;
 use crate::mirror::{self, Source};
 use crate::{report, revoke};

@@ -6,24 +6,11 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use leakgate_store::NewScan;
-use serde::{Deserialize, Serialize};
+
+use crate::job::Rescan;
 
 use super::{fetch_and_scan, mark_scanned, record_scan, Context, JobError};
 use crate::mirror::Source;
-
-/// A scan the pre-receive hook could not finish within its budget (fail-open): the service
-/// fetches the pushed commits from the git server and scans them.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Rescan {
-    /// Repository name for records.
-    pub repo: String,
-    /// The repository on the git server (written by the hook, never by a payload).
-    pub url: String,
-    /// The ref updates: `(ref, before, after)`.
-    pub updates: Vec<(String, String, String)>,
-    /// Who pushed.
-    pub pusher: String,
-}
 
 pub(super) async fn run(
     ctx: &Arc<Context>,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use leakgate_store::{
     Bypass, Delivery, Error, FindingRecord, IssueClaim, IssueLock, IssueRecord, JobState, NewJob,
-    NewRevocation, NewScan, RevocationEnd, SecretKey, Store,
+    NewRevocation, NewScan, RevocationEnd, RevocationState, SecretKey, Store,
 };
 
 mod pg;
@@ -31,17 +31,18 @@ async fn revocations(store: &Store) -> TestResult {
         rule_id: "github-pat-classic".into(),
         finding_id: None,
         context: "{}".into(),
-        state: "queued".into(),
+        state: RevocationState::Queued,
         summary: "queued".into(),
     };
     let fps: Vec<String> = (0..5).map(|i| format!("{i:064}")).collect();
     for fp in &fps {
         let (row, fresh) = store.add_revocation(&new(fp)).await?;
-        assert!(fresh && row.state == "queued" && row.attempts == 0);
+        assert!(fresh && row.state == RevocationState::Queued && row.attempts == 0);
     }
-    let (again, fresh) =
-        store.add_revocation(&NewRevocation { state: "off".into(), ..new(&fps[0]) }).await?;
-    assert!(!fresh && again.state == "queued", "a secret has one revocation");
+    let (again, fresh) = store
+        .add_revocation(&NewRevocation { state: RevocationState::Off, ..new(&fps[0]) })
+        .await?;
+    assert!(!fresh && again.state == RevocationState::Queued, "a secret has one revocation");
     let batch = fps_of(store.claim_revocations("github-batch", &fps[3], 3, "w1", lease).await?);
     assert_eq!(batch.len(), 3);
     assert_eq!(
@@ -61,7 +62,7 @@ async fn revocations(store: &Store) -> TestResult {
     let end = |fp: &str, state: &str, wipe: bool| RevocationEnd {
         fingerprint: fp.to_owned(),
         outcome: state.to_owned(),
-        state: state.to_owned(),
+        state: RevocationState::parse(state).expect("a state"),
         status: Some(202),
         summary: "HTTP 202".into(),
         wipe,
@@ -73,7 +74,7 @@ async fn revocations(store: &Store) -> TestResult {
     // A worker whose claim was taken records its attempt but changes nothing else.
     let lost = store.end_revocations("w2", "github", 1, &[end(&batch[0], "revoked", true)]).await?;
     assert_eq!(lost, vec![batch[0].clone()]);
-    assert_eq!(store.revocation(&batch[0]).await?.expect("stored").state, "sending");
+    assert_eq!(store.revocation(&batch[0]).await?.expect("stored").state, RevocationState::Sending);
     assert!(store.get_secret(&key, &batch[0]).await.is_ok(), "not wiped by a lost claim");
     let ends: Vec<RevocationEnd> = batch.iter().map(|f| end(f, "revoked", true)).collect();
     assert!(store.end_revocations("w1", "github", 3, &ends).await?.is_empty());
@@ -86,7 +87,16 @@ async fn revocations(store: &Store) -> TestResult {
     let expired =
         fps_of(store.claim_revocations("github-batch", &rest[0], 10, "w2", Duration::ZERO).await?);
     assert!(expired.is_empty(), "still held by w2 under its first lease");
-    assert!(store.move_revocation(&rest[0], &["sending"], "queued", "released").await?);
+    assert!(
+        store
+            .move_revocation(
+                &rest[0],
+                &[RevocationState::Sending],
+                RevocationState::Queued,
+                "released"
+            )
+            .await?
+    );
     let short =
         fps_of(store.claim_revocations("github-batch", &rest[0], 1, "w4", Duration::ZERO).await?);
     assert_eq!(short, vec![rest[0].clone()]);
@@ -94,9 +104,18 @@ async fn revocations(store: &Store) -> TestResult {
     let taken = fps_of(store.claim_revocations("github-batch", &rest[0], 1, "w5", lease).await?);
     assert_eq!(taken, vec![rest[0].clone()], "an expired claim is taken over");
     store.end_revocations("w5", "github", 1, &[end(&rest[0], "queued", false)]).await?;
-    assert_eq!(store.revocation(&rest[0]).await?.expect("stored").state, "queued");
-    assert!(!store.move_revocation(&batch[0], &["awaiting_approval"], "queued", "x").await?);
-    assert_eq!(store.revocations(Some("revoked"), 10).await?.len(), 3);
+    assert_eq!(store.revocation(&rest[0]).await?.expect("stored").state, RevocationState::Queued);
+    assert!(
+        !store
+            .move_revocation(
+                &batch[0],
+                &[RevocationState::AwaitingApproval],
+                RevocationState::Queued,
+                "x"
+            )
+            .await?
+    );
+    assert_eq!(store.revocations(Some(RevocationState::Revoked), 10).await?.len(), 3);
     assert_eq!(store.revocations(None, 10).await?.len(), 5);
     // The claim holder's heartbeat keeps its claims; a claim nobody renews is stale and
     // the sweep finds it, as it finds a queued revocation nobody has touched for a while.
@@ -251,6 +270,15 @@ async fn story(store: &Store, reopen: &str) -> TestResult {
     assert_eq!(store.findings(again).await?.len(), 2);
     assert_eq!(store.scan_status(again).await?, Some(("findings".to_owned(), 0)));
     let unrelated = store.start_scan(&NewScan { job_key: None, ..job_scan.clone() }).await?;
+
+    // Scanned tips, shared by replicas: one per ref, the latest wins.
+    store.set_scanned_tip("github:acme/app", "refs/heads/main", "c1").await?;
+    store.set_scanned_tip("github:acme/app", "refs/heads/main", "c2").await?;
+    store.set_scanned_tip("github:acme/app", "refs/heads/dev", "c3").await?;
+    store.set_scanned_tip("github:acme/other", "refs/heads/main", "c4").await?;
+    let mut tips = store.scanned_tips("github:acme/app").await?;
+    tips.sort();
+    assert_eq!(tips, ["c2", "c3"]);
     assert_ne!(unrelated, first, "scans without a job key are rows of their own");
     assert_eq!(stored[0].redacted, "ghp_…");
     store
