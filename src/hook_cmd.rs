@@ -101,7 +101,10 @@ impl Recorder for Records<'_> {
         if let Some(url) = self.database {
             match leakgate_server::hook::record(url, record) {
                 Ok(()) => written = true,
-                Err(e) => failures.push(format!("database: {}", oneline(&format!("{e:#}")))),
+                Err(e) => {
+                    let e = anyhow::Error::new(e);
+                    failures.push(format!("database: {}", oneline(&format!("{e:#}"))));
+                }
             }
         }
         for failure in &failures {
@@ -225,7 +228,8 @@ fn revoke_blocked(
         &git_dir.display().to_string(),
         &pusher,
         findings,
-    )
+    )?;
+    Ok(())
 }
 
 /// `leakgate hook install`.

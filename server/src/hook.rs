@@ -5,7 +5,6 @@
 //! The hook itself is synchronous and links no runtime of its own: each call here runs on a
 //! current-thread runtime for its duration.
 
-use anyhow::Result;
 use leakgate_hooks::AuditRecord;
 use leakgate_rules::Finding;
 use leakgate_store::SecretKey;
@@ -14,8 +13,28 @@ use crate::job::Rescan;
 use crate::revoke::run::{plan, Origin};
 use crate::worker::finding_record;
 
+/// Why the hook's record did not reach the store.
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    /// No runtime to run the database calls on.
+    #[error("starting a runtime for the database calls")]
+    Runtime(#[source] std::io::Error),
+    /// The database refused or could not be reached.
+    #[error("recording in the database")]
+    Store(#[from] leakgate_store::Error),
+    /// The record does not serialise.
+    #[error("serialising the audit record")]
+    Serialise(#[from] serde_json::Error),
+}
+
+type Result<T> = std::result::Result<T, HookError>;
+
 fn block_on<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(HookError::Runtime)?
+        .block_on(future)
 }
 
 /// Records a bypass or an unscanned push in the database at `url`; an unscanned push also

@@ -9,18 +9,18 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
-pub mod event;
-pub mod forge;
+mod event;
+mod forge;
 pub mod hook;
-pub mod http;
-pub mod job;
-pub mod metrics;
+mod http;
+mod job;
+mod metrics;
 pub mod mirror;
-pub mod report;
+mod report;
 pub mod revoke;
 pub mod signature;
-pub mod spool;
-pub mod worker;
+mod spool;
+mod worker;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -29,13 +29,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{web, App, HttpServer};
-use anyhow::Context as _;
 use leakgate_rules::{FingerprintKey, RuleSet};
 use leakgate_store::{SecretKey, Store};
 use tokio::sync::{watch, Notify};
 
 pub use config::Config;
-use event::Forge;
+pub use event::Forge;
 
 /// Told the bound addresses once the server listens.
 pub type OnListen = Box<dyn FnOnce(&[SocketAddr]) + Send>;
@@ -71,32 +70,62 @@ fn replica_name() -> String {
     format!("{host}:{}", std::process::id())
 }
 
+/// Why the service did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The database cannot be opened or migrated.
+    #[error("opening the database")]
+    Database(#[source] leakgate_store::Error),
+    /// A forge's client cannot be built (its App key, its API URL).
+    #[error("configuring a forge")]
+    Forge(#[source] forge::ForgeError),
+    /// A directory the service keeps its state in cannot be created.
+    #[error("creating {}", .path.display())]
+    Directory {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The address cannot be bound.
+    #[error("binding {address}")]
+    Bind {
+        /// `[server] bind`.
+        address: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// Runs the service until SIGTERM or SIGINT: stops accepting, lets running jobs finish within
 /// the grace period, releases the rest.
 ///
 /// # Errors
 ///
-/// The database cannot be opened, the address cannot be bound, a forge is misconfigured.
-pub async fn serve(options: Options) -> anyhow::Result<()> {
+/// [`ServeError`]: the database cannot be opened, the address cannot be bound, a forge is
+/// misconfigured, a state directory cannot be created.
+pub async fn serve(options: Options) -> Result<(), ServeError> {
     // One TLS provider for octocrab (hyper-rustls) and reqwest (gix's HTTP and the REST
     // clients): ring, which needs no C toolchain. An error means one is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let Options { config, rules, key, secret_key, database_url, mirror_root, spool_dir, on_listen } =
         options;
     let config = Arc::new(config);
-    let store = Store::connect(&database_url).await.context("opening the database")?;
+    let store = Store::connect(&database_url).await.map_err(ServeError::Database)?;
     let metrics = Arc::new(metrics::Metrics::new());
     let mut forges = HashMap::new();
     for forge in [Forge::Github, Forge::Gitlab, Forge::Gitea] {
-        if let Some(client) = forge::client(forge, &config)? {
+        if let Some(client) = forge::client(forge, &config).map_err(ServeError::Forge)? {
             forges.insert(forge, client);
         }
     }
     std::fs::create_dir_all(&mirror_root)
-        .with_context(|| format!("creating the mirror directory {}", mirror_root.display()))?;
+        .map_err(|source| ServeError::Directory { path: mirror_root.clone(), source })?;
     let spool = Arc::new(
         spool::Spool::open(&spool_dir)
-            .with_context(|| format!("creating the spool directory {}", spool_dir.display()))?,
+            .map_err(|source| ServeError::Directory { path: spool_dir.clone(), source })?,
     );
     let wake = Arc::new(Notify::new());
     let ctx = Arc::new(worker::Context {
@@ -132,7 +161,7 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     .disable_signals()
     .shutdown_timeout(10)
     .bind(&config.server.bind)
-    .with_context(|| format!("binding {}", config.server.bind))?;
+    .map_err(|source| ServeError::Bind { address: config.server.bind.clone(), source })?;
     on_listen(&server.addrs());
     let server = server.run();
     let handle = server.handle();

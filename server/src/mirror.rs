@@ -21,31 +21,52 @@ use crate::config::Sensitive;
 const SCANNED: &str = "refs/leakgate/scanned/";
 const INCOMING: &str = "refs/leakgate/incoming/";
 
-/// Why a fetch or scan failed (retried by the job queue).
+/// The cause of a [`MirrorError`]: gix's error, or a refusal's text.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a fetch or scan failed (retried by the job queue). The cause is kept as the error's
+/// source.
 #[derive(Debug, thiserror::Error)]
 pub enum MirrorError {
     /// The mirror cannot be opened or created.
-    #[error("mirror {path}: {message}")]
+    #[error("mirror {}", .path.display())]
     Open {
         /// The mirror.
         path: PathBuf,
         /// Why.
-        message: String,
+        #[source]
+        source: Cause,
     },
-    /// The fetch failed (network, credentials, unknown objects).
-    #[error("fetching from {url}: {message}")]
+    /// The fetch failed or was refused (network, credentials, unknown objects, a URL that
+    /// is not the forge's).
+    #[error("fetching from {url}")]
     Fetch {
         /// The remote, credentials removed.
         url: String,
         /// Why.
-        message: String,
+        #[source]
+        source: Cause,
     },
     /// The pushed commit is not in the mirror after the fetch.
     #[error("commit {0} is not on the remote (force-pushed away?)")]
     Missing(String),
     /// The walk or the scan failed.
-    #[error("scanning: {0}")]
-    Scan(String),
+    #[error("scanning")]
+    Scan(#[source] Cause),
+}
+
+impl MirrorError {
+    /// The error with its causes, on one line.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
 }
 
 /// Credentials for HTTPS: user name and password/token.
@@ -113,7 +134,7 @@ pub fn is_repository_path(path: &str) -> bool {
 pub fn repository_url(base: &reqwest::Url, repo: &str) -> Result<reqwest::Url, MirrorError> {
     let refuse = |message: &str| MirrorError::Fetch {
         url: display_url(base.as_str()),
-        message: message.to_owned(),
+        source: message.to_owned().into(),
     };
     if !is_repository_path(repo) {
         return Err(refuse("the repository path is not one a forge allows"));
@@ -171,22 +192,19 @@ pub fn mirror_path(root: &Path, forge: &str, repo: &str) -> PathBuf {
 }
 
 fn open_or_init(path: &Path) -> Result<gix::Repository, MirrorError> {
-    let fail = |e: &dyn std::fmt::Display| MirrorError::Open {
-        path: path.to_owned(),
-        message: e.to_string(),
-    };
+    let fail = |e: Cause| MirrorError::Open { path: path.to_owned(), source: e };
     if path.join("objects").is_dir() {
-        return gix::open(path).map_err(|e| fail(&e));
+        return gix::open(path).map_err(|e| fail(e.into()));
     }
-    std::fs::create_dir_all(path).map_err(|e| fail(&e))?;
-    gix::init_bare(path).map_err(|e| fail(&e))
+    std::fs::create_dir_all(path).map_err(|e| fail(e.into()))?;
+    gix::init_bare(path).map_err(|e| fail(e.into()))
 }
 
 fn parse_id(repo: &gix::Repository, hex: &str) -> Result<ObjectId, MirrorError> {
     ObjectId::from_hex(hex.as_bytes())
         .ok()
         .filter(|id| id.kind() == repo.object_hash())
-        .ok_or_else(|| MirrorError::Scan(format!("bad object id {hex}")))
+        .ok_or_else(|| MirrorError::Scan(format!("bad object id {hex}").into()))
 }
 
 /// Fetches `wants` (object ids) from `source` into the mirror at `path`, creating it on
@@ -225,23 +243,18 @@ pub fn fetch(
         specs.push(format!("+{tip}:{INCOMING}tips/{}", tip.trim_start_matches("refs/")));
     }
     let shown = source.display();
-    let fail = |e: &dyn std::fmt::Display| MirrorError::Fetch {
-        url: shown.clone(),
-        message: format!("{e:#}"),
-    };
+    let fail = |e: Cause| MirrorError::Fetch { url: shown.clone(), source: e };
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
-        return Err(fail(&"the time limit was reached before the fetch"));
+        return Err(fail("the time limit was reached before the fetch".into()));
     }
     let (url, credentials) = match source {
         Source::Forge { url, credentials } => {
             if !matches!(url.scheme(), "https" | "http") {
-                return Err(fail(&"only https:// and http:// remotes are fetched"));
+                return Err(fail("only https:// and http:// remotes are fetched".into()));
             }
             if credentials.is_some() && url.scheme() == "http" && !is_loopback_url(url) {
-                return Err(fail(
-                    &"refusing to send credentials over plain http (use https, or a loopback address)",
-                ));
+                return Err(fail("refusing to send credentials over plain http (use https, or a loopback address)".into()));
             }
             (url.as_str().to_owned(), credentials.clone().map(|c| (url.clone(), c)))
         }
@@ -249,12 +262,12 @@ pub fn fetch(
     };
     let mut remote = repo
         .remote_at(url.as_str())
-        .map_err(|e| fail(&e))?
+        .map_err(|e| fail(e.into()))?
         .with_fetch_tags(gix::remote::fetch::Tags::None);
     remote
         .replace_refspecs(specs.iter().map(String::as_str), Direction::Fetch)
-        .map_err(|e| fail(&e))?;
-    let mut connection = remote.connect(Direction::Fetch).map_err(|e| fail(&e))?;
+        .map_err(|e| fail(e.into()))?;
+    let mut connection = remote.connect(Direction::Fetch).map_err(|e| fail(e.into()))?;
     if matches!(source, Source::Forge { .. }) {
         connection = connection.with_transport_options(Box::new(http_options(left)));
     }
@@ -280,9 +293,9 @@ pub fn fetch(
     });
     connection
         .prepare_fetch(gix::progress::Discard, Default::default())
-        .map_err(|e| fail(&e))?
+        .map_err(|e| fail(e.into()))?
         .receive(gix::progress::Discard, interrupt)
-        .map_err(|e| fail(&e))?;
+        .map_err(|e| fail(e.into()))?;
     Ok(())
 }
 
@@ -330,8 +343,8 @@ pub fn scan_push(
     stream_above: u64,
     deadline: Option<Instant>,
 ) -> Result<Scanned, MirrorError> {
-    let scan_err = |e: &dyn std::fmt::Display| MirrorError::Scan(e.to_string());
-    let mut repo = gix::open(path).map_err(|e| scan_err(&e))?;
+    let scan_err = |e: Cause| MirrorError::Scan(e);
+    let mut repo = gix::open(path).map_err(|e| scan_err(e.into()))?;
     repo.object_cache_size_if_unset(64 << 20);
     let after_id = parse_id(&repo, after)?;
     if !repo.has_object(after_id) {
@@ -353,7 +366,7 @@ pub fn scan_push(
         None => {
             // This mirror's scanned tips, and every replica's (`scanned`, from the database)
             // that the mirror has: what any replica scanned is not scanned again.
-            let mut tips = scanned_tips(&repo).map_err(|e| scan_err(&e))?;
+            let mut tips = scanned_tips(&repo).map_err(scan_err)?;
             tips.extend(
                 scanned
                     .iter()
@@ -365,7 +378,7 @@ pub fn scan_push(
             tips
         }
     };
-    let objects = Objects::new(&repo, None).map_err(|e| scan_err(&e))?;
+    let objects = Objects::new(&repo, None).map_err(|e| scan_err(e.into()))?;
     let options = WalkOptions {
         // An inline allow comment is not a way around the service: the finding is reported,
         // flagged.
@@ -388,7 +401,7 @@ pub fn scan_push(
         },
         |warning| tracing::warn!("{warning}"),
     )
-    .map_err(|e| scan_err(&e))?;
+    .map_err(|e| scan_err(e.into()))?;
     // A scan cut short by the deadline keeps what it found: the caller records and reports
     // it, and runs again for the rest.
     let mut findings = findings.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -417,10 +430,10 @@ fn scanned_tips(
 ///
 /// [`MirrorError::Scan`] when the ref cannot be written.
 pub fn mark_scanned(path: &Path, git_ref: &str, after: &str) -> Result<(), MirrorError> {
-    let scan_err = |e: &dyn std::fmt::Display| MirrorError::Scan(e.to_string());
-    let repo = gix::open(path).map_err(|e| scan_err(&e))?;
+    let scan_err = |e: Cause| MirrorError::Scan(e);
+    let repo = gix::open(path).map_err(|e| scan_err(e.into()))?;
     let id = parse_id(&repo, after)?;
-    write_scanned(&repo, git_ref, id).map_err(|e| scan_err(&e))
+    write_scanned(&repo, git_ref, id).map_err(scan_err)
 }
 
 fn write_scanned(
@@ -483,7 +496,7 @@ mod tests {
             &AtomicBool::new(false),
         )
         .expect_err("refused");
-        assert!(err.to_string().contains("plain http"), "{err}");
+        assert!(err.chain().contains("plain http"), "{}", err.chain());
         assert_eq!(display_url("https://user:tok@host/x.git"), "https://host/x.git");
     }
 

@@ -342,7 +342,9 @@ fn a_200_mib_blob_is_streamed_and_scanned() -> TestResult {
 
 /// With `[revoke] blocked_pushes`, a rejected push's keys are queued for revocation (the
 /// service sends them): the material encrypted under the data directory's key, never in
-/// plaintext. Without it, a rejected push queues nothing.
+/// plaintext. Without it, a rejected push queues nothing. A hook does not know which GitHub
+/// issued a token: only `[revoke.github] api_url` says where to send it; without it the
+/// revocation is `unsupported`, says where to revoke by hand, and keeps no material.
 #[test]
 fn a_rejected_push_queues_revocations_only_when_configured() -> TestResult {
     let s = Server::new()?;
@@ -356,8 +358,15 @@ fn a_rejected_push_queues_revocations_only_when_configured() -> TestResult {
         Ok(p)
     };
     let off = write("off.toml", "[revoke.github]\npolicy = \"auto\"\n")?;
-    let on =
-        write("on.toml", "[revoke]\nblocked_pushes = true\n[revoke.github]\npolicy = \"auto\"\n")?;
+    let on = write(
+        "on.toml",
+        "[revoke]\nblocked_pushes = true\n[revoke.github]\npolicy = \"auto\"\n\
+         api_url = \"https://api.github.com\"\n",
+    )?;
+    let unknown = write(
+        "unknown.toml",
+        "[revoke]\nblocked_pushes = true\n[revoke.github]\npolicy = \"auto\"\n",
+    )?;
     let push_with = |config: &Path| -> Res<Output> {
         Ok(s.push_cmd(&["origin", "main"]).env("LEAKGATE_CONFIG", config).output()?)
     };
@@ -400,5 +409,24 @@ fn a_rejected_push_queues_revocations_only_when_configured() -> TestResult {
             assert!(!bytes.windows(second.len()).any(|w| w == second.as_bytes()), "plaintext");
         }
     }
+
+    git(&s.work, &["reset", "-q", "--hard", &base])?;
+    let third = github_token(73);
+    s.commit("c.env", format!("TOKEN={third}\n"), "third")?;
+    assert!(!push_with(&unknown)?.status.success(), "rejected");
+    let rows = revocations()?;
+    let row = rows.iter().find(|r| r.fingerprint != rows_first(&rows)).ok_or("a second row")?;
+    assert_eq!(row.state.as_str(), "unsupported", "{row:?}");
+    assert!(row.summary.contains("issuing GitHub instance is unknown"), "{}", row.summary);
+    let kept = runtime.block_on(async {
+        let store = leakgate_store::Store::connect(&url).await?;
+        store.has_secret(&row.fingerprint).await
+    })?;
+    assert!(!kept, "no material for a revocation that will not be sent");
     Ok(())
+}
+
+/// The fingerprint of the oldest revocation (the list is newest first).
+fn rows_first(rows: &[leakgate_store::Revocation]) -> String {
+    rows.last().map(|r| r.fingerprint.clone()).unwrap_or_default()
 }

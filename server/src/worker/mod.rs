@@ -82,7 +82,7 @@ impl From<leakgate_store::Error> for JobError {
 
 impl From<MirrorError> for JobError {
     fn from(e: MirrorError) -> Self {
-        JobError::Retry(e.to_string())
+        JobError::Retry(e.chain())
     }
 }
 
