@@ -562,6 +562,42 @@ mod tests {
     }
 
     #[test]
+    fn the_fetch_base_is_configured_https_or_http_and_nothing_else() {
+        let mut config = Config::default();
+        assert_eq!(
+            config.fetch_base(Forge::Github).expect("public").as_str(),
+            "https://github.com/"
+        );
+        config.github.api_url = "https://ghes.example/api/v3".into();
+        assert_eq!(
+            config.fetch_base(Forge::Github).expect("ghes").as_str(),
+            "https://ghes.example/"
+        );
+        config.gitlab.api_url = Some("https://gl.example/api/v4/".into());
+        assert_eq!(config.fetch_base(Forge::Gitlab).expect("gl").as_str(), "https://gl.example/");
+        assert!(config.fetch_base(Forge::Gitea).is_err(), "nothing to derive from");
+        for bad in [
+            "file:///srv/git",
+            "ssh://git@gl.example",
+            "https://user:pw@gl.example",
+            "https://gl.example/?x=1",
+            "/srv/git",
+        ] {
+            config.gitlab.clone_url = Some(bad.into());
+            assert!(config.fetch_base(Forge::Gitlab).is_err(), "{bad}");
+        }
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "f.toml",
+                "[gitlab]\nwebhook_token = \"t\"\nclone_url = \"file:///srv/git\"\n",
+            )?;
+            let e = Config::load(Some(Path::new("f.toml"))).expect_err("refused").to_string();
+            assert!(e.contains("clone_url"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn secret_files_are_read() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("secret");

@@ -7,6 +7,7 @@
 //! database cannot take at all goes to the spool ([`crate::spool`]) on local disk and is
 //! replayed later: GitHub does not redeliver by itself, so a 503 would lose the push.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -205,21 +206,21 @@ fn is_push(forge: Forge, event: &str, payload: &[u8]) -> bool {
 /// The JSON payload of a delivery: the body, or for a form-encoded delivery (GitHub and
 /// Gitea can send `application/x-www-form-urlencoded`) its `payload` field. The signature
 /// was checked on the raw body before.
-fn payload(req: &HttpRequest, body: &[u8]) -> Result<Vec<u8>, &'static str> {
+fn payload<'b>(req: &HttpRequest, body: &'b [u8]) -> Result<Cow<'b, [u8]>, &'static str> {
     let form = header(req, "Content-Type").is_some_and(|t| {
         t.split(';')
             .next()
             .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
     });
     if !form {
-        return Ok(body.to_vec());
+        return Ok(Cow::Borrowed(body));
     }
     let fields: Vec<(String, String)> =
         serde_urlencoded::from_bytes(body).map_err(|_| "a form body that does not decode")?;
     fields
         .into_iter()
         .find(|(k, _)| k == "payload")
-        .map(|(_, v)| v.into_bytes())
+        .map(|(_, v)| Cow::Owned(v.into_bytes()))
         .ok_or("a form body without a `payload` field")
 }
 

@@ -409,3 +409,54 @@ fn a_delivery_is_not_lost_while_the_database_is_down() -> TestResult {
     assert!(service.log().contains("spooled deliveries recorded"), "{}", service.log());
     Ok(())
 }
+
+/// A forge (or something in front of it) that redirects: neither the REST clients nor the
+/// fetch follow, so the GitLab token never reaches the redirect's target.
+#[test]
+fn no_credential_follows_a_redirect() -> TestResult {
+    let world = World::new()?;
+    let thief = thief();
+    let target = thief.base.clone();
+    let redirector = crate::LocalServer::start(1, move |cfg| {
+        let target = target.clone();
+        cfg.default_service(actix_web::web::to(move |req: actix_web::HttpRequest| {
+            let location = format!("{target}{}", req.uri());
+            async move {
+                actix_web::HttpResponse::TemporaryRedirect()
+                    .insert_header(("Location", location))
+                    .finish()
+            }
+        }));
+    });
+    let base = world.fake.base.clone();
+    let config = world.config_edit(
+        "",
+        &[
+            (
+                &format!("api_url = \"{base}/gitlab/api/v4\""),
+                &format!("api_url = \"{}/gitlab/api/v4\"", redirector.base),
+            ),
+            (
+                &format!("clone_url = \"{base}/git/gitlab\""),
+                &format!("clone_url = \"{}/git/gitlab\"", redirector.base),
+            ),
+        ],
+    )?;
+    let service = Service::start(&world, &config)?;
+    let repo = world.repo("gitlab", "grp/moved")?;
+    repo.commit("a.env", &format!("TOKEN={}\n", github_token(89)))?;
+    let (before, after) = repo.push()?;
+    let body = gitlab_event("grp/moved", &before, &after, "https://x.invalid", Some(0));
+    assert_eq!(service.deliver("gitlab", "Push Hook", "moved-1", &body)?.0, 202);
+    service.wait("the fetch refused the redirect", || {
+        service.log().contains("grp/moved") && service.log().contains("job failed")
+    })?;
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let seen = thief.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    assert!(
+        seen.iter().all(|line| !line.contains(fake::GITLAB_TOKEN) && line.ends_with("\"\"")),
+        "credentials followed a redirect: {seen:?}"
+    );
+    assert!(seen.is_empty(), "a redirect was followed: {seen:?}");
+    Ok(())
+}
