@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 
 use super::{
     classify, find_in_pages, header_duration, owner_name, parse_issue, ForgeApi, ForgeError,
-    ForgeIssue, Reply, StatusState, CALL_TIMEOUT, CONNECT_TIMEOUT, MAX_REPLY,
+    ForgeIssue, Reply, StatusState, CALL_TIMEOUT, CONNECT_TIMEOUT, MAX_REPLY, STALL_TIMEOUT,
 };
 use crate::config::{GithubConfig, Sensitive};
 use crate::event::{Forge, Push};
@@ -31,7 +31,7 @@ impl Github {
         let builder = || {
             octocrab::Octocrab::builder().base_uri(api_url.as_str()).map_err(|e| bad(&e)).map(|b| {
                 b.set_connect_timeout(Some(CONNECT_TIMEOUT))
-                    .set_read_timeout(Some(CALL_TIMEOUT))
+                    .set_read_timeout(Some(STALL_TIMEOUT))
                     .set_write_timeout(Some(CALL_TIMEOUT))
             })
         };

@@ -77,6 +77,8 @@ const MAX_REPLY: usize = 8 << 20;
 /// Time limits of every forge call.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest wait for the next bytes of an answer (octocrab: its read timeout).
+const STALL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// An issue on a forge.
 #[derive(Clone, Debug, PartialEq, Eq)]

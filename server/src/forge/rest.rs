@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::{
     classify, header_duration, read_bounded, ForgeError, Reply, CALL_TIMEOUT, CONNECT_TIMEOUT,
+    STALL_TIMEOUT,
 };
 use crate::config::Sensitive;
 
@@ -31,6 +32,8 @@ impl Rest {
         let http = reqwest::Client::builder()
             .timeout(CALL_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
+            // A forge that stops sending mid-answer fails here, well before the call limit.
+            .read_timeout(STALL_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("leakgate/", env!("CARGO_PKG_VERSION")))
             .build()
