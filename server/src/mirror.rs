@@ -8,7 +8,7 @@
 //! reaches.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use gix::remote::Direction;
@@ -209,8 +209,8 @@ fn parse_id(repo: &gix::Repository, hex: &str) -> Result<ObjectId, MirrorError> 
 
 /// Fetches `wants` (object ids) from `source` into the mirror at `path`, creating it on
 /// first use. Objects already in the mirror are not fetched again. The fetch ends by
-/// `deadline` (every HTTP request is bounded by what is left of it, connections by 10 s) or
-/// when `interrupt` is set.
+/// `deadline` or when `interrupt` is set (checked while the pack is read), and fails when
+/// the remote sends nothing for 30 s or does not connect within 10 s.
 ///
 /// # Errors
 ///
@@ -291,20 +291,45 @@ pub fn fetch(
         }
         _ => Ok(None),
     });
-    connection
-        .prepare_fetch(gix::progress::Discard, Default::default())
-        .map_err(|e| fail(e.into()))?
-        .receive(gix::progress::Discard, interrupt)
-        .map_err(|e| fail(e.into()))?;
-    Ok(())
+    // gix checks `stop` while it reads the pack: set at the deadline or on the job's
+    // cancel, it ends a fetch that still receives bytes (a slow trickle) in time.
+    let stop = AtomicBool::new(false);
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                if interrupt.load(Ordering::Relaxed) || Instant::now() >= deadline {
+                    stop.store(true, Ordering::Relaxed);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let fetched = connection
+            .prepare_fetch(gix::progress::Discard, Default::default())
+            .map_err(|e| fail(e.into()))
+            .and_then(|prepared| {
+                prepared.receive(gix::progress::Discard, &stop).map_err(|e| fail(e.into()))
+            });
+        done.store(true, Ordering::Relaxed);
+        fetched.map(drop)
+    })
 }
 
+/// Longest wait for the next bytes of a fetch's answer: a remote that sends nothing for this
+/// long fails the fetch (the low-speed limit: zero bytes in 30 s).
+const FETCH_STALL: Duration = Duration::from_secs(30);
+
 /// HTTP settings of a forge fetch: no redirects (credentials and objects come from the
-/// configured host only), connections within 10 s, every request within `left`.
+/// configured host only), connections within 10 s, and no wait for an answer's headers or
+/// its next bytes longer than [`FETCH_STALL`] or the time `left` (reqwest's blocking
+/// `timeout` applies to each of those waits, not to the whole body: the deadline on the
+/// whole is the interrupt `fetch` sets).
 fn http_options(left: Duration) -> gix_transport::client::blocking_io::http::Options {
     use gix_transport::client::blocking_io::http;
+    let wait = FETCH_STALL.min(left);
     let backend = http::reqwest::Options {
-        configure_client: Some(Box::new(move |builder| Ok(builder.timeout(left)))),
+        configure_client: Some(Box::new(move |builder| Ok(builder.timeout(wait)))),
         configure_request: None,
     };
     let mut options = http::Options::default();

@@ -334,6 +334,41 @@ fn a_stuck_remote_releases_its_worker() -> TestResult {
     Ok(())
 }
 
+/// A remote that keeps sending, one byte every 100 ms, never stalls long enough for a read
+/// timeout: the deadline still ends the fetch (gix sees the interrupt between reads), and the
+/// only worker goes on to the next push.
+#[test]
+fn a_slow_remote_is_cut_off_at_the_deadline() -> TestResult {
+    let world = World::new()?;
+    let config = world
+        .config_edit("[scan]\ntimeout_seconds = 3\n", &[("\nworkers = 2\n", "\nworkers = 1\n")])?;
+    let service = Service::start(&world, &config)?;
+    let slow = world.repo("gitea", "org/slow")?;
+    let blob: String = (0..2_000).map(|i| format!("line {i} {}\n", i * 7919)).collect();
+    slow.commit("big.txt", &blob)?;
+    let (before, after) = slow.push()?;
+    world.fake.state().trickle_packs = Some("org/slow".into());
+    assert_eq!(service.deliver("gitea", "push", "slow-1", &slow.event(&before, &after))?.0, 202);
+    // The one worker takes the slow push first.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let next = world.repo("github", "acme/after-slow")?;
+    next.commit("a.env", &format!("TOKEN={}\n", github_token(90)))?;
+    let (before, after) = next.push()?;
+    assert_eq!(service.deliver("github", "push", "slow-2", &next.event(&before, &after))?.0, 202);
+    // The pack alone takes minutes at this rate; the limit is 3 s.
+    let bound = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !world.fake.state().statuses.iter().any(|s| s.sha == after) {
+        assert!(
+            std::time::Instant::now() < bound,
+            "the one worker is still held by the slow remote:\n{}",
+            service.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    service.wait("the slow fetch interrupted", || service.log().contains("interrupted"))?;
+    Ok(())
+}
+
 fn form_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {

@@ -59,6 +59,9 @@ pub struct State {
     pub revoke_failures: Vec<u16>,
     /// Commit statuses to refuse with 502 before accepting.
     pub status_failures: u32,
+    /// Send the answer of a protocol v2 `fetch` command (the pack) from repositories whose
+    /// path holds this text one byte every 100 ms (a remote that is slow, not silent).
+    pub trickle_packs: Option<String>,
     /// GitLab tokens revoked: (how, token) with how `self` (the token revoked itself) or
     /// `admin` (the admin token API).
     pub gitlab_revoked: Vec<(String, String)>,
@@ -457,5 +460,48 @@ fn git_http(req: &HttpRequest, rest: &str, body: &[u8], shared: &Shared) -> Http
             response.insert_header((name.as_str(), value.as_str()));
         }
     }
-    response.body(out.stdout[at + sep..].to_vec())
+    let body = out.stdout[at + sep..].to_vec();
+    // The answer to a protocol v2 `fetch` command: the pack.
+    let fetching = body.starts_with(b"000dpackfile");
+    let slow = lock(shared).trickle_packs.as_ref().is_some_and(|path| rest.contains(path.as_str()));
+    if rest.ends_with("git-upload-pack") && fetching && slow {
+        return response.body(Trickle { data: body, at: 0, wait: None });
+    }
+    response.body(body)
+}
+
+/// A body sent one byte every 100 ms.
+struct Trickle {
+    data: Vec<u8>,
+    at: usize,
+    wait: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl actix_web::body::MessageBody for Trickle {
+    type Error = std::convert::Infallible;
+
+    fn size(&self) -> actix_web::body::BodySize {
+        actix_web::body::BodySize::Stream
+    }
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<actix_web::web::Bytes, Self::Error>>> {
+        use std::future::Future;
+        let this = &mut *self;
+        if this.at >= this.data.len() {
+            return std::task::Poll::Ready(None);
+        }
+        let wait = this
+            .wait
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(100))));
+        if wait.as_mut().poll(cx).is_pending() {
+            return std::task::Poll::Pending;
+        }
+        this.wait = None;
+        let byte = actix_web::web::Bytes::copy_from_slice(&this.data[this.at..this.at + 1]);
+        this.at += 1;
+        std::task::Poll::Ready(Some(Ok(byte)))
+    }
 }
