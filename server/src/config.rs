@@ -177,6 +177,14 @@ pub struct ScanConfig {
     pub max_findings_per_push: usize,
 }
 
+impl ScanConfig {
+    /// The time limit of one fetch and scan (at least 1 s, at most a day, whatever a
+    /// configuration built in code says; a loaded one is checked for that range).
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout_seconds.clamp(1, 86_400))
+    }
+}
+
 impl Default for ScanConfig {
     fn default() -> Self {
         ScanConfig {

@@ -320,18 +320,24 @@ fn a_stuck_remote_releases_its_worker() -> TestResult {
     assert_eq!(service.deliver("github", "push", "tar-2", &next.event(&before, &after))?.0, 202);
     // The limit is 2 s; 20 s is a bound on liveness, far above it and far below a stuck
     // transport's own timeouts (reqwest's 30 s default, twice: the fetch is tried twice).
+    reported_within_20s(&world, &service, &after, "the stuck remote");
+    let log = service.log();
+    assert!(log.contains(&format!("127.0.0.1:{port}")), "the stuck fetch failed:\n{log}");
+    Ok(())
+}
+
+/// Waits (20 s at most: a bound on liveness, not a speed) for a status on `sha`; failing, the
+/// only worker is still held by `held_by`.
+fn reported_within_20s(world: &World, service: &Service, sha: &str, held_by: &str) {
     let bound = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !world.fake.state().statuses.iter().any(|s| s.sha == after) {
+    while !world.fake.state().statuses.iter().any(|s| s.sha == sha) {
         assert!(
             std::time::Instant::now() < bound,
-            "the one worker is still held by the stuck remote:\n{}",
+            "the one worker is still held by {held_by}:\n{}",
             service.log()
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let log = service.log();
-    assert!(log.contains(&format!("127.0.0.1:{port}")), "the stuck fetch failed:\n{log}");
-    Ok(())
 }
 
 /// A remote that keeps sending, one byte every 100 ms, never stalls long enough for a read
@@ -356,15 +362,7 @@ fn a_slow_remote_is_cut_off_at_the_deadline() -> TestResult {
     let (before, after) = next.push()?;
     assert_eq!(service.deliver("github", "push", "slow-2", &next.event(&before, &after))?.0, 202);
     // The pack alone takes minutes at this rate; the limit is 3 s.
-    let bound = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !world.fake.state().statuses.iter().any(|s| s.sha == after) {
-        assert!(
-            std::time::Instant::now() < bound,
-            "the one worker is still held by the slow remote:\n{}",
-            service.log()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    reported_within_20s(&world, &service, &after, "the slow remote");
     service.wait("the slow fetch interrupted", || service.log().contains("interrupted"))?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use leakgate_rules::Finding;
 use leakgate_store::{IssueClaim, IssueLock, IssueRecord, Revocation};
 
-use super::{Context, JobError};
+use super::{repo_key, Context, JobError};
 use crate::config::IssuesConfig;
 use crate::event::{Forge, Push};
 use crate::forge::{ForgeApi, ForgeClient};
@@ -64,7 +64,8 @@ fn tracker(config: &IssuesConfig, repo: &str) -> String {
 }
 
 /// Replaces the body of the open issue `record` of `key`/`fingerprint` (locked by `worker`)
-/// with `body`, records it, and unlocks it; a failed edit unlocks and fails.
+/// with `body`, records it, and unlocks it; a failed edit unlocks and fails. Returns whether
+/// the body changed (an unchanged body is not sent).
 async fn write_locked(
     ctx: &Context,
     client: &ForgeClient,
@@ -72,11 +73,11 @@ async fn write_locked(
     (tracker, record): (&str, &IssueRecord),
     body: String,
     installation: Option<u64>,
-) -> Result<(), JobError> {
+) -> Result<bool, JobError> {
     let hash = report::body_hash(&body);
     if record.body_hash.as_deref() == Some(hash.as_str()) {
         ctx.store.unlock_issue(key, fingerprint, worker).await?;
-        return Ok(());
+        return Ok(false);
     }
     if let Err(e) = client.edit_issue(installation, tracker, record.number, &body).await {
         ctx.store.unlock_issue(key, fingerprint, worker).await?;
@@ -90,7 +91,7 @@ async fn write_locked(
     };
     // Recording the issue releases the lock.
     ctx.store.issue_opened(key, fingerprint, &updated).await?;
-    Ok(())
+    Ok(true)
 }
 
 fn busy(what: &str, secs: u64) -> JobError {
@@ -117,7 +118,7 @@ pub(super) async fn report(
     let Some(tracker) = target.repository() else {
         return Err(JobError::Retry("no issue target".into()));
     };
-    let key = format!("{}:{}", push.forge.name(), push.repo);
+    let key = repo_key(push.forge.name(), &push.repo);
     let marker = report::marker(fingerprint);
     let installation = push.installation_id;
     let count = |outcome: &str| Metrics::count(&ctx.metrics.reports, "issue", outcome);
@@ -134,9 +135,7 @@ pub(super) async fn report(
                 IssueLock::Busy | IssueLock::NotOpen => return Err(busy("writing", 2)),
             };
             let body = body_now().await?;
-            let hash = report::body_hash(&body);
-            let changed = record.body_hash.as_deref() != Some(hash.as_str());
-            write_locked(
+            let changed = write_locked(
                 ctx,
                 client,
                 (&key, fingerprint, worker),
@@ -227,10 +226,9 @@ pub(super) async fn update(
             ctx.store.unlock_issue(&key, fingerprint, worker).await?;
             continue;
         };
-        let changed = Some(report::body_hash(&body)) != record.body_hash;
         let installation = record.installation_id.and_then(|i| u64::try_from(i).ok());
         let tracker = tracker(&ctx.config.issues, repo);
-        write_locked(
+        let changed = write_locked(
             ctx,
             client,
             (&key, fingerprint, worker),

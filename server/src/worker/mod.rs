@@ -217,7 +217,12 @@ async fn run_one(
 /// How long a job may run before it is cancelled: its fetch and scan limit, plus time for
 /// the forge and database calls around them.
 pub fn job_limit(config: &Config) -> Duration {
-    Duration::from_secs(config.scan.timeout_seconds.clamp(1, 86_400) + 300)
+    config.scan.timeout() + Duration::from_secs(300)
+}
+
+/// A repository's name in the store: `forge:repo` (scans, issues, scanned tips).
+fn repo_key(forge: &str, repo: &str) -> String {
+    format!("{forge}:{repo}")
 }
 
 async fn execute(
@@ -257,7 +262,7 @@ async fn fetch_and_scan(
 ) -> Result<mirror::Scanned, JobError> {
     // What any replica scanned of this repository (only a new ref needs it).
     let scanned = if crate::event::is_zero(before) {
-        ctx.store.scanned_tips(&format!("{forge}:{repo}")).await?
+        ctx.store.scanned_tips(&repo_key(forge, repo)).await?
     } else {
         Vec::new()
     };
@@ -267,7 +272,7 @@ async fn fetch_and_scan(
     let (git_ref, before, after) = (git_ref.to_owned(), before.to_owned(), after.to_owned());
     let cancel = cancel.clone();
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(config.scan.timeout_seconds.clamp(1, 86_400));
+    let deadline = started + config.scan.timeout();
     let scanned = tokio::task::spawn_blocking(move || {
         let mut wants = vec![after.as_str()];
         if !crate::event::is_zero(&before) {
@@ -376,7 +381,7 @@ async fn mark_scanned(
     git_ref: &str,
     after: &str,
 ) -> Result<(), JobError> {
-    ctx.store.set_scanned_tip(&format!("{forge}:{repo}"), git_ref, after).await?;
+    ctx.store.set_scanned_tip(&repo_key(forge, repo), git_ref, after).await?;
     let (path, lock) = mirror_lock(ctx, forge, repo).await;
     let _guard = lock.lock().await;
     let (git_ref, after) = (git_ref.to_owned(), after.to_owned());

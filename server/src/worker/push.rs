@@ -10,7 +10,7 @@ use std::time::Duration;
 use leakgate_rules::Finding;
 use leakgate_store::NewScan;
 
-use super::{fetch_and_scan, issues, mark_scanned, record_scan, Context, JobError};
+use super::{fetch_and_scan, issues, mark_scanned, record_scan, repo_key, Context, JobError};
 use crate::event::Push;
 use crate::forge::{ForgeApi, StatusState};
 use crate::metrics::Metrics;
@@ -44,7 +44,7 @@ pub(super) async fn run(
     .await?;
     let complete = scanned.stats.complete;
     let scan = NewScan {
-        repo: format!("{}:{}", push.forge.name(), push.repo),
+        repo: repo_key(push.forge.name(), &push.repo),
         refs: push.git_ref.clone(),
         before: Some(push.before.clone()),
         after: Some(push.after.clone()),
