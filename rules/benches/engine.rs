@@ -35,23 +35,58 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
     }
 }
 
-fn corpus() -> Vec<u8> {
+/// The corpus's text files, up to [`LIMIT`] bytes in all.
+fn corpus_files() -> Vec<Vec<u8>> {
     let mut files = Vec::new();
     collect(&corpus_dir(), &mut files);
-    let mut out = Vec::with_capacity(LIMIT);
+    let mut out = Vec::new();
+    let mut total = 0;
     for file in files {
-        let Ok(bytes) = std::fs::read(&file) else { continue };
+        let Ok(mut bytes) = std::fs::read(&file) else { continue };
         if is_binary(&bytes) {
             continue;
         }
-        out.extend_from_slice(&bytes);
-        if out.len() >= LIMIT {
-            out.truncate(LIMIT);
+        bytes.truncate(LIMIT - total);
+        total += bytes.len();
+        out.push(bytes);
+        if total >= LIMIT {
             break;
         }
     }
-    assert!(out.len() > 1 << 20, "benchmark corpus too small: set LEAKGATE_BENCH_CORPUS");
+    assert!(total > 1 << 20, "benchmark corpus too small: set LEAKGATE_BENCH_CORPUS");
     out
+}
+
+fn corpus() -> Vec<u8> {
+    corpus_files().concat()
+}
+
+/// The corpus file by file, as `scan` and the hook see it (each file its own input, with
+/// its own decoding budget), with the decoding layers on and off: what decoding costs.
+fn files(c: &mut Criterion) {
+    let files = corpus_files();
+    let total: usize = files.iter().map(Vec::len).sum();
+    let rules = RuleSet::builtin();
+    let mut group = c.benchmark_group("files");
+    group.throughput(Throughput::Bytes(total as u64));
+    group.sample_size(20);
+    for decode in [true, false] {
+        let mut scanner = rules.scanner(ScanOptions { decode, ..ScanOptions::default() });
+        for file in &files {
+            scanner.scan_bytes(file, Source::default(), |_| {});
+        }
+        let name = if decode { "decode" } else { "no-decode" };
+        group.bench_with_input(BenchmarkId::new("scan_bytes", name), &files, |b, files| {
+            b.iter(|| {
+                let mut n = 0;
+                for file in files {
+                    scanner.scan_bytes(file, Source { path: Some("corpus") }, |_| n += 1);
+                }
+                n
+            })
+        });
+    }
+    group.finish();
 }
 
 fn throughput(c: &mut Criterion) {
@@ -125,5 +160,5 @@ fn startup(c: &mut Criterion) {
     c.bench_function("ruleset_builtin", |b| b.iter(RuleSet::builtin));
 }
 
-criterion_group!(benches, throughput, dense, startup);
+criterion_group!(benches, throughput, files, dense, startup);
 criterion_main!(benches);

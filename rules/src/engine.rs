@@ -10,6 +10,7 @@ use std::io::{self, Read};
 
 use regex_automata::Input;
 
+use crate::decode::{self, Base64Runs, Decoded};
 use crate::gate::{Hit, KeywordGate};
 use crate::load::{GitleaksConfig, LoadError};
 use crate::rule::{shannon_entropy, Allowlist, Candidate, Rule};
@@ -21,6 +22,11 @@ const INLINE_ALLOW: [&[u8]; 2] = [b"leakgate:allow", b"gitleaks:allow"];
 /// How far from a secret its "line" reaches, each way, for inline allows and line
 /// allowlists: a line of megabytes must not make every match cost megabytes.
 const LINE_CONTEXT: usize = 4096;
+/// How deep decoding layers nest (base64 inside a JSON string inside base64 ...).
+const MAX_DEPTH: u8 = 2;
+/// Encoded bytes decoded per input, all layers together: decoding costs at most this much
+/// whatever the input holds.
+const DECODE_BUDGET: usize = 2 << 20;
 
 /// A compiled, immutable set of rules; share it across threads.
 #[derive(Debug)]
@@ -34,6 +40,9 @@ pub struct RuleSet {
     allowlists: Vec<Allowlist>,
     /// Largest window of any rule.
     max_window: usize,
+    /// Per gate keyword: a generic rule owns it (it is a name such as `password`, whose
+    /// line may hold a short base64 value).
+    named: Vec<bool>,
 }
 
 /// Collects rules from the catalog and from files, then compiles them together.
@@ -125,7 +134,11 @@ impl RuleSetBuilder {
             .map(index)
             .collect();
         let max_window = self.rules.iter().map(|r| r.max_len).max().unwrap_or(1);
+        let named = (0..gate.len())
+            .map(|k| gate.owners(k).iter().any(|&r| self.rules[r as usize].generic))
+            .collect();
         RuleSet {
+            named,
             rules: self.rules,
             gate,
             ungated,
@@ -163,20 +176,7 @@ impl RuleSet {
 
     /// A scanner that reuses its buffers across inputs; one per thread.
     pub fn scanner(&self, options: ScanOptions) -> Scanner<'_> {
-        Scanner {
-            set: self,
-            options,
-            state: State {
-                hits: Vec::new(),
-                last_end: vec![0; self.rules.len()],
-                touched: Vec::new(),
-                pending: std::collections::BTreeMap::new(),
-                binary: false,
-                disabled: vec![false; self.rules.len()],
-                lines: Lines::default(),
-            },
-            buf: Vec::new(),
-        }
+        Scanner { set: self, options, state: State::new(self.rules.len(), 0), buf: Vec::new() }
     }
 }
 
@@ -197,6 +197,9 @@ pub struct ScanOptions {
     pub collapse: bool,
     /// Bytes read per chunk when streaming.
     pub chunk_size: usize,
+    /// Decode base64, string-literal escapes and joins, and percent-encoding, and scan what
+    /// they hold (not in binary input).
+    pub decode: bool,
 }
 
 impl Default for ScanOptions {
@@ -207,6 +210,7 @@ impl Default for ScanOptions {
             flag_inline_allows: false,
             collapse: true,
             chunk_size: 1 << 20,
+            decode: true,
         }
     }
 }
@@ -272,6 +276,15 @@ struct State {
     binary: bool,
     disabled: Vec<bool>,
     lines: Lines,
+    /// Decoding layers: how deep this state is, the state that scans decoded text (made on
+    /// first use), encoded bytes this input may still decode, and scratch space.
+    depth: u8,
+    child: Option<Box<State>>,
+    budget: usize,
+    /// Absolute offset up to which keyword hits' lines were decoded already.
+    decoded_to: u64,
+    decoded: Decoded,
+    scratch: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -369,6 +382,8 @@ impl<'r> Scanner<'r> {
         let set = self.set;
         self.state.lines = Lines::default();
         self.state.binary = binary;
+        self.state.budget = DECODE_BUDGET;
+        self.state.decoded_to = 0;
         if let Some(path) = source.path {
             if set
                 .allowlists
@@ -411,6 +426,24 @@ impl<'r> Scanner<'r> {
 }
 
 impl State {
+    fn new(rules: usize, depth: u8) -> Self {
+        State {
+            hits: Vec::new(),
+            last_end: vec![0; rules],
+            touched: Vec::new(),
+            pending: std::collections::BTreeMap::new(),
+            binary: false,
+            disabled: vec![false; rules],
+            lines: Lines::default(),
+            depth,
+            child: None,
+            budget: 0,
+            decoded_to: 0,
+            decoded: Decoded::default(),
+            scratch: Vec::new(),
+        }
+    }
+
     /// Processes keyword occurrences starting in `from..limit` of `buf`, whose first byte is
     /// at absolute offset `base`.
     #[allow(clippy::too_many_arguments)] // one hot internal call site; a struct adds nothing
@@ -432,14 +465,46 @@ impl State {
         };
         let mut hits = std::mem::take(&mut self.hits);
         set.gate.hits(buf, from, search_end, &mut hits);
+        let decode = options.decode && !self.binary && self.depth < MAX_DEPTH;
         for hit in hits.iter().filter(|h| h.start < limit) {
             for &r in set.gate.owners(hit.pattern) {
                 if !self.disabled[r as usize] {
                     self.rule_hit(set, options, r, buf, base, hit.start, hit.end, source);
                 }
             }
+            if decode && self.budget > 0 && base + hit.start as u64 >= self.decoded_to {
+                self.decode_at_hit(set, options, buf, base, hit, source);
+            }
         }
         self.hits = hits;
+        if decode {
+            let mut decoded = std::mem::take(&mut self.decoded);
+            let mut scratch = std::mem::take(&mut self.scratch);
+            // Percent-encoding hides keywords too (`password%3D`, `%3A%2F%2F`): every line
+            // with a `%XX` that decodes to punctuation is decoded once.
+            let mut line_end = from;
+            for at in memchr::memchr_iter(b'%', &buf[from..limit]).map(|i| from + i) {
+                if at < line_end || self.budget == 0 || !decode::percent_escape(buf, at) {
+                    continue;
+                }
+                let line = line_around(buf, at);
+                line_end = line.end.max(at + 1);
+                decode::percent(buf, line.clone(), &mut decoded);
+                self.budget = self.budget.saturating_sub(line.len());
+                self.scan_decoded(set, options, buf, base, &decoded, source);
+            }
+            for run in Base64Runs::new(buf, from, search_end, decode::MIN_BASE64) {
+                if run.start >= limit || self.budget == 0 {
+                    break;
+                }
+                self.budget = self.budget.saturating_sub(run.len());
+                if decode::base64(buf, run, &mut scratch, &mut decoded) {
+                    self.scan_decoded(set, options, buf, base, &decoded, source);
+                }
+            }
+            self.decoded = decoded;
+            self.scratch = scratch;
+        }
         for &r in &set.ungated {
             if self.disabled[r as usize] {
                 continue;
@@ -455,6 +520,100 @@ impl State {
                 self.matched(set, options, r, buf, base, m.start(), m.end(), source);
                 at = m.end().max(m.start() + 1);
             }
+        }
+    }
+
+    /// The string-literal layer on the line of a keyword hit at `at`.
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn decode_at_hit(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        buf: &[u8],
+        base: u64,
+        hit: &Hit,
+        source: Source<'_>,
+    ) {
+        let line = line_around(buf, hit.start);
+        let (line_start, line_end) = (line.start, line.end);
+        let mut decoded = std::mem::take(&mut self.decoded);
+        let mut done = line_end;
+        if decode::literal_candidate(buf, line.clone()) {
+            // Every changed chain of the line at once: the line is lexed once, whatever
+            // the number of hits on it.
+            let mut at = line_start;
+            while self.budget > 0 {
+                let Some(end) =
+                    decode::next_literal_chain(buf, line.clone(), &mut at, &mut decoded)
+                else {
+                    break;
+                };
+                done = done.max(end);
+                self.budget = self.budget.saturating_sub(decoded.bytes.len());
+                self.scan_decoded(set, options, buf, base, &decoded, source);
+            }
+        }
+        // Short base64 values next to a name (`DB_PASSWORD: <base64>`); longer runs are decoded
+        // wherever they are.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let named = set.named[hit.pattern];
+        let runs = if named { line.clone() } else { line.start..line.start };
+        for run in Base64Runs::new(buf, runs.start, runs.end, decode::MIN_BASE64_ON_HIT) {
+            if run.len() >= decode::MIN_BASE64 || self.budget == 0 {
+                continue;
+            }
+            self.budget = self.budget.saturating_sub(run.len());
+            if decode::base64(buf, run, &mut scratch, &mut decoded) {
+                self.scan_decoded(set, options, buf, base, &decoded, source);
+            }
+        }
+        self.scratch = scratch;
+        self.decoded = decoded;
+        // Other hits on this line (or in its chains) see the same decoded text.
+        self.decoded_to = base + done as u64;
+    }
+
+    /// Scans decoded text with a child state and queues what it finds in the decoded part,
+    /// located at the encoded text it came from.
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn scan_decoded(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        buf: &[u8],
+        base: u64,
+        decoded: &Decoded,
+        source: Source<'_>,
+    ) {
+        let mut child = self
+            .child
+            .take()
+            .unwrap_or_else(|| Box::new(State::new(set.rules.len(), self.depth + 1)));
+        child.disabled.clone_from(&self.disabled);
+        child.lines = Lines::default();
+        child.budget = self.budget;
+        child.decoded_to = 0;
+        let bytes = &decoded.bytes;
+        child.step(set, options, bytes, 0, 0, bytes.len(), true, source);
+        for &r in &child.touched {
+            child.last_end[r as usize] = 0;
+        }
+        child.touched.clear();
+        self.budget = child.budget;
+        let found = std::mem::take(&mut child.pending);
+        self.child = Some(child);
+        for (_, mut p) in found {
+            let (s, e) = (p.start as usize, p.end as usize);
+            if e <= decoded.core.start || s >= decoded.core.end {
+                continue; // context, found (or not) by the plain pass
+            }
+            let (start, end) = decoded.source_span(s, e);
+            let (line, column) = self.lines.position(buf, start);
+            p.start = base + start as u64;
+            p.end = base + end as u64;
+            p.line = line;
+            p.column = column;
+            self.queue(set, options, p);
         }
     }
 
@@ -549,16 +708,24 @@ impl State {
             return;
         }
         let (line_no, column) = self.lines.position(buf, s);
-        let new = Pending {
-            rule: r,
-            secret: Secret::new(secret),
-            start: base + s as u64,
-            end: base + e as u64,
-            line: line_no,
-            column,
-            checksum_valid,
-            inline_allowed,
-        };
+        self.queue(
+            set,
+            options,
+            Pending {
+                rule: r,
+                secret: Secret::new(secret),
+                start: base + s as u64,
+                end: base + e as u64,
+                line: line_no,
+                column,
+                checksum_valid,
+                inline_allowed,
+            },
+        );
+    }
+
+    /// Queues a confirmed match, unless a more specific one holds the same secret.
+    fn queue(&mut self, set: &RuleSet, options: &ScanOptions, new: Pending) {
         if options.collapse {
             // A pending secret overlapping this one starts less than a window before it.
             let from = new.start.saturating_sub(set.max_window as u64 * 2 + 1);
@@ -601,6 +768,15 @@ impl State {
         }
         self.pending = keep;
     }
+}
+
+/// The line holding `buf[at]`, at most [`LINE_CONTEXT`] bytes each way, without its newline.
+fn line_around(buf: &[u8], at: usize) -> std::ops::Range<usize> {
+    let back = at.saturating_sub(LINE_CONTEXT);
+    let start = memchr::memrchr(b'\n', &buf[back..at]).map_or(back, |i| back + i + 1);
+    let ahead = (at + LINE_CONTEXT).min(buf.len());
+    let end = memchr::memchr(b'\n', &buf[at..ahead]).map_or(ahead, |i| at + i);
+    start..end
 }
 
 /// Ranks rules finding the same secret: checksum-confirmed first, then provider rules before

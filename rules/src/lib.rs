@@ -27,6 +27,7 @@
 mod catalog;
 mod check;
 mod checksum;
+mod decode;
 mod engine;
 mod finding;
 mod gate;

@@ -308,3 +308,116 @@ fn arbitrary_bytes_never_panic_and_streaming_agrees_with_whole_input() {
         assert!(len < 5000 || !whole.is_empty(), "the planted tokens are found");
     }
 }
+
+fn b64(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[test]
+fn base64_values_are_decoded_and_located_at_the_encoded_text() {
+    let set = RuleSet::builtin();
+    let manifest = format!(
+        "apiVersion: v1\nkind: Secret\ndata:\n  GITHUB_TOKEN: {}\n  other: aGVsbG8gd29ybGQ=\n",
+        b64(TOKEN)
+    );
+    let found = scan(&set, ScanOptions::default(), manifest.as_bytes());
+    assert_eq!(found, vec![("github-pat-classic".to_owned(), 4, 17, TOKEN.to_owned())]);
+    // Nested: base64 of a JSON document holding the base64 of the token.
+    let inner = format!("{{\"auths\": {{\"r\": {{\"token\": \"{}\"}}}}}}", b64(TOKEN));
+    let outer = format!(".dockerconfigjson: {}\n", b64(&inner));
+    let found = scan(&set, ScanOptions::default(), outer.as_bytes());
+    // Located where the secret's bytes are encoded, inside the outer value.
+    assert_eq!(found, vec![("github-pat-classic".to_owned(), 1, 56, TOKEN.to_owned())]);
+    // Wrapped over lines of 64 characters, as `base64` writes it.
+    let wrapped: Vec<String> = b64(&format!("# config\nexport GITHUB_TOKEN={TOKEN}\n"))
+        .as_bytes()
+        .chunks(64)
+        .map(|c| String::from_utf8(c.to_vec()).expect("ascii"))
+        .collect();
+    let yaml = format!("data:\n  env: |\n    {}\n", wrapped.join("\n    "));
+    let found = scan(&set, ScanOptions::default(), yaml.as_bytes());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].3, TOKEN);
+    // Decoding off: the token is not seen (a generic rule may still flag the encoded text).
+    let off = ScanOptions { decode: false, ..ScanOptions::default() };
+    assert!(scan(&set, off, manifest.as_bytes()).iter().all(|f| f.0 != "github-pat-classic"));
+}
+
+#[test]
+fn escaped_and_joined_string_literals_are_decoded() {
+    let set = custom(
+        r#"
+[[rules]]
+id = "quoted-secret"
+description = "needs real quotes"
+provider = "t"
+keywords = ["secret"]
+regex = '''secret = "(?P<secret>[a-z0-9]{12})"'''
+severity = "high"
+"#,
+    );
+    // A notebook cell: the code is a JSON string with \" escapes.
+    let notebook = "{\n  \"source\": [\n    \"import os\\n\",\n    \"secret = \\\"k3y9abc0def1\\\"\\n\"\n  ]\n}\n";
+    let found = scan(&set, ScanOptions::default(), notebook.as_bytes());
+    assert_eq!(found, vec![("quoted-secret".to_owned(), 4, 17, "k3y9abc0def1".to_owned())]);
+
+    // A PEM key split across concatenated Java literals, with \n escapes.
+    let builtin = RuleSet::builtin();
+    let body: Vec<String> = (0..12)
+        .map(|i| {
+            format!("MIIE{i:02}qK8vXr3Lw0z9Tb7Ye1Hn5Ug2Fp4Mc6Vd8Sa0Qj3Wk7Ro1Ei5Ny9Bt2Gx6Zl4Ah8P")
+        })
+        .collect();
+    let mut java =
+        String::from("class K {\n  static String KEY = \"-----BEGIN RSA PRIVATE KEY-----\\n\" +\n");
+    for line in &body {
+        java.push_str(&format!("      \"{line}\\n\" +\n"));
+    }
+    java.push_str("      \"-----END RSA PRIVATE KEY-----\";\n}\n");
+    let found = scan(&builtin, ScanOptions::default(), java.as_bytes());
+    let keys: Vec<_> = found.iter().filter(|f| f.0 == "private-key-rsa").collect();
+    assert_eq!(keys.len(), 1, "{found:?}");
+    assert_eq!((keys[0].1, keys[0].2), (2, 24));
+    assert!(keys[0].3.contains(&body[5]) && !keys[0].3.contains('"'), "joined: {}", keys[0].3);
+}
+
+#[test]
+fn percent_encoded_values_are_decoded() {
+    let set = custom(
+        r#"
+[[rules]]
+id = "token-param"
+description = "a token parameter"
+provider = "t"
+keywords = ["token="]
+regex = '''token=(?P<secret>[a-z]{10})\b'''
+severity = "high"
+"#,
+    );
+    let input = "next=https%3A%2F%2Fapp.example%2Fcb%3Ftoken%3Dqwertyuiop%26x%3D1\n";
+    let found = scan(&set, ScanOptions::default(), input.as_bytes());
+    assert_eq!(found, vec![("token-param".to_owned(), 1, 47, "qwertyuiop".to_owned())]);
+}
+
+#[test]
+fn decoding_agrees_between_streaming_and_whole_input_and_is_bounded() {
+    let set = RuleSet::builtin();
+    let mut input = String::new();
+    let mut expected = 0;
+    for i in 0..400 {
+        input.push_str(&"x".repeat(i % 97));
+        input.push_str(&format!("\n  token_{i}: {}\n", b64(TOKEN)));
+        expected += 1;
+    }
+    let whole = scan(&set, ScanOptions::default(), input.as_bytes());
+    assert_eq!(whole.len(), expected);
+    for chunk in [4096, 10_000] {
+        assert_eq!(scan_stream(&set, chunk, input.as_bytes()), whole, "chunk {chunk}");
+    }
+    // Megabytes of base64 text: decoding stops at its budget, the scan finishes.
+    let noise = b64(&"lorem ipsum dolor sit amet ".repeat(40)).repeat(2000);
+    let planted = format!("{noise}\n{TOKEN}\n");
+    let found = scan(&set, ScanOptions::default(), planted.as_bytes());
+    assert_eq!(found.len(), 1);
+}

@@ -1,0 +1,663 @@
+//! Decoding layers: secrets kept in an encoded form are decoded and scanned again.
+//!
+//! Three layers, each bounded, each giving a [`Decoded`] buffer whose every byte maps back to
+//! the offset of the encoded text it came from (so a finding is located where the encoded
+//! text is):
+//!
+//! - **String literals** ([`literal_chain`]): JSON and C-style escapes (`\"`, `\n`, `\uXXXX`,
+//!   `\xHH`) inside one quoted string, and chains of literals joined by `+`, `.`, `&`, `..`,
+//!   by whitespace (implicit concatenation) or, for arrays of lines such as a notebook's
+//!   cell source, by a comma after a literal ending in `\n`. Found from a keyword hit whose
+//!   line has a backslash or continues into another literal.
+//! - **Percent-encoding** ([`percent`]): `%XX` on the line of a keyword hit.
+//! - **Base64** ([`Base64Runs`], [`base64`]): runs of at least [`MIN_BASE64`] characters of
+//!   the standard or URL-safe alphabet (at least [`MIN_BASE64_ON_HIT`] on a keyword hit's
+//!   line), whose decoded text is printable
+//!   (a Kubernetes `Secret`'s `data:` values, a `.dockerconfigjson`, `Basic` credentials).
+//!   Runs wrapped over several lines of equal length are joined. These need no keyword: the
+//!   keyword is inside the encoding.
+//!
+//! The decoded buffer carries the line around the encoded text (a base64 value keeps the
+//! `DB_PASSWORD:` before it), so context rules work on it; only findings overlapping the
+//! decoded part ([`Decoded::core`]) are kept.
+
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+
+/// Shortest base64 run decoded anywhere (24 bytes of plaintext: distinctive tokens are
+/// longer). The run finder probes every this many bytes, so a longer minimum is a cheaper pass.
+pub(crate) const MIN_BASE64: usize = 32;
+/// Shortest base64 run decoded on the line of a keyword hit (`DB_PASSWORD: <base64>`).
+pub(crate) const MIN_BASE64_ON_HIT: usize = 12;
+/// Longest encoded text one layer decodes; longer runs are data (images, archives), not keys.
+pub(crate) const MAX_ENCODED: usize = 64 * 1024;
+/// Most string literals one chain joins.
+const MAX_PARTS: usize = 512;
+/// Context kept before and after the encoded text, from its line.
+const CONTEXT: usize = 256;
+
+/// Decoded text, the line context around it, and where each byte came from.
+#[derive(Debug, Default)]
+pub(crate) struct Decoded {
+    pub(crate) bytes: Vec<u8>,
+    /// For each byte of `bytes`, and one past the end, the offset in the scanned buffer of
+    /// the encoded text it was decoded from.
+    pub(crate) map: Vec<usize>,
+    /// The decoded part of `bytes` (the rest is context copied as is).
+    pub(crate) core: std::ops::Range<usize>,
+}
+
+impl Decoded {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.map.clear();
+        self.core = 0..0;
+    }
+
+    fn push(&mut self, byte: u8, from: usize) {
+        self.bytes.push(byte);
+        self.map.push(from);
+    }
+
+    fn copy(&mut self, buf: &[u8], range: std::ops::Range<usize>) {
+        self.bytes.extend_from_slice(&buf[range.clone()]);
+        self.map.extend(range);
+    }
+
+    fn finish(&mut self, end: usize) {
+        self.map.push(end);
+    }
+
+    /// The buffer offsets `start..end` of decoded bytes `s..e`.
+    pub(crate) fn source_span(&self, s: usize, e: usize) -> (usize, usize) {
+        let start = self.map[s];
+        let end = self.map[e].max(self.map[e.saturating_sub(1).max(s)] + 1);
+        (start, end)
+    }
+}
+
+/// The start of the line holding `pos`, at most [`CONTEXT`] bytes back.
+fn context_start(buf: &[u8], pos: usize) -> usize {
+    let back = pos.saturating_sub(CONTEXT);
+    memchr::memrchr(b'\n', &buf[back..pos]).map_or(back, |i| back + i + 1)
+}
+
+/// The end of the line holding `pos` (its newline included), at most [`CONTEXT`] bytes on.
+fn context_end(buf: &[u8], pos: usize) -> usize {
+    let ahead = (pos + CONTEXT).min(buf.len());
+    memchr::memchr(b'\n', &buf[pos..ahead]).map_or(ahead, |i| pos + i + 1)
+}
+
+// ---------------------------------------------------------------------------------------
+// String literals
+
+/// Whether the line `line` (a keyword hit's) may hold an escaped or joined string literal.
+pub(crate) fn literal_candidate(buf: &[u8], line: std::ops::Range<usize>) -> bool {
+    let text = &buf[line.clone()];
+    // An escaped quote, or an escape inside the text (not only `\n` before the closing
+    // quote, as in every format string).
+    for i in memchr::memchr_iter(b'\\', text) {
+        match text.get(i + 1) {
+            Some(b'"' | b'\'' | b'u' | b'x') => return true,
+            Some(b'n' | b'r') if !matches!(text.get(i + 2), Some(b'"' | b'\'' | b'\\') | None) => {
+                return true
+            }
+            _ => {}
+        }
+    }
+    // A literal continued on the next line: `"..." +`, `"..."` then a quote or a join
+    // operator, or a line of an array of lines (`"...\n",`).
+    let trimmed = text.trim_ascii_end();
+    let next = buf[line.end..].iter().take(256).find(|b| !b.is_ascii_whitespace());
+    let quote_next = next.is_some_and(|b| matches!(b, b'"' | b'\''));
+    match trimmed.last() {
+        Some(b'+' | b'.' | b'&') => quote_next,
+        Some(b'"' | b'\'') => quote_next || next.is_some_and(|b| matches!(b, b'+' | b'.' | b'&')),
+        Some(b',') => quote_next && (trimmed.ends_with(b"\\n\",") || trimmed.ends_with(b"\\n',")),
+        _ => false,
+    }
+}
+
+/// The next chain of string literals on `line`, starting the search at `*at`, that has an
+/// escape or more than one part, decoded into `out` with its line context; `*at` moves past
+/// it. The returned offset is the chain's end in `buf` (it may lie on a later line).
+pub(crate) fn next_literal_chain(
+    buf: &[u8],
+    line: std::ops::Range<usize>,
+    at: &mut usize,
+    out: &mut Decoded,
+) -> Option<usize> {
+    while *at < line.end {
+        let i = *at;
+        let b = buf[i];
+        if b != b'"' && b != b'\'' {
+            *at += 1;
+            continue;
+        }
+        out.clear();
+        out.copy(buf, context_start(buf, i)..i);
+        let core_start = out.bytes.len();
+        match chain(buf, i, out) {
+            Some(chain) => {
+                *at = chain.end;
+                if chain.changed {
+                    out.core = core_start..out.bytes.len();
+                    let after = context_end(buf, chain.end).max(chain.end);
+                    out.copy(buf, chain.end..after);
+                    out.finish(after);
+                    return Some(chain.end);
+                }
+            }
+            None => *at += 1,
+        }
+    }
+    None
+}
+
+struct Chain {
+    end: usize,
+    /// An escape was decoded or several literals were joined.
+    changed: bool,
+}
+
+/// Literals joined from the quote at `start`, their contents appended to `out`.
+fn chain(buf: &[u8], start: usize, out: &mut Decoded) -> Option<Chain> {
+    let mut at = start;
+    let mut parts = 0;
+    let mut changed = false;
+    loop {
+        let (end, escaped) = literal(buf, at, out)?;
+        parts += 1;
+        changed |= escaped;
+        let ends_line = out.bytes.last() == Some(&b'\n');
+        match join(buf, end, ends_line) {
+            Some(next) if parts < MAX_PARTS && next - start < MAX_ENCODED => {
+                at = next;
+                changed = true;
+            }
+            _ => return Some(Chain { end, changed }),
+        }
+    }
+}
+
+/// After a literal ending at `end`: the quote of the next literal joined to it.
+fn join(buf: &[u8], end: usize, ends_line: bool) -> Option<usize> {
+    let mut i = skip_space(buf, end);
+    let mut op = false;
+    match buf.get(i) {
+        Some(b'+' | b'&') => {
+            i += 1;
+            op = true;
+        }
+        Some(b'.') => {
+            i += if buf.get(i + 1) == Some(&b'.') { 2 } else { 1 };
+            op = true;
+        }
+        Some(b',') if ends_line => {
+            i += 1;
+            op = true;
+        }
+        _ => {}
+    }
+    let j = skip_space(buf, i);
+    // Implicit concatenation (no operator) only across whitespace that held a line break or
+    // a blank, as in C and Python; two quotes back to back are one literal's end and an
+    // unrelated start only in broken input.
+    let spaced = j > end;
+    match buf.get(j) {
+        Some(b'"' | b'\'') if op || spaced => Some(j),
+        _ => None,
+    }
+}
+
+fn skip_space(buf: &[u8], mut i: usize) -> usize {
+    let mut newlines = 0;
+    while let Some(&b) = buf.get(i) {
+        match b {
+            b' ' | b'\t' | b'\r' => {}
+            b'\\' if buf.get(i + 1) == Some(&b'\n') => i += 1, // shell/C line continuation
+            b'\n' if newlines < 2 => newlines += 1,
+            _ => break,
+        }
+        i += 1;
+    }
+    i
+}
+
+/// One quoted literal at `start`: its decoded content appended to `out`; the offset after
+/// its closing quote and whether it held an escape. `None` when it does not close on its
+/// line.
+fn literal(buf: &[u8], start: usize, out: &mut Decoded) -> Option<(usize, bool)> {
+    let quote = buf[start];
+    let mut i = start + 1;
+    let mut escaped = false;
+    let limit = (start + MAX_ENCODED).min(buf.len());
+    while i < limit {
+        let b = buf[i];
+        if b == quote {
+            return Some((i + 1, escaped));
+        }
+        match b {
+            b'\n' => return None,
+            b'\\' if i + 1 < limit => {
+                let (len, value) = escape(&buf[i + 1..limit]);
+                // `"...\n"` alone (a format string, a line of text) changes nothing a rule
+                // could see; escapes inside the text do.
+                let rest = &buf[i + 1 + len..limit];
+                let trailing = matches!(buf[i + 1], b'n' | b'r')
+                    && (rest.first() == Some(&quote)
+                        || rest.starts_with(b"\\n") && rest.get(2) == Some(&quote));
+                escaped |= !trailing;
+                match value {
+                    Escape::Byte(v) => out.push(v, i),
+                    Escape::Char(c) => {
+                        let mut utf8 = [0u8; 4];
+                        for &u in c.encode_utf8(&mut utf8).as_bytes() {
+                            out.push(u, i);
+                        }
+                    }
+                    Escape::Nothing => {}
+                    Escape::Raw => {
+                        out.push(b'\\', i);
+                        out.push(buf[i + 1], i + 1);
+                    }
+                }
+                i += 1 + len;
+            }
+            _ => {
+                out.push(b, i);
+                i += 1;
+            }
+        }
+    }
+    None
+}
+
+enum Escape {
+    Byte(u8),
+    Char(char),
+    /// A line continuation.
+    Nothing,
+    /// Not an escape this layer knows: kept as written.
+    Raw,
+}
+
+/// The escape after a backslash: its length (after the backslash) and value.
+fn escape(rest: &[u8]) -> (usize, Escape) {
+    let hex = |s: &[u8]| std::str::from_utf8(s).ok().and_then(|s| u32::from_str_radix(s, 16).ok());
+    match rest[0] {
+        b'n' => (1, Escape::Byte(b'\n')),
+        b'r' => (1, Escape::Byte(b'\r')),
+        b't' => (1, Escape::Byte(b'\t')),
+        b'0' => (1, Escape::Byte(0)),
+        b'"' | b'\'' | b'\\' | b'/' | b'`' => (1, Escape::Byte(rest[0])),
+        b'\n' => (1, Escape::Nothing),
+        b'x' if rest.len() >= 3 => match hex(&rest[1..3]) {
+            Some(v) => (3, Escape::Byte(v as u8)),
+            None => (1, Escape::Raw),
+        },
+        b'u' if rest.len() >= 5 => match hex(&rest[1..5]).and_then(char::from_u32) {
+            Some(c) => (5, Escape::Char(c)),
+            None => (1, Escape::Raw),
+        },
+        _ => (1, Escape::Raw),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Percent-encoding
+
+/// Whether the `%` at `at` starts an escape of a byte that URLs must encode (`%3A`, `%2F`,
+/// `%40`, ...): `%20` in prose or `%d` in a format string are not worth decoding.
+pub(crate) fn percent_escape(buf: &[u8], at: usize) -> bool {
+    let digit = |i: usize| buf.get(i).and_then(|&b| (b as char).to_digit(16));
+    match (digit(at + 1), digit(at + 2)) {
+        (Some(h), Some(l)) => matches!(
+            (h * 16 + l) as u8,
+            b':' | b'/'
+                | b'?'
+                | b'='
+                | b'&'
+                | b'@'
+                | b'+'
+                | b'"'
+                | b'\''
+                | b','
+                | b';'
+                | b'#'
+                | b'%'
+                | b'$'
+                | b'!'
+                | b'*'
+                | b'('
+                | b')'
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'\n'
+        ),
+        _ => false,
+    }
+}
+
+/// `line` with its `%XX` escapes decoded into `out` (the whole line is the core).
+pub(crate) fn percent(buf: &[u8], line: std::ops::Range<usize>, out: &mut Decoded) {
+    out.clear();
+    let mut i = line.start;
+    while i < line.end {
+        let b = buf[i];
+        if b == b'%' && i + 2 < line.end {
+            let pair = &buf[i + 1..i + 3];
+            if let Some(v) =
+                std::str::from_utf8(pair).ok().and_then(|s| u8::from_str_radix(s, 16).ok())
+            {
+                out.push(v, i);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b, i);
+        i += 1;
+    }
+    out.core = 0..out.bytes.len();
+    out.finish(line.end);
+}
+
+// ---------------------------------------------------------------------------------------
+// Base64
+
+const B64: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+        c += 1;
+    }
+    t
+};
+
+/// 1 for bytes outside the base64 alphabets.
+const OTHER: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = !B64[c] as u8;
+        c += 1;
+    }
+    t
+};
+
+fn engine(alphabet: &base64::alphabet::Alphabet) -> GeneralPurpose {
+    GeneralPurpose::new(
+        alphabet,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    )
+}
+
+/// Runs of base64 characters of at least `min` bytes in `buf[from..end]`. Every run that
+/// long holds a whole 8-byte window at one of the positions `min - 7` apart, so only those
+/// windows are tested (eight table loads, no branch per byte); a full one is extended both
+/// ways. A run that began before `from` is skipped (it was the previous chunk's).
+pub(crate) struct Base64Runs<'a> {
+    buf: &'a [u8],
+    at: usize,
+    end: usize,
+    min: usize,
+}
+
+impl<'a> Base64Runs<'a> {
+    pub(crate) fn new(buf: &'a [u8], from: usize, end: usize, min: usize) -> Self {
+        debug_assert!(min >= 8);
+        let mut at = from;
+        if from > 0 && B64[buf[from - 1] as usize] {
+            while at < end && B64[buf[at] as usize] {
+                at += 1;
+            }
+        }
+        Base64Runs { buf, at, end, min }
+    }
+}
+
+impl Iterator for Base64Runs<'_> {
+    type Item = std::ops::Range<usize>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let buf = &self.buf[..self.end];
+        let stride = self.min - 7;
+        // Invariant: no run of `min` starts in `lower..at`, and `lower` is the input's start
+        // or follows a non-base64 byte.
+        let lower = self.at;
+        let mut at = self.at;
+        while at + 8 <= buf.len() {
+            let window: &[u8; 8] = buf[at..at + 8].try_into().expect("8 bytes");
+            // OR of bytes, not `all()`: no branch per byte.
+            let other = window.iter().fold(0u8, |acc, &b| acc | OTHER[b as usize]);
+            if other != 0 {
+                at += stride;
+                continue;
+            }
+            let mut start = at;
+            while start > lower && B64[buf[start - 1] as usize] {
+                start -= 1;
+            }
+            let mut end = at + 8;
+            while end < buf.len() && B64[buf[end] as usize] {
+                end += 1;
+            }
+            at = end;
+            if end - start >= self.min {
+                self.at = at;
+                return Some(start..end);
+            }
+        }
+        self.at = buf.len();
+        None
+    }
+}
+
+/// Decodes the base64 run `run` of `buf` (continued over following lines when it is wrapped)
+/// into `out` with its line context. False when the run is not base64 of printable text.
+pub(crate) fn base64(
+    buf: &[u8],
+    run: std::ops::Range<usize>,
+    scratch: &mut Vec<u8>,
+    out: &mut Decoded,
+) -> bool {
+    let text = &buf[run.clone()];
+    // The first character of every 4 encodes the top 6 bits of a byte: for text (0x20-0x7e,
+    // tab, CR, LF) that is `C`, `D` or `I`-`f`. Identifiers, paths and hashes fail this
+    // within a few characters, without decoding.
+    let quad = |b: &u8| matches!(b, b'C' | b'D' | b'I'..=b'Z' | b'a'..=b'f');
+    if text.len() < 8 || text.len() > MAX_ENCODED || !text.iter().step_by(4).take(8).all(quad) {
+        return false;
+    }
+    let standard = text.iter().any(|&b| b == b'+' || b == b'/');
+    let url = text.iter().any(|&b| b == b'-' || b == b'_');
+    if standard && url {
+        return false;
+    }
+    let engine =
+        engine(if url { &base64::alphabet::URL_SAFE } else { &base64::alphabet::STANDARD });
+    // A quick look at the first bytes before decoding everything.
+    // Segments: the run, then any wrapped continuation lines of the same width.
+    let mut segments = vec![run.clone()];
+    let mut padded_end = pad_end(buf, run.end);
+    let width = run.len();
+    if width >= 60 && width % 4 == 0 && padded_end == run.end {
+        let mut at = run.end;
+        while segments.len() < 1024 {
+            let Some(next) = continuation(buf, at) else { break };
+            let len = next.len();
+            segments.push(next.clone());
+            at = pad_end(buf, next.end);
+            padded_end = at;
+            if len != width || at != next.end {
+                break;
+            }
+        }
+    }
+    let mut encoded: Vec<u8> = Vec::new();
+    let mut origin: Vec<usize> = Vec::new();
+    for segment in &segments {
+        encoded.extend_from_slice(&buf[segment.clone()]);
+        origin.extend(segment.clone());
+    }
+    if encoded.len() % 4 == 1 {
+        encoded.pop();
+        origin.pop();
+    }
+    scratch.clear();
+    if engine.decode_vec(&encoded, scratch).is_err() || !printable(scratch, 10) {
+        return false;
+    }
+    out.clear();
+    out.copy(buf, context_start(buf, run.start)..run.start);
+    let core_start = out.bytes.len();
+    for (k, &b) in scratch.iter().enumerate() {
+        out.push(b, origin[(k * 4 / 3).min(origin.len() - 1)]);
+    }
+    out.core = core_start..out.bytes.len();
+    let after = context_end(buf, padded_end).max(padded_end);
+    out.copy(buf, padded_end..after);
+    out.finish(after);
+    true
+}
+
+/// After a run ending at `end`: past its `=` padding.
+fn pad_end(buf: &[u8], end: usize) -> usize {
+    let pad = buf[end..].iter().take(2).take_while(|&&b| b == b'=').count();
+    end + pad
+}
+
+/// The base64 run that starts the line after `end` (after indentation), if `end` is a line's end.
+fn continuation(buf: &[u8], end: usize) -> Option<std::ops::Range<usize>> {
+    let mut i = end;
+    if buf.get(i) == Some(&b'\r') {
+        i += 1;
+    }
+    if buf.get(i) != Some(&b'\n') {
+        return None;
+    }
+    i += 1;
+    while matches!(buf.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    let start = i;
+    while i < buf.len() && B64[buf[i] as usize] {
+        i += 1;
+    }
+    (i > start).then_some(start..i)
+}
+
+/// Whether `bytes` is text: at most `bad_per_hundred` bytes in a hundred are neither
+/// printable ASCII, whitespace nor part of valid UTF-8.
+fn printable(bytes: &[u8], bad_per_hundred: usize) -> bool {
+    let text = |b: &u8| matches!(b, 0x20..=0x7e | b'\n' | b'\r' | b'\t');
+    let bad = match std::str::from_utf8(bytes) {
+        Ok(s) => s.bytes().filter(|b| *b < 0x80 && !text(b)).count(),
+        Err(_) => bytes.iter().filter(|b| !text(b)).count(),
+    };
+    bad * 100 <= bytes.len() * bad_per_hundred
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runs(text: &str) -> Vec<&str> {
+        Base64Runs::new(text.as_bytes(), 0, text.len(), MIN_BASE64).map(|r| &text[r]).collect()
+    }
+
+    #[test]
+    fn base64_runs_are_found_whole_and_only_when_long_enough() {
+        let run = "Z2hwX0FCQ0RFRkdISUpLTE1OT1BRUlNU";
+        assert_eq!(runs(&format!("a: {run}\nb: short")), [run]);
+        assert_eq!(runs(&format!("x {run}")), [run]);
+        assert!(runs("the quick brown fox jumps over the lazy dog").is_empty());
+        let text = "abc ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        // Starting inside a run skips it: it belongs to the chunk before.
+        assert!(Base64Runs::new(text.as_bytes(), 6, text.len(), 20).next().is_none());
+    }
+
+    #[test]
+    fn base64_decodes_printable_text_with_its_line() {
+        let text = b"  DB_PASSWORD: c3VwZXItc2VjcmV0LXBhc3N3b3JkLTQy\n";
+        let run = Base64Runs::new(text, 0, text.len(), 12).next().expect("a run");
+        let mut out = Decoded::default();
+        assert!(base64(text, run.clone(), &mut Vec::new(), &mut out));
+        assert_eq!(out.bytes, b"  DB_PASSWORD: super-secret-password-42\n");
+        assert_eq!(&out.bytes[out.core.clone()], b"super-secret-password-42");
+        assert_eq!(out.source_span(out.core.start, out.core.end), (run.start, run.end));
+        // Hex, one-case words and binary do not decode.
+        for no in [
+            "5d41402abc4b2a76b9719d911017c5925d41402a",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "AAECAwQFBgcICQoLDA0ODxAREhM",
+        ] {
+            let r = 0..no.len();
+            assert!(!base64(no.as_bytes(), r, &mut Vec::new(), &mut out), "{no}");
+        }
+    }
+
+    #[test]
+    fn wrapped_base64_is_joined() {
+        let plain = "ghp_token ".repeat(12);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&plain);
+        let wrapped: Vec<&str> =
+            encoded.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        let text = format!("data: |\n    {}\n", wrapped.join("\n    "));
+        let run =
+            Base64Runs::new(text.as_bytes(), 0, text.len(), MIN_BASE64).next().expect("a run");
+        let mut out = Decoded::default();
+        assert!(base64(text.as_bytes(), run, &mut Vec::new(), &mut out));
+        assert_eq!(&out.bytes[out.core.clone()], plain.as_bytes());
+    }
+
+    /// The first decoded chain on the line holding `at`.
+    fn chain_of(text: &str, at: &str) -> Option<String> {
+        let pos = text.find(at).expect("marker");
+        let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+        let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+        let mut out = Decoded::default();
+        next_literal_chain(text.as_bytes(), line_start..line_end, &mut { line_start }, &mut out)?;
+        Some(String::from_utf8(out.bytes[out.core.clone()].to_vec()).unwrap())
+    }
+
+    #[test]
+    fn string_literals_are_unescaped_and_joined() {
+        assert_eq!(
+            chain_of(r#"    "token = \"abc\\ndef\"\n","#, "token").as_deref(),
+            Some("token = \"abc\\ndef\"\n")
+        );
+        let java = "String k = \"-----BEGIN RSA PRIVATE KEY-----\\n\" +\n    \"MIIEabc\\n\" +\n    \"-----END RSA PRIVATE KEY-----\";\n";
+        assert_eq!(
+            chain_of(java, "BEGIN").as_deref(),
+            Some("-----BEGIN RSA PRIVATE KEY-----\nMIIEabc\n-----END RSA PRIVATE KEY-----")
+        );
+        let notebook = "  \"source\": [\n    \"key = '''-----BEGIN KEY\\n\",\n    \"abc\\n\",\n    \"-----END KEY'''\"\n  ]";
+        assert_eq!(
+            chain_of(notebook, "BEGIN").as_deref(),
+            Some("key = '''-----BEGIN KEY\nabc\n-----END KEY'''")
+        );
+        // A plain literal, or literals in a list, change nothing.
+        assert_eq!(chain_of("x = \"token abc\"\n", "token"), None);
+        assert_eq!(chain_of("[\"token\", \"b\"]\n", "token"), None);
+    }
+
+    #[test]
+    fn percent_escapes_decode_in_place() {
+        let text = b"u=https%3A%2F%2Fx%3Ftoken%3Dabc";
+        let mut out = Decoded::default();
+        assert!(
+            percent_escape(text, 7) && !percent_escape(b"a%20b %d", 1) && !percent_escape(b"%d", 0)
+        );
+        percent(text, 0..text.len(), &mut out);
+        assert_eq!(out.bytes, b"u=https://x?token=abc");
+        let at = out.bytes.iter().position(|&b| b == b'?').unwrap();
+        assert_eq!(out.map[at], 17);
+    }
+}
