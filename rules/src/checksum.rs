@@ -21,6 +21,10 @@ pub enum Checksum {
     /// GitLab routable tokens (`glpat-….01.xx…`): CRC32 of everything before the last 7
     /// characters, lowercase base36, 7 characters.
     GitlabRoutableCrc32,
+    /// Vercel `vcp_`/`vci_`/`vca_`/`vcr_`/`vck_`: 50 characters of `[A-Za-z0-9_-]` and a
+    /// 6-character base62 CRC32. Vercel does not publish what the CRC covers; the body alone
+    /// (GitHub's scheme) and the prefix with the body are both accepted.
+    VercelCrc32,
 }
 
 impl Checksum {
@@ -29,6 +33,7 @@ impl Checksum {
         match self {
             Checksum::GithubCrc32 | Checksum::NpmCrc32 => verify_prefixed_base62(secret),
             Checksum::GitlabRoutableCrc32 => verify_gitlab_routable(secret),
+            Checksum::VercelCrc32 => verify_vercel(secret),
         }
     }
 }
@@ -42,6 +47,19 @@ fn verify_prefixed_base62(secret: &[u8]) -> bool {
     }
     let (body, check) = rest.split_at(30);
     encode(crc32fast::hash(body), BASE62, 6).as_bytes() == check
+}
+
+fn verify_vercel(secret: &[u8]) -> bool {
+    let Some(underscore) = memchr::memchr(b'_', secret) else { return false };
+    let rest = &secret[underscore + 1..];
+    if rest.len() != 56 {
+        return false;
+    }
+    let (body, check) = secret.split_at(secret.len() - 6);
+    let body_only = &body[underscore + 1..];
+    let valid = |covered: &[u8]| encode(crc32fast::hash(covered), BASE62, 6).as_bytes() == check;
+    body_only.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && (valid(body_only) || valid(body))
 }
 
 fn verify_gitlab_routable(secret: &[u8]) -> bool {
@@ -90,6 +108,19 @@ mod tests {
         assert!(Checksum::GitlabRoutableCrc32.verify(good.as_bytes()));
         let altered = good.replacen("glpat-zX", "glpat-zY", 1);
         assert!(!Checksum::GitlabRoutableCrc32.verify(altered.as_bytes()));
+    }
+
+    #[test]
+    fn vercel_checksum_covers_the_body_with_dashes_and_underscores() {
+        let body = "k9NOg_mKHjNCwAXYQ8Z7P-UoUbqP5p9Ujp74VLetUQlGW1NeFZ";
+        let good = format!("vcp_{body}{}", encode(crc32fast::hash(body.as_bytes()), BASE62, 6));
+        assert!(Checksum::VercelCrc32.verify(good.as_bytes()));
+        let head = format!("vck_{body}");
+        let whole = format!("{head}{}", encode(crc32fast::hash(head.as_bytes()), BASE62, 6));
+        assert!(Checksum::VercelCrc32.verify(whole.as_bytes()));
+        let altered = good.replacen("k9N", "k8N", 1);
+        assert!(!Checksum::VercelCrc32.verify(altered.as_bytes()));
+        assert!(!Checksum::VercelCrc32.verify(&good.as_bytes()[..good.len() - 1]));
     }
 
     #[test]
