@@ -181,6 +181,14 @@ pub struct ScanArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Project configuration (paths to skip, rules to disable or re-grade). Default: the
+    /// `.leakgate.toml` of the scanned directory (one directory, or the current one) or of
+    /// the repository's work tree with --git.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore any `.leakgate.toml`.
+    #[arg(long)]
+    pub no_config: bool,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {

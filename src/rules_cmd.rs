@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use leakgate_rules::{
-    check_examples, load_gitleaks_config, load_rule_file, RuleSet, RuleSetBuilder,
+    check_examples, load_gitleaks_config, load_rule_file, ProjectConfig, RuleSet, RuleSetBuilder,
 };
 
 use crate::cli::{CheckArgs, Format, ListArgs, RuleArgs};
@@ -16,6 +16,15 @@ use crate::Exit;
 ///
 /// A rule file that cannot be read or parsed, or an id defined twice.
 pub fn build_rule_set(args: &RuleArgs) -> Result<RuleSet> {
+    build_with_project(args, None)
+}
+
+/// As [`build_rule_set`], then the project configuration's rule settings and skipped paths.
+///
+/// # Errors
+///
+/// As [`build_rule_set`], and a project configuration naming a rule that does not exist.
+pub fn build_with_project(args: &RuleArgs, project: Option<&ProjectConfig>) -> Result<RuleSet> {
     let mut builder = RuleSetBuilder::new();
     if !args.no_builtin {
         builder = builder.builtin();
@@ -30,6 +39,9 @@ pub fn build_rule_set(args: &RuleArgs) -> Result<RuleSet> {
             tracing::warn!("{}: rule {id} skipped: {why}", path.display());
         }
         builder = builder.gitleaks(config, &path.display().to_string())?;
+    }
+    if let Some(project) = project {
+        project.apply(&mut builder)?;
     }
     Ok(builder.build())
 }

@@ -2,15 +2,18 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use ignore::{WalkBuilder, WalkState};
 use leakgate_hooks::{scan_history, Selection};
-use leakgate_rules::{Finding, FingerprintKey, Outcome, RuleSet, ScanOptions, Scanner, Source};
+use leakgate_rules::{
+    Finding, FingerprintKey, Outcome, ProjectConfig, RuleSet, ScanOptions, Scanner, Source,
+    PROJECT_FILE,
+};
 
 use crate::cli::ScanArgs;
 use crate::{keys, report, rules_cmd, Exit};
@@ -71,7 +74,11 @@ fn create_report(path: &std::path::Path, reveal: bool) -> io::Result<File> {
 /// report cannot be written. Unreadable single files are warnings.
 pub fn run(args: &ScanArgs) -> Result<Exit> {
     let started = Instant::now();
-    let rules = rules_cmd::build_rule_set(&args.rule_args)?;
+    let project = project_config(args)?;
+    if let Some((root, _)) = project.as_deref() {
+        tracing::info!("project configuration: {}", root.join(PROJECT_FILE).display());
+    }
+    let rules = rules_cmd::build_with_project(&args.rule_args, project.as_deref().map(|p| &p.1))?;
     let key = keys::fingerprint_key(args.fingerprint_key_file.as_deref())?;
     let threads = args
         .threads
@@ -121,6 +128,7 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
         if !paths.is_empty() {
             scan_paths(
                 &paths,
+                project.as_ref(),
                 args.follow_symlinks,
                 threads,
                 &rules,
@@ -194,6 +202,7 @@ fn scan_stdin(
 #[allow(clippy::too_many_arguments)] // the scan's shared state, passed once
 fn scan_paths(
     paths: &[&Path],
+    project: Option<&Arc<(PathBuf, ProjectConfig)>>,
     follow: bool,
     threads: usize,
     rules: &RuleSet,
@@ -211,7 +220,13 @@ fn scan_paths(
         .hidden(false)
         .follow_links(follow)
         .threads(threads)
-        .filter_entry(|entry| entry.file_name() != ".git");
+        .filter_entry({
+            let project = project.cloned();
+            move |entry| {
+                entry.file_name() != ".git"
+                    && !project.as_ref().is_some_and(|p| skipped(p, entry.path()))
+            }
+        });
     // Regular files given directly need no walker and no threads: the common case of a hook
     // or an editor integration scanning one file starts in a few milliseconds.
     let all_files = paths.iter().all(|p| {
@@ -219,7 +234,7 @@ fn scan_paths(
     });
     if all_files {
         let mut scanner = rules.scanner(options);
-        for path in paths {
+        for path in paths.iter().filter(|p| !project.is_some_and(|c| skipped(c, p))) {
             scan_file(&mut scanner, path, key, findings, totals);
         }
         return;
@@ -237,6 +252,39 @@ fn scan_paths(
             WalkState::Continue
         })
     });
+}
+
+/// The project configuration: `--config`, else the `.leakgate.toml` of the one directory
+/// scanned (the current one by default) or of the repository's work tree; with its root.
+fn project_config(args: &ScanArgs) -> Result<Option<Arc<(PathBuf, ProjectConfig)>>> {
+    if args.no_config {
+        return Ok(None);
+    }
+    if let Some(path) = &args.config {
+        let config = ProjectConfig::load(path)?;
+        let root = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let root = if root.as_os_str().is_empty() { PathBuf::from(".") } else { root };
+        return Ok(Some(Arc::new((root, config))));
+    }
+    let root = match (&args.git, args.paths.as_slice()) {
+        (Some(repo), _) => repo.clone(),
+        (None, []) => PathBuf::from("."),
+        (None, [one]) if one.is_dir() => one.clone(),
+        _ => return Ok(None),
+    };
+    Ok(ProjectConfig::find(&root)?.map(|c| Arc::new((root, c))))
+}
+
+/// Whether the project skips `path` (a path under its root, as walked).
+fn skipped((root, config): &(PathBuf, ProjectConfig), path: &Path) -> bool {
+    let Ok(relative) = path.strip_prefix(root).or_else(|_| {
+        // `scan .` walks `./x`; a root of `.` strips to `x` either way.
+        path.strip_prefix(".")
+    }) else {
+        return false;
+    };
+    let text = relative.to_string_lossy();
+    !text.is_empty() && config.skips(&text.replace('\\', "/"))
 }
 
 fn scan_file(

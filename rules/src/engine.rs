@@ -118,6 +118,35 @@ impl RuleSetBuilder {
         Ok(self)
     }
 
+    /// Removes the rule `id`; false when there is none.
+    pub fn disable(&mut self, id: &str) -> bool {
+        let Some(i) = self.rules.iter().position(|r| r.id() == id) else { return false };
+        self.rules.remove(i);
+        self.origins.remove(i);
+        true
+    }
+
+    /// Gives the rule `id` a new severity; false when there is none.
+    pub fn set_severity(&mut self, id: &str, severity: crate::rule::Severity) -> bool {
+        let Some(rule) = self.rules.iter_mut().find(|r| r.id() == id) else { return false };
+        rule.spec.severity = severity;
+        true
+    }
+
+    /// Adds a global allowlist (`origin` names it in errors).
+    ///
+    /// # Errors
+    ///
+    /// A regex or glob of the allowlist does not parse.
+    pub fn add_allowlist(
+        &mut self,
+        spec: &crate::rule::AllowlistSpec,
+        origin: &str,
+    ) -> Result<(), LoadError> {
+        self.allowlists.push(Allowlist::from_spec(spec, origin, true)?);
+        Ok(())
+    }
+
     /// Compiles the keyword gate over every rule.
     pub fn build(self) -> RuleSet {
         let gate = KeywordGate::new(&self.rules);

@@ -29,6 +29,23 @@ pub enum LoadError {
         #[source]
         source: toml::de::Error,
     },
+    /// A project configuration is not valid TOML or has unknown keys.
+    #[error("cannot parse project configuration {path}: {source}")]
+    Project {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line, column and key.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A project configuration names a rule that does not exist.
+    #[error("{origin}: no rule {id}")]
+    UnknownRule {
+        /// The rule id.
+        id: String,
+        /// The configuration file.
+        origin: String,
+    },
     /// A rule's regex does not compile.
     #[error("rule {id}: invalid regex: {source}")]
     Regex {
