@@ -55,7 +55,12 @@ impl fmt::Display for Failure {
 /// carries no examples, so pass the ids of rules loaded from files). `min_examples` applies
 /// to both kinds of example.
 pub fn check_examples(set: &RuleSet, ids: Option<&[String]>, min_examples: usize) -> Vec<Failure> {
-    let options = ScanOptions { scan_binary: true, collapse: false, ..ScanOptions::default() };
+    let options = ScanOptions {
+        scan_binary: true,
+        collapse: false,
+        report_all: true,
+        ..ScanOptions::default()
+    };
     let mut scanner = set.scanner(options);
     let mut failures = Vec::new();
     for rule in set.rules() {

@@ -527,6 +527,18 @@ pub(crate) fn base64(
     true
 }
 
+/// `value`'s decoding when all of it is base64 (padding included) of printable text.
+pub(crate) fn base64_text<'s>(value: &[u8], scratch: &'s mut Vec<u8>) -> Option<&'s [u8]> {
+    let body = value.strip_suffix(b"==").or_else(|| value.strip_suffix(b"=")).unwrap_or(value);
+    if body.len() < 8 || !body.iter().all(|&b| B64[b as usize]) {
+        return None;
+    }
+    let url = body.iter().any(|&b| b == b'-' || b == b'_');
+    let engine = engine(if url { &base64::alphabet::URL_SAFE } else { &base64::alphabet::STANDARD });
+    scratch.clear();
+    (engine.decode_vec(body, scratch).is_ok() && printable(scratch, 0)).then_some(scratch.as_slice())
+}
+
 /// After a run ending at `end`: past its `=` padding.
 fn pad_end(buf: &[u8], end: usize) -> usize {
     let pad = buf[end..].iter().take(2).take_while(|&&b| b == b'=').count();

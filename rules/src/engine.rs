@@ -40,9 +40,6 @@ pub struct RuleSet {
     allowlists: Vec<Allowlist>,
     /// Largest window of any rule.
     max_window: usize,
-    /// Per gate keyword: a generic rule owns it (it is a name such as `password`, whose
-    /// line may hold a short base64 value).
-    named: Vec<bool>,
 }
 
 /// Collects rules from the catalog and from files, then compiles them together.
@@ -163,11 +160,7 @@ impl RuleSetBuilder {
             .map(index)
             .collect();
         let max_window = self.rules.iter().map(|r| r.max_len).max().unwrap_or(1);
-        let named = (0..gate.len())
-            .map(|k| gate.owners(k).iter().any(|&r| self.rules[r as usize].generic))
-            .collect();
         RuleSet {
-            named,
             rules: self.rules,
             gate,
             ungated,
@@ -229,6 +222,8 @@ pub struct ScanOptions {
     /// Decode base64, string-literal escapes and joins, and percent-encoding, and scan what
     /// they hold (not in binary input).
     pub decode: bool,
+    /// Report the matches of rules with `report = false` too (for checking their examples).
+    pub report_all: bool,
 }
 
 impl Default for ScanOptions {
@@ -240,6 +235,7 @@ impl Default for ScanOptions {
             collapse: true,
             chunk_size: 1 << 20,
             decode: true,
+            report_all: false,
         }
     }
 }
@@ -312,6 +308,10 @@ struct State {
     budget: usize,
     /// Absolute offset up to which keyword hits' lines were decoded already.
     decoded_to: u64,
+    /// Spans a provider rule matched and then rejected (checksum, allowlist, entropy, a
+    /// format that is not reported): the format is known and is not a secret, so a generic
+    /// rule must not report that text either.
+    vetoes: Vec<(u64, u64)>,
     decoded: Decoded,
     scratch: Vec<u8>,
 }
@@ -441,6 +441,7 @@ impl<'r> Scanner<'r> {
     }
 
     fn end(&mut self) {
+        self.state.vetoes.clear();
         for &r in &self.state.touched {
             self.state.last_end[r as usize] = 0;
         }
@@ -468,6 +469,7 @@ impl State {
             child: None,
             budget: 0,
             decoded_to: 0,
+            vetoes: Vec::new(),
             decoded: Decoded::default(),
             scratch: Vec::new(),
         }
@@ -582,18 +584,18 @@ impl State {
                 self.scan_decoded(set, options, buf, base, &decoded, source);
             }
         }
-        // Short base64 values next to a name (`DB_PASSWORD: <base64>`); longer runs are decoded
-        // wherever they are.
+        // A short base64 value assigned to the name that hit (`DB_PASSWORD: <base64>`,
+        // `"AWS_ACCESS_KEY_ID": "<base64>"`); longer runs are decoded wherever they are.
         let mut scratch = std::mem::take(&mut self.scratch);
-        let named = set.named[hit.pattern];
-        let runs = if named { line.clone() } else { line.start..line.start };
-        for run in Base64Runs::new(buf, runs.start, runs.end, decode::MIN_BASE64_ON_HIT) {
-            if run.len() >= decode::MIN_BASE64 || self.budget == 0 {
-                continue;
-            }
-            self.budget = self.budget.saturating_sub(run.len());
-            if decode::base64(buf, run, &mut scratch, &mut decoded) {
-                self.scan_decoded(set, options, buf, base, &decoded, source);
+        if let Some(value) = assigned_value(buf, hit.end, line.end) {
+            for run in Base64Runs::new(buf, value, line.end, decode::MIN_BASE64_ON_HIT) {
+                if run.len() >= decode::MIN_BASE64 || self.budget == 0 {
+                    continue;
+                }
+                self.budget = self.budget.saturating_sub(run.len());
+                if decode::base64(buf, run, &mut scratch, &mut decoded) {
+                    self.scan_decoded(set, options, buf, base, &decoded, source);
+                }
             }
         }
         self.scratch = scratch;
@@ -630,8 +632,11 @@ impl State {
         child.touched.clear();
         self.budget = child.budget;
         let found = std::mem::take(&mut child.pending);
+        let found: Vec<Pending> =
+            found.into_values().filter(|p| !child.vetoed(set, p)).collect();
+        child.vetoes.clear();
         self.child = Some(child);
-        for (_, mut p) in found {
+        for mut p in found {
             let (s, e) = (p.start as usize, p.end as usize);
             if e <= decoded.core.start || s >= decoded.core.end {
                 continue; // context, found (or not) by the plain pass
@@ -712,11 +717,22 @@ impl State {
         if secret.is_empty() {
             return;
         }
+        let veto = (base + s as u64, base + e as u64);
+        if !rule.spec.report && !options.report_all {
+            self.vetoes.push(veto);
+            return;
+        }
         if rule.spec.entropy.is_some_and(|floor| shannon_entropy(secret) < floor) {
+            if !rule.generic {
+                self.vetoes.push(veto);
+            }
             return;
         }
         let checksum_valid = match rule.spec.checksum {
-            Some(c) if !c.verify(secret) => return,
+            Some(c) if !c.verify(secret) => {
+                self.vetoes.push(veto);
+                return;
+            }
             Some(_) => true,
             None => false,
         };
@@ -734,7 +750,21 @@ impl State {
         }
         let candidate = Candidate { secret, whole: &buf[start..end], line, path: source.path };
         if rule.allowlists.iter().chain(&set.allowlists).any(|a| a.allows(&candidate)) {
+            if !rule.generic {
+                self.vetoes.push(veto);
+            }
             return;
+        }
+        // A generic value that is the base64 of text is judged by what it encodes (the
+        // decoding layer scans that): `UkVQTEFDRV9NRQ==` is `REPLACE_ME`, not a secret.
+        if rule.generic && options.decode && self.depth < MAX_DEPTH {
+            if let Some(plain) = decode::base64_text(secret, &mut self.scratch) {
+                let decoded = Candidate { secret: plain, whole: plain, line: plain, path: source.path };
+                let weak = rule.spec.entropy.is_some_and(|floor| shannon_entropy(plain) < floor);
+                if weak || rule.allowlists.iter().any(|a| a.allows(&decoded)) {
+                    return;
+                }
+            }
         }
         let (line_no, column) = self.lines.position(buf, s);
         self.queue(
@@ -774,15 +804,25 @@ impl State {
         self.pending.insert((new.start, new.rule), new);
     }
 
+    /// Whether a generic match is text a provider rule rejected.
+    fn vetoed(&self, set: &RuleSet, p: &Pending) -> bool {
+        set.rules[p.rule as usize].generic
+            && self.vetoes.iter().any(|&(s, e)| s < p.end && p.start < e)
+    }
+
     /// Gives `sink` every queued match whose secret ends by absolute offset `upto`.
     fn flush<'r, F: FnMut(Match<'r>)>(&mut self, set: &'r RuleSet, upto: u64, sink: &mut F) {
         if self.pending.is_empty() {
+            self.vetoes.retain(|&(_, e)| e + 2 * set.max_window as u64 > upto);
             return;
         }
         let mut keep = std::collections::BTreeMap::new();
         while let Some((key, p)) = self.pending.pop_first() {
             if p.end > upto {
                 keep.insert(key, p);
+                continue;
+            }
+            if self.vetoed(set, &p) {
                 continue;
             }
             sink(Match {
@@ -796,6 +836,24 @@ impl State {
             });
         }
         self.pending = keep;
+        // A veto matters to matches near it only: a match overlaps it within two windows.
+        self.vetoes.retain(|&(_, e)| e + 2 * set.max_window as u64 > upto);
+    }
+}
+
+/// After a name ending at `at`: where its value starts, when `:`, `=` or `:=` follows it
+/// (past the rest of the name, quotes and blanks).
+fn assigned_value(buf: &[u8], at: usize, end: usize) -> Option<usize> {
+    let mut i = at;
+    while i < end && (buf[i].is_ascii_alphanumeric() || matches!(buf[i], b'_' | b'.' | b'-' | b'"' | b'\'')) {
+        i += 1;
+    }
+    while i < end && matches!(buf[i], b' ' | b'\t') {
+        i += 1;
+    }
+    match buf.get(i) {
+        Some(b':' | b'=') if i < end => Some(i + 1),
+        _ => None,
     }
 }
 

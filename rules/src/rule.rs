@@ -97,6 +97,10 @@ pub struct RuleSpec {
     /// Window size around a keyword hit; derived from the regex when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_len: Option<usize>,
+    /// `false` for a known format that is not a leak (test-mode keys): its matches are not
+    /// reported, and keep the generic rules from reporting the same text.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub report: bool,
     /// Inputs the rule must find.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub examples: Vec<String>,
@@ -106,6 +110,15 @@ pub struct RuleSpec {
     /// Where the format is documented.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if signature
+fn is_yes(value: &bool) -> bool {
+    *value
 }
 
 /// `[rules.allowlist]`: values and paths that are known not to be secrets.

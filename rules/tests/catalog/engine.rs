@@ -421,3 +421,21 @@ fn decoding_agrees_between_streaming_and_whole_input_and_is_bounded() {
     let found = scan(&set, ScanOptions::default(), planted.as_bytes());
     assert_eq!(found.len(), 1);
 }
+
+#[test]
+fn text_a_provider_rule_rejects_is_not_reported_by_the_generic_rules() {
+    let set = RuleSet::builtin();
+    let forged = format!("{}0", &TOKEN[..TOKEN.len() - 1]);
+    for input in [
+        format!("GITHUB_TOKEN={forged}\n"),                        // checksum fails
+        "STRIPE_SECRET_KEY=sk_test_f8Oi5nuq0xljzOHNGT0YFSoP\n".to_owned(), // reported by no rule
+        "  DB_PASSWORD: UkVQTEFDRV9NRQ==\n".to_owned(),             // base64 of REPLACE_ME
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n".to_owned(),
+    ] {
+        let found = scan(&set, ScanOptions::default(), input.as_bytes());
+        assert!(found.is_empty(), "{input:?}: {found:?}");
+    }
+    // A real value under the same names is reported.
+    let found = scan(&set, ScanOptions::default(), b"GITHUB_TOKEN=Qm9vbGVhbiBTcGFjZSBQcm9ncmFt4x\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+}

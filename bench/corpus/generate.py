@@ -1,0 +1,1628 @@
+#!/usr/bin/env python3
+"""Generate a labelled secret-detection corpus: a tree of realistic project files with planted
+synthetic secrets (positives) and look-alike non-secrets (hard negatives).
+
+usage: bench/corpus/generate.py OUT_DIR [--seed N] [--scale K]
+
+Writes OUT_DIR/tree/ (the files to scan) and OUT_DIR/labels.json (outside the tree). The same
+seed and scale always give byte-identical output. Every planted value is drawn from the seeded
+RNG in the exact format of the real credential (prefix, length, alphabet, checksum); nothing in
+the tree is a live secret.
+
+Each label: file (relative to tree/), line_start, line_end (1-based, inclusive), value (the
+plaintext secret, decoded where the file holds it encoded), class, kind ("positive",
+"negative", or "public": a key that is public by design), format (short name); labels of encoded values also carry encoded, the value's
+text as written in the file (e.g. the base64 under a Kubernetes Secret's data:).
+"""
+import argparse
+import json
+import math
+import random
+import shutil
+import string
+import sys
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import filler as F  # noqa: E402
+import tokens as T  # noqa: E402
+
+POS, NEG, PUBLIC = "positive", "negative", "public"
+CLASSES = ["encoded", "context", "connstr", "distinctive", "prefixed"]
+
+
+class Mark:
+    """A planted value, located in its file by `needle` (default: the value itself). With `end`,
+    the label spans from the needle to the end of the first `end` after it."""
+
+    def __init__(self, kind, cls, fmt, value, needle=None, end=None, encoded=None):
+        self.kind, self.cls, self.fmt, self.value = kind, cls, fmt, value
+        self.needle, self.end, self.encoded = needle if needle is not None else value, end, encoded
+
+
+def P(cls, fmt, value, needle=None, end=None, encoded=None):
+    return Mark(POS, cls, fmt, value, needle, end, encoded)
+
+
+def N(cls, fmt, value, needle=None, end=None, encoded=None):
+    return Mark(NEG, cls, fmt, value, needle, end, encoded)
+
+
+def PUB(cls, fmt, value, needle=None, end=None, encoded=None):
+    """A key that is public by design (browser SDK keys, DSNs): reporting it at low severity
+    is neither a hit nor a false alarm, so the scorer leaves it out of both."""
+    return Mark(PUBLIC, cls, fmt, value, needle, end, encoded)
+
+
+class Item:
+    """One NAME = value assignment that a generic key/value renderer writes in its own syntax."""
+
+    def __init__(self, name, value, marks, syntaxes=None, raw=False):
+        self.name, self.value, self.marks, self.syntaxes, self.raw = name, value, marks, syntaxes, raw
+
+
+GENERIC = ["dotenv", "shell", "yaml", "toml", "ini", "python", "typescript", "javascript", "go",
+           "ruby", "json", "properties", "java", "csharp", "php", "gha"]
+
+PATHS = {
+    "dotenv": [".env", ".env.production", "deploy/⟨env⟩.env", "config/⟨env⟩.env", "docker/⟨svc⟩.env"],
+    "shell": ["scripts/⟨verb⟩-⟨noun⟩s.sh", "deploy/env-⟨env⟩.sh", "bin/run-⟨svc⟩.sh", "ops/bootstrap.sh"],
+    "yaml": ["config/⟨env⟩.yaml", "config/settings.yml", "deploy/values-⟨env⟩.yaml", "config/⟨noun⟩-client.yml"],
+    "toml": ["config/⟨env⟩.toml", "settings.toml", "config/⟨svc⟩.toml"],
+    "ini": ["config/app.ini", "settings.ini", "⟨pkg⟩.cfg", "conf/⟨svc⟩.ini"],
+    "python": ["⟨pkg⟩/settings.py", "⟨pkg⟩/config.py", "scripts/⟨verb⟩_⟨noun⟩s.py", "⟨pkg⟩/clients/⟨noun⟩_client.py"],
+    "typescript": ["src/config.ts", "src/lib/⟨noun⟩Client.ts", "src/config/⟨env⟩.ts"],
+    "javascript": ["config/⟨env⟩.js", "src/config.js", "lib/⟨noun⟩-client.js"],
+    "go": ["internal/config/config.go", "cmd/⟨svc⟩/main.go", "pkg/⟨noun⟩/client.go"],
+    "ruby": ["config/initializers/⟨noun⟩.rb", "lib/⟨noun⟩_client.rb", "config/environments/⟨env⟩.rb"],
+    "json": ["config/⟨env⟩.json", "config/default.json", "⟨noun⟩-client.config.json"],
+    "properties": ["src/main/resources/application-⟨env⟩.properties", "src/main/resources/⟨noun⟩.properties",
+                   "config/application.properties"],
+    "java": ["src/main/java/com/⟨org⟩/⟨pkgj⟩/⟨Noun⟩Client.java", "src/main/java/com/⟨org⟩/⟨pkgj⟩/config/⟨Noun⟩Config.java"],
+    "csharp": ["src/⟨Pascal⟩/Services/⟨Noun⟩Client.cs", "src/⟨Pascal⟩/Options/⟨Noun⟩Options.cs"],
+    "php": ["wp-config.php", "config/⟨noun⟩.php", "app/Services/⟨Noun⟩Client.php"],
+    "gha": [".github/workflows/⟨verb⟩.yml", ".github/workflows/deploy-⟨env⟩.yml"],
+}
+
+
+def yq(v):
+    return json.dumps(v)
+
+
+class Corpus:
+    def __init__(self, seed=1, scale=1):
+        self.r = random.Random(seed)
+        self.scale = scale
+        self.files = {}
+        self.labels = []
+        self.values = set()
+        self.clock = 0
+        reps = max(1, math.ceil(scale))
+        self.projects = [p if i == 0 else f"{p}-{i + 1}" for i in range(reps) for p in F.PROJECTS]
+        self.pending = []  # generic Items waiting for a file
+
+    # ------------------------------------------------------------------ basics
+    def n(self, base):
+        return max(1, round(base * self.scale))
+
+    def new(self, fn, *args):
+        """A fresh value from a token generator, never repeated within the corpus."""
+        for _ in range(100):
+            v = fn(self.r, *args)
+            if v not in self.values:
+                self.values.add(v)
+                return v
+        raise RuntimeError("could not draw a unique value")
+
+    def place(self, templates, negative=False, project=None):
+        r = self.r
+        for attempt in range(200):
+            proj = project or r.choice(self.projects)
+            w = F.words(r)
+            env = r.choice(["production", "prod", "staging", "live"] + (["development", "local", "sample"] if negative else []))
+            svc = r.choice(F.NOUNS) + r.choice(["-api", "-worker", "-service", "-sync", ""])
+            base = proj.split("-")[0]
+            kw = dict(w, env=env, svc=svc, pkg=proj.replace("-", "_"), org=r.choice(["northwind", "contoso", "fabrikam", "litware"]),
+                      pkgj=base, Pascal=F.pascal(proj.replace("-", "_")), ns=r.choice(["prod", "production", base, "apps"]))
+            rel = F.fill(r.choice(templates), **kw)
+            path = f"{proj}/{rel}"
+            if attempt > 150:
+                path = f"{proj}/{svc}/{rel}"
+            if path not in self.files:
+                return path
+        raise RuntimeError(f"no free path for {templates}")
+
+    def emit(self, path, content, marks, syntax=None):
+        if not content.endswith("\n"):
+            content += "\n"
+        assert path not in self.files, path
+        for m in marks:
+            count = content.count(m.needle)
+            if count != 1:
+                raise AssertionError(f"{path}: needle occurs {count} times: {m.needle[:60]!r}")
+            pos = content.index(m.needle)
+            end = pos + len(m.needle)
+            if m.end is not None:
+                end = content.index(m.end, pos) + len(m.end)
+            fmt = m.fmt.replace("{syntax}", syntax or "file")
+            label = {"file": path,
+                     "line_start": content.count("\n", 0, pos) + 1,
+                     "line_end": content.count("\n", 0, end - 1) + 1,
+                     "value": m.value, "class": m.cls, "kind": m.kind, "format": fmt}
+            if m.encoded is not None:
+                assert m.encoded in content, (path, m.encoded[:40])
+                label["encoded"] = m.encoded
+            self.labels.append(label)
+        self.files[path] = content
+
+    def ts(self):
+        self.clock += self.r.randint(60_000, 5_000_000)
+        return F.ts(self.clock)
+
+    # ------------------------------------------------------------------ generic key/value files
+    def key(self, syntax, name, style=None):
+        if syntax in ("dotenv", "shell", "gha", "php", "python", "java"):
+            return name
+        if syntax in ("typescript", "javascript", "json"):
+            return F.camel(name)
+        if syntax in ("go", "csharp"):
+            return F.pascal(name)
+        if syntax == "properties":
+            return F.dotted(name)
+        return F.lower(name)
+
+    def render(self, syntax, items, title=None):
+        """Write items (and non-secret settings around them) in one generic syntax."""
+        r = self.r
+        entries = [(n, v, None) for n, v in F.settings(r, r.randint(3, 8))]
+        entries = [e for e in entries if e[0] not in {i.name for i in items}]
+        for it in items:
+            entries.insert(r.randint(0, len(entries)), (it.name, it.value, it))
+        k = lambda n: self.key(syntax, n)  # noqa: E731
+
+        def q(v, it, single=False):
+            if it is not None and it.raw:
+                return v
+            return f"'{v}'" if single else yq(v)
+
+        out = []
+        if syntax == "dotenv":
+            out.append(f"# {r.choice(['Runtime configuration', 'Service environment', 'Generated by ops/render-env, edit with care'])}")
+            for n, v, it in entries:
+                need = any(c in v for c in " #$'\"") or (it is not None and r.random() < 0.4)
+                out.append(f"{n}={yq(v) if need and not (it and it.raw) else v}")
+        elif syntax == "shell":
+            out += ["#!/usr/bin/env bash", "set -euo pipefail", ""]
+            for n, v, it in entries:
+                out.append(f"export {n}={v if it is not None and it.raw else repr_sh(v)}")
+            out += ["", r.choice(["exec gunicorn app.wsgi:application --workers \"${MAX_WORKERS:-4}\" --bind 0.0.0.0:8000",
+                                  "docker compose -f docker-compose.prod.yml up -d --remove-orphans",
+                                  "python -m app.worker --queue \"${QUEUE_NAME:-default}\"",
+                                  "./bin/migrate && ./bin/server"])]
+        elif syntax == "yaml":
+            top = r.choice(["app", "service", "settings", "config"])
+            out += [f"{top}:", f"  name: {r.choice(F.PROJECTS)}"]
+            for n, v, it in entries:
+                out.append(f"  {k(n)}: {q(v, it)}")
+            out += ["", "logging:", "  format: json", "  level: info"]
+        elif syntax == "toml":
+            out += ["[server]", f'host = "0.0.0.0"', f"port = {r.choice([8000, 8080, 9000])}", "", f"[{r.choice(['app', 'service', 'settings'])}]"]
+            for n, v, it in entries:
+                out.append(f"{k(n)} = {q(v, it)}")
+        elif syntax == "ini":
+            out += ["[DEFAULT]", "debug = false", "", f"[{r.choice(['app', 'main', 'service', 'settings'])}]"]
+            for n, v, it in entries:
+                out.append(f"{k(n)} = {v}")
+        elif syntax == "python":
+            head, body = F.py_code(r)
+            out.append(head)
+            for n, v, it in entries:
+                out.append(f"{n} = {q(v, it)}")
+            out += ["", "", body]
+        elif syntax in ("typescript", "javascript"):
+            if syntax == "javascript":
+                head, body = F.js_code(r)
+                out += [head, "module.exports.config = {"]
+            else:
+                out += ["import { z } from 'zod';", "", "export const config = {"]
+                body = F.ts_code(r)
+            for n, v, it in entries:
+                out.append(f"  {k(n)}: {q(v, it, single=True)},")
+            out += ["};", "", body]
+        elif syntax == "go":
+            pkg = r.choice(["config", "main", "client"])
+            out += [f"package {pkg}", "", "import (", '\t"context"', '\t"encoding/json"', '\t"errors"',
+                    '\t"net/http"', '\t"time"', ")", "", "const ("]
+            for n, v, it in entries:
+                out.append(f"\t{k(n)} = {q(v, it)}")
+            out += [")", "", F.go_code(r)]
+        elif syntax == "ruby":
+            mod = F.pascal(r.choice(F.NOUNS)) + "Client"
+            out += ["# frozen_string_literal: true", "", f"module {mod}"]
+            for n, v, it in entries:
+                out.append(f"  {n} = {q(v, it)}")
+            out += ["end", "", F.ruby_code(r)]
+        elif syntax == "json":
+            obj = {}
+            for n, v, it in entries:
+                obj[k(n)] = v
+            out.append(json.dumps({"service": r.choice(F.PROJECTS), "settings": obj}, indent=2))
+        elif syntax == "properties":
+            out += ["# Application settings", f"spring.application.name={r.choice(F.PROJECTS)}", "server.port=8080"]
+            for n, v, it in entries:
+                out.append(f"{k(n)}={v}")
+            out += ["management.endpoints.web.exposure.include=health,info,prometheus"]
+        elif syntax == "java":
+            cls = F.pascal(r.choice(F.NOUNS)) + "Client"
+            out += [f"package com.{r.choice(['northwind', 'contoso', 'fabrikam'])}.integration;", "",
+                    "import java.sql.ResultSet;", "import java.sql.SQLException;", "import java.util.List;",
+                    "import java.util.Optional;", "", f"public class {cls} {{", ""]
+            for n, v, it in entries:
+                out.append(f"    private static final String {n} = {q(v, it)};")
+            out += ["", F.java_methods(r), "}"]
+        elif syntax == "csharp":
+            cls = F.pascal(r.choice(F.NOUNS)) + "Client"
+            out += ["using System.Net;", "using System.Net.Http.Json;", "", f"namespace {F.pascal(r.choice(F.PROJECTS).replace('-', '_'))}.Services",
+                    "{", f"    public class {cls}", "    {"]
+            for n, v, it in entries:
+                out.append(f"        private const string {k(n)} = {q(v, it)};")
+            out += ["", F.csharp_code(r), "    }", "}"]
+        elif syntax == "php":
+            out += ["<?php", "", "// ** Settings ** //"]
+            for n, v, it in entries:
+                out.append(f"define( '{n}', {q(v, it, single=True)} );")
+            out += ["", "$table_prefix = 'wp_';", "", "if ( ! defined( 'ABSPATH' ) ) {",
+                    "\tdefine( 'ABSPATH', __DIR__ . '/' );", "}", "", "require_once ABSPATH . 'wp-settings.php';"]
+        elif syntax == "gha":
+            job = r.choice(["deploy", "release", "build", "sync"])
+            out += [f"name: {job}", "", "on:", "  push:", "    branches: [main]", "  workflow_dispatch:", "",
+                    "jobs:", f"  {job}:", "    runs-on: ubuntu-latest", "    env:"]
+            for n, v, it in entries:
+                out.append(f"      {n}: {v if (it and it.raw) or r.random() < 0.5 else yq(v)}")
+            out += ["    steps:", "      - uses: actions/checkout@v4", "      - uses: actions/setup-node@v4",
+                    "        with:", "          node-version: 20", "      - run: npm ci", f"      - run: npm run {job}"]
+        else:
+            raise ValueError(syntax)
+        return "\n".join(out) + "\n"
+
+    def kv_file(self, syntax, items):
+        marks = [m for it in items for m in it.marks]
+        negative = all(m.kind != POS for m in marks)
+        path = self.place(PATHS[syntax], negative=negative)
+        self.emit(path, self.render(syntax, items), marks, syntax=syntax)
+
+    def queue(self, item):
+        self.pending.append(item)
+
+    def flush(self, syntax_for_context=None):
+        """Put queued items into generic files, 1-3 items per file, syntaxes chosen per item."""
+        r = self.r
+        items = self.pending
+        self.pending = []
+        r.shuffle(items)
+        while items:
+            first = items.pop()
+            allowed = first.syntaxes or GENERIC
+            syntax = r.choice(allowed)
+            group = [first]
+            for other in list(items):
+                if len(group) >= r.choice([1, 1, 2, 3]):
+                    break
+                if syntax in (other.syntaxes or GENERIC) and compatible(group, other):
+                    group.append(other)
+                    items.remove(other)
+            self.kv_file(syntax, group)
+
+
+def log_insert(r, lines, text, lo=0):
+    """Insert a log line after a random existing one, reusing that line's timestamp."""
+    at = r.randint(max(lo, 1), len(lines))
+    lines.insert(at, f"{lines[at - 1].split(' ', 1)[0]} {text}")
+
+
+def compatible(group, other):
+    """Items may share a file only if no item's needle also occurs in another item's value."""
+    for g in group:
+        if any(m.needle in other.value for m in g.marks) or any(m.needle in g.value for m in other.marks):
+            return False
+    return other.name not in {g.name for g in group}
+
+
+def repr_sh(v):
+    return "'" + v.replace("'", "'\"'\"'") + "'"
+
+
+# ====================================================================== class: encoded
+
+def k8s_secret(c):
+    r = c.r
+    options = ["gh", "hf", "ops", "aws", "db", "db"]
+    picks = r.sample(options, r.randint(2, 3))
+    data, marks = [], []
+    for p in picks:
+        if p == "gh":
+            v = c.new(T.github, "ghp_")
+            data.append((r.choice(["GITHUB_TOKEN", "GH_TOKEN", "GIT_ACCESS_TOKEN"]), v))
+        elif p == "hf":
+            v = c.new(T.huggingface)
+            data.append((r.choice(["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"]), v))
+        elif p == "ops":
+            v = c.new(T.onepassword_sa)
+            data.append(("OP_SERVICE_ACCOUNT_TOKEN", v))
+        elif p == "aws":
+            data.append(("AWS_ACCESS_KEY_ID", c.new(T.aws_access_key_id)))
+            data.append(("AWS_SECRET_ACCESS_KEY", c.new(T.aws_secret_access_key)))
+        else:
+            data.append((r.choice(["DB_PASSWORD", "DATABASE_PASSWORD", "POSTGRES_PASSWORD"]), c.new(T.password)))
+    for n, v in data:
+        marks.append(P("encoded", "k8s-secret-base64", v, needle=T.b64(v.encode()), encoded=T.b64(v.encode())))
+    w = F.words(r)
+    extra = [("DB_HOST", f"{w['db']}-db.{r.choice(['prod', 'internal'])}.svc.cluster.local"),
+             ("DB_USER", r.choice(F.USERS)), ("LOG_LEVEL", "info")]
+    data += r.sample(extra, r.randint(1, 2))
+    r.shuffle(data)
+    svc = r.choice(F.NOUNS) + r.choice(["-api", "-worker", "-sync"])
+    ns = r.choice(["prod", "production", "apps", "payments"])
+    doc = secret_yaml(svc + "-secrets", ns, "Opaque", [(n, T.b64(v.encode())) for n, v in data], svc)
+    if r.random() < 0.5:
+        doc = deployment_yaml(r, svc, ns, secret_ref=svc + "-secrets") + "---\n" + doc
+    c.emit(c.place(["deploy/k8s/⟨svc⟩-secret.yaml", "k8s/overlays/⟨env⟩/secrets.yaml", "manifests/⟨svc⟩.yaml",
+                    "helm/rendered/⟨svc⟩-secret.yaml"]), doc, marks)
+
+
+def secret_yaml(name, ns, typ, data, app):
+    lines = ["apiVersion: v1", "kind: Secret", "metadata:", f"  name: {name}", f"  namespace: {ns}", "  labels:",
+             f"    app.kubernetes.io/name: {app}", "    app.kubernetes.io/managed-by: kustomize", f"type: {typ}", "data:"]
+    lines += [f"  {k}: {v}" for k, v in data]
+    return "\n".join(lines) + "\n"
+
+
+def deployment_yaml(r, svc, ns, secret_ref=None, env_block=None):
+    img = f"ghcr.io/{r.choice(['northwind', 'contoso', 'fabrikam'])}/{svc}:{r.randint(1, 4)}.{r.randint(0, 30)}.{r.randint(0, 9)}"
+    lines = ["apiVersion: apps/v1", "kind: Deployment", "metadata:", f"  name: {svc}", f"  namespace: {ns}", "spec:",
+             f"  replicas: {r.choice([2, 3])}", "  selector:", "    matchLabels:", f"      app: {svc}", "  template:",
+             "    metadata:", "      labels:", f"        app: {svc}", "    spec:", "      containers:", f"      - name: {svc}",
+             f"        image: {img}", "        ports:", "        - containerPort: 8080"]
+    if secret_ref:
+        lines += ["        envFrom:", "        - secretRef:", f"            name: {secret_ref}"]
+    if env_block:
+        lines += ["        env:"] + env_block
+    lines += ["        resources:", "          requests:", "            cpu: 100m", "            memory: 256Mi",
+              "          limits:", "            memory: 512Mi", "        readinessProbe:", "          httpGet:",
+              "            path: /healthz", "            port: 8080"]
+    return "\n".join(lines) + "\n"
+
+
+def k8s_secret_placeholder(c):
+    r = c.r
+    ph = r.sample(["changeme", "REPLACE_ME", "${DB_PASSWORD}", "<set-by-vault>", "password", "TODO"], r.randint(1, 2))
+    data = [(n, T.b64(v.encode())) for n, v in zip(["DB_PASSWORD", "API_TOKEN"], ph)]
+    marks = [N("encoded", "k8s-secret-base64-placeholder", v, needle=T.b64(v.encode()), encoded=T.b64(v.encode())) for v in ph]
+    data.append(("DB_USER", T.b64(r.choice(F.USERS).encode())))
+    svc = r.choice(F.NOUNS) + "-api"
+    c.emit(c.place(["deploy/k8s/base/⟨svc⟩-secret.yaml", "k8s/base/secrets.yaml", "charts/⟨svc⟩/examples/secret.yaml"], negative=True),
+           secret_yaml(svc + "-env", "default", "Opaque", data, svc), marks)
+
+
+def dockerconfigjson(c):
+    r = c.r
+    reg, user, pw = registry_cred(c)
+    auth = T.b64(f"{user}:{pw}".encode())
+    entry = {"username": user, "password": pw, "auth": auth} if r.random() < 0.5 else {"auth": auth}
+    blob = T.b64(json.dumps({"auths": {reg: entry}}, separators=(",", ":")).encode())
+    svc = r.choice(F.NOUNS) + "-api"
+    doc = secret_yaml(r.choice(["regcred", "registry-pull-secret", f"{svc}-pull"]), r.choice(["prod", "apps", "ci"]),
+                      "kubernetes.io/dockerconfigjson", [(".dockerconfigjson", blob)], svc)
+    c.emit(c.place(["deploy/k8s/pull-secret.yaml", "k8s/⟨env⟩/regcred.yaml", "manifests/registry-secret.yaml"]), doc,
+           [P("encoded", "k8s-dockerconfigjson", pw, needle=blob, encoded=blob)])
+
+
+def registry_cred(c):
+    r = c.r
+    kind = r.choice(["ghcr", "gitlab", "dockerhub", "acr", "harbor"])
+    if kind == "ghcr":
+        return "ghcr.io", r.choice(F.FIRST) + "-ci", c.new(T.github, "ghp_")
+    if kind == "gitlab":
+        return "registry.gitlab.com", "gitlab-ci-token", c.new(T.glpat_routable)
+    if kind == "dockerhub":
+        return "https://index.docker.io/v1/", r.choice(F.FIRST) + "dev", c.new(T.dockerhub_pat)
+    if kind == "acr":
+        name = r.choice(["northwindprod", "contosoacr", "fabrikamimages"])
+        return f"{name}.azurecr.io", name, c.new(lambda rr: T.rs(rr, T.ALNUM + "+/", 52))
+    return f"harbor.{r.choice(F.DOMAINS)}", "robot$ci-pull", c.new(T.password, "-_.")
+
+
+def docker_config_json(c):
+    r = c.r
+    reg, user, pw = registry_cred(c)
+    auth = T.b64(f"{user}:{pw}".encode())
+    cfg = {"auths": {reg: {"auth": auth}}, "HttpHeaders": {"User-Agent": "Docker-Client/24.0.7 (linux)"}}
+    if r.random() < 0.5:
+        cfg["credHelpers"] = {"public.ecr.aws": "ecr-login"}
+    c.emit(c.place(["ci/docker/config.json", ".docker/config.json", "build/docker-auth/config.json"]),
+           json.dumps(cfg, indent="\t"), [P("encoded", "docker-config-auth", pw, needle=auth, encoded=auth)])
+
+
+def notebook(c):
+    r = c.r
+    marks, cells = [], []
+    w = F.words(r)
+    cells.append(md_cell([f"# {w['Verb'] if 'Verb' in w else w['verb'].title()} {w['noun']} forecasts\n", "\n",
+                          f"Exploration of {w['noun']} volumes per region, {r.choice(['Q1', 'Q2', 'Q3', 'Q4'])} {r.choice([2024, 2025])}."]))
+    cells.append(code_cell(["import os\n", "import pandas as pd\n", "import numpy as np\n", "import matplotlib.pyplot as plt\n"], r))
+    for _ in range(r.choice([1, 1, 2])):
+        kind = r.choice(["openai", "anthropic", "hf", "db", "api"])
+        if kind == "openai":
+            v = c.new(r.choice([T.openai_project, T.openai_legacy]))
+            src = ["from openai import OpenAI\n", "\n", f'api_key = "{v}"\n', "client = OpenAI(api_key=api_key)\n"]
+        elif kind == "anthropic":
+            v = c.new(T.anthropic)
+            src = ["import anthropic\n", "\n", f'client = anthropic.Anthropic(api_key="{v}")\n',
+                   'msg = client.messages.create(model="claude-3-5-sonnet-latest", max_tokens=512, messages=[{"role": "user", "content": prompt}])\n']
+        elif kind == "hf":
+            v = c.new(T.huggingface)
+            src = ["from huggingface_hub import login\n", "\n", f'login(token="{v}")\n']
+        elif kind == "db":
+            v = c.new(T.password, "!*+-.=?@_~^")
+            src = ["import psycopg2\n", "\n", f'conn = psycopg2.connect(host="{w["db"]}-replica.internal.{w["domain"]}", dbname="{w["db"]}",\n',
+                   f'                        user="{r.choice(F.USERS)}", password="{v}")\n',
+                   f'df = pd.read_sql("SELECT * FROM {w["noun"]}s WHERE created_at > now() - interval \'30 days\'", conn)\n']
+        else:
+            v = c.new(T.api_secret)
+            src = ["import requests\n", "\n", f'API_KEY = "{v}"\n',
+                   f'resp = requests.get("https://api.{w["domain"]}/v2/{w["noun"]}s", headers={{"X-Api-Key": API_KEY}}, timeout=30)\n',
+                   "resp.raise_for_status()\n"]
+        cells.append(code_cell(src, r))
+        marks.append(P("encoded", "ipynb-json-escaped", v))
+    cells.append(code_cell(["df = pd.DataFrame(rows)\n", "df.groupby('region')['amount'].sum().plot(kind='bar')\n"], r))
+    if r.random() < 0.6:
+        img = T.b64(T.png(r))
+        cells[-1]["outputs"] = [{"data": {"image/png": img + "\n", "text/plain": ["<Figure size 640x480 with 1 Axes>"]},
+                                 "metadata": {}, "output_type": "display_data"}]
+        marks.append(N("encoded", "ipynb-image-output", img))
+    nb = {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                                       "language_info": {"name": "python", "version": "3.11.6"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    c.emit(c.place(["notebooks/⟨noun⟩_exploration.ipynb", "notebooks/⟨verb⟩-⟨noun⟩s.ipynb", "analysis/⟨noun⟩_forecast.ipynb"]),
+           json.dumps(nb, indent=1), marks)
+
+
+def md_cell(src):
+    return {"cell_type": "markdown", "metadata": {}, "source": src}
+
+
+def code_cell(src, r):
+    return {"cell_type": "code", "execution_count": r.randint(1, 40), "metadata": {}, "outputs": [], "source": src}
+
+
+def json_pem(c):
+    r = c.r
+    w = F.words(r)
+    kind = r.choice(["gcp", "gcp", "jwt", "ghapp", "snowflake"])
+    if kind == "gcp":
+        key = c.new(lambda rr: T.pem("PRIVATE KEY", T.rsa_pkcs8_der(T.rsa_key(rr))))
+        proj = f"{w['noun']}-{r.choice(['prod', 'analytics', 'platform'])}-{r.randint(100000, 999999)}"
+        sa = r.choice(["deployer", "bq-export", "gcs-writer", "cloud-run"])
+        obj = {"type": "service_account", "project_id": proj, "private_key_id": T.rs(r, T.HEX, 40),
+               "private_key": key, "client_email": f"{sa}@{proj}.iam.gserviceaccount.com",
+               "client_id": T.rs(r, string.digits, 21), "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+               "token_uri": "https://oauth2.googleapis.com/token",
+               "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
+               "client_x509_cert_url": f"https://www.googleapis.com/robot/v1/metadata/x509/{sa}%40{proj}.iam.gserviceaccount.com",
+               "universe_domain": "googleapis.com"}
+        paths = ["credentials/⟨env⟩-service-account.json", "deploy/gcp-sa.json", "secrets/⟨noun⟩-sa.json"]
+    else:
+        key = c.new(T.private_key_pem)
+        if kind == "jwt":
+            obj = {"auth": {"issuer": f"https://auth.{w['domain']}", "audience": w["noun"] + "-api",
+                            "signingKey": key, "ttlSeconds": 900}, "port": w["port"]}
+        elif kind == "ghapp":
+            obj = {"appId": r.randint(100000, 999999), "installationId": r.randint(10**7, 10**8), "privateKey": key,
+                   "webhookPath": "/github/events"}
+        else:
+            obj = {"account": f"{r.choice(['xy', 'ab', 'nw'])}{r.randint(10000, 99999)}.{w['region']}",
+                   "user": r.choice(F.USERS).upper(), "warehouse": "TRANSFORM_WH", "private_key": key}
+        paths = ["config/⟨env⟩.json", "config/⟨noun⟩-credentials.json", "secrets/app-keys.json"]
+    text = json.dumps(obj, indent=2)
+    esc = json.dumps(key)[1:-1]
+    if kind == "gcp":
+        # a service-account file is one credential: the label spans the whole object
+        mark = P("encoded", "json-pem-escaped", key, needle='"type": "service_account"', end='"universe_domain"', encoded=esc)
+    else:
+        mark = P("encoded", "json-pem-escaped", key, needle=esc, encoded=esc)
+    c.emit(c.place(paths), text, [mark])
+
+
+def json_pem_public(c):
+    r = c.r
+    key = c.new(T.public_key_pem)
+    w = F.words(r)
+    obj = {"keys": {"kid": T.rs(r, T.HEX, 16), "use": "sig", "alg": "RS256", "publicKey": key},
+           "issuer": f"https://auth.{w['domain']}", "cacheSeconds": 3600}
+    c.emit(c.place(["config/jwt-verify.json", "config/⟨noun⟩-public-key.json"], negative=True), json.dumps(obj, indent=2),
+           [N("encoded", "json-pem-public-key", key, needle=json.dumps(key)[1:-1], encoded=json.dumps(key)[1:-1])])
+
+
+def split_literals(pem_text, lang):
+    lines = pem_text.rstrip("\n").split("\n")
+    if lang in ("java", "js", "ts", "go", "kotlin"):
+        ind = {"java": "            ", "kotlin": "        ", "js": "  ", "ts": "  ", "go": "\t"}[lang]
+        qch = "'" if lang in ("js",) else '"'
+        parts = [f"{ind}{qch}{ln}\\n{qch}" for ln in lines]
+        return " +\n".join(parts)
+    ind = "    "
+    return "\n".join(f'{ind}"{ln}\\n"' for ln in lines)
+
+
+def pem_split(c, public=False):
+    r = c.r
+    lang = r.choice(["java", "js", "python", "c", "go", "ts", "kotlin"])
+    key = c.new(T.public_key_pem) if public else c.new(T.private_key_pem)
+    label = key.split("\n")[0]
+    endl = key.rstrip("\n").split("\n")[-1]
+    lit = split_literals(key, lang)
+    name = r.choice(["SIGNING_KEY", "PRIVATE_KEY", "CLIENT_KEY", "JWT_PRIVATE_KEY"]) if not public else r.choice(["PUBLIC_KEY", "VERIFY_KEY"])
+    w = F.words(r)
+    if lang == "java":
+        body = (f"package com.{r.choice(['northwind', 'contoso'])}.auth;\n\nimport java.security.KeyFactory;\n"
+                f"import java.util.Base64;\n\npublic final class {F.pascal(w['noun'])}Keys {{\n\n"
+                f"    static final String {name} =\n{lit};\n\n{F.java_methods(r, 1)}}}\n")
+        paths = ["src/main/java/com/⟨org⟩/⟨pkgj⟩/auth/⟨Noun⟩Keys.java"]
+    elif lang == "kotlin":
+        body = (f"package com.{r.choice(['northwind', 'contoso'])}.auth\n\nobject {F.pascal(w['noun'])}Keys {{\n"
+                f"    val {F.camel(name)}: String =\n{lit}\n}}\n")
+        paths = ["app/src/main/kotlin/com/⟨org⟩/auth/⟨Noun⟩Keys.kt"]
+    elif lang in ("js", "ts"):
+        head, code = F.js_code(r)
+        decl = "export const" if lang == "ts" else "const"
+        body = f"{head}\n{decl} {name} =\n{lit};\n\n{code}"
+        paths = ["src/auth/keys.ts", "src/lib/jwt.ts"] if lang == "ts" else ["lib/sign.js", "src/auth/keys.js"]
+    elif lang == "go":
+        body = (f"package auth\n\nimport (\n\t\"crypto/x509\"\n\t\"encoding/pem\"\n)\n\n"
+                f"const {F.camel(name)} =\n{lit}\n\n{F.go_code(r, 1)}")
+        paths = ["internal/auth/keys.go", "pkg/signer/key.go"]
+    elif lang == "python":
+        head, code = F.py_code(r, 1)
+        body = f"{head}\n{name} = (\n{lit}\n)\n\n\n{code}"
+        paths = ["⟨pkg⟩/auth/keys.py", "⟨pkg⟩/signing.py"]
+    else:
+        body = (f"#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n\n"
+                f"static const char *{name.lower()} =\n{lit};\n\n{F.c_code(r)}")
+        paths = ["src/tls_client.c", "firmware/net/credentials.c"]
+    mk = N if public else P
+    fmt = "pem-public-split" if public else "pem-split-literals"
+    c.emit(c.place(paths, negative=public), body, [mk("encoded", fmt, key, needle=label, end=endl)])
+
+
+def url_percent_password(c):
+    r = c.r
+    w = F.words(r)
+    pw = c.new(lambda rr: T.password(rr, "@#/:%!*?&+=", 14, 28))
+    while not any(ch in pw for ch in "@#/:%"):
+        pw = c.new(lambda rr: T.password(rr, "@#/:%!*?&+=", 14, 28))
+    enc = urllib.parse.quote(pw, safe="")
+    scheme = r.choice(["postgresql", "mysql", "mongodb", "amqps", "redis"])
+    port = {"postgresql": 5432, "mysql": 3306, "mongodb": 27017, "amqps": 5671, "redis": 6379}[scheme]
+    user = r.choice(F.USERS)
+    url = f"{scheme}://{user}:{enc}@{w['db']}-{r.choice(['primary', 'main', 'db'])}.{w['domain']}:{port}/{w['db']}"
+    item = Item(r.choice(["DATABASE_URL", "DB_URL", "BROKER_URL", "CACHE_URL"]), url,
+                [P("encoded", "url-percent-encoded-password", pw, needle=url, encoded=enc)])
+    c.queue(item)
+
+
+def url_form_token(c):
+    r = c.r
+    w = F.words(r)
+    lines, _ = F.log_lines(r, r.randint(6, 14), c.clock)
+    tok = c.new(r.choice([lambda rr: T.github(rr, "ghp_"), T.glpat_legacy, T.slack_xoxb]))
+    cb = f"https://app.{w['domain']}/oauth/callback?token={tok}&state={T.rs(r, T.HEX, 16)}"
+    form = "username=" + urllib.parse.quote(f"{r.choice(F.FIRST)}@{w['domain']}") + "&redirect=" + urllib.parse.quote(cb, safe="")
+    log_insert(r, lines, f"DEBUG http  POST /session/new content-type=application/x-www-form-urlencoded body={form}")
+    marks = [P("encoded", "url-encoded-form-token", tok, needle=form)]
+    if r.random() < 0.6:
+        pw = c.new(T.password)
+        form2 = f"grant_type=password&username={r.choice(F.USERS)}&password={urllib.parse.quote(pw, safe='')}&scope=read"
+        log_insert(r, lines, f"DEBUG auth  token request body: {form2}")
+        marks.append(P("encoded", "url-encoded-form-password", pw, needle=form2, encoded=urllib.parse.quote(pw, safe="")))
+    c.emit(c.place(["logs/⟨svc⟩-⟨env⟩.log", "logs/http-debug.log", "var/log/⟨svc⟩.log"]), "\n".join(lines), marks)
+
+
+def basic_auth_log(c):
+    r = c.r
+    lines, _ = F.log_lines(r, r.randint(6, 14), c.clock)
+    user, pw = r.choice(F.USERS), c.new(T.password)
+    b = T.b64(f"{user}:{pw}".encode())
+    w = F.words(r)
+    req = [f"> GET /api/v2/{w['noun']}s HTTP/1.1", f"> Host: partner.{w['domain']}", "> User-Agent: curl/8.5.0",
+           f"> Authorization: Basic {b}", "> Accept: */*", ">", "< HTTP/1.1 200 OK"]
+    at = r.randint(0, len(lines))
+    lines[at:at] = req
+    c.emit(c.place(["logs/curl-trace-⟨noun⟩.log", "debug/⟨svc⟩-request.txt", "logs/partner-sync.log"]), "\n".join(lines),
+           [P("encoded", "http-basic-auth-base64", pw, needle=b, encoded=b)])
+
+
+def url_oauth_params(c):
+    r = c.r
+    w = F.words(r)
+    lines, _ = F.log_lines(r, r.randint(6, 12), c.clock)
+    challenge = T.b64url(T.rbytes(r, 32))
+    url = (f"https://login.{w['domain']}/authorize?response_type=code&client_id={w['noun']}-web"
+           f"&redirect_uri={urllib.parse.quote('https://app.' + w['domain'] + '/callback', safe='')}"
+           f"&state={T.rs(r, T.HEX, 32)}&code_challenge={challenge}&code_challenge_method=S256")
+    log_insert(r, lines, f"INFO  http  302 Location: {url}")
+    c.emit(c.place(["logs/auth-⟨env⟩.log", "logs/login-flow.log"], negative=True), "\n".join(lines),
+           [N("encoded", "url-encoded-oauth-params", challenge, needle=url)])
+
+
+def data_uri(c):
+    r = c.r
+    kind = r.choice(["css-png", "html-ico", "md-png", "js-gif", "css-ico"])
+    w = F.words(r)
+    if kind.endswith("png"):
+        payload, mime = T.b64(T.png(r)), "image/png"
+    elif kind.endswith("ico"):
+        payload, mime = T.b64(T.ico(r)), "image/x-icon"
+    else:
+        payload, mime = T.b64(T.gif_pixel()), "image/gif"
+    if payload in c.values:
+        payload, mime = T.b64(T.png(r, 20 + len(c.values) % 30, 24)), "image/png"
+    c.values.add(payload)
+    uri = f"data:{mime};base64,{payload}"
+    if kind.startswith("css"):
+        text = (f".{w['noun']}-card {{\n  display: flex;\n  gap: 12px;\n  padding: 16px;\n}}\n\n.{w['noun']}-card .icon {{\n"
+                f"  width: 16px;\n  height: 16px;\n  background-image: url(\"{uri}\");\n}}\n")
+        paths = ["web/static/css/⟨noun⟩.css", "src/styles/⟨noun⟩.css"]
+    elif kind.startswith("html"):
+        text = (f"<!doctype html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <title>{w['noun'].title()} admin</title>\n"
+                f"  <link rel=\"icon\" href=\"{uri}\">\n  <link rel=\"stylesheet\" href=\"/static/app.css\">\n</head>\n<body>\n"
+                f"  <div id=\"root\"></div>\n  <script src=\"/static/app.js\"></script>\n</body>\n</html>\n")
+        paths = ["web/templates/base.html", "public/index.html"]
+    elif kind.startswith("md"):
+        text = F.markdown(r, f"{w['noun'].title()} dashboard", 2) + f"\n![status badge]({uri})\n"
+        paths = ["docs/⟨noun⟩-dashboard.md", "docs/status.md"]
+    else:
+        text = f"export const TRANSPARENT_PIXEL =\n  '{uri}';\n\nexport function trackingPixel(src) {{\n  const img = new Image(1, 1);\n  img.src = src || TRANSPARENT_PIXEL;\n  return img;\n}}\n"
+        paths = ["src/lib/pixel.js", "web/js/tracking.js"]
+    c.emit(c.place(paths, negative=True), text, [N("encoded", "data-uri-image", payload)])
+
+
+def package_lock(c):
+    r = c.r
+    pkgs = r.sample(["express", "axios", "lodash", "debug", "ms", "cookie", "qs", "body-parser", "zod", "dayjs",
+                     "uuid", "semver", "chalk", "commander", "yaml", "ws", "jsonwebtoken", "pino"], r.randint(5, 8))
+    packages = {"": {"name": r.choice(F.PROJECTS), "version": "1.0.0", "dependencies": {p: "^1.0.0" for p in pkgs}}}
+    marks = []
+    for p in pkgs:
+        ver = f"{r.randint(1, 9)}.{r.randint(0, 20)}.{r.randint(0, 15)}"
+        integ = "sha512-" + T.b64(T.rbytes(r, 64))
+        packages[f"node_modules/{p}"] = {"version": ver, "resolved": f"https://registry.npmjs.org/{p}/-/{p}-{ver}.tgz",
+                                         "integrity": integ, "license": "MIT"}
+        marks.append(N("encoded", "npm-integrity-sha512", integ))
+    lock = {"name": packages[""]["name"], "version": "1.0.0", "lockfileVersion": 3, "requires": True, "packages": packages}
+    c.emit(c.place(["package-lock.json", "web/package-lock.json"], negative=True), json.dumps(lock, indent=2), marks)
+
+
+def sri_html(c):
+    r = c.r
+    libs = [("bootstrap", "5.3.3", "css/bootstrap.min.css"), ("jquery", "3.7.1", "jquery.min.js"), ("htmx.org", "1.9.12", "htmx.min.js")]
+    lines = ["<!doctype html>", "<html>", "<head>", '  <meta charset="utf-8">']
+    marks = []
+    for name, ver, f in r.sample(libs, 2):
+        h = "sha384-" + T.b64(T.rbytes(r, 48))
+        tag = "link" if f.endswith("css") else "script"
+        if tag == "link":
+            lines.append(f'  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/{name}@{ver}/dist/{f}" integrity="{h}" crossorigin="anonymous">')
+        else:
+            lines.append(f'  <script src="https://cdn.jsdelivr.net/npm/{name}@{ver}/dist/{f}" integrity="{h}" crossorigin="anonymous"></script>')
+        marks.append(N("encoded", "sri-hash", h))
+    lines += ["</head>", "<body>", '  <main class="container">{% block content %}{% endblock %}</main>', "</body>", "</html>"]
+    c.emit(c.place(["templates/layout.html", "web/templates/⟨noun⟩/base.html"], negative=True), "\n".join(lines), marks)
+
+
+# ====================================================================== class: context
+
+PW_NAMES = ["DB_PASSWORD", "DATABASE_PASSWORD", "SMTP_PASSWORD", "REDIS_PASSWORD", "ADMIN_PASSWORD",
+            "LDAP_BIND_PASSWORD", "KEYSTORE_PASSWORD", "SFTP_PASSWORD", "MAIL_PASSWORD", "RABBITMQ_PASSWORD"]
+SECRET_NAMES = ["API_KEY", "API_SECRET", "CLIENT_SECRET", "WEBHOOK_SECRET", "JWT_SECRET", "SECRET_KEY",
+                "SIGNING_SECRET", "ENCRYPTION_KEY", "SESSION_SECRET", "HMAC_KEY", "PARTNER_API_TOKEN", "AUTH_TOKEN"]
+
+
+def ctx_value(c, name, symbols=T.PW_SYMBOLS):
+    if "PASSWORD" in name or name.endswith("_PASS"):
+        return c.new(T.password, symbols)
+    return c.new(T.api_secret)
+
+
+def ctx_generic(c, syntax):
+    r = c.r
+    name = r.choice(PW_NAMES + SECRET_NAMES)
+    syms = "!*+-.=?@_~^" if syntax in ("ini", "properties", "dotenv", "shell") else T.PW_SYMBOLS
+    v = ctx_value(c, name, syms)
+    items = [Item(name, v, [P("context", "{syntax}-assignment", v)])]
+    # now and then another queued item shares the file
+    for other in list(c.pending):
+        if len(items) >= 3 or r.random() < 0.6:
+            break
+        if syntax in (other.syntaxes or GENERIC) and compatible(items, other):
+            items.append(other)
+            c.pending.remove(other)
+    c.kv_file(syntax, items)
+
+
+def pypirc(c):
+    r = c.r
+    pw = c.new(T.password)
+    host = f"pkgs.{r.choice(F.DOMAINS)}"
+    text = (f"[distutils]\nindex-servers =\n    pypi\n    internal\n\n[pypi]\nusername = __token__\n\n[internal]\n"
+            f"repository = https://{host}/repository/pypi-internal/\nusername = {r.choice(F.USERS)}\npassword = {pw}\n")
+    c.emit(c.place(["ci/.pypirc", ".pypirc", "release/pypirc"]), text, [P("context", "pypirc", pw)])
+
+
+def netrc(c):
+    r = c.r
+    pw = c.new(T.password, "!*+-.=?@_~^")
+    w = F.words(r)
+    text = f"machine git.{w['domain']}\n  login {r.choice(F.USERS)}\n  password {pw}\n\nmachine artifacts.{w['domain']}\n  login ci-reader\n"
+    if r.random() < 0.5:
+        text = f"machine api.{w['domain']} login {r.choice(F.USERS)} password {pw}\n"
+    c.emit(c.place(["ci/.netrc", ".netrc", "docker/netrc"]), text, [P("context", "netrc", pw)])
+
+
+def java_properties(c):
+    r = c.r
+    pw = c.new(T.password, "!*+-.=?@_~^")
+    w = F.words(r)
+    key = r.choice(["spring.datasource.password", "spring.mail.password", "app.ldap.bind-password", "spring.rabbitmq.password"])
+    lines = ["# Datasource", f"spring.datasource.url=jdbc:postgresql://{w['db']}-db.internal:5432/{w['db']}",
+             f"spring.datasource.username={r.choice(F.USERS)}", "spring.jpa.hibernate.ddl-auto=validate",
+             "spring.jpa.open-in-view=false", f"server.port={w['port']}", "logging.level.org.springframework=INFO",
+             f"spring.mail.host=smtp.{w['domain']}", "spring.mail.port=587"]
+    lines.insert(r.randint(2, len(lines)), f"{key}={pw}")
+    c.emit(c.place(["src/main/resources/application-⟨env⟩.properties", "src/main/resources/application.properties"]),
+           "\n".join(lines), [P("context", "java-properties", pw)])
+
+
+def gradle_properties(c):
+    r = c.r
+    pw = c.new(T.password, "!*+-.=?@_~^")
+    key = r.choice(["signing.password", "ossrhPassword", "mavenCentralPassword", "artifactoryPassword", "RELEASE_STORE_PASSWORD"])
+    lines = ["org.gradle.jvmargs=-Xmx2048m -Dfile.encoding=UTF-8", "org.gradle.parallel=true", "org.gradle.caching=true",
+             "android.useAndroidX=true", "kotlin.code.style=official", f"signing.keyId={T.rs(r, T.HEX, 8).upper()}",
+             f"{key}={pw}", f"VERSION_NAME={r.randint(1, 5)}.{r.randint(0, 20)}.{r.randint(0, 9)}"]
+    c.emit(c.place(["gradle.properties", "android/gradle.properties"]), "\n".join(lines), [P("context", "gradle-properties", pw)])
+
+
+def web_config(c):
+    r = c.r
+    pw = c.new(T.password, "!*+-.=?@_~^#")
+    key = r.choice(["SmtpPassword", "ServiceAccountPassword", "LdapBindPassword", "FtpPassword", "ReportServerPassword"])
+    w = F.words(r)
+    text = (f'<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <appSettings>\n'
+            f'    <add key="Environment" value="Production" />\n    <add key="SmtpHost" value="smtp.{w["domain"]}" />\n'
+            f'    <add key="{key}" value="{pw}" />\n    <add key="MaxUploadMb" value="25" />\n  </appSettings>\n'
+            f'  <system.web>\n    <compilation debug="false" targetFramework="4.8" />\n    <httpRuntime targetFramework="4.8" maxRequestLength="25600" />\n'
+            f'    <customErrors mode="RemoteOnly" />\n  </system.web>\n</configuration>\n')
+    c.emit(c.place(["src/⟨Pascal⟩.Web/Web.config", "Web.config", "src/⟨Pascal⟩/App.config"]), text, [P("context", "web-config", pw)])
+
+
+def appsettings(c):
+    r = c.r
+    w = F.words(r)
+    marks = []
+    cfg = {"Logging": {"LogLevel": {"Default": "Information", "Microsoft.AspNetCore": "Warning"}}, "AllowedHosts": "*"}
+    if r.random() < 0.5:
+        pw = c.new(T.password)
+        cfg["Smtp"] = {"Host": f"smtp.{w['domain']}", "Port": 587, "User": f"noreply@{w['domain']}", "Password": pw}
+    else:
+        pw = c.new(T.api_secret)
+        cfg["Jwt"] = {"Issuer": f"https://auth.{w['domain']}", "Audience": w["noun"] + "-api", "Secret": pw, "ExpiryMinutes": 60}
+    marks.append(P("context", "appsettings-json", pw))
+    cfg["Features"] = {"NewCheckout": r.random() < 0.5}
+    c.emit(c.place(["src/⟨Pascal⟩.Api/appsettings.Production.json", "appsettings.json", "src/⟨Pascal⟩/appsettings.json"]),
+           json.dumps(cfg, indent=2), marks)
+
+
+def terraform_var(c):
+    r = c.r
+    name = r.choice(["db_password", "master_password", "admin_password", "api_secret", "redis_auth_token"])
+    v = c.new(T.password, "!*+-.=?_~^") if "password" in name else c.new(T.api_secret)
+    w = F.words(r)
+    text = (f'variable "region" {{\n  type    = string\n  default = "{w["region"]}"\n}}\n\n'
+            f'variable "{name}" {{\n  description = "{name.replace("_", " ").capitalize()} for the {w["db"]} stack"\n'
+            f'  type        = string\n  sensitive   = true\n  default     = "{v}"\n}}\n\n'
+            f'variable "instance_class" {{\n  type    = string\n  default = "db.t4g.medium"\n}}\n')
+    c.emit(c.place(["infra/terraform/variables.tf", "terraform/⟨env⟩/variables.tf", "infra/modules/⟨db⟩/variables.tf"]),
+           text, [P("context", "terraform-variable-default", v)])
+
+
+def k8s_env(c):
+    r = c.r
+    name = r.choice(["DB_PASSWORD", "SPRING_DATASOURCE_PASSWORD", "API_SECRET", "JWT_SECRET", "SMTP_PASSWORD"])
+    v = ctx_value(c, name)
+    block = ["        - name: LOG_LEVEL", "          value: info", f"        - name: {name}", f"          value: {yq(v)}",
+             "        - name: PORT", '          value: "8080"']
+    svc = r.choice(F.NOUNS) + "-api"
+    c.emit(c.place(["deploy/k8s/⟨svc⟩-deployment.yaml", "k8s/⟨env⟩/deployment.yaml"]),
+           deployment_yaml(r, svc, r.choice(["prod", "apps"]), env_block=block), [P("context", "k8s-env-value", v)])
+
+
+def compose(c, form):
+    r = c.r
+    name = r.choice(["POSTGRES_PASSWORD", "MYSQL_ROOT_PASSWORD", "RABBITMQ_DEFAULT_PASS", "REDIS_PASSWORD", "MINIO_ROOT_PASSWORD"])
+    v = c.new(T.password, "!*+-.=?@_~^")
+    img = {"POSTGRES_PASSWORD": "postgres:16", "MYSQL_ROOT_PASSWORD": "mysql:8.4", "RABBITMQ_DEFAULT_PASS": "rabbitmq:3-management",
+           "REDIS_PASSWORD": "bitnami/redis:7.2", "MINIO_ROOT_PASSWORD": "minio/minio:latest"}[name]
+    if form == "list":
+        env = ["    environment:", "      - TZ=UTC", f"      - {name}={v}"]
+    else:
+        env = ["    environment:", "      TZ: UTC", f"      {name}: {yq(v)}"]
+    text = "\n".join(["services:", "  app:", "    build: .", "    ports:", '      - "8080:8080"', "    depends_on:", "      - store",
+                      "  store:", f"    image: {img}", "    restart: unless-stopped"] + env + ["    volumes:", "      - store-data:/var/lib/data",
+                                                                                             "", "volumes:", "  store-data:"])
+    c.emit(c.place(["docker-compose.yml", "docker-compose.prod.yml", "deploy/compose.yaml"]), text,
+           [P("context", f"compose-env-{form}", v)])
+
+
+def dockerfile(c, kind):
+    r = c.r
+    name = r.choice(["NPM_TOKEN", "API_KEY", "DB_PASSWORD", "SENTRY_AUTH_TOKEN", "LICENSE_KEY"])
+    v = ctx_value(c, name, "!*+-.=?@_~^")
+    base = r.choice(["node:20-alpine", "python:3.12-slim", "eclipse-temurin:21-jre"])
+    lines = [f"FROM {base}", "WORKDIR /app", "COPY . .", f"{kind} {name}={v}", "RUN ./scripts/build.sh",
+             "EXPOSE 8080", 'CMD ["./scripts/start.sh"]']
+    c.emit(c.place(["Dockerfile", "docker/⟨svc⟩.Dockerfile", "Dockerfile.prod"]), "\n".join(lines),
+           [P("context", f"dockerfile-{kind.lower()}", v)])
+
+
+def cmd_set(c):
+    r = c.r
+    name = r.choice(["DB_PASSWORD", "SQL_PASSWORD", "API_KEY", "SERVICE_PASSWORD"])
+    v = ctx_value(c, name, "*+-.=?@_~#")
+    w = F.words(r)
+    text = (f"@echo off\r\nsetlocal\r\nset APP_ENV=production\r\nset DB_SERVER={w['db']}-sql01\r\nset {name}={v}\r\n"
+            f"echo Running nightly {w['noun']} export...\r\npython -m tools.export --since yesterday\r\nif errorlevel 1 exit /b 1\r\nendlocal\r\n")
+    c.emit(c.place(["scripts/nightly-⟨noun⟩.cmd", "tools/run-export.bat", "ops/windows/deploy.cmd"]), text, [P("context", "windows-cmd-set", v)])
+
+
+def powershell(c):
+    r = c.r
+    name = r.choice(["$password", "$dbPassword", "$apiKey", "$clientSecret", "$Password"])
+    v = c.new(T.password, "!*+-.=?@_~#") if "assword" in name else c.new(T.api_secret)
+    w = F.words(r)
+    text = (f"param([string]$Environment = 'Production')\n\n$ErrorActionPreference = 'Stop'\n$server = '{w['db']}-sql01.corp.{w['domain']}'\n"
+            f"{name} = \"{v}\"\n$cred = New-Object System.Management.Automation.PSCredential('svc_deploy', (ConvertTo-SecureString {name} -AsPlainText -Force))\n"
+            f"Invoke-Command -ComputerName $server -Credential $cred -ScriptBlock {{ Restart-Service {w['noun']}Sync }}\n")
+    c.emit(c.place(["scripts/Deploy-⟨Noun⟩.ps1", "ops/restart-services.ps1"]), text, [P("context", "powershell-assign", v)])
+
+
+def http_file(c):
+    r = c.r
+    var = r.choice(["secret", "apiKey", "token", "clientSecret"])
+    v = c.new(T.api_secret)
+    w = F.words(r)
+    text = (f"@baseUrl = https://api.{w['domain']}/v2\n@{var} = {v}\n\n### List {w['noun']}s\nGET {{{{baseUrl}}}}/{w['noun']}s?limit=20\n"
+            f"Authorization: Bearer {{{{{var}}}}}\nAccept: application/json\n\n### Create {w['noun']}\nPOST {{{{baseUrl}}}}/{w['noun']}s\n"
+            f"Authorization: Bearer {{{{{var}}}}}\nContent-Type: application/json\n\n{{\"name\": \"nightly\"}}\n")
+    c.emit(c.place(["requests/⟨noun⟩s.http", "api.http", "docs/requests/⟨verb⟩.http"]), text, [P("context", "http-file-variable", v)])
+
+
+def log_bearer(c):
+    r = c.r
+    lines, _ = F.log_lines(r, r.randint(8, 20), c.clock)
+    v = c.new(T.api_secret)
+    w = F.words(r)
+    style = r.choice(["dict", "curl", "plain"])
+    if style == "dict":
+        l = f"DEBUG urllib3  send: headers={{'User-Agent': 'python-requests/2.32.3', 'Accept': '*/*', 'Authorization': 'Bearer {v}'}}"
+    elif style == "curl":
+        l = f"DEBUG retry  replay: curl -sS -H 'Authorization: Bearer {v}' https://api.{w['domain']}/v1/{w['noun']}s"
+    else:
+        l = f"TRACE gateway  upstream request headers: Authorization: Bearer {v}; X-Request-Id: {T.rs(r, T.HEX, 12)}"
+    log_insert(r, lines, l)
+    c.emit(c.place(["logs/⟨svc⟩.log", "logs/⟨svc⟩-⟨env⟩.log", "var/log/gateway.log"]), "\n".join(lines), [P("context", "log-bearer-header", v)])
+
+
+# context negatives ------------------------------------------------------------
+
+def ctx_placeholders(c):
+    r = c.r
+    gen = [("changeme", None), ("<your-token>", ("dotenv", "yaml", "toml", "ini", "json", "shell")),
+           ("xxxxxxxxxxxxxxxxxxxxxxxx", None), ("${DB_PASSWORD}", ("yaml", "properties", "dotenv", "json", "toml")),
+           ("%(password)s", ("ini", "python")), ("sm://" + r.choice(F.PROJECTS) + "/db-password", ("dotenv", "yaml", "gha")),
+           ("process.env.API_KEY", ("javascript", "typescript"))]
+    for value, syn in gen:
+        for _ in range(c.n(2)):
+            name = r.choice(PW_NAMES + SECRET_NAMES)
+            raw = value.startswith("process.env")
+            c.queue(Item(name, value, [N("context", "placeholder", value)], syn, raw=raw))
+
+
+def helm_template(c):
+    r = c.r
+    svc = r.choice(F.NOUNS) + "-api"
+    text = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ include \"app.fullname\" . }}\n  labels:\n"
+            "    {{- include \"app.labels\" . | nindent 4 }}\ntype: Opaque\nstringData:\n"
+            "  DB_PASSWORD: {{ .Values.password | quote }}\n  DB_USER: {{ .Values.db.user | quote }}\n")
+    c.emit(c.place([f"charts/{svc}/templates/secret.yaml", "helm/⟨svc⟩/templates/secret.yaml"], negative=True), text,
+           [N("context", "placeholder", "{{ .Values.password | quote }}")])
+
+
+def gha_secret_ref(c):
+    r = c.r
+    text = ("name: release\n\non:\n  push:\n    tags: ['v*']\n\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - uses: actions/checkout@v4\n      - run: npm ci && npm run build\n      - run: npm publish\n        env:\n"
+            "          NODE_AUTH_TOKEN: ${{ secrets.TOKEN }}\n")
+    c.emit(c.place([".github/workflows/release.yml", ".github/workflows/publish.yml"], negative=True), text,
+           [N("context", "placeholder", "${{ secrets.TOKEN }}")])
+
+
+def gitlab_ci(c):
+    text = ("stages: [build, publish]\n\nbuild:\n  stage: build\n  image: python:3.12\n  script:\n    - pip install build\n"
+            "    - python -m build\n  artifacts:\n    paths: [dist/]\n\npublish:\n  stage: publish\n  image: python:3.12\n  script:\n"
+            "    - pip install twine\n    - TWINE_PASSWORD=$CI_JOB_TOKEN TWINE_USERNAME=gitlab-ci-token python -m twine upload "
+            "--repository-url ${CI_API_V4_URL}/projects/${CI_PROJECT_ID}/packages/pypi dist/*\n")
+    c.emit(c.place([".gitlab-ci.yml"], negative=True), text, [N("context", "placeholder", "$CI_JOB_TOKEN")])
+
+
+def serverless_ssm(c):
+    r = c.r
+    text = (f"service: {r.choice(F.PROJECTS)}\n\nprovider:\n  name: aws\n  runtime: nodejs20.x\n  region: {r.choice(F.REGIONS)}\n"
+            "  environment:\n    DB_PASSWORD: ${ssm:/prod/db/password}\n    STAGE: ${sls:stage}\n\nfunctions:\n  api:\n"
+            "    handler: src/handler.main\n    events:\n      - httpApi: '*'\n")
+    c.emit(c.place(["serverless.yml"], negative=True), text, [N("context", "placeholder", "ssm:/prod/db/password")])
+
+
+def ecs_taskdef(c):
+    r = c.r
+    acct = T.rs(r, string.digits, 12)
+    arn = f"arn:aws:secretsmanager:{r.choice(F.REGIONS)}:{acct}:secret:prod/db-password-{T.rs(r, T.ALNUM, 6)}"
+    td = {"family": r.choice(F.PROJECTS), "networkMode": "awsvpc", "cpu": "512", "memory": "1024",
+          "containerDefinitions": [{"name": "app", "image": f"{acct}.dkr.ecr.us-east-1.amazonaws.com/app:latest",
+                                    "portMappings": [{"containerPort": 8080}],
+                                    "environment": [{"name": "APP_ENV", "value": "production"}],
+                                    "secrets": [{"name": "DB_PASSWORD", "valueFrom": arn}]}]}
+    c.emit(c.place(["deploy/ecs/task-definition.json", "infra/ecs/taskdef.json"], negative=True), json.dumps(td, indent=2),
+           [N("context", "placeholder", arn)])
+
+
+def ctx_hashes(c):
+    r = c.r
+    # bcrypt hashes in seed data
+    for _ in range(c.n(3)):
+        h = "$2b$12$" + T.rs(r, T.ALNUM + "./", 53)
+        c.queue(Item(r.choice(["ADMIN_PASSWORD_HASH", "PASSWORD_HASH", "BOOTSTRAP_PASSWORD_BCRYPT"]), h,
+                     [N("context", "bcrypt-hash", h)], ("yaml", "json", "dotenv", "toml")))
+    for _ in range(c.n(3)):
+        h = T.rs(r, T.HEX, 64)
+        c.queue(Item(r.choice(["ARTIFACT_SHA256", "CHECKSUM", "NODE_SHA256", "BINARY_SHA256"]), h, [N("context", "sha256-hex", h)]))
+    for _ in range(c.n(3)):
+        h = T.rs(r, T.HEX, 40)
+        c.queue(Item(r.choice(["GIT_SHA", "BUILD_COMMIT", "UPSTREAM_REV"]), h, [N("context", "git-sha", h)]))
+    for _ in range(c.n(4)):
+        u = T.uuid4(r)
+        c.queue(Item(r.choice(["AZURE_TENANT_ID", "AZURE_SUBSCRIPTION_ID", "WORKSPACE_ID", "ORG_ID", "AZURE_CLIENT_ID"]), u,
+                     [N("context", "uuid-id", u)]))
+
+
+def docs_weak_passwords(c):
+    r = c.r
+    for _ in range(c.n(4)):
+        user, pw = r.choice([("admin", "admin"), ("admin", "password123"), ("root", "secret"), ("demo", "demo1234"),
+                             ("guest", "welcome1"), ("airflow", "airflow")])
+        w = F.words(r)
+        text = F.markdown(r, f"{w['noun'].title()} admin console", 2) + (
+            f"\n## First login\n\nThe local stack seeds one account. Sign in at http://localhost:{w['port']}/admin with\n"
+            f"username `{user}` and password `{pw}`, then change it under *Settings → Security*.\n")
+        c.emit(c.place(["docs/getting-started.md", "README.md", "docs/local-setup.md"], negative=True), text,
+               [N("context", "weak-doc-password", pw, needle=f"password `{pw}`")])
+
+
+# ====================================================================== class: connstr
+
+def conn_password(c):
+    return c.new(T.password, "-._~!*", 14, 30)
+
+
+def host(r, kind):
+    w = F.words(r)
+    if kind == "rds":
+        return f"{w['db']}-{r.choice(['prod', 'primary'])}.{T.rs(r, string.ascii_lowercase + string.digits, 12)}.{w['region']}.rds.amazonaws.com"
+    if kind == "k8s":
+        return f"{w['db']}-postgresql.{r.choice(['prod', 'data'])}.svc.cluster.local"
+    return f"{w['db']}-db{r.randint(1, 3)}.internal.{w['domain']}"
+
+
+def conn_uris(c):
+    r = c.r
+    user = lambda: r.choice(F.USERS)  # noqa: E731
+    db = lambda: r.choice(F.DBS)  # noqa: E731
+    specs = []
+    for _ in range(c.n(5)):
+        pw = conn_password(c)
+        specs.append(("postgres-uri", pw, f"{r.choice(['postgres', 'postgresql'])}://{user()}:{pw}@{host(r, r.choice(['rds', 'k8s', 'int']))}:5432/{db()}"
+                      + r.choice(["", "?sslmode=require", "?sslmode=verify-full&application_name=api"]), "DATABASE_URL"))
+    for _ in range(c.n(2)):
+        pw = conn_password(c)
+        specs.append(("sqlalchemy-uri", pw, f"{r.choice(['postgresql+psycopg2', 'mysql+pymysql', 'postgresql+asyncpg'])}://{user()}:{pw}@{host(r, 'int')}/{db()}", "SQLALCHEMY_DATABASE_URI"))
+    for _ in range(c.n(3)):
+        pw = conn_password(c)
+        specs.append(("mysql-uri", pw, f"mysql://{user()}:{pw}@{host(r, r.choice(['rds', 'int']))}:3306/{db()}", "MYSQL_URL"))
+    for _ in range(c.n(2)):
+        pw = conn_password(c)
+        specs.append(("mongodb-uri", pw, f"mongodb://{user()}:{pw}@{host(r, 'int')}:27017/{db()}?authSource=admin", "MONGO_URI"))
+    for _ in range(c.n(2)):
+        pw = conn_password(c)
+        cl = f"cluster{r.randint(0, 3)}.{T.rs(r, string.ascii_lowercase + string.digits, 5)}.mongodb.net"
+        specs.append(("mongodb-srv", pw, f"mongodb+srv://{user()}:{pw}@{cl}/{db()}?retryWrites=true&w=majority", "MONGODB_URI"))
+    for _ in range(c.n(2)):
+        pw = conn_password(c)
+        d = r.choice(F.DOMAINS)
+        hosts = ",".join(f"mongo-{i}.{d}:27017" for i in range(r.choice([2, 3])))
+        specs.append(("mongodb-multihost", pw, f"mongodb://{user()}:{pw}@{hosts}/{db()}?replicaSet=rs0&authSource=admin&readPreference=secondaryPreferred", "MONGO_URL"))
+    for _ in range(c.n(2)):
+        pw = conn_password(c)
+        specs.append(("amqp-uri", pw, f"{r.choice(['amqp', 'amqps'])}://{user()}:{pw}@rabbitmq.{r.choice(F.DOMAINS)}:{r.choice([5672, 5671])}/{r.choice(['%2F', 'orders', 'prod'])}", "BROKER_URL"))
+    for _ in range(c.n(3)):
+        pw = conn_password(c)
+        u = r.choice(["", "default", user()])
+        specs.append(("redis-uri", pw, f"{r.choice(['redis', 'rediss'])}://{u}:{pw}@{r.choice(['cache', 'redis'])}.{r.choice(F.DOMAINS)}:6379/{r.randint(0, 3)}", "REDIS_URL"))
+    for _ in range(c.n(1)):
+        pw = conn_password(c)
+        specs.append(("smtp-uri", pw, f"smtps://{r.choice(['noreply', 'alerts'])}%40{r.choice(F.DOMAINS)}:{pw}@smtp.{r.choice(F.DOMAINS)}:465", "EMAIL_URL"))
+    for _ in range(c.n(2)):
+        pw = c.new(T.password, "!*+-.?_~^", 14, 30)
+        h = host(r, "int")
+        specs.append(("jdbc-postgres", pw, f"jdbc:postgresql://{h}:5432/{db()}?user={user()}&password={pw}&ssl=true", "JDBC_URL"))
+    for _ in range(c.n(2)):
+        pw = c.new(T.password, "!*+-.?_~^@", 14, 30)
+        specs.append(("jdbc-sqlserver", pw, f"jdbc:sqlserver://{r.choice(F.DBS)}-sql.{r.choice(F.DOMAINS)}:1433;databaseName={db()};user={user()};password={pw};encrypt=true;trustServerCertificate=false", "JDBC_URL"))
+    for _ in range(c.n(1)):
+        pw = c.new(T.password, "!*+-.?_~^", 14, 30)
+        specs.append(("jdbc-mysql", pw, f"jdbc:mysql://{host(r, 'rds')}:3306/{db()}?user={user()}&password={pw}&useSSL=true", "DATASOURCE_URL"))
+    for _ in range(c.n(2)):
+        pw = c.new(T.password, "!*+-.?_~^", 14, 30)
+        cl = f"{r.choice(F.DBS)}-{r.choice(['dw', 'warehouse'])}.{T.rs(r, string.ascii_lowercase + string.digits, 12)}.{r.choice(F.REGIONS)}.redshift.amazonaws.com"
+        specs.append(("redshift-jdbc", pw, f"jdbc:redshift://{cl}:5439/{r.choice(['dev', 'analytics', 'prod'])}?user={user()}&password={pw}&ssl=true", "REDSHIFT_URL"))
+    for _ in range(c.n(5)):
+        pw = c.new(T.password, "!*+-._~^@", 14, 30)
+        kind = r.choice(["sqlclient", "odbc", "npgsql", "oracle"])
+        if kind == "sqlclient":
+            s = (f"Server=tcp:{r.choice(F.DBS)}-sql.database.windows.net,1433;Initial Catalog={db()};Persist Security Info=False;"
+                 f"User ID={user()};Password={pw};MultipleActiveResultSets=False;Encrypt=True;TrustServerCertificate=False;Connection Timeout=30;")
+        elif kind == "odbc":
+            s = f"Driver={{ODBC Driver 18 for SQL Server}};Server={host(r, 'int')};Database={db()};Uid={user()};Pwd={pw};Encrypt=yes;"
+        elif kind == "npgsql":
+            s = f"Host={host(r, 'int')};Port=5432;Database={db()};Username={user()};Password={pw};SSL Mode=Require"
+        else:
+            s = f"Data Source={host(r, 'int')}:1521/{db().upper()}PDB;User Id={user()};Password={pw};"
+        specs.append((f"dotnet-{kind}", pw, s, "ConnectionStrings__Default"))
+    for _ in range(c.n(3)):
+        k = c.new(T.azure_sas_key)
+        ns = f"{r.choice(F.NOUNS)}-{r.choice(['prod', 'events', 'bus'])}"
+        s = f"Endpoint=sb://{ns}.servicebus.windows.net/;SharedAccessKeyName={r.choice(['RootManageSharedAccessKey', 'send-only', 'listen'])};SharedAccessKey={k}"
+        if r.random() < 0.4:
+            s += f";EntityPath={r.choice(F.NOUNS)}-events"
+        specs.append(("azure-servicebus", k, s, "SERVICEBUS_CONNECTION"))
+    for _ in range(c.n(2)):
+        k = c.new(T.azure_sas_key)
+        s = f"Endpoint=https://{r.choice(F.PROJECTS)}-cfg.azconfig.io;Id={T.rs(r, T.ALNUM, 4)}-l{r.randint(0, 9)}-s0:{T.rs(r, T.ALNUM, 20)};Secret={k}"
+        specs.append(("azure-appconfig", k, s, "APPCONFIG_CONNECTION_STRING"))
+    for _ in range(c.n(2)):
+        k = c.new(T.azure_storage_key)
+        s = f"DefaultEndpointsProtocol=https;AccountName={r.choice(['nw', 'ct', 'fb'])}{r.choice(F.DBS)}{r.randint(10, 99)};AccountKey={k};EndpointSuffix=core.windows.net"
+        specs.append(("azure-storage", k, s, "AZURE_STORAGE_CONNECTION_STRING"))
+    for fmt, pw, s, name in specs:
+        place = r.random()
+        if place < 0.55:
+            c.queue(Item(name, s, [P("connstr", fmt, pw, needle=s)], ("dotenv", "yaml", "json", "python", "typescript", "go", "toml", "properties", "shell", "java", "csharp")))
+        else:
+            conn_specific(c, fmt, pw, s, name, POS)
+
+
+def conn_specific(c, fmt, pw, s, name, kind):
+    """Connection strings in their native homes: appsettings.json, Spring YAML, docker-compose, k8s ConfigMap."""
+    r = c.r
+    mk = P if kind == POS else N
+    mark = mk("connstr", fmt, pw, needle=s)
+    choice = r.choice(["appsettings", "spring", "compose", "configmap"])
+    if choice == "appsettings":
+        cfg = {"ConnectionStrings": {r.choice(["Default", "Primary", "Reporting"]): s},
+               "Logging": {"LogLevel": {"Default": "Information"}}, "AllowedHosts": "*"}
+        path = c.place(["src/⟨Pascal⟩.Api/appsettings.⟨env⟩.json", "appsettings.Production.json"], negative=kind == NEG)
+        text = json.dumps(cfg, indent=2)
+        if json.dumps(s)[1:-1] != s:
+            mark.needle = json.dumps(s)[1:-1]
+    elif choice == "spring":
+        text = (f"spring:\n  application:\n    name: {r.choice(F.PROJECTS)}\n  datasource:\n    url: {yq(s)}\n"
+                f"    hikari:\n      maximum-pool-size: 10\nserver:\n  port: 8080\n")
+        path = c.place(["src/main/resources/application-⟨env⟩.yml", "src/main/resources/application.yml"], negative=kind == NEG)
+    elif choice == "compose":
+        text = (f"services:\n  api:\n    image: ghcr.io/{r.choice(['northwind', 'contoso'])}/{r.choice(F.PROJECTS)}:latest\n"
+                f"    environment:\n      - {name.upper().replace('__', '_')}={s}\n      - LOG_LEVEL=info\n    ports:\n      - \"8080:8080\"\n")
+        path = c.place(["docker-compose.yml", "deploy/docker-compose.⟨env⟩.yml"], negative=kind == NEG)
+    else:
+        text = (f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {r.choice(F.NOUNS)}-config\n  namespace: {r.choice(['prod', 'apps'])}\n"
+                f"data:\n  LOG_LEVEL: info\n  {name.upper().replace('__', '_')}: {yq(s)}\n")
+        path = c.place(["deploy/k8s/configmap.yaml", "k8s/⟨env⟩/⟨svc⟩-config.yaml"], negative=kind == NEG)
+        if yq(s)[1:-1] != s:
+            mark.needle = yq(s)[1:-1]
+    c.emit(path, text, [mark])
+
+
+def conn_negatives(c):
+    r = c.r
+    specs = [
+        ("local-dev", "postgres", "postgres://postgres:postgres@localhost:5432/app"),
+        ("local-dev", "root", "mysql://root:root@127.0.0.1:3306/app_development"),
+        ("local-dev", "guest", "amqp://guest:guest@localhost:5672//"),
+        ("local-dev", "admin", "mongodb://admin:admin@localhost:27017/app?authSource=admin"),
+        ("local-dev", "redis", "redis://:redis@127.0.0.1:6379/0"),
+        ("local-dev", "postgres", "postgresql://postgres:postgres@db:5432/app_test"),
+        ("local-dev", "dev", "Host=localhost;Port=5432;Database=app_dev;Username=dev;Password=dev"),
+        ("local-dev", "app", "mysql+pymysql://app:app@localhost/app"),
+        ("local-dev", "sa", "Server=localhost,1433;Database=App;User Id=sa;Password=sa;TrustServerCertificate=True"),
+        ("local-dev", "postgres", "jdbc:postgresql://localhost:5432/app?user=postgres&password=postgres"),
+        ("docs-example", "password", "postgresql://user:password@host:5432/dbname"),
+        ("docs-example", "tiger", "postgresql://scott:tiger@localhost/mydatabase"),
+        ("docs-example", "pass", "mysql://user:pass@localhost/dbname"),
+        ("docs-example", "YourStrong@Passw0rd", "Server=localhost;Database=master;User Id=sa;Password=YourStrong@Passw0rd;"),
+        ("placeholder", "<password>", "mongodb+srv://<username>:<password>@cluster0.mongodb.net/?retryWrites=true&w=majority"),
+        ("placeholder", "${DB_PASSWORD}", "postgresql://app:${DB_PASSWORD}@db.internal:5432/app"),
+        ("placeholder", "%(DB_PASS)s", "postgresql://%(DB_USER)s:%(DB_PASS)s@%(DB_HOST)s/app"),
+        ("placeholder", "{password}", "postgresql://{user}:{password}@{host}:{port}/{database}"),
+        ("placeholder", "<your-password>", "Server=tcp:myserver.database.windows.net,1433;Database=mydb;User ID=admin;Password=<your-password>;Encrypt=True;"),
+        ("placeholder", "<your-key>", "Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=<your-key>"),
+        ("placeholder", "{{ .Values.db.password }}", "postgresql://app:{{ .Values.db.password }}@{{ .Values.db.host }}:5432/app"),
+        ("placeholder", "${env:DB_PASS}", "jdbc:postgresql://db:5432/app?user=app&password=${env:DB_PASS}"),
+        ("placeholder", "********", "Server=sql01;Database=Reports;User Id=report;Password=********;"),
+        ("placeholder", "$(REDIS_PASSWORD)", "redis://:$(REDIS_PASSWORD)@redis-master:6379/0"),
+        ("azure-storage-emulator", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
+         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"),
+        ("placeholder", "UseDevelopmentStorage=true", "UseDevelopmentStorage=true"),
+        ("local-dev", "app", "postgres://app:app@localhost/app_dev"),
+        ("local-dev", "rabbit", "amqp://rabbit:rabbit@rabbitmq:5672/"),
+        ("local-dev", "example", "mongodb://root:example@mongo:27017/"),
+        ("placeholder", "${REDIS_PASSWORD}", "redis://default:${REDIS_PASSWORD}@redis:6379/0"),
+        ("placeholder", "${MONGO_PASS}", "mongodb://${MONGO_USER}:${MONGO_PASS}@mongo:27017/app?authSource=admin"),
+        ("placeholder", "$(DB_PASSWORD)", "Server=db;Database=app;User Id=app;Password=$(DB_PASSWORD);"),
+        ("docs-example", "<YourStrong!Passw0rd>", "jdbc:sqlserver://localhost:1433;databaseName=app;user=sa;password=<YourStrong!Passw0rd>"),
+        ("docs-example", "secret", "amqp://user:secret@broker.example.com:5672/vhost"),
+    ]
+    reps = c.n(1)
+    for rep in range(reps):
+        for fmt, pw, s in specs:
+            if rep:
+                s = s.replace("app", f"app{rep}", 1) if "app" in s else s + f";Application Name=job{rep}"
+            names = ["DATABASE_URL", "DB_URL", "CONNECTION_STRING", "BROKER_URL", "STORAGE_CONNECTION"]
+            if r.random() < 0.6 or fmt == "azure-storage-emulator":
+                syn = ("dotenv", "yaml", "json", "python", "toml", "properties", "shell") if fmt != "local-dev" else ("dotenv", "yaml", "json", "python", "toml")
+                c.queue(Item(r.choice(names), s, [N("connstr", fmt, pw, needle=s)], syn))
+            else:
+                conn_specific(c, fmt, pw, s, r.choice(names), NEG)
+    for _ in range(c.n(4)):
+        dsn = f"https://{T.rs(r, T.HEX, 32)}@o{r.randint(100000, 999999)}.ingest.{r.choice(['', 'us.', 'de.'])}sentry.io/{r.randint(1000000, 9999999)}"
+        if r.random() < 0.5:
+            text = (f"import * as Sentry from '@sentry/react';\n\nSentry.init({{\n  dsn: '{dsn}',\n  environment: import.meta.env.MODE,\n"
+                    f"  tracesSampleRate: 0.1,\n}});\n")
+            c.emit(c.place(["web/src/sentry.ts", "src/instrument.ts", "frontend/src/sentry.js"], negative=True), text,
+                   [PUB("connstr", "sentry-dsn", dsn)])
+        else:
+            c.queue(Item("SENTRY_DSN", dsn, [PUB("connstr", "sentry-dsn", dsn)], ("dotenv", "yaml", "json", "python")))
+
+
+# ====================================================================== class: distinctive
+
+def distinctive(c):
+    r = c.r
+    plans = [
+        (T.telegram, "telegram-bot-token", ["NOTIFY_TOKEN", "ALERTS_TOKEN", "CHAT_NOTIFIER_TOKEN", "BOT_TOKEN", "ONCALL_PUSH_TOKEN"], 8),
+        (T.azure_devops_pat, "azure-devops-pat", ["PAT", "PERSONAL_ACCESS_TOKEN", "AZ_PAT", "GIT_PAT"], 8),
+        (T.okta, "okta-api-token", ["OKTA_API_TOKEN", "OKTA_TOKEN", "OKTA_MGMT_TOKEN"], 7),
+        (T.vault_legacy, "vault-legacy-token", ["VAULT_TOKEN", "VAULT_ROOT_TOKEN", "VAULT_CLIENT_TOKEN"], 7),
+        (T.salesforce, "salesforce-session", ["ACCESS_TOKEN", "SESSION_ID", "CRM_TOKEN", "SYNC_ACCESS_TOKEN"], 7),
+        (T.bitbucket_dc, "bitbucket-dc-token", ["GIT_TOKEN", "SCM_TOKEN", "HTTP_ACCESS_TOKEN", "REPO_TOKEN"], 7),
+    ]
+    for fn, fmt, names, count in plans:
+        for _ in range(c.n(count)):
+            v = c.new(fn)
+            name = r.choice(names)
+            style = r.random()
+            if fmt == "azure-devops-pat" and style < 0.35:
+                distinctive_pat_file(c, v)
+            elif fmt in ("salesforce-session", "bitbucket-dc-token") and style < 0.35:
+                distinctive_curl(c, v, fmt)
+            else:
+                c.queue(Item(name, v, [P("distinctive", fmt, v)]))
+
+
+def distinctive_pat_file(c, v):
+    r = c.r
+    kind = r.choice(["json", "ps1", "yaml"])
+    org = r.choice(["northwind", "contoso", "fabrikam"])
+    if kind == "json":
+        text = json.dumps({"organization": org, "project": r.choice(F.PROJECTS), "personalAccessToken": v, "pollSeconds": 60}, indent=2)
+        paths = ["tools/pipeline-sync.json", "config/devops.json"]
+    elif kind == "ps1":
+        text = (f"$org = '{org}'\n$pat = '{v}'\n$headers = @{{ Authorization = 'Basic ' + [Convert]::ToBase64String([Text.Encoding]::ASCII.GetBytes(\":$pat\")) }}\n"
+                f"Invoke-RestMethod -Uri \"https://dev.azure.com/$org/_apis/projects?api-version=7.1\" -Headers $headers\n")
+        paths = ["scripts/List-Projects.ps1", "ops/pipelines.ps1"]
+    else:
+        text = f"sync:\n  organization: {org}\n  pat: {v}\n  interval: 10m\n"
+        paths = ["config/sync.yaml", "tools/mirror.yml"]
+    c.emit(c.place(paths), text, [P("distinctive", "azure-devops-pat", v)])
+
+
+def distinctive_curl(c, v, fmt):
+    r = c.r
+    w = F.words(r)
+    if fmt == "salesforce-session":
+        cmd = f"curl -s \"https://{r.choice(['crm', 'sales'])}.{w['domain']}/services/data/v60.0/query?q=SELECT+Id+FROM+Account\" -H \"Authorization: Bearer {v}\""
+    else:
+        cmd = f"curl -s -H \"Authorization: Bearer {v}\" \"https://git.{w['domain']}/rest/api/1.0/projects/OPS/repos?limit=100\""
+    text = "#!/bin/sh\nset -e\n\n# one-off export, see ticket OPS-" + str(r.randint(100, 9999)) + f"\n{cmd} | jq '.records | length'\n"
+    c.emit(c.place(["scripts/export-⟨noun⟩s.sh", "tools/adhoc/⟨verb⟩.sh"]), text, [P("distinctive", fmt, v)])
+
+
+def distinctive_negatives(c):
+    r = c.r
+    gens = [
+        ("telegram-docs-example", lambda: "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "BOT_TOKEN", 1),
+        ("telegram-chat-id", lambda: f"-100{T.rs(r, string.digits, 10)}", "TELEGRAM_CHAT_ID", 2),
+        ("ipfs-cid", lambda: "bafybei" + T.rs(r, T.B32L, 52), "CONTENT_CID", 4),
+        ("onion-address", lambda: T.rs(r, T.B32L, 55) + r.choice("adqd") + ".onion", "MIRROR_HOST", 3),
+        ("okta-client-id", lambda: "0oa" + T.rs(r, T.ALNUM, 17), "OKTA_CLIENT_ID", 3),
+        ("vault-placeholder", lambda: "s." + "x" * 24, "VAULT_TOKEN", 1),
+        ("salesforce-record-id", lambda: r.choice(["001", "003", "006", "00D"]) + T.rs(r, string.digits + string.ascii_uppercase, 15), "SF_RECORD_ID", 4),
+        ("bitbucket-placeholder", lambda: "BBDC-<your-http-access-token>", "BITBUCKET_TOKEN", 1),
+        ("docker-digest", lambda: "sha256:" + T.rs(r, T.HEX, 64), "BASE_IMAGE_DIGEST", 4),
+        ("uuid-id", lambda: T.uuid4(r), "REQUEST_ID", 4),
+        ("git-sha", lambda: T.rs(r, T.HEX, 40), "DEPLOYED_COMMIT", 3),
+        ("nix-store-path", lambda: f"/nix/store/{T.rs(r, '0123456789abcdfghijklmnpqrsvwxyz', 32)}-{r.choice(['openssl-3.0.13', 'python3-3.11.9', 'nodejs-20.12.2'])}", "TOOLCHAIN_PATH", 3),
+        ("ulid-id", lambda: "01" + T.rs(r, "0123456789ABCDEFGHJKMNPQRSTVWXYZ", 24), "TRACE_ID", 3),
+    ]
+    for fmt, fn, name, count in gens:
+        for _ in range(c.n(count)):
+            fixed = fmt in ("telegram-docs-example", "vault-placeholder", "bitbucket-placeholder")
+            v = fn() if fixed else c.new(lambda rr: fn())  # documentation values repeat by nature
+            if fixed:
+                w = F.words(r)
+                text = F.markdown(r, f"{w['noun'].title()} notifications", 2) + (
+                    f"\n## Configuration\n\nSet the token in the environment before starting the service:\n\n```sh\nexport {name}={v}\n```\n")
+                c.emit(c.place(["docs/configuration.md", "docs/notifications.md", "README.md"], negative=True), text,
+                       [N("distinctive", fmt, v)])
+            else:
+                c.queue(Item(name, v, [N("distinctive", fmt, v)]))
+
+
+# ====================================================================== class: prefixed
+
+def prefixed(c):
+    r = c.r
+    plans = [
+        ("github-ghp", lambda rr: T.github(rr, "ghp_"), ["GITHUB_TOKEN", "GH_TOKEN", "TOKEN"], 3),
+        ("github-gho", lambda rr: T.github(rr, "gho_"), ["GITHUB_OAUTH_TOKEN", "ACCESS_TOKEN"], 1),
+        ("github-ghu", lambda rr: T.github(rr, "ghu_"), ["GITHUB_USER_TOKEN"], 1),
+        ("github-ghs", lambda rr: T.github(rr, "ghs_"), ["GITHUB_APP_TOKEN", "INSTALLATION_TOKEN"], 1),
+        ("github-ghr", lambda rr: T.github(rr, "ghr_"), ["GITHUB_REFRESH_TOKEN", "REFRESH_TOKEN"], 1),
+        ("github-fine-grained", T.github_fine_grained, ["GITHUB_TOKEN", "GH_PAT"], 1),
+        ("github-app-jwt-token", T.ghs_app_jwt, ["GITHUB_INSTALLATION_TOKEN", "GH_APP_TOKEN"], 1),
+        ("gitlab-pat-routable", T.glpat_routable, ["GITLAB_TOKEN", "GL_TOKEN", "CI_PUSH_TOKEN"], 2),
+        ("gitlab-pat-legacy", T.glpat_legacy, ["GITLAB_TOKEN", "PRIVATE_TOKEN"], 1),
+        ("gitlab-agent", lambda rr: T.gitlab_other(rr, "glagent-"), ["AGENT_TOKEN", "KAS_AGENT_TOKEN"], 1),
+        ("gitlab-incoming-mail", lambda rr: T.gitlab_other(rr, "glimt-"), ["INCOMING_MAIL_TOKEN"], 1),
+        ("gitlab-scim-oauth", lambda rr: T.gitlab_other(rr, "glsoat-"), ["SCIM_TOKEN"], 1),
+        ("gitlab-feature-flags", lambda rr: T.gitlab_other(rr, "glffct-"), ["UNLEASH_INSTANCE_ID", "FEATURE_FLAGS_TOKEN"], 1),
+        ("slack-xoxb", T.slack_xoxb, ["SLACK_BOT_TOKEN", "SLACK_TOKEN"], 2),
+        ("slack-xoxp", T.slack_xoxp, ["SLACK_USER_TOKEN"], 1),
+        ("slack-xoxc", T.slack_xoxc, ["SLACK_CLIENT_TOKEN", "SLACK_XOXC"], 1),
+        ("slack-xoxd", T.slack_xoxd, ["SLACK_COOKIE_D", "SLACK_D_COOKIE"], 1),
+        ("stripe-sk-live", lambda rr: T.stripe_live(rr, "sk"), ["STRIPE_SECRET_KEY", "STRIPE_API_KEY"], 2),
+        ("stripe-rk-live", lambda rr: T.stripe_live(rr, "rk"), ["STRIPE_RESTRICTED_KEY"], 1),
+        ("openai-project", T.openai_project, ["OPENAI_API_KEY", "LLM_API_KEY"], 1),
+        ("openai-legacy", T.openai_legacy, ["OPENAI_API_KEY", "OPENAI_KEY"], 1),
+        ("anthropic", T.anthropic, ["ANTHROPIC_API_KEY", "CLAUDE_API_KEY"], 1),
+        ("npm", T.npm, ["NPM_TOKEN", "NODE_AUTH_TOKEN"], 1),
+        ("pypi", T.pypi, ["PYPI_TOKEN", "TWINE_PASSWORD"], 1),
+        ("sendgrid", T.sendgrid, ["SENDGRID_API_KEY", "MAIL_API_KEY"], 1),
+        ("vercel-vcp", lambda rr: T.vercel(rr, "vcp_"), ["VERCEL_TOKEN"], 1),
+        ("vercel-vci", lambda rr: T.vercel(rr, "vci_"), ["VERCEL_INTEGRATION_TOKEN"], 1),
+        ("vercel-vca", lambda rr: T.vercel(rr, "vca_"), ["VERCEL_ACCESS_TOKEN"], 1),
+        ("vercel-vcr", lambda rr: T.vercel(rr, "vcr_"), ["VERCEL_REFRESH_TOKEN"], 1),
+        ("vercel-vck", lambda rr: T.vercel(rr, "vck_"), ["VERCEL_API_KEY"], 1),
+        ("aws-bedrock", T.bedrock, ["AWS_BEARER_TOKEN_BEDROCK", "BEDROCK_API_KEY"], 1),
+        ("google-aq", T.google_aq, ["GOOGLE_API_KEY", "GEMINI_API_KEY"], 1),
+        ("buildkite-bkua", lambda rr: T.buildkite(rr, "bkua_"), ["BUILDKITE_API_TOKEN"], 1),
+        ("buildkite-bkct", lambda rr: T.buildkite(rr, "bkct_"), ["BUILDKITE_AGENT_TOKEN"], 1),
+        ("segment", T.segment, ["SEGMENT_PUBLIC_API_TOKEN", "SEGMENT_TOKEN"], 1),
+        ("nvidia", T.nvidia, ["NVIDIA_API_KEY", "NGC_API_KEY"], 1),
+        ("neon", T.neon, ["NEON_API_KEY"], 1),
+        ("langfuse-secret", T.langfuse_secret, ["LANGFUSE_SECRET_KEY"], 1),
+        ("docker-swarm", T.swarm, ["SWARM_JOIN_TOKEN", "JOIN_TOKEN"], 1),
+        ("deno-deploy", T.deno, ["DENO_DEPLOY_TOKEN"], 1),
+        ("wandb", T.wandb, ["WANDB_API_KEY"], 1),
+        ("datastax-astra", T.astra, ["ASTRA_DB_APPLICATION_TOKEN"], 1),
+        ("apify", T.apify, ["APIFY_TOKEN", "APIFY_API_TOKEN"], 1),
+        ("tavily", T.tavily, ["TAVILY_API_KEY"], 1),
+        ("figma", T.figma, ["FIGMA_TOKEN"], 1),
+        ("newrelic-nrak", lambda rr: T.newrelic(rr, "NRAK-"), ["NEW_RELIC_API_KEY"], 1),
+        ("newrelic-nrra", lambda rr: T.newrelic(rr, "NRRA-"), ["NEW_RELIC_ADMIN_KEY", "NR_REST_KEY"], 1),
+        ("huggingface", T.huggingface, ["HF_TOKEN", "HUGGINGFACEHUB_API_TOKEN"], 1),
+        ("doppler", T.doppler, ["DOPPLER_TOKEN"], 1),
+        ("linear", T.linear, ["LINEAR_API_KEY"], 1),
+        ("shopify", T.shopify, ["SHOPIFY_ACCESS_TOKEN", "SHOPIFY_ADMIN_TOKEN"], 1),
+        ("dockerhub-pat", T.dockerhub_pat, ["DOCKERHUB_TOKEN", "DOCKER_PASSWORD"], 1),
+    ]
+    for fmt, fn, names, count in plans:
+        for _ in range(c.n(count)):
+            v = c.new(fn)
+            if r.random() < 0.2:
+                doc_curl(c, v, fmt)
+            else:
+                c.queue(Item(r.choice(names), v, [P("prefixed", fmt, v)]))
+    for _ in range(c.n(2)):
+        kid, sec = c.new(T.aws_access_key_id), c.new(T.aws_secret_access_key)
+        aws_pair(c, kid, sec, POS)
+    for _ in range(c.n(1)):
+        cf = c.new(T.cloudflare_global)
+        c.kv_file(r.choice(["dotenv", "shell", "yaml"]), [
+            Item("CF_API_EMAIL", f"{r.choice(F.FIRST)}@{r.choice(F.DOMAINS)}", []),
+            Item("CF_API_KEY", cf, [P("prefixed", "cloudflare-global-key", cf)])])
+    for _ in range(c.n(1)):
+        sk, ac, sec = c.new(T.twilio_sk), c.new(T.twilio_ac), c.new(lambda rr: T.rs(rr, T.ALNUM, 32))
+        c.kv_file(r.choice(["dotenv", "yaml", "python", "json"]), [
+            Item("TWILIO_ACCOUNT_SID", ac, [N("prefixed", "twilio-account-sid", ac)]),
+            Item("TWILIO_API_KEY", sk, [P("prefixed", "twilio-api-key-sid", sk)]),
+            Item("TWILIO_API_SECRET", sec, [P("context", "twilio-api-secret", sec)])])
+
+
+def doc_curl(c, v, fmt):
+    r = c.r
+    w = F.words(r)
+    text = F.markdown(r, f"{w['noun'].title()} integration", 2) + (
+        f"\n## Calling the API by hand\n\n```sh\ncurl -sS https://api.{w['domain']}/v1/{w['noun']}s \\\n"
+        f"  -H \"Authorization: Bearer {v}\" \\\n  -H 'Accept: application/json'\n```\n")
+    c.emit(c.place(["docs/⟨noun⟩-api.md", "docs/runbooks/⟨verb⟩-⟨noun⟩s.md", "NOTES.md"]), text, [P("prefixed", fmt, v)])
+
+
+def aws_pair(c, kid, sec, kind, fmt_id="aws-access-key-id", fmt_sec="aws-secret-access-key"):
+    r = c.r
+    mk = P if kind == POS else N
+    style = r.choice(["credentials", "dotenv", "yaml", "python"])
+    marks = [mk("prefixed", fmt_id, kid), mk("prefixed", fmt_sec, sec)]
+    if style == "credentials":
+        text = f"[default]\naws_access_key_id = {kid}\naws_secret_access_key = {sec}\nregion = {r.choice(F.REGIONS)}\n"
+        c.emit(c.place(["deploy/aws/credentials", ".aws/credentials", "ci/aws-credentials"], negative=kind == NEG), text, marks)
+    else:
+        c.kv_file({"dotenv": "dotenv", "yaml": "yaml", "python": "python"}[style],
+                  [Item("AWS_ACCESS_KEY_ID", kid, [marks[0]]), Item("AWS_SECRET_ACCESS_KEY", sec, [marks[1]])])
+
+
+def prefixed_negatives(c):
+    r = c.r
+    for _ in range(c.n(3)):
+        v = c.new(lambda rr: T.stripe_test(rr, "sk"))
+        c.queue(Item("STRIPE_SECRET_KEY", v, [N("prefixed", "stripe-test-key", v)]))
+    for _ in range(c.n(2)):
+        v = c.new(lambda rr: T.stripe_test(rr, "pk"))
+        c.queue(Item("STRIPE_PUBLISHABLE_KEY", v, [N("prefixed", "stripe-test-key", v)]))
+    bad = [("github-bad-checksum", lambda rr: T.corrupt(rr, T.github(rr, "ghp_"), 4, 34, T.B62), "GITHUB_TOKEN", 3),
+           ("npm-bad-checksum", lambda rr: T.corrupt(rr, T.npm(rr), 4, 34, T.B62), "NPM_TOKEN", 2),
+           ("gitlab-bad-checksum", lambda rr: T.corrupt(rr, T.glpat_routable(rr), 6, 33, T.URLSAFE), "GITLAB_TOKEN", 2),
+           ("vercel-bad-checksum", lambda rr: T.corrupt(rr, T.vercel(rr, "vcp_"), 4, 54, T.URLSAFE), "VERCEL_TOKEN", 2)]
+    for fmt, fn, name, count in bad:
+        for _ in range(c.n(count)):
+            v = c.new(fn)
+            c.queue(Item(name, v, [N("prefixed", fmt, v)]))
+    for i in range(c.n(2)):
+        aws_pair(c, "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", NEG, "aws-docs-example", "aws-docs-example")
+    for _ in range(c.n(2)):
+        dt = "dt0c01.ST2EY72KQINMH574WMNVI7YN.G3DFPBEJYMODIDAEX454M7YWBUVEFOWKPRVMWFASS64NFH52PX6BNDVFFM572RZM"
+        docs_snippet(c, "DT_API_TOKEN", dt, "dynatrace-docs-example")
+    for _ in range(c.n(2)):
+        docs_snippet(c, "STRIPE_SECRET_KEY", "sk_test_4eC39HqLyjWDarjtT1zdp7dc", "stripe-docs-example")
+    for _ in range(c.n(3)):
+        v = c.new(T.posthog_public)
+        text = (f"import posthog from 'posthog-js';\n\nposthog.init('{v}', {{\n  api_host: 'https://eu.i.posthog.com',\n"
+                f"  person_profiles: 'identified_only',\n}});\n\nexport default posthog;\n")
+        c.emit(c.place(["web/src/analytics.ts", "frontend/src/posthog.js", "src/lib/analytics.ts"], negative=True), text,
+               [PUB("prefixed", "posthog-public-key", v)])
+    for _ in range(c.n(3)):
+        v = c.new(lambda rr: T.stripe_live(rr, "pk"))
+        c.queue(Item(r.choice(["NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY", "VITE_STRIPE_PK", "STRIPE_PUBLISHABLE_KEY"]), v,
+                     [N("prefixed", "stripe-publishable-key", v)], ("dotenv", "typescript", "javascript", "json")))
+    for _ in range(c.n(2)):
+        v = c.new(T.langfuse_public)
+        c.queue(Item("LANGFUSE_PUBLIC_KEY", v, [PUB("prefixed", "langfuse-public-key", v)]))
+    for _ in range(c.n(2)):
+        user = r.choice(F.FIRST)
+        v = "pk." + T.b64url(json.dumps({"u": user, "a": T.rs(r, string.ascii_lowercase + string.digits, 25)}, separators=(",", ":")).encode()) + "." + T.rs(r, T.URLSAFE, 22)
+        c.values.add(v)
+        c.queue(Item(r.choice(["MAPBOX_PUBLIC_TOKEN", "VITE_MAPBOX_TOKEN"]), v, [N("prefixed", "mapbox-public-token", v)],
+                     ("dotenv", "typescript", "javascript", "json")))
+    for _ in range(c.n(2)):
+        ref = T.rs(r, string.ascii_lowercase, 20)
+        payload = {"iss": "supabase", "ref": ref, "role": "anon", "iat": r.randint(1_690_000_000, 1_720_000_000)}
+        payload["exp"] = payload["iat"] + 315_360_000
+        v = T.b64url(b'{"alg":"HS256","typ":"JWT"}') + "." + T.b64url(json.dumps(payload, separators=(",", ":")).encode()) + "." + T.b64url(T.rbytes(r, 32))
+        c.values.add(v)
+        c.queue(Item(r.choice(["NEXT_PUBLIC_SUPABASE_ANON_KEY", "SUPABASE_ANON_KEY"]), v, [PUB("prefixed", "supabase-anon-key", v)],
+                     ("dotenv", "typescript", "javascript")))
+    for v, fmt, name in [("ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "placeholder-token", "GITHUB_TOKEN"),
+                         ("xoxb-your-bot-token", "placeholder-token", "SLACK_BOT_TOKEN"),
+                         ("sk-proj-********************", "placeholder-token", "OPENAI_API_KEY"),
+                         ("hf_XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", "placeholder-token", "HF_TOKEN")]:
+        for i in range(c.n(1)):
+            text = F.markdown(r, "Setup", 1) + f"\n## Environment\n\nCopy `.env.sample` to `.env` and fill in your own token:\n\n```\n{name}={v}\n```\n"
+            c.emit(c.place(["docs/setup.md", "CONTRIBUTING.md", "docs/ENVIRONMENT.md", "README.md"], negative=True), text,
+                   [N("prefixed", fmt, v)])
+
+
+def docs_snippet(c, name, v, fmt):
+    r = c.r
+    w = F.words(r)
+    text = F.markdown(r, f"{w['noun'].title()} client", 2) + (
+        f"\n## Quick start\n\nThe values below are the vendor's documentation examples; use your own.\n\n```sh\nexport {name}={v}\n"
+        f"./bin/{w['verb']}-{w['noun']}s --dry-run\n```\n")
+    c.emit(c.place(["docs/quickstart.md", "docs/⟨noun⟩-client.md", "README.md"], negative=True), text, [N("prefixed", fmt, v)])
+
+
+# ====================================================================== clean files
+
+def clean_files(c):
+    r = c.r
+    for proj in c.projects:
+        w = F.words(r)
+        if f"{proj}/README.md" not in c.files:
+            c.emit(f"{proj}/README.md", F.markdown(r, proj, r.randint(3, 5)), [])
+        c.emit(f"{proj}/.gitignore", "\n".join(["# build output", "/build/", "/dist/", "node_modules/", "__pycache__/",
+                                                "*.pyc", ".venv/", ".idea/", ".DS_Store", "coverage/"]) + "\n", [])
+        kind = r.choice(["py", "js", "go", "java"])
+        if kind == "py":
+            reqs = "\n".join(sorted(r.sample(["requests==2.32.3", "psycopg2-binary==2.9.9", "pydantic==2.7.4", "fastapi==0.111.0",
+                                             "uvicorn==0.30.1", "sqlalchemy==2.0.31", "celery==5.4.0", "boto3==1.34.131",
+                                             "pandas==2.2.2", "click==8.1.7", "httpx==0.27.0"], 6)))
+            _emit_free(c, proj, "requirements.txt", reqs)
+            head, body = F.py_code(r, 3)
+            _emit_free(c, proj, f"{proj.replace('-', '_')}/{w['noun']}s.py", head + "\n\n" + body)
+            head, body = F.py_code(r, 2)
+            _emit_free(c, proj, f"{proj.replace('-', '_')}/{w['verb']}.py", head + "\n\n" + body)
+        elif kind == "js":
+            pkg = {"name": proj, "version": f"{r.randint(0, 3)}.{r.randint(0, 20)}.{r.randint(0, 9)}", "private": True,
+                   "scripts": {"start": "node src/index.js", "lint": "eslint .", "build": "tsc -p ."},
+                   "dependencies": {"express": "^4.19.2", "axios": "^1.7.2", "pino": "^9.2.0"},
+                   "devDependencies": {"typescript": "^5.5.2", "eslint": "^9.5.0"}}
+            _emit_free(c, proj, "package.json", json.dumps(pkg, indent=2))
+            head, body = F.js_code(r, 3)
+            _emit_free(c, proj, f"src/routes/{w['noun']}s.js", head + "\n" + body + "\nmodule.exports = router;\n")
+            _emit_free(c, proj, f"src/types/{w['noun']}.ts", F.ts_code(r, 3))
+        elif kind == "go":
+            _emit_free(c, proj, "go.mod", f"module github.com/{r.choice(['northwind', 'contoso'])}/{proj}\n\ngo 1.22\n\nrequire (\n"
+                                          "\tgithub.com/jackc/pgx/v5 v5.6.0\n\tgithub.com/prometheus/client_golang v1.19.1\n)\n")
+            _emit_free(c, proj, f"internal/{w['noun']}/handler.go", f"package {w['noun']}\n\nimport (\n\t\"context\"\n\t\"encoding/json\"\n"
+                                                                   "\t\"errors\"\n\t\"net/http\"\n\t\"time\"\n)\n\n" + F.go_code(r, 3))
+        else:
+            _emit_free(c, proj, f"src/main/java/com/northwind/{proj.split('-')[0]}/{F.pascal(w['noun'])}Service.java",
+                       f"package com.northwind.{proj.split('-')[0]};\n\nimport java.util.List;\nimport java.util.Optional;\n\n"
+                       f"public class {F.pascal(w['noun'])}Service {{\n\n{F.java_methods(r, 3)}}}\n")
+        _emit_free(c, proj, "Makefile", ".PHONY: build test lint\n\nbuild:\n\tdocker build -t $(IMAGE) .\n\nlint:\n\tpre-commit run --all-files\n\n"
+                                        "deploy:\n\tkubectl apply -k deploy/k8s/overlays/$(ENV)\n")
+        start = r.randint(0, 10**8)
+        lines, _ = F.log_lines(r, r.randint(30, 80), start)
+        _emit_free(c, proj, f"logs/{r.choice(['app', 'worker', 'access'])}-{r.randint(1, 28):02d}.log", "\n".join(lines))
+        _emit_free(c, proj, "docs/architecture.md", F.markdown(r, f"{proj} architecture", 4))
+
+
+def _emit_free(c, proj, rel, text):
+    path = f"{proj}/{rel}"
+    if path not in c.files:
+        c.emit(path, text, [])
+
+
+# ====================================================================== driver
+
+def build(seed=1, scale=1.0):
+    c = Corpus(seed, scale)
+    # encoded
+    for _ in range(c.n(8)):
+        k8s_secret(c)
+    for _ in range(c.n(4)):
+        k8s_secret_placeholder(c)
+    for _ in range(c.n(4)):
+        dockerconfigjson(c)
+    for _ in range(c.n(3)):
+        docker_config_json(c)
+    for _ in range(c.n(7)):
+        notebook(c)
+    for _ in range(c.n(5)):
+        json_pem(c)
+    for _ in range(c.n(3)):
+        json_pem_public(c)
+    for _ in range(c.n(6)):
+        pem_split(c)
+    for _ in range(c.n(3)):
+        pem_split(c, public=True)
+    for _ in range(c.n(4)):
+        url_percent_password(c)
+    for _ in range(c.n(3)):
+        url_form_token(c)
+    for _ in range(c.n(3)):
+        basic_auth_log(c)
+    for _ in range(c.n(3)):
+        url_oauth_params(c)
+    for _ in range(c.n(6)):
+        data_uri(c)
+    for _ in range(c.n(2)):
+        package_lock(c)
+    for _ in range(c.n(2)):
+        sri_html(c)
+    # the rest queue generic items first so that context files can share them
+    conn_uris(c)
+    conn_negatives(c)
+    distinctive(c)
+    distinctive_negatives(c)
+    prefixed(c)
+    prefixed_negatives(c)
+    ctx_placeholders(c)
+    ctx_hashes(c)
+    for syntax in ["toml", "toml", "ini", "ini", "yaml", "yaml", "python", "python", "typescript", "typescript", "ruby", "ruby",
+                   "go", "go", "properties", "dotenv", "dotenv", "shell", "php", "java", "csharp", "json", "javascript"]:
+        for _ in range(c.n(1)):
+            ctx_generic(c, syntax)
+    for fn, count in [(pypirc, 2), (netrc, 2), (java_properties, 2), (gradle_properties, 2), (web_config, 2), (appsettings, 2),
+                      (terraform_var, 2), (k8s_env, 2), (cmd_set, 2), (powershell, 2), (http_file, 2), (log_bearer, 3)]:
+        for _ in range(c.n(count)):
+            fn(c)
+    for form in ["list", "map"]:
+        for _ in range(c.n(1)):
+            compose(c, form)
+    for kind in ["ENV", "ARG"]:
+        for _ in range(c.n(1)):
+            dockerfile(c, kind)
+    for fn, count in [(helm_template, 2), (gha_secret_ref, 2), (gitlab_ci, 2), (serverless_ssm, 2), (ecs_taskdef, 2)]:
+        for _ in range(c.n(count)):
+            fn(c)
+    docs_weak_passwords(c)
+    c.flush()
+    clean_files(c)
+    return c
+
+
+def write(c, out: Path, seed, scale):
+    tree = out / "tree"
+    if tree.exists():
+        if not (out / "labels.json").exists():
+            raise SystemExit(f"{tree} exists and is not a corpus written by this script; choose another OUT_DIR")
+        shutil.rmtree(tree)
+    for rel in sorted(c.files):
+        p = tree / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with open(p, "w", encoding="utf-8", newline="") as fh:
+            fh.write(c.files[rel])
+    labels = sorted(c.labels, key=lambda l: (l["file"], l["line_start"], l["value"]))
+    meta = {"seed": seed, "scale": scale, "tree": "tree", "files": len(c.files), "labels": labels}
+    (out / "labels.json").write_text(json.dumps(meta, indent=1) + "\n")
+    return labels
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("out_dir")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--scale", type=float, default=1.0)
+    args = ap.parse_args()
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    c = build(args.seed, args.scale)
+    labels = write(c, out, args.seed, args.scale)
+    counts = {}
+    for l in labels:
+        counts.setdefault(l["class"], [0, 0])[l["kind"] == NEG] += 1
+    print(f"wrote {len(c.files)} files to {out / 'tree'} and {len(labels)} labels to {out / 'labels.json'}")
+    for cls in CLASSES:
+        pos, neg = counts.get(cls, [0, 0])
+        print(f"  {cls:<12} positives {pos:>4}  negatives {neg:>4}")
+
+
+if __name__ == "__main__":
+    main()
