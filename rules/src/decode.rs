@@ -534,9 +534,11 @@ pub(crate) fn base64_text<'s>(value: &[u8], scratch: &'s mut Vec<u8>) -> Option<
         return None;
     }
     let url = body.iter().any(|&b| b == b'-' || b == b'_');
-    let engine = engine(if url { &base64::alphabet::URL_SAFE } else { &base64::alphabet::STANDARD });
+    let engine =
+        engine(if url { &base64::alphabet::URL_SAFE } else { &base64::alphabet::STANDARD });
     scratch.clear();
-    (engine.decode_vec(body, scratch).is_ok() && printable(scratch, 0)).then_some(scratch.as_slice())
+    (engine.decode_vec(body, scratch).is_ok() && printable(scratch, 0))
+        .then_some(scratch.as_slice())
 }
 
 /// After a run ending at `end`: past its `=` padding.

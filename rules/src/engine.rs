@@ -632,8 +632,7 @@ impl State {
         child.touched.clear();
         self.budget = child.budget;
         let found = std::mem::take(&mut child.pending);
-        let found: Vec<Pending> =
-            found.into_values().filter(|p| !child.vetoed(set, p)).collect();
+        let found: Vec<Pending> = found.into_values().filter(|p| !child.vetoed(set, p)).collect();
         child.vetoes.clear();
         self.child = Some(child);
         for mut p in found {
@@ -642,6 +641,14 @@ impl State {
                 continue; // context, found (or not) by the plain pass
             }
             let (start, end) = decoded.source_span(s, e);
+            // The allow comment sits on the encoded text's line (a decoded `\n` may have
+            // ended the decoded line before it).
+            if !p.inline_allowed && inline_allow(buf, start, end) {
+                if !options.flag_inline_allows {
+                    continue;
+                }
+                p.inline_allowed = true;
+            }
             let (line, column) = self.lines.position(buf, start);
             p.start = base + start as u64;
             p.end = base + end as u64;
@@ -736,13 +743,7 @@ impl State {
             Some(_) => true,
             None => false,
         };
-        // The secret's line, cut to LINE_CONTEXT bytes each side: the cost of a match must
-        // not grow with the length of the line it is on.
-        let back = s.saturating_sub(LINE_CONTEXT);
-        let ctx_start = memchr::memrchr(b'\n', &buf[back..s]).map_or(back, |i| back + i + 1);
-        let ahead = (e + LINE_CONTEXT).min(buf.len());
-        let ctx_end = memchr::memchr(b'\n', &buf[e..ahead]).map_or(ahead, |i| e + i);
-        let line = &buf[ctx_start..ctx_end];
+        let line = &buf[secret_line(buf, s, e)];
         let inline_allowed =
             INLINE_ALLOW.iter().any(|marker| memchr::memmem::find(line, marker).is_some());
         if inline_allowed && !options.flag_inline_allows {
@@ -759,7 +760,8 @@ impl State {
         // decoding layer scans that): `UkVQTEFDRV9NRQ==` is `REPLACE_ME`, not a secret.
         if rule.generic && options.decode && self.depth < MAX_DEPTH {
             if let Some(plain) = decode::base64_text(secret, &mut self.scratch) {
-                let decoded = Candidate { secret: plain, whole: plain, line: plain, path: source.path };
+                let decoded =
+                    Candidate { secret: plain, whole: plain, line: plain, path: source.path };
                 let weak = rule.spec.entropy.is_some_and(|floor| shannon_entropy(plain) < floor);
                 if weak || rule.allowlists.iter().any(|a| a.allows(&decoded)) {
                     return;
@@ -841,11 +843,29 @@ impl State {
     }
 }
 
+/// The line of a secret at `s..e`, cut to [`LINE_CONTEXT`] bytes each side: the cost of a
+/// match must not grow with the length of the line it is on.
+fn secret_line(buf: &[u8], s: usize, e: usize) -> std::ops::Range<usize> {
+    let back = s.saturating_sub(LINE_CONTEXT);
+    let start = memchr::memrchr(b'\n', &buf[back..s]).map_or(back, |i| back + i + 1);
+    let ahead = (e + LINE_CONTEXT).min(buf.len());
+    let end = memchr::memchr(b'\n', &buf[e..ahead]).map_or(ahead, |i| e + i);
+    start..end
+}
+
+/// Whether the line of `s..e` carries an inline allow comment.
+fn inline_allow(buf: &[u8], s: usize, e: usize) -> bool {
+    let line = &buf[secret_line(buf, s, e)];
+    INLINE_ALLOW.iter().any(|marker| memchr::memmem::find(line, marker).is_some())
+}
+
 /// After a name ending at `at`: where its value starts, when `:`, `=` or `:=` follows it
 /// (past the rest of the name, quotes and blanks).
 fn assigned_value(buf: &[u8], at: usize, end: usize) -> Option<usize> {
     let mut i = at;
-    while i < end && (buf[i].is_ascii_alphanumeric() || matches!(buf[i], b'_' | b'.' | b'-' | b'"' | b'\'')) {
+    while i < end
+        && (buf[i].is_ascii_alphanumeric() || matches!(buf[i], b'_' | b'.' | b'-' | b'"' | b'\''))
+    {
         i += 1;
     }
     while i < end && matches!(buf[i], b' ' | b'\t') {

@@ -13,7 +13,7 @@
 //!
 //! let rules = RuleSet::builtin();
 //! let mut scanner = rules.scanner(ScanOptions::default());
-//! let input = b"aws_access_key_id = AKIAZ7V4LQ3HN5TXWY2B\n";
+//! let input = b"aws_access_key_id = AKIAZ7V4LQ3HN5TXWY2B\n"; // leakgate:allow (test fixture)
 //! let mut found = Vec::new();
 //! scanner.scan_bytes(input, Source { path: Some("config.ini") }, |m| {
 //!     found.push((m.rule.id().to_owned(), m.line, m.secret.redacted()))

@@ -289,13 +289,13 @@ fn an_exhausted_budget_fails_open_or_closed_as_configured() -> TestResult {
 #[test]
 fn binary_blobs_are_scanned_by_distinctive_rules_and_low_severity_does_not_block() -> TestResult {
     let s = Server::new()?;
-    s.commit("settings.py", "db_password = \"Xq7!vR2@pL9#mK4$\"\n", "low")?;
+    s.commit("settings.py", "db_password = \"Xq7!vR2@pL9#mK4$\"\n", "low")?; // leakgate:allow (test fixture)
     let out = s.push(&["origin", "main"])?;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("below the blocking severity"), "{}", stderr(&out));
     let mut bin = b"\x00\x01PNG".to_vec();
     bin.extend_from_slice(
-        format!(" {} password = \"Xq7!vR2@pL9#mK4$\"", github_token(8)).as_bytes(),
+        format!(" {} password = \"Xq7!vR2@pL9#mK4$\"", github_token(8)).as_bytes(), // leakgate:allow (test fixture)
     );
     s.commit("logo.png", bin, "binary")?;
     let mut env = b"\x00".to_vec();

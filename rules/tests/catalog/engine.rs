@@ -8,7 +8,7 @@ use leakgate_rules::{
     parse_gitleaks_config, parse_rule_file, Outcome, RuleSet, RuleSetBuilder, ScanOptions, Source,
 };
 
-const TOKEN: &str = "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";
+const TOKEN: &str = "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"; // leakgate:allow (test fixture)
 
 fn custom(toml: &str) -> RuleSet {
     let rules = parse_rule_file(toml, Path::new("custom.toml")).expect("valid rule file");
@@ -104,7 +104,7 @@ fn binary_input_gets_the_distinctive_rules() {
     let set = RuleSet::builtin();
     let mut input = b"\x7fELF\x00\x01\x02 ".to_vec();
     input.extend_from_slice(TOKEN.as_bytes());
-    input.extend_from_slice(b" db_password = \"Xq7!vR2@pL9#mK4$\"\n");
+    input.extend_from_slice(b" db_password = \"Xq7!vR2@pL9#mK4$\"\n"); // leakgate:allow (test fixture)
     let mut found = Vec::new();
     let mut scanner = set.scanner(ScanOptions::default());
     let outcome =
@@ -235,7 +235,7 @@ path = '''\.pem$'''
     .expect("valid gitleaks config");
     assert_eq!(config.skipped.len(), 1);
     let set = RuleSetBuilder::new().gitleaks(config, "gitleaks.toml").expect("unique").build();
-    let input = b"INTERNAL_TOKEN = \"itk_a8f3k2m9x7q1w5e4\"\nid zz_1234567890\nitk_example";
+    let input = b"INTERNAL_TOKEN = \"itk_a8f3k2m9x7q1w5e4\"\nid zz_1234567890\nitk_example"; // leakgate:allow (test fixture)
     let found = scan(&set, ScanOptions::default(), input);
     let ids: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
     assert_eq!(ids, ["internal-token", "no-keywords"]);
@@ -358,7 +358,7 @@ severity = "high"
 "#,
     );
     // A notebook cell: the code is a JSON string with \" escapes.
-    let notebook = "{\n  \"source\": [\n    \"import os\\n\",\n    \"secret = \\\"k3y9abc0def1\\\"\\n\"\n  ]\n}\n";
+    let notebook = "{\n  \"source\": [\n    \"import os\\n\",\n    \"secret = \\\"k3y9abc0def1\\\"\\n\"\n  ]\n}\n"; // leakgate:allow (test fixture)
     let found = scan(&set, ScanOptions::default(), notebook.as_bytes());
     assert_eq!(found, vec![("quoted-secret".to_owned(), 4, 17, "k3y9abc0def1".to_owned())]);
 
@@ -427,15 +427,16 @@ fn text_a_provider_rule_rejects_is_not_reported_by_the_generic_rules() {
     let set = RuleSet::builtin();
     let forged = format!("{}0", &TOKEN[..TOKEN.len() - 1]);
     for input in [
-        format!("GITHUB_TOKEN={forged}\n"),                        // checksum fails
+        format!("GITHUB_TOKEN={forged}\n"), // checksum fails
         "STRIPE_SECRET_KEY=sk_test_f8Oi5nuq0xljzOHNGT0YFSoP\n".to_owned(), // reported by no rule
-        "  DB_PASSWORD: UkVQTEFDRV9NRQ==\n".to_owned(),             // base64 of REPLACE_ME
+        "  DB_PASSWORD: UkVQTEFDRV9NRQ==\n".to_owned(), // base64 of REPLACE_ME
         "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n".to_owned(),
     ] {
         let found = scan(&set, ScanOptions::default(), input.as_bytes());
         assert!(found.is_empty(), "{input:?}: {found:?}");
     }
     // A real value under the same names is reported.
-    let found = scan(&set, ScanOptions::default(), b"GITHUB_TOKEN=Qm9vbGVhbiBTcGFjZSBQcm9ncmFt4x\n");
+    let found =
+        scan(&set, ScanOptions::default(), b"GITHUB_TOKEN=Qm9vbGVhbiBTcGFjZSBQcm9ncmFt4x\n");
     assert_eq!(found.len(), 1, "{found:?}");
 }
