@@ -140,7 +140,8 @@ pub(crate) fn next_literal_chain(
         match chain(buf, i, out) {
             Some(chain) => {
                 *at = chain.end;
-                if chain.changed {
+                // Binary test vectors (`"\x00\x01..."`) are not text a key hides in.
+                if chain.changed && printable(&out.bytes[core_start..], 10) {
                     out.core = core_start..out.bytes.len();
                     let after = context_end(buf, chain.end).max(chain.end);
                     out.copy(buf, chain.end..after);
@@ -389,6 +390,13 @@ const OTHER: [u8; 256] = {
     t
 };
 
+/// Whether all 8 bytes are base64 characters: an OR of table entries, not `all()`, so no
+/// branch per byte.
+fn all_base64(window: &[u8]) -> bool {
+    let window: &[u8; 8] = window.try_into().expect("8 bytes");
+    window.iter().fold(0u8, |acc, &b| acc | OTHER[b as usize]) == 0
+}
+
 fn engine(alphabet: &base64::alphabet::Alphabet) -> GeneralPurpose {
     GeneralPurpose::new(
         alphabet,
@@ -433,18 +441,23 @@ impl Iterator for Base64Runs<'_> {
         let lower = self.at;
         let mut at = self.at;
         while at + 8 <= buf.len() {
-            let window: &[u8; 8] = buf[at..at + 8].try_into().expect("8 bytes");
-            // OR of bytes, not `all()`: no branch per byte.
-            let other = window.iter().fold(0u8, |acc, &b| acc | OTHER[b as usize]);
-            if other != 0 {
+            if !all_base64(&buf[at..at + 8]) {
                 at += stride;
                 continue;
             }
+            // Extend 8 bytes at a time while whole windows are base64 (long runs of hex or
+            // data are common in test vectors), then byte by byte.
             let mut start = at;
+            while start >= lower + 8 && all_base64(&buf[start - 8..start]) {
+                start -= 8;
+            }
             while start > lower && B64[buf[start - 1] as usize] {
                 start -= 1;
             }
             let mut end = at + 8;
+            while end + 8 <= buf.len() && all_base64(&buf[end..end + 8]) {
+                end += 8;
+            }
             while end < buf.len() && B64[buf[end] as usize] {
                 end += 1;
             }

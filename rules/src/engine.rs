@@ -676,7 +676,7 @@ impl State {
         source: Source<'_>,
     ) {
         let rule = &set.rules[r as usize];
-        let mut at = hit_start.saturating_sub(rule.max_len).max(self.relative(r, base));
+        let mut at = hit_start.saturating_sub(rule.before).max(self.relative(r, base));
         let end = (hit_end + rule.max_len).min(buf.len());
         if at >= end {
             return;
@@ -718,8 +718,7 @@ impl State {
         }
         self.last_end[ri] = base + end.max(start + 1) as u64;
         let rule = &set.rules[ri];
-        let caps = rule.captures(buf, start, end);
-        let Some((s, e)) = rule.secret_span(&caps) else { return };
+        let Some((s, e)) = rule.secret_in(buf, start, end) else { return };
         let secret = &buf[s..e];
         if secret.is_empty() {
             return;

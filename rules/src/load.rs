@@ -242,6 +242,7 @@ pub fn parse_gitleaks_config(text: &str, origin: &Path) -> Result<GitleaksConfig
             allowlist: None,
             revoke: None,
             max_len: None,
+            lookbehind: None,
             report: true,
             examples: Vec::new(),
             negative_examples: Vec::new(),

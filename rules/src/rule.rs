@@ -97,6 +97,11 @@ pub struct RuleSpec {
     /// Window size around a keyword hit; derived from the regex when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_len: Option<usize>,
+    /// How far before its keyword a match may start, in bytes (default: the window). A
+    /// rule whose keyword sits near the start of every match (a name, then its value) says
+    /// so, and its regex runs on a third of the bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookbehind: Option<usize>,
     /// `false` for a known format that is not a leak (test-mode keys): its matches are not
     /// reported, and keep the generic rules from reporting the same text.
     #[serde(default = "yes", skip_serializing_if = "is_yes")]
@@ -291,6 +296,8 @@ pub struct Rule {
     /// Explicit secret group (gitleaks' `secretGroup`); otherwise `secret` or the first group.
     pub(crate) secret_group: Option<usize>,
     pub(crate) max_len: usize,
+    /// Bytes before a keyword hit where a match may start.
+    pub(crate) before: usize,
     pub(crate) allowlists: Vec<Allowlist>,
     /// gitleaks' rule-level `path`: the rule applies only to matching paths.
     pub(crate) only_paths: Option<PathMatcher>,
@@ -307,12 +314,14 @@ impl Rule {
             None => Vec::new(),
         };
         let generic = spec.provider == "generic";
+        let lookbehind = spec.lookbehind.unwrap_or(max_len).clamp(1, MAX_WINDOW);
         let longest_keyword = spec.keywords.iter().map(String::len).max().unwrap_or(0);
         Ok(Rule {
             spec,
             regex: OnceLock::new(),
             secret_group: None,
             max_len: max_len.clamp(1, MAX_WINDOW),
+            before: lookbehind,
             allowlists,
             only_paths: None,
             generic,
@@ -393,6 +402,19 @@ impl Rule {
         caps.get_group(group).map(|s| (s.start, s.end))
     }
 
+    /// The secret's span in the match at `start..end` of `haystack`.
+    pub(crate) fn secret_in(
+        &self,
+        haystack: &[u8],
+        start: usize,
+        end: usize,
+    ) -> Option<(usize, usize)> {
+        if self.secret_group.is_none() && self.compiled().whole {
+            return Some((start, end));
+        }
+        self.secret_span(&self.captures(haystack, start, end))
+    }
+
     /// Captures of the match at `start..end` of `haystack`, with look-around context.
     pub(crate) fn captures(&self, haystack: &[u8], start: usize, end: usize) -> Captures {
         let re = self.regex();
@@ -411,16 +433,26 @@ pub(crate) struct Compiled {
     /// them with `memchr` is far cheaper than starting a regex search: a URL rule's `@`
     /// rejects most of the URLs its `https://` keyword opens windows on.
     pub(crate) required: Vec<Vec<u8>>,
+    /// The secret is the whole match (the pattern is one `secret` group, or has no group):
+    /// no capture search is needed. Capture search falls back to the PikeVM on large
+    /// patterns, which on a PEM key's `{64,8000}` repetition costs tens of microseconds.
+    pub(crate) whole: bool,
 }
 
 impl Compiled {
     fn new(pattern: &str) -> Result<Self, Box<regex_automata::meta::BuildError>> {
+        use regex_syntax::hir::HirKind;
         let regex = compile(pattern)?;
-        let mut required = regex_syntax::ParserBuilder::new()
-            .utf8(false)
-            .unicode(false)
-            .build()
-            .parse(pattern)
+        let hir =
+            regex_syntax::ParserBuilder::new().utf8(false).unicode(false).build().parse(pattern);
+        let whole = hir.as_ref().is_ok_and(|hir| match hir.kind() {
+            HirKind::Capture(cap) => {
+                cap.name.as_deref() == Some("secret")
+                    && cap.sub.properties().explicit_captures_len() == 0
+            }
+            _ => hir.properties().explicit_captures_len() == 0,
+        });
+        let mut required = hir
             .map(|hir| {
                 let mut out = Vec::new();
                 required_literals(&hir, &mut out);
@@ -432,7 +464,7 @@ impl Compiled {
         required.reverse();
         required.dedup();
         required.truncate(3);
-        Ok(Compiled { regex, required })
+        Ok(Compiled { regex, required, whole })
     }
 
     /// Whether `window` can hold a match at all.
