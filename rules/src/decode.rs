@@ -24,9 +24,9 @@
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 
-/// Shortest base64 run decoded anywhere (24 bytes of plaintext: distinctive tokens are
-/// longer). The run finder probes every this many bytes, so a longer minimum is a cheaper pass.
-pub(crate) const MIN_BASE64: usize = 32;
+/// Shortest base64 run decoded anywhere (30 bytes of plaintext: distinctive tokens are
+/// longer; shorter values are decoded after a name, [`MIN_BASE64_ON_HIT`]). The run finder probes every this many bytes, so a longer minimum is a cheaper pass.
+pub(crate) const MIN_BASE64: usize = 40;
 /// Shortest base64 run decoded on the line of a keyword hit (`DB_PASSWORD: <base64>`).
 pub(crate) const MIN_BASE64_ON_HIT: usize = 12;
 /// Longest encoded text one layer decodes; longer runs are data (images, archives), not keys.
@@ -441,7 +441,17 @@ impl Iterator for Base64Runs<'_> {
         let lower = self.at;
         let mut at = self.at;
         while at + 8 <= buf.len() {
-            if !all_base64(&buf[at..at + 8]) {
+            // One byte first: a third of all bytes in source code ends the probe here.
+            if OTHER[buf[at + 4] as usize] != 0 || !all_base64(&buf[at..at + 8]) {
+                at += stride;
+                continue;
+            }
+            // A run of `min` >= 32 holding this window extends at least 12 bytes to one side,
+            // so a whole window next to it is base64 too: identifiers of 8-15 characters
+            // (one probe in eight, in source code) stop here, without a byte loop.
+            let left = at >= lower + 8 && all_base64(&buf[at - 8..at]);
+            let right = at + 16 <= buf.len() && all_base64(&buf[at + 8..at + 16]);
+            if self.min >= 32 && !left && !right {
                 at += stride;
                 continue;
             }
@@ -496,6 +506,13 @@ pub(crate) fn base64(
     let engine =
         engine(if url { &base64::alphabet::URL_SAFE } else { &base64::alphabet::STANDARD });
     // A quick look at the first bytes before decoding everything.
+    // The run alone first: a wrapped block of binary data (a PEM body, an image) is
+    // rejected by its first line, not decoded whole once per line.
+    scratch.clear();
+    let first = text.len() - text.len() % 4;
+    if engine.decode_vec(&text[..first], scratch).is_err() || !printable(scratch, 10) {
+        return false;
+    }
     // Segments: the run, then any wrapped continuation lines of the same width.
     let mut segments = vec![run.clone()];
     let mut padded_end = pad_end(buf, run.end);
@@ -601,8 +618,17 @@ mod tests {
 
     #[test]
     fn base64_runs_are_found_whole_and_only_when_long_enough() {
-        let run = "Z2hwX0FCQ0RFRkdISUpLTE1OT1BRUlNU";
+        let run = "Z2hwX0FCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFla";
         assert_eq!(runs(&format!("a: {run}\nb: short")), [run]);
+        // Every length from the minimum, at every offset against the probe stride.
+        let long = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2";
+        for len in MIN_BASE64..long.len() {
+            for pad in 0..40 {
+                let text = format!("{}{} x", "a ".repeat(pad), &long[..len]);
+                assert_eq!(runs(&text), [&long[..len]], "len {len} pad {pad}");
+            }
+        }
+        assert!(runs(&format!("x {}", &long[..MIN_BASE64 - 1])).is_empty());
         assert_eq!(runs(&format!("x {run}")), [run]);
         assert!(runs("the quick brown fox jumps over the lazy dog").is_empty());
         let text = "abc ABCDEFGHIJKLMNOPQRSTUVWXYZ";
