@@ -528,10 +528,7 @@ impl State {
                 if run.start >= limit || self.budget == 0 {
                     break;
                 }
-                self.budget = self.budget.saturating_sub(run.len());
-                if decode::base64(buf, run, &mut scratch, &mut decoded) {
-                    self.scan_decoded(set, options, buf, base, &decoded, source);
-                }
+                self.base64_run(set, options, buf, base, run, &mut scratch, &mut decoded, source);
             }
             self.decoded = decoded;
             self.scratch = scratch;
@@ -589,12 +586,17 @@ impl State {
         let mut scratch = std::mem::take(&mut self.scratch);
         if let Some(value) = assigned_value(buf, hit.end, line.end) {
             for run in Base64Runs::new(buf, value, line.end, decode::MIN_BASE64_ON_HIT) {
-                if run.len() >= decode::MIN_BASE64 || self.budget == 0 {
-                    continue;
-                }
-                self.budget = self.budget.saturating_sub(run.len());
-                if decode::base64(buf, run, &mut scratch, &mut decoded) {
-                    self.scan_decoded(set, options, buf, base, &decoded, source);
+                if run.len() < decode::MIN_BASE64 && self.budget > 0 {
+                    self.base64_run(
+                        set,
+                        options,
+                        buf,
+                        base,
+                        run,
+                        &mut scratch,
+                        &mut decoded,
+                        source,
+                    );
                 }
             }
         }
@@ -602,6 +604,25 @@ impl State {
         self.decoded = decoded;
         // Other hits on this line (or in its chains) see the same decoded text.
         self.decoded_to = base + done as u64;
+    }
+
+    /// Decodes one base64 run (its cost taken from the budget) and scans what it holds.
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn base64_run(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        buf: &[u8],
+        base: u64,
+        run: std::ops::Range<usize>,
+        scratch: &mut Vec<u8>,
+        decoded: &mut Decoded,
+        source: Source<'_>,
+    ) {
+        self.budget = self.budget.saturating_sub(run.len());
+        if decode::base64(buf, run, scratch, decoded) {
+            self.scan_decoded(set, options, buf, base, decoded, source);
+        }
     }
 
     /// Scans decoded text with a child state and queues what it finds in the decoded part,

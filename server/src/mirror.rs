@@ -549,8 +549,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let repo = dir.path();
         git(repo, &["init", "-q", "-b", "main"]);
-        let key = format!("ghp_{}", "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8");
-        std::fs::write(repo.join("a.env"), format!("TOKEN={key}\n")).expect("write");
+        // No checksum on this format (a `ghp_` with a wrong one is not reported at all).
+        let key = "sk_live_51Hx9TqLmZ2vP8wK3dR7yN4cF6gJ1bQ0sA";
+        std::fs::write(repo.join("a.env"), format!("STRIPE_KEY={key}\n")).expect("write");
         std::fs::write(repo.join("b.txt"), "unreadable later\n").expect("write");
         git(repo, &["add", "-A"]);
         git(repo, &["commit", "-q", "-m", "c"]);
