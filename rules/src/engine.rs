@@ -280,7 +280,6 @@ pub struct Match<'r> {
 }
 
 /// Scans inputs with one [`RuleSet`]. Not shared across threads: make one per thread.
-#[derive(Debug)]
 pub struct Scanner<'r> {
     set: &'r RuleSet,
     options: ScanOptions,
@@ -326,6 +325,16 @@ struct Pending {
     column: u64,
     checksum_valid: bool,
     inline_allowed: bool,
+}
+
+/// Only the options: the buffers hold scanned (and decoded) text, secrets included.
+impl std::fmt::Debug for Scanner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner")
+            .field("rules", &self.set.rules.len())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'r> Scanner<'r> {

@@ -550,7 +550,7 @@ mod tests {
         let repo = dir.path();
         git(repo, &["init", "-q", "-b", "main"]);
         // No checksum on this format (a `ghp_` with a wrong one is not reported at all).
-        let key = "sk_live_51Hx9TqLmZ2vP8wK3dR7yN4cF6gJ1bQ0sA";
+        let key = "sk_live_51Hx9TqLmZ2vP8wK3dR7yN4cF6gJ1bQ0sA"; // leakgate:allow (test fixture)
         std::fs::write(repo.join("a.env"), format!("STRIPE_KEY={key}\n")).expect("write");
         std::fs::write(repo.join("b.txt"), "unreadable later\n").expect("write");
         git(repo, &["add", "-A"]);

@@ -440,3 +440,13 @@ fn text_a_provider_rule_rejects_is_not_reported_by_the_generic_rules() {
         scan(&set, ScanOptions::default(), b"GITHUB_TOKEN=Qm9vbGVhbiBTcGFjZSBQcm9ncmFt4x\n");
     assert_eq!(found.len(), 1, "{found:?}");
 }
+
+#[test]
+fn a_scanner_s_debug_shows_no_scanned_or_decoded_text() {
+    let set = RuleSet::builtin();
+    let mut scanner = set.scanner(ScanOptions::default());
+    let manifest = format!("data:\n  GITHUB_TOKEN: {}\n", b64(TOKEN));
+    scanner.scan_bytes(manifest.as_bytes(), Source::default(), |_| {});
+    let shown = format!("{scanner:?}");
+    assert!(!shown.contains(&TOKEN[4..20]) && !shown.contains(&b64(TOKEN)[..20]), "{shown}");
+}
