@@ -105,6 +105,10 @@ fn throughput(c: &mut Criterion) {
             n
         })
     });
+    // The keyword pass alone: the bitmap prefilter and the automaton's confirmations.
+    group.bench_with_input(BenchmarkId::new("keyword_pass", "source-16MiB"), &text, |b, text| {
+        b.iter(|| rules.keyword_hits(text))
+    });
     group.bench_with_input(BenchmarkId::new("scan_reader", "source-16MiB"), &text, |b, text| {
         b.iter(|| {
             let mut n = 0;

@@ -182,6 +182,14 @@ impl RuleSet {
         &self.rules
     }
 
+    /// Keyword occurrences in `bytes`: the gate's pass alone, for benchmarks.
+    #[doc(hidden)]
+    pub fn keyword_hits(&self, bytes: &[u8]) -> usize {
+        let mut hits = Vec::new();
+        self.gate.hits(bytes, 0, bytes.len(), &mut hits);
+        hits.len()
+    }
+
     /// Number of distinct gate keywords.
     pub fn keyword_count(&self) -> usize {
         self.gate.len()
@@ -199,6 +207,15 @@ impl RuleSet {
     /// A scanner that reuses its buffers across inputs; one per thread.
     pub fn scanner(&self, options: ScanOptions) -> Scanner<'_> {
         Scanner { set: self, options, state: State::new(self.rules.len(), 0), buf: Vec::new() }
+    }
+
+    /// Whether what an input yields is decided by its content alone: no rule applies to
+    /// some paths only, and no rule is turned off by a path. (Global path allowlists skip
+    /// whole inputs and so only ever remove findings.) Then an input scanned before its path
+    /// is known finds something whenever it would with its path, and only those inputs need
+    /// scanning again once the path is known.
+    pub fn path_independent(&self) -> bool {
+        self.path_rules.is_empty()
     }
 }
 
@@ -325,6 +342,13 @@ struct Pending {
     column: u64,
     checksum_valid: bool,
     inline_allowed: bool,
+}
+
+/// A new scanner over the same rules with the same options; buffers are not shared.
+impl Clone for Scanner<'_> {
+    fn clone(&self) -> Self {
+        self.set.scanner(self.options)
+    }
 }
 
 /// Only the options: the buffers hold scanned (and decoded) text, secrets included.
