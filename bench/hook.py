@@ -7,6 +7,9 @@ The hook is wrapped in a bash script that records its wall time with $EPOCHREALT
 extra process). Medians are printed.
 
 usage: bench/hook.py [--history DIR] [--pushes N] [--leakgate PATH]
+
+--history is any local repository with a work tree (bench/make_history.py makes a synthetic
+one; `git clone /path/to/rust-lang/cargo` gives a real one): its HEAD is what is pushed.
 """
 import argparse
 import os
@@ -14,6 +17,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,13 +97,20 @@ def main():
             git("init", "-q", "--bare", "-b", "main", str(empty))
             times_b = tmp / f"times-b-{budget}.txt"
             install(empty, args.leakgate, times_b, budget)
-            proc = subprocess.run(["git", "push", "-q", str(empty), "main"], cwd=history, env=env,
-                                  capture_output=True, text=True)
+            proc = subprocess.run(["git", "push", "-q", str(empty), "HEAD:main"], cwd=history,
+                                  env=env, capture_output=True, text=True)
             b = read_times(times_b)
             audit = empty / "leakgate" / "audit.jsonl"
             complete = not (audit.exists() and "unscanned" in audit.read_text())
             print(f"(b) initial push of {commits} commits, budget {budget} ms: hook {b[0]:.0f} ms, "
                   f"{'complete' if complete else 'budget exhausted (fail-open)'}, push exit {proc.returncode}")
+            if budget > 4000:
+                # The same history scanned by `leakgate scan --git` (HEAD), right after.
+                start = time.perf_counter()
+                subprocess.run([args.leakgate, "scan", "--git", str(history), "-f", "jsonl"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                scan = (time.perf_counter() - start) * 1000
+                print(f"    scan --git of the same history: {scan:.0f} ms; hook / scan = {b[0] / scan:.2f}")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,25 @@ def git_commands(lg: str, peers: dict, repo: str) -> dict:
         cmds["gitleaks"] = [peers["gitleaks"], "git", repo, "--no-banner", "-l", "error"]
     if "kingfisher" in peers:
         cmds["kingfisher"] = [peers["kingfisher"], "scan", repo, "-n", "--no-update-check", "-f", "json"]
+    # The reference: git decoding every object once, single-threaded, scanning nothing.
+    cmds["git cat-file"] = ["git", "-C", repo, "cat-file", "--batch-all-objects", "--batch", "--unordered"]
     return cmds
+
+
+def peak_rss_mb(cmd: list) -> float:
+    """Peak resident set of one run of `cmd` (file-backed pages, the mapped packs, included)."""
+    import resource
+    pid = os.fork()
+    if pid == 0:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        try:
+            os.execv(cmd[0], cmd)
+        finally:
+            os._exit(127)
+    _, _, usage = os.wait4(pid, 0)
+    return usage.ru_maxrss / 1024
 
 
 # Each tool's documented exit codes for "no findings" and "findings": Kingfisher exits 200
@@ -130,6 +148,8 @@ def main() -> None:
 
     if args.git:
         report(f"git history {args.git}", git_commands(args.leakgate, peers, args.git), args.runs)
+        lg = git_commands(args.leakgate, peers, args.git)["leakgate"]
+        print(f"leakgate peak RSS: {peak_rss_mb(lg):.0f} MB")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 //! `leakgate scan`: files and directories in parallel, standard input, or git history.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use ignore::{WalkBuilder, WalkState};
-use leakgate_hooks::{scan_history, Selection};
+use leakgate_hooks::{scan_history, HistoryOptions, Progress, Selection};
 use leakgate_rules::{
     Finding, FingerprintKey, Outcome, ProjectConfig, RuleSet, ScanOptions, Scanner, Source,
     PROJECT_FILE,
@@ -17,6 +17,54 @@ use leakgate_rules::{
 
 use crate::cli::ScanArgs;
 use crate::{keys, report, rules_cmd, Exit};
+
+/// A progress bar on stderr (a terminal) for a history scan: blobs and bytes done, rate, and
+/// an ETA once the walk has named every blob. Redrawn from the scan's counters by its own
+/// thread; cleared when dropped.
+struct ProgressBar {
+    done: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ProgressBar {
+    fn start(progress: Arc<Progress>) -> Self {
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = Arc::clone(&done);
+        let thread = std::thread::spawn(move || {
+            let style = indicatif::ProgressStyle::with_template(
+                "{spinner} {pos}/{len} blobs, {msg}, {per_sec}, ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            let bar = indicatif::ProgressBar::new(0).with_style(style);
+            while !stop.load(Ordering::Relaxed) {
+                let scanned = progress.blobs.load(Ordering::Relaxed)
+                    + progress.binary.load(Ordering::Relaxed)
+                    + progress.unscanned.load(Ordering::Relaxed);
+                let named = progress.named.load(Ordering::Relaxed);
+                // Until the walk has named every blob the total is a lower bound.
+                bar.set_length(named.max(scanned));
+                bar.set_position(scanned);
+                let bytes = indicatif::HumanBytes(progress.bytes.load(Ordering::Relaxed));
+                let walking =
+                    if progress.walked.load(Ordering::Relaxed) { "" } else { " (walking)" };
+                bar.set_message(format!("{bytes}{walking}"));
+                bar.tick();
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        ProgressBar { done, thread: Some(thread) }
+    }
+}
+
+impl Drop for ProgressBar {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
 
 /// What a scan covered, for the summary line.
 #[derive(Debug, Default)]
@@ -94,19 +142,22 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
             (None, true) => Selection::All,
             (None, false) => Selection::Head,
         };
+        let progress = std::io::stderr().is_terminal().then(|| Arc::new(Progress::default()));
+        let bar = progress.clone().map(ProgressBar::start);
         let stats = scan_history(
             repo,
             &rules,
             &selection,
-            options,
-            threads,
+            HistoryOptions { scan: options, threads, progress },
             |h| {
                 let finding = Finding::new(h.found, &h.path, Some(h.commit.to_string()), &key);
                 lock(&findings).push(finding);
             },
             |message| totals.warn(&message),
         )
-        .with_context(|| format!("scanning the history of {}", repo.display()))?;
+        .with_context(|| format!("scanning the history of {}", repo.display()));
+        drop(bar);
+        let stats = stats?;
         totals.inputs.store(stats.blobs, Ordering::Relaxed);
         totals.bytes.store(stats.bytes, Ordering::Relaxed);
         totals.binary.store(stats.binary, Ordering::Relaxed);

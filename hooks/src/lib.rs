@@ -7,6 +7,7 @@
 //! knows nothing of HTTP or storage, and is synchronous.
 #![forbid(unsafe_code)]
 
+mod bulk;
 mod config;
 mod coverage;
 mod install;
@@ -31,5 +32,5 @@ pub use push::{escape, parse_updates, ParseError, RefUpdate};
 pub use tree::ObjectFormatError;
 pub use walk::{
     all_ref_tips, open_repository, scan_history, scan_new_blobs, HistoryError, HistoryFinding,
-    HistoryStats, Selection, WalkOptions, COMMIT_MESSAGE, TAG_MESSAGE,
+    HistoryOptions, HistoryStats, Progress, Selection, WalkOptions, COMMIT_MESSAGE, TAG_MESSAGE,
 };

@@ -6,7 +6,12 @@
 //! variables, so a repository opened normally cannot see the pushed commits. [`Objects`] looks
 //! in the quarantine first and in the repository second, and never writes to either.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use gix::odb::pack::cache::lru::MemoryCappedHashmap;
+use gix::odb::pack::Bundle;
 
 use gix::objs::{Data, Exists, Find, FindHeader};
 use gix::ObjectId;
@@ -14,7 +19,13 @@ use gix::ObjectId;
 /// A read-only object database: the quarantine (if any) over the repository's own store.
 #[derive(Clone)]
 pub struct Objects {
+    /// Packs opened for a bulk traversal ([`crate::bulk`]), read through here first: each
+    /// pack is then mapped once, not once by the traversal and again by the store.
+    packs: Option<Packs>,
     quarantine: Option<gix::odb::Handle>,
+    /// Where the objects this scan is about are packed: the quarantine when there is one,
+    /// else the repository's own object directory.
+    new_dir: PathBuf,
     main: gix::OdbHandle,
     hash: gix::hash::Kind,
 }
@@ -33,6 +44,10 @@ impl Objects {
     /// The quarantine directory cannot be opened.
     pub fn new(repo: &gix::Repository, quarantine: Option<&Path>) -> std::io::Result<Self> {
         let hash = repo.object_hash();
+        let new_dir = match quarantine {
+            Some(dir) => dir.to_owned(),
+            None => repo.objects.store_ref().path().to_owned(),
+        };
         let quarantine = match quarantine {
             Some(dir) => {
                 let mut handle = gix::odb::at(dir, hash)?;
@@ -51,7 +66,7 @@ impl Objects {
         };
         let mut main = repo.objects.clone();
         main.prevent_pack_unload();
-        Ok(Objects { quarantine, main, hash })
+        Ok(Objects { packs: None, quarantine, new_dir, main, hash })
     }
 
     /// The hash kind (SHA-1 or SHA-256) of the repository.
@@ -75,6 +90,38 @@ impl Objects {
         self.main.exists(id)
     }
 
+    /// The pack indexes (`.idx`) of the quarantine, or of the repository's own object
+    /// directory when there is no quarantine, sorted. Unreadable directories give none.
+    pub fn new_packs(&self) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(self.new_dir.join("pack")) else { return Vec::new() };
+        let mut packs: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "idx"))
+            .collect();
+        packs.sort();
+        packs
+    }
+
+    /// Opens the packs of [`Objects::new_packs`] and reads through them from now on (this
+    /// value and its clones). Packs that cannot be opened are left to the store.
+    pub(crate) fn open_new_packs(&mut self) -> Arc<[Bundle]> {
+        let bundles: Arc<[Bundle]> = self
+            .new_packs()
+            .iter()
+            .filter_map(|idx| match Bundle::at(idx, self.hash) {
+                Ok(bundle) => Some(bundle),
+                Err(e) => {
+                    tracing::debug!(pack = %idx.display(), error = %e, "pack not opened");
+                    None
+                }
+            })
+            .collect();
+        self.packs = (!bundles.is_empty())
+            .then(|| Packs { bundles: Arc::clone(&bundles), state: RefCell::new(None) });
+        bundles
+    }
+
     /// Size in bytes of an object, without reading it.
     pub fn size(&self, id: &gix::hash::oid) -> Option<u64> {
         self.try_header(id).ok().flatten().map(|h| h.size)
@@ -89,12 +136,45 @@ pub fn quarantine_from_env(env: &dyn Fn(&str) -> Option<String>) -> Option<PathB
         .map(PathBuf::from)
 }
 
+/// Packs shared with a traversal, and this clone's own decoding state.
+struct Packs {
+    bundles: Arc<[Bundle]>,
+    state: RefCell<Option<(gix::zlib::Inflate, MemoryCappedHashmap)>>,
+}
+
+impl Clone for Packs {
+    fn clone(&self) -> Self {
+        Packs { bundles: Arc::clone(&self.bundles), state: RefCell::new(None) }
+    }
+}
+
+/// Delta bases kept per reader of the shared packs: the walk reads trees whose bases are
+/// other trees, usually just read.
+const PACK_CACHE: usize = 16 << 20;
+
+impl Packs {
+    /// Decodes `id` into `buffer` if a pack holds it; its kind on success.
+    fn read(&self, id: &gix::hash::oid, buffer: &mut Vec<u8>) -> Option<gix::objs::Kind> {
+        let (bundle, index) =
+            self.bundles.iter().find_map(|b| b.index.lookup(id).map(|i| (b, i)))?;
+        let mut state = self.state.borrow_mut();
+        let (inflate, cache) = state.get_or_insert_with(|| {
+            (gix::zlib::Inflate::default(), MemoryCappedHashmap::new(PACK_CACHE))
+        });
+        // A delta whose base is outside the pack is the store's to resolve.
+        bundle.get_object_by_index(index, buffer, inflate, cache).ok().map(|(data, _)| data.kind)
+    }
+}
+
 impl Find for Objects {
     fn try_find<'a>(
         &self,
         id: &gix::hash::oid,
         buffer: &'a mut Vec<u8>,
     ) -> gix::Result<Option<Data<'a>>> {
+        if let Some(kind) = self.packs.as_ref().and_then(|p| p.read(id, buffer)) {
+            return Ok(Some(Data { kind, data: buffer.as_slice(), object_hash: self.hash }));
+        }
         match &self.quarantine {
             Some(q) if q.exists(id) => q.try_find(id, buffer),
             _ => self.main.try_find(id, buffer),

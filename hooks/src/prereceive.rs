@@ -367,6 +367,7 @@ fn scan_push(ctx: &HookContext<'_>, input: &[u8]) -> Result<Scanned, Fault> {
         deadline: Some(ctx.started + ctx.config.timeout),
         stream_above: ctx.config.stream_above,
         git_dir: ctx.git_dir.to_owned(),
+        progress: None,
     };
     let findings = Mutex::new(Vec::new());
     let stats = scan_new_blobs(

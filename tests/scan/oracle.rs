@@ -2,7 +2,7 @@
 //! DAGs as the hook's coverage test (issue 12): the blobs each scans are exactly those `git
 //! rev-list --objects` lists for its range.
 
-use leakgate_hooks::{scan_history, Selection};
+use leakgate_hooks::{scan_history, HistoryOptions, Selection};
 use leakgate_rules::{FingerprintKey, RuleSet, ScanOptions};
 use proptest::prelude::*;
 
@@ -14,6 +14,10 @@ use dag::{build, config, dag, rev_list_blobs, Dag, Res};
 fn rules() -> &'static RuleSet {
     static RULES: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
     RULES.get_or_init(RuleSet::builtin)
+}
+
+fn history(scan: ScanOptions) -> HistoryOptions {
+    HistoryOptions { scan, threads: 1, progress: None }
 }
 
 fn check(dag: &Dag) -> Res<()> {
@@ -29,7 +33,8 @@ fn check(dag: &Dag) -> Res<()> {
     revs.extend(b.refs.iter().map(String::as_str));
     let expected = rev_list_blobs(&b, &revs)?;
     let selection = Selection::Range { exclude: b.refs.clone(), include: commits.clone() };
-    let stats = scan_history(repo, rules(), &selection, options, 1, |_| {}, |w| panic!("{w}"))?;
+    let stats =
+        scan_history(repo, rules(), &selection, history(options), |_| {}, |w| panic!("{w}"))?;
     // Never fewer than git lists; more only under clock skew (see the hook's coverage test).
     let wrong = |n: u64, want: usize| n < want as u64 || (n > want as u64 && !dag.skewed());
     if wrong(stats.blobs, expected.len()) {
