@@ -195,11 +195,14 @@ pub fn all_ref_tips(repo: &gix::Repository) -> Result<Vec<ObjectId>, HistoryErro
     let mut tips = Vec::new();
     for reference in platform.all().map_err(walk_err("refs"))? {
         let mut reference = reference.map_err(|e| walk_err("refs")(std::io::Error::other(e)))?;
-        // A direct ref's target as it is: the walk peels tags itself, through the same
-        // object reads as everything else (peeling here read every ref's object through a
-        // second mapping of the packs: ~20 MB on a mirror with 9,600 refs).
-        if let Some(id) = reference.target().try_id() {
-            tips.push(id.to_owned());
+        // What packed-refs records as the peeled object, else a direct ref's target as it
+        // is: the walk peels what is left itself, through the same object reads as
+        // everything else. (gix's peeling read every ref's object through a second mapping
+        // of the packs: ~20 MB on a mirror with 9,600 refs; and reading the objects of
+        // packed tags here costs a typical push ~3 ms on a repository with 100 tags.)
+        let direct = reference.target().try_id().map(ToOwned::to_owned);
+        if let Some(id) = reference.inner.peeled.or(direct) {
+            tips.push(id);
             continue;
         }
         match reference.peel_to_id() {
