@@ -412,6 +412,7 @@ pub fn scan_push(
         deadline,
         stream_above,
         git_dir: repo.git_dir().to_owned(),
+        progress: None,
     };
     let findings = std::sync::Mutex::new(Vec::new());
     let stats = scan_new_blobs(
