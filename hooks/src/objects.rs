@@ -149,8 +149,9 @@ impl Clone for Packs {
 }
 
 /// Delta bases kept per reader of the shared packs: the walk reads trees whose bases are
-/// other trees, usually just read.
-const PACK_CACHE: usize = 16 << 20;
+/// other trees, usually just read. (On rust-lang/cargo 4 MiB walks as fast as 16 MiB and
+/// keeps the process ~20 MB smaller.)
+const PACK_CACHE: usize = 4 << 20;
 
 impl Packs {
     /// Decodes `id` into `buffer` if a pack holds it; its kind on success.
