@@ -30,26 +30,30 @@ impl ProgressBar {
     fn start(progress: Arc<Progress>) -> Self {
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop = Arc::clone(&done);
+        let style = indicatif::ProgressStyle::with_template(
+            "{spinner} {pos}/{len} blobs, {msg}, {per_sec}, ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        let bar = indicatif::ProgressBar::new(0).with_style(style);
+        let draw = move |bar: &indicatif::ProgressBar| {
+            let scanned = progress.blobs.load(Ordering::Relaxed)
+                + progress.binary.load(Ordering::Relaxed)
+                + progress.unscanned.load(Ordering::Relaxed);
+            let named = progress.named.load(Ordering::Relaxed);
+            // Until the walk has named every blob the total is a lower bound.
+            bar.set_length(named.max(scanned));
+            bar.set_position(scanned);
+            let bytes = indicatif::HumanBytes(progress.bytes.load(Ordering::Relaxed));
+            let walking = if progress.walked.load(Ordering::Relaxed) { "" } else { " (walking)" };
+            bar.set_message(format!("{bytes}{walking}"));
+            bar.tick();
+        };
+        // Drawn once before the scan starts, then every 100 ms.
+        draw(&bar);
         let thread = std::thread::spawn(move || {
-            let style = indicatif::ProgressStyle::with_template(
-                "{spinner} {pos}/{len} blobs, {msg}, {per_sec}, ETA {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-            let bar = indicatif::ProgressBar::new(0).with_style(style);
             while !stop.load(Ordering::Relaxed) {
-                let scanned = progress.blobs.load(Ordering::Relaxed)
-                    + progress.binary.load(Ordering::Relaxed)
-                    + progress.unscanned.load(Ordering::Relaxed);
-                let named = progress.named.load(Ordering::Relaxed);
-                // Until the walk has named every blob the total is a lower bound.
-                bar.set_length(named.max(scanned));
-                bar.set_position(scanned);
-                let bytes = indicatif::HumanBytes(progress.bytes.load(Ordering::Relaxed));
-                let walking =
-                    if progress.walked.load(Ordering::Relaxed) { "" } else { " (walking)" };
-                bar.set_message(format!("{bytes}{walking}"));
-                bar.tick();
                 std::thread::sleep(std::time::Duration::from_millis(100));
+                draw(&bar);
             }
             bar.finish_and_clear();
         });

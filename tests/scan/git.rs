@@ -76,10 +76,57 @@ fn history_scan_attributes_each_blob_to_the_commit_that_added_it() -> TestResult
         jsonl(&env.run(&["scan", "--git", path_str(&repo)?, "--range", &range, "-f", "jsonl"])?)?;
     assert_eq!(found.len(), 1);
 
+    // Packed, the same history is scanned by traversing the pack (blobs decoded in pack
+    // order, before or after the walk names them): the same findings, attributed the same.
+    git(&repo, &["repack", "-a", "-d", "-q"])?;
+    assert!(std::fs::read_dir(repo.join(".git/objects/pack"))?
+        .any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "pack"))));
+    let packed = jsonl(&env.run(&["scan", "--git", path_str(&repo)?, "-f", "jsonl"])?)?;
+    assert_eq!(packed.len(), 1, "{packed:?}");
+    assert_eq!(packed[0]["commit"], c2.as_str());
+    assert_eq!(packed[0]["path"], "app/settings.py");
+    assert_eq!(packed[0]["line"], 2);
+    let packed_all =
+        jsonl(&env.run(&["scan", "--git", path_str(&repo)?, "--all", "-f", "jsonl"])?)?;
+    let key = |f: &serde_json::Value| (f["commit"].to_string(), f["path"].to_string());
+    let mut want: Vec<_> = all.iter().map(key).collect();
+    let mut got: Vec<_> = packed_all.iter().map(key).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+
     let out = env.run(&["scan", "--git", path_str(&repo)?, "--range", "nope..main"])?;
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
     let out = env.run(&["scan", "--git", path_str(&env.path("data"))?])?;
     assert_eq!(out.status.code(), Some(2));
+    Ok(())
+}
+
+/// A progress bar on a terminal only: through a pseudo-terminal (`script`) the scan draws
+/// one; with stderr a pipe, only the summary line is printed.
+#[test]
+fn history_scan_shows_progress_on_a_terminal_only() -> TestResult {
+    let env = Env::new()?;
+    let repo = env.path("repo");
+    std::fs::create_dir_all(&repo)?;
+    git(&repo, &["init", "-q", "-b", "main"])?;
+    commit_file(&repo, "a.txt", "hello\n", "one")?;
+    let repo = path_str(&repo)?;
+
+    let piped = env.run(&["scan", "--git", repo, "--all"])?;
+    assert_eq!(piped.status.code(), Some(0), "{}", stderr(&piped));
+    assert!(!stderr(&piped).contains("ETA"), "{}", stderr(&piped));
+
+    let command = format!("{} scan --git {repo} --all", env!("CARGO_BIN_EXE_leakgate"));
+    let out = Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env("LEAKGATE_DATA_DIR", env.path("data"))
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{transcript}");
+    assert!(transcript.contains("blobs,") && transcript.contains("ETA"), "{transcript:?}");
     Ok(())
 }
