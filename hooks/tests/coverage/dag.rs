@@ -81,6 +81,11 @@ impl Dag {
     pub fn skewed(&self) -> bool {
         self.commits.iter().any(|c| c.parents.iter().any(|&p| self.commits[p].time > c.time))
     }
+
+    /// Some commit has the same time as one of its parents.
+    pub fn tied(&self) -> bool {
+        self.commits.iter().any(|c| c.parents.iter().any(|&p| self.commits[p].time == c.time))
+    }
 }
 
 pub fn dag() -> impl Strategy<Value = Dag> {

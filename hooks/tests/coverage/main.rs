@@ -40,6 +40,9 @@ fn ours(b: &Built, quarantine: bool) -> Res<BTreeSet<String>> {
 /// times do not go backwards from parent to child: with clock skew, gix's commit walk (like
 /// git's own, whose `limit_list` guesses with a slop of five commits) may take a commit
 /// that an existing ref reaches for a new one; the walk then scans more, never less.
+/// Without a quarantine (the service, `scan --git`) the whole commit walk is gix's, and it
+/// breaks ties between commits of the same time in either order: a parent with its child's
+/// time counts as skew there (found by this test in CI; see the fixed case below).
 fn check(dag: &Dag) -> Res<()> {
     let built = build(dag)?;
     let expected = oracle(&built)?;
@@ -47,7 +50,8 @@ fn check(dag: &Dag) -> Res<()> {
         let got = ours(&built, quarantine)?;
         let missing: Vec<_> = expected.difference(&got).collect();
         let extra: Vec<_> = got.difference(&expected).collect();
-        if !missing.is_empty() || (!extra.is_empty() && !dag.skewed()) {
+        let skew = dag.skewed() || (!quarantine && dag.tied());
+        if !missing.is_empty() || (!extra.is_empty() && !skew) {
             return Err(
                 format!("quarantine={quarantine}: missing {missing:?}, extra {extra:?}").into()
             );
@@ -152,4 +156,29 @@ fn issue_12_a_very_deep_tree_does_not_overflow_the_stack() -> Res<()> {
         .map_err(|_| "the walk panicked")??;
     assert_eq!(found, vec![(blob, DEPTH * 2 + 1)]);
     Ok(())
+}
+
+/// Found by the property test: a merge of an existing commit and the existing ref's tip,
+/// adding nothing (every commit the same time and tree). With the quarantine the walk is
+/// exact; without one gix's walk may take the root for new (a tie) and scan its blob: more,
+/// never less.
+#[test]
+fn a_merge_of_existing_commits_adds_no_blob() -> Res<()> {
+    let at = 1_700_002_000;
+    let dag = Dag {
+        commits: vec![
+            CommitSpec { parents: vec![], files: vec![(0, 2, 3)], time: at },
+            CommitSpec { parents: vec![0], files: vec![], time: at },
+            CommitSpec { parents: vec![1], files: vec![], time: at },
+            CommitSpec { parents: vec![0, 2], files: vec![], time: at },
+        ],
+        existing: 3,
+        refs: vec![2],
+        tips: vec![3],
+        tag: None,
+    };
+    let built = build(&dag)?;
+    assert!(oracle(&built)?.is_empty(), "git lists nothing new");
+    assert!(ours(&built, true)?.is_empty(), "the hook's walk hands out nothing");
+    check(&dag)
 }
