@@ -144,8 +144,9 @@ pub(crate) struct Bulk<'a> {
     pub(crate) tally: &'a Progress,
     /// Set to stop (a deadline, a closed channel); the traversal checks it.
     pub(crate) stop: &'a AtomicBool,
-    /// Whether the deadline has passed (and, if so, sets `stop`).
-    pub(crate) expired: &'a (dyn Fn() -> bool + Sync),
+    /// Whether to stop now (`stop` is set, or the deadline has passed and sets it): the
+    /// walk's own check.
+    pub(crate) halt: &'a (dyn Fn() -> bool + Sync),
 }
 
 impl Bulk<'_> {
@@ -175,7 +176,7 @@ impl Bulk<'_> {
                       entry: &gix::odb::pack::index::Entry,
                       _: &dyn gix::progress::Progress|
                       -> gix::Result {
-                    if kind == gix::objs::Kind::Blob && !(self.expired)() {
+                    if kind == gix::objs::Kind::Blob && !(self.halt)() {
                         self.blob(entry.oid, data, &mut worker, sink);
                     }
                     Ok(())

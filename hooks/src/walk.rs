@@ -290,12 +290,11 @@ where
     // A whole history, or a push's quarantine, is most of what its packs hold: traverse them
     // (see `crate::bulk`). A range of a repository's history reads its blobs by id.
     let mut objects = objects.clone();
-    let packs: std::sync::Arc<[gix::odb::pack::Bundle]> =
-        if objects.has_quarantine() || hidden.is_empty() {
-            objects.open_new_packs()
-        } else {
-            std::sync::Arc::new([])
-        };
+    let packs: Arc<[gix::odb::pack::Bundle]> = if objects.has_quarantine() || hidden.is_empty() {
+        objects.open_new_packs()
+    } else {
+        Arc::new([])
+    };
     let objects = &objects;
     let ledger = (!packs.is_empty()).then(Ledger::default);
     let pathless = rules.path_independent();
@@ -305,15 +304,15 @@ where
         buf: Vec::new(),
         options,
     };
-    let traverse = |ledger: &Ledger, pathless: bool, worker: Worker<'_, '_>| {
-        let stopped = || {
-            let expired = expired();
-            if expired {
-                stop.store(true, Ordering::Relaxed);
-            }
-            expired
-        };
-        let bulk = Bulk { ledger, pathless, tally: &tally, stop: &stop, expired: &stopped };
+    let halt = || {
+        if stop.load(Ordering::Relaxed) || expired() {
+            stop.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
+    };
+    let traverse = |ledger: &Ledger, worker: Worker<'_, '_>| {
+        let bulk = Bulk { ledger, pathless, tally: &tally, stop: &stop, halt: &halt };
         bulk.traverse(&packs, &worker, &sink);
     };
     let walked = std::thread::scope(|scope| {
@@ -344,32 +343,24 @@ where
         // it waits for the walk, so that every blob it scans has its path.
         let early = ledger.as_ref().filter(|_| pathless).map(|ledger| {
             let (traverse, worker) = (&traverse, worker.clone());
-            scope.spawn(move || traverse(ledger, true, worker))
+            scope.spawn(move || traverse(ledger, worker))
         });
-        let halt = || {
-            if stop.load(Ordering::Relaxed) || expired() {
-                stop.store(true, Ordering::Relaxed);
-                return true;
-            }
-            false
-        };
         let send = |job| {
             if tx.send(job).is_err() {
                 stop.store(true, Ordering::Relaxed);
             }
         };
-        let result = new_objects(objects, tips, hidden, &halt, &mut |job| match (job, &ledger) {
-            (NewObject::Blob(blob), Some(ledger)) => {
+        let result = new_objects(objects, tips, hidden, &halt, &mut |job| {
+            if matches!(job, NewObject::Blob(_)) {
                 tally.named.fetch_add(1, Ordering::Relaxed);
-                if let Some(again) = ledger.name(blob, &tally) {
-                    send(NewObject::Blob(again));
-                }
             }
-            (job, _) => {
-                if matches!(job, NewObject::Blob(_)) {
-                    tally.named.fetch_add(1, Ordering::Relaxed);
+            match (job, &ledger) {
+                (NewObject::Blob(blob), Some(ledger)) => {
+                    if let Some(again) = ledger.name(blob, &tally) {
+                        send(NewObject::Blob(again));
+                    }
                 }
-                send(job);
+                (job, _) => send(job),
             }
         });
         tally.walked.store(true, Ordering::Relaxed);
@@ -377,7 +368,7 @@ where
             let finished = match early {
                 Some(handle) => handle.join().is_ok(),
                 None if result.is_ok() => {
-                    traverse(ledger, false, worker.clone());
+                    traverse(ledger, worker.clone());
                     true
                 }
                 None => true,
