@@ -24,6 +24,7 @@
 
 mod crypto;
 mod error;
+mod exceptions;
 mod jobs;
 mod records;
 mod revocations;
@@ -38,6 +39,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use crypto::SecretKey;
 pub use error::Error;
+pub use exceptions::{BypassRequest, Decision, NewBypassRequest, NewWaiver, Waiver};
 pub use jobs::{Job, JobState, NewJob};
 pub use records::{
     AuditEvent, Bypass, Delivery, FindingRecord, IssueClaim, IssueLock, IssueRecord, NewScan,

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leakgate_store::{
-    Bypass, Delivery, Error, FindingRecord, IssueClaim, IssueLock, IssueRecord, JobState, NewJob,
-    NewRevocation, NewScan, RevocationEnd, RevocationState, SecretKey, Store,
+    Bypass, Decision, Delivery, Error, FindingRecord, IssueClaim, IssueLock, IssueRecord, JobState,
+    NewBypassRequest, NewJob, NewRevocation, NewScan, NewWaiver, RevocationEnd, RevocationState,
+    SecretKey, Store,
 };
 
 mod pg;
@@ -22,6 +23,96 @@ fn fps_of(claimed: Vec<(String, i64)>) -> Vec<String> {
 /// a second claimer gets none; an expired claim is taken over; a claim's end counts the
 /// attempt and fails for a worker that lost it; state moves only from the states named;
 /// pacing hands out one slot per interval and a held lane stays closed.
+/// Waivers and bypass requests: scope, expiry, reuse of an open request, decisions, audit.
+async fn exceptions(store: &Store) -> TestResult {
+    let waiver = |repo: Option<&str>, lasts: Duration| NewWaiver {
+        fingerprint: "fp-known".into(),
+        repo: repo.map(str::to_owned),
+        path_glob: Some("tests/**".into()),
+        reason: "test fixture".into(),
+        approved_by: "sec-lead".into(),
+        lasts,
+    };
+    let everywhere = store.add_waiver(&waiver(None, Duration::from_secs(3600))).await?;
+    let here = store.add_waiver(&waiver(Some("/srv/git/app.git"), Duration::ZERO)).await?;
+    store.add_waiver(&waiver(Some("/srv/git/other.git"), Duration::from_secs(60))).await?;
+    let for_app = store.waivers_for("/srv/git/app.git").await?;
+    assert_eq!(for_app.iter().map(|w| w.id).collect::<Vec<_>>(), [everywhere, here]);
+    let now = i64::try_from(std::time::UNIX_EPOCH.elapsed()?.as_millis())?;
+    assert!(!for_app[0].expired(now) && for_app[1].expired(now));
+    store.waivers_used(&[everywhere]).await?;
+    let used = store.waivers().await?;
+    assert_eq!(used.len(), 3);
+    assert_eq!((used[0].uses, used[1].uses), (1, 0));
+    assert!(used[0].last_used_at.is_some() && used[1].last_used_at.is_none());
+    assert!(store.remove_waiver(here, "sec-lead").await?);
+    assert!(!store.remove_waiver(here, "sec-lead").await?, "removed once");
+    assert_eq!(store.waivers_for("/srv/git/app.git").await?.len(), 1);
+
+    let request = |fps: &[&str], pusher: &str| NewBypassRequest {
+        repo: "/srv/git/app.git".into(),
+        pusher: pusher.into(),
+        fingerprints: fps.iter().map(|f| (*f).to_owned()).collect(),
+        summary: "[]".into(),
+        refs: "refs/heads/main".into(),
+        lasts: Duration::from_secs(3600),
+    };
+    let (id, new) = store.open_bypass_request(&request(&["fp-b", "fp-a"], "alice")).await?;
+    assert!(new);
+    // The same secrets in another order, by the same pusher: the same request.
+    assert_eq!(
+        store.open_bypass_request(&request(&["fp-a", "fp-b", "fp-a"], "alice")).await?,
+        (id, false)
+    );
+    let (other, new) = store.open_bypass_request(&request(&["fp-a"], "alice")).await?;
+    assert!(new && other != id);
+    let (bobs, _) = store.open_bypass_request(&request(&["fp-a", "fp-b"], "bob")).await?;
+    assert!(bobs != id && bobs != other);
+    let stored = store.bypass_request(id).await?.ok_or("stored")?;
+    assert_eq!((stored.state.as_str(), stored.fingerprint_list()), ("open", vec!["fp-a", "fp-b"]));
+    assert_eq!(store.decide_bypass_request(id, true, "alice", "mine").await?, Decision::OwnRequest);
+    let Decision::Done(approved) =
+        store.decide_bypass_request(id, true, "sec-lead", "fixture").await?
+    else {
+        panic!("approved");
+    };
+    assert_eq!(approved.state, "approved");
+    assert_eq!(approved.reviewer.as_deref(), Some("sec-lead"));
+    assert_eq!(
+        store.decide_bypass_request(id, false, "sec-lead", "again").await?,
+        Decision::NotOpen("approved".into())
+    );
+    assert_eq!(store.decide_bypass_request(999_999, true, "x", "").await?, Decision::NotFound);
+    assert!(matches!(
+        store.decide_bypass_request(other, false, "sec-lead", "real key").await?,
+        Decision::Done(r) if r.state == "rejected"
+    ));
+    store.bypass_request_used(id).await?;
+    assert_eq!(store.bypass_request(id).await?.ok_or("stored")?.uses, 1);
+    let open = store.bypass_requests(Some("open")).await?;
+    assert_eq!(open.iter().map(|r| r.id).collect::<Vec<_>>(), [bobs]);
+    assert_eq!(store.bypass_requests(None).await?.len(), 3);
+    // An expired request cannot be decided, and lists as expired.
+    let expired = NewBypassRequest { lasts: Duration::ZERO, ..request(&["fp-c"], "carol") };
+    let (late, _) = store.open_bypass_request(&expired).await?;
+    assert_eq!(
+        store.decide_bypass_request(late, true, "sec-lead", "").await?,
+        Decision::NotOpen("expired".into())
+    );
+    assert_eq!(store.bypass_requests(Some("expired")).await?.len(), 1);
+    let kinds: Vec<String> = store.audit_events(100).await?.into_iter().map(|e| e.kind).collect();
+    for kind in [
+        "waiver_added",
+        "waiver_removed",
+        "bypass_request_opened",
+        "bypass_request_approved",
+        "bypass_request_rejected",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} audited: {kinds:?}");
+    }
+    Ok(())
+}
+
 async fn revocations(store: &Store) -> TestResult {
     let lease = Duration::from_secs(60);
     let new = |fp: &str| NewRevocation {
@@ -347,6 +438,7 @@ async fn story(store: &Store, reopen: &str) -> TestResult {
     );
 
     revocations(store).await?;
+    exceptions(store).await?;
 
     // Group commit: a batch records each delivery once, duplicates inside it included.
     let batch: Vec<(Delivery, Option<NewJob>)> = (0..3)
