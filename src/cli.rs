@@ -37,6 +37,126 @@ pub enum Command {
     /// Revoke one leaked key through its provider's API; the key is read from standard input.
     /// Exit 0: revoked or already invalid; 1: failed or unsupported; 2: usage error.
     Revoke(RevokeArgs),
+    /// Waivers: known secrets that stop blocking, with a reason, an approver and an expiry.
+    #[command(subcommand)]
+    Waive(WaiveCommand),
+    /// Delegated bypass: list, approve or reject the hook's bypass requests.
+    #[command(subcommand)]
+    Bypass(BypassCommand),
+}
+
+/// The database the exception commands work on.
+#[derive(Debug, Args)]
+pub struct DatabaseArg {
+    /// `sqlite://PATH` or `postgres://...` (default: leakgate.db in the data directory; the
+    /// hook's is `git config leakgate.database`).
+    #[arg(long, env = "LEAKGATE_DATABASE__URL", value_name = "URL", global = true)]
+    pub database: Option<String>,
+}
+
+/// `leakgate waive ...`.
+#[derive(Debug, Subcommand)]
+pub enum WaiveCommand {
+    /// Add a waiver for one secret, by its fingerprint or a recorded finding.
+    Add(WaiveAddArgs),
+    /// List waivers (expired ones marked).
+    List(WaiveListArgs),
+    /// Remove a waiver (kept for the audit trail).
+    Remove(WaiveRemoveArgs),
+}
+
+/// `leakgate waive add`.
+#[derive(Debug, Args)]
+pub struct WaiveAddArgs {
+    /// The secret's fingerprint (as the hook, `scan` and the service print it).
+    #[arg(
+        long,
+        value_name = "FP",
+        required_unless_present = "finding",
+        conflicts_with = "finding"
+    )]
+    pub fingerprint: Option<String>,
+    /// A recorded finding's id: its fingerprint is waived.
+    #[arg(long, value_name = "ID")]
+    pub finding: Option<i64>,
+    /// Why the secret may stay.
+    #[arg(long)]
+    pub reason: String,
+    /// How long the waiver holds (`30d`, `12h`, `2w`).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub expires: std::time::Duration,
+    /// Only in this repository (its path, as the hook names it); default: every repository.
+    #[arg(long, value_name = "REPO")]
+    pub repo: Option<String>,
+    /// Only at paths matching this glob (`tests/**`); default: every path.
+    #[arg(long, value_name = "GLOB")]
+    pub path: Option<String>,
+    /// Who approves it (default: $USER).
+    #[arg(long = "as", value_name = "NAME")]
+    pub approver: Option<String>,
+    #[command(flatten)]
+    pub db: DatabaseArg,
+}
+
+/// `leakgate waive list`.
+#[derive(Debug, Args)]
+pub struct WaiveListArgs {
+    /// Only waivers that never let a finding through.
+    #[arg(long)]
+    pub unused: bool,
+    /// Only expired waivers.
+    #[arg(long)]
+    pub expired: bool,
+    #[command(flatten)]
+    pub db: DatabaseArg,
+}
+
+/// `leakgate waive remove`.
+#[derive(Debug, Args)]
+pub struct WaiveRemoveArgs {
+    /// The waiver's id.
+    pub id: i64,
+    /// Who removes it (default: $USER).
+    #[arg(long = "as", value_name = "NAME")]
+    pub by: Option<String>,
+    #[command(flatten)]
+    pub db: DatabaseArg,
+}
+
+/// `leakgate bypass ...`.
+#[derive(Debug, Subcommand)]
+pub enum BypassCommand {
+    /// List bypass requests (newest first).
+    List(BypassListArgs),
+    /// Approve a request: its pusher may push the same secrets to the same repository.
+    Approve(BypassDecideArgs),
+    /// Reject a request, with a message for the pusher.
+    Reject(BypassDecideArgs),
+}
+
+/// `leakgate bypass list`.
+#[derive(Debug, Args)]
+pub struct BypassListArgs {
+    /// Only requests in this state.
+    #[arg(long, value_parser = ["open", "approved", "rejected", "expired"])]
+    pub state: Option<String>,
+    #[command(flatten)]
+    pub db: DatabaseArg,
+}
+
+/// `leakgate bypass approve|reject`.
+#[derive(Debug, Args)]
+pub struct BypassDecideArgs {
+    /// The request's id.
+    pub id: i64,
+    /// A message for the pusher (required to reject).
+    #[arg(long, short)]
+    pub message: Option<String>,
+    /// The reviewer (default: $USER); never the pusher who asked.
+    #[arg(long = "as", value_name = "NAME")]
+    pub reviewer: Option<String>,
+    #[command(flatten)]
+    pub db: DatabaseArg,
 }
 
 /// `leakgate revoke`.

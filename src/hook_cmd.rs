@@ -7,9 +7,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use leakgate_hooks::{
-    pre_receive, AuditRecord, HookConfig, HookContext, HookSettings, Recorder, Verdict,
+    pre_receive, AuditRecord, Exceptions, HookConfig, HookContext, HookSettings, NoExceptions,
+    Recorder, Verdict,
 };
-use leakgate_rules::{load_rule_file, RuleSetBuilder};
+use leakgate_rules::{load_rule_file, ProjectConfig, RuleSetBuilder, PROJECT_FILE};
 
 use crate::cli::InstallArgs;
 use crate::{keys, Exit};
@@ -173,16 +174,30 @@ fn run(
         problems.push(format!("reading ref updates from standard input: {e}"));
     }
     let prepared = if problems.is_empty() {
-        prepare(&config).map_err(|e| oneline(&format!("{e:#}")))
+        prepare(&config, git_dir).map_err(|e| oneline(&format!("{e:#}")))
     } else {
         Err(problems.join("; "))
     };
-    let (rules, key) = match prepared {
+    let (rules, key, notes) = match prepared {
         Ok(ready) => ready,
         Err(why) => return site.setup_failed(input, &why, config.fail_open, &records),
     };
-    let ctx = HookContext { rules: &rules, key: &key, config: &config, git_dir, env, started };
-    let verdict = pre_receive(&ctx, input, &records);
+    let database = config.database.as_deref().map(leakgate_server::hook::HookExceptions::new);
+    let exceptions: &dyn Exceptions = match &database {
+        Some(db) => db,
+        None => &NoExceptions,
+    };
+    let ctx = HookContext {
+        rules: &rules,
+        key: &key,
+        config: &config,
+        git_dir,
+        env,
+        started,
+        exceptions,
+    };
+    let mut verdict = pre_receive(&ctx, input, &records);
+    verdict.lines.splice(0..0, notes);
     if verdict.exit != 0 && !verdict.findings.is_empty() {
         if let Some(url) = &config.database {
             if let Err(e) = revoke_blocked(url, git_dir, env, &config, &verdict.findings) {
@@ -193,19 +208,54 @@ fn run(
     verdict
 }
 
-/// The rules and the fingerprint key: configuration the hook cannot run without.
+/// The rules and the fingerprint key (configuration the hook cannot run without), and notes
+/// for the pusher (a project configuration that could not be used).
 fn prepare(
     config: &HookConfig,
-) -> Result<(leakgate_rules::RuleSet, leakgate_rules::FingerprintKey)> {
+    git_dir: &Path,
+) -> Result<(leakgate_rules::RuleSet, leakgate_rules::FingerprintKey, Vec<String>)> {
     let mut builder = RuleSetBuilder::new().builtin();
     for path in &config.rules {
         let rules = load_rule_file(path)?;
         builder = builder.rules(rules, &path.display().to_string())?;
     }
+    let mut notes = Vec::new();
+    if config.project_config {
+        // Only the protected branch's file, as it was before this push; a file that cannot
+        // be used leaves every rule on (stricter, never looser) and says so.
+        let project = leakgate_hooks::protected_file(
+            git_dir,
+            config.project_config_ref.as_deref(),
+            PROJECT_FILE,
+        )
+        .and_then(|found| {
+            found
+                .map(|(branch, text)| {
+                    let origin = PathBuf::from(format!("{branch}:{PROJECT_FILE}"));
+                    ProjectConfig::parse(&text, &origin).map_err(|e| e.to_string())
+                })
+                .transpose()
+        });
+        match project {
+            Ok(Some(project)) => {
+                if let Err(e) = project.apply(&mut builder) {
+                    notes.push(format!(
+                        "leakgate: warning: the project configuration is not applied ({}).",
+                        oneline(&e.to_string())
+                    ));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => notes.push(format!(
+                "leakgate: warning: the project configuration is not applied ({}).",
+                oneline(&e)
+            )),
+        }
+    }
     let key = keys::fingerprint_key(None).context(
         "the fingerprint key (set LEAKGATE_DATA_DIR to a directory the hook's user can write)",
     )?;
-    Ok((builder.build(), key))
+    Ok((builder.build(), key, notes))
 }
 
 fn revoke_blocked(

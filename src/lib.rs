@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod exceptions_cmd;
 pub mod hook_cmd;
 pub mod keys;
 pub mod report;
@@ -77,5 +78,7 @@ pub fn run(cli: cli::Cli) -> Result<Exit> {
         cli::Command::Hook(cli::HookCommand::Install(args)) => hook_cmd::install_cmd(&args),
         cli::Command::Serve(args) => serve_cmd::run(&args),
         cli::Command::Revoke(args) => revoke_cmd::run(&args),
+        cli::Command::Waive(command) => exceptions_cmd::waive(&command),
+        cli::Command::Bypass(command) => exceptions_cmd::bypass(&command),
     }
 }

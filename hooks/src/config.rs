@@ -62,6 +62,40 @@ pub struct HookSettings {
     pub pusher_variable: Option<String>,
     /// `bypass`: an inline `leakgate:allow` comment is a bypass request; `off`: ignored.
     pub inline_allow: Option<InlineAllow>,
+    /// `option`: allowed pushers bypass with a push option; `request`: others get a bypass
+    /// request that a reviewer approves.
+    pub bypass_mode: Option<BypassMode>,
+    /// Days a bypass request (and its approval) holds.
+    pub bypass_request_days: Option<u64>,
+    /// Pushers whose pushes are never blocked (bots); each such push is recorded.
+    pub exempt_users: Option<Vec<String>>,
+    /// Whether the repository's `.leakgate.toml` is read, from the protected branch's tree
+    /// as it is before the push.
+    pub project_config: Option<bool>,
+    /// The protected branch (default: the repository's `HEAD`).
+    pub project_config_ref: Option<String>,
+}
+
+/// How pushers who are not allowed to bypass get past a rejection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BypassMode {
+    /// Only with `-o leakgate.bypass=<reason>`, for the pushers `bypassUsers` allows.
+    Option,
+    /// Others get a bypass request id; once a reviewer approves it, the same pusher may push
+    /// the same secrets to the same repository with `-o leakgate.bypass=req:<id>`.
+    Request,
+}
+
+impl std::str::FromStr for BypassMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "option" => Ok(BypassMode::Option),
+            "request" => Ok(BypassMode::Request),
+            other => Err(format!("unknown bypass mode {other:?} (option or request)")),
+        }
+    }
 }
 
 /// What an inline `leakgate:allow` / `gitleaks:allow` comment on a secret's line does in the
@@ -113,6 +147,11 @@ impl HookSettings {
             threads: self.threads.or(lower.threads),
             pusher_variable: self.pusher_variable.or(lower.pusher_variable),
             inline_allow: self.inline_allow.or(lower.inline_allow),
+            bypass_mode: self.bypass_mode.or(lower.bypass_mode),
+            bypass_request_days: self.bypass_request_days.or(lower.bypass_request_days),
+            exempt_users: self.exempt_users.or(lower.exempt_users),
+            project_config: self.project_config.or(lower.project_config),
+            project_config_ref: self.project_config_ref.or(lower.project_config_ref),
         }
     }
 
@@ -149,6 +188,13 @@ impl HookSettings {
             threads: errors.value(string("leakgate.threads"), "leakgate.threads"),
             pusher_variable: string("leakgate.pusherVariable").filter(|v| !v.trim().is_empty()),
             inline_allow: errors.value(string("leakgate.inlineAllow"), "leakgate.inlineAllow"),
+            bypass_mode: errors.value(string("leakgate.bypassMode"), "leakgate.bypassMode"),
+            bypass_request_days: errors
+                .value(string("leakgate.bypassRequestDays"), "leakgate.bypassRequestDays"),
+            exempt_users: strings("leakgate.exemptUsers"),
+            project_config: errors.flag(string("leakgate.projectConfig"), "leakgate.projectConfig"),
+            project_config_ref: string("leakgate.projectConfigRef")
+                .filter(|v| !v.trim().is_empty()),
         };
         (settings, errors.0.into_inner())
     }
@@ -180,6 +226,12 @@ impl HookSettings {
             threads: errors.value(env("LEAKGATE_THREADS"), "LEAKGATE_THREADS"),
             pusher_variable: env("LEAKGATE_PUSHER_VARIABLE").filter(|v| !v.trim().is_empty()),
             inline_allow: errors.value(env("LEAKGATE_INLINE_ALLOW"), "LEAKGATE_INLINE_ALLOW"),
+            bypass_mode: errors.value(env("LEAKGATE_BYPASS_MODE"), "LEAKGATE_BYPASS_MODE"),
+            bypass_request_days: errors
+                .value(env("LEAKGATE_BYPASS_REQUEST_DAYS"), "LEAKGATE_BYPASS_REQUEST_DAYS"),
+            exempt_users: list("LEAKGATE_EXEMPT_USERS"),
+            project_config: errors.flag(env("LEAKGATE_PROJECT_CONFIG"), "LEAKGATE_PROJECT_CONFIG"),
+            project_config_ref: env("LEAKGATE_PROJECT_CONFIG_REF").filter(|v| !v.trim().is_empty()),
         };
         (settings, errors.0.into_inner())
     }
@@ -200,6 +252,13 @@ impl HookSettings {
             threads: self.threads.unwrap_or(0),
             pusher_variable: self.pusher_variable,
             inline_allow: self.inline_allow.unwrap_or(InlineAllow::Bypass),
+            bypass_mode: self.bypass_mode.unwrap_or(BypassMode::Option),
+            bypass_request_ttl: Duration::from_secs(
+                self.bypass_request_days.unwrap_or(7).min(365) * 24 * 3600,
+            ),
+            exempt_users: self.exempt_users.unwrap_or_default(),
+            project_config: self.project_config.unwrap_or(false),
+            project_config_ref: self.project_config_ref,
         }
     }
 }
@@ -286,6 +345,29 @@ pub struct HookConfig {
     pub pusher_variable: Option<String>,
     /// What an inline allow comment does.
     pub inline_allow: InlineAllow,
+    /// How pushers not allowed to bypass get past a rejection.
+    pub bypass_mode: BypassMode,
+    /// How long a bypass request and its approval hold.
+    pub bypass_request_ttl: Duration,
+    /// Pushers never blocked (each push recorded).
+    pub exempt_users: Vec<String>,
+    /// Whether the protected branch's `.leakgate.toml` applies.
+    pub project_config: bool,
+    /// The protected branch (`None`: `HEAD`).
+    pub project_config_ref: Option<String>,
+}
+
+impl HookConfig {
+    /// Whether `user` may bypass with a push option (or inline allow comments) directly.
+    pub fn may_bypass(&self, user: &str) -> bool {
+        let listed = self.bypass_users.iter().any(|u| u == user);
+        self.allow_bypass
+            && match self.bypass_mode {
+                BypassMode::Option => self.bypass_users.is_empty() || listed,
+                // With requests, an empty list means nobody bypasses without a review.
+                BypassMode::Request => listed,
+            }
+    }
 }
 
 impl SettingError {

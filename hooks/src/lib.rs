@@ -13,11 +13,12 @@ mod coverage;
 mod install;
 mod objects;
 mod prereceive;
+mod project;
 mod push;
 mod tree;
 mod walk;
 
-pub use config::{HookConfig, HookSettings, InlineAllow, Mode, SettingError};
+pub use config::{BypassMode, HookConfig, HookSettings, InlineAllow, Mode, SettingError};
 pub use coverage::{new_objects, NewBlob, NewObject, Walked};
 pub use install::{
     enable_push_options_system, install_global, install_repo, script, Flavor, InstallError, MARKER,
@@ -25,9 +26,10 @@ pub use install::{
 pub use objects::{null_id, quarantine_from_env, Objects};
 pub use prereceive::{
     append_record, blocks, bypass_request, pre_receive, push_options, pusher, AuditFinding,
-    AuditRecord, AuditUpdate, Bypass, HookContext, Recorder, Site, Verdict, BYPASS_REASONS,
-    INLINE_ALLOW_REASON,
+    AuditRecord, AuditUpdate, Bypass, Exceptions, HookContext, NoExceptions, Recorder,
+    RequestToOpen, RequestView, Site, Verdict, WaiverView, BYPASS_REASONS, INLINE_ALLOW_REASON,
 };
+pub use project::protected_file;
 pub use push::{escape, parse_updates, ParseError, RefUpdate};
 pub use tree::ObjectFormatError;
 pub use walk::{

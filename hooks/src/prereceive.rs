@@ -8,7 +8,7 @@ use gix::ObjectId;
 use leakgate_rules::{Finding, FingerprintKey, RuleSet, ScanOptions, Severity};
 use serde::Serialize;
 
-use crate::config::{HookConfig, InlineAllow, Mode};
+use crate::config::{BypassMode, HookConfig, InlineAllow, Mode};
 use crate::objects::{quarantine_from_env, Objects};
 use crate::push::{parse_updates, RefUpdate};
 use crate::walk::{all_ref_tips, open_repository, scan_new_blobs, HistoryError, WalkOptions};
@@ -32,6 +32,124 @@ pub struct HookContext<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
     /// When the hook started: the budget counts from here.
     pub started: Instant,
+    /// Waivers and bypass requests (the database's, or [`NoExceptions`]).
+    pub exceptions: &'a dyn Exceptions,
+}
+
+/// A waiver as the hook applies it.
+#[derive(Clone, Debug)]
+pub struct WaiverView {
+    /// Its id.
+    pub id: i64,
+    /// The secret's fingerprint.
+    pub fingerprint: String,
+    /// The paths it covers (glob); `None`: all.
+    pub path_glob: Option<String>,
+    /// Whether it has expired.
+    pub expired: bool,
+}
+
+impl WaiverView {
+    /// Whether it names `path` (a malformed glob names nothing).
+    fn covers(&self, path: &str) -> bool {
+        let Some(glob) = &self.path_glob else { return true };
+        globset::GlobBuilder::new(glob)
+            .literal_separator(true)
+            .build()
+            .is_ok_and(|g| g.compile_matcher().is_match(path))
+    }
+}
+
+/// A bypass request as the hook checks it.
+#[derive(Clone, Debug)]
+pub struct RequestView {
+    /// The repository it was opened for.
+    pub repo: String,
+    /// The pusher who opened it.
+    pub pusher: String,
+    /// The secrets it covers.
+    pub fingerprints: Vec<String>,
+    /// `open`, `approved`, `rejected` or `expired`, now.
+    pub state: String,
+    /// Who decided.
+    pub reviewer: Option<String>,
+    /// The reviewer's message.
+    pub message: Option<String>,
+}
+
+/// A bypass request to open.
+#[derive(Clone, Debug)]
+pub struct RequestToOpen {
+    /// The repository.
+    pub repo: String,
+    /// The pusher.
+    pub pusher: String,
+    /// The blocking secrets' fingerprints.
+    pub fingerprints: Vec<String>,
+    /// For the reviewer (JSON: rule, path, line, commit, redacted form).
+    pub summary: String,
+    /// The pushed refs.
+    pub refs: String,
+    /// How long it holds.
+    pub lasts: Duration,
+}
+
+/// Where waivers and bypass requests live: the database, when the hook has one.
+pub trait Exceptions {
+    /// The waivers (in force or expired) that may apply to `repo`.
+    ///
+    /// # Errors
+    ///
+    /// They cannot be read; the message says why.
+    fn waivers(&self, repo: &str) -> Result<Vec<WaiverView>, String>;
+    /// Counts a use of each waiver in `ids`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Exceptions::waivers`].
+    fn waivers_used(&self, ids: &[i64]) -> Result<(), String>;
+    /// Opens a request (or finds the open one for the same secrets): its id, and whether it
+    /// is new.
+    ///
+    /// # Errors
+    ///
+    /// No database, or it cannot be written.
+    fn open_request(&self, request: &RequestToOpen) -> Result<(i64, bool), String>;
+    /// The request `id`, if it exists.
+    ///
+    /// # Errors
+    ///
+    /// As [`Exceptions::waivers`].
+    fn request(&self, id: i64) -> Result<Option<RequestView>, String>;
+    /// Counts a push let through by the approved request `id`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Exceptions::waivers`].
+    fn request_used(&self, id: i64) -> Result<(), String>;
+}
+
+/// No database: no waivers, and no bypass requests.
+pub struct NoExceptions;
+
+const NO_DATABASE: &str = "bypass requests need a database (leakgate.database)";
+
+impl Exceptions for NoExceptions {
+    fn waivers(&self, _: &str) -> Result<Vec<WaiverView>, String> {
+        Ok(Vec::new())
+    }
+    fn waivers_used(&self, _: &[i64]) -> Result<(), String> {
+        Ok(())
+    }
+    fn open_request(&self, _: &RequestToOpen) -> Result<(i64, bool), String> {
+        Err(NO_DATABASE.to_owned())
+    }
+    fn request(&self, _: i64) -> Result<Option<RequestView>, String> {
+        Err(NO_DATABASE.to_owned())
+    }
+    fn request_used(&self, _: i64) -> Result<(), String> {
+        Err(NO_DATABASE.to_owned())
+    }
 }
 
 /// Where bypasses and unscanned pushes are recorded. A verdict that depends on its record (a
@@ -146,13 +264,16 @@ pub fn push_options(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
     (0..count.min(100)).filter_map(|i| env(&format!("GIT_PUSH_OPTION_{i}"))).collect()
 }
 
-/// A bypass request: `leakgate.bypass=<reason>[:comment]`.
+/// A bypass asked for with `leakgate.bypass=<reason>[:comment]`, or with
+/// `leakgate.bypass=req:<id>` (an approved bypass request).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Bypass {
-    /// One of [`BYPASS_REASONS`].
+    /// One of [`BYPASS_REASONS`], or `request:<id>`.
     pub reason: String,
     /// Free text after the colon.
     pub comment: Option<String>,
+    /// The bypass request named.
+    pub request: Option<i64>,
 }
 
 /// The bypass request among push options: `Ok(None)` without one, `Err` with an invalid one.
@@ -160,12 +281,22 @@ pub fn bypass_request(options: &[String]) -> Result<Option<Bypass>, String> {
     let Some(value) = options.iter().find_map(|o| o.strip_prefix("leakgate.bypass=")) else {
         return Ok(None);
     };
+    if let Some(id) = value.trim().strip_prefix("req:") {
+        return match id.trim().parse::<i64>() {
+            Ok(id) if id > 0 => Ok(Some(Bypass {
+                reason: format!("request:{id}"),
+                comment: None,
+                request: Some(id),
+            })),
+            _ => Err(format!("{:?} is not a bypass request id", clean(id))),
+        };
+    }
     let (reason, comment) = match value.split_once(':') {
         Some((r, c)) => (r.trim(), Some(clean(c.trim())).filter(|c| !c.is_empty())),
         None => (value.trim(), None),
     };
     if BYPASS_REASONS.contains(&reason) {
-        Ok(Some(Bypass { reason: reason.to_owned(), comment }))
+        Ok(Some(Bypass { reason: reason.to_owned(), comment, request: None }))
     } else {
         Err(format!(
             "unknown bypass reason {:?}; use one of: {}",
@@ -403,13 +534,15 @@ fn scan_push(ctx: &HookContext<'_>, input: &[u8]) -> Result<Scanned, Fault> {
 fn finding_line(f: &Finding) -> String {
     let commit = f.commit.as_deref().map_or("", |c| &c[..c.len().min(12)]);
     let allowed = if f.inline_allowed { "  [inline allow]" } else { "" };
+    // The keyed fingerprint names the secret for a waiver or a reviewer, and reveals nothing.
     format!(
-        "  {commit}  {}:{}  {} ({})  {}{allowed}",
+        "  {commit}  {}:{}  {} ({})  {}  fp {}{allowed}",
         clean(&f.path),
         f.line,
         f.rule_id,
         f.severity,
-        f.redacted
+        f.redacted,
+        f.fingerprint
     )
 }
 
@@ -424,8 +557,14 @@ fn incomplete(
     if blocking && ctx.config.mode == Mode::Block {
         // A bypass covers what was found, not what was never scanned: only a rejection is
         // taken from the usual decision (without its bypass path), the rest is the budget's.
-        let no_bypass = HookConfig { allow_bypass: false, ..ctx.config.clone() };
-        let strict = HookContext { config: &no_bypass, ..*ctx };
+        // Nor does a waiver, an exemption or a request: they too cover only what was scanned.
+        let no_bypass = HookConfig {
+            allow_bypass: false,
+            bypass_mode: BypassMode::Option,
+            exempt_users: Vec::new(),
+            ..ctx.config.clone()
+        };
+        let strict = HookContext { config: &no_bypass, exceptions: &NoExceptions, ..*ctx };
         let mut verdict = decide(&strict, scanned, recorder);
         if verdict.exit != 0 {
             verdict.lines.insert(
@@ -451,6 +590,98 @@ fn incomplete(
     verdict
 }
 
+fn audit_findings(findings: &[&Finding]) -> Vec<AuditFinding> {
+    findings
+        .iter()
+        .map(|f| AuditFinding {
+            rule_id: f.rule_id.clone(),
+            fingerprint: f.fingerprint.to_string(),
+            commit: f.commit.clone().unwrap_or_default(),
+            path: f.path.clone(),
+            line: f.line,
+        })
+        .collect()
+}
+
+/// Splits `blocking` into what the repository's waivers in force cover (with the waiver's
+/// id) and the rest; an expired waiver covers nothing and is named.
+fn apply_waivers<'f>(
+    ctx: &HookContext<'_>,
+    blocking: Vec<&'f Finding>,
+    lines: &mut Vec<String>,
+) -> (Vec<(&'f Finding, i64)>, Vec<&'f Finding>) {
+    let waivers = match ctx.exceptions.waivers(&ctx.git_dir.display().to_string()) {
+        Ok(w) => w,
+        Err(e) => {
+            lines.push(format!(
+                "leakgate: waivers could not be read ({}); none applied.",
+                clean(&e)
+            ));
+            return (Vec::new(), blocking);
+        }
+    };
+    let mut waived = Vec::new();
+    let mut rest = Vec::new();
+    for f in blocking {
+        let fingerprint = f.fingerprint.as_str();
+        let matching = waivers.iter().filter(|w| w.fingerprint == fingerprint && w.covers(&f.path));
+        let (live, expired): (Vec<&WaiverView>, Vec<&WaiverView>) =
+            matching.partition(|w| !w.expired);
+        match (live.first(), expired.first()) {
+            (Some(w), _) => waived.push((f, w.id)),
+            (None, Some(w)) => {
+                lines.push(format!(
+                    "leakgate: waiver {} for {}:{} has expired; the secret blocks again.",
+                    w.id,
+                    clean(&f.path),
+                    f.line
+                ));
+                rest.push(f);
+            }
+            (None, None) => rest.push(f),
+        }
+    }
+    (waived, rest)
+}
+
+/// Why the approved request `id` does not let these secrets through, if it does not.
+fn request_refusal(
+    ctx: &HookContext<'_>,
+    id: i64,
+    user: &str,
+    blocking: &[&Finding],
+) -> Option<String> {
+    let request = match ctx.exceptions.request(id) {
+        Ok(Some(r)) => r,
+        Ok(None) => return Some("there is no such request".to_owned()),
+        Err(e) => return Some(format!("it cannot be read ({e})")),
+    };
+    if request.repo != ctx.git_dir.display().to_string() {
+        return Some("it was opened for another repository".to_owned());
+    }
+    if request.pusher != user {
+        return Some("it was opened by another pusher".to_owned());
+    }
+    match request.state.as_str() {
+        "approved" => {}
+        "open" => return Some("it is still waiting for review".to_owned()),
+        "rejected" => {
+            return Some(format!(
+                "{} rejected it: {}",
+                request.reviewer.as_deref().unwrap_or("a reviewer"),
+                request.message.as_deref().unwrap_or("")
+            ))
+        }
+        other => return Some(format!("it is {other}")),
+    }
+    let uncovered = blocking
+        .iter()
+        .filter(|f| !request.fingerprints.iter().any(|fp| fp == f.fingerprint.as_str()))
+        .count();
+    (uncovered > 0)
+        .then(|| format!("{uncovered} secret(s) in this push are not the ones it covers"))
+}
+
 fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> Verdict {
     let config = ctx.config;
     let user = pusher(ctx.env, config.pusher_variable.as_deref());
@@ -467,49 +698,139 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
         }
         return Verdict { exit: 0, lines, findings: scanned.findings, record: None };
     }
-    let options = push_options(ctx.env);
-    let requested = bypass_request(&options);
-    let may_bypass = config.allow_bypass
-        && (config.bypass_users.is_empty() || config.bypass_users.contains(&user));
-    // Inline allow comments are a bypass request for the findings on their lines; a push
-    // option is one for the whole push.
-    let all_inline = blocking.iter().all(|f| f.inline_allowed);
-    let bypass = match &requested {
-        Ok(Some(b)) => Some(Bypass { reason: b.reason.clone(), comment: b.comment.clone() }),
-        _ if all_inline => Some(Bypass { reason: INLINE_ALLOW_REASON.to_owned(), comment: None }),
-        _ => None,
+    let record = |event: &'static str, reason: String, comment: Option<String>, of: &[&Finding]| {
+        AuditRecord {
+            event,
+            at: now_secs(),
+            user: user.clone(),
+            repo: ctx.git_dir.display().to_string(),
+            refs: scanned.updates.iter().map(RefUpdate::display_name).collect(),
+            commits: scanned.commits.iter().map(ToString::to_string).collect(),
+            reason: Some(reason),
+            comment,
+            findings: audit_findings(of),
+            why: None,
+            updates: Vec::new(),
+        }
     };
-    let record = |bypass: &Bypass| AuditRecord {
-        event: "bypass",
-        at: now_secs(),
-        user: user.clone(),
-        repo: ctx.git_dir.display().to_string(),
-        refs: scanned.updates.iter().map(RefUpdate::display_name).collect(),
-        commits: scanned.commits.iter().map(ToString::to_string).collect(),
-        reason: Some(bypass.reason.clone()),
-        comment: bypass.comment.clone(),
-        findings: blocking
-            .iter()
-            .map(|f| AuditFinding {
-                rule_id: f.rule_id.clone(),
-                fingerprint: f.fingerprint.to_string(),
-                commit: f.commit.clone().unwrap_or_default(),
-                path: f.path.clone(),
-                line: f.line,
-            })
-            .collect(),
-        why: None,
-        updates: Vec::new(),
+    // Waivers: known secrets a reviewer let through until a date. They let the push through
+    // only once recorded.
+    let (waived, mut blocking) = apply_waivers(ctx, blocking, &mut lines);
+    let mut waiver_ids: Vec<i64> = waived.iter().map(|&(_, id)| id).collect();
+    waiver_ids.sort_unstable();
+    waiver_ids.dedup();
+    if !waived.is_empty() {
+        let of: Vec<&Finding> = waived.iter().map(|&(f, _)| f).collect();
+        let ids = waiver_ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        match recorder.record(&record("waived", format!("waivers {ids}"), None, &of)) {
+            Ok(()) => {
+                lines.push(format!(
+                    "leakgate: {} known secret(s) waived (waivers {ids}):",
+                    of.len()
+                ));
+                lines.extend(of.iter().map(|f| finding_line(f)));
+            }
+            Err(e) => {
+                lines.push(format!(
+                    "leakgate: waivers not applied: they could not be recorded ({}).",
+                    clean(&e)
+                ));
+                blocking.extend(of);
+                waiver_ids.clear();
+            }
+        }
+    }
+    let accept = |lines: Vec<String>, record: Option<AuditRecord>| {
+        if !waiver_ids.is_empty() {
+            if let Err(e) = ctx.exceptions.waivers_used(&waiver_ids) {
+                tracing::warn!("cannot count the waivers' use: {e}");
+            }
+        }
+        Verdict { exit: 0, lines, findings: scanned.findings.clone(), record }
     };
+    if blocking.is_empty() {
+        return accept(lines, None);
+    }
     lines.push(format!(
         "leakgate: {} secret(s) found in the pushed commits ({} ms):",
         blocking.len(),
         scanned.elapsed.as_millis()
     ));
     lines.extend(blocking.iter().map(|f| finding_line(f)));
+    // Exempt pushers (bots) are never blocked; each such push is recorded.
+    if config.exempt_users.contains(&user) {
+        let exempt = record("exempt", "exempt pusher".to_owned(), None, &blocking);
+        match recorder.record(&exempt) {
+            Ok(()) => {
+                lines.push(format!(
+                    "leakgate: {} is exempt from this check; the push is accepted and recorded.",
+                    clean(&user)
+                ));
+                return accept(lines, Some(exempt));
+            }
+            Err(e) => lines.push(format!(
+                "leakgate: exemption refused: it could not be recorded ({}).",
+                clean(&e)
+            )),
+        }
+    }
+    let options = push_options(ctx.env);
+    let requested = bypass_request(&options);
+    let may_bypass = config.may_bypass(&user);
+    let requests = config.bypass_mode == BypassMode::Request;
+    // Inline allow comments are a bypass request for the findings on their lines; a push
+    // option is one for the whole push.
+    let all_inline = blocking.iter().all(|f| f.inline_allowed);
+    let bypass = match &requested {
+        Ok(Some(b)) => Some(Bypass {
+            reason: b.reason.clone(),
+            comment: b.comment.clone(),
+            request: b.request,
+        }),
+        _ if all_inline => {
+            Some(Bypass { reason: INLINE_ALLOW_REASON.to_owned(), comment: None, request: None })
+        }
+        _ => None,
+    };
+    let mut named_request = false;
     if let Some(bypass) = &bypass {
-        if may_bypass {
-            let record = record(bypass);
+        if let Some(id) = bypass.request {
+            named_request = true;
+            let refusal = if requests {
+                request_refusal(ctx, id, &user, &blocking)
+            } else {
+                Some("bypass requests are not enabled here".to_owned())
+            };
+            match refusal {
+                None => {
+                    let approved = record("bypass", bypass.reason.clone(), None, &blocking);
+                    match recorder.record(&approved) {
+                        Ok(()) => {
+                            if let Err(e) = ctx.exceptions.request_used(id) {
+                                tracing::warn!("cannot count the use of bypass request {id}: {e}");
+                            }
+                            lines.push(format!(
+                                "leakgate: bypass request {id} approved; the push is accepted and recorded for {}.",
+                                clean(&user)
+                            ));
+                            lines.push(
+                                "Rotate these keys anyway: they have left your machine.".to_owned(),
+                            );
+                            return accept(lines, Some(approved));
+                        }
+                        Err(e) => lines.push(format!(
+                            "leakgate: bypass refused: it could not be recorded ({}).",
+                            clean(&e)
+                        )),
+                    }
+                }
+                Some(why) => lines.push(format!(
+                    "leakgate: bypass request {id} does not apply: {}.",
+                    clean(&why)
+                )),
+            }
+        } else if may_bypass {
+            let record = record("bypass", bypass.reason.clone(), bypass.comment.clone(), &blocking);
             match recorder.record(&record) {
                 Ok(()) => {
                     lines.push(format!(
@@ -518,18 +839,15 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
                         clean(&user)
                     ));
                     lines.push("Rotate these keys anyway: they have left your machine.".to_owned());
-                    return Verdict {
-                        exit: 0,
-                        lines,
-                        findings: scanned.findings,
-                        record: Some(record),
-                    };
+                    return accept(lines, Some(record));
                 }
                 Err(e) => lines.push(format!(
                     "leakgate: bypass refused: it could not be recorded ({}).",
                     clean(&e)
                 )),
             }
+        } else if requests {
+            // A request is opened below.
         } else if bypass.reason == INLINE_ALLOW_REASON {
             lines.push(format!(
                 "leakgate: inline allow comments refused: {} may not bypass this check.",
@@ -555,7 +873,34 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
         "Then rotate the key: it has left your machine even though the push was rejected."
             .to_owned()
     });
-    if config.allow_bypass {
+    if requests && !warn && !named_request && !may_bypass {
+        let summary: Vec<serde_json::Value> = blocking
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "rule_id": f.rule_id, "severity": f.severity.to_string(), "path": clean(&f.path),
+                    "line": f.line, "commit": f.commit, "redacted": f.redacted,
+                })
+            })
+            .collect();
+        let request = RequestToOpen {
+            repo: ctx.git_dir.display().to_string(),
+            pusher: user.clone(),
+            fingerprints: blocking.iter().map(|f| f.fingerprint.to_string()).collect(),
+            summary: serde_json::Value::Array(summary).to_string(),
+            refs: scanned.updates.iter().map(RefUpdate::display_name).collect::<Vec<_>>().join(" "),
+            lasts: config.bypass_request_ttl,
+        };
+        match ctx.exceptions.open_request(&request) {
+            Ok((id, new)) => lines.push(format!(
+                "leakgate: bypass request {id} {}; re-push with -o leakgate.bypass=req:{id} once approved.",
+                if new { "opened" } else { "is waiting for review" }
+            )),
+            Err(e) => {
+                lines.push(format!("leakgate: no bypass request could be opened ({}).", clean(&e)))
+            }
+        }
+    } else if config.allow_bypass && (config.bypass_mode == BypassMode::Option || may_bypass) {
         lines.push(format!(
             "If a finding is not a real secret: git push -o leakgate.bypass=<reason>[:comment] with <reason> one of {}.",
             BYPASS_REASONS.join(", ")
@@ -602,10 +947,17 @@ mod tests {
             bypass_request(&opt("leakgate.bypass=used-in-tests:fixture for the parser")),
             Ok(Some(Bypass {
                 reason: "used-in-tests".into(),
-                comment: Some("fixture for the parser".into())
+                comment: Some("fixture for the parser".into()),
+                request: None,
             }))
         );
         assert!(bypass_request(&opt("leakgate.bypass=because")).is_err());
+        assert_eq!(
+            bypass_request(&opt("leakgate.bypass=req:42")).expect("valid").and_then(|b| b.request),
+            Some(42)
+        );
+        assert!(bypass_request(&opt("leakgate.bypass=req:-1")).is_err());
+        assert!(bypass_request(&opt("leakgate.bypass=req:x")).is_err());
         let err = bypass_request(&opt("leakgate.bypass=\x1b[2Jx")).expect_err("unknown reason");
         assert!(!err.contains('\x1b'));
     }

@@ -115,6 +115,11 @@ impl RuleSetBuilder {
         Ok(self)
     }
 
+    /// Whether the rule `id` is in the builder.
+    pub fn contains(&self, id: &str) -> bool {
+        self.rules.iter().any(|r| r.id() == id)
+    }
+
     /// Removes the rule `id`; false when there is none.
     pub fn disable(&mut self, id: &str) -> bool {
         let Some(i) = self.rules.iter().position(|r| r.id() == id) else { return false };

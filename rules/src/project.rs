@@ -107,24 +107,23 @@ impl ProjectConfig {
     }
 
     /// Applies the rule settings to `builder`, and the skipped paths as a global path
-    /// allowlist (for inputs named by their path relative to the project: git blobs).
+    /// allowlist (for inputs named by their path relative to the project: git blobs). All or
+    /// nothing: on an error the builder is unchanged.
     ///
     /// # Errors
     ///
     /// [`LoadError::UnknownRule`] for a rule id the builder does not hold.
     pub fn apply(&self, builder: &mut RuleSetBuilder) -> Result<(), LoadError> {
         let origin = self.origin.display().to_string();
-        let unknown =
-            |id: &str| LoadError::UnknownRule { id: id.to_owned(), origin: origin.clone() };
+        let ids = self.rules.disable.iter().chain(self.rules.severity.keys());
+        if let Some(id) = ids.into_iter().find(|id| !builder.contains(id)) {
+            return Err(LoadError::UnknownRule { id: id.clone(), origin });
+        }
         for id in &self.rules.disable {
-            if !builder.disable(id) {
-                return Err(unknown(id));
-            }
+            builder.disable(id);
         }
         for (id, &severity) in &self.rules.severity {
-            if !builder.set_severity(id, severity) {
-                return Err(unknown(id));
-            }
+            builder.set_severity(id, severity);
         }
         if !self.paths.skip.is_empty() {
             let spec = AllowlistSpec { paths: self.paths.skip.clone(), ..AllowlistSpec::default() };

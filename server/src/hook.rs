@@ -130,3 +130,109 @@ pub fn revoke_blocked(
         Ok(())
     })
 }
+
+/// The hook's waivers and bypass requests, in the database at `url`: connected on first use
+/// (a push without blocking findings never connects), on a current-thread runtime.
+pub struct HookExceptions {
+    url: String,
+    connected: std::sync::OnceLock<
+        std::result::Result<(tokio::runtime::Runtime, leakgate_store::Store), String>,
+    >,
+}
+
+impl HookExceptions {
+    /// Exceptions kept in the database at `url`.
+    pub fn new(url: &str) -> Self {
+        HookExceptions { url: url.to_owned(), connected: std::sync::OnceLock::new() }
+    }
+
+    fn run<T, F>(
+        &self,
+        call: impl FnOnce(leakgate_store::Store) -> F,
+    ) -> std::result::Result<T, String>
+    where
+        F: std::future::Future<Output = std::result::Result<T, leakgate_store::Error>>,
+    {
+        let connected = self.connected.get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("starting a runtime: {e}"))?;
+            let store = runtime
+                .block_on(leakgate_store::Store::connect(&self.url))
+                .map_err(|e| error_chain(&e))?;
+            Ok((runtime, store))
+        });
+        let (runtime, store) = connected.as_ref().map_err(Clone::clone)?;
+        runtime.block_on(call(store.clone())).map_err(|e| error_chain(&e))
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl leakgate_hooks::Exceptions for HookExceptions {
+    fn waivers(&self, repo: &str) -> std::result::Result<Vec<leakgate_hooks::WaiverView>, String> {
+        let waivers = self.run(|store| async move { store.waivers_for(repo).await })?;
+        let now = now_ms();
+        Ok(waivers
+            .into_iter()
+            .map(|w| leakgate_hooks::WaiverView {
+                id: w.id,
+                expired: w.expired(now),
+                fingerprint: w.fingerprint,
+                path_glob: w.path_glob,
+            })
+            .collect())
+    }
+
+    fn waivers_used(&self, ids: &[i64]) -> std::result::Result<(), String> {
+        self.run(|store| async move { store.waivers_used(ids).await })
+    }
+
+    fn open_request(
+        &self,
+        r: &leakgate_hooks::RequestToOpen,
+    ) -> std::result::Result<(i64, bool), String> {
+        let request = leakgate_store::NewBypassRequest {
+            repo: r.repo.clone(),
+            pusher: r.pusher.clone(),
+            fingerprints: r.fingerprints.clone(),
+            summary: r.summary.clone(),
+            refs: r.refs.clone(),
+            lasts: r.lasts,
+        };
+        self.run(|store| async move { store.open_bypass_request(&request).await })
+    }
+
+    fn request(&self, id: i64) -> std::result::Result<Option<leakgate_hooks::RequestView>, String> {
+        let found = self.run(|store| async move { store.bypass_request(id).await })?;
+        let now = now_ms();
+        Ok(found.map(|r| leakgate_hooks::RequestView {
+            state: r.state_at(now).to_owned(),
+            fingerprints: r.fingerprint_list().into_iter().map(str::to_owned).collect(),
+            repo: r.repo,
+            pusher: r.pusher,
+            reviewer: r.reviewer,
+            message: r.message,
+        }))
+    }
+
+    fn request_used(&self, id: i64) -> std::result::Result<(), String> {
+        self.run(|store| async move { store.bypass_request_used(id).await })
+    }
+}

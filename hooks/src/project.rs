@@ -1,0 +1,57 @@
+//! The project configuration as the hook may trust it: the `.leakgate.toml` of the protected
+//! branch's tree as it is before the push (the ref is not updated until every pre-receive
+//! check passed), never a file the push itself brings.
+
+use std::path::Path;
+
+use crate::walk::open_repository;
+
+/// Largest project file read; a bigger one is an error, not a partial read.
+const MAX_PROJECT_FILE: usize = 1 << 20;
+
+/// The text of `name` at the root of `reference`'s tree (`None`: the branch `HEAD` names), and
+/// the full ref name it came from. `Ok(None)` when the branch or the file does not exist (a
+/// new repository).
+///
+/// # Errors
+///
+/// The repository or the file cannot be read, the entry is not a regular file, or it is
+/// larger than 1 MiB or not UTF-8.
+pub fn protected_file(
+    git_dir: &Path,
+    reference: Option<&str>,
+    name: &str,
+) -> Result<Option<(String, String)>, String> {
+    let repo = open_repository(git_dir).map_err(|e| e.to_string())?;
+    let ref_name = match reference {
+        Some(r) => r.to_owned(),
+        None => match repo.head_name().map_err(|e| format!("reading HEAD: {e}"))? {
+            Some(name) => name.as_bstr().to_string(),
+            None => return Ok(None),
+        },
+    };
+    let Some(mut found) =
+        repo.try_find_reference(ref_name.as_str()).map_err(|e| format!("{ref_name}: {e}"))?
+    else {
+        return Ok(None);
+    };
+    let full = found.name().as_bstr().to_string();
+    let id = found.peel_to_id().map_err(|e| format!("{full}: {e}"))?;
+    let commit = repo
+        .find_object(id)
+        .map_err(|e| format!("{full}: {e}"))?
+        .peel_to_commit()
+        .map_err(|e| format!("{full}: {e}"))?;
+    let tree = commit.tree().map_err(|e| format!("{full}: {e}"))?;
+    let Some(entry) = tree.find_entry(name) else { return Ok(None) };
+    if !entry.mode().is_blob() {
+        return Err(format!("{name} on {full} is not a regular file"));
+    }
+    let object = entry.object().map_err(|e| format!("{name} on {full}: {e}"))?;
+    if object.data.len() > MAX_PROJECT_FILE {
+        return Err(format!("{name} on {full} is larger than 1 MiB"));
+    }
+    let text = String::from_utf8(object.data.clone())
+        .map_err(|_| format!("{name} on {full} is not UTF-8"))?;
+    Ok(Some((full, text)))
+}

@@ -1,0 +1,344 @@
+//! Exceptions through real pushes: delegated bypass requests, waivers, exempt pushers, and the
+//! project configuration of the protected branch (never the push's own).
+
+use std::process::Output;
+
+use crate::{git, github_token, leakgate, stderr, Res, Server, TestResult};
+
+/// A server whose hook keeps exceptions in a SQLite database next to the repository and names
+/// the pusher from `X_PUSHER`.
+fn with_database(s: &Server) -> Res<String> {
+    let url = format!("sqlite://{}", s.dir.path().join("leakgate.db").display());
+    s.config("leakgate.database", &url)?;
+    s.config("leakgate.pusherVariable", "X_PUSHER")?;
+    Ok(url)
+}
+
+fn push_as(s: &Server, pusher: &str, args: &[&str]) -> Res<Output> {
+    Ok(s.push_cmd(args).env("X_PUSHER", pusher).output()?)
+}
+
+/// `leakgate <args> --database <url>`.
+fn cli(s: &Server, url: &str, args: &[&str]) -> Res<Output> {
+    Ok(leakgate(s.dir.path()).args(args).args(["--database", url]).output()?)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The request id in "bypass request <id> opened".
+fn request_id(out: &Output) -> Res<String> {
+    let text = stderr(out);
+    let at = text.find("bypass request ").ok_or_else(|| format!("no request in: {text}"))?;
+    let id: String = text[at + 15..].chars().take_while(char::is_ascii_digit).collect();
+    if id.is_empty() {
+        return Err(format!("no request id in: {text}").into());
+    }
+    Ok(id)
+}
+
+/// The fingerprint the rejection shows (`fp <hex>`), first finding.
+fn fingerprint(out: &Output) -> Res<String> {
+    let text = stderr(out);
+    let at = text.find(" fp ").ok_or_else(|| format!("no fingerprint in: {text}"))?;
+    Ok(text[at + 4..].chars().take_while(char::is_ascii_hexdigit).collect())
+}
+
+fn repo_path(s: &Server) -> Res<String> {
+    Ok(s.bare.canonicalize()?.display().to_string())
+}
+
+#[test]
+fn a_bypass_request_is_approved_by_someone_else_and_binds_pusher_secrets_and_repository(
+) -> TestResult {
+    let s = Server::new()?;
+    let url = with_database(&s)?;
+    s.config("leakgate.bypassMode", "request")?;
+    let token = github_token(41);
+    s.commit("fixtures/token.txt", format!("{token}\n"), "fixture")?;
+
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    let id = request_id(&out)?;
+    assert!(
+        stderr(&out).contains(&format!(
+            "bypass request {id} opened; re-push with -o leakgate.bypass=req:{id} once approved"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    // Pushing again before the review: the same request, not a new one.
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(stderr(&out).contains(&format!("bypass request {id} is waiting for review")));
+    let with_request = format!("leakgate.bypass=req:{id}");
+    let out = push_as(&s, "alice", &["-o", &with_request, "origin", "main"])?;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("still waiting for review"), "{}", stderr(&out));
+
+    // The reviewer sees what is asked (redacted), never the key.
+    let list = cli(&s, &url, &["bypass", "list", "--state", "open"])?;
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert!(stdout(&list).contains("fixtures/token.txt"), "{}", stdout(&list));
+    assert!(stdout(&list).contains("github-pat-classic") && stdout(&list).contains("alice"));
+    assert!(!stdout(&list).contains(&token));
+    // The pusher cannot approve their own request.
+    let own = cli(&s, &url, &["bypass", "approve", &id, "--as", "alice"])?;
+    assert_eq!(own.status.code(), Some(1), "{}", stderr(&own));
+    assert!(stderr(&own).contains("someone else"), "{}", stderr(&own));
+    let approve = cli(&s, &url, &["bypass", "approve", &id, "--as", "sec-lead", "-m", "fixture"])?;
+    assert!(approve.status.success(), "{}", stderr(&approve));
+
+    // Another pusher cannot use it.
+    let out = push_as(&s, "bob", &["-o", &with_request, "origin", "main"])?;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("opened by another pusher"), "{}", stderr(&out));
+    // Nor can the same pusher add another secret under it.
+    let other = github_token(42);
+    s.commit("fixtures/other.txt", format!("{other}\n"), "another")?;
+    let out = push_as(&s, "alice", &["-o", &with_request, "origin", "main"])?;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not the ones it covers"), "{}", stderr(&out));
+    assert_eq!(s.server_ref("refs/heads/main"), None);
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+    // The same pusher, the same secret, the same repository: through, and recorded.
+    let out = push_as(&s, "alice", &["-o", &with_request, "origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("bypass request {id} approved")), "{}", stderr(&out));
+    assert!(s.server_ref("refs/heads/main").is_some());
+    let audit = std::fs::read_to_string(s.bare.join("leakgate/audit.jsonl"))?;
+    let record: serde_json::Value = serde_json::from_str(audit.lines().last().ok_or("record")?)?;
+    assert_eq!(record["event"], "bypass");
+    assert_eq!(record["reason"], format!("request:{id}"));
+    assert_eq!(record["user"], "alice");
+    assert!(!audit.contains(&token));
+
+    // Another repository sharing the database: the approval does not travel.
+    let t = Server::new()?;
+    t.config("leakgate.database", &url)?;
+    t.config("leakgate.pusherVariable", "X_PUSHER")?;
+    t.config("leakgate.bypassMode", "request")?;
+    t.commit("fixtures/token.txt", format!("{token}\n"), "fixture")?;
+    let out = push_as(&t, "alice", &["-o", &with_request, "origin", "main"])?;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("another repository"), "{}", stderr(&out));
+    Ok(())
+}
+
+#[test]
+fn rejected_and_expired_requests_let_nothing_through() -> TestResult {
+    let s = Server::new()?;
+    let url = with_database(&s)?;
+    s.config("leakgate.bypassMode", "request")?;
+    s.commit("src/config.rs", format!("const T: &str = \"{}\";\n", github_token(43)), "key")?;
+    let id = request_id(&push_as(&s, "alice", &["origin", "main"])?)?;
+    // Rejecting needs a message for the pusher.
+    let bare = cli(&s, &url, &["bypass", "reject", &id, "--as", "sec-lead"])?;
+    assert!(!bare.status.success());
+    let reject = cli(
+        &s,
+        &url,
+        &["bypass", "reject", &id, "--as", "sec-lead", "-m", "a live key: rotate it"],
+    )?;
+    assert!(reject.status.success(), "{}", stderr(&reject));
+    let out =
+        push_as(&s, "alice", &["-o", &format!("leakgate.bypass=req:{id}"), "origin", "main"])?;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("sec-lead rejected it: a live key: rotate it"),
+        "{}",
+        stderr(&out)
+    );
+    // A request id that does not exist, and one that is not a number.
+    let out = push_as(&s, "alice", &["-o", "leakgate.bypass=req:999", "origin", "main"])?;
+    assert!(stderr(&out).contains("no such request"), "{}", stderr(&out));
+    let out = push_as(&s, "alice", &["-o", "leakgate.bypass=req:x", "origin", "main"])?;
+    assert!(!out.status.success() && stderr(&out).contains("not a bypass request id"));
+
+    // Requests that expire at once: they cannot be approved, nor used.
+    s.config("leakgate.bypassRequestDays", "0")?;
+    let late = request_id(&push_as(&s, "carol", &["origin", "main"])?)?;
+    assert_ne!(late, id);
+    let approve = cli(&s, &url, &["bypass", "approve", &late, "--as", "sec-lead"])?;
+    assert_eq!(approve.status.code(), Some(1));
+    assert!(stderr(&approve).contains("expired"), "{}", stderr(&approve));
+    let expired = cli(&s, &url, &["bypass", "list", "--state", "expired"])?;
+    assert!(stdout(&expired).contains("carol"), "{}", stdout(&expired));
+    let out =
+        push_as(&s, "carol", &["-o", &format!("leakgate.bypass=req:{late}"), "origin", "main"])?;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("it is expired"), "{}", stderr(&out));
+    assert_eq!(s.server_ref("refs/heads/main"), None);
+    Ok(())
+}
+
+#[test]
+fn requests_need_a_database_and_are_off_in_option_mode() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.bypassMode", "request")?;
+    s.commit("fixtures/token.txt", format!("{}\n", github_token(44)), "fixture")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("bypass requests need a database"), "{}", stderr(&out));
+    s.config("leakgate.bypassMode", "option")?;
+    let out = s.push(&["-o", "leakgate.bypass=req:1", "origin", "main"])?;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not enabled"), "{}", stderr(&out));
+    Ok(())
+}
+
+#[test]
+fn a_waiver_lets_a_known_secret_through_in_its_scope_until_it_expires() -> TestResult {
+    let s = Server::new()?;
+    let url = with_database(&s)?;
+    let token = github_token(45);
+    s.commit("fixtures/token.txt", format!("{token}\n"), "fixture")?;
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(!out.status.success());
+    let fp = fingerprint(&out)?;
+    assert_eq!(fp.len(), 64, "{}", stderr(&out));
+    let repo = repo_path(&s)?;
+    let add = cli(
+        &s,
+        &url,
+        &[
+            "waive",
+            "add",
+            "--fingerprint",
+            &fp,
+            "--reason",
+            "parser fixture",
+            "--expires",
+            "1h",
+            "--repo",
+            &repo,
+            "--path",
+            "fixtures/**",
+            "--as",
+            "sec-lead",
+        ],
+    )?;
+    assert!(add.status.success(), "{}", stderr(&add));
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("known secret(s) waived"), "{}", stderr(&out));
+    let audit = std::fs::read_to_string(s.bare.join("leakgate/audit.jsonl"))?;
+    assert!(audit.lines().any(|l| l.contains("\"event\":\"waived\"")), "{audit}");
+    let list = cli(&s, &url, &["waive", "list"])?;
+    assert!(stdout(&list).contains("uses 1") && stdout(&list).contains("in force"));
+
+    // Out of its path scope, the same secret blocks.
+    s.commit("src/token.rs", format!("const T: &str = \"{token}\";\n"), "moved")?;
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+
+    // An expired waiver stops applying, and says so.
+    let first = stdout(&add).split_whitespace().nth(1).ok_or("waiver id")?.to_owned();
+    assert!(cli(&s, &url, &["waive", "remove", &first, "--as", "sec-lead"])?.status.success());
+    let again = cli(&s, &url, &["waive", "remove", &first, "--as", "sec-lead"])?;
+    assert_eq!(again.status.code(), Some(1));
+    s.commit("fixtures/copy.txt", format!("copy: {token}\n"), "copy")?;
+    let short = cli(
+        &s,
+        &url,
+        &[
+            "waive",
+            "add",
+            "--fingerprint",
+            &fp,
+            "--reason",
+            "brief",
+            "--expires",
+            "1s",
+            "--as",
+            "sec-lead",
+        ],
+    )?;
+    assert!(short.status.success(), "{}", stderr(&short));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("has expired; the secret blocks again"), "{}", stderr(&out));
+    let unused = cli(&s, &url, &["waive", "list", "--unused"])?;
+    assert!(stdout(&unused).contains("brief") && stdout(&unused).contains("expired"));
+    assert!(!stdout(&unused).contains("parser fixture"), "removed: {}", stdout(&unused));
+    Ok(())
+}
+
+#[test]
+fn exempt_pushers_are_not_blocked_and_are_recorded() -> TestResult {
+    let s = Server::new()?;
+    with_database(&s)?;
+    s.config("leakgate.exemptUsers", "release-bot")?;
+    s.commit("dist/config.json", format!("{{\"t\": \"{}\"}}\n", github_token(46)), "release")?;
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(!out.status.success());
+    let out = push_as(&s, "release-bot", &["origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("release-bot is exempt"), "{}", stderr(&out));
+    let audit = std::fs::read_to_string(s.bare.join("leakgate/audit.jsonl"))?;
+    let record: serde_json::Value = serde_json::from_str(audit.lines().last().ok_or("record")?)?;
+    assert_eq!(
+        (record["event"].as_str(), record["user"].as_str()),
+        (Some("exempt"), Some("release-bot"))
+    );
+    Ok(())
+}
+
+fn push_main(s: &Server) -> Res<Output> {
+    s.push(&["origin", "main"])
+}
+
+#[test]
+fn the_protected_branchs_project_config_applies_and_the_pushed_one_does_not() -> TestResult {
+    let s = Server::new()?;
+    s.commit(".leakgate.toml", "[paths]\nskip = [\"fixtures/**\"]\n", "project config")?;
+    assert!(push_main(&s)?.status.success());
+    s.commit("fixtures/token.txt", format!("{}\n", github_token(47)), "fixture")?;
+    // Off unless the server allows it.
+    assert!(!push_main(&s)?.status.success());
+    s.config("leakgate.projectConfig", "true")?;
+    let out = push_main(&s)?;
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A push that widens the skip list and adds a key elsewhere: the file on main, as it was
+    // before the push, decides.
+    s.commit(
+        ".leakgate.toml",
+        "[paths]\nskip = [\"**\"]\n[rules]\ndisable = [\"github-pat-classic\"]\n",
+        "skip all",
+    )?;
+    s.commit("src/key.rs", format!("const T: &str = \"{}\";\n", github_token(48)), "key")?;
+    let out = push_main(&s)?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("src/key.rs"), "{}", stderr(&out));
+    // The same holds for another branch.
+    let out = s.push(&["origin", "main:refs/heads/topic"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~2"])?;
+
+    // A broken file on the protected branch applies nothing (every rule stays on) and says so.
+    s.commit(".leakgate.toml", "[paths]\nskipp = [\"fixtures/**\"]\n", "typo")?;
+    assert!(push_main(&s)?.status.success());
+    s.commit("fixtures/again.txt", format!("{}\n", github_token(49)), "fixture")?;
+    let out = push_main(&s)?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("project configuration is not applied"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("refs/heads/main:.leakgate.toml"), "{}", stderr(&out));
+    Ok(())
+}
+
+/// The pushed tree's own `.leakgate.toml` is never read, even on the first push (no
+/// protected branch yet).
+#[test]
+fn a_first_push_brings_no_project_config_of_its_own() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.projectConfig", "true")?;
+    s.commit(".leakgate.toml", "[paths]\nskip = [\"**\"]\n", "skip everything")?;
+    s.commit("app/key.txt", format!("{}\n", github_token(50)), "key")?;
+    let out = push_main(&s)?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("app/key.txt"), "{}", stderr(&out));
+    Ok(())
+}
