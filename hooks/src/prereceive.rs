@@ -50,8 +50,13 @@ pub struct WaiverView {
 }
 
 impl WaiverView {
+    /// Whether it names the secret `fingerprint` at `path` (expired or not).
+    pub fn applies(&self, fingerprint: &str, path: &str) -> bool {
+        self.fingerprint == fingerprint && self.covers(path)
+    }
+
     /// Whether it names `path` (a malformed glob names nothing).
-    fn covers(&self, path: &str) -> bool {
+    pub fn covers(&self, path: &str) -> bool {
         let Some(glob) = &self.path_glob else { return true };
         globset::GlobBuilder::new(glob)
             .literal_separator(true)
@@ -624,7 +629,7 @@ fn apply_waivers<'f>(
     let mut rest = Vec::new();
     for f in blocking {
         let fingerprint = f.fingerprint.as_str();
-        let matching = waivers.iter().filter(|w| w.fingerprint == fingerprint && w.covers(&f.path));
+        let matching = waivers.iter().filter(|w| w.applies(fingerprint, &f.path));
         let (live, expired): (Vec<&WaiverView>, Vec<&WaiverView>) =
             matching.partition(|w| !w.expired);
         match (live.first(), expired.first()) {

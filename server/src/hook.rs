@@ -179,6 +179,20 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The store's waivers as the hook and the worker apply them, expiry decided now.
+pub fn waiver_views(waivers: Vec<leakgate_store::Waiver>) -> Vec<leakgate_hooks::WaiverView> {
+    let now = now_ms();
+    waivers
+        .into_iter()
+        .map(|w| leakgate_hooks::WaiverView {
+            id: w.id,
+            expired: w.expired(now),
+            fingerprint: w.fingerprint,
+            path_glob: w.path_glob,
+        })
+        .collect()
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -188,16 +202,7 @@ fn now_ms() -> i64 {
 impl leakgate_hooks::Exceptions for HookExceptions {
     fn waivers(&self, repo: &str) -> std::result::Result<Vec<leakgate_hooks::WaiverView>, String> {
         let waivers = self.run(|store| async move { store.waivers_for(repo).await })?;
-        let now = now_ms();
-        Ok(waivers
-            .into_iter()
-            .map(|w| leakgate_hooks::WaiverView {
-                id: w.id,
-                expired: w.expired(now),
-                fingerprint: w.fingerprint,
-                path_glob: w.path_glob,
-            })
-            .collect())
+        Ok(waiver_views(waivers))
     }
 
     fn waivers_used(&self, ids: &[i64]) -> std::result::Result<(), String> {

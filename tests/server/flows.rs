@@ -84,6 +84,42 @@ fn a_github_push_with_a_key_fails_its_status_and_opens_one_issue() -> TestResult
     Ok(())
 }
 
+/// A waiver added from a recorded finding (`leakgate waive add --finding`): the same secret
+/// pushed again is recorded, neither reported nor failing the status, and the use is audited.
+#[test]
+fn a_waived_secret_is_recorded_but_not_reported_again() -> TestResult {
+    let world = World::new()?;
+    let service = Service::start(&world, &world.config("")?)?;
+    let repo = world.repo("github", "acme/app")?;
+    let token = github_token(12);
+    repo.commit("tests/fixture.yml", &format!("token: {token}\n"))?;
+    let (before, after) = repo.push()?;
+    assert_eq!(service.deliver("github", "push", "w-1", &repo.event(&before, &after))?.0, 202);
+    service.wait("a failure status", || statuses(&world, "github", &after) == ["failure"])?;
+    assert_eq!(issue_count(&world, "github"), 1);
+    let waive = std::process::Command::new(env!("CARGO_BIN_EXE_leakgate"))
+        .args(["waive", "add", "--finding", "1", "--repo", "github:acme/app"])
+        .args(["--path", "tests/**", "--reason", "fixture", "--expires", "7d", "--as", "sec-lead"])
+        .args(["--database", &world.database_url()])
+        .env("LEAKGATE_DATA_DIR", world.dir.path().join("cli-data"))
+        .output()?;
+    assert!(waive.status.success(), "{}", String::from_utf8_lossy(&waive.stderr));
+    repo.commit("tests/copy.yml", &format!("copy: {token}\n"))?;
+    let (before, again) = repo.push()?;
+    assert_eq!(service.deliver("github", "push", "w-2", &repo.event(&before, &again))?.0, 202);
+    service.wait("a success status", || statuses(&world, "github", &again) == ["success"])?;
+    assert_eq!(issue_count(&world, "github"), 1, "no issue for a waived secret");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (waivers, events) = runtime.block_on(async {
+        let store = leakgate_store::Store::connect(&world.database_url()).await?;
+        Ok::<_, leakgate_store::Error>((store.waivers().await?, store.audit_events(100).await?))
+    })?;
+    assert_eq!(waivers[0].uses, 1);
+    assert!(events.iter().any(|e| e.kind == "waived" && e.detail.contains("tests/copy.yml")));
+    assert_no_plaintext(&world, &[service.log()], &token)?;
+    Ok(())
+}
+
 #[test]
 fn gitlab_and_gitea_pushes_are_reported_on_their_forges() -> TestResult {
     let world = World::new()?;

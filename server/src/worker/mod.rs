@@ -372,6 +372,48 @@ async fn record_scan(
     Ok(Recorded { findings, ids, scan: id, omitted })
 }
 
+/// Takes the findings that a waiver in force covers out of `recorded` (they stay in the
+/// store), counts the waivers' use and audits it; returns how many were taken out.
+async fn drop_waived(
+    ctx: &Context,
+    repo: &str,
+    recorded: &mut Recorded,
+) -> Result<usize, leakgate_store::Error> {
+    if recorded.findings.is_empty() {
+        return Ok(0);
+    }
+    let waivers = crate::hook::waiver_views(ctx.store.waivers_for(repo).await?);
+    let mut used = Vec::new();
+    let mut waived = Vec::new();
+    let mut kept = (Vec::new(), Vec::new());
+    for (f, id) in
+        std::mem::take(&mut recorded.findings).into_iter().zip(std::mem::take(&mut recorded.ids))
+    {
+        let fingerprint = f.fingerprint.as_str();
+        match waivers.iter().find(|w| !w.expired && w.applies(fingerprint, &f.path)) {
+            Some(w) => {
+                used.push(w.id);
+                waived.push(serde_json::json!({
+                    "finding": id, "waiver": w.id, "fingerprint": fingerprint, "path": f.path,
+                }));
+            }
+            None => {
+                kept.0.push(f);
+                kept.1.push(id);
+            }
+        }
+    }
+    (recorded.findings, recorded.ids) = kept;
+    if !waived.is_empty() {
+        used.sort_unstable();
+        used.dedup();
+        ctx.store.waivers_used(&used).await?;
+        let detail = serde_json::json!({ "repo": repo, "scan": recorded.scan, "waived": waived });
+        ctx.store.audit("waived", "service", &detail.to_string()).await?;
+    }
+    Ok(waived.len())
+}
+
 /// Marks `after` scanned (in the database, for every replica, and in this mirror), once
 /// everything about it is recorded and reported.
 async fn mark_scanned(

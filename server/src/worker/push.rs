@@ -52,7 +52,14 @@ pub(super) async fn run(
         source: "webhook".into(),
         job_key: Some(format!("job:{job}")),
     };
-    let recorded = record_scan(ctx, scan, scanned.findings, complete).await?;
+    let mut recorded = record_scan(ctx, scan, scanned.findings, complete).await?;
+    // Waived secrets stay recorded (the scan's history), and are neither revoked nor
+    // reported: a reviewer let them stay until the waiver expires.
+    let waived =
+        super::drop_waived(ctx, &repo_key(push.forge.name(), &push.repo), &mut recorded).await?;
+    if waived > 0 {
+        tracing::info!(repo = push.repo, waived, "findings covered by waivers");
+    }
     // Revocation first: the sooner the key is dead, the shorter the exposure.
     let origin = revoke::run::Origin {
         forge: Some(push.forge),
