@@ -29,7 +29,7 @@ pub use prereceive::{
     AuditRecord, AuditUpdate, Bypass, Exceptions, HookContext, NoExceptions, Recorder,
     RequestToOpen, RequestView, Site, Verdict, WaiverView, BYPASS_REASONS, INLINE_ALLOW_REASON,
 };
-pub use project::protected_file;
+pub use project::{file_at_commit, protected_file};
 pub use push::{escape, parse_updates, ParseError, RefUpdate};
 pub use tree::ObjectFormatError;
 pub use walk::{

@@ -36,22 +36,43 @@ pub fn protected_file(
         return Ok(None);
     };
     let full = found.name().as_bstr().to_string();
-    let id = found.peel_to_id().map_err(|e| format!("{full}: {e}"))?;
+    let id = found.peel_to_id().map_err(|e| format!("{full}: {e}"))?.detach();
+    Ok(file_in(&repo, id, name, &full)?.map(|text| (full, text)))
+}
+
+/// The text of `name` at the root of the tree of `commit` (hex), in the repository at
+/// `git_dir`; `Ok(None)` when the file does not exist.
+///
+/// # Errors
+///
+/// As [`protected_file`]; also a commit that is not in the repository.
+pub fn file_at_commit(git_dir: &Path, commit: &str, name: &str) -> Result<Option<String>, String> {
+    let repo = open_repository(git_dir).map_err(|e| e.to_string())?;
+    let id = gix::ObjectId::from_hex(commit.as_bytes()).map_err(|e| format!("{commit}: {e}"))?;
+    file_in(&repo, id, name, commit)
+}
+
+fn file_in(
+    repo: &gix::Repository,
+    id: gix::ObjectId,
+    name: &str,
+    shown: &str,
+) -> Result<Option<String>, String> {
     let commit = repo
         .find_object(id)
-        .map_err(|e| format!("{full}: {e}"))?
+        .map_err(|e| format!("{shown}: {e}"))?
         .peel_to_commit()
-        .map_err(|e| format!("{full}: {e}"))?;
-    let tree = commit.tree().map_err(|e| format!("{full}: {e}"))?;
+        .map_err(|e| format!("{shown}: {e}"))?;
+    let tree = commit.tree().map_err(|e| format!("{shown}: {e}"))?;
     let Some(entry) = tree.find_entry(name) else { return Ok(None) };
     if !entry.mode().is_blob() {
-        return Err(format!("{name} on {full} is not a regular file"));
+        return Err(format!("{name} on {shown} is not a regular file"));
     }
-    let object = entry.object().map_err(|e| format!("{name} on {full}: {e}"))?;
+    let object = entry.object().map_err(|e| format!("{name} on {shown}: {e}"))?;
     if object.data.len() > MAX_PROJECT_FILE {
-        return Err(format!("{name} on {full} is larger than 1 MiB"));
+        return Err(format!("{name} on {shown} is larger than 1 MiB"));
     }
-    let text = String::from_utf8(object.data.clone())
-        .map_err(|_| format!("{name} on {full} is not UTF-8"))?;
-    Ok(Some((full, text)))
+    String::from_utf8(object.data.clone())
+        .map(Some)
+        .map_err(|_| format!("{name} on {shown} is not UTF-8"))
 }

@@ -175,6 +175,10 @@ pub struct ScanConfig {
     pub timeout_seconds: u64,
     /// Findings recorded per push at most (the most severe first); the rest are counted.
     pub max_findings_per_push: usize,
+    /// Whether a repository's `.leakgate.toml` applies: read from its default branch as it
+    /// was before the push (a push to another branch: the default branch's tip), never from
+    /// the pushed commits.
+    pub project_config: bool,
 }
 
 impl ScanConfig {
@@ -193,6 +197,7 @@ impl Default for ScanConfig {
             stream_above_bytes: 64 << 20,
             timeout_seconds: 600,
             max_findings_per_push: 1000,
+            project_config: false,
         }
     }
 }

@@ -53,6 +53,10 @@ pub struct Push {
     /// GitHub App installation that delivered the event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installation_id: Option<u64>,
+    /// The repository's default branch (the protected one whose `.leakgate.toml` applies),
+    /// when the forge names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_branch: Option<String>,
 }
 
 impl Push {
@@ -119,6 +123,8 @@ struct GithubRepo {
     /// GitHub: `public`, `private`, `internal` (visible to the enterprise).
     #[serde(default)]
     visibility: Option<String>,
+    #[serde(default)]
+    default_branch: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -160,6 +166,8 @@ struct GitlabProject {
     /// 0 private, 10 internal, 20 public.
     #[serde(default)]
     visibility_level: Option<u8>,
+    #[serde(default)]
+    default_branch: Option<String>,
 }
 
 /// Parses a push body from `forge`.
@@ -178,6 +186,7 @@ pub fn parse_push(forge: Forge, body: &[u8]) -> Result<Parsed, PayloadError> {
                     Some(_) => Some(true),
                     None => p.repository.private,
                 },
+                default_branch: p.repository.default_branch,
                 repo: p.repository.full_name,
                 project_id: None,
                 git_ref: p.git_ref,
@@ -191,6 +200,7 @@ pub fn parse_push(forge: Forge, body: &[u8]) -> Result<Parsed, PayloadError> {
             let p: GitlabPush = serde_json::from_slice(body).map_err(fail(forge))?;
             Push {
                 forge,
+                default_branch: p.project.default_branch,
                 repo: p.project.path_with_namespace,
                 project_id: Some(p.project_id),
                 private: p.project.visibility_level.map(|level| level < 20),

@@ -143,6 +143,7 @@ mod tests {
             before: "1".repeat(40),
             after: "2".repeat(40),
             pusher: "dev".into(),
+            default_branch: None,
             installation_id: None,
         };
         let revoke = |trigger| Work::Revoke(Revoke { fingerprint: "ab".into(), trigger });

@@ -207,6 +207,27 @@ fn parse_id(repo: &gix::Repository, hex: &str) -> Result<ObjectId, MirrorError> 
         .ok_or_else(|| MirrorError::Scan(format!("bad object id {hex}").into()))
 }
 
+/// Whether `name` may be fetched as a tip (a plain ref name, nothing a refspec would read
+/// otherwise).
+fn is_tip_ref(name: &str) -> bool {
+    name.starts_with("refs/")
+        && !name.contains("..")
+        && !name.contains(':')
+        && !name.contains('*')
+        && !name.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+/// The commit the fetched tip of `name` points to, if it was fetched.
+pub fn fetched_tip(path: &Path, name: &str) -> Option<String> {
+    if !is_tip_ref(name) {
+        return None;
+    }
+    let repo = gix::open(path).ok()?;
+    let local = format!("{INCOMING}tips/{}", name.trim_start_matches("refs/"));
+    let mut reference = repo.try_find_reference(local.as_str()).ok()??;
+    reference.peel_to_id().ok().map(|id| id.to_string())
+}
+
 /// Fetches `wants` (object ids) from `source` into the mirror at `path`, creating it on
 /// first use. Objects already in the mirror are not fetched again. The fetch ends by
 /// `deadline` or when `interrupt` is set (checked while the pack is read), and fails when
@@ -219,7 +240,7 @@ pub fn fetch(
     path: &Path,
     source: &Source,
     wants: &[&str],
-    tip: Option<&str>,
+    tips: &[&str],
     deadline: Instant,
     interrupt: &AtomicBool,
 ) -> Result<(), MirrorError> {
@@ -237,9 +258,8 @@ pub fn fetch(
     // The pushed ref's current tip comes along: pushes arrive in bursts, and the next jobs of
     // the burst then find their commits here without a round trip. Only objects: what is
     // scanned is still exactly `before..after`.
-    if let Some(tip) =
-        tip.filter(|t| t.starts_with("refs/") && !t.contains("..") && !t.contains(':'))
-    {
+    // The default branch's tip comes the same way: its `.leakgate.toml` is read from there.
+    for tip in tips.iter().filter(|t| is_tip_ref(t)) {
         specs.push(format!("+{tip}:{INCOMING}tips/{}", tip.trim_start_matches("refs/")));
     }
     let shown = source.display();
@@ -517,7 +537,7 @@ mod tests {
             &dir.path().join("m.git"),
             &source,
             &["1".repeat(40).as_str()],
-            Some("refs/heads/main"),
+            &["refs/heads/main"],
             deadline,
             &AtomicBool::new(false),
         )

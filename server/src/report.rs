@@ -224,6 +224,7 @@ mod tests {
             before: "0".repeat(40),
             after: "1".repeat(40),
             pusher: "@everyone".into(),
+            default_branch: None,
             installation_id: None,
         };
         let body = issue_body(&push, &[&finding], "queued");

@@ -120,6 +120,53 @@ fn a_waived_secret_is_recorded_but_not_reported_again() -> TestResult {
     Ok(())
 }
 
+/// With `[scan] project_config`, the default branch's `.leakgate.toml` as it was before the
+/// push decides; the pushed commits' own file never does, on the default branch or another.
+#[test]
+fn the_default_branchs_project_config_applies_and_the_pushed_one_does_not() -> TestResult {
+    let world = World::new()?;
+    let service = Service::start(&world, &world.config("[scan]\nproject_config = true\n")?)?;
+    let repo = world.repo("github", "acme/app")?;
+    let mut delivery = 0;
+    let mut deliver = |body: String| -> Result<(), Box<dyn std::error::Error>> {
+        delivery += 1;
+        let (code, reply) = service.deliver("github", "push", &format!("p-{delivery}"), &body)?;
+        assert_eq!(code, 202, "{reply}");
+        Ok(())
+    };
+    repo.commit(".leakgate.toml", "[paths]\nskip = [\"fixtures/**\"]\n")?;
+    let (before, after) = repo.push()?;
+    deliver(repo.event(&before, &after))?;
+    service.wait("config pushed", || statuses(&world, "github", &after) == ["success"])?;
+    repo.commit("fixtures/token.txt", &format!("{}\n", github_token(13)))?;
+    let (before, skipped) = repo.push()?;
+    deliver(repo.event(&before, &skipped))?;
+    service.wait("a skipped path", || statuses(&world, "github", &skipped) == ["success"])?;
+
+    // Another branch that widens the file and adds a key: main's file applies.
+    crate::git(&repo.work, &["checkout", "-q", "-b", "topic"])?;
+    repo.commit(".leakgate.toml", "[paths]\nskip = [\"**\"]\n")?;
+    repo.commit("src/topic.rs", &format!("const T: &str = \"{}\";\n", github_token(14)))?;
+    crate::git(&repo.work, &["push", "-q", "origin", "topic"])?;
+    let topic = crate::git(&repo.work, &["rev-parse", "HEAD"])?;
+    let zeros = "0".repeat(40);
+    deliver(repo.event(&zeros, &topic).replace("refs/heads/main", "refs/heads/topic"))?;
+    service.wait("topic fails", || statuses(&world, "github", &topic) == ["failure"])?;
+    crate::git(&repo.work, &["checkout", "-q", "main"])?;
+
+    // The default branch itself: its file before the push applies, not the pushed one.
+    repo.commit(".leakgate.toml", "[paths]\nskip = [\"**\"]\n")?;
+    repo.commit("src/main.rs", &format!("const T: &str = \"{}\";\n", github_token(15)))?;
+    let (before, widened) = repo.push()?;
+    deliver(repo.event(&before, &widened))?;
+    service.wait("main fails", || statuses(&world, "github", &widened) == ["failure"])?;
+    let state = world.fake.state();
+    assert!(state.issues.iter().any(|i| i.body.contains("src/main.rs")));
+    assert!(state.issues.iter().any(|i| i.body.contains("src/topic.rs")));
+    assert!(!state.issues.iter().any(|i| i.body.contains("fixtures/token.txt")));
+    Ok(())
+}
+
 #[test]
 fn gitlab_and_gitea_pushes_are_reported_on_their_forges() -> TestResult {
     let world = World::new()?;

@@ -194,14 +194,14 @@ impl Repo {
             "gitlab" => serde_json::json!({
                 "object_kind": "push", "ref": "refs/heads/main", "before": before, "after": after,
                 "project_id": 77, "user_username": "dev",
-                "project": {"path_with_namespace": self.name, "git_http_url": "https://gitlab.invalid/x.git"},
+                "project": {"path_with_namespace": self.name, "git_http_url": "https://gitlab.invalid/x.git", "default_branch": "main"},
                 "commits": [], "total_commits_count": 1,
             })
             .to_string(),
             _ => serde_json::json!({
                 "ref": "refs/heads/main", "before": before, "after": after, "created": false,
                 "deleted": false, "forced": false, "commits": [],
-                "repository": {"full_name": self.name, "clone_url": "https://forge.invalid/x.git", "private": true},
+                "repository": {"full_name": self.name, "clone_url": "https://forge.invalid/x.git", "private": true, "default_branch": "main"},
                 "pusher": {"name": "dev", "email": "dev@example.invalid"},
                 "installation": {"id": 99},
             })

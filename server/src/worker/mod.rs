@@ -258,6 +258,7 @@ async fn fetch_and_scan(
     (forge, repo): (&str, &str),
     source: Source,
     (git_ref, before, after): (&str, &str, &str),
+    default_branch: Option<&str>,
     cancel: &Arc<AtomicBool>,
 ) -> Result<mirror::Scanned, JobError> {
     // What any replica scanned of this repository (only a new ref needs it).
@@ -270,6 +271,9 @@ async fn fetch_and_scan(
     let _guard = lock.lock().await;
     let (rules, key, config) = (ctx.rules.clone(), ctx.key.clone(), ctx.config.clone());
     let (git_ref, before, after) = (git_ref.to_owned(), before.to_owned(), after.to_owned());
+    let protected = default_branch
+        .filter(|_| config.scan.project_config)
+        .map(|branch| format!("refs/heads/{branch}"));
     let cancel = cancel.clone();
     let started = Instant::now();
     let deadline = started + config.scan.timeout();
@@ -281,7 +285,9 @@ async fn fetch_and_scan(
         // Other replicas' scanned tips come along (a tip force-pushed away makes this fetch
         // fail; the next one goes without them).
         wants.extend(scanned.iter().map(String::as_str));
-        let fetched = mirror::fetch(&path, &source, &wants, Some(&git_ref), deadline, &cancel);
+        let mut tips = vec![git_ref.as_str()];
+        tips.extend(protected.as_deref().filter(|p| *p != git_ref));
+        let fetched = mirror::fetch(&path, &source, &wants, &tips, deadline, &cancel);
         if let Err(e) = fetched {
             if cancel.load(Ordering::Relaxed) || Instant::now() >= deadline {
                 return Err(e);
@@ -291,12 +297,15 @@ async fn fetch_and_scan(
             tracing::debug!(
                 "fetch with the ref's tip failed ({e}); fetching the pushed commit alone"
             );
-            mirror::fetch(&path, &source, &wants[..1], None, deadline, &cancel)?;
+            mirror::fetch(&path, &source, &wants[..1], &[], deadline, &cancel)?;
         }
+        let project = protected
+            .as_deref()
+            .and_then(|p| project_rules(&path, &config, p, (&git_ref, &before)));
         mirror::scan_push(
             &path,
             (&before, &after, &scanned),
-            &rules,
+            project.as_ref().unwrap_or(&rules),
             &key,
             config.scan.threads,
             config.scan.stream_above_bytes,
@@ -307,6 +316,46 @@ async fn fetch_and_scan(
     .map_err(|e| JobError::Retry(format!("scan task failed: {e}")))??;
     ctx.metrics.scan_seconds.observe(started.elapsed().as_secs_f64());
     Ok(scanned)
+}
+
+/// The rules with the repository's `.leakgate.toml` applied, as the protected branch had it
+/// before this push: for a push to that branch its `before`, else the branch's fetched tip.
+/// `None` (the configured rules apply, stricter) without a file or with one that does not
+/// load, which is logged.
+fn project_rules(
+    mirror: &std::path::Path,
+    config: &crate::Config,
+    protected: &str,
+    (git_ref, before): (&str, &str),
+) -> Option<leakgate_rules::RuleSet> {
+    let commit = if protected == git_ref {
+        (!crate::event::is_zero(before)).then(|| before.to_owned())?
+    } else {
+        mirror::fetched_tip(mirror, protected)?
+    };
+    let origin = format!("{protected}@{commit}:{}", leakgate_rules::PROJECT_FILE);
+    let built = leakgate_hooks::file_at_commit(mirror, &commit, leakgate_rules::PROJECT_FILE)
+        .and_then(|text| {
+            let Some(text) = text else { return Ok(None) };
+            let project =
+                leakgate_rules::ProjectConfig::parse(&text, std::path::Path::new(&origin))
+                    .map_err(|e| e.to_string())?;
+            let mut builder = leakgate_rules::RuleSetBuilder::new().builtin();
+            for file in &config.scan.rules {
+                let rules = leakgate_rules::load_rule_file(file).map_err(|e| e.to_string())?;
+                builder =
+                    builder.rules(rules, &file.display().to_string()).map_err(|e| e.to_string())?;
+            }
+            project.apply(&mut builder).map_err(|e| e.to_string())?;
+            Ok(Some(builder.build()))
+        });
+    match built {
+        Ok(rules) => rules,
+        Err(e) => {
+            tracing::warn!(origin, "the project configuration is not applied: {e}");
+            None
+        }
+    }
 }
 
 /// A finding as the store keeps it: redacted and fingerprinted, no secret.

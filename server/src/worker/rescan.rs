@@ -27,6 +27,9 @@ pub(super) async fn run(
             ("hook", &rescan.repo),
             Source::Local(PathBuf::from(&rescan.url)),
             (git_ref, before, after),
+            // What the hook would have scanned: every rule (the hook's own project settings
+            // are not the service's to know).
+            None,
             cancel,
         )
         .await?;
