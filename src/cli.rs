@@ -309,6 +309,17 @@ pub struct ScanArgs {
     /// Ignore any `.leakgate.toml`.
     #[arg(long)]
     pub no_config: bool,
+    /// Findings recorded in FILE are not reported again: a baseline written by
+    /// `--write-baseline`, a gitleaks JSON report, or a `.gitleaksignore`.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write this scan's findings to FILE as a baseline (fingerprints and locations, no
+    /// secret) instead of reporting them; exit 0.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
+    /// Waivers file (default: `.leakgate-waivers.toml` next to the project configuration).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub waivers: Option<PathBuf>,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {

@@ -4,6 +4,7 @@
 //! command line and decides exit codes.
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod cli;
 pub mod exceptions_cmd;
 pub mod hook_cmd;

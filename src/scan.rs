@@ -197,6 +197,27 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
 
     let mut findings = findings.into_inner().unwrap_or_else(|p| p.into_inner());
     findings.retain(|f| f.severity >= args.min_severity);
+    if let Some(path) = &args.write_baseline {
+        crate::baseline::Baseline::write(path, &findings)?;
+        eprintln!(
+            "leakgate: {} findings written to the baseline {}",
+            findings.len(),
+            path.display()
+        );
+        return Ok(Exit::Clean);
+    }
+    let known = findings.len();
+    if let Some(path) = &args.baseline {
+        let baseline = crate::baseline::Baseline::load(path, &key)?;
+        findings.retain(|f| !baseline.knows(f));
+    }
+    let in_baseline = known - findings.len();
+    if let Some(mut waivers) = waivers(args)? {
+        let now = std::time::SystemTime::now();
+        findings.retain(|f| !waivers.covers(f, now));
+        waivers.report_unused();
+    }
+    let waived = known - in_baseline - findings.len();
     findings.sort_by(|a, b| {
         (&a.path, a.line, a.column, &a.rule_id, &a.commit)
             .cmp(&(&b.path, b.line, b.column, &b.rule_id, &b.commit))
@@ -214,8 +235,15 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
 
     let elapsed = started.elapsed();
     let bytes = totals.bytes.load(Ordering::Relaxed);
+    let mut known = String::new();
+    if in_baseline > 0 {
+        known.push_str(&format!(" ({in_baseline} in the baseline not shown)"));
+    }
+    if waived > 0 {
+        known.push_str(&format!(" ({waived} waived not shown)"));
+    }
     let summary = format!(
-        "{} findings; scanned {} {} ({:.1} MiB, {} binary (distinctive rules only), {} unreadable) in {} ms",
+        "{} findings{known}; scanned {} {} ({:.1} MiB, {} binary (distinctive rules only), {} unreadable) in {} ms",
         findings.len(),
         totals.inputs.load(Ordering::Relaxed),
         if args.git.is_some() { "blobs" } else { "files" },
@@ -317,17 +345,49 @@ fn project_config(args: &ScanArgs) -> Result<Option<Arc<(PathBuf, ProjectConfig)
     }
     if let Some(path) = &args.config {
         let config = ProjectConfig::load(path)?;
-        let root = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let root = if root.as_os_str().is_empty() { PathBuf::from(".") } else { root };
-        return Ok(Some(Arc::new((root, config))));
+        return Ok(Some(Arc::new((parent_dir(path), config))));
     }
-    let root = match (&args.git, args.paths.as_slice()) {
-        (Some(repo), _) => repo.clone(),
-        (None, []) => PathBuf::from("."),
-        (None, [one]) if one.is_dir() => one.clone(),
-        _ => return Ok(None),
-    };
+    let Some(root) = project_root(args) else { return Ok(None) };
     Ok(ProjectConfig::find(&root)?.map(|c| Arc::new((root, c))))
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    let root = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    if root.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        root
+    }
+}
+
+/// The project's root: the repository scanned, or the one directory scanned.
+fn project_root(args: &ScanArgs) -> Option<PathBuf> {
+    match (&args.git, args.paths.as_slice()) {
+        (Some(repo), _) => Some(repo.clone()),
+        (None, []) => Some(PathBuf::from(".")),
+        (None, [one]) if one.is_dir() => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// The committed waivers: `--waivers`, else `.leakgate-waivers.toml` beside `--config` or at
+/// the project's root.
+fn waivers(args: &ScanArgs) -> Result<Option<crate::baseline::Waivers>> {
+    if args.no_config {
+        return Ok(None);
+    }
+    let path = match (&args.waivers, &args.config) {
+        (Some(path), _) => path.clone(),
+        (None, Some(config)) => parent_dir(config).join(crate::baseline::WAIVERS_FILE),
+        (None, None) => match project_root(args) {
+            Some(root) => root.join(crate::baseline::WAIVERS_FILE),
+            None => return Ok(None),
+        },
+    };
+    if args.waivers.is_none() && !path.is_file() {
+        return Ok(None);
+    }
+    crate::baseline::Waivers::load(&path).map(Some)
 }
 
 /// Whether the project skips `path` (a path under its root, as walked).
