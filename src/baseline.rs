@@ -221,7 +221,7 @@ impl Waivers {
     pub fn load(path: &Path) -> Result<Self> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {shown}"))?;
-        let file: WaiversFile = toml::from_str(&text).with_context(|| format!("{shown}"))?;
+        let file: WaiversFile = toml::from_str(&text).with_context(|| shown.clone())?;
         let mut list = Vec::new();
         for entry in file.waiver {
             if entry.reason.trim().is_empty() || entry.approved_by.trim().is_empty() {
