@@ -29,6 +29,7 @@ mod check;
 mod checksum;
 mod decode;
 mod engine;
+mod examples;
 mod finding;
 mod gate;
 mod load;
