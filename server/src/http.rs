@@ -325,7 +325,7 @@ async fn gitea(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -
 /// The operator API's check: `Authorization: Bearer <[server] admin_token>`, compared in
 /// constant time (length included); without a configured token the API does not exist (404). `Some` is the
 /// refusal to send.
-fn refused(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
+pub(crate) fn refused(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
     let Some(token) = state.config.server.admin_token.as_ref().filter(|t| t.is_set()) else {
         return Some(HttpResponse::NotFound().finish());
     };
@@ -465,11 +465,12 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/gitlab", web::post().to(gitlab))
             .route("/gitea", web::post().to(gitea)),
     )
-    .service(
+    .service(crate::exceptions_api::routes(
         web::scope("/api")
+            .app_data(web::PayloadConfig::new(64 << 10))
             .route("/revocations", web::get().to(list_revocations))
             .route("/findings/{id}/revoke", web::post().to(approve_revocation)),
-    )
+    ))
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))
     .route("/metrics", web::get().to(metrics));

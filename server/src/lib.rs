@@ -10,6 +10,7 @@
 
 pub mod config;
 mod event;
+mod exceptions_api;
 mod forge;
 pub mod hook;
 mod http;

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod deploy;
+mod exceptions;
 mod exposed;
 mod fake;
 mod flows;
