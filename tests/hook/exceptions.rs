@@ -342,3 +342,49 @@ fn a_first_push_brings_no_project_config_of_its_own() -> TestResult {
     assert!(stderr(&out).contains("app/key.txt"), "{}", stderr(&out));
     Ok(())
 }
+
+/// The same flow with the service's PostgreSQL as the hook's database.
+#[test]
+fn bypass_requests_and_waivers_work_with_the_services_postgresql() -> TestResult {
+    let Some(pg) = crate::pg::start_or_skip() else { return Ok(()) };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let url = runtime.block_on(pg.database("hook_exceptions"));
+    let s = Server::new()?;
+    s.config("leakgate.database", &url)?;
+    s.config("leakgate.pusherVariable", "X_PUSHER")?;
+    s.config("leakgate.bypassMode", "request")?;
+    s.commit("fixtures/a.txt", format!("{}\n", github_token(51)), "fixture")?;
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    let id = request_id(&out)?;
+    let approve = cli(&s, &url, &["bypass", "approve", &id, "--as", "sec-lead", "-m", "ok"])?;
+    assert!(approve.status.success(), "{}", stderr(&approve));
+    let out =
+        push_as(&s, "alice", &["-o", &format!("leakgate.bypass=req:{id}"), "origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    s.commit("fixtures/b.txt", format!("{}\n", github_token(52)), "another")?;
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(!out.status.success());
+    let fp = fingerprint(&out)?;
+    let add = cli(
+        &s,
+        &url,
+        &[
+            "waive",
+            "add",
+            "--fingerprint",
+            &fp,
+            "--reason",
+            "fixture",
+            "--expires",
+            "1d",
+            "--as",
+            "sec-lead",
+        ],
+    )?;
+    assert!(add.status.success(), "{}", stderr(&add));
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    Ok(())
+}

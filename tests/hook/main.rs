@@ -13,6 +13,8 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../../store/tests/conformance/pg.rs"]
+mod pg;
 
 /// A checksum-valid (fake) `ghp_` token made at run time.
 pub fn github_token(seed: u64) -> String {
