@@ -494,7 +494,7 @@ fn required_literals(hir: &regex_syntax::hir::Hir, out: &mut Vec<Vec<u8>>) {
 pub(crate) fn compile(pattern: &str) -> Result<Regex, Box<regex_automata::meta::BuildError>> {
     Regex::builder()
         .syntax(regex_automata::util::syntax::Config::new().utf8(false).unicode(false))
-        .configure(Regex::config().utf8_empty(false))
+        .configure(Regex::config().utf8_empty(false).onepass(false))
         .build(pattern)
         .map_err(Box::new)
 }
