@@ -37,12 +37,6 @@ fn date(ms: i64) -> String {
         .to_string()
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// Text from the database shown on a terminal: control characters replaced.
 fn shown(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
@@ -85,12 +79,15 @@ pub fn waive(command: &WaiveCommand) -> Result<Exit> {
                 };
                 Ok(store.add_waiver(&waiver).await?)
             })?;
-            println!("waiver {id} added, until {}", date(now_ms() + expires_ms(args.expires)));
+            println!(
+                "waiver {id} added, until {}",
+                date(leakgate_store::now_ms() + expires_ms(args.expires))
+            );
             Ok(Exit::Clean)
         }
         WaiveCommand::List(args) => {
             let waivers = with_store(&args.db, async |store| Ok(store.waivers().await?))?;
-            let now = now_ms();
+            let now = leakgate_store::now_ms();
             for w in waivers {
                 if (args.unused && w.uses > 0) || (args.expired && !w.expired(now)) {
                     continue;
@@ -140,7 +137,7 @@ pub fn bypass(command: &BypassCommand) -> Result<Exit> {
             let requests = with_store(&args.db, async |store| {
                 Ok(store.bypass_requests(args.state.as_deref()).await?)
             })?;
-            let now = now_ms();
+            let now = leakgate_store::now_ms();
             for r in requests {
                 println!(
                     "{:>5}  {}  {}  pusher {}  opened {}  until {}{}",

@@ -27,12 +27,6 @@ fn request_json(r: &leakgate_store::BypassRequest, now: i64) -> serde_json::Valu
     })
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 #[derive(Deserialize)]
 struct StateQuery {
     state: Option<String>,
@@ -53,7 +47,7 @@ async fn list_requests(
     }
     match state.store.bypass_requests(wanted).await {
         Ok(rows) => {
-            let now = now_ms();
+            let now = leakgate_store::now_ms();
             HttpResponse::Ok().json(rows.iter().map(|r| request_json(r, now)).collect::<Vec<_>>())
         }
         Err(e) => database_error(&e, "listing bypass requests"),
@@ -97,7 +91,9 @@ async fn decide(
         return bad_request("a rejection needs a message for the pusher");
     }
     match state.store.decide_bypass_request(id, approve, &body.reviewer, &body.message).await {
-        Ok(Decision::Done(r)) => HttpResponse::Ok().json(request_json(&r, now_ms())),
+        Ok(Decision::Done(r)) => {
+            HttpResponse::Ok().json(request_json(&r, leakgate_store::now_ms()))
+        }
         Ok(Decision::NotFound) => {
             HttpResponse::NotFound().json(json!({"error": "no such bypass request"}))
         }
@@ -117,7 +113,7 @@ async fn list_waivers(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     }
     match state.store.waivers().await {
         Ok(rows) => {
-            let now = now_ms();
+            let now = leakgate_store::now_ms();
             let rows: Vec<serde_json::Value> = rows
                 .iter()
                 .map(|w| {

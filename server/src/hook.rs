@@ -181,7 +181,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// The store's waivers as the hook and the worker apply them, expiry decided now.
 pub fn waiver_views(waivers: Vec<leakgate_store::Waiver>) -> Vec<leakgate_hooks::WaiverView> {
-    let now = now_ms();
+    let now = leakgate_store::now_ms();
     waivers
         .into_iter()
         .map(|w| leakgate_hooks::WaiverView {
@@ -191,12 +191,6 @@ pub fn waiver_views(waivers: Vec<leakgate_store::Waiver>) -> Vec<leakgate_hooks:
             path_glob: w.path_glob,
         })
         .collect()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl leakgate_hooks::Exceptions for HookExceptions {
@@ -226,7 +220,7 @@ impl leakgate_hooks::Exceptions for HookExceptions {
 
     fn request(&self, id: i64) -> std::result::Result<Option<leakgate_hooks::RequestView>, String> {
         let found = self.run(|store| async move { store.bypass_request(id).await })?;
-        let now = now_ms();
+        let now = leakgate_store::now_ms();
         Ok(found.map(|r| leakgate_hooks::RequestView {
             state: r.state_at(now).to_owned(),
             fingerprints: r.fingerprint_list().into_iter().map(str::to_owned).collect(),

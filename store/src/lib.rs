@@ -98,8 +98,8 @@ pub(crate) fn postgres_sql(sql: &str) -> String {
     sql.to_owned()
 }
 
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
+/// Milliseconds since the Unix epoch: the store's unit of time.
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
