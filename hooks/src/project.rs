@@ -24,7 +24,7 @@ pub fn protected_file(
 ) -> Result<Option<(String, String)>, String> {
     let repo = open_repository(git_dir).map_err(|e| e.to_string())?;
     let ref_name = match reference {
-        Some(r) => r.to_owned(),
+        Some(r) => branch_ref(r)?,
         None => match repo.head_name().map_err(|e| format!("reading HEAD: {e}"))? {
             Some(name) => name.as_bstr().to_string(),
             None => return Ok(None),
@@ -36,8 +36,30 @@ pub fn protected_file(
         return Ok(None);
     };
     let full = found.name().as_bstr().to_string();
+    if full != ref_name {
+        // The lookup's fallbacks (`refs/tags/<name>`, ...) name another ref: not this branch.
+        return Ok(None);
+    }
     let id = found.peel_to_id().map_err(|e| format!("{full}: {e}"))?.detach();
     Ok(file_in(&repo, id, name, &full)?.map(|text| (full, text)))
+}
+
+/// The full name of the branch `name` (`main` or `refs/heads/main`). Only branches: a short
+/// name would be looked up as `refs/<name>` and `refs/tags/<name>` first, names a pusher may
+/// create.
+fn branch_ref(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    let full =
+        if name.starts_with("refs/") { name.to_owned() } else { format!("refs/heads/{name}") };
+    let valid = full.starts_with("refs/heads/")
+        && full.len() > "refs/heads/".len()
+        && !full.contains("..")
+        && !full.chars().any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c));
+    if valid {
+        Ok(full)
+    } else {
+        Err(format!("leakgate.projectConfigRef {name:?} is not a branch (refs/heads/...)"))
+    }
 }
 
 /// The text of `name` at the root of the tree of `commit` (hex), in the repository at
@@ -75,4 +97,18 @@ fn file_in(
     String::from_utf8(object.data.clone())
         .map(Some)
         .map_err(|_| format!("{name} on {shown} is not UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::branch_ref;
+
+    #[test]
+    fn the_protected_ref_is_a_full_branch_name() {
+        assert_eq!(branch_ref("main").as_deref(), Ok("refs/heads/main"));
+        assert_eq!(branch_ref("refs/heads/release/1.x").as_deref(), Ok("refs/heads/release/1.x"));
+        for bad in ["refs/tags/main", "refs/main", "refs/heads/", "refs/heads/a..b", "ma in", ""] {
+            assert!(branch_ref(bad).is_err(), "{bad}");
+        }
+    }
 }

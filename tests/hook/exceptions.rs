@@ -388,3 +388,27 @@ fn bypass_requests_and_waivers_work_with_the_services_postgresql() -> TestResult
     assert!(out.status.success(), "{}", stderr(&out));
     Ok(())
 }
+
+/// `leakgate.projectConfigRef = main` names the branch, never a tag (or other ref) of that
+/// name that a pusher may create.
+#[test]
+fn a_tag_named_like_the_protected_branch_is_not_its_config() -> TestResult {
+    let s = Server::new()?;
+    s.commit(".leakgate.toml", "[paths]\nskip = [\"fixtures/**\"]\n", "project config")?;
+    assert!(push_main(&s)?.status.success());
+    s.config("leakgate.projectConfig", "true")?;
+    s.config("leakgate.projectConfigRef", "main")?;
+    git(&s.work, &["checkout", "-q", "-b", "side"])?;
+    s.commit(".leakgate.toml", "[paths]\nskip = [\"**\"]\n", "skip all")?;
+    assert!(s.push(&["origin", "side:refs/tags/main"])?.status.success());
+    git(&s.work, &["checkout", "-q", "main"])?;
+    s.commit("src/key.rs", format!("const T: &str = \"{}\";\n", github_token(53)), "key")?;
+    let out = push_main(&s)?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    // And a projectConfigRef that is not a branch applies nothing, with a warning.
+    s.config("leakgate.projectConfigRef", "refs/tags/main")?;
+    let out = push_main(&s)?;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("is not a branch"), "{}", stderr(&out));
+    Ok(())
+}
