@@ -57,6 +57,10 @@ pub struct Push {
     /// when the forge names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_branch: Option<String>,
+    /// When the delivery was received (ms since the epoch): what the service recorded
+    /// before it predates this push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<i64>,
 }
 
 impl Push {
@@ -187,6 +191,7 @@ pub fn parse_push(forge: Forge, body: &[u8]) -> Result<Parsed, PayloadError> {
                     None => p.repository.private,
                 },
                 default_branch: p.repository.default_branch,
+                received_at: Some(leakgate_store::now_ms()),
                 repo: p.repository.full_name,
                 project_id: None,
                 git_ref: p.git_ref,
@@ -201,6 +206,7 @@ pub fn parse_push(forge: Forge, body: &[u8]) -> Result<Parsed, PayloadError> {
             Push {
                 forge,
                 default_branch: p.project.default_branch,
+                received_at: Some(leakgate_store::now_ms()),
                 repo: p.project.path_with_namespace,
                 project_id: Some(p.project_id),
                 private: p.project.visibility_level.map(|level| level < 20),

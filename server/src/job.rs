@@ -144,6 +144,7 @@ mod tests {
             after: "2".repeat(40),
             pusher: "dev".into(),
             default_branch: None,
+            received_at: None,
             installation_id: None,
         };
         let revoke = |trigger| Work::Revoke(Revoke { fingerprint: "ab".into(), trigger });

@@ -217,17 +217,6 @@ fn is_tip_ref(name: &str) -> bool {
         && !name.chars().any(|c| c.is_control() || c.is_whitespace())
 }
 
-/// The commit the fetched tip of `name` points to, if it was fetched.
-pub fn fetched_tip(path: &Path, name: &str) -> Option<String> {
-    if !is_tip_ref(name) {
-        return None;
-    }
-    let repo = gix::open(path).ok()?;
-    let local = format!("{INCOMING}tips/{}", name.trim_start_matches("refs/"));
-    let mut reference = repo.try_find_reference(local.as_str()).ok()??;
-    reference.peel_to_id().ok().map(|id| id.to_string())
-}
-
 /// Fetches `wants` (object ids) from `source` into the mirror at `path`, creating it on
 /// first use. Objects already in the mirror are not fetched again. The fetch ends by
 /// `deadline` or when `interrupt` is set (checked while the pack is read), and fails when
@@ -258,7 +247,6 @@ pub fn fetch(
     // The pushed ref's current tip comes along: pushes arrive in bursts, and the next jobs of
     // the burst then find their commits here without a round trip. Only objects: what is
     // scanned is still exactly `before..after`.
-    // The default branch's tip comes the same way: its `.leakgate.toml` is read from there.
     for tip in tips.iter().filter(|t| is_tip_ref(t)) {
         specs.push(format!("+{tip}:{INCOMING}tips/{}", tip.trim_start_matches("refs/")));
     }

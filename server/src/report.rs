@@ -225,6 +225,7 @@ mod tests {
             after: "1".repeat(40),
             pusher: "@everyone".into(),
             default_branch: None,
+            received_at: None,
             installation_id: None,
         };
         let body = issue_body(&push, &[&finding], "queued");

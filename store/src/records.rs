@@ -466,6 +466,24 @@ impl Store {
             .await?))
     }
 
+    /// The commit `git_ref` of `repo` was last scanned up to, and when (ms since the epoch).
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn scanned_tip(
+        &self,
+        repo: &str,
+        git_ref: &str,
+    ) -> Result<Option<(String, i64)>, Error> {
+        let q = "SELECT commit_id, updated_at FROM scanned_tips WHERE repo = $1 AND git_ref = $2";
+        Ok(on_pool!(self, |pool, sql| sqlx::query_as(&sql(q))
+            .bind(repo)
+            .bind(git_ref)
+            .fetch_optional(pool)
+            .await?))
+    }
+
     /// The finding with `id`.
     ///
     /// # Errors

@@ -167,6 +167,32 @@ fn the_default_branchs_project_config_applies_and_the_pushed_one_does_not() -> T
     Ok(())
 }
 
+/// One push that moves the default branch to a permissive `.leakgate.toml` and a topic
+/// branch with a key: the topic's job does not read the file the same push brought.
+#[test]
+fn a_push_cannot_bring_the_default_branchs_config_for_its_other_refs() -> TestResult {
+    let world = World::new()?;
+    let service = Service::start(&world, &world.config("[scan]\nproject_config = true\n")?)?;
+    let repo = world.repo("github", "acme/app")?;
+    repo.commit(".leakgate.toml", "[paths]\nskip = [\"fixtures/**\"]\n")?;
+    let (before, first) = repo.push()?;
+    assert_eq!(service.deliver("github", "push", "m-1", &repo.event(&before, &first))?.0, 202);
+    service.wait("config pushed", || statuses(&world, "github", &first) == ["success"])?;
+    repo.commit(".leakgate.toml", "[paths]\nskip = [\"**\"]\n")?;
+    let widened = crate::git(&repo.work, &["rev-parse", "HEAD"])?;
+    crate::git(&repo.work, &["checkout", "-q", "-b", "topic"])?;
+    repo.commit("src/key.rs", &format!("const T: &str = \"{}\";\n", github_token(16)))?;
+    let topic = crate::git(&repo.work, &["rev-parse", "HEAD"])?;
+    crate::git(&repo.work, &["push", "-q", "origin", "main", "topic"])?;
+    let main_event = repo.event(&first, &widened);
+    let topic_event =
+        repo.event(&"0".repeat(40), &topic).replace("refs/heads/main", "refs/heads/topic");
+    assert_eq!(service.deliver("github", "push", "m-2", &main_event)?.0, 202);
+    assert_eq!(service.deliver("github", "push", "m-3", &topic_event)?.0, 202);
+    service.wait("the topic's key found", || statuses(&world, "github", &topic) == ["failure"])?;
+    Ok(())
+}
+
 #[test]
 fn gitlab_and_gitea_pushes_are_reported_on_their_forges() -> TestResult {
     let world = World::new()?;

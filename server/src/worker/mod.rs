@@ -258,7 +258,7 @@ async fn fetch_and_scan(
     (forge, repo): (&str, &str),
     source: Source,
     (git_ref, before, after): (&str, &str, &str),
-    default_branch: Option<&str>,
+    (default_branch, received_at): (Option<&str>, Option<i64>),
     cancel: &Arc<AtomicBool>,
 ) -> Result<mirror::Scanned, JobError> {
     // What any replica scanned of this repository (only a new ref needs it).
@@ -271,9 +271,25 @@ async fn fetch_and_scan(
     let _guard = lock.lock().await;
     let (rules, key, config) = (ctx.rules.clone(), ctx.key.clone(), ctx.config.clone());
     let (git_ref, before, after) = (git_ref.to_owned(), before.to_owned(), after.to_owned());
-    let protected = default_branch
-        .filter(|_| config.scan.project_config)
-        .map(|branch| format!("refs/heads/{branch}"));
+    // The protected branch's commit whose `.leakgate.toml` applies: for a push to that
+    // branch its `before`; for another branch, the commit the service itself recorded as
+    // scanned on it before this push was received. Never the branch's tip as fetched now: the
+    // same push may have moved it (`git push origin M:main S:topic`). Nothing known: none
+    // (every rule applies).
+    let protected = match default_branch.filter(|_| config.scan.project_config) {
+        None => None,
+        Some(branch) => {
+            let name = format!("refs/heads/{branch}");
+            if name == git_ref {
+                (!crate::event::is_zero(&before)).then(|| (name, before.clone()))
+            } else {
+                let recorded = ctx.store.scanned_tip(&repo_key(forge, repo), &name).await?;
+                recorded
+                    .filter(|(_, at)| received_at.is_some_and(|received| *at < received))
+                    .map(|(commit, _)| (name, commit))
+            }
+        }
+    };
     let cancel = cancel.clone();
     let started = Instant::now();
     let deadline = started + config.scan.timeout();
@@ -285,9 +301,10 @@ async fn fetch_and_scan(
         // Other replicas' scanned tips come along (a tip force-pushed away makes this fetch
         // fail; the next one goes without them).
         wants.extend(scanned.iter().map(String::as_str));
-        let mut tips = vec![git_ref.as_str()];
-        tips.extend(protected.as_deref().filter(|p| *p != git_ref));
-        let fetched = mirror::fetch(&path, &source, &wants, &tips, deadline, &cancel);
+        // The protected commit comes along (it is in the mirror already when this replica
+        // scanned it).
+        wants.extend(protected.as_ref().map(|(_, commit)| commit.as_str()));
+        let fetched = mirror::fetch(&path, &source, &wants, &[&git_ref], deadline, &cancel);
         if let Err(e) = fetched {
             if cancel.load(Ordering::Relaxed) || Instant::now() >= deadline {
                 return Err(e);
@@ -300,8 +317,8 @@ async fn fetch_and_scan(
             mirror::fetch(&path, &source, &wants[..1], &[], deadline, &cancel)?;
         }
         let project = protected
-            .as_deref()
-            .and_then(|p| project_rules(&path, &config, p, (&git_ref, &before)));
+            .as_ref()
+            .and_then(|(name, commit)| project_rules(&path, &config, name, commit));
         mirror::scan_push(
             &path,
             (&before, &after, &scanned),
@@ -318,23 +335,17 @@ async fn fetch_and_scan(
     Ok(scanned)
 }
 
-/// The rules with the repository's `.leakgate.toml` applied, as the protected branch had it
-/// before this push: for a push to that branch its `before`, else the branch's fetched tip.
-/// `None` (the configured rules apply, stricter) without a file or with one that does not
-/// load, which is logged.
+/// The rules with the `.leakgate.toml` of `commit` (of the protected branch `protected`)
+/// applied. `None` (the configured rules apply, stricter) without a file or with one that
+/// does not load, which is logged.
 fn project_rules(
     mirror: &std::path::Path,
     config: &crate::Config,
     protected: &str,
-    (git_ref, before): (&str, &str),
+    commit: &str,
 ) -> Option<leakgate_rules::RuleSet> {
-    let commit = if protected == git_ref {
-        (!crate::event::is_zero(before)).then(|| before.to_owned())?
-    } else {
-        mirror::fetched_tip(mirror, protected)?
-    };
     let origin = format!("{protected}@{commit}:{}", leakgate_rules::PROJECT_FILE);
-    let built = leakgate_hooks::file_at_commit(mirror, &commit, leakgate_rules::PROJECT_FILE)
+    let built = leakgate_hooks::file_at_commit(mirror, commit, leakgate_rules::PROJECT_FILE)
         .and_then(|text| {
             let Some(text) = text else { return Ok(None) };
             let project =

@@ -39,7 +39,7 @@ pub(super) async fn run(
         (push.forge.name(), &push.repo),
         source,
         (&push.git_ref, &push.before, &push.after),
-        push.default_branch.as_deref(),
+        (push.default_branch.as_deref(), push.received_at),
         cancel,
     )
     .await?;
