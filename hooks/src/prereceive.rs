@@ -722,6 +722,8 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
     // only once recorded.
     let (waived, mut blocking) = apply_waivers(ctx, blocking, &mut lines);
     let mut waiver_ids: Vec<i64> = waived.iter().map(|&(_, id)| id).collect();
+    let mut waived_keys: Vec<(String, String, u64)> =
+        waived.iter().map(|&(f, _)| (f.fingerprint.to_string(), f.path.clone(), f.line)).collect();
     waiver_ids.sort_unstable();
     waiver_ids.dedup();
     if !waived.is_empty() {
@@ -742,6 +744,7 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
                 ));
                 blocking.extend(of);
                 waiver_ids.clear();
+                waived_keys.clear();
             }
         }
     }
@@ -915,7 +918,13 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
     if warn {
         lines.insert(0, "leakgate: warning only (mode = warn); the push is accepted.".to_owned());
     }
-    Verdict { exit, lines, findings: scanned.findings, record: None }
+    // Waived secrets are not this verdict's: a rejected push's findings may be revoked.
+    let findings = scanned
+        .findings
+        .into_iter()
+        .filter(|f| !waived_keys.contains(&(f.fingerprint.to_string(), f.path.clone(), f.line)))
+        .collect();
+    Verdict { exit, lines, findings, record: None }
 }
 
 /// Appends `record` as one JSON line to `log` (created with its directory), synced.

@@ -426,6 +426,28 @@ fn a_rejected_push_queues_revocations_only_when_configured() -> TestResult {
         store.has_secret(&row.fingerprint).await
     })?;
     assert!(!kept, "no material for a revocation that will not be sent");
+
+    // A waived key rejected together with another one is not revoked; the other one is.
+    git(&s.work, &["reset", "-q", "--hard", &base])?;
+    let (waived, other) = (github_token(74), github_token(75));
+    let probe = s.dir.path().join("probe.env");
+    std::fs::write(&probe, format!("TOKEN={waived}\n"))?;
+    let scanned = leakgate(s.dir.path()).args(["scan", "-f", "jsonl"]).arg(&probe).output()?;
+    let line: serde_json::Value = serde_json::from_slice(&scanned.stdout)?;
+    let fp = line["fingerprint"].as_str().ok_or("fingerprint")?.to_owned();
+    let add = leakgate(s.dir.path())
+        .args(["waive", "add", "--fingerprint", &fp, "--reason", "fixture", "--expires", "1d"])
+        .args(["--as", "sec-lead", "--database", &url])
+        .output()?;
+    assert!(add.status.success(), "{}", stderr(&add));
+    s.commit("d.env", format!("TOKEN={waived}\n"), "waived")?;
+    s.commit("e.env", format!("TOKEN={other}\n"), "other")?;
+    let out = push_with(&on)?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("waived"), "{}", stderr(&out));
+    let rows = revocations()?;
+    assert!(!rows.iter().any(|r| r.fingerprint == fp), "the waived key is not revoked: {rows:?}");
+    assert_eq!(rows.len(), 3, "the other key is: {rows:?}");
     Ok(())
 }
 
