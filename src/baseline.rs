@@ -221,7 +221,13 @@ impl Waivers {
     pub fn load(path: &Path) -> Result<Self> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {shown}"))?;
-        let file: WaiversFile = toml::from_str(&text).with_context(|| shown.clone())?;
+        // The error names the line, never quotes it: a file that is not what it claims (a
+        // `.env` renamed) must not print its content.
+        let file: WaiversFile = toml::from_str(&text).map_err(|e| {
+            let line =
+                e.span().map_or(0, |s| text[..s.start.min(text.len())].lines().count().max(1));
+            anyhow::anyhow!("{shown}:{line}: {}", e.message())
+        })?;
         let mut list = Vec::new();
         for entry in file.waiver {
             if entry.reason.trim().is_empty() || entry.approved_by.trim().is_empty() {

@@ -384,7 +384,8 @@ fn waivers(args: &ScanArgs) -> Result<Option<crate::baseline::Waivers>> {
             None => return Ok(None),
         },
     };
-    if args.waivers.is_none() && !path.is_file() {
+    // Found, not named: a regular file only (a symlink could point anywhere, `.env` included).
+    if args.waivers.is_none() && !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
         return Ok(None);
     }
     crate::baseline::Waivers::load(&path).map(Some)

@@ -122,6 +122,21 @@ fn committed_waivers_apply_until_they_expire_and_unused_ones_are_named() -> Test
     let out = env.run(&["scan", &proj, "--format", "jsonl"])?;
     assert_eq!(under(&out)?, ["src/main.txt", "tests/fixture.txt"], "{}", stderr(&out));
     assert!(stderr(&out).contains("expired on 2020-01-31T23:59:59Z"), "{}", stderr(&out));
+    // A file that is not TOML is refused by line number, its content never quoted; a symlink
+    // in its place is not followed.
+    let secret = github_token("ghp_", 7007);
+    env.write("proj/.leakgate-waivers.toml", format!("KEY={secret} x\n"))?;
+    let out = env.run(&["scan", &proj])?;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains(".leakgate-waivers.toml:1"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(&secret), "{}", stderr(&out));
+    std::fs::remove_file(env.path("proj/.leakgate-waivers.toml"))?;
+    env.write("outside.env", format!("KEY={secret} x\n"))?;
+    std::os::unix::fs::symlink(env.path("outside.env"), env.path("proj/.leakgate-waivers.toml"))?;
+    let out = env.run(&["scan", &proj, "--format", "jsonl"])?;
+    assert!(!stderr(&out).contains(&secret), "{}", stderr(&out));
+    assert_ne!(out.status.code(), Some(2), "the link is not read: {}", stderr(&out));
+    std::fs::remove_file(env.path("proj/.leakgate-waivers.toml"))?;
     // A waiver without a reason is refused, not ignored.
     env.write("proj/.leakgate-waivers.toml", format!("[[waiver]]\nfingerprint = \"{fp}\"\nreason = \"\"\napproved_by = \"x\"\nexpires = 2099-01-01\n"))?;
     let out = env.run(&["scan", &proj])?;
