@@ -39,7 +39,7 @@ fn date(ms: i64) -> String {
 
 /// Text from the database shown on a terminal: control characters replaced.
 fn shown(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+    crate::report::printable(text)
 }
 
 /// Runs `leakgate waive ...`.

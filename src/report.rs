@@ -72,7 +72,7 @@ pub fn human_line(f: &Finding) -> String {
 
 /// Replaces control characters (ANSI escapes, newlines) with `?`.
 pub fn printable(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+    text.chars().map(|c| if leakgate_rules::is_hidden(c) { '?' } else { c }).collect()
 }
 
 /// A finding as one JSON object; `secret` only when revealing.

@@ -311,9 +311,10 @@ pub fn bypass_request(options: &[String]) -> Result<Option<Bypass>, String> {
     }
 }
 
-/// Pushed text shown back to the pusher: control characters replaced, length bounded.
+/// Pushed text shown back to the pusher: control and display-changing characters replaced
+/// ([`leakgate_rules::is_hidden`]), length bounded.
 fn clean(text: &str) -> String {
-    text.chars().take(200).map(|c| if c.is_control() { '?' } else { c }).collect()
+    text.chars().take(200).map(|c| if leakgate_rules::is_hidden(c) { '?' } else { c }).collect()
 }
 
 fn now_secs() -> u64 {

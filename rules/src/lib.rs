@@ -50,3 +50,35 @@ pub use load::{
 pub use project::{PathsSection, ProjectConfig, RulesSection, PROJECT_FILE};
 pub use rule::{shannon_entropy, window_for, AllowlistSpec, Rule, RuleSpec, Severity};
 pub use secret::{redact, Fingerprint, FingerprintKey, Secret};
+
+/// Whether `c` must not be shown as is where a person reads pushed text (a terminal, an
+/// issue, a reviewer's list): control characters, and characters that change how the text
+/// around them displays without showing themselves (bidirectional overrides and isolates,
+/// zero-width characters, the byte-order mark, soft hyphens), with which a path can be made
+/// to look like another.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+#[cfg(test)]
+mod hidden_tests {
+    #[test]
+    fn bidi_and_zero_width_characters_are_hidden() {
+        for c in ['\n', '\x1b', '\u{202E}', '\u{2066}', '\u{200B}', '\u{FEFF}', '\u{00AD}'] {
+            assert!(super::is_hidden(c), "{c:?}");
+        }
+        for c in ['a', 'é', '/', '…', '\u{4E2D}'] {
+            assert!(!super::is_hidden(c), "{c:?}");
+        }
+    }
+}

@@ -78,15 +78,18 @@ pub fn issue_body(push: &Push, findings: &[&Finding], revocation: &str) -> Strin
 
 /// Text for a title: no backticks or line breaks.
 fn clean(text: &str) -> String {
-    text.chars().map(|c| if c == '`' || c.is_control() { '?' } else { c }).collect()
+    text.chars().map(|c| if c == '`' || leakgate_rules::is_hidden(c) { '?' } else { c }).collect()
 }
 
 /// `text` as a Markdown code span that it cannot close: a fence of more backticks than its
 /// longest run, control characters replaced, at most 300 characters. Inside a code span,
 /// nothing is markup: no mentions, links, HTML or headings.
 pub fn code(text: &str) -> String {
-    let text: String =
-        text.chars().take(300).map(|c| if c.is_control() { '?' } else { c }).collect();
+    let text: String = text
+        .chars()
+        .take(300)
+        .map(|c| if leakgate_rules::is_hidden(c) { '?' } else { c })
+        .collect();
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {
