@@ -119,15 +119,16 @@ impl ProjectConfig {
         if let Some(id) = ids.into_iter().find(|id| !builder.contains(id)) {
             return Err(LoadError::UnknownRule { id: id.clone(), origin });
         }
+        // The one step that can still fail goes first: after it nothing can.
+        if !self.paths.skip.is_empty() {
+            let spec = AllowlistSpec { paths: self.paths.skip.clone(), ..AllowlistSpec::default() };
+            builder.add_allowlist(&spec, &origin)?;
+        }
         for id in &self.rules.disable {
             builder.disable(id);
         }
         for (id, &severity) in &self.rules.severity {
             builder.set_severity(id, severity);
-        }
-        if !self.paths.skip.is_empty() {
-            let spec = AllowlistSpec { paths: self.paths.skip.clone(), ..AllowlistSpec::default() };
-            builder.add_allowlist(&spec, &origin)?;
         }
         Ok(())
     }
