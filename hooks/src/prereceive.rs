@@ -134,6 +134,9 @@ pub trait Exceptions {
     fn request_used(&self, id: i64) -> Result<(), String>;
 }
 
+const UNIDENTIFIED: &str = "bypass requests need the pusher's name from the platform or \
+     leakgate.pusherVariable, not the account running the hook";
+
 /// No database: no waivers, and no bypass requests.
 pub struct NoExceptions;
 
@@ -247,20 +250,20 @@ impl Verdict {
 /// The pusher's identity: `variable` (`leakgate.pusherVariable`) first, then what each
 /// platform sets (GHES, GitLab, Gitea/Forgejo, gitolite, smart HTTP), then the OS user.
 pub fn pusher(env: &dyn Fn(&str) -> Option<String>, variable: Option<&str>) -> String {
-    const PLATFORMS: [&str; 7] = [
-        "GITHUB_USER_LOGIN",
-        "GL_USERNAME",
-        "GITEA_PUSHER_NAME",
-        "GL_USER",
-        "REMOTE_USER",
-        "USER",
-        "LOGNAME",
-    ];
-    variable
-        .into_iter()
-        .chain(PLATFORMS)
-        .find_map(|k| env(k).filter(|v| !v.is_empty()))
+    identified_pusher(env, variable)
+        .or_else(|| ["USER", "LOGNAME"].into_iter().find_map(|k| env(k).filter(|v| !v.is_empty())))
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The pusher as a platform (or `leakgate.pusherVariable`) names them; `None` when only the
+/// OS account running the hook is known, which on an ssh server is everybody's (`git`).
+fn identified_pusher(
+    env: &dyn Fn(&str) -> Option<String>,
+    variable: Option<&str>,
+) -> Option<String> {
+    const PLATFORMS: [&str; 5] =
+        ["GITHUB_USER_LOGIN", "GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER", "REMOTE_USER"];
+    variable.into_iter().chain(PLATFORMS).find_map(|k| env(k).filter(|v| !v.is_empty()))
 }
 
 /// Push options (`git push -o ...`), from `GIT_PUSH_OPTION_COUNT` / `GIT_PUSH_OPTION_<n>`.
@@ -787,6 +790,8 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
     let requested = bypass_request(&options);
     let may_bypass = config.may_bypass(&user);
     let requests = config.bypass_mode == BypassMode::Request;
+    // A request binds an approval to its pusher: it needs one the platform names.
+    let identified = identified_pusher(ctx.env, config.pusher_variable.as_deref()).is_some();
     // Inline allow comments are a bypass request for the findings on their lines; a push
     // option is one for the whole push.
     let all_inline = blocking.iter().all(|f| f.inline_allowed);
@@ -805,10 +810,12 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
     if let Some(bypass) = &bypass {
         if let Some(id) = bypass.request {
             named_request = true;
-            let refusal = if requests {
-                request_refusal(ctx, id, &user, &blocking)
-            } else {
+            let refusal = if !requests {
                 Some("bypass requests are not enabled here".to_owned())
+            } else if !identified {
+                Some(UNIDENTIFIED.to_owned())
+            } else {
+                request_refusal(ctx, id, &user, &blocking)
             };
             match refusal {
                 None => {
@@ -900,7 +907,12 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
             refs: scanned.updates.iter().map(RefUpdate::display_name).collect::<Vec<_>>().join(" "),
             lasts: config.bypass_request_ttl,
         };
-        match ctx.exceptions.open_request(&request) {
+        let opened = if identified {
+            ctx.exceptions.open_request(&request)
+        } else {
+            Err(UNIDENTIFIED.to_owned())
+        };
+        match opened {
             Ok((id, new)) => lines.push(format!(
                 "leakgate: bypass request {id} {}; re-push with -o leakgate.bypass=req:{id} once approved.",
                 if new { "opened" } else { "is waiting for review" }

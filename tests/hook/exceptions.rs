@@ -173,11 +173,21 @@ fn rejected_and_expired_requests_let_nothing_through() -> TestResult {
 }
 
 #[test]
-fn requests_need_a_database_and_are_off_in_option_mode() -> TestResult {
+fn requests_need_a_database_an_identified_pusher_and_request_mode() -> TestResult {
     let s = Server::new()?;
     s.config("leakgate.bypassMode", "request")?;
     s.commit("fixtures/token.txt", format!("{}\n", github_token(44)), "fixture")?;
-    let out = s.push(&["origin", "main"])?;
+    // Only the OS account is known (everybody's `git` on an ssh server): no request.
+    let url = format!("sqlite://{}", s.dir.path().join("leakgate.db").display());
+    s.config("leakgate.database", &url)?;
+    let out = s.push_cmd(&["origin", "main"]).env_remove("REMOTE_USER").output()?;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("need the pusher's name"), "{}", stderr(&out));
+    let out = s.push_cmd(&["-o", "leakgate.bypass=req:1", "origin", "main"]).output()?;
+    assert!(stderr(&out).contains("need the pusher's name"), "{}", stderr(&out));
+    git(&s.bare, &["config", "--unset", "leakgate.database"])?;
+    s.config("leakgate.pusherVariable", "X_PUSHER")?;
+    let out = push_as(&s, "alice", &["origin", "main"])?;
     assert!(!out.status.success());
     assert!(stderr(&out).contains("bypass requests need a database"), "{}", stderr(&out));
     s.config("leakgate.bypassMode", "option")?;
