@@ -178,7 +178,7 @@ fn run(
     } else {
         Err(problems.join("; "))
     };
-    let (rules, key, notes) = match prepared {
+    let (rules, key, notes, allowed) = match prepared {
         Ok(ready) => ready,
         Err(why) => return site.setup_failed(input, &why, config.fail_open, &records),
     };
@@ -195,6 +195,7 @@ fn run(
         env,
         started,
         exceptions,
+        allowed: &allowed,
     };
     let mut verdict = pre_receive(&ctx, input, &records);
     verdict.lines.splice(0..0, notes);
@@ -208,18 +209,20 @@ fn run(
     verdict
 }
 
-/// The rules and the fingerprint key (configuration the hook cannot run without), and notes
-/// for the pusher (a project configuration that could not be used).
-fn prepare(
-    config: &HookConfig,
-    git_dir: &Path,
-) -> Result<(leakgate_rules::RuleSet, leakgate_rules::FingerprintKey, Vec<String>)> {
+/// What [`prepare`] gives: the rules, the fingerprint key, notes for the pusher (a project
+/// configuration that could not be used) and the fingerprints the project allows.
+type Prepared = (leakgate_rules::RuleSet, leakgate_rules::FingerprintKey, Vec<String>, Vec<String>);
+
+/// The rules and the fingerprint key (configuration the hook cannot run without), and what
+/// the protected branch's project configuration adds.
+fn prepare(config: &HookConfig, git_dir: &Path) -> Result<Prepared> {
     let mut builder = RuleSetBuilder::new().builtin();
     for path in &config.rules {
         let rules = load_rule_file(path)?;
         builder = builder.rules(rules, &path.display().to_string())?;
     }
     let mut notes = Vec::new();
+    let mut allowed = Vec::new();
     if config.project_config {
         // Only the protected branch's file, as it was before this push; a file that cannot
         // be used leaves every rule on (stricter, never looser) and says so.
@@ -237,14 +240,13 @@ fn prepare(
                 .transpose()
         });
         match project {
-            Ok(Some(project)) => {
-                if let Err(e) = project.apply(&mut builder) {
-                    notes.push(format!(
-                        "leakgate: warning: the project configuration is not applied ({}).",
-                        oneline(&e.to_string())
-                    ));
-                }
-            }
+            Ok(Some(project)) => match project.apply(&mut builder) {
+                Ok(()) => allowed = project.allow.fingerprints.clone(),
+                Err(e) => notes.push(format!(
+                    "leakgate: warning: the project configuration is not applied ({}).",
+                    oneline(&e.to_string())
+                )),
+            },
             Ok(None) => {}
             Err(e) => notes.push(format!(
                 "leakgate: warning: the project configuration is not applied ({}).",
@@ -255,7 +257,7 @@ fn prepare(
     let key = keys::fingerprint_key(None).context(
         "the fingerprint key (set LEAKGATE_DATA_DIR to a directory the hook's user can write)",
     )?;
-    Ok((builder.build(), key, notes))
+    Ok((builder.build(), key, notes, allowed))
 }
 
 fn revoke_blocked(

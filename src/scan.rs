@@ -206,6 +206,9 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
         );
         return Ok(Exit::Clean);
     }
+    if let Some((_, config)) = project.as_deref() {
+        findings.retain(|f| !config.allows(f.fingerprint.as_str()));
+    }
     let known = findings.len();
     if let Some(path) = &args.baseline {
         let baseline = crate::baseline::Baseline::load(path, &key)?;

@@ -34,6 +34,8 @@ pub struct HookContext<'a> {
     pub started: Instant,
     /// Waivers and bypass requests (the database's, or [`NoExceptions`]).
     pub exceptions: &'a dyn Exceptions,
+    /// Fingerprints the protected branch's project configuration allows (`[allow]`).
+    pub allowed: &'a [String],
 }
 
 /// A waiver as the hook applies it.
@@ -527,6 +529,9 @@ fn scan_push(ctx: &HookContext<'_>, input: &[u8]) -> Result<Scanned, Fault> {
         other => server(other),
     })?;
     let mut findings = findings.into_inner().unwrap_or_else(|p| p.into_inner());
+    // Values the protected branch's configuration allows are no findings, like its skipped
+    // paths.
+    findings.retain(|f| !ctx.allowed.iter().any(|a| a == f.fingerprint.as_str()));
     if ctx.config.inline_allow == InlineAllow::Off {
         findings.iter_mut().for_each(|f| f.inline_allowed = false);
     }

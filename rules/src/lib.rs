@@ -47,7 +47,7 @@ pub use load::{
     load_gitleaks_config, load_rule_file, parse_gitleaks_config, parse_rule_file, GitleaksConfig,
     LoadError,
 };
-pub use project::{PathsSection, ProjectConfig, RulesSection, PROJECT_FILE};
+pub use project::{AllowSection, PathsSection, ProjectConfig, RulesSection, PROJECT_FILE};
 pub use rule::{shannon_entropy, window_for, AllowlistSpec, Rule, RuleSpec, Severity};
 pub use secret::{redact, Fingerprint, FingerprintKey, Secret};
 

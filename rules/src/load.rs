@@ -29,6 +29,15 @@ pub enum LoadError {
         #[source]
         source: toml::de::Error,
     },
+    /// A project configuration's allowed fingerprint or extra rule is wrong.
+    #[error("{path}: {source}")]
+    InProject {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: Box<LoadError>,
+    },
     /// A project configuration is not valid TOML or has unknown keys.
     #[error("cannot parse project configuration {path}: {source}")]
     Project {

@@ -7,6 +7,13 @@
 //! [rules]
 //! disable = ["generic-secret-assignment"] # rule ids
 //! severity = { generic-env-secret = "medium" }
+//!
+//! [allow]
+//! fingerprints = ["3f0c…"]                # keyed fingerprints of known values
+//!
+//! [[rule]]                                # extra rules, in the rule files' schema
+//! id = "acme-internal-token"
+//! ...
 //! ```
 //!
 //! Unknown keys and unknown rule ids are errors: a typo must not silently keep a rule on, or
@@ -34,6 +41,12 @@ pub struct ProjectConfig {
     /// Rules turned off or re-graded.
     #[serde(default)]
     pub rules: RulesSection,
+    /// Values allowed by fingerprint.
+    #[serde(default)]
+    pub allow: AllowSection,
+    /// Extra rules (`[[rule]]`, the schema of a rule file's `[[rules]]`).
+    #[serde(default)]
+    pub rule: Vec<crate::rule::RuleSpec>,
     #[serde(skip)]
     origin: PathBuf,
     #[serde(skip)]
@@ -48,6 +61,16 @@ pub struct PathsSection {
     /// that are not scanned.
     #[serde(default)]
     pub skip: Vec<String>,
+}
+
+/// `[allow]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowSection {
+    /// Keyed fingerprints (64 hex characters, as leakgate prints them) of values that are
+    /// not reported: known test keys. Keyed: they match where the fingerprint key is the same.
+    #[serde(default)]
+    pub fingerprints: Vec<String>,
 }
 
 /// `[rules]`.
@@ -73,6 +96,31 @@ impl ProjectConfig {
         let mut config: ProjectConfig = toml::from_str(text)
             .map_err(|source| LoadError::Project { path: origin.to_owned(), source })?;
         config.skip = PathMatcher::globs(&config.paths.skip, &origin.display().to_string())?;
+        let in_file = |source: LoadError| LoadError::InProject {
+            path: origin.to_owned(),
+            source: Box::new(source),
+        };
+        for fp in &mut config.allow.fingerprints {
+            *fp = fp.trim().to_ascii_lowercase();
+            if fp.len() != 64 || !fp.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(in_file(LoadError::Invalid {
+                    id: "[allow] fingerprints".to_owned(),
+                    reason: format!("{fp:?} is not a fingerprint (64 hex characters)"),
+                }));
+            }
+        }
+        // Extra rules are checked now: a broken one is an error of this file.
+        let mut seen = std::collections::HashSet::new();
+        for spec in &config.rule {
+            if !seen.insert(spec.id.as_str()) {
+                return Err(LoadError::DuplicateId {
+                    id: spec.id.clone(),
+                    first: origin.display().to_string(),
+                    second: origin.display().to_string(),
+                });
+            }
+            crate::load::rule_from_spec(spec.clone(), true).map_err(in_file)?;
+        }
         config.origin = origin.to_owned();
         Ok(config)
     }
@@ -101,6 +149,11 @@ impl ProjectConfig {
         }
     }
 
+    /// Whether a finding with `fingerprint` is allowed (`[allow] fingerprints`).
+    pub fn allows(&self, fingerprint: &str) -> bool {
+        self.allow.fingerprints.iter().any(|f| f == fingerprint)
+    }
+
     /// Whether `path` (relative to the configuration's directory, `/`-separated) is skipped.
     pub fn skips(&self, path: &str) -> bool {
         self.skip.as_ref().is_some_and(|m| m.is_match(path))
@@ -115,15 +168,31 @@ impl ProjectConfig {
     /// [`LoadError::UnknownRule`] for a rule id the builder does not hold.
     pub fn apply(&self, builder: &mut RuleSetBuilder) -> Result<(), LoadError> {
         let origin = self.origin.display().to_string();
+        let extra_ids: Vec<&str> = self.rule.iter().map(|r| r.id.as_str()).collect();
         let ids = self.rules.disable.iter().chain(self.rules.severity.keys());
-        if let Some(id) = ids.into_iter().find(|id| !builder.contains(id)) {
+        if let Some(id) =
+            ids.into_iter().find(|id| !builder.contains(id) && !extra_ids.contains(&id.as_str()))
+        {
             return Err(LoadError::UnknownRule { id: id.clone(), origin });
         }
+        if let Some(id) = extra_ids.iter().find(|id| builder.contains(id)) {
+            return Err(LoadError::DuplicateId {
+                id: (*id).to_owned(),
+                first: "the rules already loaded".to_owned(),
+                second: origin,
+            });
+        }
+        let extra = self
+            .rule
+            .iter()
+            .map(|spec| crate::load::rule_from_spec(spec.clone(), true))
+            .collect::<Result<Vec<_>, _>>()?;
         // The one step that can still fail goes first: after it nothing can.
         if !self.paths.skip.is_empty() {
             let spec = AllowlistSpec { paths: self.paths.skip.clone(), ..AllowlistSpec::default() };
             builder.add_allowlist(&spec, &origin)?;
         }
+        builder.add_rules(extra, &origin)?;
         for id in &self.rules.disable {
             builder.disable(id);
         }

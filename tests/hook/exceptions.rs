@@ -422,3 +422,31 @@ fn a_tag_named_like_the_protected_branch_is_not_its_config() -> TestResult {
     assert!(stderr(&out).contains("is not a branch"), "{}", stderr(&out));
     Ok(())
 }
+
+/// The protected branch's `[allow] fingerprints` and `[[rule]]` apply in the hook too.
+#[test]
+fn the_protected_branchs_allowed_fingerprints_and_extra_rules_apply() -> TestResult {
+    let s = Server::new()?;
+    s.commit("README.md", "base\n", "base")?;
+    assert!(push_main(&s)?.status.success());
+    let known = github_token(54);
+    s.commit("fixtures/known.txt", format!("{known}\n"), "fixture")?;
+    let out = push_main(&s)?;
+    assert!(!out.status.success());
+    let fp = fingerprint(&out)?;
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+    let rule = "[[rule]]\nid = \"acme-internal-token\"\ndescription = \"ACME internal token\"\n\
+                provider = \"acme\"\nkeywords = [\"acme_int_\"]\nregex = '''\\bacme_int_[0-9a-f]{32}\\b'''\n\
+                severity = \"high\"\n";
+    s.commit(".leakgate.toml", format!("[allow]\nfingerprints = [\"{fp}\"]\n\n{rule}"), "config")?;
+    assert!(push_main(&s)?.status.success());
+    s.config("leakgate.projectConfig", "true")?;
+    s.commit("fixtures/known.txt", format!("{known}\n"), "fixture")?;
+    let out = push_main(&s)?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    s.commit("src/acme.py", "t = 'acme_int_0123456789abcdef0123456789abcdef'\n", "acme")?;
+    let out = push_main(&s)?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("acme-internal-token"), "{}", stderr(&out));
+    Ok(())
+}

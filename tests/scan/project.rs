@@ -91,6 +91,46 @@ fn project_configuration_skips_disables_and_regrades() -> TestResult {
     Ok(())
 }
 
+const ACME_RULE: &str =
+    "[[rule]]\nid = \"acme-internal-token\"\ndescription = \"ACME internal token\"\n\
+    provider = \"acme\"\nkeywords = [\"acme_int_\"]\nregex = '''\\bacme_int_[0-9a-f]{32}\\b'''\n\
+    severity = \"high\"\n";
+
+/// `[allow] fingerprints` drops known values (and only them); `[[rule]]` adds rules.
+#[test]
+fn project_configuration_allows_fingerprints_and_adds_rules() -> TestResult {
+    let env = Env::new()?;
+    let (known, other) = (github_token("ghp_", 8), github_token("ghp_", 9));
+    env.write("p/tests/fixture.py", format!("t = '{known}'\n"))?;
+    env.write(
+        "p/src/a.py",
+        format!("t = '{other}'\nacme = 'acme_int_0123456789abcdef0123456789abcdef'\n"),
+    )?;
+    let scan = || -> Result<Vec<serde_json::Value>, Box<dyn std::error::Error>> {
+        let out = env
+            .leakgate()
+            .current_dir(env.path("p"))
+            .args(["scan", "--format", "jsonl"])
+            .output()?;
+        assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+        Ok(jsonl(&out)?)
+    };
+    let found = scan()?;
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let fp = found
+        .iter()
+        .find(|f| f["path"] == "tests/fixture.py")
+        .and_then(|f| f["fingerprint"].as_str())
+        .ok_or("the fixture's fingerprint")?
+        .to_owned();
+    env.write("p/.leakgate.toml", format!("[allow]\nfingerprints = [\"{fp}\"]\n\n{ACME_RULE}"))?;
+    let found = scan()?;
+    let rules: Vec<&str> = found.iter().filter_map(|f| f["rule_id"].as_str()).collect();
+    assert_eq!(rules, ["github-pat-classic", "acme-internal-token"], "{found:#?}");
+    assert!(found.iter().all(|f| f["path"] == "src/a.py"), "{found:#?}");
+    Ok(())
+}
+
 #[test]
 fn a_broken_project_configuration_is_an_error_naming_it() -> TestResult {
     let env = Env::new()?;
@@ -100,6 +140,15 @@ fn a_broken_project_configuration_is_an_error_naming_it() -> TestResult {
         ("[rules]\ndisable = [\"no-such-rule\"]\n", "no-such-rule"),
         ("[paths]\nskip = [\"a[\"]\n", "a["),
         ("[rules\n", "line 1"),
+        ("[allow]\nfingerprints = [\"abc\"]\n", "not a fingerprint"),
+        (
+            "[[rule]]\nid = \"github-pat-classic\"\ndescription = \"d\"\nprovider = \"p\"\nkeywords = [\"ghp_\"]\nregex = 'ghp_x'\nseverity = \"high\"\n",
+            "github-pat-classic",
+        ),
+        (
+            "[[rule]]\nid = \"x-rule\"\ndescription = \"d\"\nprovider = \"p\"\nkeywords = [\"abcd\"]\nregex = 'a('\nseverity = \"high\"\n",
+            "x-rule",
+        ),
     ] {
         env.write("p/.leakgate.toml", text)?;
         let out = env.leakgate().current_dir(env.path("p")).args(["scan"]).output()?;

@@ -319,15 +319,24 @@ async fn fetch_and_scan(
         let project = protected
             .as_ref()
             .and_then(|(name, commit)| project_rules(&path, &config, name, commit));
-        mirror::scan_push(
+        let (project_set, allowed) = match project {
+            Some((set, allowed)) => (Some(set), allowed),
+            None => (None, Vec::new()),
+        };
+        let mut result = mirror::scan_push(
             &path,
             (&before, &after, &scanned),
-            project.as_ref().unwrap_or(&rules),
+            project_set.as_ref().unwrap_or(&rules),
             &key,
             config.scan.threads,
             config.scan.stream_above_bytes,
             Some(deadline),
-        )
+        );
+        // Values the project's `[allow]` names are no findings, as in the hook.
+        if let Ok(done) = &mut result {
+            done.findings.retain(|f| !allowed.iter().any(|a| a == f.fingerprint.as_str()));
+        }
+        result
     })
     .await
     .map_err(|e| JobError::Retry(format!("scan task failed: {e}")))??;
@@ -336,14 +345,14 @@ async fn fetch_and_scan(
 }
 
 /// The rules with the `.leakgate.toml` of `commit` (of the protected branch `protected`)
-/// applied. `None` (the configured rules apply, stricter) without a file or with one that
+/// applied, and the fingerprints it allows. `None` (the configured rules apply, stricter) without a file or with one that
 /// does not load, which is logged.
 fn project_rules(
     mirror: &std::path::Path,
     config: &crate::Config,
     protected: &str,
     commit: &str,
-) -> Option<leakgate_rules::RuleSet> {
+) -> Option<(leakgate_rules::RuleSet, Vec<String>)> {
     let origin = format!("{protected}@{commit}:{}", leakgate_rules::PROJECT_FILE);
     let built = leakgate_hooks::file_at_commit(mirror, commit, leakgate_rules::PROJECT_FILE)
         .and_then(|text| {
@@ -358,7 +367,7 @@ fn project_rules(
                     builder.rules(rules, &file.display().to_string()).map_err(|e| e.to_string())?;
             }
             project.apply(&mut builder).map_err(|e| e.to_string())?;
-            Ok(Some(builder.build()))
+            Ok(Some((builder.build(), project.allow.fingerprints.clone())))
         });
     match built {
         Ok(rules) => rules,
