@@ -276,7 +276,7 @@ pub fn push_options(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
 
 /// A bypass asked for with `leakgate.bypass=<reason>[:comment]`, or with
 /// `leakgate.bypass=req:<id>` (an approved bypass request).
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bypass {
     /// One of [`BYPASS_REASONS`], or `request:<id>`.
     pub reason: String,
@@ -729,10 +729,8 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
     };
     // Waivers: known secrets a reviewer let through until a date. They let the push through
     // only once recorded.
-    let (waived, mut blocking) = apply_waivers(ctx, blocking, &mut lines);
+    let (mut waived, mut blocking) = apply_waivers(ctx, blocking, &mut lines);
     let mut waiver_ids: Vec<i64> = waived.iter().map(|&(_, id)| id).collect();
-    let mut waived_keys: Vec<(String, String, u64)> =
-        waived.iter().map(|&(f, _)| (f.fingerprint.to_string(), f.path.clone(), f.line)).collect();
     waiver_ids.sort_unstable();
     waiver_ids.dedup();
     if !waived.is_empty() {
@@ -752,8 +750,8 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
                     clean(&e)
                 ));
                 blocking.extend(of);
+                waived.clear();
                 waiver_ids.clear();
-                waived_keys.clear();
             }
         }
     }
@@ -801,11 +799,7 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
     // option is one for the whole push.
     let all_inline = blocking.iter().all(|f| f.inline_allowed);
     let bypass = match &requested {
-        Ok(Some(b)) => Some(Bypass {
-            reason: b.reason.clone(),
-            comment: b.comment.clone(),
-            request: b.request,
-        }),
+        Ok(Some(b)) => Some(b.clone()),
         _ if all_inline => {
             Some(Bypass { reason: INLINE_ALLOW_REASON.to_owned(), comment: None, request: None })
         }
@@ -937,10 +931,12 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
         lines.insert(0, "leakgate: warning only (mode = warn); the push is accepted.".to_owned());
     }
     // Waived secrets are not this verdict's: a rejected push's findings may be revoked.
+    let waived: Vec<(String, String, u64)> =
+        waived.iter().map(|&(f, _)| (f.fingerprint.to_string(), f.path.clone(), f.line)).collect();
     let findings = scanned
         .findings
         .into_iter()
-        .filter(|f| !waived_keys.contains(&(f.fingerprint.to_string(), f.path.clone(), f.line)))
+        .filter(|f| !waived.contains(&(f.fingerprint.to_string(), f.path.clone(), f.line)))
         .collect();
     Verdict { exit, lines, findings, record: None }
 }

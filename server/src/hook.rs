@@ -160,23 +160,12 @@ impl HookExceptions {
                 .map_err(|e| format!("starting a runtime: {e}"))?;
             let store = runtime
                 .block_on(leakgate_store::Store::connect(&self.url))
-                .map_err(|e| error_chain(&e))?;
+                .map_err(|e| crate::mirror::error_chain(&e))?;
             Ok((runtime, store))
         });
         let (runtime, store) = connected.as_ref().map_err(Clone::clone)?;
-        runtime.block_on(call(store.clone())).map_err(|e| error_chain(&e))
+        runtime.block_on(call(store.clone())).map_err(|e| crate::mirror::error_chain(&e))
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// The store's waivers as the hook and the worker apply them, expiry decided now.
