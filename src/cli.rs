@@ -37,6 +37,10 @@ pub enum Command {
     /// Revoke one leaked key through its provider's API; the key is read from standard input.
     /// Exit 0: revoked or already invalid; 1: failed or unsupported; 2: usage error.
     Revoke(RevokeArgs),
+    /// Is a key live? One read-only call to its provider; the key is read from standard input.
+    /// Exit 0: valid; 1: invalid, revoked, expired or a canary; 3: unknown or not checkable;
+    /// 2: usage error.
+    Validate(ValidateArgs),
     /// Waivers: known secrets that stop blocking, with a reason, an approver and an expiry.
     #[command(subcommand)]
     Waive(WaiveCommand),
@@ -181,6 +185,24 @@ pub struct RevokeArgs {
     pub list: bool,
     /// Configuration file (`[revoke]`, `[revoke.<provider>]`, and for `--finding` the
     /// database and `[keys]`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `leakgate validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The provider (github, gitlab, aws, slack, stripe, openai, ...).
+    #[arg(long, value_name = "NAME", conflicts_with = "rule")]
+    pub provider: Option<String>,
+    /// The rule that found the key (picks the provider). For AWS give `ID` and `SECRET` on two
+    /// lines.
+    #[arg(long, value_name = "RULE_ID")]
+    pub rule: Option<String>,
+    /// List the validators: the call each makes and the rules whose keys it checks.
+    #[arg(long, conflicts_with_all = ["provider", "rule"])]
+    pub list: bool,
+    /// Configuration file (`[validate]`, `[validate.<provider>]`, `[github]`, `[gitlab]`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

@@ -15,6 +15,7 @@ pub mod rules_cmd;
 pub mod scan;
 pub mod serve_cmd;
 pub mod telemetry;
+pub mod validate_cmd;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,8 @@ pub enum Exit {
     Findings = 1,
     /// Bad usage, bad configuration, or a scan that could not run.
     Error = 2,
+    /// `validate`: no answer that tells whether the key is live.
+    Unknown = 3,
 }
 
 impl From<Exit> for ExitCode {
@@ -79,6 +82,7 @@ pub fn run(cli: cli::Cli) -> Result<Exit> {
         cli::Command::Hook(cli::HookCommand::Install(args)) => hook_cmd::install_cmd(&args),
         cli::Command::Serve(args) => serve_cmd::run(&args),
         cli::Command::Revoke(args) => revoke_cmd::run(&args),
+        cli::Command::Validate(args) => validate_cmd::run(&args),
         cli::Command::Waive(command) => exceptions_cmd::waive(&command),
         cli::Command::Bypass(command) => exceptions_cmd::bypass(&command),
     }

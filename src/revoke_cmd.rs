@@ -14,6 +14,28 @@ use crate::Exit;
 /// Largest secret accepted on stdin.
 const MAX_SECRET: u64 = 64 << 10;
 
+/// The secret on standard input (at most 64 KiB, wiped when dropped); `None`, after saying
+/// so, when there is none.
+///
+/// # Errors
+///
+/// Standard input cannot be read.
+pub fn read_secret() -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    let mut secret = zeroize::Zeroizing::new(Vec::new());
+    std::io::stdin()
+        .lock()
+        .take(MAX_SECRET)
+        .read_to_end(&mut secret)
+        .context("reading the secret from standard input")?;
+    if secret.trim_ascii().is_empty() {
+        eprintln!(
+            "leakgate: no secret on standard input (pipe it in: the command line would expose it)"
+        );
+        return Ok(None);
+    }
+    Ok(Some(secret))
+}
+
 /// Revokes the key on stdin; prints one line with the outcome.
 ///
 /// # Errors
@@ -77,19 +99,8 @@ pub fn run(args: &RevokeArgs) -> Result<Exit> {
         eprintln!("leakgate: unknown provider {name} (known: {})", known.join(", "));
         return Ok(Exit::Error);
     };
-    let mut secret = zeroize::Zeroizing::new(Vec::new());
-    std::io::stdin()
-        .lock()
-        .take(MAX_SECRET)
-        .read_to_end(&mut secret)
-        .context("reading the secret from standard input")?;
+    let Some(secret) = read_secret()? else { return Ok(Exit::Error) };
     let trimmed = secret.trim_ascii();
-    if trimmed.is_empty() {
-        eprintln!(
-            "leakgate: no secret on standard input (pipe it in: the command line would expose it)"
-        );
-        return Ok(Exit::Error);
-    }
     let settings = config.revoke.provider(provider.name);
     let base = settings.api_url.clone().unwrap_or_else(|| provider.default_base.to_owned());
     if args.dry_run || config.revoke.dry_run {

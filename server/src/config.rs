@@ -72,6 +72,8 @@ pub struct Config {
     pub issues: IssuesConfig,
     /// `[revoke]` and `[revoke.<provider>]`.
     pub revoke: crate::revoke::RevokeConfig,
+    /// `[validate]` and `[validate.<provider>]`.
+    pub validate: crate::validate::ValidateConfig,
     /// `[hook]`: the pre-receive hook's settings, when the file is shared with git servers
     /// (read by `leakgate pre-receive`, not by the service).
     pub hook: Option<serde_json::Value>,
@@ -315,8 +317,10 @@ impl Config {
         let mut config: Config =
             Self::figment(file).extract().map_err(|e| ConfigError::Invalid(describe(&e)))?;
         config.revoke.validate().map_err(ConfigError::Invalid)?;
+        config.validate.validate().map_err(ConfigError::Invalid)?;
         config.check_ranges().map_err(ConfigError::Invalid)?;
         config.revoke.instances = config.instances();
+        config.validate.instances = config.instances();
         for forge in [Forge::Github, Forge::Gitlab, Forge::Gitea] {
             if config.receives(forge) {
                 config.fetch_base(forge).map_err(ConfigError::Invalid)?;
@@ -349,6 +353,15 @@ impl Config {
         }
         if let Some(t) = self.revoke.timeout_seconds.filter(|t| !(1..=3_600).contains(t)) {
             return Err(format!("revoke.timeout_seconds = {t}: expected 1 to 3600"));
+        }
+        if let Some(t) = self.validate.timeout_seconds.filter(|t| !(1..=600).contains(t)) {
+            return Err(format!("validate.timeout_seconds = {t}: expected 1 to 600"));
+        }
+        if self.validate.recheck_hours > 87_600 {
+            return Err(format!(
+                "validate.recheck_hours = {}: expected 0 to 87600",
+                self.validate.recheck_hours
+            ));
         }
         Ok(())
     }

@@ -21,6 +21,7 @@ mod report;
 pub mod revoke;
 pub mod signature;
 mod spool;
+pub mod validate;
 mod worker;
 
 use std::collections::HashMap;

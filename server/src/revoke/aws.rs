@@ -33,7 +33,7 @@ pub(super) async fn aws(call: Call) -> Attempt {
     let region = call.settings.region.clone().unwrap_or_else(|| "us-east-1".to_owned());
     let deactivate =
         [("Action", "UpdateAccessKey"), ("AccessKeyId", key_id.as_str()), ("Status", "Inactive")];
-    let reply = sent!(aws_query(&call, &region, &key_id, secret, &deactivate).await);
+    let reply = sent!(aws_query(&call, IAM, &region, &key_id, secret, &deactivate).await);
     let attempt = aws_classify(&reply, Signer::Leaked);
     if attempt.summary.ends_with("SignatureDoesNotMatch") {
         return Attempt {
@@ -59,7 +59,7 @@ pub(super) async fn aws(call: Call) -> Attempt {
     };
     let admin_secret = Zeroizing::new(admin_secret.expose().to_owned());
     let params = [("Action", "GetAccessKeyLastUsed"), ("AccessKeyId", key_id.as_str())];
-    let reply = sent!(aws_query(&call, &region, &admin_id, &admin_secret, &params).await);
+    let reply = sent!(aws_query(&call, IAM, &region, &admin_id, &admin_secret, &params).await);
     if reply.status != 200 || reply.html {
         return aws_classify(&reply, Signer::Configured);
     }
@@ -73,7 +73,7 @@ pub(super) async fn aws(call: Call) -> Attempt {
     };
     let mut params = deactivate.to_vec();
     params.push(("UserName", user.as_str()));
-    let reply = sent!(aws_query(&call, &region, &admin_id, &admin_secret, &params).await);
+    let reply = sent!(aws_query(&call, IAM, &region, &admin_id, &admin_secret, &params).await);
     aws_classify(&reply, Signer::Configured)
 }
 
@@ -90,9 +90,21 @@ enum Signer {
     Configured,
 }
 
-/// One signed IAM Query API call.
-async fn aws_query(
+/// An AWS Query API: the signing name and the API version every call carries.
+pub(crate) struct QueryApi {
+    service: &'static str,
+    version: &'static str,
+}
+
+/// IAM's Query API.
+const IAM: QueryApi = QueryApi { service: "iam", version: "2010-05-08" };
+/// STS's Query API (`GetCallerIdentity`, which needs no permission).
+pub(crate) const STS: QueryApi = QueryApi { service: "sts", version: "2011-06-15" };
+
+/// One signed Query API call (IAM, STS) to `call.base`.
+pub(crate) async fn aws_query(
     call: &Call,
+    api: QueryApi,
     region: &str,
     key_id: &str,
     secret: &str,
@@ -100,7 +112,7 @@ async fn aws_query(
 ) -> Result<Reply, Attempt> {
     use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
     let mut form: Vec<(&str, &str)> = params.to_vec();
-    form.push(("Version", "2010-05-08"));
+    form.push(("Version", api.version));
     let body = form_body(&form);
     let url = format!("{}/", call.base);
     let content_type = "application/x-www-form-urlencoded; charset=utf-8";
@@ -109,7 +121,7 @@ async fn aws_query(
     let signed = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
-        .name("iam")
+        .name(api.service)
         .time(std::time::SystemTime::now())
         .settings(SigningSettings::default())
         .build()
@@ -171,9 +183,9 @@ fn aws_classify(reply: &Reply, signer: Signer) -> Attempt {
     }
 }
 
-/// The text of the first `<tag>` element (IAM's XML answers are flat and unescaped where
+/// The text of the first `<tag>` element (IAM's and STS's XML answers are flat and unescaped where
 /// leakgate reads them: user names and error codes).
-fn xml_text(xml: &str, tag: &str) -> Option<String> {
+pub(crate) fn xml_text(xml: &str, tag: &str) -> Option<String> {
     let open = format!("<{tag}>");
     let start = xml.find(&open)? + open.len();
     let end = xml[start..].find(&format!("</{tag}>"))? + start;

@@ -10,17 +10,17 @@ use super::providers::Call;
 use super::{guard, Attempt, Outcome};
 
 /// An answer, reduced to what classification needs.
-pub(super) struct Reply {
-    pub(super) status: u16,
-    pub(super) retry_after: Option<Duration>,
-    pub(super) html: bool,
-    pub(super) json: Value,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) html: bool,
+    pub(crate) json: Value,
     /// The body as text (the first 64 KiB), for XML answers.
-    pub(super) text: String,
+    pub(crate) text: String,
 }
 
 /// Sends one request to a checked destination. `Err` is the attempt to report (no answer).
-pub(super) async fn send(
+pub(crate) async fn send(
     call: &Call,
     method: Method,
     url: &str,
@@ -94,7 +94,7 @@ async fn send_inner(
 }
 
 /// Like `send`, also returning the values of the named response headers.
-pub(super) async fn send_with_headers(
+pub(crate) async fn send_with_headers(
     call: &Call,
     method: Method,
     url: &str,
@@ -114,7 +114,7 @@ pub(super) async fn send_with_headers(
 
 /// The common rules: `success` statuses revoke, `invalid` statuses mean the token was dead
 /// already; 429, 5xx and HTML pages are retryable; anything else is permanent.
-pub(super) fn classify(reply: &Reply, success: &[u16], invalid: &[u16]) -> Attempt {
+pub(crate) fn classify(reply: &Reply, success: &[u16], invalid: &[u16]) -> Attempt {
     let status = reply.status;
     // No provider documents an HTML answer: a page is a proxy's or a maintenance page.
     let (outcome, summary) = if reply.html {
@@ -139,15 +139,15 @@ macro_rules! sent {
         }
     };
 }
-pub(super) use sent;
+pub(crate) use sent;
 
 /// `r` with `pairs` as its form body.
-pub(super) fn form(r: RequestBuilder, pairs: &[(&str, &str)]) -> RequestBuilder {
+pub(crate) fn form(r: RequestBuilder, pairs: &[(&str, &str)]) -> RequestBuilder {
     r.header("content-type", "application/x-www-form-urlencoded").body(form_body(pairs))
 }
 
 /// `application/x-www-form-urlencoded` text of `pairs`.
-pub(super) fn form_body(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn form_body(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .map(|(k, v)| format!("{}={}", form_escape(k), form_escape(v)))
@@ -171,7 +171,7 @@ fn form_escape(text: &str) -> String {
 /// Provider text (an error code, a status) reduced to what an audit line and an issue may
 /// show: at most 64 characters of `[A-Za-z0-9_.:-]`, so that an answer echoing the request
 /// cannot carry the secret along.
-pub(super) fn code(text: &str) -> String {
+pub(crate) fn code(text: &str) -> String {
     let kept: String = text
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))
@@ -185,6 +185,6 @@ pub(super) fn code(text: &str) -> String {
 }
 
 /// A value safe to put in a URL path segment (ids from provider answers).
-pub(super) fn path_segment(id: &str) -> String {
+pub(crate) fn path_segment(id: &str) -> String {
     form_escape(id)
 }

@@ -7,13 +7,13 @@
 //! a provider leakgate cannot revoke. A secret is only ever sent to a checked destination
 //! ([`guard`]) and never appears in an [`Attempt`]'s summary.
 
-mod aws;
+pub(crate) mod aws;
 mod bearer;
 mod github;
 pub mod guard;
-mod http;
+pub(crate) mod http;
 mod listing;
-mod providers;
+pub(crate) mod providers;
 pub mod run;
 
 use std::collections::BTreeMap;
