@@ -357,6 +357,13 @@ impl Config {
         if let Some(t) = self.validate.timeout_seconds.filter(|t| !(1..=600).contains(t)) {
             return Err(format!("validate.timeout_seconds = {t}: expected 1 to 600"));
         }
+        if self.revoke.require_valid && !self.validate.enabled {
+            return Err(
+                "revoke.require_valid = true needs validate.enabled = true (nothing would \
+                        ever validate, so nothing would be revoked)"
+                    .into(),
+            );
+        }
         if self.validate.recheck_hours > 87_600 {
             return Err(format!(
                 "validate.recheck_hours = {}: expected 0 to 87600",

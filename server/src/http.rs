@@ -431,6 +431,81 @@ async fn approve_revocation(
     }
 }
 
+fn validation_json(v: &leakgate_store::Validation) -> serde_json::Value {
+    json!({
+        "fingerprint": v.fingerprint, "validator": v.validator, "rule_id": v.rule_id,
+        "finding_id": v.finding_id, "state": v.state, "status": v.status, "summary": v.summary,
+        "checks": v.checks, "created_at": v.created_at, "checked_at": v.checked_at,
+        "next_check_at": v.next_check_at,
+    })
+}
+
+/// `GET /api/validations?limit=`: the latest checks first, no secret material.
+async fn list_validations(
+    req: HttpRequest,
+    query: web::Query<RevocationQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    if let Some(refusal) = refused(&req, &state) {
+        return refusal;
+    }
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    match state.store.validations(limit).await {
+        Ok(rows) => HttpResponse::Ok().json(rows.iter().map(validation_json).collect::<Vec<_>>()),
+        Err(e) => {
+            tracing::error!(error = %e, "listing validations failed");
+            HttpResponse::ServiceUnavailable().json(json!({"error": "database error"}))
+        }
+    }
+}
+
+/// `POST /api/findings/{id}/validate`: checks the finding's key again now (a `validate`
+/// job); 202 with the validation as it stands.
+async fn request_validation(
+    req: HttpRequest,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    if let Some(refusal) = refused(&req, &state) {
+        return refusal;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return HttpResponse::BadRequest().json(json!({"error": "a finding id is a number"}));
+    };
+    if !state.config.validate.enabled {
+        return HttpResponse::Conflict().json(json!({"error": "[validate] enabled is false"}));
+    }
+    let found = async {
+        let Some(finding) = state.store.finding(id).await? else { return Ok(None) };
+        let row = state.store.validation(&finding.fingerprint).await?;
+        if row.is_some() {
+            let job = crate::validate::run::job(&finding.fingerprint, crate::job::Round::Requested);
+            state.store.enqueue(&job).await?;
+            state
+                .store
+                .audit("validation_requested", "api", &json!({"finding": id}).to_string())
+                .await?;
+        }
+        Ok::<_, leakgate_store::Error>(Some((finding.rule_id, row)))
+    };
+    match found.await {
+        Ok(None) => HttpResponse::NotFound().json(json!({"error": "no such finding"})),
+        Ok(Some((rule_id, None))) => HttpResponse::UnprocessableEntity().json(json!({
+            "error": format!(
+                "no validation of this finding's key is kept (rule {rule_id}): check it with `leakgate validate --rule {rule_id}` (key on stdin)"
+            ),
+        })),
+        Ok(Some((_, Some(row)))) => {
+            state.wake.notify_waiters();
+            HttpResponse::Accepted().json(validation_json(&row))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "requesting a validation failed");
+            HttpResponse::ServiceUnavailable().json(json!({"error": "database error"}))
+        }
+    }
+}
+
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
 }
@@ -469,7 +544,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body: usize) {
         web::scope("/api")
             .app_data(web::PayloadConfig::new(64 << 10))
             .route("/revocations", web::get().to(list_revocations))
-            .route("/findings/{id}/revoke", web::post().to(approve_revocation)),
+            .route("/findings/{id}/revoke", web::post().to(approve_revocation))
+            .route("/validations", web::get().to(list_validations))
+            .route("/findings/{id}/validate", web::post().to(request_validation)),
     ))
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))

@@ -21,6 +21,30 @@ pub enum Work {
     Revoke(Revoke),
     /// Scan a push the pre-receive hook let through unscanned.
     Rescan(Rescan),
+    /// Ask a secret's provider whether it is live.
+    Validate(Validate),
+}
+
+/// A `validate` job.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Validate {
+    /// The secret's fingerprint.
+    pub fingerprint: String,
+    /// Why the job exists (part of its key, not of its payload).
+    #[serde(skip)]
+    pub round: Round,
+}
+
+/// Why a validation runs: each reason has a key of its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Round {
+    /// A scan found the secret: one job per secret.
+    #[default]
+    Found,
+    /// The scheduled check after this many checks: one job per round.
+    Recheck(i64),
+    /// Someone asked (`POST /api/findings/{id}/validate`): a fresh job each time.
+    Requested,
 }
 
 /// A `revoke` job.
@@ -67,6 +91,7 @@ impl Work {
             Work::Push(_) => "push",
             Work::Revoke(_) => "revoke",
             Work::Rescan(_) => "rescan",
+            Work::Validate(_) => "validate",
         }
     }
 
@@ -78,11 +103,7 @@ impl Work {
             }
             Work::Revoke(r) => match r.trigger {
                 Trigger::Found => format!("revoke:{}", r.fingerprint),
-                Trigger::Approved => {
-                    let mut nonce = [0u8; 8];
-                    let _ = getrandom::fill(&mut nonce);
-                    format!("revoke:{}:manual:{}", r.fingerprint, hex::encode(nonce))
-                }
+                Trigger::Approved => format!("revoke:{}:manual:{}", r.fingerprint, nonce()),
                 Trigger::Stalled(since) => format!("revoke:{}:sweep:{since}", r.fingerprint),
             },
             Work::Rescan(r) => {
@@ -93,6 +114,11 @@ impl Work {
                     .collect();
                 format!("rescan:{}:{}", r.repo, updates.join(","))
             }
+            Work::Validate(v) => match v.round {
+                Round::Found => format!("validate:{}", v.fingerprint),
+                Round::Recheck(checks) => format!("validate:{}:check:{checks}", v.fingerprint),
+                Round::Requested => format!("validate:{}:asked:{}", v.fingerprint, nonce()),
+            },
         }
     }
 
@@ -102,6 +128,7 @@ impl Work {
             Work::Push(p) => serde_json::to_string(p),
             Work::Revoke(r) => serde_json::to_string(r),
             Work::Rescan(r) => serde_json::to_string(r),
+            Work::Validate(v) => serde_json::to_string(v),
         }
         .unwrap_or_default();
         let mut job = NewJob::new(self.kind(), &payload).key(&self.idempotency_key());
@@ -122,9 +149,17 @@ impl Work {
             "push" => serde_json::from_str(&job.payload).map(Work::Push).map_err(bad),
             "revoke" => serde_json::from_str(&job.payload).map(Work::Revoke).map_err(bad),
             "rescan" => serde_json::from_str(&job.payload).map(Work::Rescan).map_err(bad),
+            "validate" => serde_json::from_str(&job.payload).map(Work::Validate).map_err(bad),
             other => Err(format!("unknown job kind {other:?}")),
         }
     }
+}
+
+/// Random hex that makes a key unique (each approval or request is a job of its own).
+fn nonce() -> String {
+    let mut nonce = [0u8; 8];
+    let _ = getrandom::fill(&mut nonce);
+    hex::encode(nonce)
 }
 
 #[cfg(test)]
@@ -154,7 +189,8 @@ mod tests {
             updates: vec![("refs/heads/main".into(), "1".repeat(40), "2".repeat(40))],
             pusher: "dev".into(),
         });
-        for work in [Work::Push(push), revoke(Trigger::Found), rescan] {
+        let validate = |round| Work::Validate(Validate { fingerprint: "ab".into(), round });
+        for work in [Work::Push(push), revoke(Trigger::Found), rescan, validate(Round::Found)] {
             let new = work.job();
             let job = Job {
                 id: 1,
@@ -178,6 +214,12 @@ mod tests {
         );
         assert_eq!(revoke(Trigger::Stalled(7)).idempotency_key(), "revoke:ab:sweep:7");
         assert_eq!(revoke(Trigger::Found).job().max_attempts, REVOKE_ATTEMPTS);
+        assert_eq!(validate(Round::Found).idempotency_key(), "validate:ab");
+        assert_eq!(validate(Round::Recheck(3)).idempotency_key(), "validate:ab:check:3");
+        assert_ne!(
+            validate(Round::Requested).idempotency_key(),
+            validate(Round::Requested).idempotency_key()
+        );
         let unknown = Job {
             id: 1,
             kind: "mine".into(),

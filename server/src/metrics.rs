@@ -57,6 +57,8 @@ pub struct Metrics {
     pub reports: Family<KindOutcome, Counter>,
     /// Revocation attempts by provider and outcome.
     pub revocations: Family<KindOutcome, Counter>,
+    /// Live validations by provider and validity.
+    pub validations: Family<KindOutcome, Counter>,
 }
 
 impl Default for Metrics {
@@ -95,6 +97,12 @@ impl Metrics {
             "Revocation attempts by provider and outcome",
             revocations.clone(),
         );
+        let validations = Family::<KindOutcome, Counter>::default();
+        registry.register(
+            "validations",
+            "Live validations by provider and validity",
+            validations.clone(),
+        );
         Metrics {
             registry,
             deliveries,
@@ -104,6 +112,7 @@ impl Metrics {
             findings,
             reports,
             revocations,
+            validations,
         }
     }
 

@@ -4,13 +4,43 @@
 use std::fmt::Write;
 
 use leakgate_rules::Finding;
-use leakgate_store::Revocation;
+use leakgate_store::{Revocation, Validation};
 use sha2::{Digest, Sha256};
 
 use crate::event::Push;
 
 /// The start of the issue body's revocation row.
 const REVOCATION_ROW: &str = "| Revocation | ";
+/// The start of the issue body's validity row.
+const VALIDITY_ROW: &str = "| Validity | ";
+/// The start of the issue body's severity row.
+const SEVERITY_ROW: &str = "| Severity | ";
+
+/// What the service keeps up to date in an issue: the key's validity and its revocation.
+pub struct Status {
+    /// The validity row's text.
+    pub validity: String,
+    /// The revocation row's text.
+    pub revocation: String,
+    /// The last validity, which raises (live) or lowers (dead) the severity shown.
+    pub live: Option<bool>,
+}
+
+impl Status {
+    /// The status from the stored rows.
+    pub fn of(validation: Option<&Validation>, revocation: Option<&Revocation>) -> Self {
+        let live = validation.and_then(|v| match crate::validate::Validity::parse(&v.state) {
+            Some(crate::validate::Validity::Valid) => Some(true),
+            Some(v) if v.is_dead() => Some(false),
+            _ => None,
+        });
+        Status {
+            validity: validity_text(validation),
+            revocation: revocation_text(revocation),
+            live,
+        }
+    }
+}
 
 /// At most this many locations are listed in an issue body.
 const MAX_LOCATIONS: usize = 20;
@@ -33,7 +63,7 @@ pub fn issue_title(first: &Finding) -> String {
 
 /// The issue body: where the secret is, what it is (redacted), the revocation state and
 /// what to do.
-pub fn issue_body(push: &Push, findings: &[&Finding], revocation: &str) -> String {
+pub fn issue_body(push: &Push, findings: &[&Finding], status: &Status) -> String {
     let first = findings[0];
     let mut body = String::new();
     let _ = writeln!(
@@ -47,14 +77,19 @@ pub fn issue_body(push: &Push, findings: &[&Finding], revocation: &str) -> Strin
     let _ = writeln!(body, "| | |\n|---|---|");
     let _ = writeln!(body, "| Rule | {} |", cell(&code(&first.rule_id)));
     let _ = writeln!(body, "| Provider | {} |", cell(&code(&first.provider)));
-    let _ = writeln!(body, "| Severity | {} |", first.severity);
+    let _ = writeln!(
+        body,
+        "{SEVERITY_ROW}{} |",
+        severity_text(&first.severity.to_string(), status.live)
+    );
     let _ = writeln!(body, "| Secret (redacted) | {} |", cell(&code(&first.redacted)));
     let _ = writeln!(
         body,
         "| Fingerprint | `{}` |",
         &first.fingerprint.as_str()[..16.min(first.fingerprint.as_str().len())]
     );
-    let _ = writeln!(body, "{REVOCATION_ROW}{revocation} |\n");
+    let _ = writeln!(body, "{VALIDITY_ROW}{} |", status.validity);
+    let _ = writeln!(body, "{REVOCATION_ROW}{} |\n", status.revocation);
     let _ = writeln!(body, "**Where it appears**\n");
     for f in findings.iter().take(MAX_LOCATIONS) {
         let commit = f.commit.as_deref().unwrap_or("?");
@@ -152,19 +187,67 @@ pub fn revocation_text(revocation: Option<&Revocation>) -> String {
     }
 }
 
-/// `body` with its revocation row saying `text`.
-pub fn with_revocation(body: &str, text: &str) -> String {
-    body.lines()
-        .map(|line| {
-            if line.starts_with(REVOCATION_ROW) {
-                format!("{REVOCATION_ROW}{text} |")
-            } else {
-                line.to_owned()
+/// The severity row's text: the rule's severity, raised to critical for a key validated
+/// live and lowered to low for one its provider refuses.
+fn severity_text(base: &str, live: Option<bool>) -> String {
+    match live {
+        Some(true) if base != "critical" => {
+            format!("critical (raised from {base}: the key is live)")
+        }
+        Some(false) if base != "low" => {
+            format!("low (lowered from {base}: the key no longer works)")
+        }
+        _ => base.to_owned(),
+    }
+}
+
+/// The validity row's text.
+pub fn validity_text(validation: Option<&Validation>) -> String {
+    let Some(v) = validation else {
+        return "not checked".into();
+    };
+    let summary = v.summary.replace(['|', '\n', '`'], " ");
+    let when = v.checked_at.map(|at| format!(", checked {}", utc(at))).unwrap_or_default();
+    match v.state.as_str() {
+        "pending" => format!("being checked with {}", v.validator),
+        "valid" => format!("**valid**: {} accepts the key ({summary}{when})", v.validator),
+        "invalid" | "revoked" | "expired" => {
+            format!("{}: {} refuses the key ({summary}{when})", v.state, v.validator)
+        }
+        "canary" => format!("**canary**: a honeytoken, not called ({summary})"),
+        "not_checkable" => format!("not checkable ({summary})"),
+        other => format!("{other} ({summary}{when}); checked again later"),
+    }
+}
+
+/// Milliseconds since the epoch as RFC 3339 (UTC, to the second).
+fn utc(ms: i64) -> String {
+    let at =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+/// `body` with its status rows saying what `status` says (an issue written before the
+/// validity row existed gets one, above the revocation row).
+pub fn with_status(body: &str, status: &Status) -> String {
+    let has_validity = body.lines().any(|l| l.starts_with(VALIDITY_ROW));
+    let mut out = Vec::new();
+    for line in body.lines() {
+        if line.starts_with(REVOCATION_ROW) {
+            if !has_validity {
+                out.push(format!("{VALIDITY_ROW}{} |", status.validity));
             }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + if body.ends_with('\n') { "\n" } else { "" }
+            out.push(format!("{REVOCATION_ROW}{} |", status.revocation));
+        } else if line.starts_with(VALIDITY_ROW) {
+            out.push(format!("{VALIDITY_ROW}{} |", status.validity));
+        } else if let Some(rest) = line.strip_prefix(SEVERITY_ROW) {
+            let base = rest.split_whitespace().next().unwrap_or("");
+            out.push(format!("{SEVERITY_ROW}{} |", severity_text(base, status.live)));
+        } else {
+            out.push(line.to_owned());
+        }
+    }
+    out.join("\n") + if body.ends_with('\n') { "\n" } else { "" }
 }
 
 #[cfg(test)]
@@ -231,7 +314,9 @@ mod tests {
             received_at: None,
             installation_id: None,
         };
-        let body = issue_body(&push, &[&finding], "queued");
+        let status =
+            Status { validity: "not checked".into(), revocation: "queued".into(), live: None };
+        let body = issue_body(&push, &[&finding], &status);
         // No line break from a name survives, so no heading or list starts.
         assert!(!body.lines().any(|l| l.starts_with("## Pwned") || l.starts_with("# x")), "{body}");
         // Every name is inside a code span whose fence it cannot match.
@@ -248,13 +333,31 @@ mod tests {
     }
 
     #[test]
-    fn only_the_revocation_row_changes() {
-        let body = "intro\n\n| | |\n|---|---|\n| Rule | `r` |\n| Revocation | queued with github |\n\nrest\n";
-        let new = with_revocation(body, "**revoked** via github (HTTP 202)");
+    fn only_the_status_rows_change_and_validity_drives_the_severity() {
+        let body = "intro\n\n| | |\n|---|---|\n| Rule | `r` |\n| Severity | high |\n| Revocation | queued with github |\n\nrest\n";
+        let revoked = |live| Status {
+            validity: "**valid**: github accepts the key".into(),
+            revocation: "**revoked** via github (HTTP 202)".into(),
+            live,
+        };
+        let new = with_status(body, &revoked(Some(true)));
         assert_eq!(
             new,
-            "intro\n\n| | |\n|---|---|\n| Rule | `r` |\n| Revocation | **revoked** via github (HTTP 202) |\n\nrest\n"
+            "intro\n\n| | |\n|---|---|\n| Rule | `r` |\n| Severity | critical (raised from high: the key is live) |\n| Validity | **valid**: github accepts the key |\n| Revocation | **revoked** via github (HTTP 202) |\n\nrest\n"
         );
-        assert_eq!(with_revocation(&new, "**revoked** via github (HTTP 202)"), new);
+        assert_eq!(with_status(&new, &revoked(Some(true))), new, "idempotent");
+        let dead = with_status(&new, &revoked(Some(false)));
+        assert!(
+            dead.contains("| Severity | low (lowered from high: the key no longer works) |"),
+            "{dead}"
+        );
+        let unknown = with_status(&dead, &revoked(None));
+        assert!(unknown.contains("| Severity | high |"), "back to the rule's: {unknown}");
+    }
+
+    #[test]
+    fn times_are_written_in_utc() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(1_796_400_000_000), "2026-12-04T16:00:00Z");
     }
 }

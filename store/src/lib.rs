@@ -28,6 +28,7 @@ mod exceptions;
 mod jobs;
 mod records;
 mod revocations;
+mod validations;
 
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -45,6 +46,7 @@ pub use records::{
     AuditEvent, Bypass, Delivery, FindingRecord, IssueClaim, IssueLock, IssueRecord, NewScan,
 };
 pub use revocations::{NewRevocation, Revocation, RevocationEnd, RevocationState};
+pub use validations::{NewValidation, Validation};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");

@@ -65,6 +65,10 @@ pub struct State {
     /// GitLab tokens revoked: (how, token) with how `self` (the token revoked itself) or
     /// `admin` (the admin token API).
     pub gitlab_revoked: Vec<(String, String)>,
+    /// Tokens that `GET /user` refuses (never valid), besides the revoked ones.
+    pub dead: Vec<String>,
+    /// Tokens `GET /user` was asked about (live validation), in order.
+    pub validated: Vec<String>,
 }
 
 pub struct Fake {
@@ -228,6 +232,25 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>)
         let token = json_body["token"].as_str().unwrap_or("").to_owned();
         state.gitlab_revoked.push(("admin".into(), token));
         return HttpResponse::NoContent().finish();
+    }
+    // Live validation: `GET /user` answers 200 with the user for a live token, 401 for a
+    // revoked or unknown one.
+    if path == "/github-api/user" && req.method() == "GET" {
+        let token = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("")
+            .to_owned();
+        let mut state = lock(&shared);
+        state.requests.push(format!("GET {path}"));
+        state.validated.push(token.clone());
+        let dead = state.dead.contains(&token) || state.revoked.iter().any(|(t, _)| *t == token);
+        if dead || !token.starts_with("ghp_") {
+            return HttpResponse::Unauthorized().json(json!({"message": "Bad credentials"}));
+        }
+        return HttpResponse::Ok().json(json!({"login": "dev", "id": 7}));
     }
     if path == "/github-api/credentials/revoke" && req.method() == actix_web::http::Method::POST {
         // GitHub's credential revocation API: unauthenticated on github.com, up to 1000

@@ -501,3 +501,101 @@ fn a_failing_provider_is_retried_until_the_key_is_revoked() -> TestResult {
     assert_no_plaintext(&world, &[service.log()], &token)?;
     Ok(())
 }
+
+/// Live validation in the service, with `[revoke] require_valid`: a live key validates
+/// `valid` at the instance the push came from and only then is revoked; a dead key is never
+/// sent for revocation; the issue shows the validity; a check on demand after the revocation
+/// says `revoked` without calling the provider; nothing in plaintext anywhere.
+#[test]
+fn require_valid_revokes_only_keys_that_validate_live() -> TestResult {
+    let world = World::new()?;
+    let admin = "operator-token-for-tests";
+    let extra = format!(
+        "{}[revoke]\nrequire_valid = true\n[validate]\nenabled = true\n\
+         [validate.github]\nallow_internal = true\nallow_http = true\nrequests_per_hour = 360000\n",
+        auto_github(&world)
+    );
+    let service = Service::start_with_env(
+        &world,
+        &world.config(&extra)?,
+        &[("LEAKGATE_SERVER__ADMIN_TOKEN", admin)],
+    )?;
+    let dead = github_token(42);
+    world.fake.state().dead.push(dead.clone());
+    let repo = world.repo("github", "acme/live")?;
+    let live = github_token(41);
+    repo.commit("deploy.env", &format!("TOKEN={live}\nOLD_TOKEN={dead}\n"))?;
+    let (before, after) = repo.push()?;
+    assert_eq!(service.deliver("github", "push", "v-1", &repo.event(&before, &after))?.0, 202);
+    service.wait("the live token revoked", || received(&world, &live) == 1)?;
+    let validation = |token: &str| -> Res<Option<leakgate_store::Validation>> {
+        let (rt, store) = store(&world)?;
+        let key = leakgate_rules::FingerprintKey::new(&hex::decode(crate::FINGERPRINT_KEY)?);
+        let fingerprint = key.fingerprint(&leakgate_rules::Secret::new(token.as_bytes()));
+        Ok(rt.block_on(store.validation(fingerprint.as_str()))?)
+    };
+    service.wait("the dead token's validation", || {
+        validation(&dead).ok().flatten().is_some_and(|v| v.state == "invalid")
+    })?;
+    service.wait("the dead token's revocation settled", || {
+        let (rt, store) = store(&world).expect("store");
+        let rows = rt.block_on(store.revocations(None, 10)).expect("rows");
+        rows.iter()
+            .any(|r| r.state.as_str() == "already_invalid" && r.summary.contains("validation"))
+    })?;
+    assert_eq!(received(&world, &dead), 0, "a dead key spends no revocation");
+    let v = validation(&live)?.ok_or("the live token's validation")?;
+    assert_eq!((v.state.as_str(), v.validator.as_str(), v.checks), ("valid", "github", 1));
+    assert!(v.next_check_at.is_some(), "a live key is checked again");
+    // The validation went to the instance the push came from, before the revocation.
+    {
+        let state = world.fake.state();
+        assert_eq!(state.validated.iter().filter(|t| **t == live).count(), 1);
+        assert_eq!(state.validated.iter().filter(|t| **t == dead).count(), 1);
+    }
+    service.wait("the issues showing the validity", || {
+        let state = world.fake.state();
+        state.issues.len() == 2
+            && state.issues.iter().any(|i| {
+                i.body.contains("| Validity | **valid**: github accepts the key")
+                    && i.body.contains("**revoked** via github")
+            })
+            && state.issues.iter().any(|i| {
+                i.body.contains("| Validity | invalid: github refuses the key")
+                    && i.body.contains("| Severity | low (lowered from critical")
+            })
+    })?;
+
+    // On demand, after the revocation: `revoked`, without asking the provider again.
+    let call = |method: &str, path: &str, auth: Option<&str>| -> Res<(u16, String)> {
+        let bearer = auth.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            bearer.as_deref().map(|b| vec![("Authorization", b)]).unwrap_or_default();
+        Ok(crate::http::request(&service.addr, method, path, &headers, b"")?)
+    };
+    let id = v.finding_id.ok_or("a finding id")?;
+    assert_eq!(call("POST", &format!("/api/findings/{id}/validate"), None)?.0, 401);
+    assert_eq!(call("POST", "/api/findings/999999/validate", Some(admin))?.0, 404);
+    let (code, reply) = call("POST", &format!("/api/findings/{id}/validate"), Some(admin))?;
+    assert_eq!(code, 202, "{reply}");
+    service.wait("the validation saying revoked", || {
+        validation(&live).ok().flatten().is_some_and(|v| v.state == "revoked" && v.checks == 2)
+    })?;
+    assert_eq!(world.fake.state().validated.iter().filter(|t| **t == live).count(), 1);
+    let (code, list) = call("GET", "/api/validations", Some(admin))?;
+    assert_eq!(code, 200, "{list}");
+    assert!(!list.contains(&live) && !list.contains(&dead), "{list}");
+    let (_, metrics) = service.get("/metrics")?;
+    assert!(
+        metrics.contains("leakgate_validations_total{kind=\"github\",outcome=\"valid\"} 1"),
+        "{metrics}"
+    );
+    let (rt, store) = store(&world)?;
+    let audit = rt.block_on(store.audit_events(200))?;
+    assert!(audit.iter().filter(|e| e.kind == "validated").count() >= 3);
+    assert!(audit.iter().all(|e| !e.detail.contains(&live) && !e.detail.contains(&dead)));
+    drop(store);
+    assert_no_plaintext(&world, &[service.log()], &live)?;
+    assert_no_plaintext(&world, &[service.log()], &dead)?;
+    Ok(())
+}

@@ -149,6 +149,10 @@ pub struct RevokeConfig {
     pub blocked_pushes: bool,
     /// How long one provider call may take, in seconds (default 15).
     pub timeout_seconds: Option<u64>,
+    /// Send an automatic revocation only once the key validated live (`[validate]` must be
+    /// enabled): a key that is dead already spends no call, and a key no validator checks
+    /// waits for a person.
+    pub require_valid: bool,
     /// Per provider, by name (`github`, `gitlab`, ...).
     #[serde(flatten)]
     pub providers: BTreeMap<String, ProviderConfig>,

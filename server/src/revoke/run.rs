@@ -53,6 +53,13 @@ fn first_state(config: &RevokeConfig, provider: &str, finding: &Finding) -> (Sta
     match config.provider(provider).policy {
         Policy::Off => (State::Off, format!("[revoke.{provider}] policy is off")),
         Policy::Manual => (State::AwaitingApproval, "waiting for approval".into()),
+        Policy::Auto if config.require_valid => {
+            let why = match crate::validate::for_rule(&finding.rule_id) {
+                Some(_) => crate::validate::run::AWAITING_VALIDATION,
+                None => crate::validate::run::NO_VALIDATION,
+            };
+            (State::Review, why.into())
+        }
         Policy::Auto if !passes_gate(finding) => {
             (State::Review, "no checksum confirmed it and the rule's severity is below high".into())
         }
@@ -65,7 +72,7 @@ fn first_state(config: &RevokeConfig, provider: &str, finding: &Finding) -> (Sta
 /// half the finding is (both halves' revocations deactivate the same key; the second call
 /// finds it inactive and succeeds again). `None`: an AWS half found without the other, which
 /// never deactivates a key.
-fn material(finding: &Finding, all: &[(&Finding, Option<i64>)]) -> Option<Vec<u8>> {
+pub(crate) fn material(finding: &Finding, all: &[(&Finding, Option<i64>)]) -> Option<Vec<u8>> {
     let secret = finding.secret.expose();
     let other_half = match finding.rule_id.as_str() {
         "aws-access-key-id" => "aws-secret-access-key",

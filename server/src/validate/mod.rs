@@ -14,6 +14,7 @@
 //! [`Check`]'s summary; nothing from the answer is kept but the status and an error code.
 
 mod providers;
+pub mod run;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

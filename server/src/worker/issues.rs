@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leakgate_rules::Finding;
-use leakgate_store::{IssueClaim, IssueLock, IssueRecord, Revocation};
+use leakgate_store::{IssueClaim, IssueLock, IssueRecord};
 
 use super::{repo_key, Context, JobError};
 use crate::config::IssuesConfig;
@@ -123,10 +123,8 @@ pub(super) async fn report(
     let installation = push.installation_id;
     let count = |outcome: &str| Metrics::count(&ctx.metrics.reports, "issue", outcome);
     let body_now = || async {
-        let revocation = ctx.store.revocation(fingerprint).await?;
-        let body =
-            report::issue_body(push, findings, &report::revocation_text(revocation.as_ref()));
-        Ok::<_, leakgate_store::Error>(body)
+        let status = status(ctx, fingerprint).await?;
+        Ok::<_, leakgate_store::Error>(report::issue_body(push, findings, &status))
     };
     match ctx.store.claim_issue(&key, fingerprint, worker, lease).await? {
         IssueClaim::Open(_) => {
@@ -181,27 +179,31 @@ pub(super) async fn report(
             ctx.store.issue_opened(&key, fingerprint, &record).await?;
             // The revocation may have moved on while the issue was being opened (its job
             // found no open issue to write to): bring the row up to date.
-            if let Some(now) = ctx.store.revocation(fingerprint).await? {
-                update(ctx, worker, &now, lease).await?;
-            }
+            update(ctx, worker, fingerprint, lease).await?;
             Ok(issue.url)
         }
         IssueClaim::Busy => Err(busy("opening", 5)),
     }
 }
 
-/// Writes a revocation's state into every open issue of its secret (one per repository it
-/// was pushed to); an issue not open yet gets the state from its opener.
+/// The secret's validity and revocation as stored now.
+async fn status(ctx: &Context, fingerprint: &str) -> Result<report::Status, leakgate_store::Error> {
+    let validation = ctx.store.validation(fingerprint).await?;
+    let revocation = ctx.store.revocation(fingerprint).await?;
+    Ok(report::Status::of(validation.as_ref(), revocation.as_ref()))
+}
+
+/// Writes a secret's validity and revocation state into every open issue of it (one per
+/// repository it was pushed to); an issue not open yet gets the state from its opener.
 pub(super) async fn update(
     ctx: &Arc<Context>,
     worker: &str,
-    row: &Revocation,
+    fingerprint: &str,
     lease: Duration,
 ) -> Result<(), JobError> {
     if !ctx.config.issues.enabled {
         return Ok(());
     }
-    let fingerprint = &row.fingerprint;
     for key in ctx.store.issue_repos(fingerprint).await? {
         let Some((forge, repo)) = key.split_once(':') else { continue };
         let Some(client) = [Forge::Github, Forge::Gitlab, Forge::Gitea]
@@ -217,11 +219,8 @@ pub(super) async fn update(
             IssueLock::Busy => return Err(busy("writing", 2)),
         };
         // The state as it is now, under the lock: a later writer cannot be overtaken.
-        let current = ctx.store.revocation(fingerprint).await?;
-        let Some(body) = record
-            .body
-            .as_deref()
-            .map(|old| report::with_revocation(old, &report::revocation_text(current.as_ref())))
+        let current = status(ctx, fingerprint).await?;
+        let Some(body) = record.body.as_deref().map(|old| report::with_status(old, &current))
         else {
             ctx.store.unlock_issue(&key, fingerprint, worker).await?;
             continue;

@@ -238,6 +238,7 @@ async fn execute(
             run_revoke(ctx, worker, &revoke.fingerprint, lease).await
         }
         crate::job::Work::Rescan(rescan) => rescan::run(ctx, job.id, &rescan, cancel).await,
+        crate::job::Work::Validate(v) => run_validate(ctx, worker, &v, lease).await,
     }
 }
 
@@ -502,6 +503,47 @@ async fn mark_scanned(
     Ok(())
 }
 
+/// A `validate` job: asks the secret's provider whether it is live, records the answer and
+/// writes it into the secret's issues.
+async fn run_validate(
+    ctx: &Arc<Context>,
+    worker: &str,
+    job: &crate::job::Validate,
+    lease: Duration,
+) -> Result<(), JobError> {
+    let validator = crate::validate::run::Validator {
+        store: &ctx.store,
+        key: &ctx.secret_key,
+        config: &ctx.config.validate,
+        revoke: &ctx.config.revoke,
+        worker,
+    };
+    let (step, check) = validator.run(&job.fingerprint, job.round).await?;
+    if let Some(check) = &check {
+        let provider = ctx.store.validation(&job.fingerprint).await?.map(|v| v.validator);
+        Metrics::count(
+            &ctx.metrics.validations,
+            provider.as_deref().unwrap_or("unknown"),
+            check.validity.as_str(),
+        );
+        tracing::info!(
+            validity = check.validity.as_str(),
+            status = check.status,
+            provider = provider.as_deref().unwrap_or(""),
+            "validation"
+        );
+        // A revocation the gate released.
+        ctx.wake.notify_waiters();
+    }
+    match step {
+        crate::validate::run::Step::Done(true) => {
+            issues::update(ctx, worker, &job.fingerprint, lease).await
+        }
+        crate::validate::run::Step::Done(false) => Ok(()),
+        crate::validate::run::Step::Later(delay, why) => Err(JobError::Later(delay, why)),
+    }
+}
+
 /// A `revoke` job: sends the revocation (or finds it settled) and writes the outcome into
 /// the secret's issues.
 async fn run_revoke(
@@ -518,7 +560,9 @@ async fn run_revoke(
         worker,
     };
     match revoker.run(fingerprint, lease).await? {
-        revoke::run::Step::Settled(row) => issues::update(ctx, worker, &row, lease).await,
+        revoke::run::Step::Settled(row) => {
+            issues::update(ctx, worker, &row.fingerprint, lease).await
+        }
         revoke::run::Step::Missing => Ok(()),
         revoke::run::Step::Later(delay, why) => Err(JobError::Later(delay, why)),
         revoke::run::Step::Retry(why) => Err(JobError::Retry(why)),

@@ -1,0 +1,143 @@
+//! Live validation results: one row per secret (by keyed fingerprint), the state its
+//! provider last reported, when it was checked and when it is checked again. The secret
+//! itself is never here (its encrypted material is in `secret_material` while needed).
+
+use crate::{now_ms, on_pool, Error, Store};
+
+/// A validation to plan.
+#[derive(Clone, Debug)]
+pub struct NewValidation {
+    /// The secret's keyed fingerprint.
+    pub fingerprint: String,
+    /// The validator's name.
+    pub validator: String,
+    /// The rule that found it.
+    pub rule_id: String,
+    /// The finding it was planned for.
+    pub finding_id: Option<i64>,
+    /// Where it was found (JSON, no secret).
+    pub context: String,
+}
+
+/// A validation as stored.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct Validation {
+    /// The secret's keyed fingerprint.
+    pub fingerprint: String,
+    /// The validator's name.
+    pub validator: String,
+    /// The rule that found it.
+    pub rule_id: String,
+    /// The finding it was planned for.
+    pub finding_id: Option<i64>,
+    /// Where it was found (JSON).
+    pub context: String,
+    /// `pending` until the first check, then the last validity.
+    pub state: String,
+    /// The last answer's HTTP status.
+    pub status: Option<i64>,
+    /// The last answer, summarised (no secret).
+    pub summary: String,
+    /// How many checks were made.
+    pub checks: i64,
+    /// When it was planned (ms since the epoch).
+    pub created_at: i64,
+    /// When it was last checked.
+    pub checked_at: Option<i64>,
+    /// When it is checked again; `None`: not again.
+    pub next_check_at: Option<i64>,
+}
+
+const COLUMNS: &str = "fingerprint, validator, rule_id, finding_id, context, state, status, \
+                       summary, checks, created_at, checked_at, next_check_at";
+
+impl Store {
+    /// Plans the validation of a secret unless it has one; `true` when this call created it.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn add_validation(&self, v: &NewValidation) -> Result<bool, Error> {
+        let q = "INSERT INTO validations (fingerprint, validator, rule_id, finding_id, context, \
+                 state, summary, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 'planned', $6) \
+                 ON CONFLICT (fingerprint) DO NOTHING";
+        let done = on_pool!(self, |pool, sql| {
+            sqlx::query(&sql(q))
+                .bind(&v.fingerprint)
+                .bind(&v.validator)
+                .bind(&v.rule_id)
+                .bind(v.finding_id)
+                .bind(&v.context)
+                .bind(now_ms())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// The validation of `fingerprint`.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn validation(&self, fingerprint: &str) -> Result<Option<Validation>, Error> {
+        let q = format!("SELECT {COLUMNS} FROM validations WHERE fingerprint = $1");
+        Ok(on_pool!(self, |pool, sql| sqlx::query_as(&sql(&q))
+            .bind(fingerprint)
+            .fetch_optional(pool)
+            .await?))
+    }
+
+    /// The most recent validations, newest check first.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn validations(&self, limit: i64) -> Result<Vec<Validation>, Error> {
+        let q = format!(
+            "SELECT {COLUMNS} FROM validations ORDER BY coalesce(checked_at, created_at) DESC \
+             LIMIT $1"
+        );
+        Ok(on_pool!(self, |pool, sql| sqlx::query_as(&sql(&q)).bind(limit).fetch_all(pool).await?))
+    }
+
+    /// Records a check's result (and when to check again), and audits it.
+    ///
+    /// # Errors
+    ///
+    /// A database error; [`Error::NotFound`] when the secret has no validation.
+    pub async fn record_validation(
+        &self,
+        fingerprint: &str,
+        state: &str,
+        status: Option<i64>,
+        summary: &str,
+        next_check_at: Option<i64>,
+        actor: &str,
+    ) -> Result<(), Error> {
+        let q =
+            "UPDATE validations SET state = $1, status = $2, summary = $3, checks = checks + 1, \
+                 checked_at = $4, next_check_at = $5 WHERE fingerprint = $6";
+        let now = now_ms();
+        let done = on_pool!(self, |pool, sql| {
+            sqlx::query(&sql(q))
+                .bind(state)
+                .bind(status)
+                .bind(summary)
+                .bind(now)
+                .bind(next_check_at)
+                .bind(fingerprint)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(Error::NotFound);
+        }
+        let detail = serde_json::json!({
+            "fingerprint": fingerprint, "state": state, "status": status, "summary": summary,
+        });
+        self.audit("validated", actor, &detail.to_string()).await
+    }
+}
