@@ -74,6 +74,8 @@ pub struct Config {
     pub revoke: crate::revoke::RevokeConfig,
     /// `[validate]` and `[validate.<provider>]`.
     pub validate: crate::validate::ValidateConfig,
+    /// `[gitlab_revocation]`: GitLab's Token Revocation API, served.
+    pub gitlab_revocation: crate::token_revocation::GitlabRevocationConfig,
     /// `[hook]`: the pre-receive hook's settings, when the file is shared with git servers
     /// (read by `leakgate pre-receive`, not by the service).
     pub hook: Option<serde_json::Value>,
@@ -498,6 +500,8 @@ impl Config {
             read(&mut forge.webhook_secret, forge.webhook_secret_file.as_ref(), key("s"))?;
             read(&mut forge.token, forge.token_file.as_ref(), key("a"))?;
         }
+        let gr = &mut self.gitlab_revocation;
+        read(&mut gr.token, gr.token_file.as_ref(), "gitlab_revocation.token_file")?;
         for (name, p) in &mut self.revoke.providers {
             read(&mut p.token, p.token_file.as_ref(), &format!("revoke.{name}.token_file"))?;
             read(

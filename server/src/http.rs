@@ -35,6 +35,14 @@ pub struct AppState {
     pub recorder: Recorder,
     /// Wakes idle workers in this process.
     pub wake: Arc<Notify>,
+    /// The rules (receivers scan the tokens they are sent).
+    pub rules: Arc<leakgate_rules::RuleSet>,
+    /// The fingerprint key.
+    pub key: Arc<leakgate_rules::FingerprintKey>,
+    /// Encrypts secret material while it is needed.
+    pub secret_key: Arc<leakgate_store::SecretKey>,
+    /// The GitLab Token Revocation API's rate limit in this replica.
+    pub gitlab_revocation_limit: crate::token_revocation::RateLimit,
 }
 
 /// What became of a delivery.
@@ -548,6 +556,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/validations", web::get().to(list_validations))
             .route("/findings/{id}/validate", web::post().to(request_validation)),
     ))
+    .configure(crate::token_revocation::routes)
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))
     .route("/metrics", web::get().to(metrics));

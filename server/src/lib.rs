@@ -21,6 +21,7 @@ mod report;
 pub mod revoke;
 pub mod signature;
 mod spool;
+pub mod token_revocation;
 pub mod validate;
 mod worker;
 
@@ -130,12 +131,13 @@ pub async fn serve(options: Options) -> Result<(), ServeError> {
             .map_err(|source| ServeError::Directory { path: spool_dir.clone(), source })?,
     );
     let wake = Arc::new(Notify::new());
+    let (rules, key, secret_key) = (Arc::new(rules), Arc::new(key), Arc::new(secret_key));
     let ctx = Arc::new(worker::Context {
         store: store.clone(),
         config: config.clone(),
-        rules: Arc::new(rules),
-        key: Arc::new(key),
-        secret_key: Arc::new(secret_key),
+        rules: rules.clone(),
+        key: key.clone(),
+        secret_key: secret_key.clone(),
         metrics: metrics.clone(),
         forges,
         mirror_root,
@@ -149,6 +151,10 @@ pub async fn serve(options: Options) -> Result<(), ServeError> {
         metrics,
         recorder: http::Recorder::start(store.clone(), spool.clone()),
         wake,
+        rules,
+        key,
+        secret_key,
+        gitlab_revocation_limit: Default::default(),
     });
     let max_body = config.server.max_body_bytes;
     let threads = match config.server.http_threads {

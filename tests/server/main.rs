@@ -16,6 +16,7 @@ mod flows;
 mod replicas;
 mod revocation;
 mod revoke;
+mod token_revocation;
 mod validate;
 
 #[path = "../../store/tests/conformance/pg.rs"]

@@ -172,6 +172,25 @@ pub async fn plan(
     Ok(queued)
 }
 
+/// Plans what the service does with newly recorded findings: their validation (first: a
+/// revocation that ends at once wipes the material both share) and their revocation.
+/// Returns how many jobs were queued.
+///
+/// # Errors
+///
+/// A database error.
+pub async fn respond(
+    store: &Store,
+    key: &SecretKey,
+    config: &crate::Config,
+    origin: &Origin,
+    findings: &[(&Finding, Option<i64>)],
+) -> Result<usize, Error> {
+    let validations =
+        crate::validate::run::plan(store, key, &config.validate, origin, findings).await?;
+    Ok(validations + plan(store, key, &config.revoke, origin, findings).await?)
+}
+
 /// What an approval found.
 #[derive(Debug)]
 pub enum Approval {

@@ -69,18 +69,8 @@ pub(super) async fn run(
     };
     let with_ids: Vec<(&Finding, Option<i64>)> =
         recorded.findings.iter().zip(recorded.ids.iter().map(|id| Some(*id))).collect();
-    // Validation first: a revocation that ends at once wipes the material it shares.
-    let validations = crate::validate::run::plan(
-        &ctx.store,
-        &ctx.secret_key,
-        &ctx.config.validate,
-        &origin,
-        &with_ids,
-    )
-    .await?;
-    let queued = validations
-        + revoke::run::plan(&ctx.store, &ctx.secret_key, &ctx.config.revoke, &origin, &with_ids)
-            .await?;
+    let queued =
+        revoke::run::respond(&ctx.store, &ctx.secret_key, &ctx.config, &origin, &with_ids).await?;
     if queued > 0 {
         ctx.wake.notify_waiters();
     }
