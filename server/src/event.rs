@@ -174,6 +174,73 @@ struct GitlabProject {
     default_branch: Option<String>,
 }
 
+/// A GitHub secret scanning alert to act on (`secret_scanning_alert` webhook).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// The repository (`owner/name`).
+    pub repo: String,
+    /// The alert's number in the repository.
+    pub number: u64,
+    /// What happened: `created`, `reopened`, `validated` or `publicly_leaked`.
+    pub action: String,
+    /// Whether the repository is private (an issue in it is not public).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private: Option<bool>,
+    /// The App installation that delivered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installation_id: Option<u64>,
+}
+
+/// The alert actions leakgate acts on; the others (`resolved`, `assigned`, ...) change
+/// nothing about the key.
+pub const ALERT_ACTIONS: &[&str] = &["created", "reopened", "validated", "publicly_leaked"];
+
+#[derive(Deserialize)]
+struct GithubAlertEvent {
+    action: String,
+    alert: GithubAlertNumber,
+    repository: GithubRepo,
+    #[serde(default)]
+    installation: Option<Installation>,
+}
+
+#[derive(Deserialize)]
+struct GithubAlertNumber {
+    number: u64,
+}
+
+/// Parses a `secret_scanning_alert` body; `None` for an action leakgate does not act on.
+///
+/// # Errors
+///
+/// [`PayloadError`] for JSON that is not such an event.
+pub fn parse_alert(body: &[u8]) -> Result<Option<Alert>, PayloadError> {
+    let e: GithubAlertEvent = serde_json::from_slice(body).map_err(fail(Forge::Github))?;
+    if !ALERT_ACTIONS.contains(&e.action.as_str()) {
+        return Ok(None);
+    }
+    let name = &e.repository.full_name;
+    let valid = |part: &str| {
+        !part.is_empty()
+            && part.len() <= 100
+            && part.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    if !name.split_once('/').is_some_and(|(o, r)| valid(o) && valid(r)) {
+        return Err(PayloadError { forge: "github", reason: "not a repository name".into() });
+    }
+    Ok(Some(Alert {
+        private: match e.repository.visibility.as_deref() {
+            Some("public") => Some(false),
+            Some(_) => Some(true),
+            None => e.repository.private,
+        },
+        repo: e.repository.full_name,
+        number: e.alert.number,
+        action: e.action,
+        installation_id: e.installation.map(|i| i.id),
+    }))
+}
+
 /// Parses a push body from `forge`.
 ///
 /// # Errors

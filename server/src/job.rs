@@ -23,6 +23,8 @@ pub enum Work {
     Rescan(Rescan),
     /// Ask a secret's provider whether it is live.
     Validate(Validate),
+    /// Respond to a GitHub secret scanning alert.
+    Alert(crate::event::Alert),
 }
 
 /// A `validate` job.
@@ -92,6 +94,7 @@ impl Work {
             Work::Revoke(_) => "revoke",
             Work::Rescan(_) => "rescan",
             Work::Validate(_) => "validate",
+            Work::Alert(_) => "alert",
         }
     }
 
@@ -114,6 +117,7 @@ impl Work {
                     .collect();
                 format!("rescan:{}:{}", r.repo, updates.join(","))
             }
+            Work::Alert(a) => format!("alert:{}:{}:{}", a.repo, a.number, a.action),
             Work::Validate(v) => match v.round {
                 Round::Found => format!("validate:{}", v.fingerprint),
                 Round::Recheck(checks) => format!("validate:{}:check:{checks}", v.fingerprint),
@@ -129,6 +133,7 @@ impl Work {
             Work::Revoke(r) => serde_json::to_string(r),
             Work::Rescan(r) => serde_json::to_string(r),
             Work::Validate(v) => serde_json::to_string(v),
+            Work::Alert(a) => serde_json::to_string(a),
         }
         .unwrap_or_default();
         let mut job = NewJob::new(self.kind(), &payload).key(&self.idempotency_key());
@@ -150,6 +155,7 @@ impl Work {
             "revoke" => serde_json::from_str(&job.payload).map(Work::Revoke).map_err(bad),
             "rescan" => serde_json::from_str(&job.payload).map(Work::Rescan).map_err(bad),
             "validate" => serde_json::from_str(&job.payload).map(Work::Validate).map_err(bad),
+            "alert" => serde_json::from_str(&job.payload).map(Work::Alert).map_err(bad),
             other => Err(format!("unknown job kind {other:?}")),
         }
     }

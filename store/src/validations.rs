@@ -141,3 +141,109 @@ impl Store {
         self.audit("validated", actor, &detail.to_string()).await
     }
 }
+
+/// A secret scanning alert leakgate responds to.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct AlertRecord {
+    /// The repository (`owner/name`).
+    pub repo: String,
+    /// The alert's number.
+    pub number: i64,
+    /// The App installation that reported it.
+    pub installation_id: Option<i64>,
+    /// The secret's keyed fingerprint; `None` when it matched no rule.
+    pub fingerprint: Option<String>,
+    /// GitHub's `secret_type`.
+    pub secret_type: String,
+    /// `open`, `resolved` or `unsupported`.
+    pub state: String,
+    /// When leakgate first handled it (ms since the epoch).
+    pub created_at: i64,
+    /// When leakgate resolved it.
+    pub resolved_at: Option<i64>,
+}
+
+const ALERT_COLUMNS: &str =
+    "repo, number, installation_id, fingerprint, secret_type, state, created_at, resolved_at";
+
+impl Store {
+    /// Records an alert (or, for one known already, its secret and state: a reopened alert is
+    /// open again).
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn record_alert(&self, a: &AlertRecord) -> Result<(), Error> {
+        let q = "INSERT INTO alerts (repo, number, installation_id, fingerprint, secret_type, state, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (repo, number) DO UPDATE \
+                 SET installation_id = excluded.installation_id, fingerprint = excluded.fingerprint, \
+                 secret_type = excluded.secret_type, state = excluded.state, resolved_at = NULL";
+        on_pool!(self, |pool, sql| {
+            sqlx::query(&sql(q))
+                .bind(&a.repo)
+                .bind(a.number)
+                .bind(a.installation_id)
+                .bind(&a.fingerprint)
+                .bind(&a.secret_type)
+                .bind(&a.state)
+                .bind(now_ms())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The open alerts about the secret `fingerprint`.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn open_alerts(&self, fingerprint: &str) -> Result<Vec<AlertRecord>, Error> {
+        let q = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE fingerprint = $1 AND state = 'open' \
+             ORDER BY repo, number"
+        );
+        Ok(on_pool!(self, |pool, sql| sqlx::query_as(&sql(&q))
+            .bind(fingerprint)
+            .fetch_all(pool)
+            .await?))
+    }
+
+    /// The alert `number` of `repo`.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn alert(&self, repo: &str, number: i64) -> Result<Option<AlertRecord>, Error> {
+        let q = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE repo = $1 AND number = $2");
+        Ok(on_pool!(self, |pool, sql| sqlx::query_as(&sql(&q))
+            .bind(repo)
+            .bind(number)
+            .fetch_optional(pool)
+            .await?))
+    }
+
+    /// Marks an alert resolved by leakgate (audited); `false` when it was not open.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn alert_resolved(&self, repo: &str, number: i64) -> Result<bool, Error> {
+        let q = "UPDATE alerts SET state = 'resolved', resolved_at = $1 WHERE repo = $2 AND \
+                 number = $3 AND state = 'open'";
+        let done = on_pool!(self, |pool, sql| {
+            sqlx::query(&sql(q))
+                .bind(now_ms())
+                .bind(repo)
+                .bind(number)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if done == 1 {
+            let detail = serde_json::json!({ "repo": repo, "alert": number });
+            self.audit("alert_resolved", "service", &detail.to_string()).await?;
+        }
+        Ok(done == 1)
+    }
+}

@@ -69,6 +69,10 @@ pub struct State {
     pub dead: Vec<String>,
     /// Tokens `GET /user` was asked about (live validation), in order.
     pub validated: Vec<String>,
+    /// Secret scanning alerts by (repository, number): `secret_type`, `secret`, `state`.
+    pub alerts: std::collections::HashMap<(String, u64), (String, String, String)>,
+    /// Alert updates received: (repository, number, body).
+    pub alert_patches: Vec<(String, u64, Value)>,
 }
 
 pub struct Fake {
@@ -318,6 +322,29 @@ async fn dispatch(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>)
         _ => return HttpResponse::NotFound().finish(),
     };
     match (method.as_str(), tail.as_slice()) {
+        ("GET" | "PATCH", ["secret-scanning", "alerts", number]) if forge == "github" => {
+            let number: u64 = number.parse().unwrap_or_default();
+            let mut state = lock(&shared);
+            let key = (repo.clone(), number);
+            let Some((secret_type, secret, alert_state)) = state.alerts.get(&key).cloned() else {
+                return HttpResponse::NotFound().json(json!({"message": "Not Found"}));
+            };
+            if method == "PATCH" {
+                if let Some(new) = json_body["state"].as_str() {
+                    state.alerts.insert(key, (secret_type.clone(), secret.clone(), new.to_owned()));
+                }
+                state.alert_patches.push((repo.clone(), number, json_body.clone()));
+                return HttpResponse::Ok()
+                    .json(json!({"number": number, "state": json_body["state"]}));
+            }
+            // The documented alert object (the fields leakgate reads, and some it does not).
+            HttpResponse::Ok().json(json!({
+                "number": number, "state": alert_state, "secret_type": secret_type,
+                "secret_type_display_name": "Token", "secret": secret, "validity": "active",
+                "html_url": format!("https://github.example/{repo}/security/secret-scanning/{number}"),
+                "resolution": null, "publicly_leaked": false,
+            }))
+        }
         ("POST", ["statuses", sha]) => {
             if !delay.is_zero() {
                 actix_web::rt::time::sleep(delay).await;

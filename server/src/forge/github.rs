@@ -117,6 +117,75 @@ impl Github {
     }
 }
 
+/// A secret scanning alert as GitHub reports it: the secret itself (wiped when dropped), its
+/// type and its state.
+pub struct SecretAlert {
+    /// GitHub's `secret_type`.
+    pub secret_type: String,
+    /// The leaked value.
+    pub secret: Sensitive,
+    /// `open` or `resolved`.
+    pub state: String,
+}
+
+impl Github {
+    /// `GET /repos/{owner}/{repo}/secret-scanning/alerts/{number}` (the App needs "Secret
+    /// scanning alerts: read"). The answer carries the secret: it is parsed here and the
+    /// text dropped; nothing of it reaches an error message.
+    ///
+    /// # Errors
+    ///
+    /// The call failed, or the answer is not an alert.
+    pub async fn secret_scanning_alert(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        number: u64,
+    ) -> Result<SecretAlert, ForgeError> {
+        let (owner, name) = owner_name(repo);
+        let path = format!("/repos/{owner}/{name}/secret-scanning/alerts/{number}");
+        let body = zeroize::Zeroizing::new(
+            self.call(installation, http::Method::GET, &path, None, "secret scanning alert")
+                .await?,
+        );
+        let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let text = |key: &str| value[key].as_str().map(str::to_owned);
+        match (text("secret_type"), text("secret"), text("state")) {
+            (Some(secret_type), Some(secret), Some(state)) => {
+                let alert = SecretAlert { secret_type, secret: Sensitive::new(secret), state };
+                drop(value);
+                Ok(alert)
+            }
+            _ => Err(ForgeError::Refused(
+                "github secret scanning alert: the answer has no secret_type, secret and state"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Resolves an alert as revoked (`PATCH … {"state": "resolved", "resolution": "revoked"}`;
+    /// the App needs "Secret scanning alerts: write").
+    ///
+    /// # Errors
+    ///
+    /// The call failed.
+    pub async fn resolve_secret_alert(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        number: u64,
+        comment: &str,
+    ) -> Result<(), ForgeError> {
+        let (owner, name) = owner_name(repo);
+        let path = format!("/repos/{owner}/{name}/secret-scanning/alerts/{number}");
+        let body = json!({
+            "state": "resolved", "resolution": "revoked", "resolution_comment": comment,
+        });
+        self.call(installation, http::Method::PATCH, &path, Some(&body), "resolve alert").await?;
+        Ok(())
+    }
+}
+
 fn octocrab_error(error: &octocrab::Error, what: &str) -> ForgeError {
     match error {
         octocrab::Error::GitHub { source, .. } => {

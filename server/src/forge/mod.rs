@@ -14,6 +14,8 @@ mod github;
 mod gitlab;
 mod rest;
 
+pub use github::SecretAlert;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -333,6 +335,45 @@ impl ForgeApi for ForgeClient {
         body: &str,
     ) -> Result<(), ForgeError> {
         each!(self, c => c.edit_issue(installation, repo, number, body).await)
+    }
+}
+
+impl ForgeClient {
+    /// A GitHub secret scanning alert, with its secret.
+    ///
+    /// # Errors
+    ///
+    /// Not GitHub, or the call failed.
+    pub async fn secret_scanning_alert(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        number: u64,
+    ) -> Result<SecretAlert, ForgeError> {
+        match self {
+            ForgeClient::Github(g) => g.secret_scanning_alert(installation, repo, number).await,
+            _ => Err(ForgeError::NotConfigured("secret scanning alerts are GitHub's".into())),
+        }
+    }
+
+    /// Resolves a GitHub secret scanning alert as revoked.
+    ///
+    /// # Errors
+    ///
+    /// Not GitHub, or the call failed.
+    pub async fn resolve_secret_alert(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        number: u64,
+        comment: &str,
+    ) -> Result<(), ForgeError> {
+        match self {
+            ForgeClient::Github(g) => {
+                g.resolve_secret_alert(installation, repo, number, comment).await
+            }
+            _ => Err(ForgeError::NotConfigured("secret scanning alerts are GitHub's".into())),
+        }
     }
 }
 

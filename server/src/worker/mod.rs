@@ -5,10 +5,12 @@
 //! by its client's timeouts, and a job still running past [`job_limit`] is cancelled and
 //! retried, so that no remote holds a worker (and its repository's lock) for ever.
 //!
-//! The jobs: `push` ([`push`]), `revoke` (here), `rescan` ([`rescan`]); issues are written by
+//! The jobs: `push` ([`push`]), `revoke` and `validate` (here), `rescan` ([`rescan`]),
+//! `alert` ([`alert`]); issues are written by
 //! [`issues`]. Every step is idempotent, so a job that runs twice (its worker died after the
 //! forge answered, or its scan was cut short) changes nothing twice.
 
+mod alert;
 mod issues;
 mod push;
 mod rescan;
@@ -239,6 +241,7 @@ async fn execute(
         }
         crate::job::Work::Rescan(rescan) => rescan::run(ctx, job.id, &rescan, cancel).await,
         crate::job::Work::Validate(v) => run_validate(ctx, worker, &v, lease).await,
+        crate::job::Work::Alert(a) => alert::run(ctx, worker, &a, lease).await,
     }
 }
 
@@ -537,7 +540,8 @@ async fn run_validate(
     }
     match step {
         crate::validate::run::Step::Done(true) => {
-            issues::update(ctx, worker, &job.fingerprint, lease).await
+            issues::update(ctx, worker, &job.fingerprint, lease).await?;
+            alert::after_settled(ctx, &job.fingerprint).await
         }
         crate::validate::run::Step::Done(false) => Ok(()),
         crate::validate::run::Step::Later(delay, why) => Err(JobError::Later(delay, why)),
@@ -561,7 +565,8 @@ async fn run_revoke(
     };
     match revoker.run(fingerprint, lease).await? {
         revoke::run::Step::Settled(row) => {
-            issues::update(ctx, worker, &row.fingerprint, lease).await
+            issues::update(ctx, worker, &row.fingerprint, lease).await?;
+            alert::after_settled(ctx, &row.fingerprint).await
         }
         revoke::run::Step::Missing => Ok(()),
         revoke::run::Step::Later(delay, why) => Err(JobError::Later(delay, why)),
