@@ -76,6 +76,8 @@ pub struct Config {
     pub validate: crate::validate::ValidateConfig,
     /// `[gitlab_revocation]`: GitLab's Token Revocation API, served.
     pub gitlab_revocation: crate::token_revocation::GitlabRevocationConfig,
+    /// `[partner]`: the partner-alert receiver.
+    pub partner: crate::partner::PartnerConfig,
     /// `[hook]`: the pre-receive hook's settings, when the file is shared with git servers
     /// (read by `leakgate pre-receive`, not by the service).
     pub hook: Option<serde_json::Value>,
@@ -502,6 +504,10 @@ impl Config {
         }
         let gr = &mut self.gitlab_revocation;
         read(&mut gr.token, gr.token_file.as_ref(), "gitlab_revocation.token_file")?;
+        for (name, t) in &mut self.partner.types {
+            read(&mut t.token, t.token_file.as_ref(), &format!("partner.types.{name}.token_file"))?;
+        }
+        self.revoke.partner_types = self.partner.types.clone();
         for (name, p) in &mut self.revoke.providers {
             read(&mut p.token, p.token_file.as_ref(), &format!("revoke.{name}.token_file"))?;
             read(

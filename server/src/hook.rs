@@ -106,7 +106,8 @@ pub fn revoke_blocked(
     if !config.blocked_pushes || findings.iter().all(|f| f.revoke.is_none()) {
         return Ok(());
     }
-    let origin = Origin { forge: None, repo: repo.to_owned(), installation_id: None };
+    let origin =
+        Origin { forge: None, repo: repo.to_owned(), installation_id: None, partner_type: None };
     block_on(async {
         let store = leakgate_store::Store::connect(url).await?;
         let scan = store

@@ -43,6 +43,8 @@ pub struct AppState {
     pub secret_key: Arc<leakgate_store::SecretKey>,
     /// The GitLab Token Revocation API's rate limit in this replica.
     pub gitlab_revocation_limit: crate::token_revocation::RateLimit,
+    /// The partner senders' public keys.
+    pub partner_keys: crate::partner::KeyCache,
 }
 
 /// What became of a delivery.
@@ -613,6 +615,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body: usize) {
             .route("/findings/{id}/validate", web::post().to(request_validation)),
     ))
     .configure(crate::token_revocation::routes)
+    .configure(crate::partner::routes)
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))
     .route("/metrics", web::get().to(metrics));

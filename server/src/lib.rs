@@ -17,6 +17,7 @@ mod http;
 mod job;
 mod metrics;
 pub mod mirror;
+pub mod partner;
 mod report;
 pub mod revoke;
 pub mod signature;
@@ -155,6 +156,7 @@ pub async fn serve(options: Options) -> Result<(), ServeError> {
         key,
         secret_key,
         gitlab_revocation_limit: Default::default(),
+        partner_keys: Default::default(),
     });
     let max_body = config.server.max_body_bytes;
     let threads = match config.server.http_threads {

@@ -280,6 +280,7 @@ async fn record(
         forge: Some(crate::event::Forge::Gitlab),
         repo: "gitlab-secret-detection".into(),
         installation_id: None,
+        partner_type: None,
     };
     let with_ids: Vec<(&Finding, Option<i64>)> =
         findings.iter().zip(ids.iter().map(|id| Some(*id))).collect();

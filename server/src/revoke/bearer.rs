@@ -37,6 +37,25 @@ pub(super) async fn gitlab(call: Call) -> Attempt {
     classify(&reply, &[204], &[401])
 }
 
+/// An organisation's own tokens, reported by a partner alert: `POST` `{"token": ...}` to the
+/// internal endpoint configured for the token's type (with its bearer credential when one is
+/// set): 200/202/204 revoked; 404/410 unknown or revoked before.
+pub(super) async fn partner(call: Call) -> Attempt {
+    let body = json!({ "token": call.secret.as_str() });
+    let auth = call.settings.token.as_ref().filter(|t| t.is_set()).map(|t| t.expose().to_owned());
+    let reply = sent!(
+        send(&call, Method::POST, &call.base, |r| {
+            let r = r.json(&body);
+            match &auth {
+                Some(token) => r.bearer_auth(token),
+                None => r,
+            }
+        })
+        .await
+    );
+    classify(&reply, &[200, 202, 204], &[404, 410])
+}
+
 /// Slack: `POST /api/auth.revoke` with the token; 200 with `{"ok": true, "revoked": true}`;
 /// `invalid_auth`, `token_revoked`, `token_expired`, `account_inactive`, `not_authed` mean
 /// the token is dead already.

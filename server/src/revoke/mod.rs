@@ -160,6 +160,9 @@ pub struct RevokeConfig {
     /// `[gitlab]`), to revoke a forge's tokens at the instance that issued them.
     #[serde(skip)]
     pub instances: Instances,
+    /// `[partner.types]`: the internal endpoint that revokes each partner token type.
+    #[serde(skip)]
+    pub partner_types: BTreeMap<String, crate::partner::PartnerType>,
 }
 
 /// The API addresses of the configured forge instances.
@@ -202,6 +205,43 @@ impl RevokeConfig {
     /// The settings of `name` (defaults when absent).
     pub fn provider(&self, name: &str) -> ProviderConfig {
         self.providers.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Where a secret of `provider` found at `origin` is revoked: for a partner token, the
+    /// internal endpoint configured for its type; otherwise see [`RevokeConfig::destination`].
+    ///
+    /// # Errors
+    ///
+    /// The text for an `unsupported` revocation.
+    pub fn destination_for(
+        &self,
+        provider: &Provider,
+        origin: &run::Origin,
+    ) -> Result<String, String> {
+        if provider.name != "partner" {
+            return self.destination(provider, origin.forge);
+        }
+        let kind = origin.partner_type.as_deref().unwrap_or("");
+        self.partner_types
+            .get(kind)
+            .map(|t| t.url.trim_end_matches('/').to_owned())
+            .ok_or_else(|| format!("[partner.types.{kind}] is not configured (any more)"))
+    }
+
+    /// The settings a call of `provider` for a secret found at `origin` uses: a partner
+    /// type's own credential and destination permissions, else `[revoke.<provider>]`.
+    pub fn settings_for(&self, provider: &str, origin: &run::Origin) -> ProviderConfig {
+        let kind = origin.partner_type.as_deref().unwrap_or("");
+        match self.partner_types.get(kind).filter(|_| provider == "partner") {
+            Some(t) => ProviderConfig {
+                policy: self.provider(provider).policy,
+                token: t.token.clone(),
+                allow_internal: t.allow_internal,
+                allow_http: t.allow_http,
+                ..ProviderConfig::default()
+            },
+            None => self.provider(provider),
+        }
     }
 
     /// Where a secret of `provider` found in a push from `origin` is revoked: the API base,

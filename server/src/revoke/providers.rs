@@ -126,6 +126,12 @@ pub static PROVIDERS: &[Provider] = &[
         revoke: |c| Box::pin(listing::npm(c)),
     },
     Provider {
+        name: "partner",
+        default_base: "",
+        needs: "the token, sent to the internal endpoint [partner.types.<type>] names",
+        revoke: |c| Box::pin(bearer::partner(c)),
+    },
+    Provider {
         name: "huggingface",
         default_base: "https://huggingface.co",
         needs: "nothing: no published revocation API",

@@ -32,6 +32,9 @@ pub struct Origin {
     pub repo: String,
     /// The GitHub App installation that delivered the push.
     pub installation_id: Option<u64>,
+    /// For a partner alert: the token type, which picks the configured internal endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_type: Option<String>,
 }
 
 /// The job that sends (or, once final, reports) the revocation of `fingerprint`; `manual`
@@ -97,6 +100,9 @@ pub(crate) fn material(finding: &Finding, all: &[(&Finding, Option<i64>)]) -> Op
 /// The lane of a revocation: its provider, or for GitHub tokens the credential revocation
 /// API's batches, one lane per instance (a batch goes to one destination).
 fn lane(provider: &str, finding: &Finding, destination: &str) -> String {
+    if provider == "partner" {
+        return format!("partner:{destination}");
+    }
     let batched = provider == "github" && !finding.secret.expose().starts_with(b"ghs_");
     match batched {
         true if destination == super::GITHUB_PUBLIC_API => GITHUB_BATCH_LANE.to_owned(),
@@ -134,7 +140,7 @@ pub async fn plan(
             continue;
         };
         let material = material(finding, findings).map(zeroize::Zeroizing::new);
-        let destination = config.destination(known, origin.forge);
+        let destination = config.destination_for(known, origin);
         let (state, summary) = match (&material, &destination) {
             (None, _) => (State::Unsupported, super::aws::ID_ALONE.to_owned()),
             (_, Err(why)) => (State::Unsupported, why.clone()),
@@ -317,11 +323,11 @@ impl Revoker<'_> {
                 .await?;
             return self.settled(fingerprint).await;
         };
-        let settings = self.config.provider(provider.name);
         // The destination as the configuration says now, for the push's origin (never
         // anything from a payload): an issuer that became unknown is not guessed.
         let origin: Origin = serde_json::from_str(&row.context).unwrap_or_default();
-        let destination = match self.config.destination(provider, origin.forge) {
+        let settings = self.config.settings_for(provider.name, &origin);
+        let destination = match self.config.destination_for(provider, &origin) {
             Ok(destination) => destination,
             Err(why) => {
                 if store

@@ -115,6 +115,7 @@ pub(super) async fn run(
         forge: Some(Forge::Github),
         repo: alert.repo.clone(),
         installation_id: alert.installation_id,
+        partner_type: None,
     };
     let with_ids: Vec<(&Finding, Option<i64>)> =
         recorded.findings.iter().zip(recorded.ids.iter().map(|id| Some(*id))).collect();

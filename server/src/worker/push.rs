@@ -66,6 +66,7 @@ pub(super) async fn run(
         forge: Some(push.forge),
         repo: push.repo.clone(),
         installation_id: push.installation_id,
+        partner_type: None,
     };
     let with_ids: Vec<(&Finding, Option<i64>)> =
         recorded.findings.iter().zip(recorded.ids.iter().map(|id| Some(*id))).collect();
