@@ -322,6 +322,7 @@ impl Config {
             Self::figment(file).extract().map_err(|e| ConfigError::Invalid(describe(&e)))?;
         config.revoke.validate().map_err(ConfigError::Invalid)?;
         config.validate.validate().map_err(ConfigError::Invalid)?;
+        config.partner.validate().map_err(ConfigError::Invalid)?;
         config.check_ranges().map_err(ConfigError::Invalid)?;
         config.revoke.instances = config.instances();
         config.validate.instances = config.instances();

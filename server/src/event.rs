@@ -215,7 +215,11 @@ struct GithubAlertNumber {
 ///
 /// [`PayloadError`] for JSON that is not such an event.
 pub fn parse_alert(body: &[u8]) -> Result<Option<Alert>, PayloadError> {
-    let e: GithubAlertEvent = serde_json::from_slice(body).map_err(fail(Forge::Github))?;
+    // The position only: serde's message may quote the payload.
+    let e: GithubAlertEvent = serde_json::from_slice(body).map_err(|e| PayloadError {
+        forge: "github",
+        reason: format!("not a secret scanning alert (line {}, column {})", e.line(), e.column()),
+    })?;
     if !ALERT_ACTIONS.contains(&e.action.as_str()) {
         return Ok(None);
     }

@@ -32,13 +32,14 @@ pub enum Work {
 pub struct Validate {
     /// The secret's fingerprint.
     pub fingerprint: String,
-    /// Why the job exists (part of its key, not of its payload).
-    #[serde(skip)]
+    /// Why the job exists (part of its key and of its payload: the job acts on it).
+    #[serde(default)]
     pub round: Round,
 }
 
 /// Why a validation runs: each reason has a key of its own.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Round {
     /// A scan found the secret: one job per secret.
     #[default]
@@ -221,6 +222,18 @@ mod tests {
         assert_eq!(revoke(Trigger::Stalled(7)).idempotency_key(), "revoke:ab:sweep:7");
         assert_eq!(revoke(Trigger::Found).job().max_attempts, REVOKE_ATTEMPTS);
         assert_eq!(validate(Round::Found).idempotency_key(), "validate:ab");
+        // The round travels with the job: a recheck runs as a recheck.
+        let job = validate(Round::Recheck(3)).job();
+        let back = Work::of(&Job {
+            id: 1,
+            kind: job.kind,
+            payload: job.payload,
+            attempts: 1,
+            max_attempts: 5,
+            state: leakgate_store::JobState::Running,
+            last_error: None,
+        });
+        assert!(matches!(back, Ok(Work::Validate(Validate { round: Round::Recheck(3), .. }))));
         assert_eq!(validate(Round::Recheck(3)).idempotency_key(), "validate:ab:check:3");
         assert_ne!(
             validate(Round::Requested).idempotency_key(),

@@ -41,6 +41,39 @@ pub struct PartnerConfig {
     pub gitlab: PartnerSource,
     /// `[partner.types.<type>]`: the internal endpoint that revokes each token type.
     pub types: BTreeMap<String, PartnerType>,
+    /// An unknown key identifier fetches the keys again at most this often, in seconds
+    /// (default 60: GitHub allows 60 unauthenticated API calls an hour).
+    pub refetch_seconds: Option<u64>,
+}
+
+impl PartnerConfig {
+    /// Checks what would otherwise fail only when a report arrives.
+    ///
+    /// # Errors
+    ///
+    /// The key and what is wrong with it.
+    pub fn validate(&self) -> Result<(), String> {
+        let https = |key: &str, url: &str, allow_http: bool| {
+            let parsed = reqwest::Url::parse(url).map_err(|e| format!("{key}: {e}"))?;
+            match parsed.scheme() {
+                "https" => Ok(()),
+                "http" if allow_http => Ok(()),
+                _ => Err(format!("{key}: https only (allow_http permits http)")),
+            }
+        };
+        for (name, t) in &self.types {
+            https(&format!("partner.types.{name}.url"), &t.url, t.allow_http)?;
+            if let Some(p) = &t.pattern {
+                regex::Regex::new(p).map_err(|e| format!("partner.types.{name}.pattern: {e}"))?;
+            }
+        }
+        for (sender, source) in [("github", &self.github), ("gitlab", &self.gitlab)] {
+            if let Some(url) = &source.keys_url {
+                https(&format!("partner.{sender}.keys_url"), url, source.allow_http)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[partner.github]`, `[partner.gitlab]`.
@@ -49,6 +82,8 @@ pub struct PartnerConfig {
 pub struct PartnerSource {
     /// The sender's public-keys endpoint (GitHub: [`GITHUB_KEYS_URL`] when unset).
     pub keys_url: Option<String>,
+    /// Permit `http://` for `keys_url` (tests; keys fetched in the clear can be forged).
+    pub allow_http: bool,
 }
 
 /// `[partner.types.<type>]`.
@@ -65,6 +100,9 @@ pub struct PartnerType {
     pub allow_internal: bool,
     /// Permit plain `http://`.
     pub allow_http: bool,
+    /// A regex the whole token must match (your token format): anything else that arrives
+    /// under this type is ignored, never sent to the endpoint.
+    pub pattern: Option<String>,
 }
 
 /// The two senders.
@@ -107,46 +145,65 @@ impl Sender {
     }
 }
 
-/// A sender's keys as last fetched.
+/// A sender's keys as last fetched, and when a fetch was last tried.
+#[derive(Default)]
 struct Fetched {
     keys: HashMap<String, VerifyingKey>,
-    at: Instant,
+    fetched_at: Option<Instant>,
+    tried_at: Option<Instant>,
 }
 
 /// Keys kept this long before they are fetched again.
 const KEYS_FOR: Duration = Duration::from_secs(3600);
-/// An unknown identifier fetches the keys again at most this often.
-const REFETCH_AFTER: Duration = Duration::from_secs(2);
 
 /// The senders' public keys, cached.
 #[derive(Default)]
 pub struct KeyCache {
-    fetched: tokio::sync::Mutex<HashMap<Sender, Fetched>>,
+    fetched: std::sync::Mutex<HashMap<Sender, Fetched>>,
 }
 
 impl KeyCache {
-    /// The key `id` of `sender`: from the cache, or fetched (again) when it is old or the
-    /// identifier is new. `Ok(None)`: no such key.
+    /// The key `id` of `sender`: from the cache, or fetched (again) when the keys are old or
+    /// the identifier is new, at most once per `refetch` (whatever unauthenticated requests
+    /// name); a failed fetch keeps the keys known so far. No lock is held while fetching.
+    /// `Ok(None)`: no such key.
     async fn key(
         &self,
         sender: Sender,
         url: &str,
         id: &str,
+        refetch: Duration,
     ) -> Result<Option<VerifyingKey>, String> {
-        let mut fetched = self.fetched.lock().await;
-        if let Some(f) = fetched.get(&sender) {
-            let fresh = f.at.elapsed() < KEYS_FOR;
+        let lock = || self.fetched.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        {
+            let mut all = lock();
+            let f = all.entry(sender).or_default();
+            let fresh = f.fetched_at.is_some_and(|at| at.elapsed() < KEYS_FOR);
             if let Some(key) = f.keys.get(id).filter(|_| fresh) {
                 return Ok(Some(*key));
             }
-            if fresh && f.at.elapsed() < REFETCH_AFTER {
-                return Ok(None);
+            if f.tried_at.is_some_and(|at| at.elapsed() < refetch) {
+                return Ok(f.keys.get(id).copied());
             }
+            f.tried_at = Some(Instant::now());
         }
-        let keys = fetch_keys(url).await?;
-        let key = keys.get(id).copied();
-        fetched.insert(sender, Fetched { keys, at: Instant::now() });
-        Ok(key)
+        let result = fetch_keys(url).await;
+        let mut all = lock();
+        let f = all.entry(sender).or_default();
+        match result {
+            Ok(keys) => {
+                f.keys = keys;
+                f.fetched_at = Some(Instant::now());
+                Ok(f.keys.get(id).copied())
+            }
+            Err(e) => match f.keys.get(id) {
+                Some(key) => {
+                    tracing::warn!(sender = sender.name(), "partner keys not refreshed: {e}");
+                    Ok(Some(*key))
+                }
+                None => Err(e),
+            },
+        }
     }
 }
 
@@ -227,7 +284,8 @@ async fn receive(
         state.metrics.delivery(&source, "unsigned");
         return refuse(StatusCode::UNAUTHORIZED, "no signature");
     };
-    let key = match state.partner_keys.key(sender, &url, id).await {
+    let refetch = Duration::from_secs(config.refetch_seconds.unwrap_or(60));
+    let key = match state.partner_keys.key(sender, &url, id, refetch).await {
         Ok(Some(key)) => key,
         Ok(None) => {
             state.metrics.delivery(&source, "unknown_key");
@@ -274,7 +332,16 @@ async fn record(
     let mut ignored = 0;
     for r in reported {
         let token = r.token.expose().trim();
-        if token.is_empty() || !types.contains_key(&r.kind) {
+        let Some(kind) = types.get(&r.kind) else {
+            ignored += 1;
+            continue;
+        };
+        // The configured format, anchored: a value that is not one of your tokens goes
+        // nowhere (the pattern was checked when the configuration loaded).
+        let shaped = kind.pattern.as_deref().is_none_or(|p| {
+            regex::Regex::new(&format!("^(?:{p})$")).is_ok_and(|re| re.is_match(token))
+        });
+        if token.is_empty() || !shaped {
             ignored += 1;
             continue;
         }

@@ -241,7 +241,9 @@ pub fn with_status(body: &str, status: &Status) -> String {
         } else if line.starts_with(VALIDITY_ROW) {
             out.push(format!("{VALIDITY_ROW}{} |", status.validity));
         } else if let Some(rest) = line.strip_prefix(SEVERITY_ROW) {
-            let base = rest.split_whitespace().next().unwrap_or("");
+            // The rule's own severity: the first word, or the one a change was made from.
+            let changed = rest.split_once(" from ").and_then(|(_, r)| r.split(':').next());
+            let base = changed.unwrap_or_else(|| rest.split_whitespace().next().unwrap_or(""));
             out.push(format!("{SEVERITY_ROW}{} |", severity_text(base, status.live)));
         } else {
             out.push(line.to_owned());

@@ -52,7 +52,7 @@ impl Default for GitlabRevocationConfig {
             token: None,
             token_file: None,
             requests_per_minute: 60,
-            max_tokens: 1000,
+            max_tokens: 10_000,
             types: BTreeMap::new(),
         }
     }

@@ -371,7 +371,11 @@ fn a_rejected_push_queues_revocations_only_when_configured() -> TestResult {
         "[revoke]\nblocked_pushes = true\n[revoke.github]\npolicy = \"auto\"\n",
     )?;
     let push_with = |config: &Path| -> Res<Output> {
-        Ok(s.push_cmd(&["origin", "main"]).env("LEAKGATE_CONFIG", config).output()?)
+        // `info`: a failure shows what the hook queued.
+        Ok(s.push_cmd(&["origin", "main"])
+            .env("LEAKGATE_CONFIG", config)
+            .env("LEAKGATE_LOG", "info")
+            .output()?)
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let url = format!("sqlite://{}", db.display());
@@ -447,7 +451,7 @@ fn a_rejected_push_queues_revocations_only_when_configured() -> TestResult {
     assert!(stderr(&out).contains("waived"), "{}", stderr(&out));
     let rows = revocations()?;
     assert!(!rows.iter().any(|r| r.fingerprint == fp), "the waived key is not revoked: {rows:?}");
-    assert_eq!(rows.len(), 3, "the other key is: {rows:?}");
+    assert_eq!(rows.len(), 3, "the other key is: {rows:?}\n{}", stderr(&out));
     Ok(())
 }
 

@@ -69,7 +69,7 @@ fn gitlab_forwards_leaked_tokens_and_leakgate_revokes_them_once() -> TestResult 
         json!({"type": "gitleaks_rule_id_github_personal_access_token",
                "token": "ghp_notarealtokenbutclaimsone", "location": location}),
         // A type leakgate does not answer (AWS key ids never revoke a key): GitLab drops it.
-        json!({"type": "gitleaks_rule_id_aws", "token": "AKIAIOSFODNN7EXAMPLF"}),
+        json!({"type": "gitleaks_rule_id_aws", "token": "AKIAIOSFODNN7EXAMPLF"}), // leakgate:allow (test fixture)
     ];
     let (code, types, status, reply) = gitlab_revokes(&service, &keys)?;
     assert_eq!(code, 200);

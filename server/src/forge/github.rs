@@ -119,6 +119,7 @@ impl Github {
 
 /// A secret scanning alert as GitHub reports it: the secret itself (wiped when dropped), its
 /// type and its state.
+#[derive(serde::Deserialize)]
 pub struct SecretAlert {
     /// GitHub's `secret_type`.
     pub secret_type: String,
@@ -148,19 +149,14 @@ impl Github {
             self.call(installation, http::Method::GET, &path, None, "secret scanning alert")
                 .await?,
         );
-        let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let text = |key: &str| value[key].as_str().map(str::to_owned);
-        match (text("secret_type"), text("secret"), text("state")) {
-            (Some(secret_type), Some(secret), Some(state)) => {
-                let alert = SecretAlert { secret_type, secret: Sensitive::new(secret), state };
-                drop(value);
-                Ok(alert)
-            }
-            _ => Err(ForgeError::Refused(
+        // Straight into the struct: the secret lands in a `Sensitive` (wiped when dropped)
+        // with no other copy of it left behind.
+        serde_json::from_slice::<SecretAlert>(&body).map_err(|_| {
+            ForgeError::Refused(
                 "github secret scanning alert: the answer has no secret_type, secret and state"
                     .into(),
-            )),
-        }
+            )
+        })
     }
 
     /// Resolves an alert as revoked (`PATCH … {"state": "resolved", "resolution": "revoked"}`;

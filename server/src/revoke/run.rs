@@ -82,9 +82,14 @@ pub(crate) fn material(finding: &Finding, all: &[(&Finding, Option<i64>)]) -> Op
         "aws-secret-access-key" => "aws-access-key-id",
         _ => return Some(secret.to_vec()),
     };
-    let pair = all.iter().find(|(f, _)| {
-        f.rule_id == other_half && f.path == finding.path && f.commit == finding.commit
-    });
+    // The nearest other half in the same file of the same commit: a file with two pairs (or
+    // a decoy half first) must not pair a key id with another key's secret.
+    let pair = all
+        .iter()
+        .filter(|(f, _)| {
+            f.rule_id == other_half && f.path == finding.path && f.commit == finding.commit
+        })
+        .min_by_key(|(f, _)| f.line.abs_diff(finding.line));
     let (pair, _) = pair?;
     let (id, key) = if other_half == "aws-secret-access-key" {
         (secret, pair.secret.expose())
@@ -556,6 +561,22 @@ mod tests {
         let apart = [(&id, None), (&elsewhere, None)];
         assert_eq!(material(&id, &apart), None, "an id alone is never material");
         assert_eq!(material(&elsewhere, &apart), None, "nor a secret alone");
+        // Two pairs in one file: each key id goes with the secret nearest to it.
+        let mut id2 = id.clone();
+        id2.line = 10;
+        id2.secret = Secret::new(b"AKIAI44QH8DHBEXAMPLE");
+        let mut key2 = key.clone();
+        key2.line = 11;
+        key2.secret = Secret::new(b"je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY");
+        let two = [(&key, None), (&id, None), (&key2, None), (&id2, None)];
+        assert_eq!(
+            material(&id2, &two),
+            Some(b"AKIAI44QH8DHBEXAMPLE\nje7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY".to_vec())
+        );
+        assert_eq!(
+            material(&id, &two),
+            Some(b"AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_vec())
+        );
         let gh = finding("github-pat-classic", "ghp_x", Severity::Critical, true);
         assert_eq!(material(&gh, &[(&gh, None)]), Some(b"ghp_x".to_vec()));
     }

@@ -301,8 +301,9 @@ pub fn aws_account(key_id: &str) -> Option<String> {
 }
 
 /// AWS: STS `GetCallerIdentity` (signed with the leaked pair; it needs no permission): 200 is
-/// live; `InvalidClientTokenId` means no such key; `SignatureDoesNotMatch` that the secret
-/// found with the key id is not its secret. A key id alone cannot be checked, a temporary
+/// live; `InvalidClientTokenId` means no such key. `SignatureDoesNotMatch` says only that the
+/// secret found with the key id is not its secret: the key id may well be live, so it is
+/// `unknown`, never dead (a dead answer would release nothing and settle the revocation). A key id alone cannot be checked, a temporary
 /// key (`ASIA`) not without its session token, and a canary account's key is never called.
 async fn aws(call: Call) -> Check {
     let mut parts = call.secret.split('\n').map(str::trim);
@@ -338,7 +339,7 @@ async fn aws(call: Call) -> Check {
     }
     let error = code(&xml_text(&reply.text, "Code").unwrap_or_default());
     let validity = match error.as_str() {
-        "InvalidClientTokenId" | "SignatureDoesNotMatch" => Validity::Invalid,
+        "InvalidClientTokenId" => Validity::Invalid,
         "ExpiredToken" => Validity::Expired,
         _ => Validity::Unknown,
     };
@@ -417,7 +418,8 @@ async fn npm(call: Call) -> Check {
 /// not valid.
 async fn sendgrid(call: Call) -> Check {
     let reply = answered!(get(&call, "/v3/scopes", bearer(&call)).await);
-    if reply.status == 403 && !reply.html {
+    // SendGrid's documented 403 body: `{"errors": [{"field": null, "message": ...}]}`.
+    if reply.status == 403 && !reply.html && reply.json["errors"].is_array() {
         return Check {
             validity: Validity::Valid,
             status: Some(403),
@@ -550,10 +552,10 @@ mod tests {
     #[test]
     fn aws_key_ids_decode_to_their_account() {
         // Published examples of the decoding (key id -> account).
-        assert_eq!(aws_account("AKIASP2TPHJSQH3FJXYZ").as_deref(), Some("171436882533"));
-        assert_eq!(aws_account("AKIAVJTCYHPL6QWFVZ4Q").as_deref(), Some("364205587415"));
-        assert_eq!(aws_account("AKIA6ODU5DHT7HGWSLU5").as_deref(), Some("992382622183"));
-        assert_eq!(aws_account("ASIAY34FZKBOKMUTVV7A").as_deref(), Some("609629065308"));
+        assert_eq!(aws_account("AKIASP2TPHJSQH3FJXYZ").as_deref(), Some("171436882533")); // leakgate:allow (test fixture)
+        assert_eq!(aws_account("AKIAVJTCYHPL6QWFVZ4Q").as_deref(), Some("364205587415")); // leakgate:allow (test fixture)
+        assert_eq!(aws_account("AKIA6ODU5DHT7HGWSLU5").as_deref(), Some("992382622183")); // leakgate:allow (test fixture)
+        assert_eq!(aws_account("ASIAY34FZKBOKMUTVV7A").as_deref(), Some("609629065308")); // leakgate:allow (test fixture)
         assert_eq!(aws_account("AKIA1234"), None, "too short");
         assert_eq!(aws_account("AKIA0000000000000000"), None, "not base32");
     }

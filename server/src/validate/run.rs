@@ -108,14 +108,19 @@ impl Validator<'_> {
         };
         let settled = Validity::parse(&row.state)
             .is_some_and(|v| v.is_dead() || matches!(v, Validity::Canary | Validity::NotCheckable));
-        // A scheduled round after the key was settled (or a stale round) does nothing.
-        if settled && round != Round::Requested {
-            return Ok((Step::Done(false), None));
-        }
-        if let Round::Recheck(checks) = round {
-            if checks != row.checks {
-                return Ok((Step::Done(false), None));
+        match round {
+            // The first round ran its check already (this is its retry, after the issue was
+            // busy): only the report is left, never a second call.
+            Round::Found if row.checks > 0 => return Ok((Step::Done(true), None)),
+            // A scheduled round that is stale, or after the key was settled, does nothing.
+            Round::Recheck(checks) if checks != row.checks || settled => {
+                return Ok((Step::Done(false), None))
             }
+            // Asked again about a settled key whose material is gone: the answer stands.
+            Round::Requested if settled && !store.has_secret(fingerprint).await? => {
+                return Ok((Step::Done(true), None))
+            }
+            _ => {}
         }
         let check = self.check(fingerprint, &row).await?;
         let check = match check {
@@ -147,7 +152,9 @@ impl Validator<'_> {
             store.enqueue(&again).await?;
         }
         self.gate(fingerprint, check.validity).await?;
-        if check.validity.is_dead() || check.validity == Validity::Canary {
+        let final_check = check.validity.is_dead()
+            || matches!(check.validity, Validity::Canary | Validity::NotCheckable);
+        if final_check {
             // Never checked again: the material has no further use here.
             if store.revocation(fingerprint).await?.is_none_or(|r| r.state.is_final()) {
                 store.wipe_secret(fingerprint).await?;

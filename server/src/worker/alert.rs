@@ -161,19 +161,34 @@ pub(super) async fn resolve_settled(
     client: &ForgeClient,
     fingerprint: &str,
 ) -> Result<(), JobError> {
-    let settled = ctx.store.revocation(fingerprint).await?.is_some_and(|r| {
-        matches!(r.state, RevocationState::Revoked | RevocationState::AlreadyInvalid)
-    });
-    if !settled {
-        return Ok(());
-    }
+    let comment = match ctx.store.revocation(fingerprint).await?.map(|r| r.state) {
+        Some(RevocationState::Revoked) => {
+            "leakgate revoked this credential through its provider's API"
+        }
+        Some(RevocationState::AlreadyInvalid) => {
+            "the provider refuses this credential: it no longer works (checked by leakgate)"
+        }
+        _ => return Ok(()),
+    };
+    // One alert that cannot be resolved (the App lost the permission, the repository is
+    // gone) neither stops the others nor undoes the revocation's job: it stays open, and
+    // says why in the log and the audit trail.
     for a in ctx.store.open_alerts(fingerprint).await? {
         let number = u64::try_from(a.number).unwrap_or_default();
         let installation = a.installation_id.and_then(|i| u64::try_from(i).ok());
-        let comment = "leakgate revoked this credential through its provider's API";
-        client.resolve_secret_alert(installation, &a.repo, number, comment).await?;
-        ctx.store.alert_resolved(&a.repo, a.number).await?;
-        tracing::info!(repo = a.repo, alert = a.number, "alert resolved as revoked");
+        match client.resolve_secret_alert(installation, &a.repo, number, comment).await {
+            Ok(()) => {
+                ctx.store.alert_resolved(&a.repo, a.number).await?;
+                tracing::info!(repo = a.repo, alert = a.number, "alert resolved as revoked");
+            }
+            Err(e) => {
+                tracing::warn!(repo = a.repo, alert = a.number, "resolving the alert failed: {e}");
+                let detail = serde_json::json!({
+                    "repo": a.repo, "alert": a.number, "error": e.to_string(),
+                });
+                ctx.store.audit("alert_resolve_failed", "service", &detail.to_string()).await?;
+            }
+        }
     }
     Ok(())
 }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leakgate_store::{
-    Bypass, Decision, Delivery, Error, FindingRecord, IssueClaim, IssueLock, IssueRecord, JobState,
-    NewBypassRequest, NewJob, NewRevocation, NewScan, NewWaiver, RevocationEnd, RevocationState,
-    SecretKey, Store,
+    AlertRecord, Bypass, Decision, Delivery, Error, FindingRecord, IssueClaim, IssueLock,
+    IssueRecord, JobState, NewBypassRequest, NewJob, NewRevocation, NewScan, NewValidation,
+    NewWaiver, RevocationEnd, RevocationState, SecretKey, Store,
 };
 
 mod pg;
@@ -23,6 +23,61 @@ fn fps_of(claimed: Vec<(String, i64)>) -> Vec<String> {
 /// a second claimer gets none; an expired claim is taken over; a claim's end counts the
 /// attempt and fails for a worker that lost it; state moves only from the states named;
 /// pacing hands out one slot per interval and a held lane stays closed.
+/// Validations: planned once per secret, each check recorded (state, count, next round) and
+/// audited; alerts: recorded, reopened, listed open by secret, resolved once.
+async fn validations(store: &Store) -> TestResult {
+    let new = |fp: &str| NewValidation {
+        fingerprint: fp.into(),
+        validator: "github".into(),
+        rule_id: "github-pat-classic".into(),
+        finding_id: Some(7),
+        context: "{}".into(),
+    };
+    assert!(store.add_validation(&new("v-1")).await?);
+    assert!(!store.add_validation(&new("v-1")).await?, "one validation per secret");
+    let v = store.validation("v-1").await?.ok_or("planned")?;
+    assert_eq!((v.state.as_str(), v.checks, v.checked_at), ("pending", 0, None));
+    store.record_validation("v-1", "valid", Some(200), "HTTP 200", Some(42), "w").await?;
+    store.record_validation("v-1", "revoked", None, "revoked via github", None, "w").await?;
+    let v = store.validation("v-1").await?.ok_or("recorded")?;
+    assert_eq!((v.state.as_str(), v.checks, v.next_check_at), ("revoked", 2, None));
+    assert!(v.checked_at.is_some());
+    assert!(matches!(
+        store.record_validation("nope", "valid", None, "", None, "w").await,
+        Err(Error::NotFound)
+    ));
+    assert_eq!(store.validations(10).await?.len(), 1);
+    let audited = store.audit_events(10).await?;
+    assert_eq!(audited.iter().filter(|e| e.kind == "validated").count(), 2);
+
+    let alert = |number: i64, fp: Option<&str>, state: &str| AlertRecord {
+        repo: "acme/app".into(),
+        number,
+        installation_id: Some(99),
+        fingerprint: fp.map(str::to_owned),
+        secret_type: "github_personal_access_token".into(),
+        state: state.into(),
+        created_at: 0,
+        resolved_at: None,
+    };
+    store.record_alert(&alert(1, Some("v-1"), "open")).await?;
+    store.record_alert(&alert(2, Some("v-1"), "open")).await?;
+    store.record_alert(&alert(3, None, "unsupported")).await?;
+    assert_eq!(store.open_alerts("v-1").await?.len(), 2);
+    assert!(store.alert_resolved("acme/app", 1).await?);
+    assert!(!store.alert_resolved("acme/app", 1).await?, "resolved once");
+    assert!(!store.alert_resolved("acme/app", 3).await?, "not open");
+    let one = store.alert("acme/app", 1).await?.ok_or("alert 1")?;
+    assert_eq!(one.state, "resolved");
+    assert!(one.resolved_at.is_some());
+    // Reopened: open again, its resolution cleared.
+    store.record_alert(&alert(1, Some("v-1"), "open")).await?;
+    let one = store.alert("acme/app", 1).await?.ok_or("alert 1")?;
+    assert_eq!((one.state.as_str(), one.resolved_at), ("open", None));
+    assert_eq!(store.open_alerts("v-1").await?.len(), 2);
+    Ok(())
+}
+
 /// Waivers and bypass requests: scope, expiry, reuse of an open request, decisions, audit.
 async fn exceptions(store: &Store) -> TestResult {
     let waiver = |repo: Option<&str>, lasts: Duration| NewWaiver {
@@ -439,6 +494,7 @@ async fn story(store: &Store, reopen: &str) -> TestResult {
 
     revocations(store).await?;
     exceptions(store).await?;
+    validations(store).await?;
 
     // Group commit: a batch records each delivery once, duplicates inside it included.
     let batch: Vec<(Delivery, Option<NewJob>)> = (0..3)
