@@ -447,10 +447,19 @@ async fn list_revocations(
             }
         },
     };
-    match state.store.revocations(wanted, limit).await {
-        Ok(rows) => HttpResponse::Ok().json(rows.iter().map(revocation_json).collect::<Vec<_>>()),
+    listed("revocations", state.store.revocations(wanted, limit).await, revocation_json)
+}
+
+/// A listing's answer: the rows as JSON, or 503 (logged) when the database failed.
+fn listed<T>(
+    what: &str,
+    rows: Result<Vec<T>, leakgate_store::Error>,
+    to_json: fn(&T) -> serde_json::Value,
+) -> HttpResponse {
+    match rows {
+        Ok(rows) => HttpResponse::Ok().json(rows.iter().map(to_json).collect::<Vec<_>>()),
         Err(e) => {
-            tracing::error!(error = %e, "listing revocations failed");
+            tracing::error!(error = %e, "listing {what} failed");
             HttpResponse::ServiceUnavailable().json(json!({"error": "database error"}))
         }
     }
@@ -516,13 +525,7 @@ async fn list_validations(
         return refusal;
     }
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    match state.store.validations(limit).await {
-        Ok(rows) => HttpResponse::Ok().json(rows.iter().map(validation_json).collect::<Vec<_>>()),
-        Err(e) => {
-            tracing::error!(error = %e, "listing validations failed");
-            HttpResponse::ServiceUnavailable().json(json!({"error": "database error"}))
-        }
-    }
+    listed("validations", state.store.validations(limit).await, validation_json)
 }
 
 /// `POST /api/findings/{id}/validate`: checks the finding's key again now (a `validate`

@@ -346,8 +346,7 @@ async fn record(
             continue;
         }
         let secret = Secret::new(token.as_bytes());
-        let url: String =
-            r.url.as_deref().unwrap_or("").chars().filter(|c| !c.is_control()).take(512).collect();
+        let url = crate::token_revocation::clean_location(r.url.as_deref());
         findings.push(Finding {
             rule_id: format!("partner:{}", r.kind),
             provider: "partner".into(),

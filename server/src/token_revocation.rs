@@ -195,7 +195,7 @@ fn bad_request(why: impl Into<String>) -> HttpResponse {
 }
 
 /// A location safe to store and show: printable, at most 512 characters.
-fn clean_location(location: Option<&str>) -> String {
+pub(crate) fn clean_location(location: Option<&str>) -> String {
     location.unwrap_or("").chars().filter(|c| !c.is_control()).take(512).collect::<String>()
 }
 

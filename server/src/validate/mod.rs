@@ -46,6 +46,17 @@ pub enum Validity {
 }
 
 impl Validity {
+    /// Every validity.
+    pub const ALL: [Validity; 7] = [
+        Validity::Valid,
+        Validity::Invalid,
+        Validity::Revoked,
+        Validity::Expired,
+        Validity::Unknown,
+        Validity::NotCheckable,
+        Validity::Canary,
+    ];
+
     /// The name stored and printed.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -61,17 +72,7 @@ impl Validity {
 
     /// The validity called `name`.
     pub fn parse(name: &str) -> Option<Self> {
-        [
-            Validity::Valid,
-            Validity::Invalid,
-            Validity::Revoked,
-            Validity::Expired,
-            Validity::Unknown,
-            Validity::NotCheckable,
-            Validity::Canary,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == name)
+        Self::ALL.into_iter().find(|v| v.as_str() == name)
     }
 
     /// Whether the key is known not to work (nothing left to revoke).
@@ -292,15 +293,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_dead_states_are_the_dead_ones() {
-        for v in [
-            Validity::Valid,
-            Validity::Invalid,
-            Validity::Revoked,
-            Validity::Expired,
-            Validity::Unknown,
-            Validity::NotCheckable,
-            Validity::Canary,
-        ] {
+        for v in Validity::ALL {
             assert_eq!(Validity::parse(v.as_str()), Some(v));
             assert_eq!(
                 v.is_dead(),

@@ -117,13 +117,7 @@ pub(super) async fn run(
         installation_id: alert.installation_id,
         partner_type: None,
     };
-    let with_ids: Vec<(&Finding, Option<i64>)> =
-        recorded.findings.iter().zip(recorded.ids.iter().map(|id| Some(*id))).collect();
-    let queued =
-        revoke::run::respond(&ctx.store, &ctx.secret_key, &ctx.config, &origin, &with_ids).await?;
-    if queued > 0 {
-        ctx.wake.notify_waiters();
-    }
+    let queued = super::respond(ctx, &origin, &recorded).await?;
     let detail = serde_json::json!({
         "repo": alert.repo, "alert": alert.number, "action": alert.action,
         "fingerprint": fingerprint, "finding": recorded.ids.first(), "queued": queued,

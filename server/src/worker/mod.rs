@@ -445,6 +445,23 @@ async fn record_scan(
     Ok(Recorded { findings, ids, scan: id, omitted })
 }
 
+/// Plans what the service does with the findings `recorded` (validation, revocation) for
+/// secrets found at `origin`, and wakes the workers for what it queued.
+async fn respond(
+    ctx: &Context,
+    origin: &revoke::run::Origin,
+    recorded: &Recorded,
+) -> Result<usize, leakgate_store::Error> {
+    let with_ids: Vec<(&leakgate_rules::Finding, Option<i64>)> =
+        recorded.findings.iter().zip(recorded.ids.iter().map(|id| Some(*id))).collect();
+    let queued =
+        revoke::run::respond(&ctx.store, &ctx.secret_key, &ctx.config, origin, &with_ids).await?;
+    if queued > 0 {
+        ctx.wake.notify_waiters();
+    }
+    Ok(queued)
+}
+
 /// Takes the findings that a waiver in force covers out of `recorded` (they stay in the
 /// store), counts the waivers' use and audits it; returns how many were taken out.
 async fn drop_waived(

@@ -68,13 +68,7 @@ pub(super) async fn run(
         installation_id: push.installation_id,
         partner_type: None,
     };
-    let with_ids: Vec<(&Finding, Option<i64>)> =
-        recorded.findings.iter().zip(recorded.ids.iter().map(|id| Some(*id))).collect();
-    let queued =
-        revoke::run::respond(&ctx.store, &ctx.secret_key, &ctx.config, &origin, &with_ids).await?;
-    if queued > 0 {
-        ctx.wake.notify_waiters();
-    }
+    super::respond(ctx, &origin, &recorded).await?;
     // Secrets in the order kept: most severe first.
     let mut order: Vec<&str> = Vec::new();
     let mut by_secret: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
