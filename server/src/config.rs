@@ -78,6 +78,8 @@ pub struct Config {
     pub gitlab_revocation: crate::token_revocation::GitlabRevocationConfig,
     /// `[partner]`: the partner-alert receiver.
     pub partner: crate::partner::PartnerConfig,
+    /// `[notify.<name>]`: where notifications go.
+    pub notify: std::collections::BTreeMap<String, crate::notify::Target>,
     /// `[hook]`: the pre-receive hook's settings, when the file is shared with git servers
     /// (read by `leakgate pre-receive`, not by the service).
     pub hook: Option<serde_json::Value>,
@@ -323,6 +325,7 @@ impl Config {
         config.revoke.validate().map_err(ConfigError::Invalid)?;
         config.validate.validate().map_err(ConfigError::Invalid)?;
         config.partner.validate().map_err(ConfigError::Invalid)?;
+        crate::notify::validate(&config.notify).map_err(ConfigError::Invalid)?;
         config.check_ranges().map_err(ConfigError::Invalid)?;
         config.revoke.instances = config.instances();
         config.validate.instances = config.instances();
@@ -509,6 +512,10 @@ impl Config {
             read(&mut t.token, t.token_file.as_ref(), &format!("partner.types.{name}.token_file"))?;
         }
         self.revoke.partner_types = self.partner.types.clone();
+        for (name, t) in &mut self.notify {
+            read(&mut t.url, t.url_file.as_ref(), &format!("notify.{name}.url_file"))?;
+            read(&mut t.secret, t.secret_file.as_ref(), &format!("notify.{name}.secret_file"))?;
+        }
         for (name, p) in &mut self.revoke.providers {
             read(&mut p.token, p.token_file.as_ref(), &format!("revoke.{name}.token_file"))?;
             read(

@@ -25,6 +25,19 @@ pub enum Work {
     Validate(Validate),
     /// Respond to a GitHub secret scanning alert.
     Alert(crate::event::Alert),
+    /// Fan an event out to the notification targets that take it.
+    Notify(crate::notify::Event),
+    /// Send an event to one notification target.
+    Deliver(Deliver),
+}
+
+/// A `deliver` job.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Deliver {
+    /// The target's name (`[notify.<name>]`).
+    pub target: String,
+    /// What to send.
+    pub event: crate::notify::Event,
 }
 
 /// A `validate` job.
@@ -96,6 +109,8 @@ impl Work {
             Work::Rescan(_) => "rescan",
             Work::Validate(_) => "validate",
             Work::Alert(_) => "alert",
+            Work::Notify(_) => "notify",
+            Work::Deliver(_) => "deliver",
         }
     }
 
@@ -119,6 +134,8 @@ impl Work {
                 format!("rescan:{}:{}", r.repo, updates.join(","))
             }
             Work::Alert(a) => format!("alert:{}:{}:{}", a.repo, a.number, a.action),
+            Work::Notify(e) => format!("notify:{}", e.key()),
+            Work::Deliver(d) => format!("deliver:{}:{}", d.target, d.event.key()),
             Work::Validate(v) => match v.round {
                 Round::Found => format!("validate:{}", v.fingerprint),
                 Round::Recheck(checks) => format!("validate:{}:check:{checks}", v.fingerprint),
@@ -135,6 +152,8 @@ impl Work {
             Work::Rescan(r) => serde_json::to_string(r),
             Work::Validate(v) => serde_json::to_string(v),
             Work::Alert(a) => serde_json::to_string(a),
+            Work::Notify(e) => serde_json::to_string(e),
+            Work::Deliver(d) => serde_json::to_string(d),
         }
         .unwrap_or_default();
         let mut job = NewJob::new(self.kind(), &payload).key(&self.idempotency_key());
@@ -157,6 +176,8 @@ impl Work {
             "rescan" => serde_json::from_str(&job.payload).map(Work::Rescan).map_err(bad),
             "validate" => serde_json::from_str(&job.payload).map(Work::Validate).map_err(bad),
             "alert" => serde_json::from_str(&job.payload).map(Work::Alert).map_err(bad),
+            "notify" => serde_json::from_str(&job.payload).map(Work::Notify).map_err(bad),
+            "deliver" => serde_json::from_str(&job.payload).map(Work::Deliver).map_err(bad),
             other => Err(format!("unknown job kind {other:?}")),
         }
     }

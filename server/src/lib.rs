@@ -17,6 +17,7 @@ mod http;
 mod job;
 mod metrics;
 pub mod mirror;
+pub mod notify;
 pub mod partner;
 mod report;
 pub mod revoke;

@@ -14,6 +14,7 @@ mod exceptions;
 mod exposed;
 mod fake;
 mod flows;
+mod notify;
 mod partner;
 mod replicas;
 mod revocation;

@@ -242,6 +242,8 @@ async fn execute(
         crate::job::Work::Rescan(rescan) => rescan::run(ctx, job.id, &rescan, cancel).await,
         crate::job::Work::Validate(v) => run_validate(ctx, worker, &v, lease).await,
         crate::job::Work::Alert(a) => alert::run(ctx, worker, &a, lease).await,
+        crate::job::Work::Notify(event) => fan_out(ctx, &event).await,
+        crate::job::Work::Deliver(d) => deliver(ctx, &d).await,
     }
 }
 
@@ -445,6 +447,73 @@ async fn record_scan(
     Ok(Recorded { findings, ids, scan: id, omitted })
 }
 
+/// Where a secret was found, as notifications name it: `forge:owner/name`, or the hook's
+/// repository path or the report's source.
+fn place(origin: &revoke::run::Origin) -> String {
+    match origin.forge {
+        Some(forge) => repo_key(forge.name(), &origin.repo),
+        None => origin.repo.clone(),
+    }
+}
+
+/// Queues `event` for the notification targets (nothing without targets).
+async fn notify(ctx: &Context, event: &crate::notify::Event) -> Result<(), leakgate_store::Error> {
+    if ctx.config.notify.is_empty() {
+        return Ok(());
+    }
+    ctx.store.enqueue(&crate::job::Work::Notify(event.clone()).job()).await?;
+    ctx.wake.notify_waiters();
+    Ok(())
+}
+
+/// A leak event for the finding `f` found at `repo`.
+fn leak_event(repo: &str, f: &leakgate_rules::Finding, id: Option<i64>) -> crate::notify::Event {
+    crate::notify::Event::Leak {
+        repo: repo.to_owned(),
+        rule_id: f.rule_id.clone(),
+        severity: f.severity.to_string(),
+        redacted: f.redacted.clone(),
+        fingerprint: f.fingerprint.as_str().chars().take(16).collect(),
+        path: f.path.clone(),
+        commit: f.commit.clone(),
+        finding_id: id,
+    }
+}
+
+/// A `notify` job: one `deliver` job per target that takes the event.
+async fn fan_out(ctx: &Context, event: &crate::notify::Event) -> Result<(), JobError> {
+    for target in crate::notify::subscribers(&ctx.config.notify, event) {
+        let work = crate::job::Work::Deliver(crate::job::Deliver {
+            target: target.to_owned(),
+            event: event.clone(),
+        });
+        ctx.store.enqueue(&work.job()).await?;
+    }
+    ctx.wake.notify_waiters();
+    Ok(())
+}
+
+/// A `deliver` job: one notification to one target.
+async fn deliver(ctx: &Context, d: &crate::job::Deliver) -> Result<(), JobError> {
+    use crate::notify::Sent;
+    match crate::notify::deliver(&ctx.config.notify, &d.target, &d.event).await {
+        Sent::Done => {
+            Metrics::count(&ctx.metrics.reports, "notification", "sent");
+            Ok(())
+        }
+        Sent::Retry(why) => Err(JobError::Retry(why)),
+        Sent::Later(after, why) => Err(JobError::Later(after, why)),
+        Sent::Refused(why) => {
+            Metrics::count(&ctx.metrics.reports, "notification", "refused");
+            tracing::warn!(target = d.target, "notification refused: {why}");
+            let detail =
+                serde_json::json!({ "target": d.target, "event": d.event.name(), "error": why });
+            ctx.store.audit("notification_refused", "service", &detail.to_string()).await?;
+            Ok(())
+        }
+    }
+}
+
 /// Plans what the service does with the findings `recorded` (validation, revocation) for
 /// secrets found at `origin`, and wakes the workers for what it queued.
 async fn respond(
@@ -458,6 +527,14 @@ async fn respond(
         revoke::run::respond(&ctx.store, &ctx.secret_key, &ctx.config, origin, &with_ids).await?;
     if queued > 0 {
         ctx.wake.notify_waiters();
+    }
+    // One leak notification per secret and place.
+    let place = place(origin);
+    let mut told = std::collections::HashSet::new();
+    for (f, id) in &with_ids {
+        if told.insert(f.fingerprint.as_str()) {
+            notify(ctx, &leak_event(&place, f, *id)).await?;
+        }
     }
     Ok(queued)
 }
@@ -582,6 +659,19 @@ async fn run_revoke(
     };
     match revoker.run(fingerprint, lease).await? {
         revoke::run::Step::Settled(row) => {
+            if row.is_final() || row.state == leakgate_store::RevocationState::AwaitingApproval {
+                let origin: revoke::run::Origin =
+                    serde_json::from_str(&row.context).unwrap_or_default();
+                let event = crate::notify::Event::Revocation {
+                    repo: place(&origin),
+                    provider: row.provider.clone(),
+                    state: row.state.as_str().to_owned(),
+                    summary: row.summary.clone(),
+                    fingerprint: row.fingerprint.chars().take(16).collect(),
+                    finding_id: row.finding_id,
+                };
+                notify(ctx, &event).await?;
+            }
             issues::update(ctx, worker, &row.fingerprint, lease).await?;
             alert::after_settled(ctx, &row.fingerprint).await
         }
