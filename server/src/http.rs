@@ -595,6 +595,10 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     {
         state.metrics.set_jobs(queued, running, done, dead);
     }
+    if let Ok(Ok(gauges)) = tokio::time::timeout(Duration::from_secs(2), state.store.gauges()).await
+    {
+        state.metrics.set_gauges(&gauges, leakgate_store::now_ms());
+    }
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.metrics.encode())

@@ -31,6 +31,13 @@ pub struct Severity {
     pub severity: String,
 }
 
+/// Label `kind`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Kind {
+    /// Job kind, or the hook's record kind.
+    pub kind: String,
+}
+
 /// Labels `kind`, `outcome`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindOutcome {
@@ -59,6 +66,18 @@ pub struct Metrics {
     pub revocations: Family<KindOutcome, Counter>,
     /// Live validations by provider and validity.
     pub validations: Family<KindOutcome, Counter>,
+    /// From detection (the revocation planned) to the provider confirming it, seconds.
+    pub time_to_revoke: Histogram,
+    /// Queued jobs per kind, refreshed on scrape.
+    pub queue_depth: Family<Kind, Gauge>,
+    /// Age of the oldest queued job per kind, seconds, refreshed on scrape.
+    pub queue_age: Family<Kind, Gauge>,
+    /// Secrets whose last validation said live, refreshed on scrape.
+    pub live_secrets: Gauge,
+    /// The hook's records (bypass, waived, exempt, unscanned) in the database.
+    pub hook_events: Family<Kind, Gauge>,
+    /// Pushes the hook rejected and recorded.
+    pub blocked_pushes: Gauge,
 }
 
 impl Default for Metrics {
@@ -103,6 +122,38 @@ impl Metrics {
             "Live validations by provider and validity",
             validations.clone(),
         );
+        let time_to_revoke = Histogram::new(exponential_buckets(0.05, 2.0, 18));
+        registry.register(
+            "time_to_revoke_seconds",
+            "From a revocation planned to the provider confirming it",
+            time_to_revoke.clone(),
+        );
+        let queue_depth = Family::<Kind, Gauge>::default();
+        registry.register("queue_depth", "Queued jobs per kind", queue_depth.clone());
+        let queue_age = Family::<Kind, Gauge>::default();
+        registry.register(
+            "queue_oldest_age_seconds",
+            "Age of the oldest queued job per kind",
+            queue_age.clone(),
+        );
+        let live_secrets = Gauge::default();
+        registry.register(
+            "live_secrets",
+            "Secrets whose last validation said they work",
+            live_secrets.clone(),
+        );
+        let hook_events = Family::<Kind, Gauge>::default();
+        registry.register(
+            "hook_records",
+            "The pre-receive hook's records in the database by kind (bypass, waived, exempt, unscanned)",
+            hook_events.clone(),
+        );
+        let blocked_pushes = Gauge::default();
+        registry.register(
+            "blocked_pushes",
+            "Pushes the hook rejected and recorded ([revoke] blocked_pushes)",
+            blocked_pushes.clone(),
+        );
         Metrics {
             registry,
             deliveries,
@@ -113,6 +164,12 @@ impl Metrics {
             reports,
             revocations,
             validations,
+            time_to_revoke,
+            queue_depth,
+            queue_age,
+            live_secrets,
+            hook_events,
+            blocked_pushes,
         }
     }
 
@@ -139,6 +196,24 @@ impl Metrics {
         {
             self.jobs.get_or_create(&State { state: state.to_owned() }).set(n);
         }
+    }
+
+    /// Sets the gauges read from the database.
+    pub fn set_gauges(&self, g: &leakgate_store::Gauges, now_ms: i64) {
+        // A kind whose queue emptied reads 0, not its last value.
+        self.queue_depth.clear();
+        self.queue_age.clear();
+        for (kind, depth, oldest) in &g.queue {
+            let label = Kind { kind: kind.clone() };
+            self.queue_depth.get_or_create(&label).set(*depth);
+            self.queue_age.get_or_create(&label).set((now_ms - oldest).max(0) / 1000);
+        }
+        self.live_secrets.set(g.live_secrets);
+        for (kind, n) in &g.hook_events {
+            let kind = kind.strip_prefix("hook_").unwrap_or(kind).to_owned();
+            self.hook_events.get_or_create(&Kind { kind }).set(*n);
+        }
+        self.blocked_pushes.set(g.blocked_pushes);
     }
 
     /// The text exposition.

@@ -46,7 +46,7 @@ pub use records::{
     AuditEvent, Bypass, Delivery, FindingRecord, IssueClaim, IssueLock, IssueRecord, NewScan,
 };
 pub use revocations::{NewRevocation, Revocation, RevocationEnd, RevocationState};
-pub use validations::{AlertRecord, NewValidation, Validation};
+pub use validations::{AlertRecord, Gauges, NewValidation, Validation};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");

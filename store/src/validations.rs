@@ -247,3 +247,41 @@ impl Store {
         Ok(done == 1)
     }
 }
+
+/// What the service's `/metrics` reads from the database on each scrape.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Gauges {
+    /// Queued jobs per kind: (kind, how many, the oldest one's creation time in ms).
+    pub queue: Vec<(String, i64, i64)>,
+    /// Open live secrets: the last validation said `valid` and no revocation ended them.
+    pub live_secrets: i64,
+    /// The pre-receive hook's records per kind (`hook_bypass`, `hook_waived`, ...).
+    pub hook_events: Vec<(String, i64)>,
+    /// Pushes the hook rejected and recorded (`[revoke] blocked_pushes`).
+    pub blocked_pushes: i64,
+}
+
+impl Store {
+    /// The gauges `/metrics` shows.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn gauges(&self) -> Result<Gauges, Error> {
+        let q =
+            "SELECT kind, COUNT(*), MIN(created_at) FROM jobs WHERE state = 'queued' GROUP BY kind";
+        let queue = on_pool!(self, |pool, sql| sqlx::query_as(&sql(q)).fetch_all(pool).await?);
+        let q = "SELECT COUNT(*) FROM validations v WHERE v.state = 'valid' AND NOT EXISTS \
+                 (SELECT 1 FROM revocations r WHERE r.fingerprint = v.fingerprint \
+                 AND r.state IN ('revoked', 'already_invalid'))";
+        let (live_secrets,): (i64,) =
+            on_pool!(self, |pool, sql| sqlx::query_as(&sql(q)).fetch_one(pool).await?);
+        let q = "SELECT kind, COUNT(*) FROM audit_events WHERE kind LIKE 'hook_%' GROUP BY kind";
+        let hook_events =
+            on_pool!(self, |pool, sql| sqlx::query_as(&sql(q)).fetch_all(pool).await?);
+        let q = "SELECT COUNT(*) FROM scans WHERE source = 'hook' AND status = 'blocked'";
+        let (blocked_pushes,): (i64,) =
+            on_pool!(self, |pool, sql| sqlx::query_as(&sql(q)).fetch_one(pool).await?);
+        Ok(Gauges { queue, live_secrets, hook_events, blocked_pushes })
+    }
+}

@@ -444,6 +444,12 @@ impl Revoker<'_> {
         for e in &ends {
             if let Some(metrics) = self.metrics {
                 Metrics::count(&metrics.revocations, provider.name, &e.outcome);
+                if e.state == State::Revoked {
+                    if let Some(r) = store.revocation(&e.fingerprint).await? {
+                        let ms = leakgate_store::now_ms() - r.created_at;
+                        metrics.time_to_revoke.observe(ms.max(0) as f64 / 1000.0);
+                    }
+                }
             }
         }
         if let Some(first) = ends.first() {

@@ -38,7 +38,9 @@ async fn validations(store: &Store) -> TestResult {
     let v = store.validation("v-1").await?.ok_or("planned")?;
     assert_eq!((v.state.as_str(), v.checks, v.checked_at), ("pending", 0, None));
     store.record_validation("v-1", "valid", Some(200), "HTTP 200", Some(42), "w").await?;
+    assert_eq!(store.gauges().await?.live_secrets, 1, "a live secret");
     store.record_validation("v-1", "revoked", None, "revoked via github", None, "w").await?;
+    assert_eq!(store.gauges().await?.live_secrets, 0);
     let v = store.validation("v-1").await?.ok_or("recorded")?;
     assert_eq!((v.state.as_str(), v.checks, v.next_check_at), ("revoked", 2, None));
     assert!(v.checked_at.is_some());
