@@ -24,6 +24,12 @@ struct SystemFile {
     hook: HookSettings,
 }
 
+/// Whether the service configuration the hook shares names notification targets (the hook
+/// queues bypass events for the service to send; it never sends anything itself).
+fn notifies(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    leakgate_server::Config::load(system_file(env).as_deref()).is_ok_and(|c| !c.notify.is_empty())
+}
+
 fn system_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     env("LEAKGATE_CONFIG").map(PathBuf::from).or_else(|| {
         let system = PathBuf::from(SYSTEM_CONFIG);
@@ -89,6 +95,8 @@ fn settings(git_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> (HookConfig
 struct Records<'a> {
     log: PathBuf,
     database: Option<&'a str>,
+    /// Queue notifications (the service configuration has targets).
+    notify: bool,
 }
 
 impl Recorder for Records<'_> {
@@ -100,7 +108,7 @@ impl Recorder for Records<'_> {
             Err(e) => failures.push(format!("{}: {e}", self.log.display())),
         }
         if let Some(url) = self.database {
-            match leakgate_server::hook::record(url, record) {
+            match leakgate_server::hook::record(url, record, self.notify) {
                 Ok(()) => written = true,
                 Err(e) => {
                     let e = anyhow::Error::new(e);
@@ -167,6 +175,7 @@ fn run(
             .clone()
             .unwrap_or_else(|| git_dir.join("leakgate").join("audit.jsonl")),
         database: config.database.as_deref(),
+        notify: config.database.is_some() && notifies(env),
     };
     let site =
         leakgate_hooks::Site { git_dir, env, pusher_variable: config.pusher_variable.as_deref() };
@@ -182,7 +191,10 @@ fn run(
         Ok(ready) => ready,
         Err(why) => return site.setup_failed(input, &why, config.fail_open, &records),
     };
-    let database = config.database.as_deref().map(leakgate_server::hook::HookExceptions::new);
+    let database = config
+        .database
+        .as_deref()
+        .map(|url| leakgate_server::hook::HookExceptions::new(url).notifying(records.notify));
     let exceptions: &dyn Exceptions = match &database {
         Some(db) => db,
         None => &NoExceptions,

@@ -78,6 +78,8 @@ pub struct Config {
     pub gitlab_revocation: crate::token_revocation::GitlabRevocationConfig,
     /// `[partner]`: the partner-alert receiver.
     pub partner: crate::partner::PartnerConfig,
+    /// `[slack]`: the app whose buttons `POST /slack/interactions` answers.
+    pub slack: crate::slack::SlackConfig,
     /// `[notify.<name>]`: where notifications go.
     pub notify: std::collections::BTreeMap<String, crate::notify::Target>,
     /// `[hook]`: the pre-receive hook's settings, when the file is shared with git servers
@@ -512,6 +514,8 @@ impl Config {
             read(&mut t.token, t.token_file.as_ref(), &format!("partner.types.{name}.token_file"))?;
         }
         self.revoke.partner_types = self.partner.types.clone();
+        let sl = &mut self.slack;
+        read(&mut sl.signing_secret, sl.signing_secret_file.as_ref(), "slack.signing_secret_file")?;
         for (name, t) in &mut self.notify {
             read(&mut t.url, t.url_file.as_ref(), &format!("notify.{name}.url_file"))?;
             read(&mut t.secret, t.secret_file.as_ref(), &format!("notify.{name}.secret_file"))?;

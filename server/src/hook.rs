@@ -44,13 +44,24 @@ fn block_on<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()
 /// # Errors
 ///
 /// The database cannot be reached or written.
-pub fn record(url: &str, record: &AuditRecord) -> Result<()> {
+pub fn record(url: &str, record: &AuditRecord, notify: bool) -> Result<()> {
     block_on(async {
         let store = leakgate_store::Store::connect(url).await?;
         let detail = serde_json::to_string(record)?;
         store.audit(&format!("hook_{}", record.event), &record.user, &detail).await?;
         match record.event {
             "bypass" => {
+                if notify {
+                    let event = crate::notify::Event::Bypass {
+                        repo: record.repo.clone(),
+                        user: record.user.clone(),
+                        reason: record.reason.clone().unwrap_or_default(),
+                        refs: record.refs.join(" "),
+                        commits: record.commits.join(" "),
+                        secrets: record.findings.len(),
+                    };
+                    store.enqueue(&crate::job::Work::Notify(event).job()).await?;
+                }
                 store
                     .record_bypass(&leakgate_store::Bypass {
                         repo: record.repo.clone(),
@@ -139,12 +150,20 @@ pub struct HookExceptions {
     connected: std::sync::OnceLock<
         std::result::Result<(tokio::runtime::Runtime, leakgate_store::Store), String>,
     >,
+    notify: bool,
 }
 
 impl HookExceptions {
     /// Exceptions kept in the database at `url`.
     pub fn new(url: &str) -> Self {
-        HookExceptions { url: url.to_owned(), connected: std::sync::OnceLock::new() }
+        HookExceptions { url: url.to_owned(), connected: std::sync::OnceLock::new(), notify: false }
+    }
+
+    /// Also queue a notification for each bypass request opened (the service's
+    /// `[notify.<name>]` targets send it).
+    pub fn notifying(mut self, notify: bool) -> Self {
+        self.notify = notify;
+        self
     }
 
     fn run<T, F>(
@@ -205,7 +224,16 @@ impl leakgate_hooks::Exceptions for HookExceptions {
             refs: r.refs.clone(),
             lasts: r.lasts,
         };
-        self.run(|store| async move { store.open_bypass_request(&request).await })
+        let notify = self.notify;
+        let (repo, pusher, secrets) = (r.repo.clone(), r.pusher.clone(), r.fingerprints.len());
+        self.run(|store| async move {
+            let (id, new) = store.open_bypass_request(&request).await?;
+            if new && notify {
+                let event = crate::notify::Event::BypassRequest { id, repo, pusher, secrets };
+                store.enqueue(&crate::job::Work::Notify(event).job()).await?;
+            }
+            Ok((id, new))
+        })
     }
 
     fn request(&self, id: i64) -> std::result::Result<Option<leakgate_hooks::RequestView>, String> {

@@ -22,6 +22,7 @@ pub mod partner;
 mod report;
 pub mod revoke;
 pub mod signature;
+pub mod slack;
 mod spool;
 pub mod token_revocation;
 pub mod validate;

@@ -51,10 +51,13 @@ pub struct Target {
     pub allow_internal: bool,
     /// Permit plain `http://`.
     pub allow_http: bool,
+    /// Slack: add buttons (approve or reject a bypass request, revoke a leaked key), answered
+    /// at `POST /slack/interactions` ([slack] signing secret and approvers).
+    pub interactive: bool,
 }
 
 /// The events there are.
-pub const EVENTS: &[&str] = &["leak", "revocation"];
+pub const EVENTS: &[&str] = &["leak", "revocation", "bypass", "bypass_request"];
 
 impl Target {
     /// Whether this target takes `event`.
@@ -121,6 +124,32 @@ pub enum Event {
         /// The finding.
         finding_id: Option<i64>,
     },
+    /// A push went through the pre-receive hook's gate by a bypass.
+    Bypass {
+        /// The repository (the hook's path).
+        repo: String,
+        /// Who pushed.
+        user: String,
+        /// The reason given (or the approved request, or `exempt`).
+        reason: String,
+        /// The refs pushed.
+        refs: String,
+        /// The commits let through.
+        commits: String,
+        /// How many secrets it let through.
+        secrets: usize,
+    },
+    /// A rejected pusher asked for a bypass (`bypassMode = request`).
+    BypassRequest {
+        /// The request's id (`leakgate bypass approve ID`).
+        id: i64,
+        /// The repository.
+        repo: String,
+        /// Who asks.
+        pusher: String,
+        /// How many secrets it is about.
+        secrets: usize,
+    },
 }
 
 impl Event {
@@ -129,6 +158,8 @@ impl Event {
         match self {
             Event::Leak { .. } => "leak",
             Event::Revocation { .. } => "revocation",
+            Event::Bypass { .. } => "bypass",
+            Event::BypassRequest { .. } => "bypass_request",
         }
     }
 
@@ -139,6 +170,10 @@ impl Event {
             Event::Revocation { fingerprint, state, .. } => {
                 format!("revocation:{fingerprint}:{state}")
             }
+            Event::Bypass { repo, user, commits, .. } => {
+                format!("bypass:{repo}:{user}:{commits}")
+            }
+            Event::BypassRequest { id, .. } => format!("bypass_request:{id}"),
         }
     }
 
@@ -167,6 +202,18 @@ impl Event {
                 span(repo),
                 clean(summary)
             ),
+            Event::Bypass { repo, user, reason, refs, secrets, .. } => format!(
+                "leakgate: {} bypassed the gate on {} ({}) with reason {}: {secrets} secret(s) let through",
+                span(user),
+                span(repo),
+                span(refs),
+                span(reason)
+            ),
+            Event::BypassRequest { id, repo, pusher, secrets } => format!(
+                "leakgate: bypass request {id} by {} on {} ({secrets} secret(s)): review it with `leakgate bypass approve {id}` or `leakgate bypass reject {id} --message ...`",
+                span(pusher),
+                span(repo)
+            ),
         }
     }
 }
@@ -184,9 +231,42 @@ fn clean(text: &str) -> String {
         .collect()
 }
 
+/// The buttons an interactive Slack message gets for `event`: (label, action, value, style).
+fn buttons(event: &Event) -> Vec<(&'static str, &'static str, String, &'static str)> {
+    use crate::slack::{APPROVE_BYPASS, REJECT_BYPASS, REVOKE};
+    match event {
+        Event::BypassRequest { id, .. } => vec![
+            ("Approve", APPROVE_BYPASS, id.to_string(), "primary"),
+            ("Reject", REJECT_BYPASS, id.to_string(), "danger"),
+        ],
+        Event::Leak { finding_id: Some(id), .. } => {
+            vec![("Revoke now", REVOKE, id.to_string(), "danger")]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// The body a target gets, and its content type.
-fn body(kind: Kind, event: &Event) -> Vec<u8> {
+fn body(kind: Kind, event: &Event, interactive: bool) -> Vec<u8> {
     let value = match kind {
+        Kind::Slack if interactive && !buttons(event).is_empty() => {
+            let elements: Vec<serde_json::Value> = buttons(event)
+                .into_iter()
+                .map(|(label, action, value, style)| {
+                    json!({
+                        "type": "button", "text": {"type": "plain_text", "text": label},
+                        "action_id": action, "value": value, "style": style,
+                    })
+                })
+                .collect();
+            json!({
+                "text": event.text(),
+                "blocks": [
+                    {"type": "section", "text": {"type": "mrkdwn", "text": event.text()}},
+                    {"type": "actions", "elements": elements},
+                ],
+            })
+        }
         Kind::Slack => json!({ "text": event.text() }),
         Kind::Teams => json!({
             "type": "message",
@@ -236,7 +316,7 @@ pub async fn deliver(targets: &BTreeMap<String, Target>, name: &str, event: &Eve
         Ok(client) => client,
         Err(e) => return Sent::Refused(e),
     };
-    let body = body(target.kind, event);
+    let body = body(target.kind, event, target.interactive);
     let mut request = client
         .post(url.expose())
         .header("content-type", "application/json")
@@ -307,13 +387,13 @@ mod tests {
     fn bodies_by_kind_and_keys_by_event() {
         let event = leak("a.env");
         let slack: serde_json::Value =
-            serde_json::from_slice(&body(Kind::Slack, &event)).unwrap_or_default();
+            serde_json::from_slice(&body(Kind::Slack, &event, false)).unwrap_or_default();
         assert!(slack["text"].as_str().is_some_and(|t| t.contains("`a.env`")));
         let teams: serde_json::Value =
-            serde_json::from_slice(&body(Kind::Teams, &event)).unwrap_or_default();
+            serde_json::from_slice(&body(Kind::Teams, &event, false)).unwrap_or_default();
         assert_eq!(teams["attachments"][0]["content"]["type"], "AdaptiveCard");
         let hook: serde_json::Value =
-            serde_json::from_slice(&body(Kind::Webhook, &event)).unwrap_or_default();
+            serde_json::from_slice(&body(Kind::Webhook, &event, false)).unwrap_or_default();
         assert_eq!((hook["event"].as_str(), hook["finding_id"].as_i64()), (Some("leak"), Some(7)));
         assert_eq!(event.key(), "leak:github:acme/app:0123456789abcdef");
     }
