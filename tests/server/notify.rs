@@ -44,19 +44,25 @@ async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) 
     }
 }
 
+/// The three endpoints' fake, recording what it receives.
+fn endpoints() -> (Shared, crate::LocalServer) {
+    let shared: Shared = Arc::default();
+    let data = web::Data::new(shared.clone());
+    let server = crate::LocalServer::start(1, move |cfg| {
+        cfg.app_data(data.clone()).default_service(web::to(receive));
+    });
+    (shared, server)
+}
+
 #[test]
 fn leaks_and_revocations_reach_slack_teams_and_signed_webhooks() -> TestResult {
     let world = World::new()?;
-    let shared: Shared = Arc::default();
+    let (shared, endpoints) = endpoints();
     shared
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .failures
         .push(("/slack".into(), 500));
-    let data = web::Data::new(shared.clone());
-    let endpoints = crate::LocalServer::start(1, move |cfg| {
-        cfg.app_data(data.clone()).default_service(web::to(receive));
-    });
     let base = &endpoints.base;
     let extra = format!(
         "[revoke.github]\npolicy = \"auto\"\napi_url = \"{fake}/github-api\"\nallow_internal = true\n\
@@ -124,11 +130,7 @@ fn got_in(received: &Received, path: &str, needle: &str) -> usize {
 fn the_hooks_bypasses_and_bypass_requests_are_announced() -> TestResult {
     use leakgate_hooks::Exceptions;
     let world = World::new()?;
-    let shared: Shared = Arc::default();
-    let data = web::Data::new(shared.clone());
-    let endpoints = crate::LocalServer::start(1, move |cfg| {
-        cfg.app_data(data.clone()).default_service(web::to(receive));
-    });
+    let (shared, endpoints) = endpoints();
     let extra = format!(
         "[notify.siem]\nkind = \"webhook\"\nurl = \"{}/hook\"\nsecret = \"siem-hmac-key\"\n\
          events = [\"bypass\", \"bypass_request\"]\nallow_internal = true\nallow_http = true\n",
@@ -200,11 +202,7 @@ fn the_hooks_bypasses_and_bypass_requests_are_announced() -> TestResult {
 fn slack_buttons_are_verified_and_act_for_listed_approvers_only() -> TestResult {
     use leakgate_hooks::Exceptions;
     let world = World::new()?;
-    let shared: Shared = Arc::default();
-    let data = web::Data::new(shared.clone());
-    let endpoints = crate::LocalServer::start(1, move |cfg| {
-        cfg.app_data(data.clone()).default_service(web::to(receive));
-    });
+    let (shared, endpoints) = endpoints();
     let extra = format!(
         "[revoke.github]\npolicy = \"manual\"\napi_url = \"{fake}/github-api\"\nallow_internal = true\n\
          allow_http = true\nrequests_per_hour = 360000\n\
