@@ -11,6 +11,7 @@ use leakgate_hooks::{
     Recorder, Verdict,
 };
 use leakgate_rules::{load_rule_file, ProjectConfig, RuleSetBuilder, PROJECT_FILE};
+use leakgate_server::hook::NotifyFlag;
 
 use crate::cli::InstallArgs;
 use crate::{keys, Exit};
@@ -22,12 +23,6 @@ pub const SYSTEM_CONFIG: &str = "/etc/leakgate/leakgate.toml";
 struct SystemFile {
     #[serde(default)]
     hook: HookSettings,
-}
-
-/// Whether the service configuration the hook shares names notification targets (the hook
-/// queues bypass events for the service to send; it never sends anything itself).
-fn notifies(env: &dyn Fn(&str) -> Option<String>) -> bool {
-    leakgate_server::Config::load(system_file(env).as_deref()).is_ok_and(|c| !c.notify.is_empty())
 }
 
 fn system_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
@@ -95,8 +90,9 @@ fn settings(git_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> (HookConfig
 struct Records<'a> {
     log: PathBuf,
     database: Option<&'a str>,
-    /// Queue notifications (the service configuration has targets).
-    notify: bool,
+    /// Whether to queue notifications (the hook queues bypass events for the service to
+    /// send; it never sends anything itself).
+    notify: std::sync::Arc<NotifyFlag>,
 }
 
 impl Recorder for Records<'_> {
@@ -108,7 +104,8 @@ impl Recorder for Records<'_> {
             Err(e) => failures.push(format!("{}: {e}", self.log.display())),
         }
         if let Some(url) = self.database {
-            match leakgate_server::hook::record(url, record, self.notify) {
+            let notify = record.event == "bypass" && self.notify.get();
+            match leakgate_server::hook::record(url, record, notify) {
                 Ok(()) => written = true,
                 Err(e) => {
                     let e = anyhow::Error::new(e);
@@ -175,7 +172,7 @@ fn run(
             .clone()
             .unwrap_or_else(|| git_dir.join("leakgate").join("audit.jsonl")),
         database: config.database.as_deref(),
-        notify: config.database.is_some() && notifies(env),
+        notify: std::sync::Arc::new(NotifyFlag::new(system_file(env))),
     };
     let site =
         leakgate_hooks::Site { git_dir, env, pusher_variable: config.pusher_variable.as_deref() };
@@ -191,10 +188,9 @@ fn run(
         Ok(ready) => ready,
         Err(why) => return site.setup_failed(input, &why, config.fail_open, &records),
     };
-    let database = config
-        .database
-        .as_deref()
-        .map(|url| leakgate_server::hook::HookExceptions::new(url).notifying(records.notify));
+    let database = config.database.as_deref().map(|url| {
+        leakgate_server::hook::HookExceptions::new(url).notifying(records.notify.clone())
+    });
     let exceptions: &dyn Exceptions = match &database {
         Some(db) => db,
         None => &NoExceptions,

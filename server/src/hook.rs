@@ -150,18 +150,49 @@ pub struct HookExceptions {
     connected: std::sync::OnceLock<
         std::result::Result<(tokio::runtime::Runtime, leakgate_store::Store), String>,
     >,
-    notify: bool,
+    notify: std::sync::Arc<NotifyFlag>,
+}
+
+/// Whether the service configuration the hook shares names notification targets. Read on
+/// first use only (a bypass recorded, a request opened), never on a push's common path.
+#[derive(Debug, Default)]
+pub struct NotifyFlag {
+    config: Option<std::path::PathBuf>,
+    known: std::sync::OnceLock<bool>,
+}
+
+impl NotifyFlag {
+    /// The flag of the configuration file `config` (`None`: defaults and the environment).
+    pub fn new(config: Option<std::path::PathBuf>) -> Self {
+        NotifyFlag { config, known: std::sync::OnceLock::new() }
+    }
+
+    /// A flag known already.
+    pub fn fixed(notify: bool) -> Self {
+        NotifyFlag { config: None, known: std::sync::OnceLock::from(notify) }
+    }
+
+    /// Whether to queue notifications; a configuration that does not load says no.
+    pub fn get(&self) -> bool {
+        *self.known.get_or_init(|| {
+            crate::Config::load(self.config.as_deref()).is_ok_and(|c| !c.notify.is_empty())
+        })
+    }
 }
 
 impl HookExceptions {
     /// Exceptions kept in the database at `url`.
     pub fn new(url: &str) -> Self {
-        HookExceptions { url: url.to_owned(), connected: std::sync::OnceLock::new(), notify: false }
+        HookExceptions {
+            url: url.to_owned(),
+            connected: std::sync::OnceLock::new(),
+            notify: std::sync::Arc::new(NotifyFlag::fixed(false)),
+        }
     }
 
     /// Also queue a notification for each bypass request opened (the service's
     /// `[notify.<name>]` targets send it).
-    pub fn notifying(mut self, notify: bool) -> Self {
+    pub fn notifying(mut self, notify: std::sync::Arc<NotifyFlag>) -> Self {
         self.notify = notify;
         self
     }
@@ -224,11 +255,11 @@ impl leakgate_hooks::Exceptions for HookExceptions {
             refs: r.refs.clone(),
             lasts: r.lasts,
         };
-        let notify = self.notify;
+        let notify = self.notify.clone();
         let (repo, pusher, secrets) = (r.repo.clone(), r.pusher.clone(), r.fingerprints.len());
         self.run(|store| async move {
             let (id, new) = store.open_bypass_request(&request).await?;
-            if new && notify {
+            if new && notify.get() {
                 let event = crate::notify::Event::BypassRequest { id, repo, pusher, secrets };
                 store.enqueue(&crate::job::Work::Notify(event).job()).await?;
             }

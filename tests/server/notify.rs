@@ -160,7 +160,8 @@ fn the_hooks_bypasses_and_bypass_requests_are_announced() -> TestResult {
     };
     leakgate_server::hook::record(&url, &record, true)?;
     // As the hook opens a bypass request, twice (the pusher pushes the same secrets again).
-    let exceptions = leakgate_server::hook::HookExceptions::new(&url).notifying(true);
+    let exceptions = leakgate_server::hook::HookExceptions::new(&url)
+        .notifying(std::sync::Arc::new(leakgate_server::hook::NotifyFlag::fixed(true)));
     let request = leakgate_hooks::RequestToOpen {
         repo: "/srv/git/app.git".into(),
         pusher: "bob".into(),
@@ -215,7 +216,8 @@ fn slack_buttons_are_verified_and_act_for_listed_approvers_only() -> TestResult 
     );
     let service = Service::start(&world, &world.config(&extra)?)?;
     let url = world.database_url();
-    let exceptions = leakgate_server::hook::HookExceptions::new(&url).notifying(true);
+    let exceptions = leakgate_server::hook::HookExceptions::new(&url)
+        .notifying(std::sync::Arc::new(leakgate_server::hook::NotifyFlag::fixed(true)));
     let (id, _) = exceptions.open_request(&leakgate_hooks::RequestToOpen {
         repo: "/srv/git/app.git".into(),
         pusher: "bob".into(),
