@@ -257,10 +257,8 @@ async fn receive(
             return reply(StatusCode::BAD_REQUEST, json!({"error": why}));
         }
     };
-    if forge == Forge::Github && event == "secret_scanning_alert" {
-        return receive_alert(&req, &body, &payload, &state).await;
-    }
-    if !is_push(forge, &event, &payload) {
+    let alert = forge == Forge::Github && event == "secret_scanning_alert";
+    if !alert && !is_push(forge, &event, &payload) {
         state.metrics.delivery(source, "ignored");
         return reply(StatusCode::ACCEPTED, json!({"ignored": event}));
     }
@@ -270,15 +268,30 @@ async fn receive(
         event: event.clone(),
         outcome: outcome.to_owned(),
     };
-    let (record, job, status, outcome) = match parse_push(forge, &payload) {
-        Ok(Parsed::Push(push)) => {
-            let job = crate::job::Work::Push(push).job();
-            (delivery("queued"), Some(job), StatusCode::ACCEPTED, "queued")
+    let what = if alert { "secret scanning alert" } else { "push" };
+    let (record, job, status, outcome) = if alert {
+        match crate::event::parse_alert(&payload) {
+            Ok(Some(alert)) => {
+                let job = crate::job::Work::Alert(alert).job();
+                (delivery("queued"), Some(job), StatusCode::ACCEPTED, "alert_queued")
+            }
+            Ok(None) => (delivery("ignored"), None, StatusCode::ACCEPTED, "alert_ignored"),
+            Err(e) => {
+                tracing::warn!(source, "{e}");
+                (delivery("malformed"), None, StatusCode::BAD_REQUEST, "alert_malformed")
+            }
         }
-        Ok(Parsed::Delete) => (delivery("ignored"), None, StatusCode::ACCEPTED, "deleted_ref"),
-        Err(e) => {
-            tracing::warn!(source, "{e}");
-            (delivery("malformed"), None, StatusCode::BAD_REQUEST, "malformed")
+    } else {
+        match parse_push(forge, &payload) {
+            Ok(Parsed::Push(push)) => {
+                let job = crate::job::Work::Push(push).job();
+                (delivery("queued"), Some(job), StatusCode::ACCEPTED, "queued")
+            }
+            Ok(Parsed::Delete) => (delivery("ignored"), None, StatusCode::ACCEPTED, "deleted_ref"),
+            Err(e) => {
+                tracing::warn!(source, "{e}");
+                (delivery("malformed"), None, StatusCode::BAD_REQUEST, "malformed")
+            }
         }
     };
     let had_job = job.is_some();
@@ -295,7 +308,7 @@ async fn receive(
         Ok(Stored::Spooled) => {
             state.metrics.delivery(source, "spooled");
             if status == StatusCode::BAD_REQUEST {
-                reply(status, json!({"error": "malformed push payload"}))
+                reply(status, json!({"error": format!("malformed {what} payload")}))
             } else {
                 reply(status, json!({"outcome": outcome, "spooled": true}))
             }
@@ -306,7 +319,7 @@ async fn receive(
                 state.wake.notify_one();
             }
             if status == StatusCode::BAD_REQUEST {
-                reply(status, json!({"error": "malformed push payload"}))
+                reply(status, json!({"error": format!("malformed {what} payload")}))
             } else {
                 reply(status, json!({"outcome": outcome, "job": job}))
             }
@@ -333,59 +346,6 @@ async fn gitlab(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) 
 
 async fn gitea(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     receive(Forge::Gitea, req, body, state).await
-}
-
-/// A GitHub `secret_scanning_alert` delivery: an `alert` job for the actions that matter.
-async fn receive_alert(
-    req: &HttpRequest,
-    body: &[u8],
-    payload: &[u8],
-    state: &AppState,
-) -> HttpResponse {
-    let delivery = |outcome: &str| Delivery {
-        source: "github".to_owned(),
-        delivery_id: delivery_id(Forge::Github, req, body),
-        event: "secret_scanning_alert".to_owned(),
-        outcome: outcome.to_owned(),
-    };
-    let (record, job, status, outcome) = match crate::event::parse_alert(payload) {
-        Ok(Some(alert)) => {
-            let job = crate::job::Work::Alert(alert).job();
-            (delivery("queued"), Some(job), StatusCode::ACCEPTED, "queued")
-        }
-        Ok(None) => (delivery("ignored"), None, StatusCode::ACCEPTED, "ignored"),
-        Err(e) => {
-            tracing::warn!("{e}");
-            (delivery("malformed"), None, StatusCode::BAD_REQUEST, "malformed")
-        }
-    };
-    let had_job = job.is_some();
-    match state.recorder.record(record, job).await {
-        Ok(Stored::Duplicate) => {
-            state.metrics.delivery("github", "duplicate");
-            reply(StatusCode::ACCEPTED, json!({"duplicate": true}))
-        }
-        Ok(Stored::Recorded(None)) if had_job => {
-            state.metrics.delivery("github", "duplicate");
-            reply(StatusCode::ACCEPTED, json!({"duplicate": true}))
-        }
-        Ok(Stored::Recorded(job)) => {
-            state.metrics.delivery("github", &format!("alert_{outcome}"));
-            if job.is_some() {
-                state.wake.notify_one();
-            }
-            reply(status, json!({"outcome": outcome, "job": job}))
-        }
-        Ok(Stored::Spooled) => {
-            state.metrics.delivery("github", "spooled");
-            reply(status, json!({"outcome": outcome, "spooled": true}))
-        }
-        Err(e) => {
-            state.metrics.delivery("github", "store_error");
-            tracing::error!("alert delivery neither stored nor spooled: {e}");
-            reply(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "try again"}))
-        }
-    }
 }
 
 /// The operator API's check: `Authorization: Bearer <[server] admin_token>`, compared in

@@ -365,24 +365,16 @@ async fn record(
         });
     }
     let store = &state.store;
-    let scan = store
-        .start_scan(&leakgate_store::NewScan {
-            repo: format!("partner:{}", sender.name()),
-            refs: format!("{} tokens", reported.len()),
-            before: None,
-            after: None,
-            pusher: None,
-            source: format!("partner-{}", sender.name()),
-            job_key: None,
-        })
-        .await?;
-    let mut ids = Vec::new();
-    for f in &findings {
-        ids.push(store.add_finding(scan, &crate::worker::finding_record(f)).await?);
-    }
-    store
-        .finish_scan_omitting(scan, if findings.is_empty() { "clean" } else { "findings" }, 0)
-        .await?;
+    let scan = leakgate_store::NewScan {
+        repo: format!("partner:{}", sender.name()),
+        refs: format!("{} tokens", reported.len()),
+        before: None,
+        after: None,
+        pusher: None,
+        source: format!("partner-{}", sender.name()),
+        job_key: None,
+    };
+    let (scan, ids) = crate::worker::record_received(store, &scan, &findings).await?;
     for (f, id) in findings.iter().zip(&ids) {
         let origin = crate::revoke::run::Origin {
             forge: None,

@@ -22,7 +22,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use leakgate_rules::{Finding, ScanOptions, Source};
+use leakgate_rules::Finding;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -250,32 +250,27 @@ async fn record(
     leaked: &[Leaked],
     types: &BTreeMap<String, Vec<String>>,
 ) -> Result<(), leakgate_store::Error> {
-    let options = ScanOptions { decode: false, ..ScanOptions::default() };
     let mut findings: Vec<Finding> = Vec::new();
     let mut ignored = Vec::new();
     for (index, l) in leaked.iter().enumerate() {
         let rules = &types[&l.kind];
         let location = clean_location(l.location.as_deref());
-        let mut scanner = state.rules.scanner(options);
-        let mut found = None;
-        scanner.scan_bytes(l.token.expose().trim().as_bytes(), Source { path: None }, |m| {
-            if found.is_none() && rules.iter().any(|r| r == m.rule.id()) {
-                found = Some(Finding::new(m, &location, None, &state.key));
-            }
-        });
-        match found {
+        let wanted = |id: &str| rules.iter().any(|r| r == id);
+        let found = crate::worker::token_findings(
+            &state.rules,
+            &state.key,
+            l.token.expose(),
+            &location,
+            wanted,
+        );
+        match found.into_iter().next() {
             Some(f) => findings.push(f),
             None => ignored.push(json!({ "index": index, "type": l.kind })),
         }
     }
     let store = &state.store;
-    let scan = store.start_scan(&leaked_scan(findings.len() + ignored.len())).await?;
-    let mut ids = Vec::with_capacity(findings.len());
-    for f in &findings {
-        ids.push(store.add_finding(scan, &crate::worker::finding_record(f)).await?);
-    }
-    let status = if findings.is_empty() { "clean" } else { "findings" };
-    store.finish_scan_omitting(scan, status, 0).await?;
+    let scan = leaked_scan(findings.len() + ignored.len());
+    let (scan, ids) = crate::worker::record_received(store, &scan, &findings).await?;
     let origin = crate::revoke::run::Origin {
         forge: Some(crate::event::Forge::Gitlab),
         repo: "gitlab-secret-detection".into(),

@@ -92,7 +92,7 @@ pub struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    /// Runs one round.
+    /// Runs one round; with the check it made, the validator that made it.
     ///
     /// # Errors
     ///
@@ -101,7 +101,7 @@ impl Validator<'_> {
         &self,
         fingerprint: &str,
         round: Round,
-    ) -> Result<(Step, Option<Check>), Error> {
+    ) -> Result<(Step, Option<(Check, String)>), Error> {
         let store = self.store;
         let Some(row) = store.validation(fingerprint).await? else {
             return Ok((Step::Done(false), None));
@@ -160,7 +160,7 @@ impl Validator<'_> {
                 store.wipe_secret(fingerprint).await?;
             }
         }
-        Ok((Step::Done(true), Some(check)))
+        Ok((Step::Done(true), Some((check, row.validator))))
     }
 
     /// The check itself, or the step to take instead (pacing).

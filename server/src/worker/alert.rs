@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use leakgate_rules::{Finding, ScanOptions, Source};
+use leakgate_rules::Finding;
 use leakgate_store::{AlertRecord, NewScan, RevocationState};
 
 use super::{issues, record_scan, repo_key, Context, JobError};
@@ -45,15 +45,11 @@ const SECRET_TYPES: &[(&str, &[&str])] = &[
 fn find(ctx: &Context, alert: &Alert, secret_type: &str, secret: &str) -> Option<Finding> {
     let mapped = SECRET_TYPES.iter().find(|(t, _)| *t == secret_type).map(|(_, rules)| *rules);
     let path = format!("secret scanning alert #{}", alert.number);
-    let mut scanner = ctx.rules.scanner(ScanOptions { decode: false, ..ScanOptions::default() });
-    let mut found: Option<Finding> = None;
-    scanner.scan_bytes(secret.trim().as_bytes(), Source { path: None }, |m| {
-        let wanted = mapped.is_none_or(|rules| rules.contains(&m.rule.id()));
-        if wanted && found.as_ref().is_none_or(|f| m.rule.severity() > f.severity) {
-            found = Some(Finding::new(m, &path, None, &ctx.key));
-        }
-    });
-    found
+    let wanted = |id: &str| mapped.is_none_or(|rules| rules.contains(&id));
+    // The most severe match; the first of equals.
+    super::token_findings(&ctx.rules, &ctx.key, secret, &path, wanted)
+        .into_iter()
+        .reduce(|best, f| if f.severity > best.severity { f } else { best })
 }
 
 pub(super) async fn run(

@@ -384,6 +384,51 @@ fn project_rules(
     }
 }
 
+/// The findings in a token reported on its own (an alert's secret, a token GitLab sends) by
+/// the rules `wanted` accepts, in scan order: the value itself is scanned, without decoding.
+pub(crate) fn token_findings(
+    rules: &RuleSet,
+    key: &FingerprintKey,
+    token: &str,
+    path: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> Vec<leakgate_rules::Finding> {
+    let options = leakgate_rules::ScanOptions { decode: false, ..Default::default() };
+    let mut found = Vec::new();
+    rules.scanner(options).scan_bytes(
+        token.trim().as_bytes(),
+        leakgate_rules::Source { path: None },
+        |m| {
+            if wanted(m.rule.id()) {
+                found.push(leakgate_rules::Finding::new(m, path, None, key));
+            }
+        },
+    );
+    found
+}
+
+/// Records the findings of a report received on its own (no push to scan): one scan row
+/// described by `scan`, its findings, status `findings` or `clean`. Returns the scan's id and
+/// the findings' ids, in order.
+///
+/// # Errors
+///
+/// A database error.
+pub(crate) async fn record_received(
+    store: &Store,
+    scan: &NewScan,
+    findings: &[leakgate_rules::Finding],
+) -> Result<(i64, Vec<i64>), leakgate_store::Error> {
+    let id = store.start_scan(scan).await?;
+    let mut ids = Vec::with_capacity(findings.len());
+    for f in findings {
+        ids.push(store.add_finding(id, &finding_record(f)).await?);
+    }
+    let status = if findings.is_empty() { "clean" } else { "findings" };
+    store.finish_scan_omitting(id, status, 0).await?;
+    Ok((id, ids))
+}
+
 /// A finding as the store keeps it: redacted and fingerprinted, no secret.
 pub fn finding_record(f: &leakgate_rules::Finding) -> FindingRecord {
     FindingRecord {
@@ -616,17 +661,12 @@ async fn run_validate(
         worker,
     };
     let (step, check) = validator.run(&job.fingerprint, job.round).await?;
-    if let Some(check) = &check {
-        let provider = ctx.store.validation(&job.fingerprint).await?.map(|v| v.validator);
-        Metrics::count(
-            &ctx.metrics.validations,
-            provider.as_deref().unwrap_or("unknown"),
-            check.validity.as_str(),
-        );
+    if let Some((check, provider)) = &check {
+        Metrics::count(&ctx.metrics.validations, provider, check.validity.as_str());
         tracing::info!(
             validity = check.validity.as_str(),
             status = check.status,
-            provider = provider.as_deref().unwrap_or(""),
+            provider,
             "validation"
         );
         // A revocation the gate released.
