@@ -209,8 +209,8 @@ fn run(
     verdict.lines.splice(0..0, notes);
     if verdict.exit != 0 && !verdict.findings.is_empty() {
         if let Some(url) = &config.database {
-            if let Err(e) = revoke_blocked(url, git_dir, env, &config, &verdict.findings) {
-                tracing::warn!("cannot queue revocations: {e:#}");
+            if let Err(e) = record_blocked(url, git_dir, env, &config, input, &verdict.findings) {
+                tracing::warn!("cannot record the rejected push: {e:#}");
             }
         }
     }
@@ -268,25 +268,48 @@ fn prepare(config: &HookConfig, git_dir: &Path) -> Result<Prepared> {
     Ok((builder.build(), key, notes, allowed))
 }
 
-fn revoke_blocked(
+/// Records the rejected push in the database and, with `[revoke] blocked_pushes` in the
+/// service's configuration, queues its keys for revocation. A configuration that cannot be
+/// read still leaves the record (without revocations).
+fn record_blocked(
     url: &str,
     git_dir: &Path,
     env: &dyn Fn(&str) -> Option<String>,
     hook: &HookConfig,
+    input: &[u8],
     findings: &[leakgate_rules::Finding],
 ) -> Result<()> {
-    let config = leakgate_server::Config::load(system_file(env).as_deref())?.resolve_files()?;
-    if !config.revoke.blocked_pushes {
-        return Ok(());
-    }
-    let key = keys::encryption_key(config.keys.encryption_key_file.as_deref())?;
+    let revoking = leakgate_server::Config::load(system_file(env).as_deref())
+        .and_then(|c| c.resolve_files())
+        .map_err(anyhow::Error::from)
+        .and_then(|config| {
+            if !config.revoke.blocked_pushes {
+                return Ok(None);
+            }
+            let key = keys::encryption_key(config.keys.encryption_key_file.as_deref())?;
+            Ok(Some((config.revoke, key)))
+        });
+    let revoking = match revoking {
+        Ok(revoking) => revoking,
+        Err(e) => {
+            tracing::warn!("cannot queue revocations: {e:#}");
+            None
+        }
+    };
     let pusher = leakgate_hooks::pusher(env, hook.pusher_variable.as_deref());
-    leakgate_server::hook::revoke_blocked(
+    // The pushed ref names, as the pusher wrote them (the dashboard escapes them).
+    let refs: Vec<String> = input
+        .split(|&b| b == b'\n')
+        .filter_map(|line| line.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()).nth(2))
+        .take(32)
+        .map(|name| oneline(&String::from_utf8_lossy(name)))
+        .collect();
+    leakgate_server::hook::record_blocked(
         url,
-        &config.revoke,
-        &key,
+        revoking.as_ref().map(|(config, key)| (config, key)),
         &git_dir.display().to_string(),
         &pusher,
+        &refs.join(" "),
         findings,
     )?;
     Ok(())

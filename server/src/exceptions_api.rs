@@ -2,6 +2,7 @@
 //! add, remove), behind the admin token like the rest of `/api`. The store audits every
 //! change; a reviewer is named in the body (the token says only that the caller operates).
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -69,7 +70,6 @@ async fn decide(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    use leakgate_store::Decision;
     if let Some(refusal) = refused(&req, &state) {
         return refusal;
     }
@@ -84,25 +84,65 @@ async fn decide(
         Ok(b) => b,
         Err(e) => return bad_request(format!("body: {e}")),
     };
-    if body.reviewer.trim().is_empty() {
-        return bad_request("name the reviewer");
+    match decide_request(&state.store, id, approve, &body.reviewer, &body.message).await {
+        Ok(r) => HttpResponse::Ok().json(request_json(&r, leakgate_store::now_ms())),
+        Err(refusal) => refusal.json(),
     }
-    if !approve && body.message.trim().is_empty() {
-        return bad_request("a rejection needs a message for the pusher");
+}
+
+/// Why an operator's change was refused: the status to answer and what to tell them.
+pub(crate) struct Refusal {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Refusal { status, message: message.into() }
     }
-    match state.store.decide_bypass_request(id, approve, &body.reviewer, &body.message).await {
-        Ok(Decision::Done(r)) => {
-            HttpResponse::Ok().json(request_json(&r, leakgate_store::now_ms()))
-        }
+
+    fn bad(message: impl Into<String>) -> Self {
+        Refusal::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    fn database(e: &leakgate_store::Error, what: &str) -> Self {
+        tracing::error!(error = %e, "{what} failed");
+        Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "database error")
+    }
+
+    fn json(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(json!({"error": self.message}))
+    }
+}
+
+/// Approves or rejects bypass request `id` as `reviewer` (the API's and the dashboard's
+/// shared rules: a reviewer is named, a rejection explains itself, nobody reviews their own).
+pub(crate) async fn decide_request(
+    store: &leakgate_store::Store,
+    id: i64,
+    approve: bool,
+    reviewer: &str,
+    message: &str,
+) -> Result<leakgate_store::BypassRequest, Refusal> {
+    use leakgate_store::Decision;
+    if reviewer.trim().is_empty() {
+        return Err(Refusal::bad("name the reviewer"));
+    }
+    if !approve && message.trim().is_empty() {
+        return Err(Refusal::bad("a rejection needs a message for the pusher"));
+    }
+    match store.decide_bypass_request(id, approve, reviewer, message).await {
+        Ok(Decision::Done(r)) => Ok(*r),
         Ok(Decision::NotFound) => {
-            HttpResponse::NotFound().json(json!({"error": "no such bypass request"}))
+            Err(Refusal::new(StatusCode::NOT_FOUND, "no such bypass request"))
         }
         Ok(Decision::NotOpen(s)) => {
-            HttpResponse::Conflict().json(json!({"error": format!("the request is {s}")}))
+            Err(Refusal::new(StatusCode::CONFLICT, format!("the request is {s}")))
         }
-        Ok(Decision::OwnRequest) => HttpResponse::Forbidden()
-            .json(json!({"error": "the pusher cannot review their own request"})),
-        Err(e) => database_error(&e, "deciding a bypass request"),
+        Ok(Decision::OwnRequest) => {
+            Err(Refusal::new(StatusCode::FORBIDDEN, "the pusher cannot review their own request"))
+        }
+        Err(e) => Err(Refusal::database(&e, "deciding a bypass request")),
     }
 }
 
@@ -128,21 +168,22 @@ async fn list_waivers(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     }
 }
 
+/// A waiver as the API and the dashboard's form describe it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct WaiverBody {
+pub(crate) struct WaiverBody {
     #[serde(default)]
-    fingerprint: Option<String>,
+    pub fingerprint: Option<String>,
     #[serde(default)]
-    finding_id: Option<i64>,
-    reason: String,
-    approved_by: String,
+    pub finding_id: Option<i64>,
+    pub reason: String,
+    pub approved_by: String,
     /// `30d`, `12h`, ...
-    expires_in: String,
+    pub expires_in: String,
     #[serde(default)]
-    repo: Option<String>,
+    pub repo: Option<String>,
     #[serde(default)]
-    path: Option<String>,
+    pub path: Option<String>,
 }
 
 /// `POST /api/waivers`: 201 with the new waiver's id.
@@ -158,26 +199,31 @@ async fn add_waiver(
         Ok(b) => b,
         Err(e) => return bad_request(format!("body: {e}")),
     };
-    let lasts = match humantime::parse_duration(&body.expires_in) {
-        Ok(d) => d,
-        Err(e) => return bad_request(format!("expires_in: {e}")),
-    };
+    match waive(&state.store, body).await {
+        Ok(id) => HttpResponse::Created().json(json!({"id": id})),
+        Err(refusal) => refusal.json(),
+    }
+}
+
+/// Adds the waiver `body` describes, once it is complete: a reason, an approver, a duration,
+/// a path glob that compiles, and a secret named by fingerprint or finding id.
+pub(crate) async fn waive(store: &leakgate_store::Store, body: WaiverBody) -> Result<i64, Refusal> {
+    let lasts = humantime::parse_duration(&body.expires_in)
+        .map_err(|e| Refusal::bad(format!("expires_in: {e}")))?;
     if body.reason.trim().is_empty() || body.approved_by.trim().is_empty() {
-        return bad_request("a waiver needs a reason and approved_by");
+        return Err(Refusal::bad("a waiver needs a reason and approved_by"));
     }
     if let Some(glob) = &body.path {
-        if let Err(e) = globset::Glob::new(glob) {
-            return bad_request(format!("path: {e}"));
-        }
+        globset::Glob::new(glob).map_err(|e| Refusal::bad(format!("path: {e}")))?;
     }
     let fingerprint = match (body.fingerprint, body.finding_id) {
         (Some(fp), None) if fp.len() == 64 && fp.bytes().all(|b| b.is_ascii_hexdigit()) => fp,
-        (None, Some(id)) => match state.store.finding(id).await {
+        (None, Some(id)) => match store.finding(id).await {
             Ok(Some(f)) => f.fingerprint,
-            Ok(None) => return HttpResponse::NotFound().json(json!({"error": "no such finding"})),
-            Err(e) => return database_error(&e, "reading a finding"),
+            Ok(None) => return Err(Refusal::new(StatusCode::NOT_FOUND, "no such finding")),
+            Err(e) => return Err(Refusal::database(&e, "reading a finding")),
         },
-        _ => return bad_request("give a fingerprint (64 hex) or a finding_id"),
+        _ => return Err(Refusal::bad("give a fingerprint (64 hex) or a finding_id")),
     };
     let waiver = leakgate_store::NewWaiver {
         fingerprint,
@@ -187,10 +233,7 @@ async fn add_waiver(
         approved_by: body.approved_by,
         lasts,
     };
-    match state.store.add_waiver(&waiver).await {
-        Ok(id) => HttpResponse::Created().json(json!({"id": id})),
-        Err(e) => database_error(&e, "adding a waiver"),
-    }
+    store.add_waiver(&waiver).await.map_err(|e| Refusal::database(&e, "adding a waiver"))
 }
 
 #[derive(Deserialize)]

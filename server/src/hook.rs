@@ -1,6 +1,6 @@
 //! What the pre-receive hook leaves in the store: its audit records (bypasses and unscanned
-//! pushes, an unscanned push with a `rescan` job for the service) and, with
-//! `[revoke] blocked_pushes`, the findings of a rejected push queued for revocation.
+//! pushes, an unscanned push with a `rescan` job for the service), the rejected pushes and
+//! their findings and, with `[revoke] blocked_pushes`, those findings queued for revocation.
 //!
 //! The hook itself is synchronous and links no runtime of its own: each call here runs on a
 //! current-thread runtime for its duration.
@@ -98,25 +98,26 @@ pub fn record(url: &str, record: &AuditRecord, notify: bool) -> Result<()> {
     })
 }
 
-/// With `[revoke] blocked_pushes` set, the keys of a rejected push are revoked too: they never
-/// reached the repository, but they left the developer's machine. The findings are recorded
-/// (redacted, fingerprinted: a `hook` scan, so that a revocation waiting for approval can be
-/// approved by finding id), and planned; `leakgate serve` sends them.
+/// Records a push the hook rejected: a `hook` scan with status `blocked` and its findings
+/// (redacted, fingerprinted), which the dashboard and `/metrics` count. With `revoke` (the
+/// service's `[revoke]` with `blocked_pushes` set, and the encryption key) the keys are queued
+/// for revocation too: they never reached the repository, but they left the developer's
+/// machine; `leakgate serve` sends them, and a revocation waiting for approval is approved by
+/// finding id.
 ///
 /// # Errors
 ///
 /// The database cannot be reached or written.
-pub fn revoke_blocked(
+pub fn record_blocked(
     url: &str,
-    config: &crate::revoke::RevokeConfig,
-    key: &SecretKey,
+    revoke: Option<(&crate::revoke::RevokeConfig, &SecretKey)>,
     repo: &str,
     pusher: &str,
+    refs: &str,
     findings: &[Finding],
 ) -> Result<()> {
-    if !config.blocked_pushes || findings.iter().all(|f| f.revoke.is_none()) {
-        return Ok(());
-    }
+    let revoke = revoke
+        .filter(|(config, _)| config.blocked_pushes && findings.iter().any(|f| f.revoke.is_some()));
     let origin =
         Origin { forge: None, repo: repo.to_owned(), installation_id: None, partner_type: None };
     block_on(async {
@@ -124,7 +125,7 @@ pub fn revoke_blocked(
         let scan = store
             .start_scan(&leakgate_store::NewScan {
                 repo: origin.repo.clone(),
-                refs: String::new(),
+                refs: refs.to_owned(),
                 before: None,
                 after: None,
                 pusher: Some(pusher.to_owned()),
@@ -137,8 +138,10 @@ pub fn revoke_blocked(
             with_ids.push((f, Some(store.add_finding(scan, &finding_record(f)).await?)));
         }
         store.finish_scan(scan, "blocked").await?;
-        let queued = plan(&store, key, config, &origin, &with_ids).await?;
-        tracing::info!(queued, "revocations queued for a rejected push");
+        if let Some((config, key)) = revoke {
+            let queued = plan(&store, key, config, &origin, &with_ids).await?;
+            tracing::info!(queued, "revocations queued for a rejected push");
+        }
         Ok(())
     })
 }

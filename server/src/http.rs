@@ -584,6 +584,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_body: usize) {
     .configure(crate::token_revocation::routes)
     .configure(crate::partner::routes)
     .configure(crate::slack::routes)
+    .configure(crate::ui::routes)
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))
     .route("/metrics", web::get().to(metrics));

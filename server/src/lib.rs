@@ -25,6 +25,7 @@ pub mod signature;
 pub mod slack;
 mod spool;
 pub mod token_revocation;
+pub mod ui;
 pub mod validate;
 mod worker;
 

@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 mod crypto;
+mod dashboard;
 mod error;
 mod exceptions;
 mod jobs;
@@ -39,6 +40,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use crypto::SecretKey;
+pub use dashboard::{
+    severity_name, Attempt, BypassRow, IssueLink, Overview, RevocationRow, SecretFilter, SecretRow,
+    Sighting,
+};
 pub use error::Error;
 pub use exceptions::{BypassRequest, Decision, NewBypassRequest, NewWaiver, Waiver};
 pub use jobs::{Job, JobState, NewJob};

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod alerts;
+mod browser;
 mod deploy;
 mod exceptions;
 mod exposed;
@@ -20,6 +21,7 @@ mod replicas;
 mod revocation;
 mod revoke;
 mod token_revocation;
+mod ui;
 mod validate;
 
 #[path = "../../store/tests/conformance/pg.rs"]
