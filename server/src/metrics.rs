@@ -151,7 +151,7 @@ impl Metrics {
         let blocked_pushes = Gauge::default();
         registry.register(
             "blocked_pushes",
-            "Pushes the hook rejected and recorded ([revoke] blocked_pushes)",
+            "Pushes the hook rejected (recorded when the hook has a database)",
             blocked_pushes.clone(),
         );
         Metrics {

@@ -202,20 +202,53 @@ pub struct Overview {
     pub open_requests: i64,
 }
 
-/// The grouping behind [`Store::secrets`]; `{where}` and `{having}` are fixed clauses.
-const SECRETS: &str =
-    "SELECT f.fingerprint, MIN(f.rule_id) AS rule_id, MIN(f.provider) AS provider, \
-     CAST(MAX(CASE f.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 \
-     ELSE 1 END) AS BIGINT) AS severity_rank, MIN(f.redacted) AS redacted, MIN(s.repo) AS repo, \
-     COUNT(DISTINCT s.repo) AS repos, COUNT(*) AS occurrences, MIN(f.first_seen) AS first_seen, \
-     MAX(f.first_seen) AS last_seen, v.state AS validity, r.state AS revocation \
-     FROM findings f JOIN scans s ON s.id = f.scan_id \
-     LEFT JOIN validations v ON v.fingerprint = f.fingerprint \
-     LEFT JOIN revocations r ON r.fingerprint = f.fingerprint \
-     WHERE ($1 = '' OR s.repo = $1) AND ($2 = '' OR f.rule_id = $2) \
-     GROUP BY f.fingerprint, v.state, r.state \
-     HAVING $3 = 0 OR ((r.state IS NULL OR r.state NOT IN ('revoked', 'already_invalid')) \
-     AND (v.state IS NULL OR v.state NOT IN ('invalid', 'revoked', 'expired')))";
+/// The grouping behind [`Store::secrets`], with its filters as fixed clauses (each value a
+/// parameter): PostgreSQL plans each shape once, and no `$1 = '' OR ...` keeps it from
+/// using what it knows.
+fn secrets_sql<'f>(filter: &'f SecretFilter, tail: &str) -> (String, Vec<&'f str>) {
+    let mut binds = Vec::new();
+    let mut conditions = Vec::new();
+    if let Some(repo) = filter.repo.as_deref() {
+        binds.push(repo);
+        conditions.push(format!("s.repo = ${}", binds.len()));
+    }
+    if let Some(rule) = filter.rule.as_deref() {
+        binds.push(rule);
+        conditions.push(format!("f.rule_id = ${}", binds.len()));
+    }
+    let filters = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let open = if filter.open_only {
+        "HAVING (r.state IS NULL OR r.state NOT IN ('revoked', 'already_invalid')) \
+         AND (v.state IS NULL OR v.state NOT IN ('invalid', 'revoked', 'expired'))"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT f.fingerprint, MIN(f.rule_id) AS rule_id, MIN(f.provider) AS provider, \
+         CAST(MAX(CASE f.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' \
+         THEN 2 ELSE 1 END) AS BIGINT) AS severity_rank, MIN(f.redacted) AS redacted, \
+         MIN(s.repo) AS repo, COUNT(DISTINCT s.repo) AS repos, COUNT(*) AS occurrences, \
+         MIN(f.first_seen) AS first_seen, MAX(f.first_seen) AS last_seen, \
+         v.state AS validity, r.state AS revocation{tail} \
+         FROM findings f JOIN scans s ON s.id = f.scan_id \
+         LEFT JOIN validations v ON v.fingerprint = f.fingerprint \
+         LEFT JOIN revocations r ON r.fingerprint = f.fingerprint \
+         {filters} GROUP BY f.fingerprint, v.state, r.state {open}"
+    );
+    (sql, binds)
+}
+
+/// A [`SecretRow`] and the number of rows its query matched.
+#[derive(sqlx::FromRow)]
+struct Counted {
+    #[sqlx(flatten)]
+    row: SecretRow,
+    matching: i64,
+}
 
 impl Store {
     /// Secrets, one row per fingerprint, most severe and newest first; and how many match.
@@ -224,28 +257,41 @@ impl Store {
     ///
     /// A database error.
     pub async fn secrets(&self, filter: &SecretFilter) -> Result<(Vec<SecretRow>, i64), Error> {
-        let repo = filter.repo.as_deref().unwrap_or("");
-        let rule = filter.rule.as_deref().unwrap_or("");
-        let open = i64::from(filter.open_only);
+        // One grouping gives the page and (a window over the groups) how many there are.
+        let (sql, binds) = secrets_sql(filter, ", COUNT(*) OVER () AS matching");
+        let n = binds.len();
         let q = format!(
-            "{SECRETS} ORDER BY severity_rank DESC, first_seen DESC, f.fingerprint LIMIT $4 OFFSET $5"
+            "{sql} ORDER BY severity_rank DESC, first_seen DESC, f.fingerprint \
+             LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
         );
-        let rows = on_pool!(self, |pool, sql| sqlx::query_as(&sql(&q))
-            .bind(repo)
-            .bind(rule)
-            .bind(open)
-            .bind(filter.limit.max(0))
-            .bind(filter.offset.max(0))
-            .fetch_all(pool)
-            .await?);
-        let q = format!("SELECT COUNT(*) FROM ({SECRETS}) AS matching");
-        let (total,): (i64,) = on_pool!(self, |pool, sql| sqlx::query_as(&sql(&q))
-            .bind(repo)
-            .bind(rule)
-            .bind(open)
-            .fetch_one(pool)
-            .await?);
-        Ok((rows, total))
+        let rows: Vec<Counted> = on_pool!(self, |pool, sql| {
+            let text = sql(&q);
+            let mut query = sqlx::query_as(&text);
+            for value in &binds {
+                query = query.bind(*value);
+            }
+            query.bind(filter.limit.max(0)).bind(filter.offset.max(0)).fetch_all(pool).await?
+        });
+        let total = match rows.first() {
+            Some(first) => first.matching,
+            // A page past the end: count on its own.
+            None if filter.offset > 0 => {
+                let q = format!("SELECT COUNT(*) FROM ({sql}) AS matching");
+                let (total,): (i64,) = on_pool!(self, |pool, sql| {
+                    let text = sql(&q);
+                    let mut query = sqlx::query_as(&text);
+                    for value in &binds {
+                        query = query.bind(*value);
+                    }
+                    query.fetch_one(pool).await?
+                });
+                total
+            }
+            None => 0,
+        };
+        Ok((rows.into_iter().map(|c| c.row).collect(), total))
     }
 
     /// Where the secret `fingerprint` was found, newest first, at most `limit` places.
@@ -383,10 +429,14 @@ impl Store {
         let mut bypassed_by_rule: Vec<(String, i64)> = per_rule.into_iter().collect();
         bypassed_by_rule.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
 
-        let q = format!("SELECT COUNT(*), COALESCE(SUM(CASE WHEN validity = 'valid' THEN 1 ELSE 0 END), 0) FROM ({SECRETS}) AS open_secrets");
-        let (open_secrets, live_secrets): (i64, i64) = on_pool!(self, |pool, sql| {
-            sqlx::query_as(&sql(&q)).bind("").bind("").bind(1_i64).fetch_one(pool).await?
-        });
+        let (open, _) =
+            secrets_sql(&SecretFilter { open_only: true, ..SecretFilter::default() }, "");
+        let q = format!(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN validity = 'valid' THEN 1 ELSE 0 END), 0) \
+             FROM ({open}) AS open_secrets"
+        );
+        let (open_secrets, live_secrets): (i64, i64) =
+            on_pool!(self, |pool, sql| sqlx::query_as(&sql(&q)).fetch_one(pool).await?);
         let q = "SELECT COUNT(*) FROM revocations WHERE state IN ('awaiting_approval', 'review')";
         let (awaiting_approval,): (i64,) =
             on_pool!(self, |pool, sql| sqlx::query_as(&sql(q)).fetch_one(pool).await?);

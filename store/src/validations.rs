@@ -257,7 +257,7 @@ pub struct Gauges {
     pub live_secrets: i64,
     /// The pre-receive hook's records per kind (`hook_bypass`, `hook_waived`, ...).
     pub hook_events: Vec<(String, i64)>,
-    /// Pushes the hook rejected and recorded (`[revoke] blocked_pushes`).
+    /// Pushes the hook rejected (recorded when the hook has a database).
     pub blocked_pushes: i64,
 }
 

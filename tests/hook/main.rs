@@ -390,6 +390,25 @@ fn a_rejected_push_queues_revocations_only_when_configured() -> TestResult {
     s.commit("a.env", format!("TOKEN={first}\n"), "first")?;
     assert!(!push_with(&off)?.status.success(), "rejected");
     assert!(revocations()?.is_empty(), "blocked_pushes is off: nothing queued");
+    // The rejected push is recorded all the same (the dashboard and /metrics count it).
+    let (listed, overview) = runtime.block_on(async {
+        let store = leakgate_store::Store::connect(&url).await?;
+        let all = leakgate_store::SecretFilter { limit: 10, ..Default::default() };
+        let (rows, _) = store.secrets(&all).await?;
+        let mut sightings = Vec::new();
+        for row in &rows {
+            sightings.extend(store.sightings(&row.fingerprint, 10).await?);
+        }
+        Ok::<_, leakgate_store::Error>((sightings, store.overview(0).await?))
+    })?;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(
+        (listed[0].source.as_str(), listed[0].status.as_str(), listed[0].refs.as_str()),
+        ("hook", "blocked", "refs/heads/main")
+    );
+    assert_eq!((listed[0].path.as_str(), listed[0].line), ("a.env", 1));
+    assert!(!listed[0].redacted.contains(&first));
+    assert_eq!(overview.blocked_by_repo.len(), 1, "{overview:?}");
 
     git(&s.work, &["reset", "-q", "--hard", &base])?;
     let second = github_token(72);
@@ -413,7 +432,9 @@ fn a_rejected_push_queues_revocations_only_when_configured() -> TestResult {
         let p = entry?.path();
         if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("leakgate.db")) {
             let bytes = std::fs::read(&p)?;
-            assert!(!bytes.windows(second.len()).any(|w| w == second.as_bytes()), "plaintext");
+            for key in [&first, &second] {
+                assert!(!bytes.windows(key.len()).any(|w| w == key.as_bytes()), "plaintext");
+            }
         }
     }
 

@@ -571,6 +571,137 @@ async fn story(store: &Store, reopen: &str) -> TestResult {
     concurrent_claims(store).await
 }
 
+/// The dashboard's reads, on an empty database: secrets grouped by fingerprint with their
+/// highest severity, repositories, validity and revocation; "open" leaves out revoked and
+/// dead keys; filters, pages and totals (a page past the end too); sightings, attempts,
+/// revocation times, bypasses and the overview's counts.
+async fn dashboard(store: &Store) -> TestResult {
+    use leakgate_store::SecretFilter;
+    let finding = |fp: &str, rule: &str, severity: &str| FindingRecord {
+        rule_id: rule.into(),
+        provider: "github".into(),
+        severity: severity.into(),
+        path: "a.env".into(),
+        line: 1,
+        commit_id: None,
+        redacted: "ghp_…".into(),
+        fingerprint: fp.into(),
+    };
+    let scan = |repo: &str, source: &str| NewScan {
+        repo: repo.into(),
+        refs: "refs/heads/main".into(),
+        before: None,
+        after: None,
+        pusher: Some("dev".into()),
+        source: source.into(),
+        job_key: None,
+    };
+    let one = store.start_scan(&scan("acme/one", "webhook")).await?;
+    let two = store.start_scan(&scan("acme/two", "hook")).await?;
+    let first = store.add_finding(one, &finding("fp-a", "github-pat", "medium")).await?;
+    store.add_finding(two, &finding("fp-a", "github-pat", "critical")).await?;
+    store.add_finding(one, &finding("fp-b", "npm-token", "high")).await?;
+    store.add_finding(one, &finding("fp-c", "github-pat", "low")).await?;
+    store.add_finding(two, &finding("fp-d", "github-pat", "low")).await?;
+    store.finish_scan(two, "blocked").await?;
+    let revocation = |fp: &str, state| NewRevocation {
+        fingerprint: fp.into(),
+        provider: "github".into(),
+        lane: "github".into(),
+        rule_id: "github-pat".into(),
+        finding_id: Some(first),
+        context: "{}".into(),
+        state,
+        summary: String::new(),
+    };
+    store.add_revocation(&revocation("fp-a", RevocationState::Queued)).await?;
+    store.add_revocation(&revocation("fp-c", RevocationState::AwaitingApproval)).await?;
+    let claimed =
+        store.claim_revocations("github", "fp-a", 10, "w", Duration::from_secs(60)).await?;
+    assert_eq!(fps_of(claimed), ["fp-a"]);
+    let end = RevocationEnd {
+        fingerprint: "fp-a".into(),
+        outcome: "revoked".into(),
+        state: RevocationState::Revoked,
+        status: Some(200),
+        summary: "done".into(),
+        wipe: false,
+    };
+    store.end_revocations("w", "github", 1, &[end]).await?;
+    let validation = NewValidation {
+        fingerprint: "fp-d".into(),
+        validator: "github".into(),
+        rule_id: "github-pat".into(),
+        finding_id: None,
+        context: "{}".into(),
+    };
+    store.add_validation(&validation).await?;
+    store.record_validation("fp-d", "invalid", Some(401), "bad credentials", None, "t").await?;
+    let validation = NewValidation { fingerprint: "fp-c".into(), ..validation };
+    store.add_validation(&validation).await?;
+    store.record_validation("fp-c", "valid", Some(200), "live", None, "t").await?;
+
+    let all = SecretFilter { limit: 10, ..SecretFilter::default() };
+    let (rows, total) = store.secrets(&all).await?;
+    assert_eq!(total, 4);
+    let a = rows.iter().find(|r| r.fingerprint == "fp-a").ok_or("fp-a listed")?;
+    assert_eq!((a.severity(), a.repos, a.occurrences), ("critical", 2, 2));
+    assert_eq!(a.revocation.as_deref(), Some("revoked"));
+    assert_eq!(rows[0].fingerprint, "fp-a", "most severe first");
+    let open = SecretFilter { open_only: true, ..all.clone() };
+    let (rows, total) = store.secrets(&open).await?;
+    let mut open_fps: Vec<&str> = rows.iter().map(|r| r.fingerprint.as_str()).collect();
+    open_fps.sort_unstable();
+    assert_eq!((open_fps, total), (vec!["fp-b", "fp-c"], 2), "revoked and invalid keys are closed");
+    let live = rows.iter().find(|r| r.fingerprint == "fp-c").ok_or("fp-c")?;
+    assert_eq!(
+        (live.validity.as_deref(), live.revocation.as_deref()),
+        (Some("valid"), Some("awaiting_approval"))
+    );
+    let by_repo = SecretFilter { repo: Some("acme/two".into()), ..all.clone() };
+    assert_eq!(store.secrets(&by_repo).await?.1, 2);
+    let by_rule = SecretFilter { rule: Some("npm-token".into()), ..all.clone() };
+    assert_eq!(store.secrets(&by_rule).await?.0[0].fingerprint, "fp-b");
+    let paged = SecretFilter { limit: 1, offset: 1, ..all.clone() };
+    assert_eq!(store.secrets(&paged).await?, (store.secrets(&all).await?.0[1..2].to_vec(), 4));
+    let past = SecretFilter { limit: 5, offset: 50, ..all.clone() };
+    assert_eq!(store.secrets(&past).await?, (Vec::new(), 4), "a page past the end still counts");
+
+    let sightings = store.sightings("fp-a", 10).await?;
+    assert_eq!(sightings.len(), 2);
+    assert!(sightings.iter().any(|s| s.repo == "acme/two" && s.status == "blocked"));
+    let attempts = store.revocation_attempts("fp-a").await?;
+    assert_eq!((attempts.len(), attempts[0].outcome.as_str()), (1, "revoked"));
+    let rows = store.revocation_rows(Some("revoked"), 10).await?;
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].first_seen.is_some() && rows[0].time_to_revoke().is_some());
+    assert_eq!(store.revocation_rows(None, 10).await?.len(), 2);
+
+    store
+        .record_bypass(&Bypass {
+            repo: "acme/one".into(),
+            user: "dev".into(),
+            reason: "false-positive".into(),
+            comment: None,
+            refs: "refs/heads/main".into(),
+            commits: "c".into(),
+            fingerprints: "fp-b".into(),
+        })
+        .await?;
+    let detail = r#"{"findings":[{"rule_id":"npm-token"},{"rule_id":"npm-token"}]}"#;
+    store.audit("hook_bypass", "dev", detail).await?;
+    assert_eq!(store.bypasses(10).await?.len(), 1);
+    let o = store.overview(0).await?;
+    assert_eq!((o.open_secrets, o.live_secrets, o.awaiting_approval), (2, 1, 1));
+    assert_eq!(o.findings_per_day.iter().map(|d| d.1).sum::<i64>(), 5);
+    assert_eq!(o.revoke_times_ms.len(), 1);
+    assert_eq!(o.blocked_by_repo, [("acme/two".to_owned(), 1)]);
+    assert_eq!(o.blocked_by_rule, [("github-pat".to_owned(), 1)], "a push counts once per rule");
+    assert_eq!(o.bypassed_by_repo, [("acme/one".to_owned(), 1)]);
+    assert_eq!(o.bypassed_by_rule, [("npm-token".to_owned(), 1)]);
+    Ok(())
+}
+
 /// Makes a backing-off job due now (tests do not wait out the backoff).
 async fn sqlx_force_due(store: &Store, id: i64) -> TestResult {
     store.requeue(id).await?;
@@ -616,7 +747,9 @@ async fn sqlite_conformance() -> TestResult {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("leakgate.db").display());
     let store = Store::connect(&url).await?;
-    story(&store, &url).await
+    story(&store, &url).await?;
+    let url = format!("sqlite://{}", dir.path().join("dashboard.db").display());
+    dashboard(&Store::connect(&url).await?).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -624,7 +757,8 @@ async fn postgres_conformance() -> TestResult {
     let Some(pg) = pg::start_or_skip() else { return Ok(()) };
     let url = pg.database("conformance").await;
     let store = Store::connect(&url).await?;
-    story(&store, &url).await
+    story(&store, &url).await?;
+    dashboard(&Store::connect(&pg.database("dashboard").await).await?).await
 }
 
 #[tokio::test]
