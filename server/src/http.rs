@@ -43,6 +43,8 @@ pub struct AppState {
     pub secret_key: Arc<leakgate_store::SecretKey>,
     /// The GitLab Token Revocation API's rate limit in this replica.
     pub gitlab_revocation_limit: crate::token_revocation::RateLimit,
+    /// Sign-in attempts on the dashboard in this replica.
+    pub ui_logins: crate::token_revocation::RateLimit,
     /// The partner senders' public keys.
     pub partner_keys: crate::partner::KeyCache,
 }

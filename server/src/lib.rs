@@ -159,6 +159,7 @@ pub async fn serve(options: Options) -> Result<(), ServeError> {
         key,
         secret_key,
         gitlab_revocation_limit: Default::default(),
+        ui_logins: Default::default(),
         partner_keys: Default::default(),
     });
     let max_body = config.server.max_body_bytes;

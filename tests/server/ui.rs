@@ -462,7 +462,7 @@ fn the_dashboard_needs_the_operator_token_and_escapes_what_pushers_wrote() -> Te
     let (code, head, _) = login(ADMIN, "/ui/exceptions")?;
     assert_eq!((code, header(&head, "location")), (303, Some("/ui/exceptions")));
     let set = header(&head, "set-cookie").ok_or("no cookie")?.to_owned();
-    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/ui"] {
+    for attribute in ["__Host-", "Secure", "HttpOnly", "SameSite=Strict", "Path=/;"] {
         assert!(set.contains(attribute), "{set}");
     }
     assert!(!set.contains(ADMIN), "the cookie is not the token");
@@ -530,6 +530,20 @@ fn the_dashboard_needs_the_operator_token_and_escapes_what_pushers_wrote() -> Te
     let (code, head, _) = post(&service, "/ui/logout", &[("Cookie", &cookie)], &[("csrf", &csrf)])?;
     assert_eq!(code, 303);
     assert!(header(&head, "set-cookie").is_some_and(|c| c.contains("Max-Age=0")));
+    // Guessing the token online meets a limit (30 attempts a minute per replica).
+    let mut limited = None;
+    for attempt in 0..40 {
+        let (code, head, _) = login("guess", "/ui/")?;
+        if code == 429 {
+            limited = Some((attempt, header(&head, "retry-after").map(str::to_owned)));
+            break;
+        }
+        assert_eq!(code, 401);
+    }
+    let (attempt, retry_after) = limited.ok_or("no limit on sign-in attempts")?;
+    assert!(attempt <= 30, "limited after {attempt} more attempts");
+    assert!(retry_after.is_some_and(|s| s.parse::<u64>().is_ok_and(|s| (1..=60).contains(&s))));
+    assert_eq!(login(ADMIN, "/ui/")?.0, 429, "the right token waits too");
     Ok(())
 }
 

@@ -228,7 +228,7 @@ pub enum Approval {
 }
 
 /// States from which a person may send a revocation (again).
-const APPROVABLE: &[State] = &[
+pub const APPROVABLE: &[State] = &[
     State::AwaitingApproval,
     State::Review,
     State::DryRun,

@@ -30,6 +30,12 @@ pub const OVERVIEW_DAYS: i64 = 30;
 pub const DEFAULT_ROWS: i64 = 200;
 /// The most rows one page lists.
 pub const MAX_ROWS: i64 = 10_000;
+/// Decided bypass requests shown under the open ones.
+pub const DECIDED_REQUESTS: usize = 100;
+/// The furthest a page starts.
+pub const MAX_OFFSET: i64 = 10_000_000;
+/// Sign-in attempts per minute per replica (a token cannot be guessed online).
+pub const LOGINS_PER_MINUTE: u32 = 30;
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
@@ -159,7 +165,7 @@ fn database_error(viewer: &Viewer, e: &leakgate_store::Error, what: &str) -> Htt
 /// The fixed texts an action's redirect may ask a page to show.
 fn notice(done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
-        "revocation-queued" => "Revocation approved and queued.",
+        "revocation-queued" => "Revocation queued.",
         "revocation-settled" => "Nothing to send: the key is revoked or known dead already.",
         "approved" => "Bypass request approved.",
         "rejected" => "Bypass request rejected.",
@@ -271,7 +277,11 @@ pub mod render {
         store: &Store,
         viewer: &Viewer,
     ) -> Result<Markup, leakgate_store::Error> {
-        let requests = store.bypass_requests(None).await?;
+        // Every open request, then the latest decided ones: a flood of old requests cannot
+        // push an open one off the page.
+        let mut requests = store.bypass_requests(Some("open")).await?;
+        let decided = store.bypass_requests(None).await?;
+        requests.extend(decided.into_iter().filter(|r| r.state != "open").take(DECIDED_REQUESTS));
         let bypasses = store.bypasses(500).await?;
         let waivers = store.waivers().await?;
         Ok(pages::exceptions(viewer, &requests, &bypasses, &waivers, leakgate_store::now_ms()))
@@ -327,7 +337,7 @@ async fn secrets(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         repo: p.repo.clone().unwrap_or_default(),
         rule: p.rule.clone().unwrap_or_default(),
         limit: p.limit.unwrap_or(DEFAULT_ROWS).clamp(1, MAX_ROWS),
-        offset: p.offset.unwrap_or(0).max(0),
+        offset: p.offset.unwrap_or(0).clamp(0, MAX_OFFSET),
     };
     served(&viewer, "listing secrets", render::secrets(&state.store, &viewer, &q).await)
 }
@@ -554,12 +564,17 @@ async fn login_form(
     html(StatusCode::OK, pages::login(safe_next(q.next.as_deref()), None))
 }
 
-async fn login(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+async fn login(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     let Some(token) = state.config.server.admin_token.as_ref().filter(|t| t.is_set()) else {
         return HttpResponse::NotFound().finish();
     };
     let form = form(&body);
     let next = safe_next(field(&form, "next")).to_owned();
+    if let Some(wait) = state.ui_logins.check(LOGINS_PER_MINUTE) {
+        return HttpResponse::TooManyRequests()
+            .insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()))
+            .body("too many sign-in attempts; try again in a minute");
+    }
     let name = field(&form, "name").map(str::trim).unwrap_or("");
     let given = field(&form, "token").unwrap_or("");
     if !crate::signature::same_secret(given.as_bytes(), token.expose().as_bytes()) {
@@ -576,7 +591,6 @@ async fn login(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -
         );
     }
     let value = session::issue(token.expose().as_bytes(), name, now_secs());
-    let secure = if req.connection_info().scheme() == "https" { "; Secure" } else { "" };
     let detail = serde_json::json!({ "from": "dashboard" }).to_string();
     if let Err(e) = state.store.audit("ui_login", name, &detail).await {
         return database_error(&Viewer::default(), &e, "recording a sign-in");
@@ -586,7 +600,7 @@ async fn login(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -
         .insert_header((
             header::SET_COOKIE,
             format!(
-                "{}={value}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+                "{}={value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={}",
                 session::COOKIE,
                 session::LIFETIME_SECS
             ),
@@ -595,16 +609,13 @@ async fn login(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -
         .finish()
 }
 
-async fn logout(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
-    let form = form(&body);
-    if let Err(refusal) = actor(&req, &state, &form, "by") {
-        return *refusal;
-    }
+/// Signing out clears the cookie, whatever state it is in (a stale one too).
+async fn logout() -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/ui/login"))
         .insert_header((
             header::SET_COOKIE,
-            format!("{}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0", session::COOKIE),
+            format!("{}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0", session::COOKIE),
         ))
         .finish()
 }

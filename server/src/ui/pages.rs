@@ -105,7 +105,7 @@ pub fn login(next: &str, error: Option<&str>) -> Markup {
                         label { "Operator token" input type="password" name="token" required autocomplete="current-password"; }
                         button type="submit" { "Sign in" }
                     }
-                    p.hint { "The token is the service's " code { "[server] admin_token" } ". Your name is recorded on every decision you make here." }
+                    p.hint { "The token is the service's " code { "[server] admin_token" } ". Your name is recorded on every decision you make here. The sign-in cookie needs https (or localhost)." }
                 }
             }
         }
@@ -271,7 +271,7 @@ pub fn secrets(
             ])
         )
     };
-    let shown_to = q.offset + i64::try_from(rows.len()).unwrap_or(0);
+    let shown_to = q.offset.saturating_add(i64::try_from(rows.len()).unwrap_or(0));
     let body = html! {
         form.filters method="get" action="/ui/secrets" {
             label { "Show " select name="state" {
@@ -283,7 +283,7 @@ pub fn secrets(
             input type="hidden" name="limit" value=(q.limit);
             button type="submit" { "Filter" }
         }
-        p.count { (total) " secrets" @if total > 0 { ", showing " (q.offset + 1) "–" (shown_to) } }
+        p.count { (total) " secrets" @if !rows.is_empty() { ", showing " (q.offset.saturating_add(1)) "–" (shown_to) } }
         table.secrets {
             thead { tr {
                 th { "Severity" } th { "Rule" } th { "Repository" } th { "Secret" }
@@ -309,7 +309,7 @@ pub fn secrets(
             }
         }
         p.pages {
-            @if q.offset > 0 { a href=(page((q.offset - q.limit).max(0))) { "← newer" } " " }
+            @if q.offset > 0 { a href=(page(q.offset.saturating_sub(q.limit).max(0))) { "← newer" } " " }
             @if shown_to < total { a href=(page(shown_to)) { "more →" } }
         }
     };
@@ -379,7 +379,11 @@ pub fn secret(viewer: &Viewer, s: &SecretView<'_>, now: i64) -> Markup {
                     (csrf_field(viewer))
                     input type="hidden" name="finding_id" value=(finding);
                     (reviewer_field(viewer, "reviewer"))
-                    button.danger type="submit" { "Approve revocation" }
+                    button.danger type="submit" {
+                        @if s.revocation.is_some_and(|r| matches!(r.state.as_str(), "awaiting_approval" | "review")) {
+                            "Approve revocation"
+                        } @else { "Send the revocation again" }
+                    }
                 }
             }
         }

@@ -10,8 +10,9 @@ use sha2::Sha256;
 /// How long a login lasts.
 pub const LIFETIME_SECS: u64 = 12 * 3600;
 
-/// The cookie's name.
-pub const COOKIE: &str = "leakgate_session";
+/// The cookie's name: `__Host-`, so that only this host over https (or localhost) sets it,
+/// with `Path=/` and no `Domain`.
+pub const COOKIE: &str = "__Host-leakgate_session";
 
 /// A signed-in operator.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,10 +33,20 @@ fn mac(token: &[u8], purpose: &str, message: &str) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// Whether `name` may sign in: 1 to 64 characters, no control characters.
+/// Whether `name` may sign in: 1 to 64 characters, no control characters and no invisible
+/// or direction-changing ones (a name must not pass for another reviewer's in the audit).
 pub fn valid_name(name: &str) -> bool {
+    let invisible = |c: char| {
+        matches!(c, '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}'
+            | '\u{17b5}' | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}' | '\u{fff0}'..='\u{fffb}'
+            | '\u{e0000}'..='\u{e007f}')
+    };
     let n = name.chars().count();
-    (1..=64).contains(&n) && !name.chars().any(char::is_control) && !name.trim().is_empty()
+    (1..=64).contains(&n)
+        && !name.chars().any(|c| c.is_control() || invisible(c))
+        && !name.trim().is_empty()
 }
 
 /// A session cookie value for `name`, valid until `now + LIFETIME_SECS`.
@@ -98,5 +109,8 @@ mod tests {
         assert!(!valid_name("  "));
         assert!(!valid_name("a\nb"));
         assert!(!valid_name(&"x".repeat(65)));
+        assert!(!valid_name("sec\u{200b}-lead"), "zero-width space");
+        assert!(!valid_name("\u{202e}dael-ces"), "right-to-left override");
+        assert!(valid_name("Zoë Ångström"));
     }
 }
