@@ -175,7 +175,7 @@ async fn pages(store: &Store, one: &str) {
     bench!("open secrets (200 rows)", render::secrets(store, &viewer, &query(200)));
     bench!("all secrets (10,000 rows)", render::secrets(store, &viewer, &all));
     bench!("one secret", async {
-        render::secret(store, &viewer, one).await.map(|page| page.expect("seeded"))
+        render::secret(store, &viewer, one, true).await.map(|page| page.expect("seeded"))
     });
     bench!("revocations (1,000 rows)", render::revocations(store, &viewer, ""));
     bench!("bypasses & waivers", render::exceptions(store, &viewer));

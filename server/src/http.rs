@@ -490,6 +490,23 @@ async fn list_validations(
     listed("validations", state.store.validations(limit).await, validation_json)
 }
 
+/// Queues a check of the secret `fingerprint` now, audited as `actor`'s request, when its
+/// validation is kept; its row, or `None` when there is nothing to check with.
+pub(crate) async fn recheck(
+    store: &leakgate_store::Store,
+    fingerprint: &str,
+    actor: &str,
+) -> Result<Option<leakgate_store::Validation>, leakgate_store::Error> {
+    let row = store.validation(fingerprint).await?;
+    if row.is_some() {
+        let job = crate::validate::run::job(fingerprint, crate::job::Round::Requested);
+        store.enqueue(&job).await?;
+        let detail = json!({ "fingerprint": fingerprint });
+        store.audit("validation_requested", actor, &detail.to_string()).await?;
+    }
+    Ok(row)
+}
+
 /// `POST /api/findings/{id}/validate`: checks the finding's key again now (a `validate`
 /// job); 202 with the validation as it stands.
 async fn request_validation(
@@ -508,15 +525,7 @@ async fn request_validation(
     }
     let found = async {
         let Some(finding) = state.store.finding(id).await? else { return Ok(None) };
-        let row = state.store.validation(&finding.fingerprint).await?;
-        if row.is_some() {
-            let job = crate::validate::run::job(&finding.fingerprint, crate::job::Round::Requested);
-            state.store.enqueue(&job).await?;
-            state
-                .store
-                .audit("validation_requested", "api", &json!({"finding": id}).to_string())
-                .await?;
-        }
+        let row = recheck(&state.store, &finding.fingerprint, "api").await?;
         Ok::<_, leakgate_store::Error>(Some((finding.rule_id, row)))
     };
     match found.await {

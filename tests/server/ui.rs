@@ -337,7 +337,7 @@ fn secret_key() -> leakgate_store::SecretKey {
 pub fn with_service(world: &World) -> Res<(Service, Seeded)> {
     let service = Service::start_with_env(
         world,
-        &world.config("[revoke.gitlab]\npolicy = \"manual\"\n")?,
+        &world.config("[revoke.gitlab]\npolicy = \"manual\"\n[validate]\nenabled = true\n")?,
         &[("LEAKGATE_SERVER__ADMIN_TOKEN", ADMIN), ("LEAKGATE_ENCRYPTION_KEY", ENCRYPTION_KEY)],
     )?;
     let seeded = seed(&world.database_url())?;
@@ -505,6 +505,19 @@ fn the_dashboard_needs_the_operator_token_and_escapes_what_pushers_wrote() -> Te
         &[("csrf", &csrf), ("fingerprint", &fp(3)), ("reason", "rotated"), ("expires_in", "7d")],
     )?;
     assert_eq!(code, 303);
+    // "Check validity now" queues a check of a kept validation; without one there is none.
+    let (_, _, page) =
+        get(&service, &format!("/ui/secrets/{}", seeded.awaiting), &[("Cookie", &cookie)])?;
+    assert!(page.contains("Check validity now"), "{page}");
+    let check = format!("/ui/secrets/{}/validate", seeded.awaiting);
+    assert_eq!(post(&service, &check, &[("Cookie", &cookie)], &[("csrf", "x")])?.0, 403);
+    let (code, head, _) = post(&service, &check, &[("Cookie", &cookie)], &[("csrf", &csrf)])?;
+    assert_eq!(
+        (code, header(&head, "location").unwrap_or_default()),
+        (303, &*format!("/ui/secrets/{}?done=check-queued", seeded.awaiting))
+    );
+    let unkept = format!("/ui/secrets/{}/validate", fp(2));
+    assert_eq!(post(&service, &unkept, &[("Cookie", &cookie)], &[("csrf", &csrf)])?.0, 422);
     // A bearer caller names themselves.
     let (code, _, _) = post(
         &service,

@@ -167,6 +167,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
     Some(match done? {
         "revocation-queued" => "Revocation queued.",
         "revocation-settled" => "Nothing to send: the key is revoked or known dead already.",
+        "check-queued" => "Validity check queued: reload in a moment.",
         "approved" => "Bypass request approved.",
         "rejected" => "Bypass request rejected.",
         "waiver-added" => "Waiver added.",
@@ -231,6 +232,7 @@ pub mod render {
         store: &Store,
         viewer: &Viewer,
         fingerprint: &str,
+        validating: bool,
     ) -> Result<Option<Markup>, leakgate_store::Error> {
         let sightings = store.sightings(fingerprint, 1000).await?;
         let revocation = store.revocation(fingerprint).await?;
@@ -250,6 +252,7 @@ pub mod render {
             validation: validation.as_ref(),
             issues: &issues,
             waivers: &waivers,
+            validating,
         };
         Ok(Some(pages::secret(viewer, &view, leakgate_store::now_ms())))
     }
@@ -362,7 +365,8 @@ async fn secret(
     if !is_fingerprint(&fp) {
         return not_found(&viewer);
     }
-    match render::secret(&state.store, &viewer, &fp.to_ascii_lowercase()).await {
+    let validating = state.config.validate.enabled;
+    match render::secret(&state.store, &viewer, &fp.to_ascii_lowercase(), validating).await {
         Ok(Some(markup)) => html(StatusCode::OK, markup),
         Ok(None) => not_found(&viewer),
         Err(e) => database_error(&viewer, &e, "reading a secret"),
@@ -450,6 +454,40 @@ async fn approve_revocation(
             &format!("The key's encrypted material is gone: revoke it with `leakgate revoke --provider {}` (key on stdin).", row.provider),
         ),
         Err(e) => database_error(&viewer, &e, "approving a revocation"),
+    }
+}
+
+/// `POST /ui/secrets/{fp}/validate`: the API's "check now".
+async fn validate_now(
+    req: HttpRequest,
+    fp: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let form = form(&body);
+    let (viewer, name) = match actor(&req, &state, &form, "by") {
+        Ok(a) => a,
+        Err(refusal) => return *refusal,
+    };
+    let refuse =
+        |status, message: &str| html(status, pages::problem(&viewer, "Not checked", message));
+    if !is_fingerprint(&fp) {
+        return refuse(StatusCode::NOT_FOUND, "No secret has this fingerprint.");
+    }
+    if !state.config.validate.enabled {
+        return refuse(StatusCode::CONFLICT, "[validate] enabled is false.");
+    }
+    let fp = fp.to_ascii_lowercase();
+    match crate::http::recheck(&state.store, &fp, &name).await {
+        Ok(Some(_)) => {
+            state.wake.notify_waiters();
+            see_other(&format!("/ui/secrets/{fp}?done=check-queued"))
+        }
+        Ok(None) => refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "No validation of this key is kept: check it with `leakgate validate` (key on stdin).",
+        ),
+        Err(e) => database_error(&viewer, &e, "requesting a validation"),
     }
 }
 
@@ -643,6 +681,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/secrets", web::get().to(secrets))
             .route("/secrets/{fp}", web::get().to(secret))
             .route("/secrets/{fp}/revoke", web::post().to(approve_revocation))
+            .route("/secrets/{fp}/validate", web::post().to(validate_now))
             .route("/revocations", web::get().to(revocations))
             .route("/exceptions", web::get().to(exceptions))
             .route("/bypass-requests/{id}/{action}", web::post().to(decide))

@@ -332,6 +332,9 @@ pub struct SecretView<'a> {
     pub issues: &'a [IssueLink],
     /// Its waivers.
     pub waivers: &'a [Waiver],
+    /// Whether the service validates keys (`[validate] enabled`): a kept validation can be
+    /// checked again now.
+    pub validating: bool,
 }
 
 /// One secret's page.
@@ -385,6 +388,13 @@ pub fn secret(viewer: &Viewer, s: &SecretView<'_>, now: i64) -> Markup {
                         } @else { "Send the revocation again" }
                     }
                 }
+            }
+        }
+        @if s.validating && s.validation.is_some() {
+            form.action method="post" action={"/ui/secrets/" (s.fingerprint) "/validate"} {
+                (csrf_field(viewer))
+                (reviewer_field(viewer, "by"))
+                button type="submit" { "Check validity now" }
             }
         }
         h2 { "Where it was found (" (s.sightings.len()) ")" }
