@@ -307,7 +307,12 @@ async fn receive(
             return refuse(StatusCode::BAD_REQUEST, "not an array of {token, type, url}");
         }
     };
-    match record(&state, sender, &reported).await {
+    // The same signed report again (a retry, or a replay) records into the same scan.
+    let report_key = {
+        use sha2::Digest as _;
+        format!("partner:{}:{}", sender.name(), hex::encode(sha2::Sha256::digest(&body)))
+    };
+    match record(&state, sender, &reported, report_key).await {
         Ok((accepted, ignored)) => {
             state.metrics.delivery(&source, "accepted");
             state.wake.notify_waiters();
@@ -326,6 +331,7 @@ async fn record(
     state: &AppState,
     sender: Sender,
     reported: &[Reported],
+    report_key: String,
 ) -> Result<(usize, usize), leakgate_store::Error> {
     let types = &state.config.partner.types;
     let mut findings = Vec::new();
@@ -372,7 +378,7 @@ async fn record(
         after: None,
         pusher: None,
         source: format!("partner-{}", sender.name()),
-        job_key: None,
+        job_key: Some(report_key),
     };
     let (scan, ids) = crate::worker::record_received(store, &scan, &findings).await?;
     for (f, id) in findings.iter().zip(&ids) {

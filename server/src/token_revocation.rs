@@ -230,7 +230,12 @@ async fn revoke_tokens(
         let kind: String = unsupported.kind.chars().filter(|c| !c.is_control()).take(100).collect();
         return bad_request(format!("unsupported token type {kind:?}"));
     }
-    match record(&state, &leaked, &types).await {
+    // The same request again (GitLab retries) records into the same scan.
+    let request_key = {
+        use sha2::Digest as _;
+        format!("gitlab-revocation:{}", hex::encode(sha2::Sha256::digest(&body)))
+    };
+    match record(&state, &leaked, &types, request_key).await {
         Ok(()) => {
             state.metrics.delivery("gitlab-revocation", "accepted");
             state.wake.notify_waiters();
@@ -249,6 +254,7 @@ async fn record(
     state: &AppState,
     leaked: &[Leaked],
     types: &BTreeMap<String, Vec<String>>,
+    request_key: String,
 ) -> Result<(), leakgate_store::Error> {
     let mut findings: Vec<Finding> = Vec::new();
     let mut ignored = Vec::new();
@@ -269,7 +275,7 @@ async fn record(
         }
     }
     let store = &state.store;
-    let scan = leaked_scan(findings.len() + ignored.len());
+    let scan = leaked_scan(findings.len() + ignored.len(), request_key);
     let (scan, ids) = crate::worker::record_received(store, &scan, &findings).await?;
     let origin = crate::revoke::run::Origin {
         forge: Some(crate::event::Forge::Gitlab),
@@ -294,7 +300,7 @@ async fn record(
 }
 
 /// The scan row of one request.
-fn leaked_scan(tokens: usize) -> leakgate_store::NewScan {
+fn leaked_scan(tokens: usize, request_key: String) -> leakgate_store::NewScan {
     leakgate_store::NewScan {
         repo: "gitlab-secret-detection".into(),
         refs: format!("{tokens} tokens"),
@@ -302,7 +308,7 @@ fn leaked_scan(tokens: usize) -> leakgate_store::NewScan {
         after: None,
         pusher: None,
         source: "gitlab-revocation".into(),
-        job_key: None,
+        job_key: Some(request_key),
     }
 }
 

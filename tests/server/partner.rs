@@ -141,6 +141,14 @@ fn signed_partner_reports_are_verified_and_their_tokens_revoked() -> TestResult 
     assert_eq!(post("github", &github("k1", &good), report.as_bytes())?.0, 202);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(revoked().len(), 1);
+    // ... and it is one scan with one finding, not a second record of the same report.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let store = runtime.block_on(leakgate_store::Store::connect(&world.database_url()))?;
+    let (rows, _) = runtime.block_on(
+        store.secrets(&leakgate_store::SecretFilter { limit: 10, ..Default::default() }),
+    )?;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].occurrences, 1, "a replayed report is not a second sighting");
 
     // Rotation: the sender publishes k2 and signs with it; leakgate fetches the keys again.
     shared

@@ -98,6 +98,11 @@ fn gitlab_forwards_leaked_tokens_and_leakgate_revokes_them_once() -> TestResult 
     // Slack's default policy is manual: recorded, waiting for a person.
     assert_eq!(state("slack-bot-token"), Some("awaiting_approval"), "{rows:?}");
     assert_eq!(rows.len(), 2, "{rows:?}");
+    // The retried request is the same record, not a second sighting of each key.
+    let (secrets, _) = runtime.block_on(
+        store.secrets(&leakgate_store::SecretFilter { limit: 10, ..Default::default() }),
+    )?;
+    assert!(secrets.iter().all(|s| s.occurrences == 1), "{secrets:?}");
     let audit = runtime.block_on(store.audit_events(100))?;
     let requests: Vec<_> = audit.iter().filter(|e| e.kind == "gitlab_revocation_request").collect();
     assert_eq!(requests.len(), 2);
