@@ -572,3 +572,77 @@ fn without_an_admin_token_there_is_no_dashboard() -> TestResult {
     assert_eq!(code, 404);
     Ok(())
 }
+
+/// Every page served over HTTP with 10,000 findings in the database (each its own secret),
+/// for the README: `cargo test --release --test server dashboard_latency -- --ignored
+/// --nocapture`. The rendering alone, on SQLite and PostgreSQL, is
+/// `cargo bench -p leakgate-server --bench dashboard`.
+#[test]
+#[ignore = "a measurement, not a check: run it by hand"]
+fn dashboard_latency() -> TestResult {
+    let world = World::new()?;
+    let (service, _) = with_service(&world)?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let store = Store::connect(&world.database_url()).await?;
+        let mut scan = 0;
+        for i in 0..10_000u32 {
+            if i % 25 == 0 {
+                scan = store
+                    .start_scan(&NewScan {
+                        repo: format!("acme/service-{:02}", (i / 25) % 50),
+                        refs: "refs/heads/main".into(),
+                        before: None,
+                        after: None,
+                        pusher: Some("dev@acme".into()),
+                        source: "webhook".into(),
+                        job_key: None,
+                    })
+                    .await?;
+            }
+            store
+                .add_finding(
+                    scan,
+                    &FindingRecord {
+                        rule_id: ["github-pat-classic", "aws-access-key", "generic-password"]
+                            [i as usize % 3]
+                            .into(),
+                        provider: "github".into(),
+                        severity: ["critical", "high", "medium"][i as usize % 3].into(),
+                        path: format!("src/module_{}/config.py", i % 97),
+                        line: i64::from(i % 500) + 1,
+                        commit_id: None,
+                        redacted: format!("ghp_…{i:04}"),
+                        fingerprint: fp(1000 + i),
+                    },
+                )
+                .await?;
+        }
+        Ok::<_, leakgate_store::Error>(())
+    })?;
+    let bearer = format!("Bearer {ADMIN}");
+    for page in [
+        "/ui/",
+        "/ui/secrets",
+        "/ui/secrets?state=all&limit=10000",
+        "/ui/revocations",
+        "/ui/exceptions",
+    ] {
+        let mut samples = Vec::new();
+        let mut size = 0;
+        for _ in 0..15 {
+            let sent = std::time::Instant::now();
+            let (code, _, body) = get(&service, page, &[("Authorization", &bearer)])?;
+            samples.push(sent.elapsed());
+            assert_eq!(code, 200);
+            size = body.len();
+        }
+        samples.sort();
+        println!(
+            "GET {page:<36} median {:>6.1} ms  max {:>6.1} ms  {size:>8} bytes",
+            samples[samples.len() / 2].as_secs_f64() * 1e3,
+            samples[samples.len() - 1].as_secs_f64() * 1e3,
+        );
+    }
+    Ok(())
+}
