@@ -350,20 +350,26 @@ async fn gitea(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -
     receive(Forge::Gitea, req, body, state).await
 }
 
-/// The operator API's check: `Authorization: Bearer <[server] admin_token>`, compared in
-/// constant time (length included); without a configured token the API does not exist (404). `Some` is the
-/// refusal to send.
+/// The operator token (`[server] admin_token`), when one is configured.
+pub(crate) fn admin_token(state: &AppState) -> Option<&[u8]> {
+    state.config.server.admin_token.as_ref().filter(|t| t.is_set()).map(|t| t.expose().as_bytes())
+}
+
+/// Whether the request's `Authorization: Bearer` credential is `token`, compared in constant
+/// time (length included); `None` without an `Authorization` header.
+pub(crate) fn bearer_is(req: &HttpRequest, token: &[u8]) -> Option<bool> {
+    let given = req.headers().get("authorization")?;
+    let given = given.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+    Some(crate::signature::same_secret(given.as_bytes(), token))
+}
+
+/// The operator API's check: `Authorization: Bearer <[server] admin_token>`; without a
+/// configured token the API does not exist (404). `Some` is the refusal to send.
 pub(crate) fn refused(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
-    let Some(token) = state.config.server.admin_token.as_ref().filter(|t| t.is_set()) else {
+    let Some(token) = admin_token(state) else {
         return Some(HttpResponse::NotFound().finish());
     };
-    let given = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if crate::signature::same_secret(given.as_bytes(), token.expose().as_bytes()) {
+    if bearer_is(req, token) == Some(true) {
         None
     } else {
         Some(

@@ -308,10 +308,7 @@ async fn receive(
         }
     };
     // The same signed report again (a retry, or a replay) records into the same scan.
-    let report_key = {
-        use sha2::Digest as _;
-        format!("partner:{}:{}", sender.name(), hex::encode(sha2::Sha256::digest(&body)))
-    };
+    let report_key = crate::worker::report_key(&format!("partner:{}", sender.name()), &body);
     match record(&state, sender, &reported, report_key).await {
         Ok((accepted, ignored)) => {
             state.metrics.delivery(&source, "accepted");

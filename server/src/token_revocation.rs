@@ -231,10 +231,7 @@ async fn revoke_tokens(
         return bad_request(format!("unsupported token type {kind:?}"));
     }
     // The same request again (GitLab retries) records into the same scan.
-    let request_key = {
-        use sha2::Digest as _;
-        format!("gitlab-revocation:{}", hex::encode(sha2::Sha256::digest(&body)))
-    };
+    let request_key = crate::worker::report_key("gitlab-revocation", &body);
     match record(&state, &leaked, &types, request_key).await {
         Ok(()) => {
             state.metrics.delivery("gitlab-revocation", "accepted");

@@ -76,13 +76,11 @@ fn cookie<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
 /// 401 for a wrong bearer token, and for anyone else the login form (a redirect to it for a
 /// page, 401 for an action).
 fn viewer(req: &HttpRequest, state: &AppState, page: bool) -> Result<Viewer, Box<HttpResponse>> {
-    let Some(token) = state.config.server.admin_token.as_ref().filter(|t| t.is_set()) else {
+    let Some(token) = crate::http::admin_token(state) else {
         return Err(Box::new(HttpResponse::NotFound().finish()));
     };
-    let token = token.expose().as_bytes();
-    if let Some(given) = req.headers().get(header::AUTHORIZATION) {
-        let given = given.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
-        return if crate::signature::same_secret(given.as_bytes(), token) {
+    if let Some(genuine) = crate::http::bearer_is(req, token) {
+        return if genuine {
             Ok(Viewer::default())
         } else {
             Err(Box::new(
@@ -117,9 +115,8 @@ fn actor(
     name_field: &str,
 ) -> Result<(Viewer, String), Box<HttpResponse>> {
     let viewer = viewer(req, state, false)?;
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     if let Some(expected) = &viewer.csrf {
-        let given = field("csrf").unwrap_or("");
+        let given = field(form, "csrf").unwrap_or("");
         if !crate::signature::same_secret(given.as_bytes(), expected.as_bytes()) {
             return Err(Box::new(html(
                 StatusCode::FORBIDDEN,
@@ -129,7 +126,7 @@ fn actor(
     }
     let name = match &viewer.name {
         Some(name) => name.clone(),
-        None => match field(name_field).map(str::trim).filter(|n| session::valid_name(n)) {
+        None => match field(form, name_field).map(str::trim).filter(|n| session::valid_name(n)) {
             Some(name) => name.to_owned(),
             None => {
                 return Err(Box::new(html(
@@ -590,20 +587,15 @@ fn safe_next(next: Option<&str>) -> &str {
     .unwrap_or("/ui/")
 }
 
-async fn login_form(
-    req: HttpRequest,
-    q: web::Query<Next>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    if state.config.server.admin_token.as_ref().filter(|t| t.is_set()).is_none() {
+async fn login_form(q: web::Query<Next>, state: web::Data<AppState>) -> HttpResponse {
+    if crate::http::admin_token(&state).is_none() {
         return HttpResponse::NotFound().finish();
     }
-    let _ = req;
     html(StatusCode::OK, pages::login(safe_next(q.next.as_deref()), None))
 }
 
 async fn login(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
-    let Some(token) = state.config.server.admin_token.as_ref().filter(|t| t.is_set()) else {
+    let Some(token) = crate::http::admin_token(&state) else {
         return HttpResponse::NotFound().finish();
     };
     let form = form(&body);
@@ -615,7 +607,7 @@ async fn login(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
     }
     let name = field(&form, "name").map(str::trim).unwrap_or("");
     let given = field(&form, "token").unwrap_or("");
-    if !crate::signature::same_secret(given.as_bytes(), token.expose().as_bytes()) {
+    if !crate::signature::same_secret(given.as_bytes(), token) {
         tracing::warn!("dashboard: a sign-in with a wrong token");
         return html(
             StatusCode::UNAUTHORIZED,
@@ -628,7 +620,7 @@ async fn login(body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
             pages::login(&next, Some("Give your name (up to 64 characters).")),
         );
     }
-    let value = session::issue(token.expose().as_bytes(), name, now_secs());
+    let value = session::issue(token, name, now_secs());
     let detail = serde_json::json!({ "from": "dashboard" }).to_string();
     if let Err(e) = state.store.audit("ui_login", name, &detail).await {
         return database_error(&Viewer::default(), &e, "recording a sign-in");

@@ -429,6 +429,13 @@ pub(crate) async fn record_received(
     Ok((id, ids))
 }
 
+/// The scan key of a received report (`kind:` and the SHA-256 of its raw body): a retried or
+/// replayed request records into the same scan, not a second sighting of each key.
+pub(crate) fn report_key(kind: &str, body: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("{kind}:{}", hex::encode(sha2::Sha256::digest(body)))
+}
+
 /// A finding as the store keeps it: redacted and fingerprinted, no secret.
 pub fn finding_record(f: &leakgate_rules::Finding) -> FindingRecord {
     FindingRecord {
