@@ -8,7 +8,7 @@
 //!
 //! Coverage is still decided by the walk ([`crate::coverage`]) and only by it: the traversal
 //! sees every object of the packs, and a blob the walk does not name is never reported. The
-//! two run at the same time and meet in a [`Ledger`] keyed by blob id:
+//! two run at the same time and meet in a [`Ledger`] keyed by object id:
 //! - a blob the walk has named when the traversal decodes it is scanned with its path;
 //! - a blob decoded before the walk names it is scanned without a path (only when the rules
 //!   are path-independent, [`RuleSet::path_independent`]), and the ledger keeps whether that
@@ -19,8 +19,10 @@
 //!
 //! So every named blob is reported from exactly one scan with its path, whatever the order in
 //! which the walk and the traversal reach it, and blobs nobody names cost a scan but are
-//! never reported. The ledger holds one entry per blob of the packs: the same order of memory
-//! as the walk's own set of visited objects.
+//! never reported. New commits go through the ledger the same way: the traversal decodes each
+//! commit once anyway, and a message is always scanned without a path, so its message is
+//! scanned there, not read again by id. The ledger holds one entry per blob and commit of the
+//! packs: the same order of memory as the walk's own set of visited objects.
 //!
 //! [`RuleSet::path_independent`]: leakgate_rules::RuleSet::path_independent
 
@@ -33,14 +35,14 @@ use gix::odb::pack::index::traverse::{with_index, SafetyCheck};
 use gix::ObjectId;
 use leakgate_rules::{Outcome, Source};
 
-use crate::coverage::NewBlob;
+use crate::coverage::NewObject;
 use crate::walk::{HistoryFinding, Progress, Worker};
 
-/// Where each blob of the traversed packs stands.
+/// Where each blob and commit of the traversed packs stands.
 #[derive(Debug)]
 enum Slot {
-    /// Named by the walk, not decoded yet.
-    Named(Box<NewBlob>),
+    /// Named by the walk (a blob or a commit), not decoded yet.
+    Named(Box<NewObject>),
     /// Decoded and scanned without a path before the walk named it.
     Scanned { outcome: Outcome, flagged: bool },
     /// Named and scanned with its path (or handed back to be).
@@ -60,19 +62,26 @@ impl Ledger {
         self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The walk names a new blob. Returns it when it must be read by id and scanned with its
-    /// path now: the traversal scanned it without a path and found something.
-    pub(crate) fn name(&self, blob: NewBlob, tally: &Progress) -> Option<NewBlob> {
+    /// The walk names a new blob or commit (a tag is returned at once, to be read by id).
+    /// Returns it when it must be read by id and scanned now: the traversal scanned it without
+    /// a path and found something.
+    pub(crate) fn name(&self, job: NewObject, tally: &Progress) -> Option<NewObject> {
+        let id = match &job {
+            NewObject::Blob(blob) => blob.id,
+            NewObject::Commit(id) => *id,
+            NewObject::Tag(_) => return Some(job),
+        };
+        let message = matches!(job, NewObject::Commit(_));
         let mut slots = self.slots();
-        match slots.entry(blob.id) {
+        match slots.entry(id) {
             Entry::Vacant(slot) => {
-                slot.insert(Slot::Named(Box::new(blob)));
+                slot.insert(Slot::Named(Box::new(job)));
                 None
             }
             Entry::Occupied(mut slot) => match std::mem::replace(slot.get_mut(), Slot::Done) {
-                Slot::Scanned { flagged: true, .. } => Some(blob),
+                Slot::Scanned { flagged: true, .. } => Some(job),
                 Slot::Scanned { outcome, flagged: false } => {
-                    tally.record(outcome, false);
+                    tally.record(outcome, message);
                     None
                 }
                 // The walk names each blob once; keep what is there.
@@ -84,8 +93,8 @@ impl Ledger {
         }
     }
 
-    /// Named blobs the traversal did not decode, to be read by id.
-    pub(crate) fn unscanned(&self) -> Vec<NewBlob> {
+    /// Named objects the traversal did not decode, to be read by id.
+    pub(crate) fn unscanned(&self) -> Vec<NewObject> {
         let mut slots = self.slots();
         slots
             .values_mut()
@@ -97,7 +106,7 @@ impl Ledger {
             .collect()
     }
 
-    /// Takes a named blob for scanning; `None` when it is not named (yet).
+    /// Takes a named object for scanning; `None` when it is not named (yet).
     fn claim(&self, id: &gix::hash::oid) -> Claim {
         let mut slots = self.slots();
         match slots.get_mut(id) {
@@ -111,7 +120,7 @@ impl Ledger {
     }
 
     /// Records a pathless scan; returns the blob if the walk named it meanwhile.
-    fn scanned(&self, id: ObjectId, outcome: Outcome, flagged: bool) -> Option<Box<NewBlob>> {
+    fn scanned(&self, id: ObjectId, outcome: Outcome, flagged: bool) -> Option<Box<NewObject>> {
         let mut slots = self.slots();
         match slots.entry(id) {
             Entry::Vacant(slot) => {
@@ -130,7 +139,7 @@ impl Ledger {
 }
 
 enum Claim {
-    Named(Box<NewBlob>),
+    Named(Box<NewObject>),
     Unnamed,
     /// Scanned already (the same blob in another pack).
     Seen,
@@ -176,8 +185,13 @@ impl Bulk<'_> {
                       entry: &gix::odb::pack::index::Entry,
                       _: &dyn gix::progress::Progress|
                       -> gix::Result {
-                    if kind == gix::objs::Kind::Blob && !(self.halt)() {
-                        self.blob(entry.oid, data, &mut worker, sink);
+                    let message = match kind {
+                        gix::objs::Kind::Blob => false,
+                        gix::objs::Kind::Commit => true,
+                        gix::objs::Kind::Tree | gix::objs::Kind::Tag => return Ok(()),
+                    };
+                    if !(self.halt)() {
+                        self.object(entry.oid, message, data, &mut worker, sink);
                     }
                     Ok(())
                 }
@@ -206,27 +220,39 @@ impl Bulk<'_> {
         }
     }
 
-    fn blob<F>(&self, id: ObjectId, data: &[u8], worker: &mut Worker<'_, '_>, sink: &F)
-    where
+    /// A decoded blob, or a commit (`message`).
+    fn object<F>(
+        &self,
+        id: ObjectId,
+        message: bool,
+        data: &[u8],
+        worker: &mut Worker<'_, '_>,
+        sink: &F,
+    ) where
         F: Fn(HistoryFinding<'_>) + Sync,
     {
+        let text = if message { crate::tree::message(data) } else { data };
+        let named = |job: &NewObject, worker: &mut Worker<'_, '_>| match job {
+            NewObject::Blob(blob) => worker.scan_blob(blob, text, sink),
+            NewObject::Commit(_) | NewObject::Tag(_) => worker.scan_message(job, text, sink),
+        };
         match self.ledger.claim(&id) {
-            Claim::Named(blob) => {
-                let outcome = worker.scan_blob(&blob, data, sink);
-                self.tally.record(outcome, false);
+            Claim::Named(job) => {
+                let outcome = named(&job, worker);
+                self.tally.record(outcome, message);
             }
             Claim::Seen => {}
-            Claim::Unnamed if !self.pathless => {}
+            // A message is scanned without a path anyway.
+            Claim::Unnamed if !self.pathless && !message => {}
             Claim::Unnamed => {
                 let mut flagged = false;
-                let outcome = worker.scanner.scan_bytes(data, Source { path: None }, |_| {
+                let outcome = worker.scanner.scan_bytes(text, Source { path: None }, |_| {
                     flagged = true;
                 });
-                if let Some(blob) = self.ledger.scanned(id, outcome, flagged) {
+                if let Some(job) = self.ledger.scanned(id, outcome, flagged) {
                     // Named while it was being scanned.
-                    let outcome =
-                        if flagged { worker.scan_blob(&blob, data, sink) } else { outcome };
-                    self.tally.record(outcome, false);
+                    let outcome = if flagged { named(&job, worker) } else { outcome };
+                    self.tally.record(outcome, message);
                 }
             }
         }
@@ -236,19 +262,31 @@ impl Bulk<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::coverage::NewBlob;
 
-    fn blob(n: u8) -> NewBlob {
-        NewBlob {
-            id: ObjectId::from_bytes_or_panic(&[n; 20]),
+    fn id(n: u8) -> ObjectId {
+        ObjectId::from_bytes_or_panic(&[n; 20])
+    }
+
+    fn blob(n: u8) -> NewObject {
+        NewObject::Blob(NewBlob {
+            id: id(n),
             path: format!("f{n}").into_bytes(),
-            commit: ObjectId::from_bytes_or_panic(&[0xc0; 20]),
+            commit: id(0xc0),
             parent_blob: None,
+        })
+    }
+
+    fn path(job: &NewObject) -> Vec<u8> {
+        match job {
+            NewObject::Blob(b) => b.path.clone(),
+            NewObject::Commit(c) | NewObject::Tag(c) => c.to_string().into_bytes(),
         }
     }
 
     fn named(claim: Claim) -> Option<Vec<u8>> {
         match claim {
-            Claim::Named(b) => Some(b.path),
+            Claim::Named(job) => Some(path(&job)),
             Claim::Unnamed | Claim::Seen => None,
         }
     }
@@ -257,36 +295,59 @@ mod tests {
     fn a_blob_named_before_it_is_decoded_is_claimed_once_with_its_path() {
         let (ledger, tally) = (Ledger::default(), Progress::default());
         assert!(ledger.name(blob(1), &tally).is_none());
-        assert_eq!(named(ledger.claim(&blob(1).id)), Some(b"f1".to_vec()));
+        assert_eq!(named(ledger.claim(&id(1))), Some(b"f1".to_vec()));
         // The same blob in a second pack is not scanned again.
-        assert!(matches!(ledger.claim(&blob(1).id), Claim::Seen));
+        assert!(matches!(ledger.claim(&id(1)), Claim::Seen));
         assert!(ledger.unscanned().is_empty());
     }
 
     #[test]
     fn a_blob_decoded_before_it_is_named_is_scanned_again_only_if_it_found_something() {
         let (ledger, tally) = (Ledger::default(), Progress::default());
-        assert!(matches!(ledger.claim(&blob(1).id), Claim::Unnamed));
-        assert!(ledger.scanned(blob(1).id, Outcome::Scanned(10), false).is_none());
-        assert!(ledger.scanned(blob(2).id, Outcome::Scanned(20), true).is_none());
+        assert!(matches!(ledger.claim(&id(1)), Claim::Unnamed));
+        assert!(ledger.scanned(id(1), Outcome::Scanned(10), false).is_none());
+        assert!(ledger.scanned(id(2), Outcome::Scanned(20), true).is_none());
         // Clean: done, counted when named.
         assert!(ledger.name(blob(1), &tally).is_none());
         assert_eq!(tally.blobs.load(Ordering::Relaxed), 1);
         assert_eq!(tally.bytes.load(Ordering::Relaxed), 10);
         // Found something without its path: handed back to be scanned with it.
-        assert_eq!(ledger.name(blob(2), &tally).map(|b| b.path), Some(b"f2".to_vec()));
+        assert_eq!(ledger.name(blob(2), &tally).map(|b| path(&b)), Some(b"f2".to_vec()));
         assert_eq!(tally.blobs.load(Ordering::Relaxed), 1);
+        assert!(ledger.unscanned().is_empty());
+    }
+
+    #[test]
+    fn commits_go_through_the_ledger_as_messages_and_tags_are_read_by_id() {
+        let (ledger, tally) = (Ledger::default(), Progress::default());
+        // Decoded first, clean: counted as a message when named.
+        assert!(ledger.scanned(id(1), Outcome::Scanned(7), false).is_none());
+        assert!(ledger.name(NewObject::Commit(id(1)), &tally).is_none());
+        assert_eq!(tally.messages.load(Ordering::Relaxed), 1);
+        assert_eq!(tally.blobs.load(Ordering::Relaxed), 0);
+        // Decoded first, with a finding: handed back to be read and reported.
+        assert!(ledger.scanned(id(2), Outcome::Scanned(7), true).is_none());
+        assert!(
+            matches!(ledger.name(NewObject::Commit(id(2)), &tally), Some(NewObject::Commit(c)) if c == id(2))
+        );
+        // Named first: claimed by the traversal.
+        assert!(ledger.name(NewObject::Commit(id(3)), &tally).is_none());
+        assert!(
+            matches!(ledger.claim(&id(3)), Claim::Named(job) if matches!(*job, NewObject::Commit(_)))
+        );
+        // Tags never wait in the ledger.
+        assert!(matches!(ledger.name(NewObject::Tag(id(4)), &tally), Some(NewObject::Tag(_))));
         assert!(ledger.unscanned().is_empty());
     }
 
     #[test]
     fn a_blob_named_while_it_is_scanned_without_a_path_is_returned_to_the_scanner() {
         let (ledger, tally) = (Ledger::default(), Progress::default());
-        assert!(matches!(ledger.claim(&blob(1).id), Claim::Unnamed));
+        assert!(matches!(ledger.claim(&id(1)), Claim::Unnamed));
         assert!(ledger.name(blob(1), &tally).is_none());
-        let back = ledger.scanned(blob(1).id, Outcome::Scanned(10), true);
-        assert_eq!(back.map(|b| b.path), Some(b"f1".to_vec()));
-        assert!(matches!(ledger.claim(&blob(1).id), Claim::Seen));
+        let back = ledger.scanned(id(1), Outcome::Scanned(10), true);
+        assert_eq!(back.map(|b| path(&b)), Some(b"f1".to_vec()));
+        assert!(matches!(ledger.claim(&id(1)), Claim::Seen));
     }
 
     #[test]
@@ -294,11 +355,11 @@ mod tests {
         let (ledger, tally) = (Ledger::default(), Progress::default());
         assert!(ledger.name(blob(1), &tally).is_none());
         assert!(ledger.name(blob(2), &tally).is_none());
-        assert_eq!(named(ledger.claim(&blob(2).id)), Some(b"f2".to_vec()));
-        let left: Vec<Vec<u8>> = ledger.unscanned().into_iter().map(|b| b.path).collect();
+        assert_eq!(named(ledger.claim(&id(2))), Some(b"f2".to_vec()));
+        let left: Vec<Vec<u8>> = ledger.unscanned().iter().map(path).collect();
         assert_eq!(left, [b"f1".to_vec()]);
         assert!(ledger.unscanned().is_empty(), "handed out once");
         // Never scanned without a path and never named: not in the ledger's results.
-        assert!(matches!(ledger.claim(&blob(3).id), Claim::Unnamed));
+        assert!(matches!(ledger.claim(&id(3)), Claim::Unnamed));
     }
 }

@@ -354,13 +354,13 @@ where
             if matches!(job, NewObject::Blob(_)) {
                 tally.named.fetch_add(1, Ordering::Relaxed);
             }
-            match (job, &ledger) {
-                (NewObject::Blob(blob), Some(ledger)) => {
-                    if let Some(again) = ledger.name(blob, &tally) {
-                        send(NewObject::Blob(again));
+            match &ledger {
+                Some(ledger) => {
+                    if let Some(again) = ledger.name(job, &tally) {
+                        send(again);
                     }
                 }
-                (job, _) => send(job),
+                None => send(job),
             }
         });
         tally.walked.store(true, Ordering::Relaxed);
@@ -378,8 +378,8 @@ where
             }
             // Named blobs no traversed pack held (loose objects, other packs, a pack the
             // traversal could not read to the end) are read by id, as without packs.
-            for blob in ledger.unscanned() {
-                send(NewObject::Blob(blob));
+            for job in ledger.unscanned() {
+                send(job);
             }
         }
         drop(tx);
@@ -465,14 +465,13 @@ impl<'r> Worker<'r, '_> {
         let blob = match job {
             NewObject::Blob(blob) => blob,
             NewObject::Commit(id) | NewObject::Tag(id) => {
-                let path =
-                    if matches!(job, NewObject::Commit(_)) { COMMIT_MESSAGE } else { TAG_MESSAGE };
-                let data = self.objects.find(id, &mut self.buf)?;
-                let message = crate::tree::message(data.data);
-                let outcome = self.scanner.scan_bytes(message, Source { path: None }, |found| {
-                    sink(HistoryFinding { found, path: path.to_owned(), commit: *id, blob: *id });
-                });
-                return Ok((outcome, true));
+                let mut buf = std::mem::take(&mut self.buf);
+                let outcome = self
+                    .objects
+                    .find(id, &mut buf)
+                    .map(|data| self.scan_message(job, crate::tree::message(data.data), sink));
+                self.buf = buf;
+                return Ok((outcome?, true));
             }
         };
         let size = self.objects.size(&blob.id).ok_or("blob is missing")?;
@@ -508,6 +507,23 @@ impl<'r> Worker<'r, '_> {
 
     pub(crate) fn options(&self) -> &WalkOptions {
         self.options
+    }
+
+    /// Scans a new commit's or tag's message.
+    pub(crate) fn scan_message<F: Fn(HistoryFinding<'_>)>(
+        &mut self,
+        job: &NewObject,
+        message: &[u8],
+        sink: &F,
+    ) -> Outcome {
+        let (path, id) = match job {
+            NewObject::Commit(id) => (COMMIT_MESSAGE, *id),
+            NewObject::Tag(id) => (TAG_MESSAGE, *id),
+            NewObject::Blob(blob) => return self.scan_blob(blob, message, sink),
+        };
+        self.scanner.scan_bytes(message, Source { path: None }, |found| {
+            sink(HistoryFinding { found, path: path.to_owned(), commit: id, blob: id });
+        })
     }
 
     /// Scans a new blob's content, with its path.
