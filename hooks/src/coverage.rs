@@ -301,6 +301,8 @@ pub fn new_objects(
             closure: None,
         },
         buf: Vec::new(),
+        trees: HashMap::with_capacity(commits.len()),
+        spare: Vec::new(),
     };
     for (_, parents) in &commits {
         for parent in parents.iter().filter(|p| !is_new.contains(*p)) {
@@ -353,13 +355,23 @@ struct Walker<'a> {
     visited: HashSet<ObjectId>,
     boundary: Boundary,
     buf: Vec<u8>,
+    /// Each commit's root tree, once read: a commit is asked for it again as the parent of
+    /// each of its children.
+    trees: HashMap<ObjectId, ObjectId>,
+    /// Buffers for the parents' trees, kept between trees.
+    spare: Vec<Vec<u8>>,
 }
 
 impl Walker<'_> {
     fn tree_of(&mut self, commit: ObjectId) -> Result<ObjectId, HistoryError> {
+        if let Some(tree) = self.trees.get(&commit) {
+            return Ok(*tree);
+        }
         let data = read_commit(self.objects, commit, &mut self.buf)?;
-        tree::commit_tree(data, self.objects.hash_kind())
-            .map_err(|e| object_err("commit", commit)(Box::new(e)))
+        let tree = tree::commit_tree(data, self.objects.hash_kind())
+            .map_err(|e| object_err("commit", commit)(Box::new(e)))?;
+        self.trees.insert(commit, tree);
+        Ok(tree)
     }
 
     /// Whether `id` is reachable from the boundary. `same_path_edge`: an edge parent has this
@@ -418,12 +430,14 @@ impl Walker<'_> {
             let mut raw_parents = Vec::with_capacity(frame.parents.len());
             for (parent, edge) in &frame.parents {
                 let Some(p) = parent else { continue };
-                let mut raw = Vec::new();
+                let mut raw = self.spare.pop().unwrap_or_default();
                 if let Ok(Some(d)) = self.objects.try_find(p, &mut raw) {
                     if d.kind == gix::objs::Kind::Tree {
                         raw_parents.push((raw, *edge));
+                        continue;
                     }
                 }
+                self.spare.push(raw);
             }
             let parent_lists: Vec<(Vec<tree::Entry<'_>>, bool, bool)> = raw_parents
                 .iter()
@@ -474,6 +488,8 @@ impl Walker<'_> {
                 let parent_blob = at_parents.first().and_then(|(p, _)| *p);
                 emit(NewObject::Blob(NewBlob { id, path, commit, parent_blob }));
             }
+            drop(parent_lists);
+            self.spare.extend(raw_parents.into_iter().map(|(raw, _)| raw));
         }
         Ok(true)
     }

@@ -311,9 +311,11 @@ where
         }
         false
     };
+    let started = Instant::now();
     let traverse = |ledger: &Ledger, worker: Worker<'_, '_>| {
         let bulk = Bulk { ledger, pathless, tally: &tally, stop: &stop, halt: &halt };
         bulk.traverse(&packs, &worker, &sink);
+        tracing::debug!(ms = started.elapsed().as_millis(), "pack traversal finished");
     };
     let walked = std::thread::scope(|scope| {
         for _ in 0..options.threads.max(1) {
@@ -364,6 +366,7 @@ where
             }
         });
         tally.walked.store(true, Ordering::Relaxed);
+        tracing::debug!(ms = started.elapsed().as_millis(), "walk finished");
         if let Some(ledger) = &ledger {
             let finished = match early {
                 Some(handle) => handle.join().is_ok(),
