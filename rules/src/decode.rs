@@ -446,12 +446,24 @@ impl Iterator for Base64Runs<'_> {
                 at += stride;
                 continue;
             }
-            // A run of `min` >= 32 holding this window extends at least 12 bytes to one side,
-            // so a whole window next to it is base64 too: identifiers of 8-15 characters
-            // (one probe in eight, in source code) stop here, without a byte loop.
-            let left = at >= lower + 8 && all_base64(&buf[at - 8..at]);
-            let right = at + 16 <= buf.len() && all_base64(&buf[at + 8..at + 16]);
-            if self.min >= 32 && !left && !right {
+            // A run of `min` holding this window extends `min - 8` bytes beyond it, at least
+            // half of that to one side: 16 bytes for `min` >= 40 (two whole windows next to
+            // it are base64 too), 12 for `min` >= 32 (one window). Identifiers of up to 23
+            // characters, most of what passes the probe in source code, stop here without a
+            // byte loop (on crate sources this halves the bytes extended over).
+            let side = match self.min {
+                40.. => 16,
+                32..40 => 8,
+                _ => 0,
+            };
+            let whole = |from: Option<usize>, to: usize| {
+                from.is_some_and(|from| {
+                    from >= lower
+                        && to <= buf.len()
+                        && (from..to).step_by(8).all(|w| all_base64(&buf[w..w + 8]))
+                })
+            };
+            if side > 0 && !whole(at.checked_sub(side), at) && !whole(Some(at + 8), at + 8 + side) {
                 at += stride;
                 continue;
             }
@@ -634,6 +646,54 @@ mod tests {
         let text = "abc ABCDEFGHIJKLMNOPQRSTUVWXYZ";
         // Starting inside a run skips it: it belongs to the chunk before.
         assert!(Base64Runs::new(text.as_bytes(), 6, text.len(), 20).next().is_none());
+    }
+
+    proptest::proptest! {
+        /// The probing finder reports exactly the maximal runs a byte-by-byte scan finds.
+        #[test]
+        fn base64_runs_are_every_maximal_run_of_the_minimum(
+            text in proptest::collection::vec(proptest::sample::select(b"aZ9_/ .".to_vec()), 0..400),
+            weights in proptest::collection::vec(0usize..60, 1..12),
+            min in proptest::sample::select(vec![12usize, 20, 32, 36, 40, 48]),
+            from in 0usize..30,
+        ) {
+            // Long stretches of one class, so that runs of every length near `min` occur.
+            let mut text = text;
+            let mut at = 0;
+            for w in weights {
+                let end = (at + w).min(text.len());
+                let fill = if w % 3 == 0 { b' ' } else { b'x' };
+                text[at..end].fill(fill);
+                at = end + w / 2;
+                if at >= text.len() {
+                    break;
+                }
+            }
+            let from = from.min(text.len());
+            let got: Vec<_> = Base64Runs::new(&text, from, text.len(), min).collect();
+            let mut want = Vec::new();
+            let mut i = from;
+            // A run the start is inside belongs to the chunk before.
+            if from > 0 && B64[text[from - 1] as usize] {
+                while i < text.len() && B64[text[i] as usize] {
+                    i += 1;
+                }
+            }
+            while i < text.len() {
+                if !B64[text[i] as usize] {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < text.len() && B64[text[i] as usize] {
+                    i += 1;
+                }
+                if i - start >= min {
+                    want.push(start..i);
+                }
+            }
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
