@@ -432,7 +432,7 @@ pub(crate) struct Compiled {
     /// Case-sensitive literals that every match contains, rarest first. Checking a window for
     /// them with `memchr` is far cheaper than starting a regex search: a URL rule's `@`
     /// rejects most of the URLs its `https://` keyword opens windows on.
-    pub(crate) required: Vec<Vec<u8>>,
+    required: Vec<Required>,
     /// The secret is the whole match (the pattern is one `secret` group, or has no group):
     /// no capture search is needed. Capture search falls back to the PikeVM on large
     /// patterns, which on a PEM key's `{64,8000}` repetition costs tens of microseconds.
@@ -464,16 +464,31 @@ impl Compiled {
         required.reverse();
         required.dedup();
         required.truncate(3);
+        let required = required
+            .into_iter()
+            .map(|lit| match lit.as_slice() {
+                [b] => Required::Byte(*b),
+                _ => Required::Bytes(memchr::memmem::Finder::new(&lit).into_owned()),
+            })
+            .collect();
         Ok(Compiled { regex, required, whole })
     }
 
     /// Whether `window` can hold a match at all.
     pub(crate) fn may_match(&self, window: &[u8]) -> bool {
-        self.required.iter().all(|lit| match lit.as_slice() {
-            [b] => memchr::memchr(*b, window).is_some(),
-            lit => memchr::memmem::find(window, lit).is_some(),
+        self.required.iter().all(|lit| match lit {
+            Required::Byte(b) => memchr::memchr(*b, window).is_some(),
+            Required::Bytes(finder) => finder.find(window).is_some(),
         })
     }
+}
+
+/// A literal every match contains, with its searcher built once (building one costs about as
+/// much as searching a window).
+#[derive(Debug)]
+enum Required {
+    Byte(u8),
+    Bytes(memchr::memmem::Finder<'static>),
 }
 
 /// Literals that every match of `hir` contains: literals in concatenations, through captures
