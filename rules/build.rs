@@ -35,22 +35,29 @@ fn main() {
                 }
                 out.insert(k.clone(), serde_json::to_value(v).expect("TOML converts to JSON"));
             }
+            let regex = rule.get("regex").and_then(|r| r.as_str()).unwrap_or_default();
+            let hir = regex_syntax::ParserBuilder::new()
+                .utf8(false)
+                .unicode(false)
+                .build()
+                .parse(regex)
+                .unwrap_or_else(|e| {
+                    let id = rule.get("id").and_then(|r| r.as_str()).unwrap_or("?");
+                    panic!("{}: rule {id}: invalid regex: {e}", file.display())
+                });
             if !out.contains_key("max_len") {
-                let regex = rule.get("regex").and_then(|r| r.as_str()).unwrap_or_default();
-                let max = regex_syntax::ParserBuilder::new()
-                    .utf8(false)
-                    .unicode(false)
-                    .build()
-                    .parse(regex)
-                    .unwrap_or_else(|e| {
-                        let id = rule.get("id").and_then(|r| r.as_str()).unwrap_or("?");
-                        panic!("{}: rule {id}: invalid regex: {e}", file.display())
-                    })
-                    .properties()
-                    .maximum_len()
-                    .unwrap_or(DEFAULT_MAX_LEN)
-                    .min(MAX_WINDOW);
+                let max =
+                    hir.properties().maximum_len().unwrap_or(DEFAULT_MAX_LEN).min(MAX_WINDOW);
                 out.insert("max_len".into(), max.into());
+            }
+            let keywords: Vec<&str> = match rule.get("keywords") {
+                Some(toml::Value::Array(list)) => list.iter().filter_map(|k| k.as_str()).collect(),
+                _ => Vec::new(),
+            };
+            if !out.contains_key("lookbehind") && starts_with_keyword(&hir, &keywords) {
+                // Every match starts where one of its keywords does: the regex only needs to
+                // run from the hit on, not from a window before it.
+                out.insert("lookbehind".into(), 1.into());
             }
             rules.push(serde_json::Value::Object(out));
         }
@@ -58,4 +65,29 @@ fn main() {
     let out =
         Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("catalog.json");
     fs::write(out, serde_json::to_string(&rules).expect("JSON")).expect("writable OUT_DIR");
+}
+
+/// Whether every match of `hir` starts with one of `keywords` (ASCII case-insensitively): its
+/// prefix literals, a finite set (classes of up to 64 bytes expanded), each begin with one.
+/// Conservative: a prefix set the extractor cannot keep finite, or trims below a keyword's
+/// length, says no.
+fn starts_with_keyword(hir: &regex_syntax::hir::Hir, keywords: &[&str]) -> bool {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let mut extractor = Extractor::new();
+    extractor
+        .kind(ExtractKind::Prefix)
+        .limit_class(64)
+        .limit_repeat(4)
+        .limit_literal_len(32)
+        .limit_total(4096);
+    let seq = extractor.extract(hir);
+    let Some(literals) = seq.literals() else { return false };
+    let keywords: Vec<Vec<u8>> =
+        keywords.iter().map(|k| k.as_bytes().to_ascii_lowercase()).collect();
+    !literals.is_empty()
+        && !keywords.is_empty()
+        && literals.iter().all(|lit| {
+            let lit = lit.as_bytes().to_ascii_lowercase();
+            keywords.iter().any(|k| lit.starts_with(k))
+        })
 }
