@@ -223,6 +223,21 @@ impl Store {
             .await?))
     }
 
+    /// Puts an alert leakgate could not resolve on GitHub back to open (after
+    /// [`Store::alert_resolved`] claimed it).
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn alert_reopened(&self, repo: &str, number: i64) -> Result<(), Error> {
+        let q = "UPDATE alerts SET state = 'open', resolved_at = NULL WHERE repo = $1 AND \
+                 number = $2 AND state = 'resolved'";
+        on_pool!(self, |pool, sql| {
+            sqlx::query(&sql(q)).bind(repo).bind(number).execute(pool).await?;
+        });
+        Ok(())
+    }
+
     /// Marks an alert resolved by leakgate (audited); `false` when it was not open.
     ///
     /// # Errors

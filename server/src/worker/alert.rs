@@ -76,6 +76,15 @@ pub(super) async fn run(
     };
     // Resolved on GitHub meanwhile (a person said false positive, used in tests, ...): their
     // decision stands until the alert is reopened.
+    // Only a reopening opens again an alert leakgate resolved: a `validated` or
+    // `publicly_leaked` job may have read the alert from GitHub just before the revocation's
+    // job resolved it, and would otherwise record it open and resolve it a second time.
+    if alert.action != "reopened"
+        && ctx.store.alert(&alert.repo, number).await?.is_some_and(|a| a.state == "resolved")
+    {
+        tracing::info!(repo = alert.repo, alert = alert.number, "the alert is resolved already");
+        return Ok(());
+    }
     if reported.state == "resolved" {
         record.state = "resolved".into();
         ctx.store.record_alert(&record).await?;
@@ -166,12 +175,17 @@ pub(super) async fn resolve_settled(
     for a in ctx.store.open_alerts(fingerprint).await? {
         let number = u64::try_from(a.number).unwrap_or_default();
         let installation = a.installation_id.and_then(|i| u64::try_from(i).ok());
+        // Claimed first, so that two jobs settling the same key (a revocation and an alert's
+        // own job) resolve it on GitHub once; given back if GitHub refuses.
+        if !ctx.store.alert_resolved(&a.repo, a.number).await? {
+            continue;
+        }
         match client.resolve_secret_alert(installation, &a.repo, number, comment).await {
             Ok(()) => {
-                ctx.store.alert_resolved(&a.repo, a.number).await?;
                 tracing::info!(repo = a.repo, alert = a.number, "alert resolved as revoked");
             }
             Err(e) => {
+                ctx.store.alert_reopened(&a.repo, a.number).await?;
                 tracing::warn!(repo = a.repo, alert = a.number, "resolving the alert failed: {e}");
                 let detail = serde_json::json!({
                     "repo": a.repo, "alert": a.number, "error": e.to_string(),
