@@ -46,8 +46,7 @@ fn main() {
                     panic!("{}: rule {id}: invalid regex: {e}", file.display())
                 });
             if !out.contains_key("max_len") {
-                let max =
-                    hir.properties().maximum_len().unwrap_or(DEFAULT_MAX_LEN).min(MAX_WINDOW);
+                let max = hir.properties().maximum_len().unwrap_or(DEFAULT_MAX_LEN).min(MAX_WINDOW);
                 out.insert("max_len".into(), max.into());
             }
             let keywords: Vec<&str> = match rule.get("keywords") {

@@ -468,7 +468,7 @@ impl Compiled {
             .into_iter()
             .map(|lit| match lit.as_slice() {
                 [b] => Required::Byte(*b),
-                _ => Required::Bytes(memchr::memmem::Finder::new(&lit).into_owned()),
+                _ => Required::Bytes(Box::new(memchr::memmem::Finder::new(&lit).into_owned())),
             })
             .collect();
         Ok(Compiled { regex, required, whole })
@@ -488,7 +488,7 @@ impl Compiled {
 #[derive(Debug)]
 enum Required {
     Byte(u8),
-    Bytes(memchr::memmem::Finder<'static>),
+    Bytes(Box<memchr::memmem::Finder<'static>>),
 }
 
 /// Literals that every match of `hir` contains: literals in concatenations, through captures
