@@ -103,6 +103,48 @@ fn history_scan_attributes_each_blob_to_the_commit_that_added_it() -> TestResult
     Ok(())
 }
 
+/// In a packed history the pack traversal scans commit messages as it decodes them (before or
+/// after the walk names the commit): each reachable commit's message is reported once, with
+/// its commit, and the message of a commit no ref reaches, though in the pack, never.
+#[test]
+fn packed_history_reports_each_reachable_commit_message_once() -> TestResult {
+    let env = Env::new()?;
+    let repo = env.path("repo");
+    std::fs::create_dir_all(&repo)?;
+    git(&repo, &["init", "-q", "-b", "main"])?;
+    commit_file(&repo, "a.txt", "a\n", "base")?;
+    let on_main =
+        commit_file(&repo, "b.txt", "b\n", &format!("deploy with {}", github_token("ghp_", 30)))?;
+    git(&repo, &["checkout", "-q", "-b", "side"])?;
+    let on_side =
+        commit_file(&repo, "c.txt", "c\n", &format!("side {}", github_token("ghp_", 31)))?;
+    git(&repo, &["checkout", "-q", "main"])?;
+    let gone = commit_file(&repo, "d.txt", "d\n", &format!("oops {}", github_token("ghp_", 32)))?;
+    git(&repo, &["repack", "-a", "-d", "-q"])?;
+    // Unreachable, but kept in the pack.
+    git(&repo, &["reset", "-q", "--hard", "HEAD~1"])?;
+    git(&repo, &["reflog", "expire", "--expire=now", "--all"])?;
+    git(&repo, &["repack", "-a", "-d", "-k", "-q"])?;
+    assert!(git(&repo, &["cat-file", "-t", &gone]).is_ok_and(|t| t == "commit"));
+    let messages = |args: &[&str]| -> Result<Vec<String>, Box<dyn std::error::Error>> {
+        let mut found: Vec<String> = jsonl(&env.run(args)?)?
+            .iter()
+            .filter(|f| f["path"] == "(commit message)")
+            .filter_map(|f| f["commit"].as_str().map(str::to_owned))
+            .collect();
+        found.sort();
+        Ok(found)
+    };
+    let path = path_str(&repo)?;
+    let mut want = vec![on_main.clone(), on_side];
+    want.sort();
+    for _ in 0..3 {
+        assert_eq!(messages(&["scan", "--git", path, "--all", "-f", "jsonl"])?, want);
+        assert_eq!(messages(&["scan", "--git", path, "-f", "jsonl"])?, [on_main.clone()]);
+    }
+    Ok(())
+}
+
 /// A progress bar on a terminal only: through a pseudo-terminal (`script`) the scan draws
 /// one; with stderr a pipe, only the summary line is printed.
 #[test]
