@@ -22,3 +22,38 @@ pub fn github_token(prefix: &str, seed: u64) -> String {
     }
     format!("{prefix}{body}{}", String::from_utf8_lossy(&check))
 }
+
+/// The names of the SQLite files (`leakgate.db`, its `-wal` and `-shm`) in `dir` that hold
+/// `secret` in plain bytes.
+///
+/// The files are read by a child process (`cat`), never opened here: closing any descriptor
+/// of a file drops every POSIX lock this process holds on it, so a test that reads the
+/// database while it keeps SQLite connections open (its own stores, not yet closed) would
+/// take their locks away. The next process to open the database then takes itself for the
+/// only user and rebuilds the WAL index under them, and a committed row goes missing from a
+/// later read (seen as a flaky revocation count in the hook suite).
+///
+/// # Errors
+///
+/// The directory cannot be listed, or `cat` cannot run or fails.
+pub fn database_files_holding(
+    dir: &std::path::Path,
+    secret: &str,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let mut holding = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned();
+        if !name.starts_with("leakgate.db") {
+            continue;
+        }
+        let out = std::process::Command::new("cat").arg(&path).output()?;
+        if !out.status.success() {
+            return Err(format!("cat {name}: {}", String::from_utf8_lossy(&out.stderr)).into());
+        }
+        if out.stdout.windows(secret.len()).any(|w| w == secret.as_bytes()) {
+            holding.push(name);
+        }
+    }
+    Ok(holding)
+}

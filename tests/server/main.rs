@@ -411,17 +411,8 @@ pub fn assert_no_plaintext(world: &World, logs: &[String], secret: &str) -> Res<
     }
     assert!(state.bodies.iter().all(|b| !b.contains(secret)), "a forge request holds the secret");
     drop(state);
-    for entry in std::fs::read_dir(world.dir.path())? {
-        let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with("leakgate.db") {
-            let bytes = std::fs::read(&path)?;
-            assert!(
-                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
-                "{name} holds the secret"
-            );
-        }
-    }
+    let holding = common::database_files_holding(world.dir.path(), secret)?;
+    assert!(holding.is_empty(), "{holding:?} hold the secret");
     Ok(())
 }
 
