@@ -348,6 +348,7 @@ mod tests {
             hay in proptest::collection::vec(proptest::sample::select(b"abkAKI_-:=x\n".to_vec()), 0..200),
             short in proptest::bool::ANY,
             threes in proptest::bool::ANY,
+            start in 0usize..4,
         ) {
             // Keywords inside and at the start of others, of 4 to 7 bytes and of 8 or more
             // (the second look's two bitmaps, sharing first 4 bytes); 3-byte ones (their own
@@ -361,12 +362,17 @@ mod tests {
                 keywords.push("x");
             }
             let g = gate(&keywords);
-            let mut got: Vec<(usize, usize)> = found(&g, std::str::from_utf8(&hay).unwrap())
-                .into_iter()
-                .map(|(p, s)| (s, p))
-                .collect();
-            got.sort_unstable();
-            proptest::prop_assert_eq!(got, naive(&keywords, &hay));
+            let mut out = Vec::new();
+            g.hits(&hay, start, hay.len(), &mut out);
+            let got: Vec<(usize, usize)> = out.iter().map(|h| (h.start, h.pattern)).collect();
+            // Ordered by start, every keyword that starts in `start..`.
+            let mut want: Vec<(usize, usize)> =
+                naive(&keywords, &hay).into_iter().filter(|&(at, _)| at >= start).collect();
+            let mut sorted = got.clone();
+            sorted.sort_unstable();
+            want.sort_unstable();
+            proptest::prop_assert!(got.windows(2).all(|w| w[0].0 <= w[1].0), "{:?}", got);
+            proptest::prop_assert_eq!(sorted, want);
         }
     }
 
@@ -385,6 +391,26 @@ mod tests {
             found(&g, "continue CONTENTFUL_TOKEN service_account service\nservice_a"),
             [(1, 0), (1, 9), (0, 9), (2, 26)]
         );
+    }
+
+    #[test]
+    fn keywords_at_odd_and_even_positions_and_at_the_end_are_all_found() {
+        // No 3-byte keyword: the pass over every other position runs.
+        let g = gate(&["akia", "ghp_x1", "sk_live"]);
+        assert!(g.prefilter.as_ref().is_some_and(|p| p.three.is_none()));
+        for pad in 0..4 {
+            let hay = format!("{}akia ghp_x1 xsk_live akia", " ".repeat(pad));
+            let at = |s: usize| s + pad;
+            assert_eq!(found(&g, &hay), [(0, at(0)), (1, at(5)), (2, at(13)), (0, at(21))]);
+            for end in 0..hay.len() {
+                let mut out = Vec::new();
+                g.hits(hay.as_bytes(), 0, end, &mut out);
+                let ends: Vec<usize> = out.iter().map(|h| h.end).collect();
+                assert!(ends.iter().all(|&e| e <= end), "{end}: {ends:?}");
+                let want = [at(4), at(11), at(20), at(25)].iter().filter(|&&e| e <= end).count();
+                assert_eq!(out.len(), want, "{hay:?} to {end}");
+            }
+        }
     }
 
     #[test]
