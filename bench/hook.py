@@ -4,7 +4,8 @@
 (a) typical pushes (1 commit, 10 changed files, ~100 KB) into a repository with thousands of
     commits; (b) the initial push of that repository's entire history into an empty one.
 The hook is wrapped in a bash script that records its wall time with $EPOCHREALTIME (no
-extra process). Medians are printed.
+extra process). Medians are printed. One more initial push runs the hook under GNU time
+(/usr/bin/time) for its peak RSS.
 
 usage: bench/hook.py [--history DIR] [--pushes N] [--leakgate PATH]
 
@@ -29,6 +30,11 @@ rc=$?
 end=$EPOCHREALTIME
 echo "${{start/./}} ${{end/./}}" >> {times}
 exit $rc
+"""
+
+# A separate push for the hook's peak RSS, so that the timed pushes run without GNU time.
+RSS_WRAPPER = """#!/bin/bash
+exec /usr/bin/time -f %M -o {rss} {leakgate} pre-receive
 """
 
 
@@ -112,6 +118,19 @@ def main():
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 scan = (time.perf_counter() - start) * 1000
                 print(f"    scan --git of the same history: {scan:.0f} ms; hook / scan = {b[0] / scan:.2f}")
+        if not args.typical_only and Path("/usr/bin/time").exists():
+            empty = tmp / "empty-rss.git"
+            git("init", "-q", "--bare", "-b", "main", str(empty))
+            rss = tmp / "rss.txt"
+            hook = empty / "hooks" / "pre-receive"
+            hook.write_text(RSS_WRAPPER.format(leakgate=args.leakgate, rss=rss))
+            hook.chmod(0o755)
+            git("config", "leakgate.timeoutMs", "600000", cwd=empty)
+            subprocess.run(["git", "push", "-q", str(empty), "HEAD:main"], cwd=history, env=env,
+                           capture_output=True, text=True)
+            kb = int(rss.read_text().split()[-1])
+            print(f"(b) initial push of {commits} commits: hook peak RSS {kb / 1024:.0f} MB "
+                  "(GNU time, a push of its own)")
 
 
 if __name__ == "__main__":
