@@ -273,7 +273,7 @@ mod tests {
             id: id(n),
             path: format!("f{n}").into_bytes(),
             commit: id(0xc0),
-            parent_blob: None,
+            parent_blob: crate::coverage::ParentBlob::None,
         })
     }
 

@@ -32,9 +32,55 @@ pub struct NewBlob {
     pub path: Vec<u8>,
     /// That commit, or the tag that names the tree or blob directly.
     pub commit: ObjectId,
-    /// The first parent's blob at the same path, if different: a secret already in it is not
-    /// new.
-    pub parent_blob: Option<ObjectId>,
+    /// The first parent's version of the file: a secret already in it is not new.
+    pub parent_blob: ParentBlob,
+}
+
+/// The first parent's version of a new blob's file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParentBlob {
+    /// No first parent, or no blob at that path in it.
+    None,
+    /// The first parent's blob at the same path.
+    Blob(ObjectId),
+    /// The first parent commit, whose trees the walk did not read: a walk with nothing
+    /// hidden (a whole history, an initial push) reads the parents' trees for nothing else,
+    /// so the blob at the path is looked up only for blobs with findings.
+    In(ObjectId),
+}
+
+impl ParentBlob {
+    /// The first parent's blob at `path`, read along the path from the parent commit's root
+    /// tree if the walk did not look it up.
+    pub fn resolve(self, objects: &Objects, path: &[u8]) -> Option<ObjectId> {
+        match self {
+            ParentBlob::None => None,
+            ParentBlob::Blob(id) => Some(id),
+            ParentBlob::In(commit) => blob_at(objects, commit, path),
+        }
+    }
+}
+
+/// The entry at `path` (names joined by `/`) in `commit`'s tree, if it is not a tree.
+fn blob_at(objects: &Objects, commit: ObjectId, path: &[u8]) -> Option<ObjectId> {
+    let hash = objects.hash_kind();
+    let mut buf = Vec::new();
+    let mut tree = tree::commit_tree(read_commit(objects, commit, &mut buf).ok()?, hash).ok()?;
+    let mut names = path.split(|&b| b == b'/').peekable();
+    while let Some(name) = names.next() {
+        let data = read(objects, tree, &mut buf).ok()?;
+        if data.kind != gix::objs::Kind::Tree {
+            return None;
+        }
+        let list = tree::entries(data.data, hash).ok()?;
+        let last = names.peek().is_none();
+        let entry = tree::find(&list, tree::is_sorted(&list), name, !last)?;
+        if last {
+            return Some(entry.oid());
+        }
+        tree = entry.oid();
+    }
+    None
 }
 
 /// One unit of work the walk hands to the scanners.
@@ -312,6 +358,11 @@ pub fn new_objects(
             }
         }
     }
+    // With nothing hidden there are no edges and nothing to exclude: every tree and blob a
+    // parent reaches was walked before its children (the visited set skips them), and the
+    // parents' trees would be read only for each blob's first-parent version. That is
+    // looked up when a blob has findings ([`ParentBlob::In`]); it halves the trees read.
+    let lazy = walker.boundary.roots.is_empty() && walker.boundary.blobs.is_empty();
     let mut walked = Walked::default();
     for (commit, parents) in &commits {
         if stop() {
@@ -321,11 +372,16 @@ pub fn new_objects(
         emit(NewObject::Commit(*commit));
         let root = walker.tree_of(*commit)?;
         let mut roots = Vec::with_capacity(parents.len());
-        for parent in parents {
-            roots.push((walker.tree_of(*parent).ok(), !is_new.contains(parent)));
-        }
+        let first_parent = if lazy {
+            parents.first().copied()
+        } else {
+            for parent in parents {
+                roots.push((walker.tree_of(*parent).ok(), !is_new.contains(parent)));
+            }
+            None
+        };
         let frame = Frame { tree: root, path: Vec::new(), parents: roots };
-        if !walker.walk(frame, *commit, stop, emit)? {
+        if !walker.walk(frame, *commit, first_parent, stop, emit)? {
             walked.stopped = true;
             break;
         }
@@ -333,14 +389,19 @@ pub fn new_objects(
     if !walked.stopped {
         for &(tree, tip) in &new.trees {
             let frame = Frame { tree, path: Vec::new(), parents: Vec::new() };
-            if !walker.walk(frame, tip, stop, emit)? {
+            if !walker.walk(frame, tip, None, stop, emit)? {
                 walked.stopped = true;
                 break;
             }
         }
         for &(blob, tip) in &new.blobs {
             if walker.visited.insert(blob) && !walker.excluded(blob, false)? {
-                let blob = NewBlob { id: blob, path: Vec::new(), commit: tip, parent_blob: None };
+                let blob = NewBlob {
+                    id: blob,
+                    path: Vec::new(),
+                    commit: tip,
+                    parent_blob: ParentBlob::None,
+                };
                 emit(NewObject::Blob(blob));
             }
         }
@@ -391,10 +452,13 @@ impl Walker<'_> {
     }
 
     /// Walks one root tree depth-first with an explicit stack. Returns false when stopped.
+    /// `first_parent`: the commit's first parent, when the root frame carries no parents'
+    /// trees (see [`ParentBlob::In`]).
     fn walk(
         &mut self,
         root: Frame,
         commit: ObjectId,
+        first_parent: Option<ObjectId>,
         stop: &dyn Fn() -> bool,
         emit: &mut dyn FnMut(NewObject),
     ) -> Result<bool, HistoryError> {
@@ -485,7 +549,13 @@ impl Walker<'_> {
                 if self.excluded(id, edge_same)? {
                     continue;
                 }
-                let parent_blob = at_parents.first().and_then(|(p, _)| *p);
+                let parent_blob = match first_parent {
+                    Some(parent) => ParentBlob::In(parent),
+                    None => at_parents
+                        .first()
+                        .and_then(|(p, _)| *p)
+                        .map_or(ParentBlob::None, ParentBlob::Blob),
+                };
                 emit(NewObject::Blob(NewBlob { id, path, commit, parent_blob }));
             }
             drop(parent_lists);

@@ -17,7 +17,7 @@ use gix::ObjectId;
 use leakgate_rules::{Match, Outcome, RuleSet, ScanOptions, Source};
 
 use crate::bulk::{Bulk, Ledger};
-use crate::coverage::{new_objects, NewBlob, NewObject};
+use crate::coverage::{new_objects, NewBlob, NewObject, ParentBlob};
 use crate::objects::Objects;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -554,8 +554,11 @@ fn emitter<'a, 'r, F: Fn(HistoryFinding<'_>)>(
     let mut parent: Option<Vec<u8>> = None;
     move |found: Match<'r>| {
         // (A parent too large to read whole is not consulted: the finding stands.)
-        if let Some(parent_blob) = blob.parent_blob {
+        if blob.parent_blob != ParentBlob::None {
             let parent = parent.get_or_insert_with(|| {
+                let Some(parent_blob) = blob.parent_blob.resolve(objects, &blob.path) else {
+                    return Vec::new();
+                };
                 if objects.size(&parent_blob).is_none_or(|s| s > stream_above) {
                     return Vec::new();
                 }

@@ -103,6 +103,73 @@ fn history_scan_attributes_each_blob_to_the_commit_that_added_it() -> TestResult
     Ok(())
 }
 
+/// A secret kept while other lines of its file change is reported once, where it was added,
+/// whether the walk reads the parents' trees (a range) or looks the first parent's version
+/// up only for a blob with findings (`--all`: nothing hidden); a secret added in a later
+/// version of a file, or under a path its first parent does not have, is reported there.
+#[test]
+fn a_secret_its_first_parent_already_had_is_reported_once() -> TestResult {
+    let env = Env::new()?;
+    let repo = env.path("repo");
+    std::fs::create_dir_all(&repo)?;
+    git(&repo, &["init", "-q", "-b", "main"])?;
+    let kept = github_token("ghp_", 40);
+    let later = github_token("ghp_", 41);
+    let moved = github_token("ghp_", 42);
+    let base = commit_file(&repo, "README.md", "hello\n", "base")?;
+    let file = "deploy/prod/keys.env";
+    let added = commit_file(&repo, file, &format!("A=1\nKEY={kept}\n"), "add key")?;
+    commit_file(&repo, file, &format!("A=2\nKEY={kept}\n"), "edit another line")?;
+    git(&repo, &["checkout", "-q", "-b", "side"])?;
+    commit_file(&repo, file, &format!("A=3\nKEY={kept}\n"), "edit on a side branch")?;
+    git(&repo, &["checkout", "-q", "main"])?;
+    let second = commit_file(&repo, file, &format!("A=4\nKEY={kept}\nNEW={later}\n"), "two")?;
+    git(&repo, &["merge", "-q", "--no-edit", "-X", "ours", "side"])?;
+    commit_file(&repo, file, &format!("A=5\nKEY={kept}\nNEW={later}\n"), "after merge")?;
+    // The same file under a new directory: its first parent has nothing at that path.
+    let copied = commit_file(&repo, "other/keys.env", &format!("K={moved}\n"), "copy")?;
+    commit_file(&repo, "other/keys.env", &format!("J=0\nK={moved}\n"), "edit copy")?;
+
+    // (commit, path, line): the kept key is line 2, the later one line 3, the copy's line 1.
+    let mut want = vec![
+        (added, file.to_owned(), 2),
+        (second, file.to_owned(), 3),
+        (copied, "other/keys.env".to_owned(), 1),
+    ];
+    want.sort();
+    type Sighting = (String, String, i64);
+    let found = |args: &[&str]| -> Result<Vec<Sighting>, Box<dyn std::error::Error>> {
+        let mut found: Vec<Sighting> = jsonl(&env.run(args)?)?
+            .iter()
+            .map(|f| {
+                let text = |k: &str| f[k].as_str().unwrap_or("").to_owned();
+                (text("commit"), text("path"), f["line"].as_i64().unwrap_or(0))
+            })
+            .collect();
+        found.sort();
+        Ok(found)
+    };
+    let path = path_str(&repo)?;
+    let range = format!("{base}..main");
+    for packed in [false, true] {
+        if packed {
+            git(&repo, &["repack", "-a", "-d", "-q"])?;
+        }
+        assert_eq!(
+            found(&["scan", "--git", path, "--all", "-f", "jsonl"])?,
+            want,
+            "packed {packed}"
+        );
+        assert_eq!(found(&["scan", "--git", path, "-f", "jsonl"])?, want, "packed {packed}");
+        assert_eq!(
+            found(&["scan", "--git", path, "--range", &range, "-f", "jsonl"])?,
+            want,
+            "packed {packed}"
+        );
+    }
+    Ok(())
+}
+
 /// In a packed history the pack traversal scans commit messages as it decodes them (before or
 /// after the walk names the commit): each reachable commit's message is reported once, with
 /// its commit, and the message of a commit no ref reaches, though in the pack, never.
