@@ -21,6 +21,14 @@ fn git(dir: &std::path::Path, args: &[&str]) -> Result<String, Box<dyn std::erro
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
+/// An empty repository on `main` in the test's directory.
+fn init_repo(env: &Env) -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
+    let repo = env.path("repo");
+    std::fs::create_dir_all(&repo)?;
+    git(&repo, &["init", "-q", "-b", "main"])?;
+    Ok(repo)
+}
+
 fn commit_file(
     dir: &std::path::Path,
     file: &str,
@@ -40,9 +48,7 @@ fn commit_file(
 #[test]
 fn history_scan_attributes_each_blob_to_the_commit_that_added_it() -> TestResult {
     let env = Env::new()?;
-    let repo = env.path("repo");
-    std::fs::create_dir_all(&repo)?;
-    git(&repo, &["init", "-q", "-b", "main"])?;
+    let repo = init_repo(&env)?;
     let token = github_token("ghp_", 20);
     let c1 = commit_file(&repo, "README.md", "hello\n", "one")?;
     let c2 = commit_file(&repo, "app/settings.py", &format!("X = 1\nTOKEN = '{token}'\n"), "two")?;
@@ -110,9 +116,7 @@ fn history_scan_attributes_each_blob_to_the_commit_that_added_it() -> TestResult
 #[test]
 fn a_secret_its_first_parent_already_had_is_reported_once() -> TestResult {
     let env = Env::new()?;
-    let repo = env.path("repo");
-    std::fs::create_dir_all(&repo)?;
-    git(&repo, &["init", "-q", "-b", "main"])?;
+    let repo = init_repo(&env)?;
     let kept = github_token("ghp_", 40);
     let later = github_token("ghp_", 41);
     let moved = github_token("ghp_", 42);
@@ -176,9 +180,7 @@ fn a_secret_its_first_parent_already_had_is_reported_once() -> TestResult {
 #[test]
 fn packed_history_reports_each_reachable_commit_message_once() -> TestResult {
     let env = Env::new()?;
-    let repo = env.path("repo");
-    std::fs::create_dir_all(&repo)?;
-    git(&repo, &["init", "-q", "-b", "main"])?;
+    let repo = init_repo(&env)?;
     commit_file(&repo, "a.txt", "a\n", "base")?;
     let on_main =
         commit_file(&repo, "b.txt", "b\n", &format!("deploy with {}", github_token("ghp_", 30)))?;
@@ -218,9 +220,7 @@ fn packed_history_reports_each_reachable_commit_message_once() -> TestResult {
 #[test]
 fn history_scan_shows_progress_on_a_terminal_only() -> TestResult {
     let env = Env::new()?;
-    let repo = env.path("repo");
-    std::fs::create_dir_all(&repo)?;
-    git(&repo, &["init", "-q", "-b", "main"])?;
+    let repo = init_repo(&env)?;
     commit_file(&repo, "a.txt", "hello\n", "one")?;
     let repo = path_str(&repo)?;
 
