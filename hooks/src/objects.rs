@@ -6,7 +6,7 @@
 //! variables, so a repository opened normally cannot see the pushed commits. [`Objects`] looks
 //! in the quarantine first and in the repository second, and never writes to either.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -155,39 +155,39 @@ impl Clone for Packs {
 const PACK_CACHE: usize = 4 << 20;
 
 impl Packs {
+    /// The bundle holding `id` and its index entry there.
+    fn locate(&self, id: &gix::hash::oid) -> Option<(&Bundle, u32)> {
+        self.bundles.iter().find_map(|b| b.index.lookup(id).map(|i| (b, i)))
+    }
+
+    /// This clone's inflate stream and delta-base cache, made on first use.
+    fn state(&self) -> RefMut<'_, (gix::zlib::Inflate, MemoryCappedHashmap)> {
+        RefMut::map(self.state.borrow_mut(), |state| {
+            state.get_or_insert_with(|| {
+                (gix::zlib::Inflate::default(), MemoryCappedHashmap::new(PACK_CACHE))
+            })
+        })
+    }
+
     /// Decodes `id` into `buffer` if a pack holds it; its kind on success.
     fn read(&self, id: &gix::hash::oid, buffer: &mut Vec<u8>) -> Option<gix::objs::Kind> {
-        let (bundle, index) =
-            self.bundles.iter().find_map(|b| b.index.lookup(id).map(|i| (b, i)))?;
-        let mut state = self.state.borrow_mut();
-        let (inflate, cache) = state.get_or_insert_with(|| {
-            (gix::zlib::Inflate::default(), MemoryCappedHashmap::new(PACK_CACHE))
-        });
+        let (bundle, index) = self.locate(id)?;
+        let (inflate, cache) = &mut *self.state();
         // A delta whose base is outside the pack is the store's to resolve.
         bundle.get_object_by_index(index, buffer, inflate, cache).ok().map(|(data, _)| data.kind)
     }
-}
 
-impl Packs {
     /// The kind and size of `id` if a pack holds it, read from its entry headers (the delta
     /// chain's headers only, no object decoded). A delta whose base is outside the pack is
     /// the store's to resolve.
     fn header(&self, id: &gix::hash::oid) -> Option<gix::objs::Header> {
-        let (bundle, index) =
-            self.bundles.iter().find_map(|b| b.index.lookup(id).map(|i| (b, i)))?;
-        let entry = bundle.pack.entry(bundle.index.pack_offset_at_index(index)).ok()?;
+        let (bundle, index) = self.locate(id)?;
+        let entry_at = |i| bundle.pack.entry(bundle.index.pack_offset_at_index(i)).ok();
         let resolve = |base: &gix::hash::oid| {
-            Ok(bundle
-                .index
-                .lookup(base)
-                .and_then(|i| bundle.pack.entry(bundle.index.pack_offset_at_index(i)).ok())
-                .map(ResolvedBase::InPack))
+            Ok(bundle.index.lookup(base).and_then(entry_at).map(ResolvedBase::InPack))
         };
-        let mut state = self.state.borrow_mut();
-        let (inflate, _) = state.get_or_insert_with(|| {
-            (gix::zlib::Inflate::default(), MemoryCappedHashmap::new(PACK_CACHE))
-        });
-        let found = bundle.pack.decode_header(entry, inflate, &resolve).ok()?;
+        let (inflate, _) = &mut *self.state();
+        let found = bundle.pack.decode_header(entry_at(index)?, inflate, &resolve).ok()?;
         Some(gix::objs::Header { kind: found.kind, size: found.object_size })
     }
 }

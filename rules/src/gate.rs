@@ -395,7 +395,7 @@ mod tests {
 
     #[test]
     fn keywords_at_odd_and_even_positions_and_at_the_end_are_all_found() {
-        // No 3-byte keyword: the pass over every other position runs.
+        // No 3-byte keyword: the 4-byte bitmap pass alone runs.
         let g = gate(&["akia", "ghp_x1", "sk_live"]);
         assert!(g.prefilter.as_ref().is_some_and(|p| p.three.is_none()));
         for pad in 0..4 {
