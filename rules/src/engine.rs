@@ -288,7 +288,8 @@ pub struct Match<'r> {
     pub rule: &'r Rule,
     /// The secret.
     pub secret: Secret,
-    /// Byte offset of the secret in the input.
+    /// Byte offset of the secret in the input (in UTF-16 input: in its UTF-8 transcoding;
+    /// line and column are exact either way).
     pub offset: u64,
     /// 1-based line of the secret's first byte.
     pub line: u64,
@@ -372,7 +373,13 @@ impl<'r> Scanner<'r> {
     where
         F: FnMut(Match<'r>),
     {
-        let binary = !self.options.scan_binary && is_binary(bytes);
+        let nul = is_binary(bytes);
+        if crate::utf16::detect(bytes, nul).is_some() {
+            // Transcoded as it streams: memory stays bounded by the chunk, not the blob. An
+            // in-memory read cannot fail.
+            return self.scan_reader(bytes, source, sink).unwrap_or(Outcome::Scanned(0));
+        }
+        let binary = !self.options.scan_binary && nul;
         if binary && !self.options.binary_distinctive {
             return Outcome::Binary;
         }
@@ -410,38 +417,71 @@ impl<'r> Scanner<'r> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         let result = (|| {
-            let mut eof = fill(&mut reader, &mut buf, chunk + tail)?;
-            let binary = !self.options.scan_binary && is_binary(&buf);
+            let eof = fill(&mut reader, &mut buf, chunk + tail)?;
+            let nul = is_binary(&buf);
+            if let Some(encoding) = crate::utf16::detect(&buf, nul) {
+                // UTF-16 text (see `utf16`): the bytes read so far and the rest, as UTF-8.
+                let head = std::mem::take(&mut buf);
+                let mut text =
+                    crate::utf16::Utf16Reader::new(io::Cursor::new(head).chain(reader), encoding);
+                let eof = fill(&mut text, &mut buf, chunk + tail)?;
+                if !self.begin(source, false) {
+                    return Ok(Outcome::PathAllowed);
+                }
+                self.stream(&mut text, &mut buf, eof, source, &mut sink)?;
+                return Ok(Outcome::Scanned(text.consumed()));
+            }
+            let binary = !self.options.scan_binary && nul;
             if binary && !self.options.binary_distinctive {
                 return Ok(Outcome::Binary);
             }
             if !self.begin(source, binary) {
                 return Ok(Outcome::PathAllowed);
             }
-            let (mut base, mut from) = (0u64, 0usize);
-            loop {
-                let limit = if eof { buf.len() } else { buf.len() - tail };
-                if limit > from {
-                    self.state.step(set, &self.options, &buf, base, from, limit, eof, source);
-                }
-                if eof {
-                    break;
-                }
-                let flush_to = (base + limit as u64).saturating_sub(set.max_window as u64);
-                self.state.flush(set, flush_to, &mut sink);
-                let drop = limit.saturating_sub(set.max_window);
-                self.state.lines.advance(&buf[..drop]);
-                buf.drain(..drop);
-                base += drop as u64;
-                from = limit - drop;
-                eof = fill(&mut reader, &mut buf, from + chunk + tail)?;
-            }
-            Ok(if binary { Outcome::Binary } else { Outcome::Scanned(base + buf.len() as u64) })
+            let scanned = self.stream(&mut reader, &mut buf, eof, source, &mut sink)?;
+            Ok(if binary { Outcome::Binary } else { Outcome::Scanned(scanned) })
         })();
         self.state.flush(set, u64::MAX, &mut sink);
         self.end();
         self.buf = buf;
         result
+    }
+
+    /// The chunk loop: `buf` holds the input's first bytes (all of it when `eof`), the rest
+    /// comes from `reader`. Returns the bytes scanned.
+    fn stream<R, F>(
+        &mut self,
+        reader: &mut R,
+        buf: &mut Vec<u8>,
+        mut eof: bool,
+        source: Source<'_>,
+        sink: &mut F,
+    ) -> io::Result<u64>
+    where
+        R: Read,
+        F: FnMut(Match<'r>),
+    {
+        let set = self.set;
+        let chunk = self.options.chunk_size.max(4096);
+        let tail = set.max_window + set.gate.longest.max(1);
+        let (mut base, mut from) = (0u64, 0usize);
+        loop {
+            let limit = if eof { buf.len() } else { buf.len() - tail };
+            if limit > from {
+                self.state.step(set, &self.options, buf, base, from, limit, eof, source);
+            }
+            if eof {
+                return Ok(base + buf.len() as u64);
+            }
+            let flush_to = (base + limit as u64).saturating_sub(set.max_window as u64);
+            self.state.flush(set, flush_to, sink);
+            let drop = limit.saturating_sub(set.max_window);
+            self.state.lines.advance(&buf[..drop]);
+            buf.drain(..drop);
+            base += drop as u64;
+            from = limit - drop;
+            eof = fill(reader, buf, from + chunk + tail)?;
+        }
     }
 
     /// Prepares per-input state; false when the path is allowlisted globally.

@@ -36,6 +36,7 @@ mod load;
 mod project;
 mod rule;
 mod secret;
+mod utf16;
 
 pub use check::{check_examples, Failure, Problem};
 pub use checksum::Checksum;

@@ -312,6 +312,39 @@ fn binary_blobs_are_scanned_by_distinctive_rules_and_low_severity_does_not_block
     Ok(())
 }
 
+/// A key in UTF-16 text (PowerShell 5's `>` writes UTF-16LE with a mark, regedit's `.reg`
+/// exports too) is found, whole-push (the initial push's pack traversal) and incremental
+/// (the walk), with its line: its bytes hold no keyword until transcoded.
+#[test]
+fn a_key_in_utf16_text_is_found() -> TestResult {
+    let s = Server::new()?;
+    let utf16 = |text: &str, mark: bool| -> Vec<u8> {
+        let body = text.encode_utf16().flat_map(u16::to_le_bytes);
+        (if mark { vec![0xFF, 0xFE] } else { vec![] }).into_iter().chain(body).collect()
+    };
+    let ps1 = format!("# deploy\r\n$owner = 'ops'\r\n$env:GH_TOKEN = '{}'\r\n", github_token(31));
+    s.commit("deploy/setup.ps1", utf16(&ps1, true), "deploy script")?;
+    let out = s.push(&["origin", "main"])?;
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("deploy/setup.ps1:3  github-pat-classic"), "{err}");
+    assert_eq!(s.server_ref("refs/heads/main"), None, "nothing landed");
+
+    let s = Server::new()?;
+    s.commit("README.md", "hello\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    let reg = format!(
+        "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\Software\\Tool]\r\n\"Token\"=\"{}\"\r\n",
+        github_token(32)
+    );
+    s.commit("tool.reg", utf16(&reg, false), "registry export")?;
+    let out = s.push(&["origin", "main"])?;
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("tool.reg:4  github-pat-classic"), "{err}");
+    Ok(())
+}
+
 #[test]
 fn a_sha256_repository_is_scanned() -> TestResult {
     let s = Server::with_format("sha256")?;

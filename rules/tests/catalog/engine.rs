@@ -118,6 +118,66 @@ fn binary_input_gets_the_distinctive_rules() {
     assert_eq!(all.len(), 2);
 }
 
+/// UTF-16 input (PowerShell 5's `>`, regedit's `.reg` exports) has a NUL beside every ASCII
+/// character, so it looks binary and no keyword is in its bytes. It is transcoded and scanned
+/// as text with every rule: marked or not, either byte order, whole or streamed in chunks
+/// smaller than the input (a token across a chunk boundary), with lines and columns counted
+/// in characters.
+#[test]
+fn utf16_text_is_scanned_as_text_with_every_rule() {
+    let set = RuleSet::builtin();
+    let text = format!(
+        "# Schlüssel für 鍵 😀\r\n$token = \"{TOKEN}\"\r\n{}$pw = ConvertTo-SecureString \"Wq8#vTz2LmK9pXr4\" -AsPlainText -Force\r\n",
+        "# filler line\r\n".repeat(400)
+    );
+    let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let expected = vec![
+        ("github-pat-classic".to_owned(), 2, 11, TOKEN.to_owned()),
+        ("generic-powershell-securestring".to_owned(), 403, 31, "Wq8#vTz2LmK9pXr4".to_owned()),
+    ];
+    for (name, bytes) in [
+        ("UTF-16LE with a mark", [&[0xFF, 0xFE][..], &le].concat()),
+        ("UTF-16LE without", le.clone()),
+        ("UTF-16BE with a mark", [&[0xFE, 0xFF][..], &be].concat()),
+        ("UTF-16BE without", be.clone()),
+    ] {
+        let mut outcome = None;
+        let mut found = Vec::new();
+        let mut scanner = set.scanner(ScanOptions::default());
+        outcome.get_or_insert(scanner.scan_bytes(&bytes, Source::default(), |m| {
+            let secret = String::from_utf8_lossy(m.secret.expose()).into_owned();
+            found.push((m.rule.id().to_owned(), m.line, m.column, secret));
+        }));
+        assert_eq!(found, expected, "{name}");
+        assert_eq!(outcome, Some(Outcome::Scanned(bytes.len() as u64)), "{name}");
+        for chunk in [4096, 4099, 1 << 20] {
+            assert_eq!(scan_stream(&set, chunk, bytes.as_slice()), expected, "{name}, {chunk}");
+        }
+    }
+    // Every chunk boundary position over the token: the file streamed in 4 KiB chunks with
+    // the token at each offset of a window around the first boundary.
+    for pad in 2000..2100 {
+        let text = format!("{}\n{TOKEN}\n", "x".repeat(pad));
+        let bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let found = scan_stream(&set, 4096, bytes.as_slice());
+        assert_eq!(found.len(), 1, "pad {pad}: {found:?}");
+        assert_eq!((found[0].1, found[0].3.as_str()), (2, TOKEN), "pad {pad}");
+    }
+}
+
+/// What is not UTF-16 text stays binary: a NUL code unit or control characters in the first
+/// 8 KiB (a pusher cannot make binary data read as text and so turn generic rules on for it;
+/// the distinctive rules run on it either way).
+#[test]
+fn utf16_with_control_characters_stays_binary() {
+    let set = RuleSet::builtin();
+    let text = format!("\u{1}\u{2}\u{3} data {TOKEN} db_password = \"Xq7!vR2@pL9#mK4$\"\n"); // leakgate:allow (test fixture)
+    let bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let mut scanner = set.scanner(ScanOptions::default());
+    assert_eq!(scanner.scan_bytes(&bytes, Source::default(), |_| {}), Outcome::Binary);
+}
+
 #[test]
 fn inline_allow_suppresses_only_its_line() {
     let set = RuleSet::builtin();

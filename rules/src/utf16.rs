@@ -1,0 +1,220 @@
+//! UTF-16 input: what Windows tools write (PowerShell 5's `>` and `Out-File`, regedit's `.reg`
+//! exports, scripts saved by SQL Server Management Studio). Every ASCII character there is
+//! followed (or preceded) by a NUL, so the input looks binary and no keyword appears in its
+//! bytes: a key in such a file would pass a scan of the raw bytes. Input that starts with a
+//! UTF-16 byte-order mark, or whose first 8 KiB read as UTF-16 text, is transcoded to UTF-8
+//! as it streams and scanned as text, with every rule and every decoding layer.
+
+use std::io::{self, Read};
+
+use encoding_rs::{CoderResult, Decoder, Encoding, UTF_16BE, UTF_16LE};
+
+use crate::engine::BINARY_SNIFF_LEN;
+
+/// Fewest code units the heuristic judges (a key is longer than this).
+const MIN_UNITS: usize = 8;
+/// Raw bytes transcoded per read.
+const RAW_CHUNK: usize = 64 * 1024;
+
+/// The UTF-16 encoding `head` (the input's first bytes) is in, if any: a byte-order mark, or
+/// (`nul`: a NUL in the first [`BINARY_SNIFF_LEN`] bytes, see [`crate::is_binary`]) those
+/// bytes read as UTF-16 text in one byte order (no control characters but tab, line feed,
+/// form feed and carriage return, no unpaired surrogates or noncharacters, at least half of
+/// it ASCII).
+pub(crate) fn detect(head: &[u8], nul: bool) -> Option<&'static Encoding> {
+    match head {
+        // UTF-32LE's mark starts with UTF-16LE's.
+        [0xFF, 0xFE, 0, 0, ..] => return None,
+        [0xFF, 0xFE, ..] => return Some(UTF_16LE),
+        [0xFE, 0xFF, ..] => return Some(UTF_16BE),
+        _ => {}
+    }
+    let sniff = &head[..head.len().min(BINARY_SNIFF_LEN) & !1];
+    if !nul || sniff.len() < 2 * MIN_UNITS {
+        return None;
+    }
+    [UTF_16LE, UTF_16BE].into_iter().find(|&e| reads_as_text(sniff, e == UTF_16LE))
+}
+
+fn reads_as_text(sniff: &[u8], little: bool) -> bool {
+    let mut units: Vec<u16> = sniff
+        .chunks_exact(2)
+        .map(|p| {
+            if little {
+                u16::from_le_bytes([p[0], p[1]])
+            } else {
+                u16::from_be_bytes([p[0], p[1]])
+            }
+        })
+        .collect();
+    // The sniff may end between the two halves of a surrogate pair.
+    if units.last().is_some_and(|u| (0xD800..0xDC00).contains(u)) {
+        units.pop();
+    }
+    let (mut total, mut ascii) = (0usize, 0usize);
+    for c in char::decode_utf16(units) {
+        let Ok(c) = c else { return false };
+        total += 1;
+        if c.is_ascii() {
+            if c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\x0c' | '\r') {
+                return false;
+            }
+            ascii += 1;
+        } else if c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}') {
+            return false;
+        }
+    }
+    total >= MIN_UNITS && ascii * 2 >= total
+}
+
+/// Reads UTF-16 from `inner` (a leading byte-order mark removed) and gives UTF-8; what is not
+/// UTF-16 (an unpaired surrogate, an odd last byte) becomes U+FFFD. Counts the bytes read.
+pub(crate) struct Utf16Reader<R> {
+    inner: R,
+    decoder: Decoder,
+    raw: Vec<u8>,
+    out: Vec<u8>,
+    at: usize,
+    done: bool,
+    consumed: u64,
+}
+
+impl<R: Read> Utf16Reader<R> {
+    pub(crate) fn new(inner: R, encoding: &'static Encoding) -> Self {
+        Utf16Reader {
+            inner,
+            decoder: encoding.new_decoder_with_bom_removal(),
+            raw: vec![0; RAW_CHUNK],
+            out: Vec::new(),
+            at: 0,
+            done: false,
+            consumed: 0,
+        }
+    }
+
+    /// Bytes of UTF-16 read so far.
+    pub(crate) fn consumed(&self) -> u64 {
+        self.consumed
+    }
+}
+
+impl<R: Read> Read for Utf16Reader<R> {
+    fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.out.len() {
+            if self.done {
+                return Ok(0);
+            }
+            let n = self.inner.read(&mut self.raw)?;
+            self.consumed += n as u64;
+            let last = n == 0;
+            let src = &self.raw[..n];
+            let room = self.decoder.max_utf8_buffer_length(src.len()).unwrap_or(3 * RAW_CHUNK);
+            self.out.resize(room, 0);
+            let (result, read, written, _) = self.decoder.decode_to_utf8(src, &mut self.out, last);
+            // The room asked for holds all of it.
+            debug_assert!(matches!(result, CoderResult::InputEmpty) && read == src.len());
+            self.out.truncate(written);
+            self.at = 0;
+            self.done = last;
+        }
+        let n = dst.len().min(self.out.len() - self.at);
+        dst[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detect(bytes: &[u8]) -> Option<&'static Encoding> {
+        super::detect(bytes, crate::is_binary(bytes))
+    }
+
+    fn le(text: &str) -> Vec<u8> {
+        text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    fn be(text: &str) -> Vec<u8> {
+        text.encode_utf16().flat_map(u16::to_be_bytes).collect()
+    }
+
+    fn transcoded(bytes: &[u8]) -> String {
+        let encoding = detect(bytes).expect("UTF-16");
+        let mut out = String::new();
+        // One byte at a time from the source: pairs and surrogates split across reads.
+        let trickle = bytes.chunks(1).flatten().copied().collect::<Vec<_>>();
+        let mut reader = Utf16Reader::new(Trickle(&trickle), encoding);
+        reader.read_to_string(&mut out).expect("UTF-8 out");
+        assert_eq!(reader.consumed(), bytes.len() as u64);
+        out
+    }
+
+    /// A reader that gives one byte per read.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+            let Some((&b, rest)) = self.0.split_first() else { return Ok(0) };
+            if dst.is_empty() {
+                return Ok(0);
+            }
+            dst[0] = b;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn marked_and_unmarked_utf16_is_recognised_in_both_byte_orders() {
+        let text = "$env:TOKEN = \"abc\"\r\n# Schlüssel 鍵 😀\r\n";
+        let marked: Vec<u8> = [&[0xFF, 0xFE][..], &le(text)].concat();
+        assert_eq!(detect(&marked), Some(UTF_16LE));
+        assert_eq!(transcoded(&marked), text, "the mark is removed");
+        assert_eq!(detect(&le(text)), Some(UTF_16LE));
+        assert_eq!(transcoded(&le(text)), text);
+        let marked: Vec<u8> = [&[0xFE, 0xFF][..], &be(text)].concat();
+        assert_eq!(detect(&marked), Some(UTF_16BE));
+        assert_eq!(transcoded(&marked), text);
+        assert_eq!(detect(&be(text)), Some(UTF_16BE));
+        assert_eq!(transcoded(&be(text)), text);
+    }
+
+    #[test]
+    fn binary_and_utf8_are_not_utf16() {
+        assert_eq!(detect(b"plain text with no NUL at all, long enough"), None);
+        // A NUL code unit, control bytes, UTF-32, a short input: binary as before.
+        assert_eq!(detect(&le("key\0value and more text here")), None);
+        assert_eq!(
+            detect(&[0x7F, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0]),
+            None
+        );
+        assert_eq!(detect(&[0xFF, 0xFE, 0, 0, b'a', 0, 0, 0]), None);
+        assert_eq!(detect(&le("short")), None);
+        // Mostly non-ASCII without a mark is left alone (it holds no NUL to look binary).
+        assert_eq!(detect(&le("鍵鍵鍵鍵鍵鍵鍵鍵鍵鍵 a")), None);
+        // An unpaired surrogate is not text.
+        let mut bad = le("a long enough line of text");
+        bad.extend_from_slice(&0xDC00u16.to_le_bytes());
+        bad.extend_from_slice(&le("more"));
+        assert_eq!(detect(&bad), None);
+    }
+
+    #[test]
+    fn a_sniff_ending_inside_a_surrogate_pair_still_reads_as_text() {
+        let mut text = "x".repeat(BINARY_SNIFF_LEN / 2 - 1);
+        text.push('😀');
+        text.push_str("tail");
+        let bytes = le(&text);
+        assert_eq!(detect(&bytes), Some(UTF_16LE));
+        assert_eq!(transcoded(&bytes), text);
+    }
+
+    #[test]
+    fn an_odd_last_byte_becomes_a_replacement_character() {
+        let mut bytes = le("some UTF-16 text here");
+        bytes.push(b'!');
+        assert_eq!(transcoded(&bytes), "some UTF-16 text here\u{FFFD}");
+    }
+}
