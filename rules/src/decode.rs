@@ -48,13 +48,13 @@ pub(crate) struct Decoded {
 }
 
 impl Decoded {
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.bytes.clear();
         self.map.clear();
         self.core = 0..0;
     }
 
-    fn push(&mut self, byte: u8, from: usize) {
+    pub(crate) fn push(&mut self, byte: u8, from: usize) {
         self.bytes.push(byte);
         self.map.push(from);
     }
@@ -64,7 +64,7 @@ impl Decoded {
         self.map.extend(range);
     }
 
-    fn finish(&mut self, end: usize) {
+    pub(crate) fn finish(&mut self, end: usize) {
         self.map.push(end);
     }
 

@@ -321,6 +321,8 @@ struct State {
     pending: std::collections::BTreeMap<(u64, u32), Pending>,
     /// The input is binary: generic rules are off for it.
     binary: bool,
+    /// The input looks binary (a NUL in its first 8 KiB): UTF-16 strings in it are scanned.
+    nul: bool,
     disabled: Vec<bool>,
     lines: Lines,
     /// Decoding layers: how deep this state is, the state that scans decoded text (made on
@@ -383,6 +385,7 @@ impl<'r> Scanner<'r> {
         if binary && !self.options.binary_distinctive {
             return Outcome::Binary;
         }
+        self.state.nul = nul;
         if !self.begin(source, binary) {
             return Outcome::PathAllowed;
         }
@@ -435,6 +438,7 @@ impl<'r> Scanner<'r> {
             if binary && !self.options.binary_distinctive {
                 return Ok(Outcome::Binary);
             }
+            self.state.nul = nul;
             if !self.begin(source, binary) {
                 return Ok(Outcome::PathAllowed);
             }
@@ -519,6 +523,7 @@ impl<'r> Scanner<'r> {
     }
 
     fn end(&mut self) {
+        self.state.nul = false;
         self.state.vetoes.clear();
         for &r in &self.state.touched {
             self.state.last_end[r as usize] = 0;
@@ -541,6 +546,7 @@ impl State {
             touched: Vec::new(),
             pending: std::collections::BTreeMap::new(),
             binary: false,
+            nul: false,
             disabled: vec![false; rules],
             lines: Lines::default(),
             depth,
@@ -611,6 +617,9 @@ impl State {
             self.decoded = decoded;
             self.scratch = scratch;
         }
+        if self.nul && self.depth == 0 && options.decode {
+            self.binary_strings(set, options, buf, base, from, limit, source);
+        }
         for &r in &set.ungated {
             if self.disabled[r as usize] {
                 continue;
@@ -627,6 +636,72 @@ impl State {
                 at = m.end().max(m.start() + 1);
             }
         }
+    }
+
+    /// UTF-16 strings in binary input ([`crate::utf16::BinaryStrings`]), each scanned as text
+    /// by the rules binary input gets, in pieces of at most [`crate::utf16::PIECE`] characters
+    /// that overlap by the longest window. This step's part of a string is what it holds in
+    /// `from..limit`; a string that began before `from` is read from up to two windows back,
+    /// for context (a match found again there is still pending, and merges).
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn binary_strings(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        buf: &[u8],
+        base: u64,
+        from: usize,
+        limit: usize,
+        source: Source<'_>,
+    ) {
+        use crate::utf16::{BinaryStrings, PIECE};
+        let overlap = set.max_window.min(PIECE / 2);
+        let back = from.saturating_sub(2 * set.max_window);
+        let mut decoded = std::mem::take(&mut self.decoded);
+        for run in BinaryStrings::new(buf, back, buf.len()) {
+            if run.start >= limit {
+                break;
+            }
+            if run.end <= from {
+                continue;
+            }
+            let mut p = run.start;
+            loop {
+                decoded.clear();
+                let (mut core_start, mut core_end) = (None, None);
+                let mut q = p;
+                while q < run.end && decoded.bytes.len() < PIECE {
+                    if buf[q] != 0 {
+                        let n = decoded.bytes.len();
+                        if core_start.is_none() && q >= from {
+                            core_start = Some(n);
+                        }
+                        if core_end.is_none() && q >= limit {
+                            core_end = Some(n);
+                        }
+                        decoded.push(buf[q], q);
+                    }
+                    q += 1;
+                }
+                decoded.finish(q);
+                let n = decoded.bytes.len();
+                decoded.core = core_start.unwrap_or(n)..core_end.unwrap_or(n);
+                if !decoded.core.is_empty() {
+                    self.scan_decoded(set, options, buf, base, &decoded, source);
+                }
+                if q >= run.end || q >= limit {
+                    break;
+                }
+                // The next piece starts `overlap` characters before this one's end.
+                let mut back_chars = 0;
+                p = q;
+                while back_chars < overlap {
+                    p -= 1;
+                    back_chars += usize::from(buf[p] != 0);
+                }
+            }
+        }
+        self.decoded = decoded;
     }
 
     /// The string-literal layer on the line of a keyword hit at `at`.

@@ -67,6 +67,92 @@ fn reads_as_text(sniff: &[u8], little: bool) -> bool {
     total >= MIN_UNITS && ascii * 2 >= total
 }
 
+/// Shortest UTF-16 string taken from binary input, in characters. Strings are scanned one by
+/// one with the distinctive rules (binary input gets no generic rules), whose shortest
+/// secrets are 20 characters; a longer minimum is a cheaper pass (see [`STRIDE`]).
+pub(crate) const MIN_RUN: usize = 16;
+/// Longest stretch of one string scanned at once, in characters; longer strings are scanned in
+/// pieces that overlap by the longest rule window.
+pub(crate) const PIECE: usize = 64 * 1024;
+
+/// ASCII text bytes: printable, tab, line feed, carriage return.
+const TEXT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b >= 0x20 && b < 0x7F) || b == 9 || b == 10 || b == 13;
+        b += 1;
+    }
+    t
+};
+
+fn is_text(b: u8) -> bool {
+    TEXT[b as usize]
+}
+
+/// UTF-16 strings inside binary input (a .NET assembly's string heap, Windows resources, a
+/// UTF-16 file after binary data): maximal stretches of `buf[from..end]` that alternate an
+/// ASCII text byte and a NUL, in either byte order, with at least [`MIN_RUN`] characters.
+/// Yields the stretch's byte range; its characters are the text bytes in it.
+pub(crate) struct BinaryStrings<'a> {
+    buf: &'a [u8],
+    at: usize,
+    end: usize,
+}
+
+impl<'a> BinaryStrings<'a> {
+    pub(crate) fn new(buf: &'a [u8], from: usize, end: usize) -> Self {
+        BinaryStrings { buf, at: from, end: end.min(buf.len()) }
+    }
+}
+
+/// Probe spacing: every string of [`MIN_RUN`] characters (`2 * MIN_RUN` bytes) holds two
+/// neighbouring bytes at a probe, a character and a NUL in some order.
+const STRIDE: usize = 2 * MIN_RUN - 2;
+
+impl Iterator for BinaryStrings<'_> {
+    type Item = std::ops::Range<usize>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let buf = &self.buf[..self.end];
+        let lower = self.at;
+        let mut p = self.at;
+        while p + 1 < buf.len() {
+            // One NUL and one text byte, in either order; one branch per probe.
+            let (a, b) = (buf[p], buf[p + 1]);
+            if (a == 0) == (b == 0) || !is_text(a | b) {
+                p += STRIDE;
+                continue;
+            }
+            // A character followed by its NUL next to the probe, then back to the first.
+            let unit = |i: usize| i + 1 < buf.len() && is_text(buf[i]) && buf[i + 1] == 0;
+            let near = [p.checked_sub(1), Some(p), Some(p + 1)];
+            let Some(mut i) = near.into_iter().flatten().find(|&i| i >= lower && unit(i)) else {
+                p += STRIDE;
+                continue;
+            };
+            while i >= lower + 2 && unit(i - 2) {
+                i -= 2;
+            }
+            // A big-endian string is the same bytes from the NUL before its first character,
+            // and ends with a character.
+            let start = if i > lower && buf[i - 1] == 0 { i - 1 } else { i };
+            let mut j = i;
+            while unit(j) {
+                j += 2;
+            }
+            let end = if j < buf.len() && is_text(buf[j]) { j + 1 } else { j };
+            p = end.max(p + 1);
+            if (end - start) / 2 >= MIN_RUN {
+                self.at = p;
+                return Some(start..end);
+            }
+        }
+        self.at = buf.len();
+        None
+    }
+}
+
 /// Reads UTF-16 from `inner` (a leading byte-order mark removed) and gives UTF-8; what is not
 /// UTF-16 (an unpaired surrogate, an odd last byte) becomes U+FFFD. Counts the bytes read.
 pub(crate) struct Utf16Reader<R> {
@@ -209,6 +295,71 @@ mod tests {
         let bytes = le(&text);
         assert_eq!(detect(&bytes), Some(UTF_16LE));
         assert_eq!(transcoded(&bytes), text);
+    }
+
+    fn strings(bytes: &[u8]) -> Vec<String> {
+        BinaryStrings::new(bytes, 0, bytes.len())
+            .map(|r| bytes[r].iter().filter(|&&b| b != 0).map(|&b| b as char).collect())
+            .collect()
+    }
+
+    /// Every position in turn: the definition the probing search must agree with.
+    fn naive(buf: &[u8], from: usize) -> Vec<std::ops::Range<usize>> {
+        let mut out = Vec::new();
+        let mut i = from;
+        while i + 1 < buf.len() {
+            if !(is_text(buf[i]) && buf[i + 1] == 0) {
+                i += 1;
+                continue;
+            }
+            let start = if i > from && buf[i - 1] == 0 { i - 1 } else { i };
+            let mut j = i;
+            while j + 1 < buf.len() && is_text(buf[j]) && buf[j + 1] == 0 {
+                j += 2;
+            }
+            let end = if j < buf.len() && is_text(buf[j]) { j + 1 } else { j };
+            i = end.max(i + 1);
+            if (end - start) / 2 >= MIN_RUN {
+                out.push(start..end);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn probing_finds_exactly_what_every_position_finds(
+            parts in proptest::collection::vec((0u8..4, 0usize..40), 0..12),
+            from in 0usize..8,
+        ) {
+            let mut buf = Vec::new();
+            for (kind, len) in parts {
+                match kind {
+                    0 => buf.extend(le(&"k".repeat(len))),
+                    1 => buf.extend(be(&"k".repeat(len))),
+                    2 => buf.extend((0..len).map(|i| [0u8, 0x90, b'a', 0][i % 4])),
+                    _ => buf.extend(std::iter::repeat_n(0u8, len)),
+                }
+            }
+            let from = from.min(buf.len());
+            let got: Vec<_> = BinaryStrings::new(&buf, from, buf.len()).collect();
+            proptest::prop_assert_eq!(got, naive(&buf, from));
+        }
+    }
+
+    #[test]
+    fn strings_in_binary_data_are_found_in_both_byte_orders() {
+        let mut bytes = b"\x00\x01\x02MZ\x90\x00".to_vec();
+        bytes.extend(le("ConnectionString"));
+        bytes.extend_from_slice(b"\x00\x00\x13\x37\xfe");
+        bytes.extend(be("Password=Xq7!vR2"));
+        bytes.extend_from_slice(b"\xff\xff");
+        bytes.extend(le("short"));
+        bytes.extend_from_slice(b"\x00\x05");
+        bytes.extend(le("tail at the end!"));
+        assert_eq!(strings(&bytes), ["ConnectionString", "Password=Xq7!vR2", "tail at the end!"]);
+        assert!(strings(b"plain ASCII bytes, no NULs between them").is_empty());
+        assert!(strings(&[0u8; 64]).is_empty());
     }
 
     #[test]

@@ -314,7 +314,8 @@ fn binary_blobs_are_scanned_by_distinctive_rules_and_low_severity_does_not_block
 
 /// A key in UTF-16 text (PowerShell 5's `>` writes UTF-16LE with a mark, regedit's `.reg`
 /// exports too) is found, whole-push (the initial push's pack traversal) and incremental
-/// (the walk), with its line: its bytes hold no keyword until transcoded.
+/// (the walk), with its line: its bytes hold no keyword until transcoded. So is one in a
+/// UTF-16 string inside binary data (a .NET assembly's string literals).
 #[test]
 fn a_key_in_utf16_text_is_found() -> TestResult {
     let s = Server::new()?;
@@ -342,6 +343,20 @@ fn a_key_in_utf16_text_is_found() -> TestResult {
     let err = stderr(&out);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("tool.reg:4  github-pat-classic"), "{err}");
+
+    // A compiled .NET assembly keeps string literals as UTF-16LE in binary data.
+    let s = Server::new()?;
+    s.commit("README.md", "hello\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    let mut dll = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00".to_vec();
+    dll.extend(std::iter::repeat_n([0u8, 1, 0x90, 0xff], 4096).flatten());
+    dll.extend(utf16(&github_token(33), false));
+    dll.extend([0u8; 64]);
+    s.commit("bin/Release/Tool.dll", dll, "build output")?;
+    let out = s.push(&["origin", "main"])?;
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("bin/Release/Tool.dll") && err.contains("github-pat-classic"), "{err}");
     Ok(())
 }
 

@@ -127,7 +127,7 @@ fn binary_input_gets_the_distinctive_rules() {
 fn utf16_text_is_scanned_as_text_with_every_rule() {
     let set = RuleSet::builtin();
     let text = format!(
-        "# Schlüssel für 鍵 😀\r\n$token = \"{TOKEN}\"\r\n{}$pw = ConvertTo-SecureString \"Wq8#vTz2LmK9pXr4\" -AsPlainText -Force\r\n",
+        "# Schlüssel für 鍵 😀\r\n$token = \"{TOKEN}\"\r\n{}$pw = ConvertTo-SecureString \"Wq8#vTz2LmK9pXr4\" -AsPlainText -Force\r\n", // leakgate:allow (test fixture)
         "# filler line\r\n".repeat(400)
     );
     let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
@@ -163,6 +163,53 @@ fn utf16_text_is_scanned_as_text_with_every_rule() {
         let found = scan_stream(&set, 4096, bytes.as_slice());
         assert_eq!(found.len(), 1, "pad {pad}: {found:?}");
         assert_eq!((found[0].1, found[0].3.as_str()), (2, TOKEN), "pad {pad}");
+    }
+}
+
+/// Binary data with NULs and control bytes, seeded.
+fn binary_noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            [0, 0, 1, 0x90, 0xFF, 0x13, b'M', 0x7F][(state % 8) as usize]
+        })
+        .collect()
+}
+
+/// UTF-16 strings inside binary data (a .NET assembly keeps its string literals as UTF-16LE,
+/// a file may turn UTF-16 only after its first 8 KiB): found by the distinctive rules, whole
+/// and streamed with the string at every offset around chunk boundaries, in either byte
+/// order; generic rules stay off for binary input.
+#[test]
+fn utf16_strings_inside_binary_data_are_scanned() {
+    let set = RuleSet::builtin();
+    let le = |t: &str| -> Vec<u8> { t.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let be = |t: &str| -> Vec<u8> { t.encode_utf16().flat_map(u16::to_be_bytes).collect() };
+    for (order, encode) in [("LE", &le as &dyn Fn(&str) -> Vec<u8>), ("BE", &be)] {
+        for pad in (0..9000).step_by(97) {
+            let mut bytes = b"MZ\x90\x00\x03\x00".to_vec();
+            bytes.extend(binary_noise(9000 + pad, pad as u64));
+            bytes.extend(encode("GitHubToken"));
+            bytes.extend_from_slice(&[0, 0, 0x20, 0x01]);
+            bytes.extend(encode(TOKEN));
+            bytes.extend(encode(" db_password = \"Xq7!vR2@pL9#mK4$\"")); // leakgate:allow (test fixture)
+            bytes.extend(binary_noise(3000, 7));
+            let mut outcome = None;
+            let mut found = Vec::new();
+            let mut scanner = set.scanner(ScanOptions::default());
+            outcome.get_or_insert(scanner.scan_bytes(&bytes, Source::default(), |m| {
+                found.push((m.rule.id().to_owned(), m.secret.expose().to_vec()));
+            }));
+            assert_eq!(outcome, Some(Outcome::Binary), "{order} {pad}");
+            let want = vec![("github-pat-classic".to_owned(), TOKEN.as_bytes().to_vec())];
+            assert_eq!(found, want, "{order} {pad}");
+            let streamed = scan_stream(&set, 4096, bytes.as_slice());
+            let ids: Vec<_> = streamed.iter().map(|f| (f.0.as_str(), f.3.as_str())).collect();
+            assert_eq!(ids, [("github-pat-classic", TOKEN)], "{order} {pad} streamed");
+        }
     }
 }
 
