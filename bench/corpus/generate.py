@@ -1613,12 +1613,9 @@ def build(seed=1, scale=1.0):
     for fn, count in [(helm_template, 2), (gha_secret_ref, 2), (gitlab_ci, 2), (serverless_ssm, 2), (ecs_taskdef, 2)]:
         for _ in range(c.n(count)):
             fn(c)
-    for _ in range(c.n(2)):
-        ps1_utf16(c)
-    for _ in range(c.n(2)):
-        reg_utf16(c)
-    for _ in range(c.n(1)):
-        reg_utf16(c, negative=True)
+    for fn, count in [(ps1_utf16, 2), (reg_utf16, 2), (lambda c: reg_utf16(c, negative=True), 1)]:
+        for _ in range(c.n(count)):
+            fn(c)
     docs_weak_passwords(c)
     c.flush()
     clean_files(c)

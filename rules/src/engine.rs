@@ -415,8 +415,7 @@ impl<'r> Scanner<'r> {
         F: FnMut(Match<'r>),
     {
         let set = self.set;
-        let chunk = self.options.chunk_size.max(4096);
-        let tail = set.max_window + set.gate.longest.max(1);
+        let (chunk, tail) = self.chunking();
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         let result = (|| {
@@ -451,6 +450,12 @@ impl<'r> Scanner<'r> {
         result
     }
 
+    /// Bytes read per chunk, and the overlap kept past a chunk's end: a window and a keyword.
+    fn chunking(&self) -> (usize, usize) {
+        let chunk = self.options.chunk_size.max(4096);
+        (chunk, self.set.max_window + self.set.gate.longest.max(1))
+    }
+
     /// The chunk loop: `buf` holds the input's first bytes (all of it when `eof`), the rest
     /// comes from `reader`. Returns the bytes scanned.
     fn stream<R, F>(
@@ -466,8 +471,7 @@ impl<'r> Scanner<'r> {
         F: FnMut(Match<'r>),
     {
         let set = self.set;
-        let chunk = self.options.chunk_size.max(4096);
-        let tail = set.max_window + set.gate.longest.max(1);
+        let (chunk, tail) = self.chunking();
         let (mut base, mut from) = (0u64, 0usize);
         loop {
             let limit = if eof { buf.len() } else { buf.len() - tail };
