@@ -385,10 +385,10 @@ impl<'r> Scanner<'r> {
         if binary && !self.options.binary_distinctive {
             return Outcome::Binary;
         }
-        self.state.nul = nul;
         if !self.begin(source, binary) {
             return Outcome::PathAllowed;
         }
+        self.state.nul = nul;
         self.state.step(self.set, &self.options, bytes, 0, 0, bytes.len(), true, source);
         self.state.flush(self.set, u64::MAX, &mut sink);
         self.end();
@@ -437,10 +437,10 @@ impl<'r> Scanner<'r> {
             if binary && !self.options.binary_distinctive {
                 return Ok(Outcome::Binary);
             }
-            self.state.nul = nul;
             if !self.begin(source, binary) {
                 return Ok(Outcome::PathAllowed);
             }
+            self.state.nul = nul;
             let scanned = self.stream(&mut reader, &mut buf, eof, source, &mut sink)?;
             Ok(if binary { Outcome::Binary } else { Outcome::Scanned(scanned) })
         })();

@@ -25,8 +25,9 @@ pub(crate) fn detect(head: &[u8], nul: bool) -> Option<&'static Encoding> {
     match head {
         // UTF-32LE's mark starts with UTF-16LE's.
         [0xFF, 0xFE, 0, 0, ..] => return None,
-        [0xFF, 0xFE, ..] => return Some(UTF_16LE),
-        [0xFE, 0xFF, ..] => return Some(UTF_16BE),
+        // A mark before plain ASCII with no NUL is not UTF-16 (that would hide the ASCII).
+        [0xFF, 0xFE, rest @ ..] => return marked(rest, nul).then_some(UTF_16LE),
+        [0xFE, 0xFF, rest @ ..] => return marked(rest, nul).then_some(UTF_16BE),
         _ => {}
     }
     let sniff = &head[..head.len().min(BINARY_SNIFF_LEN) & !1];
@@ -34,6 +35,10 @@ pub(crate) fn detect(head: &[u8], nul: bool) -> Option<&'static Encoding> {
         return None;
     }
     [UTF_16LE, UTF_16BE].into_iter().find(|&e| reads_as_text(sniff, e == UTF_16LE))
+}
+
+fn marked(rest: &[u8], nul: bool) -> bool {
+    nul || !rest[..rest.len().min(BINARY_SNIFF_LEN)].is_ascii()
 }
 
 fn reads_as_text(sniff: &[u8], little: bool) -> bool {
@@ -278,6 +283,8 @@ mod tests {
         );
         assert_eq!(detect(&[0xFF, 0xFE, 0, 0, b'a', 0, 0, 0]), None);
         assert_eq!(detect(&le("short")), None);
+        // A mark before ASCII text: the text is scanned as it is.
+        assert_eq!(detect(b"\xFF\xFEABLY_API_KEY=zbw1G5.ZznGYq:pe-XRqWm\n"), None);
         // Mostly non-ASCII without a mark is left alone (it holds no NUL to look binary).
         assert_eq!(detect(&le("鍵鍵鍵鍵鍵鍵鍵鍵鍵鍵 a")), None);
         // An unpaired surrogate is not text.
