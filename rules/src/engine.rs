@@ -211,7 +211,14 @@ impl RuleSet {
 
     /// A scanner that reuses its buffers across inputs; one per thread.
     pub fn scanner(&self, options: ScanOptions) -> Scanner<'_> {
-        Scanner { set: self, options, state: State::new(self.rules.len(), 0), buf: Vec::new() }
+        Scanner {
+            set: self,
+            options,
+            state: State::new(self.rules.len(), 0),
+            buf: Vec::new(),
+            raw: None,
+            raw_buf: Vec::new(),
+        }
     }
 
     /// Whether what an input yields is decided by its content alone: no rule applies to
@@ -288,8 +295,9 @@ pub struct Match<'r> {
     pub rule: &'r Rule,
     /// The secret.
     pub secret: Secret,
-    /// Byte offset of the secret in the input (in UTF-16 input: in its UTF-8 transcoding;
-    /// line and column are exact either way).
+    /// Byte offset of the secret in the input (in UTF-16 input: in its UTF-8 transcoding, or
+    /// in its bytes for what is not UTF-16 in its byte order; line and column are exact for
+    /// what the transcoding reads).
     pub offset: u64,
     /// 1-based line of the secret's first byte.
     pub line: u64,
@@ -308,6 +316,10 @@ pub struct Scanner<'r> {
     options: ScanOptions,
     state: State,
     buf: Vec<u8>,
+    /// UTF-16 input's bytes, scanned as binary input beside its transcoding (made on first
+    /// use), and their buffer.
+    raw: Option<Box<State>>,
+    raw_buf: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -323,6 +335,10 @@ struct State {
     binary: bool,
     /// The input looks binary (a NUL in its first 8 KiB): UTF-16 strings in it are scanned.
     nul: bool,
+    /// The bytes of UTF-16 input that is scanned transcoded too: strings whose characters sit
+    /// at absolute offsets of this parity are the transcoding's (its byte order and
+    /// alignment) and are read there, not here.
+    transcoded: Option<u64>,
     disabled: Vec<bool>,
     lines: Lines,
     /// Decoding layers: how deep this state is, the state that scans decoded text (made on
@@ -419,7 +435,8 @@ impl<'r> Scanner<'r> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         let result = (|| {
-            let eof = fill(&mut reader, &mut buf, chunk + tail)?;
+            // The whole sniff, whatever the chunk size: `scan_bytes` judges the same bytes.
+            let eof = fill(&mut reader, &mut buf, (chunk + tail).max(BINARY_SNIFF_LEN))?;
             let nul = is_binary(&buf);
             if let Some(encoding) = crate::utf16::detect(&buf, nul) {
                 // UTF-16 text (see `utf16`): the bytes read so far and the rest, as UTF-8.
@@ -430,7 +447,7 @@ impl<'r> Scanner<'r> {
                 if !self.begin(source, false) {
                     return Ok(Outcome::PathAllowed);
                 }
-                self.stream(&mut text, &mut buf, eof, source, &mut sink)?;
+                self.stream_utf16(&mut text, &mut buf, eof, encoding, source, &mut sink)?;
                 return Ok(Outcome::Scanned(text.consumed()));
             }
             let binary = !self.options.scan_binary && nul;
@@ -450,10 +467,11 @@ impl<'r> Scanner<'r> {
         result
     }
 
-    /// Bytes read per chunk, and the overlap kept past a chunk's end: a window and a keyword.
+    /// Bytes read per chunk, and the overlap kept past a chunk's end: a keyword and two
+    /// windows (a window of UTF-16 characters in binary input, see `State::binary_strings`).
     fn chunking(&self) -> (usize, usize) {
         let chunk = self.options.chunk_size.max(4096);
-        (chunk, self.set.max_window + self.set.gate.longest.max(1))
+        (chunk, 2 * self.set.max_window + self.set.gate.longest.max(1))
     }
 
     /// The chunk loop: `buf` holds the input's first bytes (all of it when `eof`), the rest
@@ -470,35 +488,148 @@ impl<'r> Scanner<'r> {
         R: Read,
         F: FnMut(Match<'r>),
     {
+        let (chunk, tail) = self.chunking();
+        let mut window = Window::default();
+        loop {
+            window.advance(&mut self.state, self.set, &self.options, buf, tail, eof, source, sink);
+            if eof {
+                return Ok(window.base + buf.len() as u64);
+            }
+            eof = fill(reader, buf, window.from + chunk + tail)?;
+        }
+    }
+
+    /// The chunk loop over UTF-16 text: its transcoding is scanned as text, and its bytes as
+    /// binary input beside it, where the distinctive rules find what is not UTF-16 in the
+    /// transcoding's byte order and alignment (ASCII appended by a tool that writes ANSI, text
+    /// after a stray odd byte); strings the transcoding reads are not scanned twice.
+    #[allow(clippy::too_many_arguments)] // the two passes' shared inputs
+    fn stream_utf16<R, F>(
+        &mut self,
+        text: &mut crate::utf16::Utf16Reader<R>,
+        buf: &mut Vec<u8>,
+        mut eof: bool,
+        encoding: &'static encoding_rs::Encoding,
+        source: Source<'_>,
+        sink: &mut F,
+    ) -> io::Result<()>
+    where
+        R: Read,
+        F: FnMut(Match<'r>),
+    {
         let set = self.set;
         let (chunk, tail) = self.chunking();
-        let (mut base, mut from) = (0u64, 0usize);
-        loop {
-            let limit = if eof { buf.len() } else { buf.len() - tail };
-            if limit > from {
-                self.state.step(set, &self.options, buf, base, from, limit, eof, source);
+        let mut raw = self.raw.take().unwrap_or_else(|| Box::new(State::new(set.rules.len(), 0)));
+        let mut raw_buf = std::mem::take(&mut self.raw_buf);
+        raw_buf.clear();
+        // The path passed `begin` already.
+        raw.begin(set, source, true);
+        raw.nul = true;
+        // The transcoding reads a character's byte at an even offset in UTF-16LE (low byte
+        // first), at an odd one in UTF-16BE.
+        raw.transcoded = Some(u64::from(encoding == encoding_rs::UTF_16BE));
+        let (mut main, mut bytes) = (Window::default(), Window::default());
+        let result = loop {
+            main.advance(&mut self.state, set, &self.options, buf, tail, eof, source, sink);
+            text.take_raw(&mut raw_buf);
+            if eof || raw_buf.len() >= bytes.from + chunk + tail {
+                bytes.advance(&mut raw, set, &self.options, &mut raw_buf, tail, eof, source, sink);
             }
             if eof {
-                return Ok(base + buf.len() as u64);
+                break Ok(());
             }
-            let flush_to = (base + limit as u64).saturating_sub(set.max_window as u64);
-            self.state.flush(set, flush_to, sink);
-            let drop = limit.saturating_sub(set.max_window);
-            self.state.lines.advance(&buf[..drop]);
-            buf.drain(..drop);
-            base += drop as u64;
-            from = limit - drop;
-            eof = fill(reader, buf, from + chunk + tail)?;
-        }
+            match fill(text, buf, main.from + chunk + tail) {
+                Ok(end) => eof = end,
+                Err(e) => break Err(e),
+            }
+        };
+        raw.flush(set, u64::MAX, sink);
+        raw.end(set);
+        self.raw = Some(raw);
+        self.raw_buf = raw_buf;
+        result
     }
 
     /// Prepares per-input state; false when the path is allowlisted globally.
     fn begin(&mut self, source: Source<'_>, binary: bool) -> bool {
-        let set = self.set;
-        self.state.lines = Lines::default();
-        self.state.binary = binary;
-        self.state.budget = DECODE_BUDGET;
-        self.state.decoded_to = 0;
+        self.state.begin(self.set, source, binary)
+    }
+
+    fn end(&mut self) {
+        self.state.end(self.set);
+    }
+}
+
+/// Where a chunk loop stands: the absolute offset of its buffer's first byte, and where the
+/// next step starts in the buffer.
+#[derive(Default)]
+struct Window {
+    base: u64,
+    from: usize,
+}
+
+impl Window {
+    /// Scans the keyword hits that start in `buf` past `from` (all of them at `eof`;
+    /// otherwise all but those in the last `tail` bytes, which the next step reads with what
+    /// follows), gives `sink` the matches no later step can change, and drops the bytes no
+    /// later step reads.
+    #[allow(clippy::too_many_arguments)] // see `State::step`
+    fn advance<'r, F: FnMut(Match<'r>)>(
+        &mut self,
+        state: &mut State,
+        set: &'r RuleSet,
+        options: &ScanOptions,
+        buf: &mut Vec<u8>,
+        tail: usize,
+        eof: bool,
+        source: Source<'_>,
+        sink: &mut F,
+    ) {
+        let limit = if eof { buf.len() } else { buf.len().saturating_sub(tail).max(self.from) };
+        if limit > self.from {
+            state.step(set, options, buf, self.base, self.from, limit, eof, source);
+        }
+        if eof {
+            return;
+        }
+        let flush_to = (self.base + limit as u64).saturating_sub(set.max_window as u64);
+        state.flush(set, flush_to, sink);
+        let drop = limit.saturating_sub(set.max_window);
+        state.lines.advance(&buf[..drop]);
+        buf.drain(..drop);
+        self.base += drop as u64;
+        self.from = limit - drop;
+    }
+}
+
+impl State {
+    fn new(rules: usize, depth: u8) -> Self {
+        State {
+            hits: Vec::new(),
+            last_end: vec![0; rules],
+            touched: Vec::new(),
+            pending: std::collections::BTreeMap::new(),
+            binary: false,
+            nul: false,
+            transcoded: None,
+            disabled: vec![false; rules],
+            lines: Lines::default(),
+            depth,
+            child: None,
+            budget: 0,
+            decoded_to: 0,
+            vetoes: Vec::new(),
+            decoded: Decoded::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Prepares per-input state; false when the path is allowlisted globally.
+    fn begin(&mut self, set: &RuleSet, source: Source<'_>, binary: bool) -> bool {
+        self.lines = Lines::default();
+        self.binary = binary;
+        self.budget = DECODE_BUDGET;
+        self.decoded_to = 0;
         if let Some(path) = source.path {
             if set
                 .allowlists
@@ -516,50 +647,29 @@ impl<'r> Scanner<'r> {
                 .allowlists
                 .iter()
                 .any(|a| a.paths_only() && a.paths.as_ref().is_some_and(|m| m.is_match(path)));
-            self.state.disabled[r as usize] = outside || allowed;
+            self.disabled[r as usize] = outside || allowed;
         }
         if binary {
             for (r, rule) in set.rules.iter().enumerate() {
-                self.state.disabled[r] |= rule.generic;
+                self.disabled[r] |= rule.generic;
             }
         }
         true
     }
 
-    fn end(&mut self) {
-        self.state.nul = false;
-        self.state.vetoes.clear();
-        for &r in &self.state.touched {
-            self.state.last_end[r as usize] = 0;
+    fn end(&mut self, set: &RuleSet) {
+        self.nul = false;
+        self.transcoded = None;
+        self.vetoes.clear();
+        for &r in &self.touched {
+            self.last_end[r as usize] = 0;
         }
-        self.state.touched.clear();
-        for &r in &self.set.path_rules {
-            self.state.disabled[r as usize] = false;
+        self.touched.clear();
+        for &r in &set.path_rules {
+            self.disabled[r as usize] = false;
         }
-        if std::mem::take(&mut self.state.binary) {
-            self.state.disabled.iter_mut().for_each(|d| *d = false);
-        }
-    }
-}
-
-impl State {
-    fn new(rules: usize, depth: u8) -> Self {
-        State {
-            hits: Vec::new(),
-            last_end: vec![0; rules],
-            touched: Vec::new(),
-            pending: std::collections::BTreeMap::new(),
-            binary: false,
-            nul: false,
-            disabled: vec![false; rules],
-            lines: Lines::default(),
-            depth,
-            child: None,
-            budget: 0,
-            decoded_to: 0,
-            vetoes: Vec::new(),
-            decoded: Decoded::default(),
-            scratch: Vec::new(),
+        if std::mem::take(&mut self.binary) {
+            self.disabled.iter_mut().for_each(|d| *d = false);
         }
     }
 
@@ -642,11 +752,13 @@ impl State {
         }
     }
 
-    /// UTF-16 strings in binary input ([`crate::utf16::BinaryStrings`]), each scanned as text
-    /// by the rules binary input gets, in pieces of at most [`crate::utf16::PIECE`] characters
-    /// that overlap by the longest window. This step's part of a string is what it holds in
-    /// `from..limit`; a string that began before `from` is read from up to two windows back,
-    /// for context (a match found again there is still pending, and merges).
+    /// UTF-16 strings in binary input ([`crate::utf16::BinaryStrings`]), scanned as text by the
+    /// rules binary input gets: gathered a line apart into pieces of at most
+    /// [`crate::utf16::PIECE`] characters (one scan per piece, however many short strings the
+    /// input packs), consecutive pieces overlapping by the longest window. This step's part is
+    /// what lies in `from..limit`; a string that began before `from` is read from up to a
+    /// window of characters back, for context, and the one that runs past `limit` up to a
+    /// window on.
     #[allow(clippy::too_many_arguments)] // see `step`
     fn binary_strings(
         &mut self,
@@ -661,51 +773,73 @@ impl State {
         use crate::utf16::{BinaryStrings, PIECE};
         let overlap = set.max_window.min(PIECE / 2);
         let back = from.saturating_sub(2 * set.max_window);
+        let ahead = limit.saturating_add(2 * set.max_window);
         let mut decoded = std::mem::take(&mut self.decoded);
+        decoded.clear();
         for run in BinaryStrings::new(buf, back, buf.len()) {
             if run.start >= limit {
                 break;
             }
-            if run.end <= from {
+            let first = if buf[run.start] == 0 { run.start + 1 } else { run.start };
+            if run.end <= from || self.transcoded == Some((base + first as u64) % 2) {
                 continue;
             }
-            let mut p = run.start;
-            loop {
-                decoded.clear();
-                let (mut core_start, mut core_end) = (None, None);
-                let mut q = p;
-                while q < run.end && decoded.bytes.len() < PIECE {
-                    if buf[q] != 0 {
-                        let n = decoded.bytes.len();
-                        if core_start.is_none() && q >= from {
-                            core_start = Some(n);
-                        }
-                        if core_end.is_none() && q >= limit {
-                            core_end = Some(n);
-                        }
-                        decoded.push(buf[q], q);
-                    }
-                    q += 1;
+            if !decoded.bytes.is_empty() {
+                decoded.push(b'\n', run.start);
+            }
+            for q in run.take_while(|&q| q < ahead) {
+                if buf[q] == 0 {
+                    continue;
                 }
-                decoded.finish(q);
-                let n = decoded.bytes.len();
-                decoded.core = core_start.unwrap_or(n)..core_end.unwrap_or(n);
-                if !decoded.core.is_empty() {
-                    self.scan_decoded(set, options, buf, base, &decoded, source);
+                if decoded.bytes.len() >= PIECE {
+                    self.strings_piece(
+                        set,
+                        options,
+                        buf,
+                        base,
+                        from..limit,
+                        &mut decoded,
+                        overlap,
+                        source,
+                    );
                 }
-                if q >= run.end || q >= limit {
-                    break;
-                }
-                // The next piece starts `overlap` characters before this one's end.
-                let mut back_chars = 0;
-                p = q;
-                while back_chars < overlap {
-                    p -= 1;
-                    back_chars += usize::from(buf[p] != 0);
-                }
+                decoded.push(buf[q], q);
             }
         }
+        if !decoded.bytes.is_empty() {
+            self.strings_piece(set, options, buf, base, from..limit, &mut decoded, 0, source);
+        }
         self.decoded = decoded;
+    }
+
+    /// Scans the strings gathered in `decoded` (see `binary_strings`), the part of them that
+    /// lies in `core` but their last `keep` characters, which stay in `decoded` to start the
+    /// next piece: a match that starts in a piece's core ends inside the piece.
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn strings_piece(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        buf: &[u8],
+        base: u64,
+        core: std::ops::Range<usize>,
+        decoded: &mut Decoded,
+        keep: usize,
+        source: Source<'_>,
+    ) {
+        let n = decoded.bytes.len();
+        let map = &decoded.map[..n];
+        let start = map.partition_point(|&q| q < core.start);
+        let end = map.partition_point(|&q| q < core.end).min(n - keep);
+        decoded.finish(map[n - 1] + 1);
+        decoded.core = start..end.max(start);
+        if !decoded.core.is_empty() {
+            self.scan_decoded(set, options, buf, base, decoded, source);
+        }
+        decoded.map.truncate(n);
+        decoded.bytes.drain(..n - keep);
+        decoded.map.drain(..n - keep);
+        decoded.core = 0..0;
     }
 
     /// The string-literal layer on the line of a keyword hit at `at`.
@@ -977,7 +1111,11 @@ impl State {
                 .find(|(_, p)| p.start < new.end && new.start < p.end)
                 .map(|(k, _)| *k);
             if let Some(key) = overlapping {
-                if specificity(set, &new) > specificity(set, &self.pending[&key]) {
+                let old = &self.pending[&key];
+                let (ours, theirs) = (specificity(set, &new), specificity(set, old));
+                // On a tie the longer secret wins: a shorter one may be the same secret cut
+                // short where a piece of decoded text ended.
+                if ours > theirs || (ours == theirs && new.end - new.start > old.end - old.start) {
                     self.pending.remove(&key);
                     self.pending.insert((new.start, new.rule), new);
                 }

@@ -159,11 +159,15 @@ impl Iterator for BinaryStrings<'_> {
 }
 
 /// Reads UTF-16 from `inner` (a leading byte-order mark removed) and gives UTF-8; what is not
-/// UTF-16 (an unpaired surrogate, an odd last byte) becomes U+FFFD. Counts the bytes read.
+/// UTF-16 (an unpaired surrogate, an odd last byte) becomes U+FFFD. Keeps the bytes it read
+/// for [`Utf16Reader::take_raw`]: what is not UTF-16 in the same byte order (ASCII appended
+/// by a tool that writes ANSI, text after a stray odd byte) reads as garbage here and is
+/// scanned in those bytes.
 pub(crate) struct Utf16Reader<R> {
     inner: R,
     decoder: Decoder,
     raw: Vec<u8>,
+    seen: Vec<u8>,
     out: Vec<u8>,
     at: usize,
     done: bool,
@@ -176,6 +180,7 @@ impl<R: Read> Utf16Reader<R> {
             inner,
             decoder: encoding.new_decoder_with_bom_removal(),
             raw: vec![0; RAW_CHUNK],
+            seen: Vec::new(),
             out: Vec::new(),
             at: 0,
             done: false,
@@ -186,6 +191,11 @@ impl<R: Read> Utf16Reader<R> {
     /// Bytes of UTF-16 read so far.
     pub(crate) fn consumed(&self) -> u64 {
         self.consumed
+    }
+
+    /// Moves the bytes read since the last call to the end of `into`.
+    pub(crate) fn take_raw(&mut self, into: &mut Vec<u8>) {
+        into.append(&mut self.seen);
     }
 }
 
@@ -199,6 +209,7 @@ impl<R: Read> Read for Utf16Reader<R> {
             self.consumed += n as u64;
             let last = n == 0;
             let src = &self.raw[..n];
+            self.seen.extend_from_slice(src);
             let room = self.decoder.max_utf8_buffer_length(src.len()).unwrap_or(3 * RAW_CHUNK);
             self.out.resize(room, 0);
             let (result, read, written, _) = self.decoder.decode_to_utf8(src, &mut self.out, last);

@@ -357,6 +357,19 @@ fn a_key_in_utf16_text_is_found() -> TestResult {
     let err = stderr(&out);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("bin/Release/Tool.dll") && err.contains("github-pat-classic"), "{err}");
+
+    // `Add-Content` appends ANSI to a file `Out-File` wrote in UTF-16: the appended line is
+    // not UTF-16, and its bytes are scanned.
+    let s = Server::new()?;
+    s.commit("README.md", "hello\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    let mut log = utf16("# written by Out-File\r\n$owner = 'ops'\r\n", true);
+    log.extend(format!("$env:GH_TOKEN = '{}'\r\n", github_token(34)).bytes());
+    s.commit("deploy/env.ps1", log, "appended")?;
+    let out = s.push(&["origin", "main"])?;
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("deploy/env.ps1:3  github-pat-classic"), "{err}");
     Ok(())
 }
 

@@ -213,6 +213,92 @@ fn utf16_strings_inside_binary_data_are_scanned() {
     }
 }
 
+/// UTF-16 text with what is not UTF-16 in its byte order and alignment (an ASCII line appended
+/// by a tool that writes ANSI, text after a stray odd byte): the transcoding reads it as
+/// garbage, and the distinctive rules find it in the bytes; what the transcoding reads is
+/// found once, not again in the bytes.
+#[test]
+fn utf16_text_with_other_text_mixed_in_is_scanned() {
+    let set = RuleSet::builtin();
+    let le = |t: &str| -> Vec<u8> { t.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let be = |t: &str| -> Vec<u8> { t.encode_utf16().flat_map(u16::to_be_bytes).collect() };
+    let head = format!("# written by Out-File\r\n{}", "$owner = 'ops'\r\n".repeat(300));
+    let key = format!("$env:GH_TOKEN = '{TOKEN}'\r\n");
+    for (order, encode, mark) in
+        [("LE", &le as &dyn Fn(&str) -> Vec<u8>, &[0xFF, 0xFE][..]), ("BE", &be, &[0xFE, 0xFF][..])]
+    {
+        for marked in [true, false] {
+            let start = if marked { mark.to_vec() } else { Vec::new() };
+            let appended = [start.clone(), encode(&head), key.clone().into_bytes()].concat();
+            let mut stray = [start, encode(&head), vec![b'A']].concat();
+            stray.extend(encode(&key));
+            stray.extend(encode(&"$more = 1\r\n".repeat(50)));
+            for (what, bytes) in [("appended", &appended), ("after a stray byte", &stray)] {
+                let name = format!("{order}, marked {marked}, {what}");
+                let found = scan(&set, ScanOptions::default(), bytes);
+                let want = [("github-pat-classic", 302, TOKEN)];
+                let ids: Vec<_> = found.iter().map(|f| (f.0.as_str(), f.1, f.3.as_str())).collect();
+                assert_eq!(ids, want, "{name}");
+                for chunk in [4096, 4099] {
+                    let found = scan_stream(&set, chunk, bytes.as_slice());
+                    let ids: Vec<_> =
+                        found.iter().map(|f| (f.0.as_str(), f.1, f.3.as_str())).collect();
+                    assert_eq!(ids, want, "{name}, {chunk}");
+                }
+            }
+        }
+    }
+}
+
+/// Long UTF-16 strings in binary data are scanned in pieces, and many short ones together: a
+/// secret across a piece's end is reported whole (a rule of variable length would match a
+/// prefix of it), with the piece boundary at every position over it, whole and streamed.
+#[test]
+fn utf16_strings_in_binary_data_are_scanned_in_pieces() {
+    let set = custom(
+        r#"
+[[rules]]
+id = "long-token"
+description = "a token of variable length"
+provider = "test"
+keywords = ["pfx_"]
+regex = '(?P<secret>pfx_[a-z0-9]{20,200})'
+severity = "high"
+"#,
+    );
+    let le = |t: &str| -> Vec<u8> { t.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let token = format!("pfx_{}", "k3".repeat(60));
+    let piece = 64 * 1024;
+    let want = vec![("long-token".to_owned(), token.clone())];
+    for at in (piece - token.len() - 3..piece + 2).step_by(11) {
+        let mut bytes = b"MZ\x90\x00\x03\x00".to_vec();
+        bytes.extend(binary_noise(9000, at as u64));
+        bytes.extend(le(&format!("{}{token}{}", ".".repeat(at), ".".repeat(300))));
+        bytes.extend(binary_noise(100, 3));
+        let found: Vec<_> =
+            scan(&set, ScanOptions::default(), &bytes).into_iter().map(|f| (f.0, f.3)).collect();
+        assert_eq!(found, want, "token at {at}");
+        let streamed: Vec<_> =
+            scan_stream(&set, 4096, bytes.as_slice()).into_iter().map(|f| (f.0, f.3)).collect();
+        assert_eq!(streamed, want, "token at {at}, streamed");
+    }
+    // Thousands of short strings, a few pieces' worth, the token among them.
+    let mut bytes = b"MZ\x90\x00\x03\x00".to_vec();
+    for i in 0..6000 {
+        if i == 4321 {
+            bytes.extend(le(&token));
+            bytes.extend([0, 0, 0x90, 0x01]);
+        }
+        bytes.extend(le(&format!("resource.{i:08}.name")));
+        bytes.extend([0, 0, 0x90, 0x01]);
+    }
+    for chunk in [4096, 1 << 20] {
+        let streamed: Vec<_> =
+            scan_stream(&set, chunk, bytes.as_slice()).into_iter().map(|f| (f.0, f.3)).collect();
+        assert_eq!(streamed, want, "short strings, {chunk}");
+    }
+}
+
 /// What is not UTF-16 text stays binary: a NUL code unit or control characters in the first
 /// 8 KiB (a pusher cannot make binary data read as text and so turn generic rules on for it;
 /// the distinctive rules run on it either way).
