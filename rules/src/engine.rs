@@ -997,7 +997,7 @@ impl State {
         if !compiled.may_match(&buf[at..end]) {
             return;
         }
-        let re = &compiled.regex;
+        let re = rule.regex();
         while at < end {
             let Some(m) = re.search(&Input::new(buf).range(at..end)) else { break };
             if m.start() >= hit_end {
