@@ -162,6 +162,14 @@ fn dense(c: &mut Criterion) {
 
 fn startup(c: &mut Criterion) {
     c.bench_function("ruleset_builtin", |b| b.iter(RuleSet::builtin));
+    // Every regex of the catalog, as a process that wakes every rule pays once (a scan compiles
+    // a rule's regex only once a window holds the rule's literals).
+    let mut group = c.benchmark_group("compile");
+    group.sample_size(10);
+    group.bench_function("catalog", |b| {
+        b.iter(|| RuleSet::builtin().compile_all().expect("the catalog compiles"))
+    });
+    group.finish();
 }
 
 criterion_group!(benches, throughput, files, dense, startup);
