@@ -22,5 +22,9 @@ fuzz_target!(|data: &[u8]| {
     set.scanner(streamed_options)
         .scan_reader(data, Source::default(), |m| streamed.push((m.rule.id().to_owned(), m.offset)))
         .expect("reading from memory cannot fail");
+    // UTF-16 input is scanned in two passes (transcoded and raw) whose findings interleave
+    // differently when streamed: the same findings, in any order.
+    whole.sort();
+    streamed.sort();
     assert_eq!(whole, streamed);
 });

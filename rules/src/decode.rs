@@ -45,6 +45,10 @@ pub(crate) struct Decoded {
     pub(crate) map: Vec<usize>,
     /// The decoded part of `bytes` (the rest is context copied as is).
     pub(crate) core: std::ops::Range<usize>,
+    /// Only matches that start in `core` are this text's (pieces that overlap, where a match
+    /// that starts before the core was the previous piece's); otherwise every match that
+    /// overlaps it.
+    pub(crate) starts_only: bool,
 }
 
 impl Decoded {
@@ -52,6 +56,7 @@ impl Decoded {
         self.bytes.clear();
         self.map.clear();
         self.core = 0..0;
+        self.starts_only = false;
     }
 
     pub(crate) fn push(&mut self, byte: u8, from: usize) {

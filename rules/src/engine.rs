@@ -447,7 +447,7 @@ impl<'r> Scanner<'r> {
                 if !self.begin(source, false) {
                     return Ok(Outcome::PathAllowed);
                 }
-                self.stream_utf16(&mut text, &mut buf, eof, encoding, source, &mut sink)?;
+                self.stream_utf16(&mut text, &mut buf, eof, encoding, nul, source, &mut sink)?;
                 return Ok(Outcome::Scanned(text.consumed()));
             }
             let binary = !self.options.scan_binary && nul;
@@ -510,6 +510,7 @@ impl<'r> Scanner<'r> {
         buf: &mut Vec<u8>,
         mut eof: bool,
         encoding: &'static encoding_rs::Encoding,
+        nul: bool,
         source: Source<'_>,
         sink: &mut F,
     ) -> io::Result<()>
@@ -522,8 +523,9 @@ impl<'r> Scanner<'r> {
         let mut raw = self.raw.take().unwrap_or_else(|| Box::new(State::new(set.rules.len(), 0)));
         let mut raw_buf = std::mem::take(&mut self.raw_buf);
         raw_buf.clear();
-        // The path passed `begin` already.
-        raw.begin(set, source, true);
+        // The path passed `begin` already. Bytes with no NUL in their first 8 KiB (a mark
+        // before text that is not UTF-8) are text to every rule.
+        raw.begin(set, source, !self.options.scan_binary && nul);
         raw.nul = true;
         // The transcoding reads a character's byte at an even offset in UTF-16LE (low byte
         // first), at an odd one in UTF-16BE.
@@ -540,7 +542,21 @@ impl<'r> Scanner<'r> {
             }
             match fill(text, buf, main.from + chunk + tail) {
                 Ok(end) => eof = end,
-                Err(e) => break Err(e),
+                Err(e) => {
+                    // What was read is scanned before the error is returned.
+                    text.take_raw(&mut raw_buf);
+                    bytes.advance(
+                        &mut raw,
+                        set,
+                        &self.options,
+                        &mut raw_buf,
+                        tail,
+                        true,
+                        source,
+                        sink,
+                    );
+                    break Err(e);
+                }
             }
         };
         raw.flush(set, u64::MAX, sink);
@@ -594,7 +610,8 @@ impl Window {
         }
         let flush_to = (self.base + limit as u64).saturating_sub(set.max_window as u64);
         state.flush(set, flush_to, sink);
-        let drop = limit.saturating_sub(set.max_window);
+        // Two windows stay before the next step's first byte: one of UTF-16 characters.
+        let drop = limit.saturating_sub(2 * set.max_window);
         state.lines.advance(&buf[..drop]);
         buf.drain(..drop);
         self.base += drop as u64;
@@ -755,10 +772,11 @@ impl State {
     /// UTF-16 strings in binary input ([`crate::utf16::BinaryStrings`]), scanned as text by the
     /// rules binary input gets: gathered a line apart into pieces of at most
     /// [`crate::utf16::PIECE`] characters (one scan per piece, however many short strings the
-    /// input packs), consecutive pieces overlapping by the longest window. This step's part is
-    /// what lies in `from..limit`; a string that began before `from` is read from up to a
-    /// window of characters back, for context, and the one that runs past `limit` up to a
-    /// window on.
+    /// input packs). Each piece reports the matches that start in its core; a piece holds a
+    /// window of characters before its core and one after, so every match is seen from its
+    /// start and to its end. This step's core is what lies in `from..limit`; the string that
+    /// began before `from` is read from a window of characters back (the chunk loop keeps two
+    /// windows of bytes), the one that runs past `limit` up to a window on.
     #[allow(clippy::too_many_arguments)] // see `step`
     fn binary_strings(
         &mut self,
@@ -771,11 +789,13 @@ impl State {
         source: Source<'_>,
     ) {
         use crate::utf16::{BinaryStrings, PIECE};
-        let overlap = set.max_window.min(PIECE / 2);
-        let back = from.saturating_sub(2 * set.max_window);
-        let ahead = limit.saturating_add(2 * set.max_window);
+        let window = set.max_window.min(PIECE / 4);
+        let back = from.saturating_sub(2 * window);
+        let ahead = limit.saturating_add(2 * window);
         let mut decoded = std::mem::take(&mut self.decoded);
         decoded.clear();
+        // Where the next piece's core starts.
+        let mut covered = from;
         for run in BinaryStrings::new(buf, back, buf.len()) {
             if run.start >= limit {
                 break;
@@ -792,14 +812,15 @@ impl State {
                     continue;
                 }
                 if decoded.bytes.len() >= PIECE {
-                    self.strings_piece(
+                    let core = covered..limit;
+                    covered = self.strings_piece(
                         set,
                         options,
                         buf,
                         base,
-                        from..limit,
+                        core,
                         &mut decoded,
-                        overlap,
+                        window,
                         source,
                     );
                 }
@@ -807,14 +828,15 @@ impl State {
             }
         }
         if !decoded.bytes.is_empty() {
-            self.strings_piece(set, options, buf, base, from..limit, &mut decoded, 0, source);
+            self.strings_piece(set, options, buf, base, covered..limit, &mut decoded, 0, source);
         }
         self.decoded = decoded;
     }
 
-    /// Scans the strings gathered in `decoded` (see `binary_strings`), the part of them that
-    /// lies in `core` but their last `keep` characters, which stay in `decoded` to start the
-    /// next piece: a match that starts in a piece's core ends inside the piece.
+    /// Scans the strings gathered in `decoded` (see `binary_strings`) and reports the matches
+    /// that start in the part of them in `core` but the last `window` characters. Unless
+    /// `window` is 0 (the last piece), the last two windows stay in `decoded` to start the
+    /// next piece, the first of them its context; returns where its core starts.
     #[allow(clippy::too_many_arguments)] // see `step`
     fn strings_piece(
         &mut self,
@@ -824,22 +846,25 @@ impl State {
         base: u64,
         core: std::ops::Range<usize>,
         decoded: &mut Decoded,
-        keep: usize,
+        window: usize,
         source: Source<'_>,
-    ) {
+    ) -> usize {
         let n = decoded.bytes.len();
         let map = &decoded.map[..n];
         let start = map.partition_point(|&q| q < core.start);
-        let end = map.partition_point(|&q| q < core.end).min(n - keep);
+        let end = map.partition_point(|&q| q < core.end).min(n - window);
+        let next = map.get(n - window).copied().unwrap_or(usize::MAX);
         decoded.finish(map[n - 1] + 1);
         decoded.core = start..end.max(start);
+        decoded.starts_only = true;
         if !decoded.core.is_empty() {
             self.scan_decoded(set, options, buf, base, decoded, source);
         }
         decoded.map.truncate(n);
+        let keep = (2 * window).min(n);
         decoded.bytes.drain(..n - keep);
         decoded.map.drain(..n - keep);
-        decoded.core = 0..0;
+        next
     }
 
     /// The string-literal layer on the line of a keyword hit at `at`.
@@ -949,8 +974,10 @@ impl State {
         self.child = Some(child);
         for mut p in found {
             let (s, e) = (p.start as usize, p.end as usize);
-            if e <= decoded.core.start || s >= decoded.core.end {
-                continue; // context, found (or not) by the plain pass
+            let before =
+                if decoded.starts_only { s < decoded.core.start } else { e <= decoded.core.start };
+            if before || s >= decoded.core.end {
+                continue; // context, found (or not) by the plain pass or another piece
             }
             let (start, end) = decoded.source_span(s, e);
             // The allow comment sits on the encoded text's line (a decoded `\n` may have
@@ -1113,9 +1140,10 @@ impl State {
             if let Some(key) = overlapping {
                 let old = &self.pending[&key];
                 let (ours, theirs) = (specificity(set, &new), specificity(set, old));
-                // On a tie the longer secret wins: a shorter one may be the same secret cut
+                // The same rule's longer secret wins: a shorter one may be the same secret cut
                 // short where a piece of decoded text ended.
-                if ours > theirs || (ours == theirs && new.end - new.start > old.end - old.start) {
+                let longer = new.rule == old.rule && new.end - new.start > old.end - old.start;
+                if ours > theirs || (ours == theirs && longer) {
                     self.pending.remove(&key);
                     self.pending.insert((new.start, new.rule), new);
                 }

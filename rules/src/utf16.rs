@@ -25,7 +25,8 @@ pub(crate) fn detect(head: &[u8], nul: bool) -> Option<&'static Encoding> {
     match head {
         // UTF-32LE's mark starts with UTF-16LE's.
         [0xFF, 0xFE, 0, 0, ..] => return None,
-        // A mark before plain ASCII with no NUL is not UTF-16 (that would hide the ASCII).
+        // A mark before UTF-8 with no NUL (plain ASCII included) is not UTF-16: a pusher
+        // would put one before a config file to have it read as garbage.
         [0xFF, 0xFE, rest @ ..] => return marked(rest, nul).then_some(UTF_16LE),
         [0xFE, 0xFF, rest @ ..] => return marked(rest, nul).then_some(UTF_16BE),
         _ => {}
@@ -38,7 +39,10 @@ pub(crate) fn detect(head: &[u8], nul: bool) -> Option<&'static Encoding> {
 }
 
 fn marked(rest: &[u8], nul: bool) -> bool {
-    nul || !rest[..rest.len().min(BINARY_SNIFF_LEN)].is_ascii()
+    // UTF-16 with no NUL in its first 8 KiB (no ASCII there) is next to never valid UTF-8.
+    // The sniff may end inside a character (`error_len` is `None` then).
+    nul || std::str::from_utf8(&rest[..rest.len().min(BINARY_SNIFF_LEN)])
+        .is_err_and(|e| e.error_len().is_some())
 }
 
 fn reads_as_text(sniff: &[u8], little: bool) -> bool {
@@ -296,6 +300,12 @@ mod tests {
         assert_eq!(detect(&le("short")), None);
         // A mark before ASCII text: the text is scanned as it is.
         assert_eq!(detect(b"\xFF\xFEABLY_API_KEY=zbw1G5.ZznGYq:pe-XRqWm\n"), None);
+        // So is a mark before UTF-8, also when the sniff ends inside a character; not a mark
+        // before what is neither (Latin-1: read as UTF-16, its bytes are scanned too).
+        let utf8 = [&[0xFF, 0xFE][..], "# Schlüssel für 鍵\npassword=x".as_bytes()].concat();
+        assert_eq!(detect(&utf8), None);
+        assert_eq!(detect(b"\xFE\xFF# Schl\xC3\xBCssel \xE9\x8D"), None);
+        assert_eq!(detect(b"\xFF\xFE# Schl\xFCssel"), Some(UTF_16LE));
         // Mostly non-ASCII without a mark is left alone (it holds no NUL to look binary).
         assert_eq!(detect(&le("鍵鍵鍵鍵鍵鍵鍵鍵鍵鍵 a")), None);
         // An unpaired surrogate is not text.

@@ -250,9 +250,85 @@ fn utf16_text_with_other_text_mixed_in_is_scanned() {
     }
 }
 
+/// The bytes of UTF-16 text are scanned in chunks of their own beside the transcoding: what is
+/// not UTF-16 in its byte order is found wherever it falls against those chunks and the
+/// transcoder's reads (a rule with a short window makes the chunks' overlap short), on the
+/// line the transcoding counts.
+#[test]
+fn utf16_text_with_other_text_mixed_in_is_scanned_across_chunks() {
+    let set = custom(
+        r#"
+[[rules]]
+id = "short-token"
+description = "a short token"
+provider = "test"
+keywords = ["pfx_"]
+regex = '(?P<secret>pfx_[a-z0-9]{30})'
+severity = "high"
+"#,
+    );
+    let token = format!("pfx_{}", "m4".repeat(15));
+    let le = |t: &str| -> Vec<u8> { t.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let be = |t: &str| -> Vec<u8> { t.encode_utf16().flat_map(u16::to_be_bytes).collect() };
+    // The transcoder reads 64 KiB after the first 8 KiB: a head of 73,558 bytes puts the token
+    // at every offset around the read boundary at 73,728 and the chunk ends before it.
+    let lines = 2627;
+    let head = "line of text\r\n".repeat(lines);
+    let want = vec![("short-token".to_owned(), lines as u64 + 1, token.clone())];
+    for (order, encode, mark) in
+        [("LE", &le as &dyn Fn(&str) -> Vec<u8>, &[0xFF, 0xFE][..]), ("BE", &be, &[0xFE, 0xFF][..])]
+    {
+        let start = [mark.to_vec(), encode(&head)].concat();
+        for pad in 0..300 {
+            let key = format!("{}{token}\r\n", " ".repeat(pad));
+            let appended = [start.clone(), key.clone().into_bytes()].concat();
+            let stray =
+                [start.clone(), vec![b'A'], encode(&key), encode(&"more text\r\n".repeat(9))]
+                    .concat();
+            for (what, bytes) in [("appended", &appended), ("after a stray byte", &stray)] {
+                let found: Vec<_> = scan(&set, ScanOptions::default(), bytes)
+                    .into_iter()
+                    .map(|f| (f.0, f.1, f.3))
+                    .collect();
+                assert_eq!(found, want, "{order}, {what}, pad {pad}");
+                let streamed: Vec<_> = scan_stream(&set, 4096, bytes.as_slice())
+                    .into_iter()
+                    .map(|f| (f.0, f.1, f.3))
+                    .collect();
+                assert_eq!(streamed, want, "{order}, {what}, pad {pad}, streamed");
+            }
+        }
+    }
+}
+
+/// A byte-order mark before UTF-8 text does not make it UTF-16 (a pusher could put one before
+/// a config file to have it read as garbage); text after a mark that is neither UTF-16 nor
+/// UTF-8 (Latin-1) is scanned in its bytes with every rule.
+#[test]
+fn a_byte_order_mark_before_other_text_hides_nothing() {
+    let set = RuleSet::builtin();
+    let text = format!("# Schlüssel\ntoken = \"{TOKEN}\"\ndb_password = \"Xq7!vR2@pL9#mK4$\"\n"); // leakgate:allow (test fixture)
+    let latin1: Vec<u8> = text.chars().map(|c| u8::try_from(u32::from(c)).unwrap()).collect();
+    for mark in [[0xFF, 0xFE], [0xFE, 0xFF]] {
+        for (what, body) in [("UTF-8", text.as_bytes()), ("Latin-1", &latin1[..])] {
+            let bytes = [&mark[..], body].concat();
+            let found: Vec<_> = scan(&set, ScanOptions::default(), &bytes)
+                .into_iter()
+                .map(|f| (f.0, f.1, f.3))
+                .collect();
+            let want = [
+                ("github-pat-classic".to_owned(), 2, TOKEN.to_owned()),
+                ("generic-secret-assignment".to_owned(), 3, "Xq7!vR2@pL9#mK4$".to_owned()),
+            ];
+            assert_eq!(found, want, "{what} after {mark:?}");
+        }
+    }
+}
+
 /// Long UTF-16 strings in binary data are scanned in pieces, and many short ones together: a
-/// secret across a piece's end is reported whole (a rule of variable length would match a
-/// prefix of it), with the piece boundary at every position over it, whole and streamed.
+/// secret across the end of a piece's core is reported once and whole (a rule of variable
+/// length would match a prefix of it, a rule without a prefix a suffix), with the core's end
+/// at every position over it; whole and streamed, collapsing or not.
 #[test]
 fn utf16_strings_in_binary_data_are_scanned_in_pieces() {
     let set = custom(
@@ -264,24 +340,41 @@ provider = "test"
 keywords = ["pfx_"]
 regex = '(?P<secret>pfx_[a-z0-9]{20,200})'
 severity = "high"
+
+[[rules]]
+id = "tail-token"
+description = "a token known by its end"
+provider = "test"
+keywords = ["_end"]
+regex = '(?P<secret>[a-z0-9]{20,200}_end)'
+severity = "high"
 "#,
     );
     let le = |t: &str| -> Vec<u8> { t.encode_utf16().flat_map(u16::to_le_bytes).collect() };
     let token = format!("pfx_{}", "k3".repeat(60));
-    let piece = 64 * 1024;
-    let want = vec![("long-token".to_owned(), token.clone())];
-    for at in (piece - token.len() - 3..piece + 2).step_by(11) {
-        let mut bytes = b"MZ\x90\x00\x03\x00".to_vec();
-        bytes.extend(binary_noise(9000, at as u64));
-        bytes.extend(le(&format!("{}{token}{}", ".".repeat(at), ".".repeat(300))));
-        bytes.extend(binary_noise(100, 3));
-        let found: Vec<_> =
-            scan(&set, ScanOptions::default(), &bytes).into_iter().map(|f| (f.0, f.3)).collect();
-        assert_eq!(found, want, "token at {at}");
-        let streamed: Vec<_> =
-            scan_stream(&set, 4096, bytes.as_slice()).into_iter().map(|f| (f.0, f.3)).collect();
-        assert_eq!(streamed, want, "token at {at}, streamed");
+    let tail = format!("{}_end", "q7".repeat(60));
+    // A piece is 64 Ki characters; its core ends a window (204 here) before its end. The
+    // string may start with a few characters of the noise before it.
+    let cut = 64 * 1024 - 204;
+    let all = ScanOptions { collapse: false, ..ScanOptions::default() };
+    for (id, secret) in [("long-token", &token), ("tail-token", &tail)] {
+        let want = vec![(id.to_owned(), secret.clone())];
+        for at in cut - secret.len() - 6..cut + 6 {
+            let mut bytes = b"MZ\x90\x00\x03\x00".to_vec();
+            bytes.extend(binary_noise(9000, 5));
+            bytes.extend(le(&format!("{}{secret}{}", ".".repeat(at), ".".repeat(300))));
+            bytes.extend(binary_noise(100, 3));
+            for options in [ScanOptions::default(), all] {
+                let found: Vec<_> =
+                    scan(&set, options, &bytes).into_iter().map(|f| (f.0, f.3)).collect();
+                assert_eq!(found, want, "{id} at {at}, collapse {}", options.collapse);
+            }
+            let streamed: Vec<_> =
+                scan_stream(&set, 4096, bytes.as_slice()).into_iter().map(|f| (f.0, f.3)).collect();
+            assert_eq!(streamed, want, "{id} at {at}, streamed");
+        }
     }
+    let want = vec![("long-token".to_owned(), token.clone())];
     // Thousands of short strings, a few pieces' worth, the token among them.
     let mut bytes = b"MZ\x90\x00\x03\x00".to_vec();
     for i in 0..6000 {
