@@ -333,7 +333,8 @@ struct State {
     pending: std::collections::BTreeMap<(u64, u32), Pending>,
     /// The input is binary: generic rules are off for it.
     binary: bool,
-    /// The input looks binary (a NUL in its first 8 KiB): UTF-16 strings in it are scanned.
+    /// The input looks binary (a NUL in its first 8 KiB): UTF-16 strings in it are scanned
+    /// (in text input, only in chunks with a NUL).
     nul: bool,
     /// The bytes of UTF-16 input that is scanned transcoded too: strings whose characters sit
     /// at absolute offsets of this parity are the transcoding's (its byte order and
@@ -748,7 +749,13 @@ impl State {
             self.decoded = decoded;
             self.scratch = scratch;
         }
-        if self.nul && self.depth == 0 && options.decode {
+        // UTF-16 strings in binary input, and in text input wherever a NUL appears: PowerShell
+        // 5's `>>` appends UTF-16 to a file of ASCII text. (A string that starts in this step
+        // has a NUL in it or right after it.)
+        if self.depth == 0
+            && options.decode
+            && (self.nul || memchr::memchr(0, &buf[from..(limit + 1).min(buf.len())]).is_some())
+        {
             self.binary_strings(set, options, buf, base, from, limit, source);
         }
         for &r in &set.ungated {

@@ -370,6 +370,18 @@ fn a_key_in_utf16_text_is_found() -> TestResult {
     let err = stderr(&out);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("deploy/env.ps1:3  github-pat-classic"), "{err}");
+
+    // And the other way round: PowerShell 5's `>>` appends UTF-16 to an ASCII file.
+    let s = Server::new()?;
+    s.commit("README.md", "hello\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    let mut log = "build step ok\r\n".repeat(1000).into_bytes();
+    log.extend(utf16(&format!("$env:GH_TOKEN = '{}'\r\n", github_token(35)), false));
+    s.commit("logs/build.log", log, "appended by >>")?;
+    let out = s.push(&["origin", "main"])?;
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("logs/build.log:1001  github-pat-classic"), "{err}");
     Ok(())
 }
 

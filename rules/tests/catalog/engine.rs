@@ -301,6 +301,45 @@ severity = "high"
     }
 }
 
+/// PowerShell 5's `>>` appends UTF-16 to a file of ASCII text: the UTF-16 part is scanned,
+/// by every rule (the file is text), after any amount of ASCII, with or without a mark, whole
+/// and streamed. (After less than 8 KiB of ASCII the file reads as UTF-16, and the ASCII as
+/// garbage without line breaks: the lines are then counted from the UTF-16 part.)
+#[test]
+fn utf16_appended_to_text_is_scanned() {
+    let set = RuleSet::builtin();
+    let le = |t: &str| -> Vec<u8> { t.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let appended = format!("$env:GH_TOKEN = '{TOKEN}'\r\n$pw = ConvertTo-SecureString \"Wq8#vTz2LmK9pXr4\" -AsPlainText -Force\r\n"); // leakgate:allow (test fixture)
+    for lines in [3, 4, 700, 5000] {
+        for mark in [&[][..], &[0xFF, 0xFE][..]] {
+            let bytes =
+                ["build step ok\r\n".repeat(lines).into_bytes(), mark.to_vec(), le(&appended)]
+                    .concat();
+            let first = if lines < 500 { 1 } else { lines as u64 + 1 };
+            let want = vec![
+                ("github-pat-classic".to_owned(), first, TOKEN.to_owned()),
+                (
+                    "generic-powershell-securestring".to_owned(),
+                    first + 1,
+                    "Wq8#vTz2LmK9pXr4".to_owned(),
+                ),
+            ];
+            let found: Vec<_> = scan(&set, ScanOptions::default(), &bytes)
+                .into_iter()
+                .map(|f| (f.0, f.1, f.3))
+                .collect();
+            assert_eq!(found, want, "{lines} lines, mark {mark:?}");
+            for chunk in [4096, 4099] {
+                let streamed: Vec<_> = scan_stream(&set, chunk, bytes.as_slice())
+                    .into_iter()
+                    .map(|f| (f.0, f.1, f.3))
+                    .collect();
+                assert_eq!(streamed, want, "{lines} lines, mark {mark:?}, {chunk}");
+            }
+        }
+    }
+}
+
 /// A byte-order mark before UTF-8 text does not make it UTF-16 (a pusher could put one before
 /// a config file to have it read as garbage); text after a mark that is neither UTF-16 nor
 /// UTF-8 (Latin-1) is scanned in its bytes with every rule.
