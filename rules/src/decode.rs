@@ -110,6 +110,23 @@ pub(crate) fn literal_candidate(buf: &[u8], line: std::ops::Range<usize>) -> boo
             _ => {}
         }
     }
+    // A literal joined to another on the line: `"..." + "..."`, `'...' . '...'`, or two
+    // literals side by side (`"..." "..."`, Python and C).
+    let blank = |b: &u8| matches!(b, b' ' | b'\t');
+    for i in memchr::memchr2_iter(b'"', b'\'', text) {
+        let after = &text[i + 1..];
+        let gap = after.iter().take_while(|b| blank(b)).count();
+        let mut rest = after[gap..].iter();
+        let joined = after.get(gap).is_some_and(|b| matches!(b, b'+' | b'.' | b'&'));
+        if joined {
+            rest.next();
+        }
+        if (joined || gap > 0)
+            && rest.find(|b| !blank(b)).is_some_and(|b| matches!(b, b'"' | b'\''))
+        {
+            return true;
+        }
+    }
     // A literal continued on the next line: `"..." +`, `"..."` then a quote or a join
     // operator, or a line of an array of lines (`"...\n",`).
     let trimmed = text.trim_ascii_end();

@@ -249,7 +249,8 @@ pub struct ScanOptions {
     /// Bytes read per chunk when streaming.
     pub chunk_size: usize,
     /// Decode base64, string-literal escapes and joins, and percent-encoding, and scan what
-    /// they hold (not in binary input).
+    /// they hold (in binary input too, with the rules it gets: one NUL byte must not hide an
+    /// encoded key).
     pub decode: bool,
     /// Report the matches of rules with `report = false` too (for checking their examples).
     pub report_all: bool,
@@ -712,7 +713,7 @@ impl State {
         };
         let mut hits = std::mem::take(&mut self.hits);
         set.gate.hits(buf, from, search_end, &mut hits);
-        let decode = options.decode && !self.binary && self.depth < MAX_DEPTH;
+        let decode = options.decode && self.depth < MAX_DEPTH;
         for hit in hits.iter().filter(|h| h.start < limit) {
             for &r in set.gate.owners(hit.pattern) {
                 if !self.disabled[r as usize] {

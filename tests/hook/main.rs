@@ -304,10 +304,16 @@ fn binary_blobs_are_scanned_by_distinctive_rules_and_low_severity_does_not_block
     let mut env = b"\x00".to_vec();
     env.extend_from_slice(format!("GITHUB_TOKEN={}\n", github_token(18)).as_bytes());
     s.commit(".env", env, "nul first")?;
+    // Nor does it hide an encoded one: decoding runs on binary content too.
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(github_token(19));
+    let manifest = format!("\0\napiVersion: v1\nkind: Secret\ndata:\n  token: {encoded}\n");
+    s.commit("k8s/secret.yaml", manifest, "nul first, base64")?;
     let out = s.push(&["origin", "main"])?;
     assert!(!out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("logo.png:1  github-pat-classic") && err.contains(".env:1"), "{err}");
+    assert!(err.contains("k8s/secret.yaml:5  github-pat-classic"), "{err}");
     assert!(!err.contains("generic"), "generic rules do not run on binary content: {err}");
     Ok(())
 }

@@ -118,6 +118,34 @@ fn binary_input_gets_the_distinctive_rules() {
     assert_eq!(all.len(), 2);
 }
 
+/// A NUL makes input binary, and one byte is all a pusher needs to add: the decoding layers
+/// still run on binary input (with the rules it gets), so an encoded key is found there too,
+/// as in text. (A key split over literals joined on one line was found only as a generic
+/// secret cut short, of low severity, before literals joined on a line were decoded.)
+#[test]
+fn binary_input_gets_the_decoding_layers() {
+    use base64::Engine as _;
+    let set = RuleSet::builtin();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("token: {TOKEN}"));
+    let split = format!("\"{}\" + \"{}\"", &TOKEN[..16], &TOKEN[16..]);
+    for body in [
+        format!("apiVersion: v1\nkind: Secret\ndata:\n  token: {encoded}\n"),
+        format!("const token = {split};\n"),
+        format!("token = ({split2})\n", split2 = split.replace(" + ", " ")),
+    ] {
+        for prefix in [&b""[..], b"\0\n"] {
+            let input = [prefix, body.as_bytes()].concat();
+            let want = ("github-pat-classic", TOKEN);
+            let found = scan(&set, ScanOptions::default(), &input);
+            let ids: Vec<_> = found.iter().map(|f| (f.0.as_str(), f.3.as_str())).collect();
+            assert_eq!(ids, [want], "{input:?}");
+            let streamed = scan_stream(&set, 4096, input.as_slice());
+            let ids: Vec<_> = streamed.iter().map(|f| (f.0.as_str(), f.3.as_str())).collect();
+            assert_eq!(ids, [want], "{input:?}, streamed");
+        }
+    }
+}
+
 /// UTF-16 input (PowerShell 5's `>`, regedit's `.reg` exports) has a NUL beside every ASCII
 /// character, so it looks binary and no keyword is in its bytes. It is transcoded and scanned
 /// as text with every rule: marked or not, either byte order, whole or streamed in chunks
