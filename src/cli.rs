@@ -310,7 +310,7 @@ pub struct ScanArgs {
     #[arg(long, short = 'j')]
     pub threads: Option<usize>,
     /// Scan files that look binary (a NUL in the first 8 KiB) with every rule; without it they
-    /// get the distinctive rules only (every rule but the generic ones).
+    /// get the distinctive rules and the generic ones of high severity.
     #[arg(long)]
     pub scan_binary: bool,
     /// Follow symbolic links (loops are detected and reported).

@@ -246,7 +246,7 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
         known.push_str(&format!(" ({waived} waived not shown)"));
     }
     let summary = format!(
-        "{} findings{known}; scanned {} {} ({:.1} MiB, {} binary (distinctive rules only), {} unreadable) in {} ms",
+        "{} findings{known}; scanned {} {} ({:.1} MiB, {} binary (no low- or medium-severity generic rules), {} unreadable) in {} ms",
         findings.len(),
         totals.inputs.load(Ordering::Relaxed),
         if args.git.is_some() { "blobs" } else { "files" },

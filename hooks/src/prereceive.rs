@@ -503,6 +503,8 @@ fn scan_push(ctx: &HookContext<'_>, input: &[u8]) -> Result<Scanned, Fault> {
         scan: ScanOptions {
             flag_inline_allows: true,
             binary_distinctive: true,
+            // What blocks a push is looked for in binary content too.
+            binary_generic_severity: ctx.config.min_severity,
             ..ScanOptions::default()
         },
         threads,

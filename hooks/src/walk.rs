@@ -123,7 +123,7 @@ pub struct HistoryStats {
     pub blobs: u64,
     /// Bytes scanned.
     pub bytes: u64,
-    /// Binary blobs, scanned with the distinctive rules only.
+    /// Binary blobs, scanned without the generic rules below `binary_generic_severity`.
     pub binary: u64,
     /// Commit and tag messages scanned.
     pub messages: u64,

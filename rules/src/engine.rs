@@ -254,6 +254,10 @@ pub struct ScanOptions {
     pub decode: bool,
     /// Report the matches of rules with `report = false` too (for checking their examples).
     pub report_all: bool,
+    /// Generic rules of at least this severity run on binary input too: one NUL byte must not
+    /// turn off a rule that blocks a push (the hook passes its blocking severity). The
+    /// others stay off there (their keywords are common in binaries: twice the time).
+    pub binary_generic_severity: crate::Severity,
 }
 
 impl Default for ScanOptions {
@@ -266,6 +270,7 @@ impl Default for ScanOptions {
             chunk_size: 1 << 20,
             decode: true,
             report_all: false,
+            binary_generic_severity: crate::Severity::High,
         }
     }
 }
@@ -527,7 +532,7 @@ impl<'r> Scanner<'r> {
         raw_buf.clear();
         // The path passed `begin` already. Bytes with no NUL in their first 8 KiB (a mark
         // before text that is not UTF-8) are text to every rule.
-        raw.begin(set, source, !self.options.scan_binary && nul);
+        raw.begin(set, &self.options, source, !self.options.scan_binary && nul);
         raw.nul = true;
         // The transcoding reads a character's byte at an even offset in UTF-16LE (low byte
         // first), at an odd one in UTF-16BE.
@@ -570,7 +575,7 @@ impl<'r> Scanner<'r> {
 
     /// Prepares per-input state; false when the path is allowlisted globally.
     fn begin(&mut self, source: Source<'_>, binary: bool) -> bool {
-        self.state.begin(self.set, source, binary)
+        self.state.begin(self.set, &self.options, source, binary)
     }
 
     fn end(&mut self) {
@@ -644,7 +649,13 @@ impl State {
     }
 
     /// Prepares per-input state; false when the path is allowlisted globally.
-    fn begin(&mut self, set: &RuleSet, source: Source<'_>, binary: bool) -> bool {
+    fn begin(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        source: Source<'_>,
+        binary: bool,
+    ) -> bool {
         self.lines = Lines::default();
         self.binary = binary;
         self.budget = DECODE_BUDGET;
@@ -670,7 +681,8 @@ impl State {
         }
         if binary {
             for (r, rule) in set.rules.iter().enumerate() {
-                self.disabled[r] |= rule.generic;
+                self.disabled[r] |=
+                    rule.generic && rule.severity() < options.binary_generic_severity;
             }
         }
         true

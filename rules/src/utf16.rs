@@ -76,9 +76,9 @@ fn reads_as_text(sniff: &[u8], little: bool) -> bool {
     total >= MIN_UNITS && ascii * 2 >= total
 }
 
-/// Shortest UTF-16 string taken from binary input, in characters. Strings are scanned one by
-/// one with the distinctive rules (binary input gets no generic rules), whose shortest
-/// secrets are 20 characters; a longer minimum is a cheaper pass (see [`STRIDE`]).
+/// Shortest UTF-16 string taken from binary input, in characters. Strings are scanned with
+/// the rules binary input gets (mostly distinctive ones), whose shortest secrets are 20
+/// characters; a longer minimum is a cheaper pass (see [`STRIDE`]).
 pub(crate) const MIN_RUN: usize = 16;
 /// Longest stretch of one string scanned at once, in characters; longer strings are scanned in
 /// pieces that overlap by the longest rule window.
@@ -302,7 +302,7 @@ mod tests {
         assert_eq!(detect(b"\xFF\xFEABLY_API_KEY=zbw1G5.ZznGYq:pe-XRqWm\n"), None);
         // So is a mark before UTF-8, also when the sniff ends inside a character; not a mark
         // before what is neither (Latin-1: read as UTF-16, its bytes are scanned too).
-        let utf8 = [&[0xFF, 0xFE][..], "# Schlüssel für 鍵\npassword=x".as_bytes()].concat();
+        let utf8 = [&[0xFF, 0xFE][..], "# Schlüssel für 鍵\nname=x".as_bytes()].concat();
         assert_eq!(detect(&utf8), None);
         assert_eq!(detect(b"\xFE\xFF# Schl\xC3\xBCssel \xE9\x8D"), None);
         assert_eq!(detect(b"\xFF\xFE# Schl\xFCssel"), Some(UTF_16LE));

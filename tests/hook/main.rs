@@ -288,7 +288,8 @@ fn an_exhausted_budget_fails_open_or_closed_as_configured() -> TestResult {
 }
 
 /// Issue 12, item 5: a NUL at the start of a file no longer hides a key from the distinctive
-/// rules; generic rules stay off for binary content.
+/// rules, nor an encoded key, nor a generic secret that blocks a push; the other generic rules
+/// stay off for binary content.
 #[test]
 fn binary_blobs_are_scanned_by_distinctive_rules_and_low_severity_does_not_block() -> TestResult {
     let s = Server::new()?;
@@ -309,12 +310,19 @@ fn binary_blobs_are_scanned_by_distinctive_rules_and_low_severity_does_not_block
     let encoded = base64::engine::general_purpose::STANDARD.encode(github_token(19));
     let manifest = format!("\0\napiVersion: v1\nkind: Secret\ndata:\n  token: {encoded}\n");
     s.commit("k8s/secret.yaml", manifest, "nul first, base64")?;
+    // Nor a password that blocks a push (a generic rule of the blocking severity).
+    let netrc = "\0machine git.acme-corp.com login ci-bot password 7GbX2kQw9PzR4mTn8VcY\n"; // leakgate:allow (test fixture)
+    s.commit("ci/.netrc", netrc, "nul first, netrc")?;
     let out = s.push(&["origin", "main"])?;
     assert!(!out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("logo.png:1  github-pat-classic") && err.contains(".env:1"), "{err}");
     assert!(err.contains("k8s/secret.yaml:5  github-pat-classic"), "{err}");
-    assert!(!err.contains("generic"), "generic rules do not run on binary content: {err}");
+    assert!(err.contains("ci/.netrc:1  generic-netrc-password"), "{err}");
+    assert!(
+        !err.contains("generic-secret-assignment"),
+        "generic rules below the blocking severity do not run on binary content: {err}"
+    );
     Ok(())
 }
 

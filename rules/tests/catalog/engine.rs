@@ -118,6 +118,32 @@ fn binary_input_gets_the_distinctive_rules() {
     assert_eq!(all.len(), 2);
 }
 
+/// Generic rules that block a push (the hook's blocking severity, high by default) run on
+/// binary input too: a NUL byte before a `.netrc` does not hide its password. The others stay
+/// off there unless the caller lowers the severity.
+#[test]
+fn binary_input_gets_the_generic_rules_that_block() {
+    let set = RuleSet::builtin();
+    let netrc = b"\0machine git.acme-corp.com login ci-bot password 7GbX2kQw9PzR4mTn8VcY\n"; // leakgate:allow (test fixture)
+    let found = scan(&set, ScanOptions::default(), netrc);
+    let ids: Vec<_> = found.iter().map(|f| (f.0.as_str(), f.3.as_str())).collect();
+    assert_eq!(ids, [("generic-netrc-password", "7GbX2kQw9PzR4mTn8VcY")]);
+    let critical = ScanOptions {
+        binary_generic_severity: leakgate_rules::Severity::Critical,
+        ..ScanOptions::default()
+    };
+    assert_eq!(scan(&set, critical, netrc), []);
+    let env = b"\0\n  env:\n    - name: DB_PASSWORD\n      value: \"Hq8#vTz2LmK9pXr4\"\n"; // leakgate:allow (test fixture)
+    assert_eq!(scan(&set, ScanOptions::default(), env), []);
+    let medium = ScanOptions {
+        binary_generic_severity: leakgate_rules::Severity::Medium,
+        ..ScanOptions::default()
+    };
+    let found = scan(&set, medium, env);
+    let ids: Vec<_> = found.iter().map(|f| (f.0.as_str(), f.3.as_str())).collect();
+    assert_eq!(ids, [("generic-kubernetes-env-value", "Hq8#vTz2LmK9pXr4")]);
+}
+
 /// A NUL makes input binary, and one byte is all a pusher needs to add: the decoding layers
 /// still run on binary input (with the rules it gets), so an encoded key is found there too,
 /// as in text. (A key split over literals joined on one line was found only as a generic
