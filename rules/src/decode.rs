@@ -110,22 +110,12 @@ pub(crate) fn literal_candidate(buf: &[u8], line: std::ops::Range<usize>) -> boo
             _ => {}
         }
     }
-    // A literal joined to another on the line: `"..." + "..."`, `'...' . '...'`, or two
-    // literals side by side (`"..." "..."`, Python and C).
-    let blank = |b: &u8| matches!(b, b' ' | b'\t');
-    for i in memchr::memchr2_iter(b'"', b'\'', text) {
-        let after = &text[i + 1..];
-        let gap = after.iter().take_while(|b| blank(b)).count();
-        let mut rest = after[gap..].iter();
-        let joined = after.get(gap).is_some_and(|b| matches!(b, b'+' | b'.' | b'&'));
-        if joined {
-            rest.next();
-        }
-        if (joined || gap > 0)
-            && rest.find(|b| !blank(b)).is_some_and(|b| matches!(b, b'"' | b'\''))
-        {
-            return true;
-        }
+    // A literal joined to another on the line (`"..." + "..."`, Lua's `..`, two literals side
+    // by side as in C and Python), by the grammar `chain` reads.
+    if memchr::memchr2_iter(b'"', b'\'', text)
+        .any(|i| join(buf, line.start + i + 1, false).is_some())
+    {
+        return true;
     }
     // A literal continued on the next line: `"..." +`, `"..."` then a quote or a join
     // operator, or a line of an array of lines (`"...\n",`).
@@ -142,14 +132,17 @@ pub(crate) fn literal_candidate(buf: &[u8], line: std::ops::Range<usize>) -> boo
 
 /// The next chain of string literals on `line`, starting the search at `*at`, that has an
 /// escape or more than one part, decoded into `out` with its line context; `*at` moves past
-/// it. The returned offset is the chain's end in `buf` (it may lie on a later line).
+/// it. The returned offset is the chain's end in `buf` (it may lie on a later line). Every
+/// byte read, for chains that fail too, is taken from `budget` (a line of quotes that never
+/// close reads up to [`MAX_ENCODED`] bytes from each); none when it runs out.
 pub(crate) fn next_literal_chain(
     buf: &[u8],
     line: std::ops::Range<usize>,
     at: &mut usize,
     out: &mut Decoded,
+    budget: &mut usize,
 ) -> Option<usize> {
-    while *at < line.end {
+    while *at < line.end && *budget > 0 {
         let i = *at;
         let b = buf[i];
         if b != b'"' && b != b'\'' {
@@ -159,7 +152,10 @@ pub(crate) fn next_literal_chain(
         out.clear();
         out.copy(buf, context_start(buf, i)..i);
         let core_start = out.bytes.len();
-        match chain(buf, i, out) {
+        let mut reach = i;
+        let found = chain(buf, i, out, &mut reach);
+        *budget = budget.saturating_sub(reach - i + 1);
+        match found {
             Some(chain) => {
                 *at = chain.end;
                 // Binary test vectors (`"\x00\x01..."`) are not text a key hides in.
@@ -183,13 +179,14 @@ struct Chain {
     changed: bool,
 }
 
-/// Literals joined from the quote at `start`, their contents appended to `out`.
-fn chain(buf: &[u8], start: usize, out: &mut Decoded) -> Option<Chain> {
+/// Literals joined from the quote at `start`, their contents appended to `out`; `reach` is
+/// moved to the furthest byte read.
+fn chain(buf: &[u8], start: usize, out: &mut Decoded, reach: &mut usize) -> Option<Chain> {
     let mut at = start;
     let mut parts = 0;
     let mut changed = false;
     loop {
-        let (end, escaped) = literal(buf, at, out)?;
+        let (end, escaped) = literal(buf, at, out, reach)?;
         parts += 1;
         changed |= escaped;
         let ends_line = out.bytes.last() == Some(&b'\n');
@@ -249,14 +246,20 @@ fn skip_space(buf: &[u8], mut i: usize) -> usize {
 
 /// One quoted literal at `start`: its decoded content appended to `out`; the offset after
 /// its closing quote and whether it held an escape. `None` when it does not close on its
-/// line.
-fn literal(buf: &[u8], start: usize, out: &mut Decoded) -> Option<(usize, bool)> {
+/// line. `reach` is moved to the furthest byte read.
+fn literal(
+    buf: &[u8],
+    start: usize,
+    out: &mut Decoded,
+    reach: &mut usize,
+) -> Option<(usize, bool)> {
     let quote = buf[start];
     let mut i = start + 1;
     let mut escaped = false;
     let limit = (start + MAX_ENCODED).min(buf.len());
     while i < limit {
         let b = buf[i];
+        *reach = (*reach).max(i);
         if b == quote {
             return Some((i + 1, escaped));
         }
@@ -518,25 +521,27 @@ impl Iterator for Base64Runs<'_> {
 }
 
 /// Decodes the base64 run `run` of `buf` (continued over following lines when it is wrapped)
-/// into `out` with its line context. False when the run is not base64 of printable text.
+/// into `out` with its line context, and returns the end of what it decoded (the last line's
+/// padding included): the runs of the lines it joined need no decoding of their own.
+/// `None` when the run is not base64 of printable text.
 pub(crate) fn base64(
     buf: &[u8],
     run: std::ops::Range<usize>,
     scratch: &mut Vec<u8>,
     out: &mut Decoded,
-) -> bool {
+) -> Option<usize> {
     let text = &buf[run.clone()];
     // The first character of every 4 encodes the top 6 bits of a byte: for text (0x20-0x7e,
     // tab, CR, LF) that is `C`, `D` or `I`-`f`. Identifiers, paths and hashes fail this
     // within a few characters, without decoding.
     let quad = |b: &u8| matches!(b, b'C' | b'D' | b'I'..=b'Z' | b'a'..=b'f');
     if text.len() < 8 || text.len() > MAX_ENCODED || !text.iter().step_by(4).take(8).all(quad) {
-        return false;
+        return None;
     }
     let standard = text.iter().any(|&b| b == b'+' || b == b'/');
     let url = text.iter().any(|&b| b == b'-' || b == b'_');
     if standard && url {
-        return false;
+        return None;
     }
     let engine =
         engine(if url { &base64::alphabet::URL_SAFE } else { &base64::alphabet::STANDARD });
@@ -546,7 +551,7 @@ pub(crate) fn base64(
     scratch.clear();
     let first = text.len() - text.len() % 4;
     if engine.decode_vec(&text[..first], scratch).is_err() || !printable(scratch, 10) {
-        return false;
+        return None;
     }
     // Segments: the run, then any wrapped continuation lines of the same width.
     let mut segments = vec![run.clone()];
@@ -577,7 +582,7 @@ pub(crate) fn base64(
     }
     scratch.clear();
     if engine.decode_vec(&encoded, scratch).is_err() || !printable(scratch, 10) {
-        return false;
+        return None;
     }
     out.clear();
     out.copy(buf, context_start(buf, run.start)..run.start);
@@ -589,7 +594,7 @@ pub(crate) fn base64(
     let after = context_end(buf, padded_end).max(padded_end);
     out.copy(buf, padded_end..after);
     out.finish(after);
-    true
+    Some(padded_end)
 }
 
 /// `value`'s decoding when all of it is base64 (padding included) of printable text.
@@ -724,7 +729,7 @@ mod tests {
         let text = b"  DB_PASSWORD: c3VwZXItc2VjcmV0LXBhc3N3b3JkLTQy\n";
         let run = Base64Runs::new(text, 0, text.len(), 12).next().expect("a run");
         let mut out = Decoded::default();
-        assert!(base64(text, run.clone(), &mut Vec::new(), &mut out));
+        assert!(base64(text, run.clone(), &mut Vec::new(), &mut out).is_some());
         assert_eq!(out.bytes, b"  DB_PASSWORD: super-secret-password-42\n");
         assert_eq!(&out.bytes[out.core.clone()], b"super-secret-password-42");
         assert_eq!(out.source_span(out.core.start, out.core.end), (run.start, run.end));
@@ -735,7 +740,7 @@ mod tests {
             "AAECAwQFBgcICQoLDA0ODxAREhM",
         ] {
             let r = 0..no.len();
-            assert!(!base64(no.as_bytes(), r, &mut Vec::new(), &mut out), "{no}");
+            assert!(base64(no.as_bytes(), r, &mut Vec::new(), &mut out).is_none(), "{no}");
         }
     }
 
@@ -749,8 +754,39 @@ mod tests {
         let run =
             Base64Runs::new(text.as_bytes(), 0, text.len(), MIN_BASE64).next().expect("a run");
         let mut out = Decoded::default();
-        assert!(base64(text.as_bytes(), run, &mut Vec::new(), &mut out));
+        // The end of the last line: the runs of the lines it joined are not decoded again.
+        let last = text.trim_end().len();
+        assert_eq!(base64(text.as_bytes(), run, &mut Vec::new(), &mut out), Some(last));
         assert_eq!(&out.bytes[out.core.clone()], plain.as_bytes());
+    }
+
+    /// Lexing literals that fail costs budget too: a line of quotes that never close (each read
+    /// up to `MAX_ENCODED` bytes) stops when the budget is spent, not after the square of the
+    /// line's length.
+    #[test]
+    fn failed_literals_are_charged_to_the_budget() {
+        let line = "token = ".to_owned() + &"\\'".repeat(4096);
+        let mut budget = 100_000;
+        let found = next_literal_chain(
+            line.as_bytes(),
+            0..line.len(),
+            &mut 0,
+            &mut Decoded::default(),
+            &mut budget,
+        );
+        assert_eq!((found, budget), (None, 0));
+        // A line that decodes is charged what it read, and leaves the rest.
+        let line = "token = \"a\" + \"b\"";
+        let mut budget = 100_000;
+        assert!(next_literal_chain(
+            line.as_bytes(),
+            0..line.len(),
+            &mut 0,
+            &mut Decoded::default(),
+            &mut budget
+        )
+        .is_some());
+        assert!(budget > 100_000 - 2 * line.len(), "{budget}");
     }
 
     /// The first decoded chain on the line holding `at`.
@@ -759,7 +795,13 @@ mod tests {
         let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
         let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
         let mut out = Decoded::default();
-        next_literal_chain(text.as_bytes(), line_start..line_end, &mut { line_start }, &mut out)?;
+        next_literal_chain(
+            text.as_bytes(),
+            line_start..line_end,
+            &mut { line_start },
+            &mut out,
+            &mut { usize::MAX },
+        )?;
         Some(String::from_utf8(out.bytes[out.core.clone()].to_vec()).unwrap())
     }
 
@@ -782,6 +824,13 @@ mod tests {
         // A plain literal, or literals in a list, change nothing.
         assert_eq!(chain_of("x = \"token abc\"\n", "token"), None);
         assert_eq!(chain_of("[\"token\", \"b\"]\n", "token"), None);
+        // Joined on one line, as `literal_candidate` sees them too (Lua's `..` included).
+        for join in [" + ", " .. ", " ", " & "] {
+            let line = format!("t = \"ghp_ab\"{join}\"cd\"\n");
+            assert!(literal_candidate(line.as_bytes(), 0..line.len()), "{join:?}");
+            assert_eq!(chain_of(&line, "ghp").as_deref(), Some("ghp_abcd"), "{join:?}");
+        }
+        assert!(!literal_candidate(b"f(\"a\", \"b\")\n", 0..10));
     }
 
     #[test]

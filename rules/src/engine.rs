@@ -337,7 +337,7 @@ struct State {
     /// Confirmed matches not yet given to the sink, by (start, rule): overlap checks look
     /// at a window of starts, not at every pending match.
     pending: std::collections::BTreeMap<(u64, u32), Pending>,
-    /// The input is binary: generic rules are off for it.
+    /// The input is binary: generic rules below `binary_generic_severity` are off for it.
     binary: bool,
     /// The input looks binary (a NUL in its first 8 KiB): UTF-16 strings in it are scanned
     /// (in text input, only in chunks with a NUL).
@@ -753,11 +753,25 @@ impl State {
                 self.budget = self.budget.saturating_sub(line.len());
                 self.scan_decoded(set, options, buf, base, &decoded, source);
             }
+            // A wrapped block is decoded once, from its first line.
+            let mut joined = 0;
             for run in Base64Runs::new(buf, from, search_end, decode::MIN_BASE64) {
                 if run.start >= limit || self.budget == 0 {
                     break;
                 }
-                self.base64_run(set, options, buf, base, run, &mut scratch, &mut decoded, source);
+                if run.start < joined {
+                    continue;
+                }
+                joined = self.base64_run(
+                    set,
+                    options,
+                    buf,
+                    base,
+                    run,
+                    &mut scratch,
+                    &mut decoded,
+                    source,
+                );
             }
             self.decoded = decoded;
             self.scratch = scratch;
@@ -907,9 +921,13 @@ impl State {
             // the number of hits on it.
             let mut at = line_start;
             while self.budget > 0 {
-                let Some(end) =
-                    decode::next_literal_chain(buf, line.clone(), &mut at, &mut decoded)
-                else {
+                let Some(end) = decode::next_literal_chain(
+                    buf,
+                    line.clone(),
+                    &mut at,
+                    &mut decoded,
+                    &mut self.budget,
+                ) else {
                     break;
                 };
                 done = done.max(end);
@@ -942,7 +960,8 @@ impl State {
         self.decoded_to = base + done as u64;
     }
 
-    /// Decodes one base64 run (its cost taken from the budget) and scans what it holds.
+    /// Decodes one base64 run and the wrapped lines after it (their length taken from the
+    /// budget), scans what they hold, and returns where they end.
     #[allow(clippy::too_many_arguments)] // see `step`
     fn base64_run(
         &mut self,
@@ -954,11 +973,14 @@ impl State {
         scratch: &mut Vec<u8>,
         decoded: &mut Decoded,
         source: Source<'_>,
-    ) {
-        self.budget = self.budget.saturating_sub(run.len());
-        if decode::base64(buf, run, scratch, decoded) {
+    ) -> usize {
+        let (start, mut end) = (run.start, run.end);
+        if let Some(joined) = decode::base64(buf, run, scratch, decoded) {
+            end = joined;
             self.scan_decoded(set, options, buf, base, decoded, source);
         }
+        self.budget = self.budget.saturating_sub(end - start);
+        end
     }
 
     /// Scans decoded text with a child state and queues what it finds in the decoded part,
