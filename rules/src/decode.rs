@@ -535,9 +535,27 @@ pub(crate) fn base64(
     // tab, CR, LF) that is `C`, `D` or `I`-`f`. Identifiers, paths and hashes fail this
     // within a few characters, without decoding.
     let quad = |b: &u8| matches!(b, b'C' | b'D' | b'I'..=b'Z' | b'a'..=b'f');
-    if text.len() < 8 || text.len() > MAX_ENCODED || !text.iter().step_by(4).take(8).all(quad) {
+    let narrow = text.iter().step_by(4).take(8).all(quad);
+    // Base64 of UTF-16LE text (PowerShell's `-EncodedCommand`): every other group of three
+    // bytes starts with a NUL, encoded as `A`.
+    let wide = !narrow
+        && text.iter().step_by(4).take(8).enumerate().all(|(k, b)| {
+            if k % 2 == 0 {
+                quad(b)
+            } else {
+                *b == b'A'
+            }
+        });
+    if text.len() < 8 || text.len() > MAX_ENCODED || !(narrow || wide) {
         return None;
     }
+    let mut units = Vec::new();
+    let mut text_of = |bytes: &mut Vec<u8>| -> bool {
+        if wide {
+            widen(bytes, &mut units);
+        }
+        printable(bytes, 10)
+    };
     let standard = text.iter().any(|&b| b == b'+' || b == b'/');
     let url = text.iter().any(|&b| b == b'-' || b == b'_');
     if standard && url {
@@ -550,7 +568,7 @@ pub(crate) fn base64(
     // rejected by its first line, not decoded whole once per line.
     scratch.clear();
     let first = text.len() - text.len() % 4;
-    if engine.decode_vec(&text[..first], scratch).is_err() || !printable(scratch, 10) {
+    if engine.decode_vec(&text[..first], scratch).is_err() || !text_of(scratch) {
         return None;
     }
     // Segments: the run, then any wrapped continuation lines of the same width.
@@ -581,20 +599,40 @@ pub(crate) fn base64(
         origin.pop();
     }
     scratch.clear();
-    if engine.decode_vec(&encoded, scratch).is_err() || !printable(scratch, 10) {
+    if engine.decode_vec(&encoded, scratch).is_err() || !text_of(scratch) {
         return None;
     }
     out.clear();
     out.copy(buf, context_start(buf, run.start)..run.start);
     let core_start = out.bytes.len();
     for (k, &b) in scratch.iter().enumerate() {
-        out.push(b, origin[(k * 4 / 3).min(origin.len() - 1)]);
+        // A character of UTF-16 text is located at its first code unit (see `widen`).
+        let k = if wide { units.get(k).copied().unwrap_or(usize::MAX) } else { k };
+        out.push(b, origin[(k.saturating_mul(4) / 3).min(origin.len() - 1)]);
     }
     out.core = core_start..out.bytes.len();
     let after = context_end(buf, padded_end).max(padded_end);
     out.copy(buf, padded_end..after);
     out.finish(after);
     Some(padded_end)
+}
+
+/// Transcodes UTF-16LE `bytes` to UTF-8 in place (what is not UTF-16 becomes U+FFFD); `at`
+/// gets, for each UTF-8 byte, the offset in the UTF-16 bytes of the unit it came from.
+fn widen(bytes: &mut Vec<u8>, at: &mut Vec<usize>) {
+    let units = bytes.chunks_exact(2).map(|p| u16::from_le_bytes([p[0], p[1]]));
+    let mut text = Vec::with_capacity(bytes.len() / 2);
+    at.clear();
+    let mut unit = 0;
+    for c in char::decode_utf16(units) {
+        let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
+        let mut utf8 = [0u8; 4];
+        let encoded = c.encode_utf8(&mut utf8);
+        text.extend_from_slice(encoded.as_bytes());
+        at.extend(std::iter::repeat_n(2 * unit, encoded.len()));
+        unit += c.len_utf16();
+    }
+    *bytes = text;
 }
 
 /// `value`'s decoding when all of it is base64 (padding included) of printable text.

@@ -118,6 +118,26 @@ fn binary_input_gets_the_distinctive_rules() {
     assert_eq!(all.len(), 2);
 }
 
+/// PowerShell's `-EncodedCommand` takes base64 of UTF-16LE text: decoded and transcoded, the
+/// key in it is found (its base64 had a NUL's `A` in every other group, which looked like
+/// no text at all).
+#[test]
+fn base64_of_utf16_text_is_decoded() {
+    use base64::Engine as _;
+    let set = RuleSet::builtin();
+    let command = format!("$env:GH_TOKEN = '{TOKEN}'; git push origin main");
+    let wide: Vec<u8> = command.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(wide);
+    let script = format!("# deploy\npowershell.exe -NoProfile -EncodedCommand {encoded}\n");
+    let found = scan(&set, ScanOptions::default(), script.as_bytes());
+    let ids: Vec<_> = found.iter().map(|f| (f.0.as_str(), f.1, f.3.as_str())).collect();
+    assert_eq!(ids, [("github-pat-classic", 2, TOKEN)]);
+    // Base64 of binary data with NULs in the same places is not text.
+    let data: Vec<u8> = (0..200u8).flat_map(|b| [b.wrapping_mul(37) | 0x80, 0]).collect();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(data);
+    assert_eq!(scan(&set, ScanOptions::default(), format!("x: {encoded}\n").as_bytes()), []);
+}
+
 /// Generic rules that block a push (the hook's blocking severity, high by default) run on
 /// binary input too: a NUL byte before a `.netrc` does not hide its password. The others stay
 /// off there unless the caller lowers the severity.
