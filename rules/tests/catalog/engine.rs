@@ -178,6 +178,7 @@ fn binary_input_gets_the_decoding_layers() {
         format!("apiVersion: v1\nkind: Secret\ndata:\n  token: {encoded}\n"),
         format!("const token = {split};\n"),
         format!("token = ({split2})\n", split2 = split.replace(" + ", " ")),
+        format!("local token = {lua}\n", lua = split.replace(" + ", " .. ")),
     ] {
         for prefix in [&b""[..], b"\0\n"] {
             let input = [prefix, body.as_bytes()].concat();
@@ -190,6 +191,14 @@ fn binary_input_gets_the_decoding_layers() {
             assert_eq!(ids, [want], "{input:?}, streamed");
         }
     }
+    // What decodes from binary input gets the rules binary input gets: no low-severity
+    // generic rule.
+    let password = base64::engine::general_purpose::STANDARD
+        .encode("db_password = \"Xq7!vR2@pL9#mK4$\"\nother = 1\n"); // leakgate:allow (test fixture)
+    let text = format!("data:\n  settings: {password}\n");
+    assert_eq!(scan(&set, ScanOptions::default(), text.as_bytes()).len(), 1, "as text");
+    let binary = [b"\0\n", text.as_bytes()].concat();
+    assert_eq!(scan(&set, ScanOptions::default(), &binary), []);
 }
 
 /// UTF-16 input (PowerShell 5's `>`, regedit's `.reg` exports) has a NUL beside every ASCII
@@ -375,29 +384,34 @@ severity = "high"
     }
 }
 
-/// PowerShell 5's `>>` appends UTF-16 to a file of ASCII text: the UTF-16 part is scanned,
-/// by every rule (the file is text), after any amount of ASCII, with or without a mark, whole
-/// and streamed. (After less than 8 KiB of ASCII the file reads as UTF-16, and the ASCII as
-/// garbage without line breaks: the lines are then counted from the UTF-16 part.)
+/// PowerShell 5's `>>` appends UTF-16 to a file of ASCII text: the key in the UTF-16 part is
+/// found after any amount of ASCII, with or without a mark, whole and streamed. What else is
+/// found, and on which line, depends on what the first 8 KiB look like:
+/// - mostly the UTF-16 part (a few lines of ASCII): the file reads as UTF-16 and gets every
+///   rule; the ASCII is garbage without line breaks, so lines count from the UTF-16 part;
+/// - a NUL but neither text nor UTF-16: the file is binary, and the UTF-16 strings in it get
+///   the rules binary input gets (not the medium-severity generic one here);
+/// - ASCII only: the file is text, and its UTF-16 strings get every rule.
 #[test]
 fn utf16_appended_to_text_is_scanned() {
     let set = RuleSet::builtin();
     let le = |t: &str| -> Vec<u8> { t.encode_utf16().flat_map(u16::to_le_bytes).collect() };
     let appended = format!("$env:GH_TOKEN = '{TOKEN}'\r\n$pw = ConvertTo-SecureString \"Wq8#vTz2LmK9pXr4\" -AsPlainText -Force\r\n"); // leakgate:allow (test fixture)
-    for lines in [3, 4, 700, 5000] {
+    let token = |line: u64| ("github-pat-classic".to_owned(), line, TOKEN.to_owned());
+    let password = |line: u64| {
+        ("generic-powershell-securestring".to_owned(), line, "Wq8#vTz2LmK9pXr4".to_owned())
+    };
+    for lines in [3, 4, 100, 400, 700, 5000] {
+        let after = lines as u64 + 1;
+        let want = match lines {
+            0..=10 => vec![token(1), password(2)],
+            11..=546 => vec![token(after)],
+            _ => vec![token(after), password(after + 1)],
+        };
         for mark in [&[][..], &[0xFF, 0xFE][..]] {
             let bytes =
                 ["build step ok\r\n".repeat(lines).into_bytes(), mark.to_vec(), le(&appended)]
                     .concat();
-            let first = if lines < 500 { 1 } else { lines as u64 + 1 };
-            let want = vec![
-                ("github-pat-classic".to_owned(), first, TOKEN.to_owned()),
-                (
-                    "generic-powershell-securestring".to_owned(),
-                    first + 1,
-                    "Wq8#vTz2LmK9pXr4".to_owned(),
-                ),
-            ];
             let found: Vec<_> = scan(&set, ScanOptions::default(), &bytes)
                 .into_iter()
                 .map(|f| (f.0, f.1, f.3))
