@@ -172,5 +172,42 @@ fn startup(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, throughput, files, dense, startup);
+/// Inputs a pusher crafts to make the scan slow (the hook fails open at its budget by
+/// default): the cost must follow the input's size, not its square.
+fn crafted(c: &mut Criterion) {
+    use base64::Engine as _;
+    let set = RuleSet::builtin();
+    let mut inputs: Vec<(&str, Vec<u8>)> = Vec::new();
+    // Quotes that never close, a keyword every 4 KiB, no line break (3.9 s for 100 KB when
+    // failed literals were not charged to the decode budget).
+    inputs.push((
+        "open-quotes",
+        ("token = ".to_owned() + &"\\'".repeat(2040)).repeat(50).into_bytes(),
+    ));
+    // Wrapped base64 of text, 76-character lines: each line starts a block of up to 1024.
+    let text: String = (0..1_500_000u32).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let wrapped: Vec<&str> =
+        encoded.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).expect("base64")).collect();
+    inputs.push(("wrapped-base64", wrapped.join("\n").into_bytes()));
+    // Short UTF-16 strings packed in binary data: one scan per piece, not per string.
+    let mut packed = b"MZ\x90\x00".to_vec();
+    for i in 0..60_000u32 {
+        packed.extend(format!("res{i:013}").encode_utf16().flat_map(u16::to_le_bytes));
+        packed.extend([0, 0, 0x90, 0x01]);
+    }
+    inputs.push(("packed-utf16-strings", packed));
+    let mut group = c.benchmark_group("crafted");
+    group.sample_size(10);
+    for (name, input) in &inputs {
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(name), input, |b, input| {
+            let mut scanner = set.scanner(ScanOptions::default());
+            b.iter(|| scanner.scan_bytes(input, Source::default(), |_| {}));
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, throughput, files, dense, startup, crafted);
 criterion_main!(benches);
