@@ -1063,7 +1063,9 @@ impl State {
             return;
         }
         let compiled = rule.compiled();
-        if !compiled.may_match(&buf[at..end]) {
+        if !compiled.may_match(&buf[at..end])
+            || !compiled.filter_match(&rule.spec.regex, &Input::new(buf).range(at..end))
+        {
             return;
         }
         let re = rule.regex();
