@@ -656,10 +656,7 @@ fn literal_bytes(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
             let bytes: Vec<u8> = ranges.iter().flat_map(|r| r.start()..=r.end()).take(3).collect();
             match bytes.as_slice() {
                 [b] => Some(vec![b.to_ascii_lowercase()]),
-                [a, b]
-                    if a.is_ascii_alphabetic()
-                        && a.to_ascii_lowercase() == b.to_ascii_lowercase() =>
-                {
+                [a, b] if a.is_ascii_alphabetic() && a.eq_ignore_ascii_case(b) => {
                     Some(vec![a.to_ascii_lowercase()])
                 }
                 _ => None,
