@@ -5,6 +5,10 @@
 use std::fs;
 use std::path::Path;
 
+#[allow(dead_code)]
+#[path = "src/offset.rs"]
+mod offset;
+
 const DEFAULT_MAX_LEN: usize = 256;
 const MAX_WINDOW: usize = 16 * 1024;
 
@@ -53,10 +57,15 @@ fn main() {
                 Some(toml::Value::Array(list)) => list.iter().filter_map(|k| k.as_str()).collect(),
                 _ => Vec::new(),
             };
-            if !out.contains_key("lookbehind") && starts_with_keyword(&hir, &keywords) {
-                // Every match starts where one of its keywords does: the regex only needs to
-                // run from the hit on, not from a window before it.
-                out.insert("lookbehind".into(), 1.into());
+            if !out.contains_key("lookbehind") {
+                // How far before a keyword hit a match can start (`offset`); the whole window
+                // when the pattern does not show it. Always written, so that start-up never
+                // parses a regex for it.
+                let keywords: Vec<Vec<u8>> =
+                    keywords.iter().map(|k| k.as_bytes().to_ascii_lowercase()).collect();
+                let max = out["max_len"].as_u64().expect("max_len is a number") as usize;
+                let bound = offset::keyword_offset(&hir, &keywords).unwrap_or(max);
+                out.insert("lookbehind".into(), bound.min(max).into());
             }
             rules.push(serde_json::Value::Object(out));
         }
@@ -64,29 +73,4 @@ fn main() {
     let out =
         Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("catalog.json");
     fs::write(out, serde_json::to_string(&rules).expect("JSON")).expect("writable OUT_DIR");
-}
-
-/// Whether every match of `hir` starts with one of `keywords` (ASCII case-insensitively): its
-/// prefix literals, a finite set (classes of up to 64 bytes expanded), each begin with one.
-/// Conservative: a prefix set the extractor cannot keep finite, or trims below a keyword's
-/// length, says no.
-fn starts_with_keyword(hir: &regex_syntax::hir::Hir, keywords: &[&str]) -> bool {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let mut extractor = Extractor::new();
-    extractor
-        .kind(ExtractKind::Prefix)
-        .limit_class(64)
-        .limit_repeat(4)
-        .limit_literal_len(32)
-        .limit_total(4096);
-    let seq = extractor.extract(hir);
-    let Some(literals) = seq.literals() else { return false };
-    let keywords: Vec<Vec<u8>> =
-        keywords.iter().map(|k| k.as_bytes().to_ascii_lowercase()).collect();
-    !literals.is_empty()
-        && !keywords.is_empty()
-        && literals.iter().all(|lit| {
-            let lit = lit.as_bytes().to_ascii_lowercase();
-            keywords.iter().any(|k| lit.starts_with(k))
-        })
 }

@@ -1058,7 +1058,7 @@ impl State {
     ) {
         let rule = &set.rules[r as usize];
         let compiled = rule.compiled();
-        let mut at = hit_start.saturating_sub(compiled.before).max(self.relative(r, base));
+        let mut at = hit_start.saturating_sub(rule.before).max(self.relative(r, base));
         let end = (hit_end + rule.max_len).min(buf.len());
         if at >= end {
             return;

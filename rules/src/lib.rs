@@ -33,6 +33,7 @@ mod examples;
 mod finding;
 mod gate;
 mod load;
+mod offset;
 mod project;
 mod rule;
 mod secret;

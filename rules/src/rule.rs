@@ -314,7 +314,12 @@ impl Rule {
             None => Vec::new(),
         };
         let generic = spec.provider == "generic";
-        let lookbehind = spec.lookbehind.unwrap_or(max_len).clamp(1, MAX_WINDOW);
+        // The built-in catalog's bound is computed at build time; a user rule's here.
+        let lookbehind = spec
+            .lookbehind
+            .or_else(|| keyword_offset(&spec.regex, &spec.keywords))
+            .unwrap_or(max_len)
+            .clamp(1, MAX_WINDOW);
         let longest_keyword = spec.keywords.iter().map(String::len).max().unwrap_or(0);
         Ok(Rule {
             spec,
@@ -342,7 +347,7 @@ impl Rule {
 
     /// The literals every match holds, found on first use and shared by all threads.
     pub(crate) fn compiled(&self) -> &Compiled {
-        self.regex.get_or_init(|| Compiled::new(&self.spec.regex, &self.spec.keywords, self.before))
+        self.regex.get_or_init(|| Compiled::new(&self.spec.regex))
     }
 
     /// The regex, compiled on first use and shared by all threads.
@@ -451,25 +456,13 @@ pub(crate) struct Compiled {
     /// no capture search is needed. Capture search falls back to the PikeVM on large
     /// patterns, which on a PEM key's `{64,8000}` repetition costs tens of microseconds.
     pub(crate) whole: bool,
-    /// Bytes before a keyword hit where a match may start: at most the rule's `before`, less
-    /// when the pattern shows where its first keyword sits ([`keyword_offset`]). A window
-    /// starts that far before its hit, and the bytes before a URL rule's `postgres` keyword
-    /// are not its 600-byte maximum length but its scheme's few.
-    pub(crate) before: usize,
 }
 
 impl Compiled {
-    fn new(pattern: &str, keywords: &[String], before: usize) -> Self {
+    fn new(pattern: &str) -> Self {
         use regex_syntax::hir::HirKind;
         let hir =
             regex_syntax::ParserBuilder::new().utf8(false).unicode(false).build().parse(pattern);
-        let keywords: Vec<Vec<u8>> =
-            keywords.iter().map(|k| k.as_bytes().to_ascii_lowercase()).collect();
-        let before = hir
-            .as_ref()
-            .ok()
-            .and_then(|hir| keyword_offset(hir, &keywords))
-            .map_or(before, |offset| offset.min(before));
         let whole = hir.as_ref().is_ok_and(|hir| match hir.kind() {
             HirKind::Capture(cap) => {
                 cap.name.as_deref() == Some("secret")
@@ -502,7 +495,6 @@ impl Compiled {
             filtered: std::sync::atomic::AtomicU32::new(0),
             required,
             whole,
-            before,
         }
     }
 
@@ -549,171 +541,17 @@ fn required_literals(hir: &regex_syntax::hir::Hir, out: &mut Vec<Vec<u8>>) {
     }
 }
 
-/// A bound on where the first keyword occurrence starts in any match of `hir`: every string
-/// it matches holds one of `keywords` (lowercase; the gate finds them in any case) starting
-/// at most this many bytes in. `None` when the pattern does not show it. Literal text is
-/// read through case-insensitive letters (`(?i:token)`), and a literal followed by a class
-/// counts when each of the class's bytes completes a keyword (`sl\.[a-z0-9]` with keywords
-/// `sl.a`, `sl.b`, ...).
-fn keyword_offset(hir: &regex_syntax::hir::Hir, keywords: &[Vec<u8>]) -> Option<usize> {
-    concat_offset(Vec::new(), &[hir], keywords, &mut 256)
-}
-
-/// [`keyword_offset`] of the concatenation of `items` after the literal text `run`, counted
-/// from `run`'s start. An alternation is read once per branch, each with the text before it
-/// (`(?i)p(?:assword|wd)` is `password` or `pwd`), within `budget` readings.
-fn concat_offset<'h>(
-    mut run: Vec<u8>,
-    items: &[&'h regex_syntax::hir::Hir],
-    keywords: &[Vec<u8>],
-    budget: &mut usize,
-) -> Option<usize> {
-    use regex_syntax::hir::HirKind;
-    *budget = budget.checked_sub(1)?;
-    // The most bytes before `run`.
-    let mut pre = 0usize;
-    for (i, item) in items.iter().enumerate() {
-        let rest = &items[i + 1..];
-        let with_rest = |first: &'h regex_syntax::hir::Hir| {
-            std::iter::once(first).chain(rest.iter().copied()).collect::<Vec<_>>()
-        };
-        match item.kind() {
-            HirKind::Concat(sub) => {
-                let items: Vec<_> = sub.iter().chain(rest.iter().copied()).collect();
-                return concat_offset(run, &items, keywords, budget).map(|o| pre + o);
-            }
-            HirKind::Capture(cap) => {
-                let items = with_rest(&cap.sub);
-                return concat_offset(run, &items, keywords, budget).map(|o| pre + o);
-            }
-            HirKind::Alternation(alts) => {
-                if let Some(offset) = first_keyword(&run, keywords) {
-                    return Some(pre + offset);
-                }
-                let mut latest = 0;
-                for alt in alts {
-                    let items = with_rest(alt);
-                    latest = latest.max(concat_offset(run.clone(), &items, keywords, budget)?);
-                }
-                return Some(pre + latest);
-            }
-            // An optional part: without it, and with it.
-            HirKind::Repetition(rep) if rep.min == 0 && rep.max == Some(1) => {
-                if let Some(offset) = first_keyword(&run, keywords) {
-                    return Some(pre + offset);
-                }
-                let without = concat_offset(run.clone(), rest, keywords, budget)?;
-                let with = concat_offset(run, &with_rest(&rep.sub), keywords, budget)?;
-                return Some(pre + without.max(with));
-            }
-            _ => {}
-        }
-        if let Some(bytes) = literal_bytes(item) {
-            run.extend_from_slice(&bytes);
-            continue;
-        }
-        // A separator class (`[_.-]`): one reading per byte.
-        if let Some(bytes) = small_class(item) {
-            if let Some(offset) = first_keyword(&run, keywords) {
-                return Some(pre + offset);
-            }
-            let mut latest = 0;
-            for byte in bytes {
-                let mut run = run.clone();
-                run.push(byte);
-                latest = latest.max(concat_offset(run, rest, keywords, budget)?);
-            }
-            return Some(pre + latest);
-        }
-        if let Some(offset) = first_keyword(&run, keywords) {
-            return Some(pre + offset);
-        }
-        if let Some(offset) = completed_by_class(&run, item, keywords) {
-            return Some(pre + offset);
-        }
-        pre += run.len();
-        run.clear();
-        if let HirKind::Repetition(rep) = item.kind() {
-            if rep.min >= 1 {
-                if let Some(offset) = concat_offset(Vec::new(), &[&rep.sub], keywords, budget) {
-                    return Some(pre + offset);
-                }
-            }
-        }
-        pre = pre.checked_add(item.properties().maximum_len()?)?;
-    }
-    first_keyword(&run, keywords).map(|offset| pre + offset)
-}
-
-/// The lowercase text `hir` always matches, when it is a literal or one case-insensitive
-/// letter.
-fn literal_bytes(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
-    use regex_syntax::hir::{Class, HirKind};
-    match hir.kind() {
-        HirKind::Literal(lit) => Some(lit.0.to_ascii_lowercase()),
-        HirKind::Class(Class::Bytes(class)) => {
-            let ranges = class.ranges();
-            let bytes: Vec<u8> = ranges.iter().flat_map(|r| r.start()..=r.end()).take(3).collect();
-            match bytes.as_slice() {
-                [b] => Some(vec![b.to_ascii_lowercase()]),
-                [a, b] if a.is_ascii_alphabetic() && a.eq_ignore_ascii_case(b) => {
-                    Some(vec![a.to_ascii_lowercase()])
-                }
-                _ => None,
-            }
-        }
-        _ => None,
-    }
-}
-
-/// The lowercase bytes of a class of at most 4 of them, case aside.
-fn small_class(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
-    use regex_syntax::hir::{Class, HirKind};
-    let HirKind::Class(Class::Bytes(class)) = hir.kind() else { return None };
-    let mut bytes: Vec<u8> = Vec::new();
-    for range in class.ranges() {
-        if usize::from(range.end() - range.start()) >= 8 {
-            return None;
-        }
-        bytes.extend((range.start()..=range.end()).map(|b| b.to_ascii_lowercase()));
-    }
-    bytes.sort_unstable();
-    bytes.dedup();
-    (bytes.len() <= 4).then_some(bytes)
-}
-
-/// Where the first keyword starts in `text`.
-fn first_keyword(text: &[u8], keywords: &[Vec<u8>]) -> Option<usize> {
-    keywords.iter().filter_map(|k| memchr::memmem::find(text, k)).min()
-}
-
-/// When `item` starts with a byte class and each of its bytes ends `run` with a keyword in it: the
-/// latest start of the first keyword over those bytes.
-fn completed_by_class(
-    run: &[u8],
-    item: &regex_syntax::hir::Hir,
-    keywords: &[Vec<u8>],
-) -> Option<usize> {
-    use regex_syntax::hir::{Class, HirKind};
-    // A class, or a repetition of one that matches it at least once.
-    let item = match item.kind() {
-        HirKind::Repetition(rep) if rep.min >= 1 => &*rep.sub,
-        _ => item,
-    };
-    let HirKind::Class(Class::Bytes(class)) = item.kind() else { return None };
-    if run.is_empty()
-        || class.ranges().iter().map(|r| usize::from(r.end() - r.start()) + 1).sum::<usize>() > 128
-    {
-        return None;
-    }
-    let mut text = run.to_vec();
-    text.push(0);
-    let mut latest = 0;
-    for byte in class.iter().flat_map(|r| r.start()..=r.end()) {
-        *text.last_mut().expect("not empty") = byte.to_ascii_lowercase();
-        latest = latest.max(first_keyword(&text, keywords)?);
-    }
-    Some(latest)
+/// [`crate::offset::keyword_offset`] of a pattern.
+fn keyword_offset(pattern: &str, keywords: &[String]) -> Option<usize> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .unicode(false)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let keywords: Vec<Vec<u8>> =
+        keywords.iter().map(|k| k.as_bytes().to_ascii_lowercase()).collect();
+    crate::offset::keyword_offset(&hir, &keywords)
 }
 
 /// See [`Compiled::filter`]: a lazy DFA and a cache per thread that uses it.
@@ -877,7 +715,7 @@ mod tests {
                 .parse(pattern)
                 .unwrap();
             let keywords: Vec<Vec<u8>> = keywords.iter().map(|k| k.as_bytes().to_vec()).collect();
-            keyword_offset(&hir, &keywords)
+            crate::offset::keyword_offset(&hir, &keywords)
         };
         assert_eq!(offset(r"\b(?P<secret>ghp_[A-Za-z0-9]{36})\b", &["ghp_"]), Some(0));
         assert_eq!(offset(r"(?i)[a-z_]{0,25}(?:password|pwd)\s*=", &["password", "pwd"]), Some(25));
@@ -895,6 +733,11 @@ mod tests {
         assert_eq!(offset(r"\bsl\.[A-Za-z0-9_-]{130,}", &all), Some(0));
         assert_eq!(offset(r"x{1,3}(?:foo|barfoo)", &["foo"]), Some(6));
         assert_eq!(offset(r"x+foo", &["foo"]), None);
+        assert_eq!(offset(r"sl\.[a-z]{3,}foo", &["foo"]), None);
+        assert_eq!(offset(r"hc[a-z]ik_", &["hcaik_", "hcbik_"]), None);
+        let hc: Vec<String> = (b'a'..=b'z').map(|c| format!("hc{}ik_", c as char)).collect();
+        let hc: Vec<&str> = hc.iter().map(String::as_str).collect();
+        assert_eq!(offset(r"\bhc[a-z]ik_[a-z0-9]{26}", &hc), Some(0));
         assert_eq!(offset(r"(?:foo)?bar", &["foo"]), None);
     }
 
@@ -903,16 +746,20 @@ mod tests {
     #[test]
     fn keyword_offsets_bound_every_example_match() {
         let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+        let builtin = crate::RuleSet::builtin();
         for file in std::fs::read_dir(data).unwrap() {
             for rule in crate::load_rule_file(&file.unwrap().path()).unwrap() {
-                let before = rule.compiled().before;
+                let before = rule.before;
+                // build.rs bounds the embedded catalog as loading bounds a rule file.
+                let embedded = builtin.rules().iter().find(|r| r.id() == rule.id()).unwrap();
+                assert_eq!(embedded.before, before, "{}", rule.id());
                 let keywords: Vec<Vec<u8>> =
                     rule.keywords().iter().map(|k| k.as_bytes().to_ascii_lowercase()).collect();
                 for example in &rule.spec.examples {
                     let lower = example.to_ascii_lowercase();
                     for m in rule.regex().find_iter(example.as_bytes()) {
                         let reach = &lower.as_bytes()[m.start()..m.end()];
-                        let first = first_keyword(reach, &keywords);
+                        let first = crate::offset::first_keyword(reach, &keywords);
                         assert!(
                             first.is_some_and(|o| o <= before),
                             "{}: keyword at {first:?}, bound {before}, in {example:?}",
