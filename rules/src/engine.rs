@@ -24,9 +24,14 @@ const INLINE_ALLOW: [&[u8]; 2] = [b"leakgate:allow", b"gitleaks:allow"];
 const LINE_CONTEXT: usize = 4096;
 /// How deep decoding layers nest (base64 inside a JSON string inside base64 ...).
 const MAX_DEPTH: u8 = 2;
-/// Encoded bytes decoded per input, all layers together: decoding costs at most this much
-/// whatever the input holds.
+/// Encoded bytes decoded per input, all layers together, to begin with; every byte read adds
+/// [`DECODE_PER_BYTE`]. Decoding costs at most this much whatever the input holds, and junk
+/// cannot spend the budget of the text after it: megabytes of base64 (a data URI, a bundled
+/// font) before an encoded key once left none for the key.
 const DECODE_BUDGET: usize = 2 << 20;
+/// Decoding budget each input byte adds (see [`DECODE_BUDGET`]): room for a byte decoded at
+/// each layer.
+const DECODE_PER_BYTE: usize = 2;
 
 /// A compiled, immutable set of rules; share it across threads.
 #[derive(Debug)]
@@ -723,6 +728,10 @@ impl State {
         } else {
             (limit + set.gate.longest).saturating_sub(1).min(buf.len())
         };
+        if self.depth == 0 {
+            let read = limit.saturating_sub(from).saturating_mul(DECODE_PER_BYTE);
+            self.budget = self.budget.saturating_add(read);
+        }
         let mut hits = std::mem::take(&mut self.hits);
         set.gate.hits(buf, from, search_end, &mut hits);
         let decode = options.decode && self.depth < MAX_DEPTH;

@@ -833,6 +833,19 @@ fn decoding_agrees_between_streaming_and_whole_input_and_is_bounded() {
     let planted = format!("{noise}\n{TOKEN}\n");
     let found = scan(&set, ScanOptions::default(), planted.as_bytes());
     assert_eq!(found.len(), 1);
+    // ... and what it spent does not leave an encoded key after it undecoded, read whole or
+    // in chunks (a pusher's megabytes of base64 before a Kubernetes secret).
+    let block = b64(&"lorem ipsum dolor sit amet ".repeat(1800)); // 64,800 bytes a line
+    let planted =
+        format!("{}data:\n  GITHUB_TOKEN: {}\n", format!("{block}\n").repeat(56), b64(TOKEN));
+    assert!(planted.len() > 3 << 20);
+    for found in [
+        scan(&set, ScanOptions::default(), planted.as_bytes()),
+        scan_stream(&set, 1 << 20, planted.as_bytes()),
+    ] {
+        let rules: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
+        assert!(found.iter().any(|f| f.3 == TOKEN), "{rules:?}");
+    }
 }
 
 #[test]
