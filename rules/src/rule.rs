@@ -461,9 +461,8 @@ pub(crate) struct Compiled {
 impl Compiled {
     fn new(pattern: &str) -> Self {
         use regex_syntax::hir::HirKind;
-        let hir =
-            regex_syntax::ParserBuilder::new().utf8(false).unicode(false).build().parse(pattern);
-        let whole = hir.as_ref().is_ok_and(|hir| match hir.kind() {
+        let hir = parse(pattern);
+        let whole = hir.as_ref().is_some_and(|hir| match hir.kind() {
             HirKind::Capture(cap) => {
                 cap.name.as_deref() == Some("secret")
                     && cap.sub.properties().explicit_captures_len() == 0
@@ -541,14 +540,15 @@ fn required_literals(hir: &regex_syntax::hir::Hir, out: &mut Vec<Vec<u8>>) {
     }
 }
 
+/// A pattern's syntax tree, as rules are compiled: bytes, ASCII classes (`None` if it does
+/// not parse; rule files are checked when they load).
+fn parse(pattern: &str) -> Option<regex_syntax::hir::Hir> {
+    regex_syntax::ParserBuilder::new().utf8(false).unicode(false).build().parse(pattern).ok()
+}
+
 /// [`crate::offset::keyword_offset`] of a pattern.
 fn keyword_offset(pattern: &str, keywords: &[String]) -> Option<usize> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .utf8(false)
-        .unicode(false)
-        .build()
-        .parse(pattern)
-        .ok()?;
+    let hir = parse(pattern)?;
     let keywords: Vec<Vec<u8>> =
         keywords.iter().map(|k| k.as_bytes().to_ascii_lowercase()).collect();
     crate::offset::keyword_offset(&hir, &keywords)
@@ -565,18 +565,12 @@ type CacheFn =
     Box<dyn Fn() -> FilterCache + Send + Sync + std::panic::RefUnwindSafe + std::panic::UnwindSafe>;
 
 impl Filter {
-    /// `None` when the pattern does not build into a lazy DFA (the regex is then always run).
     /// The filter of `pattern`: `None` when it does not build into a lazy DFA (the regex
     /// then always runs).
     fn new(pattern: &str) -> Option<Filter> {
         use regex_automata::hybrid::dfa::DFA;
         use regex_automata::nfa::thompson;
-        let hir = regex_syntax::ParserBuilder::new()
-            .utf8(false)
-            .unicode(false)
-            .build()
-            .parse(pattern)
-            .ok()?;
+        let hir = parse(pattern)?;
         let relaxed = relax(&hir);
         let nfa = thompson::Compiler::new()
             .configure(thompson::Config::new().which_captures(thompson::WhichCaptures::None))
@@ -663,12 +657,7 @@ pub(crate) fn compile(pattern: &str) -> Result<Regex, Box<regex_automata::meta::
 /// Window around a keyword hit for `pattern`: its longest possible match, or `fallback` when
 /// the regex is unbounded. `None` if the pattern does not parse.
 pub fn window_for(pattern: &str, fallback: usize) -> Option<usize> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .utf8(false)
-        .unicode(false)
-        .build()
-        .parse(pattern)
-        .ok()?;
+    let hir = parse(pattern)?;
     Some(hir.properties().maximum_len().unwrap_or(fallback).min(MAX_WINDOW))
 }
 
@@ -698,22 +687,14 @@ mod tests {
 
     #[test]
     fn relaxing_opens_long_counted_repetitions_only() {
-        let parse = |p: &str| {
-            regex_syntax::ParserBuilder::new().utf8(false).unicode(false).build().parse(p).unwrap()
-        };
-        let relaxed = relax(&parse(r"ab(?P<secret>[a-z]{8,2048})(?:,x{1,4}){0,10}c{20}"));
-        assert_eq!(relaxed, parse(r"ab[a-z]{8,}(?:,x{1,4}){0,10}c{20,}"));
+        let relaxed = relax(&parse(r"ab(?P<secret>[a-z]{8,2048})(?:,x{1,4}){0,10}c{20}").unwrap());
+        assert_eq!(relaxed, parse(r"ab[a-z]{8,}(?:,x{1,4}){0,10}c{20,}").unwrap());
     }
 
     #[test]
     fn keyword_offsets_come_from_the_literal_text_holding_a_keyword() {
         let offset = |pattern: &str, keywords: &[&str]| {
-            let hir = regex_syntax::ParserBuilder::new()
-                .utf8(false)
-                .unicode(false)
-                .build()
-                .parse(pattern)
-                .unwrap();
+            let hir = parse(pattern).unwrap();
             let keywords: Vec<Vec<u8>> = keywords.iter().map(|k| k.as_bytes().to_vec()).collect();
             crate::offset::keyword_offset(&hir, &keywords)
         };
