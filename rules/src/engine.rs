@@ -29,6 +29,9 @@ const MAX_DEPTH: u8 = 2;
 /// cannot spend the budget of the text after it: megabytes of base64 (a data URI, a bundled
 /// font) before an encoded key once left none for the key.
 const DECODE_BUDGET: usize = 2 << 20;
+/// Base64 characters two pieces of a long line share (see `State::base64_run`): a multiple
+/// of 4, so that every piece starts on the line's grid, and longer than any token's encoding.
+const PIECE_OVERLAP: usize = 8 * 1024;
 /// Decoding budget each input byte adds (see [`DECODE_BUDGET`]): room for a byte decoded at
 /// each layer.
 const DECODE_PER_BYTE: usize = 2;
@@ -984,6 +987,24 @@ impl State {
         source: Source<'_>,
     ) -> usize {
         let (start, mut end) = (run.start, run.end);
+        if run.len() > decode::MAX_ENCODED {
+            // One line of base64 longer than a layer decodes (a data URI, or text a pusher
+            // put before a key in the same stream): decoded piece by piece on its grid of 4
+            // characters, pieces overlapping by more than a token, each judged as text alone.
+            let mut at = start;
+            while self.budget > 0 {
+                let piece = at..(at + decode::MAX_ENCODED).min(end);
+                if decode::base64(buf, piece.clone(), scratch, decoded).is_some() {
+                    self.scan_decoded(set, options, buf, base, decoded, source);
+                }
+                self.budget = self.budget.saturating_sub(piece.len());
+                if piece.end == end {
+                    break;
+                }
+                at = piece.end - PIECE_OVERLAP;
+            }
+            return end;
+        }
         if let Some(joined) = decode::base64(buf, run, scratch, decoded) {
             end = joined;
             self.scan_decoded(set, options, buf, base, decoded, source);

@@ -848,6 +848,39 @@ fn decoding_agrees_between_streaming_and_whole_input_and_is_bounded() {
     }
 }
 
+/// One line of base64 longer than a decoding layer takes at once, with a key encoded deep
+/// inside the same stream: decoded in pieces, the key found once, at its encoded place.
+#[test]
+fn a_key_inside_a_long_line_of_base64_is_found() {
+    let set = RuleSet::builtin();
+    for (before, after) in [(90_000, 20_000), (65_530, 10), (8, 70_000), (200_000, 3)] {
+        let text = format!(
+            "{} token={TOKEN} {}",
+            "lorem ipsum dolor sit amet ".repeat(before / 27),
+            "consectetur adipiscing ".repeat(after / 23 + 1)
+        );
+        let line = b64(&text);
+        assert!(line.len() > 64 * 1024 && !line.contains('\n'));
+        let input = format!("image: {line}\n");
+        for found in [
+            scan(&set, ScanOptions::default(), input.as_bytes()),
+            scan_stream(&set, 1 << 20, input.as_bytes()),
+        ] {
+            let tokens: Vec<_> = found.iter().filter(|f| f.3 == TOKEN).collect();
+            assert_eq!(
+                tokens.len(),
+                1,
+                "{before}: {:?}",
+                found.iter().map(|f| &f.0).collect::<Vec<_>>()
+            );
+            // Located in the encoded line, past the start of the text that encodes it.
+            let offset = text.find("ghp_").unwrap();
+            let column = tokens[0].2 as usize;
+            assert!(column > 7 + offset * 4 / 3 - 4 && column < 7 + offset * 4 / 3 + 8, "{column}");
+        }
+    }
+}
+
 #[test]
 fn text_a_provider_rule_rejects_is_not_reported_by_the_generic_rules() {
     let set = RuleSet::builtin();
