@@ -61,8 +61,6 @@ fn main() {
                 // How far before a keyword hit a match can start (`offset`); the whole window
                 // when the pattern does not show it. Always written, so that start-up never
                 // parses a regex for it.
-                let keywords: Vec<Vec<u8>> =
-                    keywords.iter().map(|k| k.as_bytes().to_ascii_lowercase()).collect();
                 let max = out["max_len"].as_u64().expect("max_len is a number") as usize;
                 let bound = offset::keyword_offset(&hir, &keywords).unwrap_or(max);
                 out.insert("lookbehind".into(), bound.min(max).into());

@@ -1087,12 +1087,12 @@ impl State {
         source: Source<'_>,
     ) {
         let rule = &set.rules[r as usize];
-        let compiled = rule.compiled();
         let mut at = hit_start.saturating_sub(rule.before).max(self.relative(r, base));
         let end = (hit_end + rule.max_len).min(buf.len());
         if at >= end {
             return;
         }
+        let compiled = rule.compiled();
         if !compiled.may_match(&buf[at..end])
             || !compiled.filter_match(&rule.spec.regex, &Input::new(buf).range(at..end))
         {

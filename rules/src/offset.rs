@@ -3,14 +3,19 @@
 //! `build.rs` (the built-in catalog, at build time), so that both bound windows the same way.
 
 /// A bound on where the first keyword occurrence starts in any match of `hir`: every string
-/// it matches holds one of `keywords` (lowercase; the gate finds them in any case) starting
+/// it matches holds one of `keywords` (in any case, as the gate finds them) starting
 /// at most this many bytes in. `None` when the pattern does not show it within [`BUDGET`]
 /// readings. Literal text is read through case-insensitive letters (`(?i:token)`), and a
 /// class of up to 64 bytes once per byte (`sl\.[a-z0-9]` with keywords `sl.a`, `sl.b`, ...,
 /// or `hc[a-z]ik_` with `hcaik_`, ...).
-pub(crate) fn keyword_offset(hir: &regex_syntax::hir::Hir, keywords: &[Vec<u8>]) -> Option<usize> {
+pub(crate) fn keyword_offset<K: AsRef<str>>(
+    hir: &regex_syntax::hir::Hir,
+    keywords: &[K],
+) -> Option<usize> {
+    let keywords: Vec<Vec<u8>> =
+        keywords.iter().map(|k| k.as_ref().as_bytes().to_ascii_lowercase()).collect();
     let mut budget = BUDGET;
-    concat_offset(Vec::new(), &[hir], keywords, &mut budget)
+    concat_offset(Vec::new(), &[hir], &keywords, &mut budget)
 }
 
 /// Readings of a pattern (see [`concat_offset`]) before [`keyword_offset`] gives up: a

@@ -548,10 +548,7 @@ fn parse(pattern: &str) -> Option<regex_syntax::hir::Hir> {
 
 /// [`crate::offset::keyword_offset`] of a pattern.
 fn keyword_offset(pattern: &str, keywords: &[String]) -> Option<usize> {
-    let hir = parse(pattern)?;
-    let keywords: Vec<Vec<u8>> =
-        keywords.iter().map(|k| k.as_bytes().to_ascii_lowercase()).collect();
-    crate::offset::keyword_offset(&hir, &keywords)
+    crate::offset::keyword_offset(&parse(pattern)?, keywords)
 }
 
 /// See [`Compiled::filter`]: a lazy DFA and a cache per thread that uses it.
@@ -594,9 +591,7 @@ impl Filter {
             );
         Some(Filter { dfa, caches })
     }
-}
 
-impl Filter {
     fn is_match(&self, input: &Input<'_>) -> bool {
         let mut cache = self.caches.get();
         let input = input.clone().earliest(true);
@@ -694,9 +689,7 @@ mod tests {
     #[test]
     fn keyword_offsets_come_from_the_literal_text_holding_a_keyword() {
         let offset = |pattern: &str, keywords: &[&str]| {
-            let hir = parse(pattern).unwrap();
-            let keywords: Vec<Vec<u8>> = keywords.iter().map(|k| k.as_bytes().to_vec()).collect();
-            crate::offset::keyword_offset(&hir, &keywords)
+            crate::offset::keyword_offset(&parse(pattern).unwrap(), keywords)
         };
         assert_eq!(offset(r"\b(?P<secret>ghp_[A-Za-z0-9]{36})\b", &["ghp_"]), Some(0));
         assert_eq!(offset(r"(?i)[a-z_]{0,25}(?:password|pwd)\s*=", &["password", "pwd"]), Some(25));
