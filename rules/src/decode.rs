@@ -130,47 +130,167 @@ pub(crate) fn literal_candidate(buf: &[u8], line: std::ops::Range<usize>) -> boo
     }
 }
 
-/// The next chain of string literals on `line`, starting the search at `*at`, that has an
-/// escape or more than one part, decoded into `out` with its line context; `*at` moves past
-/// it. The returned offset is the chain's end in `buf` (it may lie on a later line). Every
-/// byte read, for chains that fail too, is taken from `budget` (a line of quotes that never
-/// close reads up to [`MAX_ENCODED`] bytes from each); none when it runs out.
+/// Where lexing a line stands: the next byte to look at, and the starts known to fail.
+#[derive(Debug, Default)]
+pub(crate) struct Cursor {
+    pub(crate) at: usize,
+    dead: Dead,
+}
+
+/// Per quote (`"`, `'`), a span of start positions whose literal (or chain) is known not to
+/// close. A span found at the buffer's end is provisional: the next chunk may close it.
+#[derive(Debug, Default)]
+struct Dead {
+    spans: [std::ops::Range<usize>; 2],
+    provisional: [bool; 2],
+    /// The first start that failed at the buffer's end.
+    pending: Option<usize>,
+}
+
+impl Dead {
+    fn kind(quote: u8) -> usize {
+        usize::from(quote == b'\'')
+    }
+
+    fn contains(&self, quote: u8, at: usize) -> bool {
+        self.spans[Dead::kind(quote)].contains(&at)
+    }
+
+    fn set(&mut self, quote: u8, span: std::ops::Range<usize>, provisional: bool) {
+        if provisional {
+            self.pending = Some(self.pending.map_or(span.start, |p| p.min(span.start)));
+        }
+        self.spans[Dead::kind(quote)] = span;
+        self.provisional[Dead::kind(quote)] = provisional;
+    }
+}
+
+/// A [`Cursor`]'s progress kept across the windows of one input, in absolute offsets: a line
+/// longer than the window around a hit is lexed from several hits, and each goes on where the
+/// last stopped.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Lexed {
+    at: u64,
+    dead: [std::ops::Range<u64>; 2],
+}
+
+impl Cursor {
+    #[cfg(test)]
+    pub(crate) fn new(at: usize) -> Self {
+        Cursor { at, dead: Dead::default() }
+    }
+
+    /// A cursor at `line_start` of a buffer whose first byte is at absolute offset `base`, or
+    /// where `lexed` stopped if that is further on (what lies before was lexed, and decoded,
+    /// already), knowing the starts `lexed` found to fail.
+    pub(crate) fn resume(line_start: usize, lexed: &Lexed, base: u64) -> Self {
+        let rel = |o: u64| usize::try_from(o.saturating_sub(base)).unwrap_or(usize::MAX);
+        let spans = lexed.dead.clone().map(|d| rel(d.start)..rel(d.end));
+        let dead = Dead { spans, provisional: [false; 2], pending: None };
+        Cursor { at: line_start.max(rel(lexed.at)), dead }
+    }
+
+    /// The first literal start that ran into the end of the buffer: only a longer buffer
+    /// decides whether it closes.
+    pub(crate) fn pending(&self) -> Option<usize> {
+        self.dead.pending
+    }
+
+    /// Where this cursor stands, for the next [`Cursor::resume`]; provisional spans are left
+    /// out, and a pending start is where the next one resumes.
+    pub(crate) fn save(&self, base: u64) -> Lexed {
+        let abs = |o: usize| base + o as u64;
+        let mut dead = [0..0, 0..0];
+        for (kind, span) in self.dead.spans.iter().enumerate() {
+            if !self.dead.provisional[kind] {
+                dead[kind] = abs(span.start)..abs(span.end);
+            }
+        }
+        Lexed { at: abs(self.dead.pending.map_or(self.at, |p| p.min(self.at))), dead }
+    }
+}
+
+/// The next chain of string literals on `line`, starting the search at `cursor.at`, that has
+/// an escape or more than one part, decoded into `out` with its line context; the cursor
+/// moves past it. Chains that follow it within [`CONTEXT`] bytes are decoded into the same
+/// text, the bytes between them copied (a line of short escaped strings, as minified code
+/// has, is one decoded text, not one per string with its context each). The returned offset
+/// is where the last chain ends in `buf` (it may lie on a later line). Every byte read, for
+/// chains that fail too, is taken from `budget`; none when it runs out. A literal that does
+/// not close settles every later quote of its kind up to where it stopped (see [`literal`]),
+/// so a line of quotes that never close is read about once, not once per quote.
 pub(crate) fn next_literal_chain(
     buf: &[u8],
     line: std::ops::Range<usize>,
-    at: &mut usize,
+    cursor: &mut Cursor,
     out: &mut Decoded,
     budget: &mut usize,
 ) -> Option<usize> {
-    while *at < line.end && *budget > 0 {
-        let i = *at;
+    // Where the decoded text's last chain ends, once it has one.
+    let mut joined: Option<(usize, usize)> = None;
+    loop {
+        if let Some((first, end)) = joined {
+            // Only a chain close after the last one, within one decoded text's reach.
+            let near = (end + CONTEXT).min(line.end).min(first + MAX_ENCODED);
+            if cursor.at >= near || *budget == 0 {
+                out.core.end = out.bytes.len();
+                let after = context_end(buf, end).max(end);
+                out.copy(buf, end..after);
+                out.finish(after);
+                cursor.at = cursor.at.max(end);
+                return Some(end);
+            }
+        } else if cursor.at >= line.end || *budget == 0 {
+            return None;
+        }
+        let i = cursor.at;
         let b = buf[i];
         if b != b'"' && b != b'\'' {
-            *at += 1;
+            cursor.at += 1;
             continue;
         }
-        out.clear();
-        out.copy(buf, context_start(buf, i)..i);
+        if cursor.dead.contains(b, i) {
+            // Known to fail; past both kinds' known failures at once where they overlap.
+            let [double, single] = &cursor.dead.spans;
+            cursor.at = if double.contains(&i) && single.contains(&i) {
+                double.end.min(single.end)
+            } else {
+                i + 1
+            };
+            *budget = budget.saturating_sub(1);
+            continue;
+        }
+        let mark = out.bytes.len();
+        match joined {
+            None => {
+                out.clear();
+                out.copy(buf, context_start(buf, i)..i);
+            }
+            Some((_, end)) => out.copy(buf, end..i),
+        }
         let core_start = out.bytes.len();
         let mut reach = i;
-        let found = chain(buf, i, out, &mut reach);
+        let found = chain(buf, i, out, &mut reach, &mut cursor.dead);
         *budget = budget.saturating_sub(reach - i + 1);
         match found {
-            Some(chain) => {
-                *at = chain.end;
-                // Binary test vectors (`"\x00\x01..."`) are not text a key hides in.
-                if chain.changed && printable(&out.bytes[core_start..], 10) {
-                    out.core = core_start..out.bytes.len();
-                    let after = context_end(buf, chain.end).max(chain.end);
-                    out.copy(buf, chain.end..after);
-                    out.finish(after);
-                    return Some(chain.end);
+            // Binary test vectors (`"\x00\x01..."`) are not text a key hides in.
+            Some(chain) if chain.changed && printable(&out.bytes[core_start..], 10) => {
+                cursor.at = chain.end;
+                match &mut joined {
+                    None => {
+                        out.core = core_start..out.bytes.len();
+                        joined = Some((i, chain.end));
+                    }
+                    Some((_, end)) => *end = chain.end,
                 }
             }
-            None => *at += 1,
+            found => {
+                out.bytes.truncate(mark);
+                out.map.truncate(mark);
+                cursor.at = found.map_or(i + 1, |chain| chain.end);
+            }
         }
     }
-    None
 }
 
 struct Chain {
@@ -181,12 +301,32 @@ struct Chain {
 
 /// Literals joined from the quote at `start`, their contents appended to `out`; `reach` is
 /// moved to the furthest byte read.
-fn chain(buf: &[u8], start: usize, out: &mut Decoded, reach: &mut usize) -> Option<Chain> {
+fn chain(
+    buf: &[u8],
+    start: usize,
+    out: &mut Decoded,
+    reach: &mut usize,
+    dead: &mut Dead,
+) -> Option<Chain> {
     let mut at = start;
     let mut parts = 0;
     let mut changed = false;
+    let mut first_end = start;
     loop {
-        let (end, escaped) = literal(buf, at, out, reach)?;
+        let Some((end, escaped)) = literal(buf, at, out, reach, dead) else {
+            if parts > 0 {
+                // The quotes of the first literal's kind inside it were escaped there: each
+                // starts a literal read as the rest of this one, closing where it closes and
+                // joined to the same literal that failed. Only this line's span is kept (the
+                // failed literal's own is found again when lexing gets there).
+                let provisional = dead.provisional[Dead::kind(buf[at])];
+                dead.set(buf[start], start..first_end, provisional);
+            }
+            return None;
+        };
+        if parts == 0 {
+            first_end = end;
+        }
         parts += 1;
         changed |= escaped;
         let ends_line = out.bytes.last() == Some(&b'\n');
@@ -247,24 +387,40 @@ fn skip_space(buf: &[u8], mut i: usize) -> usize {
 /// One quoted literal at `start`: its decoded content appended to `out`; the offset after
 /// its closing quote and whether it held an escape. `None` when it does not close on its
 /// line. `reach` is moved to the furthest byte read.
+///
+/// `dead` holds, per quote, the starts already known to fail. A quote of the same kind
+/// inside a literal that failed was escaped there (a quote is never part of a longer
+/// escape), so the literal it starts is read from the very next byte exactly as the failed
+/// one was: it fails at the same line end. Past [`MAX_ENCODED`] a literal is not read, but
+/// the failed one's reading is followed to its line's end to find where those later starts
+/// would close, and only the starts too far from that close are settled.
 fn literal(
     buf: &[u8],
     start: usize,
     out: &mut Decoded,
     reach: &mut usize,
+    dead: &mut Dead,
 ) -> Option<(usize, bool)> {
     let quote = buf[start];
+    if dead.contains(quote, start) {
+        return None;
+    }
     let mut i = start + 1;
     let mut escaped = false;
     let limit = (start + MAX_ENCODED).min(buf.len());
+    let mut last = i;
     while i < limit {
+        last = i;
         let b = buf[i];
         *reach = (*reach).max(i);
         if b == quote {
             return Some((i + 1, escaped));
         }
         match b {
-            b'\n' => return None,
+            b'\n' => {
+                dead.set(quote, start..i, false);
+                return None;
+            }
             b'\\' if i + 1 < limit => {
                 let (len, value) = escape(&buf[i + 1..limit]);
                 // `"...\n"` alone (a format string, a line of text) changes nothing a rule
@@ -296,7 +452,42 @@ fn literal(
             }
         }
     }
+    if i >= buf.len() {
+        // The buffer ends inside the literal: so do the later ones.
+        dead.set(quote, start..buf.len(), true);
+        return None;
+    }
+    // Cut at `MAX_ENCODED`: the same reading goes on, without decoding, to the close or line
+    // end every later start of this kind shares; a start within `MAX_ENCODED` of a close is
+    // a literal to read.
+    // (A backslash just before the cut was read as a byte; uncut, it escapes the next one.)
+    let resume = if buf[last] == b'\\' && last + 1 == limit { last } else { i };
+    let stop = skip_literal(buf, resume, quote);
+    // A later start `j` closes at `stop` when `stop < j + MAX_ENCODED`.
+    let settled = match buf.get(stop) {
+        Some(&b) if b == quote => (stop + 1).saturating_sub(MAX_ENCODED),
+        _ => stop,
+    };
+    *reach = (*reach).max(stop.min(buf.len() - 1));
+    dead.set(quote, start..settled.max(start + 1), stop >= buf.len());
     None
+}
+
+/// From `i`, inside a literal quoted with `quote`, on a grid of escapes: the offset of its
+/// closing quote, of the line end, or the buffer's end.
+fn skip_literal(buf: &[u8], mut i: usize, quote: u8) -> usize {
+    while i < buf.len() {
+        match buf[i] {
+            b if b == quote => return i,
+            b'\n' => return i,
+            // An escape's first byte after the backslash is never a quote nor a line end
+            // that ends the literal (`\\\n` continues it), and the bytes of a longer escape
+            // (hex digits) never are.
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    buf.len()
 }
 
 enum Escape {
@@ -798,28 +989,50 @@ mod tests {
         assert_eq!(&out.bytes[out.core.clone()], plain.as_bytes());
     }
 
-    /// Lexing literals that fail costs budget too: a line of quotes that never close (each read
-    /// up to `MAX_ENCODED` bytes) stops when the budget is spent, not after the square of the
-    /// line's length.
+    /// Lexing literals that fail costs budget too, and a literal that fails settles the
+    /// later quotes of its kind: a line of quotes that never close is read about once, not
+    /// once per quote (the square of its length), whether it ends at a line end, at the end of
+    /// the buffer, or runs past `MAX_ENCODED`.
     #[test]
-    fn failed_literals_are_charged_to_the_budget() {
-        let line = "token = ".to_owned() + &"\\'".repeat(4096);
-        let mut budget = 100_000;
-        let found = next_literal_chain(
-            line.as_bytes(),
-            0..line.len(),
-            &mut 0,
-            &mut Decoded::default(),
-            &mut budget,
-        );
-        assert_eq!((found, budget), (None, 0));
+    fn a_line_of_quotes_that_never_close_is_read_once() {
+        for (line, close) in [
+            ("token = ".to_owned() + &"\\'".repeat(4096) + "\n", None),
+            ("token = ".to_owned() + &"\\'".repeat(4096), None),
+            ("token = ".to_owned() + &"\\'".repeat(100_000) + "x\n", None),
+            // Closed 150,000 bytes on: only the starts within `MAX_ENCODED` of it are read.
+            ("token = ".to_owned() + &"\\'".repeat(75_000) + "\\x41' tail\n", Some(150_013)),
+        ] {
+            let mut budget = usize::MAX;
+            let mut out = Decoded::default();
+            let found = next_literal_chain(
+                line.as_bytes(),
+                0..line.len(),
+                &mut Cursor::new(0),
+                &mut out,
+                &mut budget,
+            );
+            let spent = usize::MAX - budget;
+            match close {
+                None => assert_eq!(found, None),
+                Some(at) => {
+                    // The longest literal that closes there, decoded.
+                    assert_eq!(found, Some(at));
+                    // From the first quote less than `MAX_ENCODED` before the close: 32,765
+                    // escaped quotes and the `A`.
+                    let core = &out.bytes[out.core.clone()];
+                    assert_eq!(core.len(), 32_766);
+                    assert!(core.ends_with(b"''A"));
+                }
+            }
+            assert!(spent < 4 * line.len(), "{} bytes: {spent}", line.len());
+        }
         // A line that decodes is charged what it read, and leaves the rest.
         let line = "token = \"a\" + \"b\"";
         let mut budget = 100_000;
         assert!(next_literal_chain(
             line.as_bytes(),
             0..line.len(),
-            &mut 0,
+            &mut Cursor::new(0),
             &mut Decoded::default(),
             &mut budget
         )
@@ -836,7 +1049,7 @@ mod tests {
         next_literal_chain(
             text.as_bytes(),
             line_start..line_end,
-            &mut { line_start },
+            &mut Cursor::new(line_start),
             &mut out,
             &mut { usize::MAX },
         )?;

@@ -32,9 +32,11 @@ const DECODE_BUDGET: usize = 2 << 20;
 /// Base64 characters two pieces of a long line share (see `State::base64_run`): a multiple
 /// of 4, so that every piece starts on the line's grid, and longer than any token's encoding.
 const PIECE_OVERLAP: usize = 8 * 1024;
-/// Decoding budget each input byte adds (see [`DECODE_BUDGET`]): room for a byte decoded at
-/// each layer.
-const DECODE_PER_BYTE: usize = 2;
+/// Decoding budget each input byte adds (see [`DECODE_BUDGET`]): room for a byte read and
+/// decoded at each of the [`MAX_DEPTH`] layers. Every decoder is linear (string literals that
+/// never close settle the quotes after them, see `decode::literal`), so only input crafted to
+/// multiply work across layers spends it, and then [`Scanner::cut_short`] says so.
+const DECODE_PER_BYTE: usize = 4;
 
 /// A compiled, immutable set of rules; share it across threads.
 #[derive(Debug)]
@@ -361,8 +363,18 @@ struct State {
     depth: u8,
     child: Option<Box<State>>,
     budget: usize,
+    /// The budget an input starts with, and what each byte read adds at depth 0:
+    /// ([`DECODE_BUDGET`], [`DECODE_PER_BYTE`]).
+    allowance: (usize, usize),
+    /// The budget ran out in this input: encoded text after that point may be undecoded.
+    cut_short: bool,
     /// Absolute offset up to which keyword hits' lines were decoded already.
     decoded_to: u64,
+    /// Where lexing string literals stopped in this input (see `decode::Lexed`).
+    lexed: decode::Lexed,
+    /// A string literal's absolute start that the end of the buffer cut (see
+    /// `State::decode_literals`): lexed again at the next step's start.
+    relex: Option<u64>,
     /// Spans a provider rule matched and then rejected (checksum, allowlist, entropy, a
     /// format that is not reported): the format is known and is not a secret, so a generic
     /// rule must not report that text either.
@@ -583,11 +595,23 @@ impl<'r> Scanner<'r> {
 
     /// Prepares per-input state; false when the path is allowlisted globally.
     fn begin(&mut self, source: Source<'_>, binary: bool) -> bool {
+        if let Some(raw) = &mut self.raw {
+            raw.cut_short = false;
+        }
         self.state.begin(self.set, &self.options, source, binary)
     }
 
     fn end(&mut self) {
         self.state.end(self.set);
+    }
+
+    /// Whether the last input's decoding budget ran out: encoded text in it (base64, string
+    /// escapes, percent-encoding) may not all have been decoded, so a key hidden there may
+    /// have been missed. Linear costs cannot spend the budget ([`DECODE_PER_BYTE`] a byte
+    /// read), so this is input crafted to be slow to decode, or pathological: a gate must not
+    /// treat such an input as scanned.
+    pub fn cut_short(&self) -> bool {
+        self.state.cut_short || self.raw.as_ref().is_some_and(|raw| raw.cut_short)
     }
 }
 
@@ -625,8 +649,10 @@ impl Window {
         }
         let flush_to = (self.base + limit as u64).saturating_sub(set.max_window as u64);
         state.flush(set, flush_to, sink);
-        // Two windows stay before the next step's first byte: one of UTF-16 characters.
-        let drop = limit.saturating_sub(2 * set.max_window);
+        // Two windows stay before the next step's first byte: one of UTF-16 characters. So
+        // does a string literal the buffer's end cut.
+        let relex = state.relex.map_or(usize::MAX, |r| r.saturating_sub(self.base) as usize);
+        let drop = limit.saturating_sub(2 * set.max_window).min(relex);
         state.lines.advance(&buf[..drop]);
         buf.drain(..drop);
         self.base += drop as u64;
@@ -649,7 +675,11 @@ impl State {
             depth,
             child: None,
             budget: 0,
+            allowance: (DECODE_BUDGET, DECODE_PER_BYTE),
+            cut_short: false,
             decoded_to: 0,
+            lexed: decode::Lexed::default(),
+            relex: None,
             vetoes: Vec::new(),
             decoded: Decoded::default(),
             scratch: Vec::new(),
@@ -666,8 +696,11 @@ impl State {
     ) -> bool {
         self.lines = Lines::default();
         self.binary = binary;
-        self.budget = DECODE_BUDGET;
+        self.budget = self.allowance.0;
+        self.cut_short = false;
         self.decoded_to = 0;
+        self.lexed = decode::Lexed::default();
+        self.relex = None;
         if let Some(path) = source.path {
             if set
                 .allowlists
@@ -732,12 +765,21 @@ impl State {
             (limit + set.gate.longest).saturating_sub(1).min(buf.len())
         };
         if self.depth == 0 {
-            let read = limit.saturating_sub(from).saturating_mul(DECODE_PER_BYTE);
+            let read = limit.saturating_sub(from).saturating_mul(self.allowance.1);
             self.budget = self.budget.saturating_add(read);
+        }
+        let decode = options.decode && self.depth < MAX_DEPTH;
+        if let Some(at) = self.relex.take().filter(|_| decode && self.budget > 0) {
+            // The last step's buffer ended inside a literal; the chunk loop kept its start.
+            if let Some(at) =
+                at.checked_sub(base).map(|at| at as usize).filter(|&at| at < buf.len())
+            {
+                let line = line_around(buf, at);
+                self.decode_literals(set, options, buf, base, at..line.end, source);
+            }
         }
         let mut hits = std::mem::take(&mut self.hits);
         set.gate.hits(buf, from, search_end, &mut hits);
-        let decode = options.decode && self.depth < MAX_DEPTH;
         for hit in hits.iter().filter(|h| h.start < limit) {
             for &r in set.gate.owners(hit.pattern) {
                 if !self.disabled[r as usize] {
@@ -812,6 +854,11 @@ impl State {
                 self.matched(set, options, r, buf, base, m.start(), m.end(), source);
                 at = m.end().max(m.start() + 1);
             }
+        }
+        // Only this step's start adds to the budget: if it is spent now, some decoding in this
+        // step was skipped or stopped (decoded layers share it, so theirs is counted here).
+        if self.depth == 0 && self.budget == 0 {
+            self.cut_short = true;
         }
     }
 
@@ -925,28 +972,11 @@ impl State {
         source: Source<'_>,
     ) {
         let line = line_around(buf, hit.start);
-        let (line_start, line_end) = (line.start, line.end);
-        let mut decoded = std::mem::take(&mut self.decoded);
-        let mut done = line_end;
+        let mut done = line.end;
         if decode::literal_candidate(buf, line.clone()) {
-            // Every changed chain of the line at once: the line is lexed once, whatever
-            // the number of hits on it.
-            let mut at = line_start;
-            while self.budget > 0 {
-                let Some(end) = decode::next_literal_chain(
-                    buf,
-                    line.clone(),
-                    &mut at,
-                    &mut decoded,
-                    &mut self.budget,
-                ) else {
-                    break;
-                };
-                done = done.max(end);
-                self.budget = self.budget.saturating_sub(decoded.bytes.len());
-                self.scan_decoded(set, options, buf, base, &decoded, source);
-            }
+            done = done.max(self.decode_literals(set, options, buf, base, line.clone(), source));
         }
+        let mut decoded = std::mem::take(&mut self.decoded);
         // A short base64 value assigned to the name that hit (`DB_PASSWORD: <base64>`,
         // `"AWS_ACCESS_KEY_ID": "<base64>"`); longer runs are decoded wherever they are.
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -970,6 +1000,46 @@ impl State {
         self.decoded = decoded;
         // Other hits on this line (or in its chains) see the same decoded text.
         self.decoded_to = base + done as u64;
+    }
+
+    /// Every changed chain of string literals on `line` at once (the line is lexed once,
+    /// whatever the number of hits on it), from where the last lexing stopped; returns where
+    /// the last chain ends. A literal the buffer's end cuts is lexed again from its start in
+    /// the next step ([`State::relex`]), which the chunk loop keeps in the buffer.
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn decode_literals(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        buf: &[u8],
+        base: u64,
+        line: std::ops::Range<usize>,
+        source: Source<'_>,
+    ) -> usize {
+        let mut decoded = std::mem::take(&mut self.decoded);
+        let mut done = line.start;
+        let mut cursor = decode::Cursor::resume(line.start, &self.lexed, base);
+        while self.budget > 0 {
+            let Some(end) = decode::next_literal_chain(
+                buf,
+                line.clone(),
+                &mut cursor,
+                &mut decoded,
+                &mut self.budget,
+            ) else {
+                break;
+            };
+            done = done.max(end);
+            self.budget = self.budget.saturating_sub(decoded.bytes.len());
+            self.scan_decoded(set, options, buf, base, &decoded, source);
+        }
+        self.lexed = cursor.save(base);
+        if let Some(at) = cursor.pending() {
+            let at = base + at as u64;
+            self.relex = Some(self.relex.map_or(at, |r| r.min(at)));
+        }
+        self.decoded = decoded;
+        done
     }
 
     /// Decodes one base64 run and the wrapped lines after it (their length taken from the
@@ -1033,6 +1103,8 @@ impl State {
         child.lines = Lines::default();
         child.budget = self.budget;
         child.decoded_to = 0;
+        child.lexed = decode::Lexed::default();
+        child.relex = None;
         let bytes = &decoded.bytes;
         child.step(set, options, bytes, 0, 0, bytes.len(), true, source);
         for &r in &child.touched {
@@ -1394,4 +1466,43 @@ fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> io::Result<b
     // file costs its size, not a zeroed chunk.
     let read = reader.take(missing as u64).read_to_end(buf)?;
     Ok(read < missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A spent budget leaves the input marked cut short, and only that input; with the budget
+    /// every input gets, the same input decodes to the end.
+    #[test]
+    fn a_spent_budget_marks_the_input_cut_short() {
+        use base64::Engine as _;
+        let set = RuleSet::builtin();
+        let token = "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"; // leakgate:allow (test fixture)
+        let b64 = base64::engine::general_purpose::STANDARD.encode(token);
+        // Strings holding escaped strings, each with a keyword: the densest decoding work.
+        let input =
+            format!("x = {}\ndata:\n  GITHUB_TOKEN: {b64}\n", r#""token\"A\"";"#.repeat(20_000));
+        let scan = |scanner: &mut Scanner<'_>, streamed: bool| {
+            let mut found = Vec::new();
+            let mut sink = |m: Match<'_>| found.push(m.rule.id().to_owned());
+            if streamed {
+                scanner.scan_reader(input.as_bytes(), Source::default(), &mut sink).unwrap();
+            } else {
+                scanner.scan_bytes(input.as_bytes(), Source::default(), &mut sink);
+            }
+            found.contains(&"github-pat-classic".to_owned())
+        };
+        for streamed in [false, true] {
+            let mut scanner =
+                set.scanner(ScanOptions { chunk_size: 64 << 10, ..Default::default() });
+            assert!(scan(&mut scanner, streamed));
+            assert!(!scanner.cut_short());
+            scanner.state.allowance = (0, 1);
+            assert!(!scan(&mut scanner, streamed), "the key is past the spent budget");
+            assert!(scanner.cut_short());
+            scanner.scan_bytes(b"plain text\n", Source::default(), |_| {});
+            assert!(!scanner.cut_short(), "the flag is the last input's");
+        }
+    }
 }

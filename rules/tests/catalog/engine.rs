@@ -848,6 +848,48 @@ fn decoding_agrees_between_streaming_and_whole_input_and_is_bounded() {
     }
 }
 
+/// Input crafted to be slow to decode, then a key encoded after it: lines of string literals
+/// that never close, each read to its line's end from every keyword, once spent the budget
+/// before the key; strings of escaped strings, one to a keyword, cost the most a byte. Each
+/// is decoded to the end, whole and in chunks, and none is cut short, nor are large ordinary
+/// inputs (`Scanner::cut_short`, which a gate treats as unscanned).
+#[test]
+fn crafted_decoding_work_does_not_spend_the_budget_before_a_key() {
+    let set = RuleSet::builtin();
+    let tail = format!("data:\n  GITHUB_TOKEN: {}\n", b64(TOKEN));
+    let quotes = format!("token = {}", "\\'".repeat(2044)).repeat(50);
+    let block = b64(&"lorem ipsum dolor sit amet ".repeat(1800));
+    let inputs = [
+        format!("{quotes}\n").repeat(20),
+        format!("x = {}\n", r#""token\"A\"";"#.repeat(300_000)),
+        format!("{}\n", serde_json::to_string(&r#""token\"A\"";"#.repeat(4000)).unwrap())
+            .repeat(80),
+        format!("{block}\n").repeat(56),
+        format!("{}\n", b64(&"lorem ipsum dolor sit amet ".repeat(40)).repeat(2000)),
+        format!("{{\"cells\": [{}]}}\n", "\"x = \\\"token\\\" + \\\"y\\\"\\n\", ".repeat(100_000)),
+    ];
+    for input in inputs.map(|i| i + &tail) {
+        for streamed in [false, true] {
+            let mut scanner =
+                set.scanner(ScanOptions { chunk_size: 1 << 20, ..ScanOptions::default() });
+            let mut found = Vec::new();
+            let mut sink = |m: leakgate_rules::Match<'_>| found.push(m.secret.expose().to_vec());
+            if streamed {
+                scanner.scan_reader(input.as_bytes(), Source::default(), &mut sink).unwrap();
+            } else {
+                scanner.scan_bytes(input.as_bytes(), Source::default(), &mut sink);
+            }
+            let what = format!("{} bytes, streamed {streamed}", input.len());
+            assert!(
+                found.iter().any(|f| f == TOKEN.as_bytes()),
+                "{what}: {:?}",
+                found.iter().map(|f| String::from_utf8_lossy(f)).collect::<Vec<_>>()
+            );
+            assert!(!scanner.cut_short(), "{what}");
+        }
+    }
+}
+
 /// One line of base64 longer than a decoding layer takes at once, with a key encoded deep
 /// inside the same stream: decoded in pieces, the key found once, at its encoded place.
 #[test]
@@ -908,4 +950,24 @@ fn a_scanner_s_debug_shows_no_scanned_or_decoded_text() {
     scanner.scan_bytes(manifest.as_bytes(), Source::default(), |_| {});
     let shown = format!("{scanner:?}");
     assert!(!shown.contains(&TOKEN[4..20]) && !shown.contains(&b64(TOKEN)[..20]), "{shown}");
+}
+
+/// A string literal that a chunk's end cuts is not taken for one that never closes: the
+/// next chunk reads it whole (literals that fail settle later quotes only while the buffer
+/// they failed in lasts).
+#[test]
+fn an_escaped_key_across_a_chunk_boundary_is_found() {
+    let set = RuleSet::builtin();
+    let escaped: String = TOKEN.bytes().map(|b| format!("\\x{b:02x}")).collect();
+    for pad in (3_900..4_300).step_by(37) {
+        // Longer than what a chunk keeps past the hits it scans: the literal runs past the
+        // end of the buffer its first hit is lexed in.
+        for prefix in [String::new(), r#"\"x\" "#.repeat(50), r#"\"x\" "#.repeat(10_000)] {
+            let input = format!("{}\ntoken = \"{prefix}{escaped}\" + \" end\"\n", "a".repeat(pad));
+            for chunk in [4096, 5000] {
+                let found = scan_stream(&set, chunk, input.as_bytes());
+                assert!(found.iter().any(|f| f.3 == TOKEN), "pad {pad}, chunk {chunk}: {found:?}");
+            }
+        }
+    }
 }
