@@ -81,7 +81,7 @@ impl Ledger {
             Entry::Occupied(mut slot) => match std::mem::replace(slot.get_mut(), Slot::Done) {
                 Slot::Scanned { flagged: true, .. } => Some(job),
                 Slot::Scanned { outcome, flagged: false } => {
-                    tally.record(outcome, message);
+                    tally.record(outcome, message, false);
                     None
                 }
                 // The walk names each blob once; keep what is there.
@@ -239,7 +239,7 @@ impl Bulk<'_> {
         match self.ledger.claim(&id) {
             Claim::Named(job) => {
                 let outcome = named(&job, worker);
-                self.tally.record(outcome, message);
+                self.tally.record(outcome, message, worker.scanner.cut_short());
             }
             Claim::Seen => {}
             // A message is scanned without a path anyway.
@@ -249,10 +249,12 @@ impl Bulk<'_> {
                 let outcome = worker.scanner.scan_bytes(text, Source { path: None }, |_| {
                     flagged = true;
                 });
+                // Cut short, it is scanned again with its path, which counts it.
+                flagged |= worker.scanner.cut_short();
                 if let Some(job) = self.ledger.scanned(id, outcome, flagged) {
                     // Named while it was being scanned.
                     let outcome = if flagged { named(&job, worker) } else { outcome };
-                    self.tally.record(outcome, message);
+                    self.tally.record(outcome, message, flagged && worker.scanner.cut_short());
                 }
             }
         }

@@ -37,8 +37,12 @@ impl std::str::FromStr for Mode {
 pub struct HookSettings {
     /// block | warn | off.
     pub mode: Option<Mode>,
-    /// Let the push through when the budget runs out or the hook fails.
+    /// Let the push through when the hook cannot run (the server's trouble).
     pub fail_open: Option<bool>,
+    /// Let a push through that could not be scanned in full (the time budget ran out, or
+    /// content exhausted decoding), recorded as unscanned for a rescan. Off by default: the
+    /// pusher decides what a push holds and how long it takes to scan.
+    pub accept_incomplete: Option<bool>,
     /// The time budget in milliseconds.
     pub timeout_ms: Option<u64>,
     /// Whether `-o leakgate.bypass=<reason>` is honoured.
@@ -136,6 +140,7 @@ impl HookSettings {
         HookSettings {
             mode: self.mode.or(lower.mode),
             fail_open: self.fail_open.or(lower.fail_open),
+            accept_incomplete: self.accept_incomplete.or(lower.accept_incomplete),
             timeout_ms: self.timeout_ms.or(lower.timeout_ms),
             allow_bypass: self.allow_bypass.or(lower.allow_bypass),
             bypass_users: self.bypass_users.or(lower.bypass_users),
@@ -176,6 +181,8 @@ impl HookSettings {
         let settings = HookSettings {
             mode: errors.value(string("leakgate.mode"), "leakgate.mode"),
             fail_open: errors.flag(string("leakgate.failOpen"), "leakgate.failOpen"),
+            accept_incomplete: errors
+                .flag(string("leakgate.acceptIncomplete"), "leakgate.acceptIncomplete"),
             timeout_ms: errors.value(string("leakgate.timeoutMs"), "leakgate.timeoutMs"),
             allow_bypass: errors.flag(string("leakgate.allowBypass"), "leakgate.allowBypass"),
             bypass_users: strings("leakgate.bypassUsers"),
@@ -214,6 +221,8 @@ impl HookSettings {
         let settings = HookSettings {
             mode: errors.value(env("LEAKGATE_MODE"), "LEAKGATE_MODE"),
             fail_open: errors.flag(env("LEAKGATE_FAIL_OPEN"), "LEAKGATE_FAIL_OPEN"),
+            accept_incomplete: errors
+                .flag(env("LEAKGATE_ACCEPT_INCOMPLETE"), "LEAKGATE_ACCEPT_INCOMPLETE"),
             timeout_ms: errors.value(env("LEAKGATE_TIMEOUT_MS"), "LEAKGATE_TIMEOUT_MS"),
             allow_bypass: errors.flag(env("LEAKGATE_ALLOW_BYPASS"), "LEAKGATE_ALLOW_BYPASS"),
             bypass_users: list("LEAKGATE_BYPASS_USERS"),
@@ -241,6 +250,7 @@ impl HookSettings {
         HookConfig {
             mode: self.mode.unwrap_or(Mode::Block),
             fail_open: self.fail_open.unwrap_or(true),
+            accept_incomplete: self.accept_incomplete.unwrap_or(false),
             timeout: Duration::from_millis(self.timeout_ms.unwrap_or(4000)),
             allow_bypass: self.allow_bypass.unwrap_or(false),
             bypass_users: self.bypass_users.unwrap_or_default(),
@@ -321,8 +331,10 @@ fn parse_bool(value: Option<String>, key: &str) -> Result<Option<bool>, SettingE
 pub struct HookConfig {
     /// block | warn | off.
     pub mode: Mode,
-    /// Let the push through when the budget runs out or the hook fails.
+    /// Let the push through when the hook cannot run.
     pub fail_open: bool,
+    /// Let a push through that could not be scanned in full (recorded, rescanned).
+    pub accept_incomplete: bool,
     /// The time budget.
     pub timeout: Duration,
     /// Whether bypass push options are honoured.

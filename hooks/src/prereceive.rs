@@ -341,9 +341,17 @@ pub fn pre_receive(ctx: &HookContext<'_>, input: &[u8], recorder: &dyn Recorder)
         return Verdict::pass(Vec::new());
     }
     match scan_push(ctx, input) {
-        Ok(scanned) if scanned.complete => decide(ctx, scanned, recorder),
+        Ok(scanned) if scanned.complete && scanned.cut_short == 0 => decide(ctx, scanned, recorder),
         Ok(scanned) => {
-            let why = format!("time budget of {} ms exhausted", config.timeout.as_millis());
+            let why = if scanned.complete {
+                format!(
+                    "{} file(s) hold content that exhausted decoding, where an encoded secret \
+                     may hide",
+                    scanned.cut_short
+                )
+            } else {
+                format!("time budget of {} ms exhausted", config.timeout.as_millis())
+            };
             incomplete(ctx, scanned, &why, recorder)
         }
         Err(Fault::Content(why)) => content_rejected(&why),
@@ -480,6 +488,7 @@ struct Scanned {
     findings: Vec<Finding>,
     commits: Vec<ObjectId>,
     complete: bool,
+    cut_short: u64,
     elapsed: Duration,
 }
 
@@ -543,6 +552,7 @@ fn scan_push(ctx: &HookContext<'_>, input: &[u8]) -> Result<Scanned, Fault> {
         findings,
         commits: stats.new_commits,
         complete: stats.complete,
+        cut_short: stats.cut_short,
         elapsed: ctx.started.elapsed(),
     })
 }
@@ -562,7 +572,10 @@ fn finding_line(f: &Finding) -> String {
     )
 }
 
-/// The budget ran out. Findings already made still block; without any, `failOpen` decides.
+/// The push could not be scanned in full: the budget ran out, or content exhausted decoding.
+/// Findings already made still block; without any the push is rejected, unless
+/// `acceptIncomplete` lets it through (recorded as unscanned, for a rescan). The pusher
+/// decides how long a push takes to scan, so this is not `failOpen`'s to decide.
 fn incomplete(
     ctx: &HookContext<'_>,
     scanned: Scanned,
@@ -593,8 +606,23 @@ fn incomplete(
         }
         return verdict;
     }
-    let mut verdict =
-        Site::of(ctx).unscanned(&scanned.updates, why, ctx.config.fail_open, recorder);
+    if !ctx.config.accept_incomplete && ctx.config.mode == Mode::Block {
+        let mut lines = vec![
+            format!("leakgate: this push could not be scanned in full ({}).", clean(why)),
+            "leakgate: it is rejected: push it in smaller parts, or ask an administrator \
+             (leakgate.timeoutMs, leakgate.acceptIncomplete)."
+                .to_owned(),
+        ];
+        if !scanned.findings.is_empty() {
+            lines.push(format!(
+                "leakgate: {} possible secret(s) found before the scan stopped:",
+                scanned.findings.len()
+            ));
+            lines.extend(scanned.findings.iter().map(finding_line));
+        }
+        return Verdict { exit: 1, lines, findings: scanned.findings, record: None };
+    }
+    let mut verdict = Site::of(ctx).unscanned(&scanned.updates, why, true, recorder);
     if verdict.exit == 0 && !scanned.findings.is_empty() {
         verdict.lines.push(format!(
             "leakgate: {} possible secret(s) found before the budget ran out:",
@@ -968,6 +996,74 @@ pub fn blocks(config: &HookConfig, severity: Severity) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The events recorded.
+    struct Records(Mutex<Vec<String>>);
+
+    impl Recorder for Records {
+        fn record(&self, record: &AuditRecord) -> Result<(), String> {
+            self.0.lock().unwrap().push(record.event.to_string());
+            Ok(())
+        }
+    }
+
+    /// A scan cut short (by the time budget, or by content that exhausted decoding) rejects
+    /// the push in block mode unless the server accepts incomplete scans, whatever `failOpen`
+    /// says; accepted, it is recorded as unscanned. Warn mode lets it through, recorded.
+    #[test]
+    fn an_incomplete_scan_rejects_unless_accepted() {
+        let rules = RuleSet::builtin();
+        let key = FingerprintKey::new(b"test key of 32 bytes, not real!!");
+        let update = RefUpdate {
+            old: ObjectId::null(gix::hash::Kind::Sha1),
+            new: ObjectId::from_hex(b"1111111111111111111111111111111111111111").unwrap(),
+            name: b"refs/heads/main".to_vec(),
+        };
+        for (fail_open, accept, mode, passes) in [
+            (true, false, Mode::Block, false),
+            (false, false, Mode::Block, false),
+            (false, true, Mode::Block, true),
+            (false, false, Mode::Warn, true),
+        ] {
+            for (complete, cut_short) in [(false, 0), (true, 2)] {
+                let config = HookConfig {
+                    fail_open,
+                    accept_incomplete: accept,
+                    mode,
+                    ..crate::config::HookSettings::default().resolve()
+                };
+                let env = |_: &str| None;
+                let ctx = HookContext {
+                    rules: &rules,
+                    key: &key,
+                    config: &config,
+                    git_dir: Path::new("/srv/git/r.git"),
+                    env: &env,
+                    started: Instant::now(),
+                    exceptions: &NoExceptions,
+                    allowed: &[],
+                };
+                let scanned = Scanned {
+                    updates: vec![update.clone()],
+                    findings: Vec::new(),
+                    commits: Vec::new(),
+                    complete,
+                    cut_short,
+                    elapsed: Duration::ZERO,
+                };
+                let records = Records(Mutex::new(Vec::new()));
+                let why = if complete { "2 file(s) exhausted decoding" } else { "time" };
+                let verdict = incomplete(&ctx, scanned, why, &records);
+                let what = format!("{fail_open} {accept} {mode:?} {complete}");
+                assert_eq!(verdict.exit == 0, passes, "{what}: {:?}", verdict.lines);
+                let recorded = records.0.lock().unwrap();
+                assert_eq!(recorded.iter().any(|e| e == "unscanned"), passes, "{what}");
+                if !passes {
+                    assert!(verdict.lines[0].contains("could not be scanned in full"), "{what}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn bypass_requests_need_a_known_reason() {

@@ -129,6 +129,10 @@ pub struct HistoryStats {
     pub messages: u64,
     /// Blobs the deadline stopped before they were scanned (0 when complete).
     pub unscanned: u64,
+    /// Blobs whose decoding budget ran out ([`leakgate_rules::Scanner::cut_short`]): content
+    /// crafted to be slow to decode, which may hide an encoded key past that point. Not
+    /// counted in `complete`: scanning them again would end the same way.
+    pub cut_short: u64,
     /// Whether every new blob was scanned before the deadline.
     pub complete: bool,
     /// The new commits, oldest first.
@@ -333,7 +337,13 @@ where
                     continue;
                 }
                 match worker.scan(&job, sink) {
-                    Ok((outcome, message)) => tally.record(outcome, message),
+                    Ok((outcome, message)) => {
+                        let cut_short = worker.scanner.cut_short();
+                        if cut_short {
+                            warn(format!("decoding of {} was cut short", describe(&job)));
+                        }
+                        tally.record(outcome, message, cut_short);
+                    }
                     Err(e) => {
                         tally.unscanned.fetch_add(1, Ordering::Relaxed);
                         warn(format!("cannot read {}: {e}", describe(&job)));
@@ -397,6 +407,7 @@ where
         binary: tally.binary.load(Ordering::Relaxed),
         messages: tally.messages.load(Ordering::Relaxed),
         unscanned,
+        cut_short: tally.cut_short.load(Ordering::Relaxed),
         complete: unscanned == 0 && !walked.stopped && !stop.load(Ordering::Relaxed),
         new_commits: walked.commits,
     })
@@ -415,6 +426,8 @@ pub struct Progress {
     pub messages: AtomicU64,
     /// Blobs the deadline stopped, or that could not be read.
     pub unscanned: AtomicU64,
+    /// Blobs and messages whose decoding budget ran out.
+    pub cut_short: AtomicU64,
     /// New blobs the walk has named so far.
     pub named: AtomicU64,
     /// Whether the walk has named every new blob (`named` is then the total).
@@ -422,7 +435,10 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub(crate) fn record(&self, outcome: Outcome, message: bool) {
+    pub(crate) fn record(&self, outcome: Outcome, message: bool, cut_short: bool) {
+        if cut_short {
+            self.cut_short.fetch_add(1, Ordering::Relaxed);
+        }
         match outcome {
             Outcome::Scanned(n) => {
                 let count = if message { &self.messages } else { &self.blobs };

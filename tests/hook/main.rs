@@ -269,21 +269,48 @@ fn bypass_is_honoured_only_when_allowed_and_is_recorded() -> TestResult {
     Ok(())
 }
 
+/// An exhausted budget rejects the push whatever `failOpen` says (the pusher decides how long
+/// a push takes to scan), with findings made before it and no `unscanned` record; only the
+/// server's `acceptIncomplete` lets it through, recorded for a rescan.
 #[test]
-fn an_exhausted_budget_fails_open_or_closed_as_configured() -> TestResult {
+fn an_exhausted_budget_rejects_unless_the_server_accepts_incomplete_scans() -> TestResult {
     let s = Server::new()?;
     s.config("leakgate.timeoutMs", "0")?;
-    s.commit("k.txt", format!("{}\n", github_token(7)), "k")?;
+    s.config("leakgate.failOpen", "true")?;
+    s.commit("k.txt", "nothing to see\n", "k")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("could not be scanned in full"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("time budget of 0 ms exhausted"), "{}", stderr(&out));
+    let log = s.bare.join("leakgate/audit.jsonl");
+    let audit = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!audit().contains("unscanned"), "{}", audit());
+    // Nor can a push option or an environment variable the pusher sets turn it.
+    let out = s.push(&["-o", "leakgate.acceptIncomplete=true", "origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    s.config("leakgate.acceptIncomplete", "true")?;
     let out = s.push(&["origin", "main"])?;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("not fully scanned"), "{}", stderr(&out));
-    let audit = std::fs::read_to_string(s.bare.join("leakgate/audit.jsonl"))?;
-    assert!(audit.contains("\"event\":\"unscanned\"") && audit.contains("refs/heads/main"));
-    s.config("leakgate.failOpen", "false")?;
-    s.commit("k2.txt", "k2\n", "k2")?;
+    assert!(audit().contains("\"event\":\"unscanned\"") && audit().contains("refs/heads/main"));
+    Ok(())
+}
+
+/// Megabytes of strings holding escaped strings, each with a keyword (the densest decoding
+/// work there is), do not exhaust decoding: the push is scanned in full and the encoded key
+/// after them blocks it. (What a spent budget does to a push is the unit tests' in
+/// `prereceive`: no input exhausts it since decoding is linear.)
+#[test]
+fn dense_encoded_content_is_scanned_in_full() -> TestResult {
+    use base64::Engine as _;
+    let s = Server::new()?;
+    let nested = r#""token\"A\"";"#.repeat(200_000);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(github_token(12));
+    s.commit("fixture.json", format!("x = {nested}\ndata:\n  GITHUB_TOKEN: {encoded}\n"), "k")?;
     let out = s.push(&["origin", "main"])?;
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("fail-closed"), "{}", stderr(&out));
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("github-pat-classic"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("in full"), "{}", stderr(&out));
     Ok(())
 }
 
