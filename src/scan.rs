@@ -165,6 +165,13 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
         totals.inputs.store(stats.blobs, Ordering::Relaxed);
         totals.bytes.store(stats.bytes, Ordering::Relaxed);
         totals.binary.store(stats.binary, Ordering::Relaxed);
+        if stats.cut_short > 0 {
+            totals.warn(&format!(
+                "{} blob(s) not scanned in full: their content exhausted decoding (an encoded \
+                 secret past that point may be missed)",
+                stats.cut_short
+            ));
+        }
         tracing::info!(commits = stats.commits, "walked history");
     } else {
         let mut paths: Vec<&Path> = args.paths.iter().map(|p| p.as_path()).collect();
@@ -246,7 +253,7 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
         known.push_str(&format!(" ({waived} waived not shown)"));
     }
     let summary = format!(
-        "{} findings{known}; scanned {} {} ({:.1} MiB, {} binary (no low- or medium-severity generic rules), {} unreadable) in {} ms",
+        "{} findings{known}; scanned {} {} ({:.1} MiB, {} binary (no low- or medium-severity generic rules), {} unreadable or not scanned in full) in {} ms",
         findings.len(),
         totals.inputs.load(Ordering::Relaxed),
         if args.git.is_some() { "blobs" } else { "files" },
@@ -280,6 +287,10 @@ fn scan_stdin(
     match scanner.scan_reader(stdin, Source { path: Some("<stdin>") }, |m| {
         lock(findings).push(Finding::new(m, "<stdin>", None, key))
     }) {
+        Ok(_) if scanner.cut_short() => totals.warn(
+            "<stdin>: not scanned in full: its content exhausted decoding (an encoded secret \
+             past that point may be missed)",
+        ),
         Ok(outcome) => totals.count(outcome),
         Err(e) => totals.warn(&format!("<stdin>: read error: {e}")),
     }
@@ -430,6 +441,10 @@ fn scan_file(
         lock(findings).push(Finding::new(m, display, None, key))
     });
     match result {
+        Ok(_) if scanner.cut_short() => totals.warn(&format!(
+            "{display}: not scanned in full: its content exhausted decoding (an encoded secret \
+             past that point may be missed)"
+        )),
         Ok(outcome) => totals.count(outcome),
         Err(e) => totals.warn(&format!("{display}: read error: {e}")),
     }

@@ -338,11 +338,7 @@ where
                 }
                 match worker.scan(&job, sink) {
                     Ok((outcome, message)) => {
-                        let cut_short = worker.scanner.cut_short();
-                        if cut_short {
-                            warn(format!("decoding of {} was cut short", describe(&job)));
-                        }
-                        tally.record(outcome, message, cut_short);
+                        tally.record(outcome, message, worker.scanner.cut_short())
                     }
                     Err(e) => {
                         tally.unscanned.fetch_add(1, Ordering::Relaxed);

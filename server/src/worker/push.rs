@@ -93,6 +93,15 @@ pub(super) async fn run(
         complete,
         "push scanned"
     );
+    if scanned.stats.cut_short > 0 {
+        // Scanning again would end the same way: reported, not retried.
+        tracing::warn!(
+            repo = push.repo,
+            git_ref = push.git_ref,
+            blobs = scanned.stats.cut_short,
+            "blobs not scanned in full: their content exhausted decoding"
+        );
+    }
     let unfinished = || {
         JobError::Retry(format!(
             "the scan's time limit was reached with {} blobs unscanned; what it found is \
