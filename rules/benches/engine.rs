@@ -197,6 +197,12 @@ fn crafted(c: &mut Criterion) {
         packed.extend([0, 0, 0x90, 0x01]);
     }
     inputs.push(("packed-utf16-strings", packed));
+    // Strings holding escaped strings, a keyword in each, on one 1.4 MB line: the most
+    // decoding work a byte can ask for (two layers, each with its context).
+    inputs.push((
+        "escaped-in-escaped",
+        format!("x = {}\n", r#""token\"A\"";"#.repeat(100_000)).into_bytes(),
+    ));
     let mut group = c.benchmark_group("crafted");
     group.sample_size(10);
     for (name, input) in &inputs {
