@@ -135,7 +135,21 @@ pub(crate) fn literal_candidate(buf: &[u8], line: std::ops::Range<usize>) -> boo
 pub(crate) struct Cursor {
     pub(crate) at: usize,
     dead: Dead,
+    /// A literal longer than [`MAX_ENCODED`] being decoded piece by piece.
+    long: Option<Long>,
 }
+
+/// A long literal's next piece: its quote, where the piece starts (on the literal's grid of
+/// escapes) and where the literal closes.
+#[derive(Debug)]
+struct Long {
+    quote: u8,
+    from: usize,
+    stop: usize,
+}
+
+/// Bytes two pieces of a long literal share: more than any token's escaped form.
+const LITERAL_OVERLAP: usize = 8 * 1024;
 
 /// Per quote (`"`, `'`), a span of start positions whose literal (or chain) is known not to
 /// close. A span found at the buffer's end is provisional: the next chunk may close it.
@@ -145,6 +159,8 @@ struct Dead {
     provisional: [bool; 2],
     /// The first start that failed at the buffer's end.
     pending: Option<usize>,
+    /// A literal longer than [`MAX_ENCODED`] that closes: its quote's offset and its close's.
+    long: Option<(usize, usize)>,
 }
 
 impl Dead {
@@ -177,7 +193,7 @@ pub(crate) struct Lexed {
 impl Cursor {
     #[cfg(test)]
     pub(crate) fn new(at: usize) -> Self {
-        Cursor { at, dead: Dead::default() }
+        Cursor { at, dead: Dead::default(), long: None }
     }
 
     /// A cursor at `line_start` of a buffer whose first byte is at absolute offset `base`, or
@@ -186,8 +202,8 @@ impl Cursor {
     pub(crate) fn resume(line_start: usize, lexed: &Lexed, base: u64) -> Self {
         let rel = |o: u64| usize::try_from(o.saturating_sub(base)).unwrap_or(usize::MAX);
         let spans = lexed.dead.clone().map(|d| rel(d.start)..rel(d.end));
-        let dead = Dead { spans, provisional: [false; 2], pending: None };
-        Cursor { at: line_start.max(rel(lexed.at)), dead }
+        let dead = Dead { spans, provisional: [false; 2], pending: None, long: None };
+        Cursor { at: line_start.max(rel(lexed.at)), dead, long: None }
     }
 
     /// The first literal start that ran into the end of the buffer: only a longer buffer
@@ -229,10 +245,15 @@ pub(crate) fn next_literal_chain(
     // Where the decoded text's last chain ends, once it has one.
     let mut joined: Option<(usize, usize)> = None;
     loop {
+        if joined.is_none() && *budget > 0 {
+            if let Some(end) = long_piece(buf, cursor, out, budget) {
+                return Some(end);
+            }
+        }
         if let Some((first, end)) = joined {
             // Only a chain close after the last one, within one decoded text's reach.
             let near = (end + CONTEXT).min(line.end).min(first + MAX_ENCODED);
-            if cursor.at >= near || *budget == 0 {
+            if cursor.at >= near || *budget == 0 || cursor.long.is_some() {
                 out.core.end = out.bytes.len();
                 let after = context_end(buf, end).max(end);
                 out.copy(buf, end..after);
@@ -288,9 +309,59 @@ pub(crate) fn next_literal_chain(
                 out.bytes.truncate(mark);
                 out.map.truncate(mark);
                 cursor.at = found.map_or(i + 1, |chain| chain.end);
+                if let Some((start, stop)) = cursor.dead.long.take().filter(|l| l.0 >= i) {
+                    // Longer than one decoding: decoded in pieces (see `long_piece`).
+                    cursor.long = Some(Long { quote: buf[start], from: start + 1, stop });
+                    cursor.at = start;
+                }
             }
         }
     }
+}
+
+/// The next piece of the long literal the cursor is in, if any: decoded into `out` with
+/// context, at most [`MAX_ENCODED`] bytes of it, overlapping the previous piece by
+/// [`LITERAL_OVERLAP`] and reporting only what starts in it (`starts_only`), as base64 lines
+/// longer than a decoding are. Returns where the piece ends (after the literal's close for
+/// the last one); pieces without an escape are skipped (the plain pass sees them), and after
+/// the last one the cursor is past the literal.
+fn long_piece(
+    buf: &[u8],
+    cursor: &mut Cursor,
+    out: &mut Decoded,
+    budget: &mut usize,
+) -> Option<usize> {
+    while let Some(long) = &mut cursor.long {
+        if *budget == 0 {
+            return None;
+        }
+        let from = long.from;
+        let limit = (from + MAX_ENCODED).min(long.stop);
+        let last = limit == long.stop;
+        out.clear();
+        out.copy(buf, context_start(buf, from)..from);
+        let core_start = out.bytes.len();
+        let mut reach = from;
+        let overlap = limit.saturating_sub(LITERAL_OVERLAP);
+        let run = unescape(buf, from, limit, long.quote, out, &mut reach, overlap);
+        *budget = budget.saturating_sub(reach - from + 1);
+        let end = if last { long.stop + 1 } else { run.end };
+        if last {
+            cursor.long = None;
+            cursor.at = end;
+        } else {
+            long.from = run.mark.max(from + 1);
+        }
+        if run.escaped && printable(&out.bytes[core_start..], 10) {
+            out.core = core_start..out.bytes.len();
+            out.starts_only = true;
+            let after = context_end(buf, end).max(end);
+            out.copy(buf, end..after);
+            out.finish(after);
+            return Some(end);
+        }
+    }
+    None
 }
 
 struct Chain {
@@ -393,7 +464,8 @@ fn skip_space(buf: &[u8], mut i: usize) -> usize {
 /// escape), so the literal it starts is read from the very next byte exactly as the failed
 /// one was: it fails at the same line end. Past [`MAX_ENCODED`] a literal is not read, but
 /// the failed one's reading is followed to its line's end to find where those later starts
-/// would close, and only the starts too far from that close are settled.
+/// would close, and only the starts too far from that close are settled; a literal that
+/// does close there is left in `dead.long`, to be decoded in pieces.
 fn literal(
     buf: &[u8],
     start: usize,
@@ -405,22 +477,80 @@ fn literal(
     if dead.contains(quote, start) {
         return None;
     }
-    let mut i = start + 1;
-    let mut escaped = false;
     let limit = (start + MAX_ENCODED).min(buf.len());
+    let run = unescape(buf, start + 1, limit, quote, out, reach, usize::MAX);
+    match run.stopped {
+        Some(b) if b == quote => return Some((run.end + 1, run.escaped)),
+        Some(_) => {
+            dead.set(quote, start..run.end, false);
+            return None;
+        }
+        None => {}
+    }
+    if run.end >= buf.len() {
+        // The buffer ends inside the literal: so do the later ones.
+        dead.set(quote, start..buf.len(), true);
+        return None;
+    }
+    // Cut at `MAX_ENCODED`: the same reading goes on, without decoding, to the close or line
+    // end every later start of this kind shares; a start within `MAX_ENCODED` of a close is
+    // a literal to read.
+    let stop = skip_literal(buf, run.resume, quote);
+    // A later start `j` closes at `stop` when `stop < j + MAX_ENCODED`.
+    let settled = match buf.get(stop) {
+        Some(&b) if b == quote => {
+            dead.long = Some((start, stop));
+            (stop + 1).saturating_sub(MAX_ENCODED)
+        }
+        _ => stop,
+    };
+    *reach = (*reach).max(stop.min(buf.len() - 1));
+    dead.set(quote, start..settled.max(start + 1), stop >= buf.len());
+    None
+}
+
+/// What [`unescape`] read.
+struct Run {
+    /// Where it stopped: at the quote or line end that stopped it, or at the limit.
+    end: usize,
+    /// The quote or line end it stopped at; `None` at the limit.
+    stopped: Option<u8>,
+    /// Whether an escape changed the text (a `\n` just before the closing quote does not).
+    escaped: bool,
+    /// Where a reading without the limit would go on (a backslash just before the limit was
+    /// read as a byte; without it, it escapes the next one).
+    resume: usize,
+    /// The first position on the grid of escapes at or after the `mark` asked for.
+    mark: usize,
+}
+
+/// Decodes the inside of a literal quoted with `quote` from `from` (on its grid of escapes)
+/// into `out`, up to the closing quote, a line end or `limit`; `reach` is moved to the
+/// furthest byte read.
+fn unescape(
+    buf: &[u8],
+    from: usize,
+    limit: usize,
+    quote: u8,
+    out: &mut Decoded,
+    reach: &mut usize,
+    mark: usize,
+) -> Run {
+    let mut i = from;
+    let mut escaped = false;
     let mut last = i;
+    let mut marked = limit;
     while i < limit {
+        if i >= mark && marked == limit {
+            marked = i;
+        }
         last = i;
         let b = buf[i];
         *reach = (*reach).max(i);
-        if b == quote {
-            return Some((i + 1, escaped));
+        if b == quote || b == b'\n' {
+            return Run { end: i, stopped: Some(b), escaped, resume: i, mark: marked };
         }
         match b {
-            b'\n' => {
-                dead.set(quote, start..i, false);
-                return None;
-            }
             b'\\' if i + 1 < limit => {
                 let (len, value) = escape(&buf[i + 1..limit]);
                 // `"...\n"` alone (a format string, a line of text) changes nothing a rule
@@ -452,25 +582,8 @@ fn literal(
             }
         }
     }
-    if i >= buf.len() {
-        // The buffer ends inside the literal: so do the later ones.
-        dead.set(quote, start..buf.len(), true);
-        return None;
-    }
-    // Cut at `MAX_ENCODED`: the same reading goes on, without decoding, to the close or line
-    // end every later start of this kind shares; a start within `MAX_ENCODED` of a close is
-    // a literal to read.
-    // (A backslash just before the cut was read as a byte; uncut, it escapes the next one.)
-    let resume = if buf[last] == b'\\' && last + 1 == limit { last } else { i };
-    let stop = skip_literal(buf, resume, quote);
-    // A later start `j` closes at `stop` when `stop < j + MAX_ENCODED`.
-    let settled = match buf.get(stop) {
-        Some(&b) if b == quote => (stop + 1).saturating_sub(MAX_ENCODED),
-        _ => stop,
-    };
-    *reach = (*reach).max(stop.min(buf.len() - 1));
-    dead.set(quote, start..settled.max(start + 1), stop >= buf.len());
-    None
+    let resume = if i > from && buf[last] == b'\\' && last + 1 == limit { last } else { i };
+    Run { end: i, stopped: None, escaped, resume, mark: marked }
 }
 
 /// From `i`, inside a literal quoted with `quote`, on a grid of escapes: the offset of its
@@ -999,29 +1112,37 @@ mod tests {
             ("token = ".to_owned() + &"\\'".repeat(4096) + "\n", None),
             ("token = ".to_owned() + &"\\'".repeat(4096), None),
             ("token = ".to_owned() + &"\\'".repeat(100_000) + "x\n", None),
-            // Closed 150,000 bytes on: only the starts within `MAX_ENCODED` of it are read.
+            // Closed 150,000 bytes on: decoded in overlapping pieces, each read once.
             ("token = ".to_owned() + &"\\'".repeat(75_000) + "\\x41' tail\n", Some(150_013)),
         ] {
             let mut budget = usize::MAX;
             let mut out = Decoded::default();
-            let found = next_literal_chain(
+            let mut cursor = Cursor::new(0);
+            let mut pieces = Vec::new();
+            while let Some(end) = next_literal_chain(
                 line.as_bytes(),
                 0..line.len(),
-                &mut Cursor::new(0),
+                &mut cursor,
                 &mut out,
                 &mut budget,
-            );
+            ) {
+                assert!(out.starts_only);
+                let core = &out.bytes[out.core.clone()];
+                pieces.push((end, core.len(), core.ends_with(b"''A"), out.map[out.core.start]));
+            }
             let spent = usize::MAX - budget;
             match close {
-                None => assert_eq!(found, None),
+                None => assert_eq!(pieces, []),
                 Some(at) => {
-                    // The longest literal that closes there, decoded.
-                    assert_eq!(found, Some(at));
-                    // From the first quote less than `MAX_ENCODED` before the close: 32,765
-                    // escaped quotes and the `A`.
-                    let core = &out.bytes[out.core.clone()];
-                    assert_eq!(core.len(), 32_766);
-                    assert!(core.ends_with(b"''A"));
+                    // 75,000 escaped quotes and the `A`, in pieces of at most `MAX_ENCODED`
+                    // bytes read, each starting less than `LITERAL_OVERLAP` before the
+                    // previous one's end.
+                    assert_eq!(pieces.last().map(|p| (p.0, p.2)), Some((at, true)), "{pieces:?}");
+                    assert_eq!(pieces[0].3, 10, "{pieces:?}");
+                    for pair in pieces.windows(2) {
+                        assert!(pair[1].3 < pair[0].0 && pair[1].3 + LITERAL_OVERLAP >= pair[0].0);
+                    }
+                    assert!(pieces.iter().all(|p| p.1 <= MAX_ENCODED / 2 + 1), "{pieces:?}");
                 }
             }
             assert!(spent < 4 * line.len(), "{} bytes: {spent}", line.len());

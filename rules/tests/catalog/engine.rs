@@ -952,6 +952,28 @@ fn a_scanner_s_debug_shows_no_scanned_or_decoded_text() {
     assert!(!shown.contains(&TOKEN[4..20]) && !shown.contains(&b64(TOKEN)[..20]), "{shown}");
 }
 
+/// A string literal longer than one decoding (64 KiB) with an escaped key anywhere in it:
+/// decoded in overlapping pieces, the key found once, at its place, whole and streamed.
+#[test]
+fn an_escaped_key_inside_a_long_string_literal_is_found() {
+    let set = RuleSet::builtin();
+    let escaped: String = TOKEN.bytes().map(|b| format!("\\x{b:02x}")).collect();
+    for (before, after) in [(0, 100_000), (65_530, 10), (90_000, 90_000), (200_000, 0)] {
+        let text = format!("{}{escaped}{}", "a\\n".repeat(before / 3), " b".repeat(after / 2));
+        let input = format!("const TOKEN = \"{text}\";\n");
+        for found in [
+            scan(&set, ScanOptions::default(), input.as_bytes()),
+            scan_stream(&set, 1 << 20, input.as_bytes()),
+            scan_stream(&set, 64 << 10, input.as_bytes()),
+        ] {
+            let tokens: Vec<_> = found.iter().filter(|f| f.3 == TOKEN).collect();
+            assert_eq!(tokens.len(), 1, "{before}: {found:?}");
+            let column = input.find("\\x67").unwrap() as u64 + 1;
+            assert_eq!((tokens[0].1, tokens[0].2), (1, column), "{before}");
+        }
+    }
+}
+
 /// A string literal that a chunk's end cuts is not taken for one that never closes: the
 /// next chunk reads it whole (literals that fail settle later quotes only while the buffer
 /// they failed in lasts).
