@@ -107,10 +107,13 @@ def main():
             proc = subprocess.run(["git", "push", "-q", str(empty), "HEAD:main"], cwd=history,
                                   env=env, capture_output=True, text=True)
             b = read_times(times_b)
+            # A push not scanned in full is rejected (or, with leakgate.acceptIncomplete,
+            # accepted and recorded as unscanned).
             audit = empty / "leakgate" / "audit.jsonl"
-            complete = not (audit.exists() and "unscanned" in audit.read_text())
+            complete = not (audit.exists() and "unscanned" in audit.read_text()) \
+                and "could not be scanned in full" not in proc.stderr
             print(f"(b) initial push of {commits} commits, budget {budget} ms: hook {b[0]:.0f} ms, "
-                  f"{'complete' if complete else 'budget exhausted (fail-open)'}, push exit {proc.returncode}")
+                  f"{'complete' if complete else 'budget exhausted (rejected)'}, push exit {proc.returncode}")
             if budget > 4000:
                 # The same history scanned by `leakgate scan --git` (HEAD), right after.
                 start = time.perf_counter()
