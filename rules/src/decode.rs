@@ -744,6 +744,10 @@ pub(crate) struct Base64Runs<'a> {
     at: usize,
     end: usize,
     min: usize,
+    /// Also the run that reaches `end`, however short (see [`Base64Runs::open_end`]), once.
+    open_end: bool,
+    /// Where the last run yielded ends (the tail run starts no earlier).
+    floor: usize,
 }
 
 impl<'a> Base64Runs<'a> {
@@ -755,7 +759,14 @@ impl<'a> Base64Runs<'a> {
                 at += 1;
             }
         }
-        Base64Runs { buf, at, end, min }
+        Base64Runs { buf, at, end, min, open_end: false, floor: at }
+    }
+
+    /// Also yields the run that reaches the search's end when it is shorter than `min`: in a
+    /// stream that end is not the input's, and the run may go on in the next chunk.
+    pub(crate) fn open_end(mut self) -> Self {
+        self.open_end = true;
+        self
     }
 }
 
@@ -816,10 +827,20 @@ impl Iterator for Base64Runs<'_> {
             at = end;
             if end - start >= self.min {
                 self.at = at;
+                self.floor = end;
                 return Some(start..end);
             }
         }
         self.at = buf.len();
+        if std::mem::take(&mut self.open_end) {
+            let mut start = buf.len();
+            while start > self.floor && B64[buf[start - 1] as usize] {
+                start -= 1;
+            }
+            if start < buf.len() {
+                return Some(start..buf.len());
+            }
+        }
         None
     }
 }
@@ -951,6 +972,11 @@ pub(crate) fn base64_text<'s>(value: &[u8], scratch: &'s mut Vec<u8>) -> Option<
     scratch.clear();
     (engine.decode_vec(body, scratch).is_ok() && printable(scratch, 0))
         .then_some(scratch.as_slice())
+}
+
+/// The end of the base64 characters from `at`, at most `end`.
+pub(crate) fn base64_end(buf: &[u8], at: usize, end: usize) -> usize {
+    at + buf[at..end.max(at)].iter().take_while(|&&b| B64[b as usize]).count()
 }
 
 /// After a run ending at `end`: past its `=` padding.

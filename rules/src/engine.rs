@@ -375,6 +375,8 @@ struct State {
     /// A string literal's absolute start that the end of the buffer cut (see
     /// `State::decode_literals`): lexed again at the next step's start.
     relex: Option<u64>,
+    /// Where a base64 run the last step's search ended in is decoded again (absolute).
+    base64_resume: Option<u64>,
     /// Spans a provider rule matched and then rejected (checksum, allowlist, entropy, a
     /// format that is not reported): the format is known and is not a secret, so a generic
     /// rule must not report that text either.
@@ -650,9 +652,10 @@ impl Window {
         let flush_to = (self.base + limit as u64).saturating_sub(set.max_window as u64);
         state.flush(set, flush_to, sink);
         // Two windows stay before the next step's first byte: one of UTF-16 characters. So
-        // does a string literal the buffer's end cut.
-        let relex = state.relex.map_or(usize::MAX, |r| r.saturating_sub(self.base) as usize);
-        let drop = limit.saturating_sub(2 * set.max_window).min(relex);
+        // do a string literal the buffer's end cut and a base64 run the search ended in.
+        let keep = state.relex.into_iter().chain(state.base64_resume).min();
+        let keep = keep.map_or(usize::MAX, |r| r.saturating_sub(self.base) as usize);
+        let drop = limit.saturating_sub(2 * set.max_window).min(keep);
         state.lines.advance(&buf[..drop]);
         buf.drain(..drop);
         self.base += drop as u64;
@@ -680,6 +683,7 @@ impl State {
             decoded_to: 0,
             lexed: decode::Lexed::default(),
             relex: None,
+            base64_resume: None,
             vetoes: Vec::new(),
             decoded: Decoded::default(),
             scratch: Vec::new(),
@@ -701,6 +705,7 @@ impl State {
         self.decoded_to = 0;
         self.lexed = decode::Lexed::default();
         self.relex = None;
+        self.base64_resume = None;
         if let Some(path) = source.path {
             if set
                 .allowlists
@@ -809,12 +814,34 @@ impl State {
             }
             // A wrapped block is decoded once, from its first line.
             let mut joined = 0;
-            for run in Base64Runs::new(buf, from, search_end, decode::MIN_BASE64) {
+            // A run the last step's search ended in goes on from where it was kept (the
+            // chunk loop keeps it in the buffer); `Base64Runs` skips the rest of it.
+            let resumed = self.base64_resume.take().and_then(|at| {
+                let at = usize::try_from(at.checked_sub(base)?).ok()?;
+                let end = decode::base64_end(buf, at, search_end);
+                (at < end).then_some(at..end)
+            });
+            let runs = Base64Runs::new(buf, from, search_end, decode::MIN_BASE64).open_end();
+            for run in resumed.into_iter().chain(runs) {
                 if run.start >= limit || self.budget == 0 {
                     break;
                 }
                 if run.start < joined {
                     continue;
+                }
+                if !eof && run.end == search_end {
+                    // The search ends inside the run: the next step decodes it again with what
+                    // follows, from its start, or for a line longer than one decoding from a
+                    // piece that overlaps what this step decodes.
+                    let at = if run.len() > decode::MAX_ENCODED {
+                        run.start + (search_end - PIECE_OVERLAP - run.start) / 4 * 4
+                    } else {
+                        run.start
+                    };
+                    self.base64_resume = Some(base + at as u64);
+                }
+                if run.len() < decode::MIN_BASE64 {
+                    continue; // (the open end's run, or a resumed one that proved short)
                 }
                 joined = self.base64_run(
                     set,
@@ -1105,6 +1132,7 @@ impl State {
         child.decoded_to = 0;
         child.lexed = decode::Lexed::default();
         child.relex = None;
+        child.base64_resume = None;
         let bytes = &decoded.bytes;
         child.step(set, options, bytes, 0, 0, bytes.len(), true, source);
         for &r in &child.touched {

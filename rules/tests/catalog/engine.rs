@@ -974,6 +974,27 @@ fn an_escaped_key_inside_a_long_string_literal_is_found() {
     }
 }
 
+/// A line of base64 that a chunk's end cuts is decoded again with what follows: the rest of
+/// it is not skipped as the tail of a run already seen (a key encoded past a chunk boundary
+/// passed `scan_reader`).
+#[test]
+fn a_base64_line_across_a_chunk_boundary_is_found() {
+    let set = RuleSet::builtin();
+    let chunk = 64 << 10;
+    for text_len in [60, 4_000, 60_000, 200_000] {
+        let text =
+            format!("{} token={TOKEN} end", "lorem ipsum dolor sit amet ".repeat(text_len / 27));
+        let line = b64(&text);
+        for pad in [chunk - 500, chunk - 20_000, chunk + 30_000, 3 * chunk - 7] {
+            let filler = "x".repeat(99) + "\n";
+            let input = format!("{}image: {line}\n", filler.repeat(pad / 100));
+            let found = scan_stream(&set, chunk, input.as_bytes());
+            let tokens = found.iter().filter(|f| f.3 == TOKEN).count();
+            assert_eq!(tokens, 1, "{text_len} at {pad}: {found:?}");
+        }
+    }
+}
+
 /// A string literal that a chunk's end cuts is not taken for one that never closes: the
 /// next chunk reads it whole (literals that fail settle later quotes only while the buffer
 /// they failed in lasts).
