@@ -438,6 +438,32 @@ fn a_sha256_repository_is_scanned() -> TestResult {
     Ok(())
 }
 
+/// A streamed blob (`streamAboveBytes`) is read in 1 MiB chunks: a long base64 line or an
+/// escaped string literal that a chunk's end cuts is decoded with what follows it, so a key
+/// encoded past the boundary blocks the push (both passed until session 17).
+#[test]
+fn encoded_keys_across_a_streamed_chunk_boundary_block_the_push() -> TestResult {
+    use base64::Engine as _;
+    let s = Server::new()?;
+    s.config("leakgate.streamAboveBytes", "4096")?;
+    s.commit("README", "base\n", "base")?;
+    let filler = format!("{}\n", "x".repeat(99)).repeat((1 << 20) / 100 - 100);
+    let text = format!("{} token={} end", "lorem ipsum ".repeat(20_000), github_token(13));
+    let line = base64::engine::general_purpose::STANDARD.encode(text);
+    s.commit("image.yaml", format!("{filler}image: {line}\n"), "base64")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("image.yaml:10386"), "{}", stderr(&out));
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+    let escaped: String = github_token(14).bytes().map(|b| format!("\\x{b:02x}")).collect();
+    let literal = format!("token = \"{}{escaped} \" + \" end\"", r#"\"x\" "#.repeat(10_000));
+    s.commit("bundle.js", format!("{filler}{literal}\n"), "literal")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bundle.js:10386"), "{}", stderr(&out));
+    Ok(())
+}
+
 #[test]
 fn a_200_mib_blob_is_streamed_and_scanned() -> TestResult {
     let s = Server::new()?;
