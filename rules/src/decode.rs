@@ -188,6 +188,22 @@ impl Dead {
 pub(crate) struct Lexed {
     at: u64,
     dead: [std::ops::Range<u64>; 2],
+    provisional: [bool; 2],
+}
+
+impl Lexed {
+    /// The buffer is about to change (the next step of a stream): spans found at its end no
+    /// longer hold, and lexing goes back to `relex`, the first literal the end cut, if any.
+    pub(crate) fn next_buffer(&mut self, relex: Option<u64>) {
+        for kind in 0..2 {
+            if std::mem::take(&mut self.provisional[kind]) {
+                self.dead[kind] = 0..0;
+            }
+        }
+        if let Some(relex) = relex {
+            self.at = self.at.min(relex);
+        }
+    }
 }
 
 impl Cursor {
@@ -202,7 +218,7 @@ impl Cursor {
     pub(crate) fn resume(line_start: usize, lexed: &Lexed, base: u64) -> Self {
         let rel = |o: u64| usize::try_from(o.saturating_sub(base)).unwrap_or(usize::MAX);
         let spans = lexed.dead.clone().map(|d| rel(d.start)..rel(d.end));
-        let dead = Dead { spans, provisional: [false; 2], pending: None, long: None };
+        let dead = Dead { spans, provisional: lexed.provisional, pending: None, long: None };
         Cursor { at: line_start.max(rel(lexed.at)), dead, long: None }
     }
 
@@ -212,17 +228,15 @@ impl Cursor {
         self.dead.pending
     }
 
-    /// Where this cursor stands, for the next [`Cursor::resume`]; provisional spans are left
-    /// out, and a pending start is where the next one resumes.
+    /// Where this cursor stands, for the next [`Cursor::resume`] (in the same buffer; see
+    /// [`Lexed::next_buffer`] for the next one).
     pub(crate) fn save(&self, base: u64) -> Lexed {
         let abs = |o: usize| base + o as u64;
-        let mut dead = [0..0, 0..0];
-        for (kind, span) in self.dead.spans.iter().enumerate() {
-            if !self.dead.provisional[kind] {
-                dead[kind] = abs(span.start)..abs(span.end);
-            }
+        Lexed {
+            at: abs(self.at),
+            dead: self.dead.spans.clone().map(|d| abs(d.start)..abs(d.end)),
+            provisional: self.dead.provisional,
         }
-        Lexed { at: abs(self.dead.pending.map_or(self.at, |p| p.min(self.at))), dead }
     }
 }
 

@@ -774,6 +774,7 @@ impl State {
             self.budget = self.budget.saturating_add(read);
         }
         let decode = options.decode && self.depth < MAX_DEPTH;
+        self.lexed.next_buffer(self.relex);
         if let Some(at) = self.relex.take().filter(|_| decode && self.budget > 0) {
             // The last step's buffer ended inside a literal; the chunk loop kept its start.
             if let Some(at) =
