@@ -229,11 +229,14 @@ impl Cursor {
     }
 
     /// Where this cursor stands, for the next [`Cursor::resume`] (in the same buffer; see
-    /// [`Lexed::next_buffer`] for the next one).
-    pub(crate) fn save(&self, base: u64) -> Lexed {
+    /// [`Lexed::next_buffer`] for the next one), at most `line_end`: where lexing jumped past
+    /// the window (a chain, a literal or a known failure reaching beyond it), the next window
+    /// lexes those bytes again from its own start (a quote there may start a literal this
+    /// reading took for the inside of another).
+    pub(crate) fn save(&self, base: u64, line_end: usize) -> Lexed {
         let abs = |o: usize| base + o as u64;
         Lexed {
-            at: abs(self.at),
+            at: abs(self.at.min(line_end)),
             dead: self.dead.spans.clone().map(|d| abs(d.start)..abs(d.end)),
             provisional: self.dead.provisional,
         }
@@ -284,6 +287,14 @@ pub(crate) fn next_literal_chain(
             cursor.at += 1;
             continue;
         }
+        if let Some((start, stop)) = cursor.dead.long.filter(|l| l.0 <= i) {
+            // A long literal found as a later part of a chain, reached now.
+            cursor.dead.long = None;
+            if start == i {
+                cursor.long = Some(Long { quote: b, from: i + 1, stop });
+                continue;
+            }
+        }
         if cursor.dead.contains(b, i) {
             // Known to fail; past both kinds' known failures at once where they overlap.
             let [double, single] = &cursor.dead.spans;
@@ -323,8 +334,9 @@ pub(crate) fn next_literal_chain(
                 out.bytes.truncate(mark);
                 out.map.truncate(mark);
                 cursor.at = found.map_or(i + 1, |chain| chain.end);
-                if let Some((start, stop)) = cursor.dead.long.take().filter(|l| l.0 >= i) {
+                if let Some((start, stop)) = cursor.dead.long.filter(|l| l.0 == i) {
                     // Longer than one decoding: decoded in pieces (see `long_piece`).
+                    cursor.dead.long = None;
                     cursor.long = Some(Long { quote: buf[start], from: start + 1, stop });
                     cursor.at = start;
                 }
@@ -350,21 +362,23 @@ fn long_piece(
             return None;
         }
         let from = long.from;
-        let limit = (from + MAX_ENCODED).min(long.stop);
-        let last = limit == long.stop;
         out.clear();
         out.copy(buf, context_start(buf, from)..from);
         let core_start = out.bytes.len();
         let mut reach = from;
-        let overlap = limit.saturating_sub(LITERAL_OVERLAP);
-        let run = unescape(buf, from, limit, long.quote, out, &mut reach, overlap);
+        // A piece is `MAX_ENCODED` decoded bytes, however many it reads (line continuations
+        // decode to nothing), and the next one starts `LITERAL_OVERLAP` decoded bytes back.
+        let out_limit = core_start + MAX_ENCODED;
+        let run = unescape(buf, from, long.stop, long.quote, out, &mut reach, out_limit);
         *budget = budget.saturating_sub(reach - from + 1);
+        let last = run.end >= long.stop;
         let end = if last { long.stop + 1 } else { run.end };
         if last {
             cursor.long = None;
             cursor.at = end;
         } else {
-            long.from = run.mark.max(from + 1);
+            // Each decoded byte maps to where its escape (or itself) starts: on the grid.
+            long.from = out.map[out.bytes.len() - LITERAL_OVERLAP].max(from + 1);
         }
         if run.escaped && printable(&out.bytes[core_start..], 10) {
             out.core = core_start..out.bytes.len();
@@ -396,31 +410,30 @@ fn chain(
     let mut at = start;
     let mut parts = 0;
     let mut changed = false;
-    let mut first_end = start;
+    // The chain up to its last literal that closed, and whether that much changed anything.
+    let mut good = Chain { end: start, changed: false };
     loop {
+        let mark = out.bytes.len();
         let Some((end, escaped)) = literal(buf, at, out, reach, dead) else {
-            if parts > 0 {
-                // The quotes of the first literal's kind inside it were escaped there: each
-                // starts a literal read as the rest of this one, closing where it closes and
-                // joined to the same literal that failed. Only this line's span is kept (the
-                // failed literal's own is found again when lexing gets there).
-                let provisional = dead.provisional[Dead::kind(buf[at])];
-                dead.set(buf[start], start..first_end, provisional);
+            if parts == 0 {
+                return None;
             }
-            return None;
+            // A part that does not close ends the chain before it: what was joined so far is
+            // decoded (`"<escaped key>" '` once hid the key behind the stray quote).
+            out.bytes.truncate(mark);
+            out.map.truncate(mark);
+            return Some(good);
         };
-        if parts == 0 {
-            first_end = end;
-        }
         parts += 1;
         changed |= escaped;
+        good = Chain { end, changed };
         let ends_line = out.bytes.last() == Some(&b'\n');
         match join(buf, end, ends_line) {
             Some(next) if parts < MAX_PARTS && next - start < MAX_ENCODED => {
                 at = next;
                 changed = true;
             }
-            _ => return Some(Chain { end, changed }),
+            _ => return Some(good),
         }
     }
 }
@@ -534,13 +547,11 @@ struct Run {
     /// Where a reading without the limit would go on (a backslash just before the limit was
     /// read as a byte; without it, it escapes the next one).
     resume: usize,
-    /// The first position on the grid of escapes at or after the `mark` asked for.
-    mark: usize,
 }
 
 /// Decodes the inside of a literal quoted with `quote` from `from` (on its grid of escapes)
-/// into `out`, up to the closing quote, a line end or `limit`; `reach` is moved to the
-/// furthest byte read.
+/// into `out`, up to the closing quote, a line end or `limit`, or until `out` holds
+/// `out_limit` bytes; `reach` is moved to the furthest byte read.
 fn unescape(
     buf: &[u8],
     from: usize,
@@ -548,21 +559,17 @@ fn unescape(
     quote: u8,
     out: &mut Decoded,
     reach: &mut usize,
-    mark: usize,
+    out_limit: usize,
 ) -> Run {
     let mut i = from;
     let mut escaped = false;
     let mut last = i;
-    let mut marked = limit;
-    while i < limit {
-        if i >= mark && marked == limit {
-            marked = i;
-        }
+    while i < limit && out.bytes.len() < out_limit {
         last = i;
         let b = buf[i];
         *reach = (*reach).max(i);
         if b == quote || b == b'\n' {
-            return Run { end: i, stopped: Some(b), escaped, resume: i, mark: marked };
+            return Run { end: i, stopped: Some(b), escaped, resume: i };
         }
         match b {
             b'\\' if i + 1 < limit => {
@@ -597,7 +604,7 @@ fn unescape(
         }
     }
     let resume = if i > from && buf[last] == b'\\' && last + 1 == limit { last } else { i };
-    Run { end: i, stopped: None, escaped, resume, mark: marked }
+    Run { end: i, stopped: None, escaped, resume }
 }
 
 /// From `i`, inside a literal quoted with `quote`, on a grid of escapes: the offset of its
@@ -1175,14 +1182,14 @@ mod tests {
                 None => assert_eq!(pieces, []),
                 Some(at) => {
                     // 75,000 escaped quotes and the `A`, in pieces of at most `MAX_ENCODED`
-                    // bytes read, each starting less than `LITERAL_OVERLAP` before the
-                    // previous one's end.
+                    // decoded bytes, each starting `LITERAL_OVERLAP` decoded bytes (two bytes
+                    // read each) before the previous one's end.
                     assert_eq!(pieces.last().map(|p| (p.0, p.2)), Some((at, true)), "{pieces:?}");
                     assert_eq!(pieces[0].3, 10, "{pieces:?}");
                     for pair in pieces.windows(2) {
-                        assert!(pair[1].3 < pair[0].0 && pair[1].3 + LITERAL_OVERLAP >= pair[0].0);
+                        assert_eq!(pair[1].3 + 2 * LITERAL_OVERLAP, pair[0].0, "{pieces:?}");
                     }
-                    assert!(pieces.iter().all(|p| p.1 <= MAX_ENCODED / 2 + 1), "{pieces:?}");
+                    assert!(pieces.iter().all(|p| p.1 <= MAX_ENCODED), "{pieces:?}");
                 }
             }
             assert!(spent < 4 * line.len(), "{} bytes: {spent}", line.len());

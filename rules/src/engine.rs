@@ -32,6 +32,10 @@ const DECODE_BUDGET: usize = 2 << 20;
 /// Base64 characters two pieces of a long line share (see `State::base64_run`): a multiple
 /// of 4, so that every piece starts on the line's grid, and longer than any token's encoding.
 const PIECE_OVERLAP: usize = 8 * 1024;
+/// The longest string literal a stream keeps in its buffer across chunks, waiting for it to
+/// close (see `State::decode_literals`); longer ones crossing a chunk's end are not decoded
+/// when streamed.
+const RELEX_LIMIT: usize = 1 << 20;
 /// Decoding budget each input byte adds (see [`DECODE_BUDGET`]): room for a byte read and
 /// decoded at each of the [`MAX_DEPTH`] layers. Every decoder is linear (string literals that
 /// never close settle the quotes after them, see `decode::literal`), so only input crafted to
@@ -1061,8 +1065,11 @@ impl State {
             self.budget = self.budget.saturating_sub(decoded.bytes.len());
             self.scan_decoded(set, options, buf, base, &decoded, source);
         }
-        self.lexed = cursor.save(base);
-        if let Some(at) = cursor.pending() {
+        self.lexed = cursor.save(base, line.end);
+        // Only a literal of at most `RELEX_LIMIT` so far is lexed again (then in pieces if it
+        // closes past `MAX_ENCODED`): a longer one that never closes would keep the whole line
+        // in the buffer, and be read again each step.
+        if let Some(at) = cursor.pending().filter(|&at| buf.len() - at <= RELEX_LIMIT) {
             let at = base + at as u64;
             self.relex = Some(self.relex.map_or(at, |r| r.min(at)));
         }

@@ -1014,3 +1014,43 @@ fn an_escaped_key_across_a_chunk_boundary_is_found() {
         }
     }
 }
+
+/// Inputs a review of the literal lexer's bookkeeping found, each hiding an escaped key: a
+/// line continuation per character longer than the pieces' overlap in bytes read; a chain of
+/// 511 literals then one that never closes; a literal joined to one over 64 KiB; a quote
+/// inside a long plain literal that a later hit's window reads as a start; a stray quote
+/// after the key's literal. Each is found, whole and streamed.
+#[test]
+fn escaped_keys_around_failing_and_long_literals_are_found() {
+    let set = RuleSet::builtin();
+    let escaped: String = TOKEN.bytes().map(|b| format!("\\x{b:02x}")).collect();
+    let inputs = [
+        format!(
+            "token = \"\\x41{} token=\\\"{}{}{}\"\n",
+            "A".repeat(56_980),
+            &TOKEN[..4],
+            "\\\n".repeat(5000),
+            &TOKEN[4..]
+        ),
+        format!("token = \"A\" + \" + {}'\\x67{}' + '\n", "'-' + ".repeat(510), &TOKEN[1..]),
+        format!("token = \"'{escaped}'\" + \"{}\"\n", "B".repeat(70_000)),
+        format!(
+            "token = \"\\x41\"; {}\"{}'token\" {escaped}'\n",
+            " ".repeat(3980),
+            "a".repeat(6000)
+        ),
+        format!("token = \"{escaped}\" '\n"),
+    ];
+    for (n, input) in inputs.iter().enumerate() {
+        for found in [
+            scan(&set, ScanOptions::default(), input.as_bytes()),
+            scan_stream(&set, 64 << 10, input.as_bytes()),
+        ] {
+            assert!(
+                found.iter().any(|f| f.3 == TOKEN),
+                "input {n}: {:?}",
+                found.iter().map(|f| &f.0).collect::<Vec<_>>()
+            );
+        }
+    }
+}
