@@ -73,6 +73,13 @@ impl Decoded {
         self.map.push(end);
     }
 
+    /// Appends the line's bytes after `end` (at most [`CONTEXT`]) as context, and finishes.
+    fn close(&mut self, buf: &[u8], end: usize) {
+        let after = context_end(buf, end).max(end);
+        self.copy(buf, end..after);
+        self.finish(after);
+    }
+
     /// The buffer offsets `start..end` of decoded bytes `s..e`.
     pub(crate) fn source_span(&self, s: usize, e: usize) -> (usize, usize) {
         let start = self.map[s];
@@ -148,7 +155,7 @@ struct Long {
     stop: usize,
 }
 
-/// Bytes two pieces of a long literal share: more than any token's escaped form.
+/// Decoded bytes two pieces of a long literal share: more than any token.
 const LITERAL_OVERLAP: usize = 8 * 1024;
 
 /// Per quote (`"`, `'`), a span of start positions whose literal (or chain) is known not to
@@ -272,9 +279,7 @@ pub(crate) fn next_literal_chain(
             let near = (end + CONTEXT).min(line.end).min(first + MAX_ENCODED);
             if cursor.at >= near || *budget == 0 || cursor.long.is_some() {
                 out.core.end = out.bytes.len();
-                let after = context_end(buf, end).max(end);
-                out.copy(buf, end..after);
-                out.finish(after);
+                out.close(buf, end);
                 cursor.at = cursor.at.max(end);
                 return Some(end);
             }
@@ -383,9 +388,7 @@ fn long_piece(
         if run.escaped && printable(&out.bytes[core_start..], 10) {
             out.core = core_start..out.bytes.len();
             out.starts_only = true;
-            let after = context_end(buf, end).max(end);
-            out.copy(buf, end..after);
-            out.finish(after);
+            out.close(buf, end);
             return Some(end);
         }
     }
@@ -957,9 +960,7 @@ pub(crate) fn base64(
         out.push(b, origin[(k.saturating_mul(4) / 3).min(origin.len() - 1)]);
     }
     out.core = core_start..out.bytes.len();
-    let after = context_end(buf, padded_end).max(padded_end);
-    out.copy(buf, padded_end..after);
-    out.finish(after);
+    out.close(buf, padded_end);
     Some(padded_end)
 }
 
