@@ -110,7 +110,7 @@ pub(crate) fn literal_candidate(buf: &[u8], line: std::ops::Range<usize>) -> boo
     // quote, as in every format string).
     for i in memchr::memchr_iter(b'\\', text) {
         match text.get(i + 1) {
-            Some(b'"' | b'\'' | b'u' | b'x') => return true,
+            Some(b'"' | b'\'' | b'u' | b'x' | b'U' | b'0'..=b'7') => return true,
             Some(b'n' | b'r') if !matches!(text.get(i + 2), Some(b'"' | b'\'' | b'\\') | None) => {
                 return true
             }
@@ -643,19 +643,62 @@ fn escape(rest: &[u8]) -> (usize, Escape) {
         b'n' => (1, Escape::Byte(b'\n')),
         b'r' => (1, Escape::Byte(b'\r')),
         b't' => (1, Escape::Byte(b'\t')),
-        b'0' => (1, Escape::Byte(0)),
+        // C, Python, Ruby, PHP, Perl: one to three octal digits, at most `\377`.
+        b'0'..=b'7' => {
+            let value = |n: usize| rest[..n].iter().fold(0u32, |v, &d| v * 8 + u32::from(d - b'0'));
+            let mut n = rest.iter().take(3).take_while(|b| (b'0'..=b'7').contains(b)).count();
+            if value(n) > 0xff {
+                n -= 1;
+            }
+            (n, Escape::Byte(value(n) as u8))
+        }
         b'"' | b'\'' | b'\\' | b'/' | b'`' => (1, Escape::Byte(rest[0])),
         b'\n' => (1, Escape::Nothing),
         b'x' if rest.len() >= 3 => match hex(&rest[1..3]) {
             Some(v) => (3, Escape::Byte(v as u8)),
             None => (1, Escape::Raw),
         },
+        // JavaScript, Rust, Swift: `\u{67}`, one to six hex digits.
+        b'u' if rest.get(1) == Some(&b'{') => {
+            let close = rest.iter().take(9).position(|&b| b == b'}').filter(|&c| c > 2);
+            match close.and_then(|c| Some((c + 1, hex(&rest[2..c]).and_then(char::from_u32)?))) {
+                Some((len, c)) => (len, Escape::Char(c)),
+                None => (1, Escape::Raw),
+            }
+        }
         b'u' if rest.len() >= 5 => match hex(&rest[1..5]).and_then(char::from_u32) {
             Some(c) => (5, Escape::Char(c)),
             None => (1, Escape::Raw),
         },
+        // Python, C: `\U00000067`.
+        b'U' if rest.len() >= 9 => match hex(&rest[1..9]).and_then(char::from_u32) {
+            Some(c) => (9, Escape::Char(c)),
+            None => (1, Escape::Raw),
+        },
         _ => (1, Escape::Raw),
     }
+}
+
+/// Whether the backslash at `at` writes a character that no string needs escaped: a letter,
+/// a digit or punctuation as `\x67`, `\u0067`, `\u{67}`, `\U00000067` or `\147`, or the
+/// slashes of a URL as JSON may write them (`https:\/\/`). Escaping one character of a
+/// keyword (`"\x67hp_..."`) hides the keyword from the gate, so the literal layer runs on
+/// such lines whether a keyword hit them or not. Quotes, backslashes and `<>&` (which JSON
+/// encoders escape for HTML) are not counted, nor control characters.
+pub(crate) fn hiding_escape(buf: &[u8], at: usize) -> bool {
+    let rest = &buf[at + 1..(at + 11).min(buf.len())];
+    match rest.first() {
+        Some(b'/') => return at > 0 && buf[at - 1] == b':' && rest.starts_with(b"/\\/"),
+        Some(b'x' | b'u' | b'U' | b'0' | b'1') => {}
+        _ => return false,
+    }
+    let value = match escape(rest) {
+        (_, Escape::Byte(v)) => u32::from(v),
+        (_, Escape::Char(c)) => u32::from(c),
+        _ => return false,
+    };
+    (0x21..0x7f).contains(&value)
+        && !matches!(value as u8, b'"' | b'\'' | b'\\' | b'<' | b'>' | b'&')
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1251,6 +1294,47 @@ mod tests {
             assert_eq!(chain_of(&line, "ghp").as_deref(), Some("ghp_abcd"), "{join:?}");
         }
         assert!(!literal_candidate(b"f(\"a\", \"b\")\n", 0..10));
+    }
+
+    #[test]
+    fn escapes_of_plain_characters_are_the_ones_that_hide_keywords() {
+        let hides = |text: &str| hiding_escape(text.as_bytes(), text.find('\\').unwrap());
+        for text in
+            [r"\x67", r"\x5F", r"\u0070", r"\u{70}", r"\U00000070", r"\147", r"\041", r"s:\/\/"]
+        {
+            assert!(hides(text), "{text}");
+        }
+        for text in [
+            r"\x1b[0m",
+            r"\x00",
+            r"\u00e9",
+            r"\u003c",
+            r"\x22",
+            r"\x5c",
+            r"\n",
+            r"\0",
+            r"\12",
+            r"\1",
+            r"\/",
+            r"a\/b",
+            r"\xZZ",
+            r"\u{}",
+            r"\u{110000}",
+            r"\",
+        ] {
+            assert!(!hides(text), "{text}");
+        }
+        // Their values, as the literal layer decodes them.
+        let chain = |text: &str| chain_of(&format!("v = \"{text}\"\n"), "v");
+        for (text, value) in [
+            (r"\147\150\160\137", "ghp_"),
+            (r"\4001", " 01"),
+            (r"\0abcdefghijklmnopqrstuvwxyz\012", "\0abcdefghijklmnopqrstuvwxyz\n"),
+            (r"\u{67}\u{1F600}", "g\u{1F600}"),
+            (r"\U00000067\x68", "gh"),
+        ] {
+            assert_eq!(chain(text).as_deref(), Some(value), "{text}");
+        }
     }
 
     #[test]

@@ -791,13 +791,22 @@ impl State {
         let mut hits = std::mem::take(&mut self.hits);
         set.gate.hits(buf, from, search_end, &mut hits);
         for hit in hits.iter().filter(|h| h.start < limit) {
-            for &r in set.gate.owners(hit.pattern) {
+            let owners = set.gate.owners(hit.pattern);
+            for &r in owners {
                 if !self.disabled[r as usize] {
                     self.rule_hit(set, options, r, buf, base, hit.start, hit.end, source);
                 }
             }
-            if decode && self.budget > 0 && base + hit.start as u64 >= self.decoded_to {
+            if !decode || self.budget == 0 || base + (hit.start as u64) < self.decoded_to {
+                continue;
+            }
+            if !owners.is_empty() {
                 self.decode_at_hit(set, options, buf, base, hit, source);
+            } else if set.gate.marker(hit.pattern) && decode::hiding_escape(buf, hit.start) {
+                // An escape of a plain character: it may hide a keyword.
+                let line = line_around(buf, hit.start);
+                let done = self.decode_literals(set, options, buf, base, line.clone(), source);
+                self.decoded_to = base + done.max(line.end) as u64;
             }
         }
         self.hits = hits;

@@ -44,6 +44,8 @@ pub(crate) struct KeywordGate {
     automaton: NFA,
     /// For each keyword, the rules owning it.
     owners: Vec<Vec<u32>>,
+    /// Per pattern, whether it is an escape marker (see [`escape_markers`]).
+    markers: Vec<bool>,
     /// The prefilter; `None` when some keyword is shorter than 3 bytes.
     prefilter: Option<Prefilter>,
     pub(crate) longest: usize,
@@ -140,24 +142,54 @@ fn gram_of(bytes: &[u8], n: usize) -> u32 {
     u32::from_le_bytes(word) | (FOLD >> (8 * (4 - n)))
 }
 
+/// The starts of escapes that write a plain character (`\x67`, `\u0067`, `\U00000067`,
+/// `\u{67}`, `\147`) and JSON's `:\/\/`. They are no rule's keywords, but escaping one
+/// character of a keyword hides it (`"\x67hp_..."` holds no `ghp_`): the gate finds them in
+/// its one pass, and the engine decodes the string literals of their lines
+/// (`decode::hiding_escape` decides). All are 4 bytes or more, so that the prefilter keeps
+/// its single 4-byte bitmap.
+fn escape_markers() -> Vec<Vec<u8>> {
+    let mut out = vec![br"\u00".to_vec(), br":\/\/".to_vec(), br"\u{0".to_vec()];
+    for high in b'2'..=b'7' {
+        out.extend(b"0123456789abcdef".iter().map(|&low| vec![b'\\', b'x', high, low]));
+    }
+    out.extend((b'2'..=b'7').map(|high| vec![b'\\', b'u', b'{', high]));
+    // Octal `\041` to `\177`.
+    for code in 0o041..=0o177u32 {
+        out.push(format!("\\{code:03o}").into_bytes());
+    }
+    out
+}
+
 impl KeywordGate {
     pub(crate) fn new(rules: &[Rule]) -> Self {
         let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut keywords: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
+        let mut slot_of = |key: Vec<u8>| {
+            *index.entry(key.clone()).or_insert_with(|| {
+                keywords.push(key);
+                owners.push(Vec::new());
+                owners.len() - 1
+            })
+        };
+        let mut owned = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
             for kw in rule.keywords() {
-                let key = kw.as_bytes().to_ascii_lowercase();
-                let slot = *index.entry(key.clone()).or_insert_with(|| {
-                    keywords.push(key);
-                    owners.push(Vec::new());
-                    owners.len() - 1
-                });
+                let slot = slot_of(kw.as_bytes().to_ascii_lowercase());
                 let rule_index = u32::try_from(i).expect("fewer than 2^32 rules");
-                if !owners[slot].contains(&rule_index) {
-                    owners[slot].push(rule_index);
-                }
+                owned.push((slot, rule_index));
             }
+        }
+        let marked: Vec<usize> = escape_markers().into_iter().map(&mut slot_of).collect();
+        for (slot, rule_index) in owned {
+            if !owners[slot].contains(&rule_index) {
+                owners[slot].push(rule_index);
+            }
+        }
+        let mut markers = vec![false; owners.len()];
+        for slot in marked {
+            markers[slot] = true;
         }
         let short = keywords.iter().any(|k| k.len() < 3);
         // Behind the prefilter the automaton only confirms, and folds the input's case
@@ -192,7 +224,7 @@ impl KeywordGate {
             Prefilter { long, short, pair, three: any_three.then_some(three) }
         });
         let longest = keywords.iter().map(Vec::len).max().unwrap_or(0);
-        KeywordGate { automaton, owners, prefilter, longest }
+        KeywordGate { automaton, owners, markers, prefilter, longest }
     }
 
     /// Every keyword occurrence (overlapping) that starts in `start..` and ends by `end`,
@@ -287,9 +319,14 @@ impl KeywordGate {
         &self.owners[pattern]
     }
 
-    /// Number of distinct keywords.
+    /// Whether `pattern` is an escape marker (it may be a rule's keyword too).
+    pub(crate) fn marker(&self, pattern: usize) -> bool {
+        self.markers[pattern]
+    }
+
+    /// Number of distinct keywords (escape markers not counted).
     pub(crate) fn len(&self) -> usize {
-        self.owners.len()
+        self.owners.iter().filter(|o| !o.is_empty()).count()
     }
 }
 

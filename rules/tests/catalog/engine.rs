@@ -1054,3 +1054,36 @@ fn escaped_keys_around_failing_and_long_literals_are_found() {
         }
     }
 }
+
+/// A key whose keyword is broken by escaping one of its characters (`"\x67hp_..."`) on a line
+/// with no other keyword: the escape itself sends the line to the literal layer, in every
+/// escape syntax that writes a plain character, whole and streamed.
+#[test]
+fn keys_hidden_by_escaping_their_keyword_are_found() {
+    let set = RuleSet::builtin();
+    let all = |f: &dyn Fn(u8) -> String| TOKEN.bytes().map(f).collect::<String>();
+    let (head, tail) = TOKEN.split_at(1);
+    let cases = [
+        (format!("v = \"\\x67{}\"", &tail), 6),
+        (format!("v = '{head}h\\u0070{}'", &TOKEN[3..]), 6),
+        (format!("v = \"{}\\x5f{}\"", &TOKEN[..3], &TOKEN[4..]), 6),
+        (format!("v = \"{}\"", all(&|b| format!("\\x{b:02x}"))), 6),
+        (format!("{{\"v\": \"{}\"}}", all(&|b| format!("\\u{b:04x}"))), 8),
+        (format!("$v = \"{}\";", all(&|b| format!("\\{b:o}"))), 7),
+        (format!("let v = \"\\u{{67}}{}\";", &tail), 10),
+        (format!("v = \"\\U00000067{}\"", &tail), 6),
+        (format!("v = \"\\147\" \"{tail}\""), 6),
+    ];
+    let filler = "x".repeat(99) + "\n";
+    for (case, column) in &cases {
+        let input = format!("{}{case}\n{}", filler.repeat(650), filler.repeat(10));
+        for found in [
+            scan(&set, ScanOptions::default(), input.as_bytes()),
+            scan_stream(&set, 64 << 10, input.as_bytes()),
+        ] {
+            let tokens: Vec<_> = found.iter().filter(|f| f.3 == TOKEN).collect();
+            assert_eq!(tokens.len(), 1, "{case}: {found:?}");
+            assert_eq!((tokens[0].1, tokens[0].2), (651, *column), "{case}");
+        }
+    }
+}
