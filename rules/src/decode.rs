@@ -702,6 +702,68 @@ pub(crate) fn hiding_escape(buf: &[u8], at: usize) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------
+// Character references (XML, HTML)
+
+/// The character reference after an `&` (`#103;`, `#x67;`, `quot;`, ...): its length and
+/// value. Numeric ones and the five that XML predefines; the `;` is required.
+fn reference(rest: &[u8]) -> Option<(usize, char)> {
+    let named: [(&[u8], char); 5] =
+        [(b"quot;", '"'), (b"apos;", '\''), (b"amp;", '&'), (b"lt;", '<'), (b"gt;", '>')];
+    if let Some((name, c)) = named.iter().find(|(name, _)| rest.starts_with(name)) {
+        return Some((name.len(), *c));
+    }
+    let (digits, radix) = match rest {
+        [b'#', b'x' | b'X', tail @ ..] => (tail, 16),
+        [b'#', tail @ ..] => (tail, 10),
+        _ => return None,
+    };
+    let len = digits.iter().take(8).take_while(|b| b.is_ascii_alphanumeric()).count();
+    if len == 0 || digits.get(len) != Some(&b';') {
+        return None;
+    }
+    let value = u32::from_str_radix(std::str::from_utf8(&digits[..len]).ok()?, radix).ok()?;
+    Some((rest.len() - digits.len() + len + 1, char::from_u32(value)?))
+}
+
+/// Whether the `&` at `at` starts a numeric character reference to a plain character
+/// (`&#103;`, `&#x67;`): as with escapes (see [`hiding_escape`]), one such reference hides a
+/// keyword from the gate (XML parsers read `value="&#103;hp_..."` as a key).
+pub(crate) fn hiding_entity(buf: &[u8], at: usize) -> bool {
+    let rest = &buf[at + 1..(at + 13).min(buf.len())];
+    match reference(rest) {
+        Some((_, c)) if rest[0] == b'#' => {
+            c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '\\' | '<' | '>' | '&')
+        }
+        _ => false,
+    }
+}
+
+/// `line` with its character references decoded into `out` (the whole line is the core).
+pub(crate) fn entities(buf: &[u8], line: std::ops::Range<usize>, out: &mut Decoded) {
+    out.clear();
+    let mut i = line.start;
+    while i < line.end {
+        let found =
+            (buf[i] == b'&').then(|| reference(&buf[i + 1..(i + 13).min(line.end)])).flatten();
+        match found {
+            Some((len, c)) => {
+                let mut utf8 = [0u8; 4];
+                for &u in c.encode_utf8(&mut utf8).as_bytes() {
+                    out.push(u, i);
+                }
+                i += 1 + len;
+            }
+            None => {
+                out.push(buf[i], i);
+                i += 1;
+            }
+        }
+    }
+    out.core = 0..out.bytes.len();
+    out.finish(line.end);
+}
+
+// ---------------------------------------------------------------------------------------
 // Percent-encoding
 
 /// Whether the `%` at `at` starts an escape of a byte that URLs must encode (`%3A`, `%2F`,
@@ -1335,6 +1397,22 @@ mod tests {
         ] {
             assert_eq!(chain(text).as_deref(), Some(value), "{text}");
         }
+    }
+
+    #[test]
+    fn character_references_decode_in_place() {
+        let hides = |text: &str| hiding_entity(text.as_bytes(), text.find('&').unwrap());
+        for text in ["&#103;", "&#x67;", "&#X5F;", "&#0045;", "&#x00000041;"] {
+            assert!(hides(text), "{text}");
+        }
+        for text in ["&#10;", "&#x3c;", "&#34;", "&quot;", "&#103", "&#xZZ;", "&#;", "&amp;"] {
+            assert!(!hides(text), "{text}");
+        }
+        let text = b"v=\"&#103;&#x68;p_&quot;&amp;&#x1F600;&bogus; &#\"";
+        let mut out = Decoded::default();
+        entities(text, 0..text.len(), &mut out);
+        assert_eq!(String::from_utf8_lossy(&out.bytes), "v=\"ghp_\"&\u{1F600}&bogus; &#\"");
+        assert_eq!((out.map[3], out.map[4], out.map[5]), (3, 9, 15));
     }
 
     #[test]

@@ -790,6 +790,8 @@ impl State {
         }
         let mut hits = std::mem::take(&mut self.hits);
         set.gate.hits(buf, from, search_end, &mut hits);
+        // Where lines with character references were decoded to.
+        let mut referenced = from;
         for hit in hits.iter().filter(|h| h.start < limit) {
             let owners = set.gate.owners(hit.pattern);
             for &r in owners {
@@ -797,13 +799,31 @@ impl State {
                     self.rule_hit(set, options, r, buf, base, hit.start, hit.end, source);
                 }
             }
-            if !decode || self.budget == 0 || base + (hit.start as u64) < self.decoded_to {
+            let fresh =
+                |s: &Self| decode && s.budget > 0 && base + hit.start as u64 >= s.decoded_to;
+            if !owners.is_empty() && fresh(self) {
+                self.decode_at_hit(set, options, buf, base, hit, source);
+            }
+            if !set.gate.marker(hit.pattern) {
                 continue;
             }
-            if !owners.is_empty() {
-                self.decode_at_hit(set, options, buf, base, hit, source);
-            } else if set.gate.marker(hit.pattern) && decode::hiding_escape(buf, hit.start) {
-                // An escape of a plain character: it may hide a keyword.
+            // An escape or a character reference that writes a plain character: it may hide
+            // a keyword, so its line is decoded as a hit's would be.
+            if buf[hit.start] == b'&' {
+                if decode
+                    && self.budget > 0
+                    && hit.start >= referenced
+                    && decode::hiding_entity(buf, hit.start)
+                {
+                    let line = line_around(buf, hit.start);
+                    referenced = line.end.max(hit.start + 1);
+                    let mut decoded = std::mem::take(&mut self.decoded);
+                    decode::entities(buf, line.clone(), &mut decoded);
+                    self.budget = self.budget.saturating_sub(line.len());
+                    self.scan_decoded(set, options, buf, base, &decoded, source);
+                    self.decoded = decoded;
+                }
+            } else if fresh(self) && decode::hiding_escape(buf, hit.start) {
                 let line = line_around(buf, hit.start);
                 let done = self.decode_literals(set, options, buf, base, line.clone(), source);
                 self.decoded_to = base + done.max(line.end) as u64;

@@ -143,11 +143,12 @@ fn gram_of(bytes: &[u8], n: usize) -> u32 {
 }
 
 /// The starts of escapes that write a plain character (`\x67`, `\u0067`, `\U00000067`,
-/// `\u{67}`, `\147`) and JSON's `:\/\/`. They are no rule's keywords, but escaping one
-/// character of a keyword hides it (`"\x67hp_..."` holds no `ghp_`): the gate finds them in
-/// its one pass, and the engine decodes the string literals of their lines
-/// (`decode::hiding_escape` decides). All are 4 bytes or more, so that the prefilter keeps
-/// its single 4-byte bitmap.
+/// `\u{67}`, `\147`, `&#103;`, `&#x67;`) and JSON's `:\/\/`. They are no rule's keywords,
+/// but escaping one character of a keyword hides it (`"\x67hp_..."` holds no `ghp_`): the
+/// gate finds them in its one pass, and the engine decodes the string literals of their
+/// lines (`decode::hiding_escape` decides) or the references on them
+/// (`decode::hiding_entity`). All are 4 bytes or more, so that the prefilter keeps its
+/// single 4-byte bitmap.
 fn escape_markers() -> Vec<Vec<u8>> {
     let mut out = vec![br"\u00".to_vec(), br":\/\/".to_vec(), br"\u{0".to_vec()];
     for high in b'2'..=b'7' {
@@ -158,6 +159,12 @@ fn escape_markers() -> Vec<Vec<u8>> {
     for code in 0o041..=0o177u32 {
         out.push(format!("\\{code:03o}").into_bytes());
     }
+    // XML and HTML numeric character references, `&#33;` to `&#126;` and `&#x21;` to
+    // `&#x7e;`, with leading zeros too (by their first 4 bytes).
+    out.extend((33..=99).map(|code: u32| format!("&#{code}").into_bytes()));
+    out.extend(["&#10", "&#11", "&#12", "&#x0"].map(|m| m.as_bytes().to_vec()));
+    out.extend((b'0'..=b'9').map(|d| vec![b'&', b'#', b'0', d]));
+    out.extend((b'2'..=b'7').map(|d| vec![b'&', b'#', b'x', d]));
     out
 }
 

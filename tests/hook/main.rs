@@ -464,6 +464,24 @@ fn encoded_keys_across_a_streamed_chunk_boundary_block_the_push() -> TestResult 
     Ok(())
 }
 
+/// Escaping one character of a key's prefix (`"\x67hp_..."`, XML's `&#103;hp_...`) hid the
+/// keyword from the gate on a line with no other keyword: the push passed until session 18.
+#[test]
+fn a_key_whose_prefix_is_escaped_blocks_the_push() -> TestResult {
+    let s = Server::new()?;
+    s.commit("README", "base\n", "base")?;
+    let (python, xml) = (github_token(15), github_token(16));
+    s.commit("settings.py", format!("import os\n\nv = \"\\x67{}\"\n", &python[1..]), "py")?;
+    let config = format!("<config>\n  <add key=\"x\" value=\"&#103;{}\"/>\n</config>\n", &xml[1..]);
+    s.commit("app.config", config, "xml")?;
+    let out = s.push(&["origin", "main"])?;
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("settings.py:3") && err.contains("app.config:2"), "{err}");
+    assert!(!err.contains(&python[4..]) && !err.contains(&xml[4..]), "{err}");
+    Ok(())
+}
+
 #[test]
 fn a_200_mib_blob_is_streamed_and_scanned() -> TestResult {
     let s = Server::new()?;

@@ -1055,9 +1055,9 @@ fn escaped_keys_around_failing_and_long_literals_are_found() {
     }
 }
 
-/// A key whose keyword is broken by escaping one of its characters (`"\x67hp_..."`) on a line
-/// with no other keyword: the escape itself sends the line to the literal layer, in every
-/// escape syntax that writes a plain character, whole and streamed.
+/// A key whose keyword is broken by escaping one of its characters (`"\x67hp_..."`,
+/// `&#103;hp_...`) on a line with no other keyword: the escape itself sends the line to
+/// decoding, in every escape syntax that writes a plain character, whole and streamed.
 #[test]
 fn keys_hidden_by_escaping_their_keyword_are_found() {
     let set = RuleSet::builtin();
@@ -1073,6 +1073,8 @@ fn keys_hidden_by_escaping_their_keyword_are_found() {
         (format!("let v = \"\\u{{67}}{}\";", &tail), 10),
         (format!("v = \"\\U00000067{}\"", &tail), 6),
         (format!("v = \"\\147\" \"{tail}\""), 6),
+        (format!("<add key=\"x\" value=\"&#103;{tail}\"/>"), 21),
+        (format!("<v>&#x67;&#X68;&#112;&#x5f;{}</v>", &TOKEN[4..]), 4),
     ];
     let filler = "x".repeat(99) + "\n";
     for (case, column) in &cases {
