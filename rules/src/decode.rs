@@ -701,6 +701,39 @@ pub(crate) fn hiding_escape(buf: &[u8], at: usize) -> bool {
         && !matches!(value as u8, b'"' | b'\'' | b'\\' | b'<' | b'>' | b'&')
 }
 
+/// The escapes in `range` decoded in place into `out`, whatever literals they belong to (the
+/// whole range is the core). For a window that may start inside a literal, where lexing
+/// cannot tell a closing quote from an opening one (the line began too far back).
+pub(crate) fn escapes_in_place(buf: &[u8], range: std::ops::Range<usize>, out: &mut Decoded) {
+    out.clear();
+    let mut i = range.start;
+    while i < range.end {
+        if buf[i] != b'\\' || i + 1 == range.end {
+            out.push(buf[i], i);
+            i += 1;
+            continue;
+        }
+        let (len, value) = escape(&buf[i + 1..range.end]);
+        match value {
+            Escape::Byte(v) => out.push(v, i),
+            Escape::Char(c) => {
+                let mut utf8 = [0u8; 4];
+                for &u in c.encode_utf8(&mut utf8).as_bytes() {
+                    out.push(u, i);
+                }
+            }
+            Escape::Nothing => {}
+            Escape::Raw => {
+                out.push(b'\\', i);
+                out.push(buf[i + 1], i + 1);
+            }
+        }
+        i += 1 + len;
+    }
+    out.core = 0..out.bytes.len();
+    out.finish(range.end);
+}
+
 // ---------------------------------------------------------------------------------------
 // Character references (XML, HTML)
 

@@ -24,6 +24,9 @@ const INLINE_ALLOW: [&[u8]; 2] = [b"leakgate:allow", b"gitleaks:allow"];
 const LINE_CONTEXT: usize = 4096;
 /// How deep decoding layers nest (base64 inside a JSON string inside base64 ...).
 const MAX_DEPTH: u8 = 2;
+/// Bytes before a hit that a window of escapes decoded in place starts at (context for the
+/// rules, as a name before its value).
+const IN_PLACE_BACK: usize = 256;
 /// Encoded bytes decoded per input, all layers together, to begin with; every byte read adds
 /// [`DECODE_PER_BYTE`]. Decoding costs at most this much whatever the input holds, and junk
 /// cannot spend the budget of the text after it: megabytes of base64 (a data URI, a bundled
@@ -381,6 +384,12 @@ struct State {
     relex: Option<u64>,
     /// Where a base64 run the last step's search ended in is decoded again (absolute).
     base64_resume: Option<u64>,
+    /// The last lexing left a literal open at the buffer's end (see `State::step`).
+    left_open: bool,
+    /// Matches given to the sink whose text a later step may decode again (a literal lexed
+    /// again, a base64 run resumed, escapes decoded in place before the literal layer got
+    /// to them): by (start, rule), their ends. Not given twice.
+    flushed: std::collections::BTreeMap<(u64, u32), u64>,
     /// Spans a provider rule matched and then rejected (checksum, allowlist, entropy, a
     /// format that is not reported): the format is known and is not a secret, so a generic
     /// rule must not report that text either.
@@ -688,6 +697,8 @@ impl State {
             lexed: decode::Lexed::default(),
             relex: None,
             base64_resume: None,
+            left_open: false,
+            flushed: std::collections::BTreeMap::new(),
             vetoes: Vec::new(),
             decoded: Decoded::default(),
             scratch: Vec::new(),
@@ -742,6 +753,7 @@ impl State {
         self.nul = false;
         self.transcoded = None;
         self.vetoes.clear();
+        self.flushed.clear();
         for &r in &self.touched {
             self.last_end[r as usize] = 0;
         }
@@ -790,8 +802,9 @@ impl State {
         }
         let mut hits = std::mem::take(&mut self.hits);
         set.gate.hits(buf, from, search_end, &mut hits);
-        // Where lines with character references were decoded to.
-        let mut referenced = from;
+        // Where lines with character references, and windows with escapes decoded in place,
+        // were decoded to.
+        let (mut referenced, mut unescaped) = (from, from);
         for hit in hits.iter().filter(|h| h.start < limit) {
             let owners = set.gate.owners(hit.pattern);
             for &r in owners {
@@ -799,22 +812,13 @@ impl State {
                     self.rule_hit(set, options, r, buf, base, hit.start, hit.end, source);
                 }
             }
-            let fresh =
-                |s: &Self| decode && s.budget > 0 && base + hit.start as u64 >= s.decoded_to;
-            if !owners.is_empty() && fresh(self) {
-                self.decode_at_hit(set, options, buf, base, hit, source);
-            }
-            if !set.gate.marker(hit.pattern) {
+            if !decode || self.budget == 0 {
                 continue;
             }
-            // An escape or a character reference that writes a plain character: it may hide
-            // a keyword, so its line is decoded as a hit's would be.
-            if buf[hit.start] == b'&' {
-                if decode
-                    && self.budget > 0
-                    && hit.start >= referenced
-                    && decode::hiding_entity(buf, hit.start)
-                {
+            let marker = set.gate.marker(hit.pattern);
+            if marker && buf[hit.start] == b'&' {
+                // A character reference that writes a plain character: it may hide a keyword.
+                if hit.start >= referenced && decode::hiding_entity(buf, hit.start) {
                     let line = line_around(buf, hit.start);
                     referenced = line.end.max(hit.start + 1);
                     let mut decoded = std::mem::take(&mut self.decoded);
@@ -823,10 +827,47 @@ impl State {
                     self.scan_decoded(set, options, buf, base, &decoded, source);
                     self.decoded = decoded;
                 }
-            } else if fresh(self) && decode::hiding_escape(buf, hit.start) {
-                let line = line_around(buf, hit.start);
-                let done = self.decode_literals(set, options, buf, base, line.clone(), source);
-                self.decoded_to = base + done.max(line.end) as u64;
+                continue;
+            }
+            // An escape that writes a plain character may hide a keyword: its line is decoded
+            // as a hit's would be.
+            let hiding = marker && decode::hiding_escape(buf, hit.start);
+            let mut lexed_nothing = false;
+            self.left_open = false;
+            if base + hit.start as u64 >= self.decoded_to {
+                if !owners.is_empty() {
+                    lexed_nothing = !self.decode_at_hit(set, options, buf, base, hit, source);
+                } else if hiding {
+                    let line = line_around(buf, hit.start);
+                    let done = self.decode_literals(set, options, buf, base, line.clone(), source);
+                    lexed_nothing = done.is_none();
+                    self.decoded_to = base + done.unwrap_or(0).max(line.end) as u64;
+                }
+            }
+            if hit.start < unescaped || self.budget == 0 || !(hiding || lexed_nothing) {
+                continue;
+            }
+            // Where the line began before the window around the hit, the window may start
+            // inside a string literal, and lexing it takes the literal's close for an opening
+            // quote: a key escaped deep inside a long literal was not decoded (until session
+            // 18); so may a literal the buffer's end cuts (one too long to lex again is never
+            // decoded as a literal). The escapes after such a hit are decoded in place too,
+            // whatever literals they are in: after an escape that hides a keyword, unless
+            // lexing the whole line decoded a chain; after a keyword, if lexing decoded none
+            // (a line of literals with a keyword in each, lexed and decoded in place, cost
+            // twice the budget).
+            let line = line_around(buf, hit.start);
+            let cut = if line.start == 0 { base > 0 } else { buf[line.start - 1] != b'\n' };
+            let after = &buf[hit.start..line.end];
+            let in_place = if hiding { cut || lexed_nothing } else { cut || self.left_open };
+            if in_place && memchr::memchr(b'\\', after).is_some() {
+                let start = line.start.max(hit.start.saturating_sub(IN_PLACE_BACK));
+                unescaped = line.end.max(hit.start + 1);
+                let mut decoded = std::mem::take(&mut self.decoded);
+                decode::escapes_in_place(buf, start..line.end, &mut decoded);
+                self.budget = self.budget.saturating_sub(line.end - start);
+                self.scan_decoded(set, options, buf, base, &decoded, source);
+                self.decoded = decoded;
             }
         }
         self.hits = hits;
@@ -1021,7 +1062,8 @@ impl State {
         next
     }
 
-    /// The string-literal layer on the line of a keyword hit at `at`.
+    /// The string-literal layer on the line of a keyword hit at `at`; whether it decoded a
+    /// chain.
     #[allow(clippy::too_many_arguments)] // see `step`
     fn decode_at_hit(
         &mut self,
@@ -1031,11 +1073,13 @@ impl State {
         base: u64,
         hit: &Hit,
         source: Source<'_>,
-    ) {
+    ) -> bool {
         let line = line_around(buf, hit.start);
         let mut done = line.end;
+        let mut chains = None;
         if decode::literal_candidate(buf, line.clone()) {
-            done = done.max(self.decode_literals(set, options, buf, base, line.clone(), source));
+            chains = self.decode_literals(set, options, buf, base, line.clone(), source);
+            done = done.max(chains.unwrap_or(0));
         }
         let mut decoded = std::mem::take(&mut self.decoded);
         // A short base64 value assigned to the name that hit (`DB_PASSWORD: <base64>`,
@@ -1061,11 +1105,12 @@ impl State {
         self.decoded = decoded;
         // Other hits on this line (or in its chains) see the same decoded text.
         self.decoded_to = base + done as u64;
+        chains.is_some()
     }
 
     /// Every changed chain of string literals on `line` at once (the line is lexed once,
     /// whatever the number of hits on it), from where the last lexing stopped; returns where
-    /// the last chain ends. A literal the buffer's end cuts is lexed again from its start in
+    /// the last chain ends, if any. A literal the buffer's end cuts is lexed again from its start in
     /// the next step ([`State::relex`]), which the chunk loop keeps in the buffer.
     #[allow(clippy::too_many_arguments)] // see `step`
     fn decode_literals(
@@ -1076,9 +1121,9 @@ impl State {
         base: u64,
         line: std::ops::Range<usize>,
         source: Source<'_>,
-    ) -> usize {
+    ) -> Option<usize> {
         let mut decoded = std::mem::take(&mut self.decoded);
-        let mut done = line.start;
+        let mut done = None;
         let mut cursor = decode::Cursor::resume(line.start, &self.lexed, base);
         while self.budget > 0 {
             let Some(end) = decode::next_literal_chain(
@@ -1090,7 +1135,7 @@ impl State {
             ) else {
                 break;
             };
-            done = done.max(end);
+            done = done.max(Some(end));
             self.budget = self.budget.saturating_sub(decoded.bytes.len());
             self.scan_decoded(set, options, buf, base, &decoded, source);
         }
@@ -1098,6 +1143,7 @@ impl State {
         // Only a literal of at most `RELEX_LIMIT` so far is lexed again (then in pieces if it
         // closes past `MAX_ENCODED`): a longer one that never closes would keep the whole line
         // in the buffer, and be read again each step.
+        self.left_open |= cursor.pending().is_some();
         if let Some(at) = cursor.pending().filter(|&at| buf.len() - at <= RELEX_LIMIT) {
             let at = base + at as u64;
             self.relex = Some(self.relex.map_or(at, |r| r.min(at)));
@@ -1340,9 +1386,15 @@ impl State {
 
     /// Queues a confirmed match, unless a more specific one holds the same secret.
     fn queue(&mut self, set: &RuleSet, options: &ScanOptions, new: Pending) {
+        // A pending secret overlapping this one starts less than a window before it.
+        let from = new.start.saturating_sub(set.max_window as u64 * 2 + 1);
+        let given = self.flushed.range((from, 0)..(new.end, 0)).any(|(&(s, r), &e)| {
+            s < new.end && new.start < e && (options.collapse || (s, r) == (new.start, new.rule))
+        });
+        if given {
+            return;
+        }
         if options.collapse {
-            // A pending secret overlapping this one starts less than a window before it.
-            let from = new.start.saturating_sub(set.max_window as u64 * 2 + 1);
             let overlapping = self
                 .pending
                 .range((from, 0)..(new.end, 0))
@@ -1385,6 +1437,7 @@ impl State {
             if self.vetoed(set, &p) {
                 continue;
             }
+            self.flushed.insert((p.start, p.rule), p.end);
             sink(Match {
                 rule: &set.rules[p.rule as usize],
                 secret: p.secret,
@@ -1396,6 +1449,9 @@ impl State {
             });
         }
         self.pending = keep;
+        // Text is decoded again at most `RELEX_LIMIT` back (a literal lexed again).
+        let horizon = upto.saturating_sub((RELEX_LIMIT + 4 * set.max_window) as u64);
+        self.flushed = self.flushed.split_off(&(horizon, 0));
         // A veto matters to matches near it only: a match overlaps it within two windows.
         self.vetoes.retain(|&(_, e)| e + 2 * set.max_window as u64 > upto);
     }

@@ -1089,3 +1089,38 @@ fn keys_hidden_by_escaping_their_keyword_are_found() {
         }
     }
 }
+
+/// An escaped key deep inside a long string literal (farther from its quote than the window
+/// lexed around a hit), on a line with no keyword near the quote: the window starts inside
+/// the literal, where lexing takes its close for an opening quote. Whole and streamed (a
+/// literal longer than the 1 MiB the chunk loop keeps to lex again); the key's prefix
+/// escaped (a marker hit) or plain with its body escaped (a keyword hit). Until session 18
+/// both were missed.
+#[test]
+fn escaped_keys_deep_inside_long_literals_are_found() {
+    let set = RuleSet::builtin();
+    let escaped: String = TOKEN.bytes().map(|b| format!("\\x{b:02x}")).collect();
+    let body: String = TOKEN[4..].bytes().map(|b| format!("\\x{b:02x}")).collect();
+    let prefix = "const BUNDLE = \"";
+    for key in [escaped, format!("{}{body}", &TOKEN[..4])] {
+        for (chunk, total) in [(1 << 20, 3 << 20), (256 << 10, (3 << 20) / 2), (64 << 10, 20_000)] {
+            for at in [1000, 5000, chunk - 60, 2 * chunk + 7, total - 200] {
+                if at + 200 > total {
+                    continue;
+                }
+                let before = "a\\n".repeat((at - prefix.len()) / 3);
+                let after = " b".repeat((total - at) / 2);
+                let input = format!("{prefix}{before}{key}{after}\";\nlet x = 1;\n");
+                let column = (prefix.len() + before.len() + 1) as u64;
+                for found in [
+                    scan(&set, ScanOptions::default(), input.as_bytes()),
+                    scan_stream(&set, chunk, input.as_bytes()),
+                ] {
+                    let tokens: Vec<_> = found.iter().filter(|f| f.3 == TOKEN).collect();
+                    assert_eq!(tokens.len(), 1, "{key} {chunk} {at}: {found:?}");
+                    assert_eq!((tokens[0].1, tokens[0].2), (1, column), "{chunk} {at}");
+                }
+            }
+        }
+    }
+}
