@@ -36,8 +36,8 @@ const DECODE_BUDGET: usize = 2 << 20;
 /// of 4, so that every piece starts on the line's grid, and longer than any token's encoding.
 const PIECE_OVERLAP: usize = 8 * 1024;
 /// The longest string literal a stream keeps in its buffer across chunks, waiting for it to
-/// close (see `State::decode_literals`); longer ones crossing a chunk's end are not decoded
-/// when streamed.
+/// close (see `State::decode_literals`); the escapes of longer ones crossing a chunk's end
+/// are decoded in place around the hits in them (see `State::step`).
 const RELEX_LIMIT: usize = 1 << 20;
 /// Decoding budget each input byte adds (see [`DECODE_BUDGET`]): room for a byte read and
 /// decoded at each of the [`MAX_DEPTH`] layers. Every decoder is linear (string literals that
