@@ -638,7 +638,11 @@ enum Escape {
 
 /// The escape after a backslash: its length (after the backslash) and value.
 fn escape(rest: &[u8]) -> (usize, Escape) {
-    let hex = |s: &[u8]| std::str::from_utf8(s).ok().and_then(|s| u32::from_str_radix(s, 16).ok());
+    let hex = |s: &[u8]| {
+        // (`from_str_radix` takes a leading `+`, which no escape has.)
+        let digits = s.iter().all(u8::is_ascii_hexdigit);
+        digits.then(|| u32::from_str_radix(std::str::from_utf8(s).ok()?, 16).ok()).flatten()
+    };
     match rest[0] {
         b'n' => (1, Escape::Byte(b'\n')),
         b'r' => (1, Escape::Byte(b'\r')),
@@ -686,6 +690,9 @@ fn escape(rest: &[u8]) -> (usize, Escape) {
 /// such lines whether a keyword hit them or not. Quotes, backslashes and `<>&` (which JSON
 /// encoders escape for HTML) are not counted, nor control characters.
 pub(crate) fn hiding_escape(buf: &[u8], at: usize) -> bool {
+    if buf[at] == b':' {
+        return buf[at + 1..].starts_with(br"\/\/");
+    }
     let rest = &buf[at + 1..(at + 11).min(buf.len())];
     match rest.first() {
         Some(b'/') => return at > 0 && buf[at - 1] == b':' && rest.starts_with(b"/\\/"),
@@ -799,36 +806,13 @@ pub(crate) fn entities(buf: &[u8], line: std::ops::Range<usize>, out: &mut Decod
 // ---------------------------------------------------------------------------------------
 // Percent-encoding
 
-/// Whether the `%` at `at` starts an escape of a byte that URLs must encode (`%3A`, `%2F`,
-/// `%40`, ...): `%20` in prose or `%d` in a format string are not worth decoding.
+/// Whether the `%` at `at` starts an escape of a printable character (`%3A`, `%2F`, `%40`,
+/// and those no URL needs encoded, which hide a keyword: `ghp%5F...`, `%67hp_...`) or of a
+/// line end: `%20` in prose or `%d` in a format string are not worth decoding.
 pub(crate) fn percent_escape(buf: &[u8], at: usize) -> bool {
     let digit = |i: usize| buf.get(i).and_then(|&b| (b as char).to_digit(16));
     match (digit(at + 1), digit(at + 2)) {
-        (Some(h), Some(l)) => matches!(
-            (h * 16 + l) as u8,
-            b':' | b'/'
-                | b'?'
-                | b'='
-                | b'&'
-                | b'@'
-                | b'+'
-                | b'"'
-                | b'\''
-                | b','
-                | b';'
-                | b'#'
-                | b'%'
-                | b'$'
-                | b'!'
-                | b'*'
-                | b'('
-                | b')'
-                | b'['
-                | b']'
-                | b'{'
-                | b'}'
-                | b'\n'
-        ),
+        (Some(h), Some(l)) => matches!(h * 16 + l, 0x21..=0x7e | 0x0a),
         _ => false,
     }
 }
@@ -1419,6 +1403,10 @@ mod tests {
         ] {
             assert!(!hides(text), "{text}");
         }
+        // The marker `:\/\/` starts at the colon.
+        assert!(hiding_escape(br"https:\/\/x", 5) && !hiding_escape(br"a:\/b", 1));
+        assert!(!hiding_escape(br"\u+067", 0) && !hiding_escape(br"\x+7", 0));
+        assert!(percent_escape(b"ghp%5F", 3) && percent_escape(b"%67hp", 0));
         // Their values, as the literal layer decodes them.
         let chain = |text: &str| chain_of(&format!("v = \"{text}\"\n"), "v");
         for (text, value) in [

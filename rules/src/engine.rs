@@ -388,8 +388,8 @@ struct State {
     left_open: bool,
     /// Matches given to the sink whose text a later step may decode again (a literal lexed
     /// again, a base64 run resumed, escapes decoded in place before the literal layer got
-    /// to them): by (start, rule), their ends. Not given twice.
-    flushed: std::collections::BTreeMap<(u64, u32), u64>,
+    /// to them): by (start, rule), their ends and specificity. Not given twice.
+    flushed: std::collections::BTreeMap<(u64, u32), (u64, Rank)>,
     /// Spans a provider rule matched and then rejected (checksum, allowlist, entropy, a
     /// format that is not reported): the format is known and is not a secret, so a generic
     /// rule must not report that text either.
@@ -802,9 +802,9 @@ impl State {
         }
         let mut hits = std::mem::take(&mut self.hits);
         set.gate.hits(buf, from, search_end, &mut hits);
-        // Where lines with character references, and windows with escapes decoded in place,
-        // were decoded to.
-        let (mut referenced, mut unescaped) = (from, from);
+        // Where windows of lines with character references, and of escapes decoded in place,
+        // cover to (see `layer_window`).
+        let (mut referenced, mut unescaped) = (0, 0);
         for hit in hits.iter().filter(|h| h.start < limit) {
             let owners = set.gate.owners(hit.pattern);
             for &r in owners {
@@ -819,11 +819,11 @@ impl State {
             if marker && buf[hit.start] == b'&' {
                 // A character reference that writes a plain character: it may hide a keyword.
                 if hit.start >= referenced && decode::hiding_entity(buf, hit.start) {
-                    let line = line_around(buf, hit.start);
-                    referenced = line.end.max(hit.start + 1);
+                    let (window, cover) = layer_window(buf, hit.start, referenced);
+                    referenced = cover;
                     let mut decoded = std::mem::take(&mut self.decoded);
-                    decode::entities(buf, line.clone(), &mut decoded);
-                    self.budget = self.budget.saturating_sub(line.len());
+                    decode::entities(buf, window.clone(), &mut decoded);
+                    self.budget = self.budget.saturating_sub(window.len());
                     self.scan_decoded(set, options, buf, base, &decoded, source);
                     self.decoded = decoded;
                 }
@@ -840,32 +840,33 @@ impl State {
                 } else if hiding {
                     let line = line_around(buf, hit.start);
                     let done = self.decode_literals(set, options, buf, base, line.clone(), source);
-                    lexed_nothing = done.is_none();
                     self.decoded_to = base + done.unwrap_or(0).max(line.end) as u64;
                 }
             }
             if hit.start < unescaped || self.budget == 0 || !(hiding || lexed_nothing) {
                 continue;
             }
-            // Where the line began before the window around the hit, the window may start
-            // inside a string literal, and lexing it takes the literal's close for an opening
-            // quote: a key escaped deep inside a long literal was not decoded (until session
-            // 18); so may a literal the buffer's end cuts (one too long to lex again is never
-            // decoded as a literal). The escapes after such a hit are decoded in place too,
-            // whatever literals they are in: after an escape that hides a keyword, unless
-            // lexing the whole line decoded a chain; after a keyword, if lexing decoded none
-            // (a line of literals with a keyword in each, lexed and decoded in place, cost
-            // twice the budget).
+            // Lexing literals is not the whole answer. After an escape that hides a keyword,
+            // its escapes are decoded in place too, whatever they are in: a template literal
+            // (`\x67hp_...`), text outside quotes, or a literal that lexing misread (a decoy
+            // chain or keyword earlier on the line decided it once, until session 18). After a
+            // keyword whose lexing decoded no chain, where that lexing may have gone wrong: on
+            // a line that began before the window around the hit, where the window may start
+            // inside a literal and lexing takes its close for an opening quote (an escaped key
+            // deep inside a long literal was missed), or with a literal the buffer's end cut
+            // (one too long to lex again is never decoded as a literal). Not after every
+            // keyword: a line of literals with a keyword in each, lexed and decoded in place,
+            // cost twice the budget.
             let line = line_around(buf, hit.start);
             let cut = if line.start == 0 { base > 0 } else { buf[line.start - 1] != b'\n' };
-            let after = &buf[hit.start..line.end];
-            let in_place = if hiding { cut || lexed_nothing } else { cut || self.left_open };
-            if in_place && memchr::memchr(b'\\', after).is_some() {
-                let start = line.start.max(hit.start.saturating_sub(IN_PLACE_BACK));
-                unescaped = line.end.max(hit.start + 1);
+            let in_place = hiding || cut || self.left_open;
+            if in_place && memchr::memchr(b'\\', &buf[hit.start..line.end]).is_some() {
+                let (window, cover) = layer_window(buf, hit.start, unescaped);
+                let start = window.start.max(hit.start.saturating_sub(IN_PLACE_BACK));
+                unescaped = cover;
                 let mut decoded = std::mem::take(&mut self.decoded);
-                decode::escapes_in_place(buf, start..line.end, &mut decoded);
-                self.budget = self.budget.saturating_sub(line.end - start);
+                decode::escapes_in_place(buf, start..window.end, &mut decoded);
+                self.budget = self.budget.saturating_sub(window.end - start);
                 self.scan_decoded(set, options, buf, base, &decoded, source);
                 self.decoded = decoded;
             }
@@ -874,15 +875,15 @@ impl State {
         if decode {
             let mut decoded = std::mem::take(&mut self.decoded);
             let mut scratch = std::mem::take(&mut self.scratch);
-            // Percent-encoding hides keywords too (`password%3D`, `%3A%2F%2F`): every line
-            // with a `%XX` that decodes to punctuation is decoded once.
-            let mut line_end = from;
+            // Percent-encoding hides keywords too (`password%3D`, `%3A%2F%2F`, `ghp%5F`): every
+            // line with a `%XX` of a printable character is decoded once.
+            let mut line_end = 0;
             for at in memchr::memchr_iter(b'%', &buf[from..limit]).map(|i| from + i) {
                 if at < line_end || self.budget == 0 || !decode::percent_escape(buf, at) {
                     continue;
                 }
-                let line = line_around(buf, at);
-                line_end = line.end.max(at + 1);
+                let (line, cover) = layer_window(buf, at, line_end);
+                line_end = cover;
                 decode::percent(buf, line.clone(), &mut decoded);
                 self.budget = self.budget.saturating_sub(line.len());
                 self.scan_decoded(set, options, buf, base, &decoded, source);
@@ -1388,8 +1389,13 @@ impl State {
     fn queue(&mut self, set: &RuleSet, options: &ScanOptions, new: Pending) {
         // A pending secret overlapping this one starts less than a window before it.
         let from = new.start.saturating_sub(set.max_window as u64 * 2 + 1);
-        let given = self.flushed.range((from, 0)..(new.end, 0)).any(|(&(s, r), &e)| {
-            s < new.end && new.start < e && (options.collapse || (s, r) == (new.start, new.rule))
+        // Given already: the same match, or (collapsing) an overlapping one at least as
+        // specific; a more specific one is given too (a generic rule's reading of escaped
+        // text must not hide the provider's key it turns out to be).
+        let rank = specificity(set, &new);
+        let given = self.flushed.range((from, 0)..(new.end, 0)).any(|(&(s, r), &(e, their))| {
+            let same = (s, r) == (new.start, new.rule);
+            s < new.end && new.start < e && (same || options.collapse && their >= rank)
         });
         if given {
             return;
@@ -1437,7 +1443,7 @@ impl State {
             if self.vetoed(set, &p) {
                 continue;
             }
-            self.flushed.insert((p.start, p.rule), p.end);
+            self.flushed.insert((p.start, p.rule), (p.end, specificity(set, &p)));
             sink(Match {
                 rule: &set.rules[p.rule as usize],
                 secret: p.secret,
@@ -1500,9 +1506,31 @@ fn line_around(buf: &[u8], at: usize) -> std::ops::Range<usize> {
     start..end
 }
 
+/// Encoded bytes a token may take (escapes of up to 10 bytes a character): windows of a
+/// line that decoding layers take around their triggers overlap by this much.
+const WINDOW_OVERLAP: usize = 1024;
+
+/// The window a line layer (character references, percent-encoding, escapes in place)
+/// decodes for a trigger at `at`, the last window having covered up to `covered`: the line
+/// around it (at most [`LINE_CONTEXT`] each way), from no earlier than [`WINDOW_OVERLAP`]
+/// before `covered` (bytes are not paid for twice); and where this window covers to, which
+/// the next trigger must reach to get a window of its own: the line's end, or where the
+/// window cuts the line, `WINDOW_OVERLAP` before that (a token the cut splits has its
+/// trigger there, and is decoded whole from it; until session 18 its trigger was skipped).
+fn layer_window(buf: &[u8], at: usize, covered: usize) -> (std::ops::Range<usize>, usize) {
+    let line = line_around(buf, at);
+    let start = line.start.max(covered.saturating_sub(WINDOW_OVERLAP)).min(at);
+    let cut = line.end < buf.len() && buf[line.end] != b'\n';
+    let cover = if cut { line.end.saturating_sub(WINDOW_OVERLAP) } else { line.end };
+    (start..line.end, cover.max(at + 1))
+}
+
+/// How specific a match is (see [`specificity`]).
+type Rank = (bool, bool, usize);
+
 /// Ranks rules finding the same secret: checksum-confirmed first, then provider rules before
 /// generic ones, then the longest keyword.
-fn specificity(set: &RuleSet, p: &Pending) -> (bool, bool, usize) {
+fn specificity(set: &RuleSet, p: &Pending) -> Rank {
     let rule = &set.rules[p.rule as usize];
     (p.checksum_valid, !rule.generic, rule.longest_keyword)
 }

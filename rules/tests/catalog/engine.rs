@@ -1124,3 +1124,39 @@ fn escaped_keys_deep_inside_long_literals_are_found() {
         }
     }
 }
+
+/// Escaped keys that lexing literals alone misses or that a window of a line cuts (from a
+/// review of session 18's first version): each is found once, whole and streamed.
+#[test]
+fn escaped_keys_outside_lexed_literals_and_across_windows_are_found() {
+    let set = RuleSet::builtin();
+    let tail = &TOKEN[1..];
+    let password = "YlJf68W8FXVY2wfy"; // leakgate:allow (test fixture)
+    let cases = [
+        // A template literal after a decoy chain, or after a keyword, on the same line.
+        (format!("const a = \"\\t\", k = `\\x67{tail}`;"), TOKEN),
+        (format!("const u = \"https://x.io\", k = `\\x67{tail}`;"), TOKEN),
+        // PHP's json_encode escapes slashes.
+        (
+            format!("{{\"DATABASE_URL\":\"postgres:\\/\\/app:{password}@db.internal.acme.io:5432\\/orders\"}}"),
+            password,
+        ),
+        // A key just past the end of the window an earlier trigger on its line decoded.
+        (format!("<p>&#65;{} &#103;{tail}</p>", "x".repeat(4079)), TOKEN),
+        (format!("s = `\\x41{} \\x67{tail}`;", "x".repeat(4085)), TOKEN),
+        // Percent-encoding of a character no URL needs encoded.
+        (format!("GET /cb?t=ghp%5F{}&x=1", &TOKEN[4..]), TOKEN),
+    ];
+    let filler = "x".repeat(99) + "\n";
+    for (case, secret) in &cases {
+        let input = format!("{}{case}\n{}", filler.repeat(650), filler.repeat(10));
+        for found in [
+            scan(&set, ScanOptions::default(), input.as_bytes()),
+            scan_stream(&set, 64 << 10, input.as_bytes()),
+        ] {
+            let hits: Vec<_> = found.iter().filter(|f| f.3.contains(secret)).collect();
+            assert_eq!(hits.len(), 1, "{case}: {found:?}");
+            assert_eq!(hits[0].1, 651, "{case}");
+        }
+    }
+}
