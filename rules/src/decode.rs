@@ -662,11 +662,15 @@ fn escape(rest: &[u8]) -> (usize, Escape) {
             Some(v) => (3, Escape::Byte(v as u8)),
             None => (1, Escape::Raw),
         },
-        // JavaScript, Rust, Swift: `\u{67}`, one to six hex digits.
+        // JavaScript, Rust, Swift: `\u{67}` (JavaScript takes any number of leading zeros).
         b'u' if rest.get(1) == Some(&b'{') => {
-            let close = rest.iter().take(9).position(|&b| b == b'}').filter(|&c| c > 2);
-            match close.and_then(|c| Some((c + 1, hex(&rest[2..c]).and_then(char::from_u32)?))) {
-                Some((len, c)) => (len, Escape::Char(c)),
+            let n = rest[2..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
+            let value = rest[2..2 + n].iter().fold(0u32, |v, &d| {
+                let d = (d as char).to_digit(16).unwrap_or(0);
+                v.saturating_mul(16).saturating_add(d).min(0x11_0000)
+            });
+            match char::from_u32(value).filter(|_| n > 0 && rest.get(2 + n) == Some(&b'}')) {
+                Some(c) => (n + 3, Escape::Char(c)),
                 None => (1, Escape::Raw),
             }
         }
@@ -693,7 +697,7 @@ pub(crate) fn hiding_escape(buf: &[u8], at: usize) -> bool {
     if buf[at] == b':' {
         return buf[at + 1..].starts_with(br"\/\/");
     }
-    let rest = &buf[at + 1..(at + 11).min(buf.len())];
+    let rest = &buf[at + 1..];
     match rest.first() {
         Some(b'/') => return at > 0 && buf[at - 1] == b':' && rest.starts_with(b"/\\/"),
         Some(b'x' | b'u' | b'U' | b'0' | b'1') => {}
@@ -744,12 +748,47 @@ pub(crate) fn escapes_in_place(buf: &[u8], range: std::ops::Range<usize>, out: &
 // ---------------------------------------------------------------------------------------
 // Character references (XML, HTML)
 
-/// The character reference after an `&` (`#103;`, `#x67;`, `quot;`, ...): its length and
-/// value. Numeric ones and the five that XML predefines; the `;` is required.
+/// Named character references to printable ASCII: the five XML predefines and HTML5's for
+/// punctuation (which hide a keyword as numeric ones do: `ghp&lowbar;...`).
+const NAMED: [(&[u8], char); 31] = [
+    (b"quot;", '"'),
+    (b"apos;", '\''),
+    (b"amp;", '&'),
+    (b"lt;", '<'),
+    (b"gt;", '>'),
+    (b"lowbar;", '_'),
+    (b"UnderBar;", '_'),
+    (b"colon;", ':'),
+    (b"sol;", '/'),
+    (b"bsol;", '\\'),
+    (b"period;", '.'),
+    (b"equals;", '='),
+    (b"plus;", '+'),
+    (b"commat;", '@'),
+    (b"num;", '#'),
+    (b"dollar;", '$'),
+    (b"percnt;", '%'),
+    (b"excl;", '!'),
+    (b"quest;", '?'),
+    (b"semi;", ';'),
+    (b"comma;", ','),
+    (b"ast;", '*'),
+    (b"midast;", '*'),
+    (b"lpar;", '('),
+    (b"rpar;", ')'),
+    (b"lsqb;", '['),
+    (b"rsqb;", ']'),
+    (b"lcub;", '{'),
+    (b"rcub;", '}'),
+    (b"verbar;", '|'),
+    (b"grave;", '`'),
+];
+
+/// The character reference after an `&` (`#103;`, `#x67;`, `quot;`, `lowbar;`, ...): its
+/// length and value. Numeric ones read as HTML reads them: any number of digits (leading
+/// zeros too), the `;` optional (`&#103hp_` is `ghp_` to a browser).
 fn reference(rest: &[u8]) -> Option<(usize, char)> {
-    let named: [(&[u8], char); 5] =
-        [(b"quot;", '"'), (b"apos;", '\''), (b"amp;", '&'), (b"lt;", '<'), (b"gt;", '>')];
-    if let Some((name, c)) = named.iter().find(|(name, _)| rest.starts_with(name)) {
+    if let Some((name, c)) = NAMED.iter().find(|(name, _)| rest.starts_with(name)) {
         return Some((name.len(), *c));
     }
     let (digits, radix) = match rest {
@@ -757,24 +796,27 @@ fn reference(rest: &[u8]) -> Option<(usize, char)> {
         [b'#', tail @ ..] => (tail, 10),
         _ => return None,
     };
-    let len = digits.iter().take(8).take_while(|b| b.is_ascii_alphanumeric()).count();
-    if len == 0 || digits.get(len) != Some(&b';') {
+    let len = digits.iter().take_while(|b| (**b as char).is_digit(radix)).count();
+    if len == 0 {
         return None;
     }
-    let value = u32::from_str_radix(std::str::from_utf8(&digits[..len]).ok()?, radix).ok()?;
-    Some((rest.len() - digits.len() + len + 1, char::from_u32(value)?))
+    let value = digits[..len].iter().fold(0u32, |v, &d| {
+        let d = (d as char).to_digit(radix).unwrap_or(0);
+        v.saturating_mul(radix).saturating_add(d).min(0x11_0000)
+    });
+    let semicolon = usize::from(digits.get(len) == Some(&b';'));
+    Some((rest.len() - digits.len() + len + semicolon, char::from_u32(value)?))
 }
 
-/// Whether the `&` at `at` starts a numeric character reference to a plain character
-/// (`&#103;`, `&#x67;`): as with escapes (see [`hiding_escape`]), one such reference hides a
-/// keyword from the gate (XML parsers read `value="&#103;hp_..."` as a key).
+/// Whether the `&` at `at` starts a character reference to a plain character (`&#103;`,
+/// `&#x67;`, `&lowbar;`): as with escapes (see [`hiding_escape`]), one such reference hides
+/// a keyword from the gate (XML parsers read `value="&#103;hp_..."` as a key).
 pub(crate) fn hiding_entity(buf: &[u8], at: usize) -> bool {
-    let rest = &buf[at + 1..(at + 13).min(buf.len())];
-    match reference(rest) {
-        Some((_, c)) if rest[0] == b'#' => {
-            c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '\\' | '<' | '>' | '&')
-        }
-        _ => false,
+    // (The whole rest: any number of leading zeros, `&#0000...0103;`, is read as HTML reads
+    // it; each reference is read once per trigger.)
+    match reference(&buf[at + 1..]) {
+        Some((_, c)) => c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '\\' | '<' | '>' | '&'),
+        None => false,
     }
 }
 
@@ -783,8 +825,7 @@ pub(crate) fn entities(buf: &[u8], line: std::ops::Range<usize>, out: &mut Decod
     out.clear();
     let mut i = line.start;
     while i < line.end {
-        let found =
-            (buf[i] == b'&').then(|| reference(&buf[i + 1..(i + 13).min(line.end)])).flatten();
+        let found = (buf[i] == b'&').then(|| reference(&buf[i + 1..line.end])).flatten();
         match found {
             Some((len, c)) => {
                 let mut utf8 = [0u8; 4];
@@ -1423,13 +1464,14 @@ mod tests {
     #[test]
     fn character_references_decode_in_place() {
         let hides = |text: &str| hiding_entity(text.as_bytes(), text.find('&').unwrap());
-        for text in ["&#103;", "&#x67;", "&#X5F;", "&#0045;", "&#x00000041;"] {
+        for text in ["&#103;", "&#x67;", "&#X5F;", "&#0045;", "&#x00000041;", "&#103hp", "&lowbar;"]
+        {
             assert!(hides(text), "{text}");
         }
-        for text in ["&#10;", "&#x3c;", "&#34;", "&quot;", "&#103", "&#xZZ;", "&#;", "&amp;"] {
+        for text in ["&#10;", "&#x3c;", "&#34;", "&quot;", "&#xZZ;", "&#;", "&amp;", "&color=1"] {
             assert!(!hides(text), "{text}");
         }
-        let text = b"v=\"&#103;&#x68;p_&quot;&amp;&#x1F600;&bogus; &#\"";
+        let text = b"v=\"&#103;&#x68;p&lowbar;&quot;&amp;&#x1F600;&bogus; &#\"";
         let mut out = Decoded::default();
         entities(text, 0..text.len(), &mut out);
         assert_eq!(String::from_utf8_lossy(&out.bytes), "v=\"ghp_\"&\u{1F600}&bogus; &#\"");

@@ -165,6 +165,13 @@ fn escape_markers() -> Vec<Vec<u8>> {
     out.extend(["&#10", "&#11", "&#12", "&#x0"].map(|m| m.as_bytes().to_vec()));
     out.extend((b'0'..=b'9').map(|d| vec![b'&', b'#', b'0', d]));
     out.extend((b'2'..=b'7').map(|d| vec![b'&', b'#', b'x', d]));
+    // HTML5's named references to punctuation (`&lowbar;`), by their first 4 bytes.
+    let named = [
+        "&low", "&und", "&col", "&sol", "&bso", "&per", "&equ", "&plu", "&com", "&num", "&dol",
+        "&exc", "&que", "&sem", "&ast", "&mid", "&lpa", "&rpa", "&lsq", "&rsq", "&lcu", "&rcu",
+        "&ver", "&gra",
+    ];
+    out.extend(named.map(|m| m.as_bytes().to_vec()));
     out
 }
 

@@ -1071,10 +1071,15 @@ fn keys_hidden_by_escaping_their_keyword_are_found() {
         (format!("{{\"v\": \"{}\"}}", all(&|b| format!("\\u{b:04x}"))), 8),
         (format!("$v = \"{}\";", all(&|b| format!("\\{b:o}"))), 7),
         (format!("let v = \"\\u{{67}}{}\";", &tail), 10),
+        (format!("let v = `\\u{{{}67}}{}`;", "0".repeat(60), &tail), 10),
         (format!("v = \"\\U00000067{}\"", &tail), 6),
         (format!("v = \"\\147\" \"{tail}\""), 6),
         (format!("<add key=\"x\" value=\"&#103;{tail}\"/>"), 21),
         (format!("<v>&#x67;&#X68;&#112;&#x5f;{}</v>", &TOKEN[4..]), 4),
+        (format!("<p>&#103{tail}</p>"), 4),
+        (format!("<p>&#00000000103;{tail}</p>"), 4),
+        (format!("<p>&#{}103;{tail}</p>", "0".repeat(100)), 4),
+        (format!("<p>ghp&lowbar;{}</p>", &TOKEN[4..]), 4),
     ];
     let filler = "x".repeat(99) + "\n";
     for (case, column) in &cases {
