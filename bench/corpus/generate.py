@@ -15,6 +15,7 @@ plaintext secret, decoded where the file holds it encoded), class, kind ("positi
 text as written in the file (e.g. the base64 under a Kubernetes Secret's data:).
 """
 import argparse
+import base64
 import json
 import math
 import random
@@ -533,6 +534,64 @@ def json_pem(c):
     else:
         mark = P("encoded", "json-pem-escaped", key, needle=esc, encoded=esc)
     c.emit(c.place(paths), text, [mark])
+
+
+def escaped_prefix(c):
+    """A token whose first characters are written as escapes or character references, so that
+    its prefix is not in the file as text: what a developer does to get a key past a scanner
+    (or what an encoder that escapes everything writes)."""
+    r = c.r
+    w = F.words(r)
+    tok = c.new(lambda rr: T.github(rr, rr.choice(["ghp_", "gho_", "ghs_"])))
+    n = r.randint(1, 3)
+    style = r.choice(["js", "python", "json", "xml", "rust", "php"])
+    if style in ("js", "python"):
+        head = "".join(f"\\x{ord(ch):02x}" for ch in tok[:n])
+    elif style == "json":
+        head = "".join(f"\\u{ord(ch):04x}" for ch in tok[:n])
+    elif style == "xml":
+        head = "".join(f"&#{ord(ch)};" for ch in tok[:n])
+    elif style == "rust":
+        head = "".join(f"\\u{{{ord(ch):x}}}" for ch in tok[:n])
+    else:
+        head = "".join(f"\\{ord(ch):o}" for ch in tok[:n])
+    esc = head + tok[n:]
+    noun = w["noun"]
+    if style == "js":
+        path, text = f"src/{noun}/client.js", (f"import {{ request }} from './http.js';\n\nconst base = 'https://api.github.com';\n"
+                                               f"const auth = `\\x20${{'{esc}'}}`.trim();\n\nexport function get(p) {{\n  return request(base + p, auth);\n}}\n")
+    elif style == "python":
+        path, text = f"{noun}/settings.py", f"import os\n\nDEBUG = False\nGH = \"{esc}\"\nTIMEOUT = 30\n"
+    elif style == "json":
+        path, text = f"config/{noun}.json", json.dumps({"name": noun, "gh": "@@"}, indent=2).replace("@@", esc)
+    elif style == "xml":
+        path, text = (f"{noun}/App.config", f'<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <appSettings>\n'
+                      f'    <add key="{noun}.gh" value="{esc}" />\n  </appSettings>\n</configuration>\n')
+    elif style == "rust":
+        path, text = f"src/{noun}.rs", f'pub const GH: &str = "{esc}";\n\npub fn base() -> &\'static str {{\n    "https://api.github.com"\n}}\n'
+    else:
+        path, text = f"{noun}/config.php", f"<?php\n\nreturn [\n    'gh' => \"{esc}\",\n    'timeout' => 30,\n];\n"
+    c.emit(c.place([path]), text, [P("encoded", f"escaped-prefix-{style}", tok, needle=esc, encoded=esc)])
+
+
+def der_base64_key(c, public=False):
+    """A private key as base64 DER without PEM armor (a config value or environment variable
+    holding it); negatives: public keys the same way."""
+    r = c.r
+    if public:
+        der = c.new(lambda rr: T.rsa_public_der(T.rsa_key(rr)))
+    else:
+        kind = r.choice(["pkcs1", "pkcs8", "ec"])
+        if kind == "ec":
+            der = c.new(lambda rr: T.ec_sec1_der(rr))
+        else:
+            conv = T.rsa_pkcs1_der if kind == "pkcs1" else T.rsa_pkcs8_der
+            der = c.new(lambda rr: conv(T.rsa_key(rr)))
+    value = base64.b64encode(der).decode()
+    names = (["JWT_PUBLIC_KEY", "SAML_IDP_CERT_KEY", "VERIFY_KEY_DER"] if public
+             else ["JWT_SIGNING_KEY", "SAML_SP_KEY", "APNS_AUTH_KEY", "RSA_KEY_DER", "TOKEN_SIGNER"])
+    mark = (N if public else P)("distinctive", "der-base64-" + ("public" if public else "private"), value)
+    c.queue(Item(r.choice(names), value, [mark]))
 
 
 def json_pem_public(c):
@@ -1587,6 +1646,12 @@ def build(seed=1, scale=1.0):
         package_lock(c)
     for _ in range(c.n(2)):
         sri_html(c)
+    for _ in range(c.n(6)):
+        escaped_prefix(c)
+    for _ in range(c.n(4)):
+        der_base64_key(c)
+    for _ in range(c.n(2)):
+        der_base64_key(c, public=True)
     # the rest queue generic items first so that context files can share them
     conn_uris(c)
     conn_negatives(c)
