@@ -674,10 +674,14 @@ fn escape(rest: &[u8]) -> (usize, Escape) {
                 None => (1, Escape::Raw),
             }
         }
-        b'u' if rest.len() >= 5 => match hex(&rest[1..5]).and_then(char::from_u32) {
-            Some(c) => (5, Escape::Char(c)),
-            None => (1, Escape::Raw),
-        },
+        // Java takes any number of `u`s: `\uu0067`.
+        b'u' => {
+            let us = rest.iter().take_while(|&&b| b == b'u').count();
+            match rest.get(us..us + 4).and_then(hex).and_then(char::from_u32) {
+                Some(c) => (us + 4, Escape::Char(c)),
+                None => (1, Escape::Raw),
+            }
+        }
         // Python, C: `\U00000067`.
         b'U' if rest.len() >= 9 => match hex(&rest[1..9]).and_then(char::from_u32) {
             Some(c) => (9, Escape::Char(c)),

@@ -150,7 +150,13 @@ fn gram_of(bytes: &[u8], n: usize) -> u32 {
 /// (`decode::hiding_entity`). All are 4 bytes or more, so that the prefilter keeps its
 /// single 4-byte bitmap.
 fn escape_markers() -> Vec<Vec<u8>> {
-    let mut out = vec![br"\u00".to_vec(), br":\/\/".to_vec(), br"\u{0".to_vec()];
+    let mut out = vec![
+        br"\u00".to_vec(),
+        br":\/\/".to_vec(),
+        br"\u{0".to_vec(),
+        br"\uu0".to_vec(),
+        br"\uuu".to_vec(),
+    ];
     for high in b'2'..=b'7' {
         out.extend(b"0123456789abcdef".iter().map(|&low| vec![b'\\', b'x', high, low]));
     }
