@@ -64,6 +64,27 @@ impl Decoded {
         self.map.push(from);
     }
 
+    /// A character's UTF-8 bytes, each mapped to `from`.
+    fn push_char(&mut self, c: char, from: usize) {
+        let mut utf8 = [0u8; 4];
+        for &u in c.encode_utf8(&mut utf8).as_bytes() {
+            self.push(u, from);
+        }
+    }
+
+    /// The value of the escape whose backslash is `buf[at]`.
+    fn push_escape(&mut self, buf: &[u8], at: usize, value: Escape) {
+        match value {
+            Escape::Byte(v) => self.push(v, at),
+            Escape::Char(c) => self.push_char(c, at),
+            Escape::Nothing => {}
+            Escape::Raw => {
+                self.push(b'\\', at);
+                self.push(buf[at + 1], at + 1);
+            }
+        }
+    }
+
     fn copy(&mut self, buf: &[u8], range: std::ops::Range<usize>) {
         self.bytes.extend_from_slice(&buf[range.clone()]);
         self.map.extend(range);
@@ -584,20 +605,7 @@ fn unescape(
                     && (rest.first() == Some(&quote)
                         || rest.starts_with(b"\\n") && rest.get(2) == Some(&quote));
                 escaped |= !trailing;
-                match value {
-                    Escape::Byte(v) => out.push(v, i),
-                    Escape::Char(c) => {
-                        let mut utf8 = [0u8; 4];
-                        for &u in c.encode_utf8(&mut utf8).as_bytes() {
-                            out.push(u, i);
-                        }
-                    }
-                    Escape::Nothing => {}
-                    Escape::Raw => {
-                        out.push(b'\\', i);
-                        out.push(buf[i + 1], i + 1);
-                    }
-                }
+                out.push_escape(buf, i, value);
                 i += 1 + len;
             }
             _ => {
@@ -627,6 +635,7 @@ fn skip_literal(buf: &[u8], mut i: usize, quote: u8) -> usize {
     buf.len()
 }
 
+#[derive(Clone, Copy)]
 enum Escape {
     Byte(u8),
     Char(char),
@@ -729,20 +738,7 @@ pub(crate) fn escapes_in_place(buf: &[u8], range: std::ops::Range<usize>, out: &
             continue;
         }
         let (len, value) = escape(&buf[i + 1..range.end]);
-        match value {
-            Escape::Byte(v) => out.push(v, i),
-            Escape::Char(c) => {
-                let mut utf8 = [0u8; 4];
-                for &u in c.encode_utf8(&mut utf8).as_bytes() {
-                    out.push(u, i);
-                }
-            }
-            Escape::Nothing => {}
-            Escape::Raw => {
-                out.push(b'\\', i);
-                out.push(buf[i + 1], i + 1);
-            }
-        }
+        out.push_escape(buf, i, value);
         i += 1 + len;
     }
     out.core = 0..out.bytes.len();
@@ -832,10 +828,7 @@ pub(crate) fn entities(buf: &[u8], line: std::ops::Range<usize>, out: &mut Decod
         let found = (buf[i] == b'&').then(|| reference(&buf[i + 1..line.end])).flatten();
         match found {
             Some((len, c)) => {
-                let mut utf8 = [0u8; 4];
-                for &u in c.encode_utf8(&mut utf8).as_bytes() {
-                    out.push(u, i);
-                }
+                out.push_char(c, i);
                 i += 1 + len;
             }
             None => {
