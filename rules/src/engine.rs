@@ -713,14 +713,9 @@ impl State {
         source: Source<'_>,
         binary: bool,
     ) -> bool {
-        self.lines = Lines::default();
+        self.reset_input(self.allowance.0);
         self.binary = binary;
-        self.budget = self.allowance.0;
         self.cut_short = false;
-        self.decoded_to = 0;
-        self.lexed = decode::Lexed::default();
-        self.relex = None;
-        self.base64_resume = None;
         if let Some(path) = source.path {
             if set
                 .allowlists
@@ -747,6 +742,18 @@ impl State {
             }
         }
         true
+    }
+
+    /// Where a new input (or a decoded text, for a child state) starts: no lines counted,
+    /// nothing decoded or lexed, nothing kept for a next step, and `budget` to decode with.
+    fn reset_input(&mut self, budget: usize) {
+        self.lines = Lines::default();
+        self.budget = budget;
+        self.decoded_to = 0;
+        self.lexed = decode::Lexed::default();
+        self.relex = None;
+        self.base64_resume = None;
+        self.left_open = false;
     }
 
     fn end(&mut self, set: &RuleSet) {
@@ -1211,12 +1218,7 @@ impl State {
             .take()
             .unwrap_or_else(|| Box::new(State::new(set.rules.len(), self.depth + 1)));
         child.disabled.clone_from(&self.disabled);
-        child.lines = Lines::default();
-        child.budget = self.budget;
-        child.decoded_to = 0;
-        child.lexed = decode::Lexed::default();
-        child.relex = None;
-        child.base64_resume = None;
+        child.reset_input(self.budget);
         let bytes = &decoded.bytes;
         child.step(set, options, bytes, 0, 0, bytes.len(), true, source);
         for &r in &child.touched {
