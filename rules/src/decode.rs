@@ -696,6 +696,14 @@ fn escape(rest: &[u8]) -> (usize, Escape) {
             Some(c) => (9, Escape::Char(c)),
             None => (1, Escape::Raw),
         },
+        // Python: `\N{LATIN SMALL LETTER G}`, for the characters keys are written with.
+        b'N' if rest.get(1) == Some(&b'{') => {
+            let close = rest.iter().take(40).position(|&b| b == b'}');
+            match close.and_then(|c| Some((c + 1, unicode_name(&rest[2..c])?))) {
+                Some((len, c)) => (len, Escape::Char(c)),
+                None => (1, Escape::Raw),
+            }
+        }
         _ => (1, Escape::Raw),
     }
 }
@@ -713,7 +721,7 @@ pub(crate) fn hiding_escape(buf: &[u8], at: usize) -> bool {
     let rest = &buf[at + 1..];
     match rest.first() {
         Some(b'/') => return at > 0 && buf[at - 1] == b':' && rest.starts_with(b"/\\/"),
-        Some(b'x' | b'u' | b'U' | b'0' | b'1') => {}
+        Some(b'x' | b'u' | b'U' | b'N' | b'0' | b'1') => {}
         _ => return false,
     }
     let value = match escape(rest) {
@@ -743,6 +751,38 @@ pub(crate) fn escapes_in_place(buf: &[u8], range: std::ops::Range<usize>, out: &
     }
     out.core = 0..out.bytes.len();
     out.finish(range.end);
+}
+
+/// The ASCII letter, digit or key punctuation a Unicode character name (any case) names.
+fn unicode_name(name: &[u8]) -> Option<char> {
+    let name = std::str::from_utf8(name).ok()?.to_ascii_uppercase();
+    let single = |rest: &str| {
+        let mut chars = rest.chars();
+        chars.next().filter(|c| c.is_ascii_uppercase() && chars.next().is_none())
+    };
+    if let Some(rest) = name.strip_prefix("LATIN SMALL LETTER ") {
+        return single(rest).map(|c| c.to_ascii_lowercase());
+    }
+    if let Some(rest) = name.strip_prefix("LATIN CAPITAL LETTER ") {
+        return single(rest);
+    }
+    const DIGITS: [&str; 10] =
+        ["ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE"];
+    if let Some(rest) = name.strip_prefix("DIGIT ") {
+        let d = DIGITS.iter().position(|&d| d == rest)?;
+        return char::from_digit(d as u32, 10);
+    }
+    let punctuation = [
+        ("LOW LINE", '_'),
+        ("HYPHEN-MINUS", '-'),
+        ("FULL STOP", '.'),
+        ("COLON", ':'),
+        ("SOLIDUS", '/'),
+        ("EQUALS SIGN", '='),
+        ("PLUS SIGN", '+'),
+        ("COMMERCIAL AT", '@'),
+    ];
+    punctuation.iter().find(|(n, _)| *n == name).map(|&(_, c)| c)
 }
 
 // ---------------------------------------------------------------------------------------

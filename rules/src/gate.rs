@@ -161,6 +161,9 @@ fn escape_markers() -> Vec<Vec<u8>> {
         out.extend(b"0123456789abcdef".iter().map(|&low| vec![b'\\', b'x', high, low]));
     }
     out.extend((b'2'..=b'7').map(|high| vec![b'\\', b'u', b'{', high]));
+    // Python's `\N{LATIN ...}`, `\N{DIGIT ...}`, `\N{LOW LINE}`, ... (case folded: `\n{l`
+    // in a format string is checked and dropped).
+    out.extend(b"ldhfcsepa".iter().map(|&c| vec![b'\\', b'n', b'{', c]));
     // Octal `\041` to `\177`.
     for code in 0o041..=0o177u32 {
         out.push(format!("\\{code:03o}").into_bytes());

@@ -1074,6 +1074,8 @@ fn keys_hidden_by_escaping_their_keyword_are_found() {
         (format!("let v = `\\u{{{}67}}{}`;", "0".repeat(60), &tail), 10),
         (format!("v = \"\\U00000067{}\"", &tail), 6),
         (format!("v = \"\\uuu0067{}\"", &tail), 6),
+        (format!("v = \"\\N{{LATIN SMALL LETTER G}}{}\"", &tail), 6),
+        (format!("v = \"ghp\\N{{low line}}{}\"", &TOKEN[4..]), 6),
         (format!("v = \"\\147\" \"{tail}\""), 6),
         (format!("<add key=\"x\" value=\"&#103;{tail}\"/>"), 21),
         (format!("<v>&#x67;&#X68;&#112;&#x5f;{}</v>", &TOKEN[4..]), 4),
