@@ -826,13 +826,10 @@ impl State {
             if marker && buf[hit.start] == b'&' {
                 // A character reference that writes a plain character: it may hide a keyword.
                 if hit.start >= referenced && decode::hiding_entity(buf, hit.start) {
-                    let (window, cover) = layer_window(buf, hit.start, referenced);
+                    let line = line_around(buf, hit.start);
+                    let (window, cover) = layer_window(buf, hit.start, line, referenced);
                     referenced = cover;
-                    let mut decoded = std::mem::take(&mut self.decoded);
-                    decode::entities(buf, window.clone(), &mut decoded);
-                    self.budget = self.budget.saturating_sub(window.len());
-                    self.scan_decoded(set, options, buf, base, &decoded, source);
-                    self.decoded = decoded;
+                    self.decode_layer(set, options, buf, base, window, decode::entities, source);
                 }
                 continue;
             }
@@ -868,20 +865,23 @@ impl State {
             let cut = if line.start == 0 { base > 0 } else { buf[line.start - 1] != b'\n' };
             let in_place = hiding || cut || self.left_open;
             if in_place && memchr::memchr(b'\\', &buf[hit.start..line.end]).is_some() {
-                let (window, cover) = layer_window(buf, hit.start, unescaped);
+                let (window, cover) = layer_window(buf, hit.start, line, unescaped);
                 let start = window.start.max(hit.start.saturating_sub(IN_PLACE_BACK));
                 unescaped = cover;
-                let mut decoded = std::mem::take(&mut self.decoded);
-                decode::escapes_in_place(buf, start..window.end, &mut decoded);
-                self.budget = self.budget.saturating_sub(window.end - start);
-                self.scan_decoded(set, options, buf, base, &decoded, source);
-                self.decoded = decoded;
+                let window = start..window.end;
+                self.decode_layer(
+                    set,
+                    options,
+                    buf,
+                    base,
+                    window,
+                    decode::escapes_in_place,
+                    source,
+                );
             }
         }
         self.hits = hits;
         if decode {
-            let mut decoded = std::mem::take(&mut self.decoded);
-            let mut scratch = std::mem::take(&mut self.scratch);
             // Percent-encoding hides keywords too (`password%3D`, `%3A%2F%2F`, `ghp%5F`): every
             // line with a `%XX` of a printable character is decoded once.
             let mut line_end = 0;
@@ -889,12 +889,12 @@ impl State {
                 if at < line_end || self.budget == 0 || !decode::percent_escape(buf, at) {
                     continue;
                 }
-                let (line, cover) = layer_window(buf, at, line_end);
+                let (line, cover) = layer_window(buf, at, line_around(buf, at), line_end);
                 line_end = cover;
-                decode::percent(buf, line.clone(), &mut decoded);
-                self.budget = self.budget.saturating_sub(line.len());
-                self.scan_decoded(set, options, buf, base, &decoded, source);
+                self.decode_layer(set, options, buf, base, line, decode::percent, source);
             }
+            let mut decoded = std::mem::take(&mut self.decoded);
+            let mut scratch = std::mem::take(&mut self.scratch);
             // A wrapped block is decoded once, from its first line.
             let mut joined = 0;
             // A run the last step's search ended in goes on from where it was kept (the
@@ -1068,6 +1068,26 @@ impl State {
         decoded.bytes.drain(..n - keep);
         decoded.map.drain(..n - keep);
         next
+    }
+
+    /// A line layer: `window` decoded by `decoder` (the whole window its core), its length
+    /// taken from the budget, and what it holds scanned.
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn decode_layer(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        buf: &[u8],
+        base: u64,
+        window: std::ops::Range<usize>,
+        decoder: fn(&[u8], std::ops::Range<usize>, &mut Decoded),
+        source: Source<'_>,
+    ) {
+        let mut decoded = std::mem::take(&mut self.decoded);
+        self.budget = self.budget.saturating_sub(window.len());
+        decoder(buf, window, &mut decoded);
+        self.scan_decoded(set, options, buf, base, &decoded, source);
+        self.decoded = decoded;
     }
 
     /// The string-literal layer on the line of a keyword hit at `at`; whether it decoded a
@@ -1513,14 +1533,18 @@ fn line_around(buf: &[u8], at: usize) -> std::ops::Range<usize> {
 const WINDOW_OVERLAP: usize = 1024;
 
 /// The window a line layer (character references, percent-encoding, escapes in place)
-/// decodes for a trigger at `at`, the last window having covered up to `covered`: the line
-/// around it (at most [`LINE_CONTEXT`] each way), from no earlier than [`WINDOW_OVERLAP`]
+/// decodes for a trigger at `at`, the last window having covered up to `covered`: `line`,
+/// the line around it ([`line_around`]), from no earlier than [`WINDOW_OVERLAP`]
 /// before `covered` (bytes are not paid for twice); and where this window covers to, which
 /// the next trigger must reach to get a window of its own: the line's end, or where the
 /// window cuts the line, `WINDOW_OVERLAP` before that (a token the cut splits has its
 /// trigger there, and is decoded whole from it; until session 18 its trigger was skipped).
-fn layer_window(buf: &[u8], at: usize, covered: usize) -> (std::ops::Range<usize>, usize) {
-    let line = line_around(buf, at);
+fn layer_window(
+    buf: &[u8],
+    at: usize,
+    line: std::ops::Range<usize>,
+    covered: usize,
+) -> (std::ops::Range<usize>, usize) {
     let start = line.start.max(covered.saturating_sub(WINDOW_OVERLAP)).min(at);
     let cut = line.end < buf.len() && buf[line.end] != b'\n';
     let cover = if cut { line.end.saturating_sub(WINDOW_OVERLAP) } else { line.end };
