@@ -172,7 +172,7 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
                 stats.cut_short
             ));
         }
-        tracing::info!(commits = stats.commits, "walked history");
+        tracing::info!(commits = stats.commits, derived_bytes = stats.derived, "walked history");
     } else {
         let mut paths: Vec<&Path> = args.paths.iter().map(|p| p.as_path()).collect();
         if paths.is_empty() {

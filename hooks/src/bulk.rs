@@ -27,13 +27,14 @@
 //! [`RuleSet::path_independent`]: leakgate_rules::RuleSet::path_independent
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use gix::odb::pack::data::entry::Header;
 use gix::odb::pack::index::traverse::{with_index, SafetyCheck};
 use gix::ObjectId;
-use leakgate_rules::{Outcome, Source};
+use leakgate_rules::{KeywordHits, Outcome, Run, Source};
 
 use crate::coverage::NewObject;
 use crate::walk::{HistoryFinding, Progress, Worker};
@@ -178,8 +179,12 @@ impl Bulk<'_> {
             if self.stop.load(Ordering::Relaxed) {
                 return;
             }
+            let recent = Recent::default();
             let processor = {
                 let mut worker = worker.clone();
+                worker.scanner.keep_hits(true);
+                let mut delta = Delta::default();
+                let recent = &recent;
                 move |kind: gix::objs::Kind,
                       data: &[u8],
                       entry: &gix::odb::pack::index::Entry,
@@ -190,8 +195,29 @@ impl Bulk<'_> {
                         gix::objs::Kind::Commit => true,
                         gix::objs::Kind::Tree | gix::objs::Kind::Tag => return Ok(()),
                     };
-                    if !(self.halt)() {
-                        self.object(entry.oid, message, data, &mut worker, sink);
+                    if (self.halt)() {
+                        return Ok(());
+                    }
+                    if message {
+                        self.object(entry.oid, true, data, None, &mut worker, sink);
+                        return Ok(());
+                    }
+                    // A blob the pack stores as a delta of one scanned lately: its keyword
+                    // hits are derived from the base's, not searched for again.
+                    let given =
+                        delta.runs(bundle, entry.pack_offset, data.len()).and_then(|base| {
+                            let hits =
+                                recent.get(base).filter(|h| h.input_len() == delta.base_size)?;
+                            let set = worker.scanner.rule_set();
+                            let hits = set.derive_hits(&hits, &delta.runs, data)?;
+                            let copied: usize = delta.runs.iter().map(|r| r.len).sum();
+                            self.tally.derived.fetch_add(copied as u64, Ordering::Relaxed);
+                            Some(hits)
+                        });
+                    worker.scanner.take_hits();
+                    self.object(entry.oid, false, data, given.as_ref(), &mut worker, sink);
+                    if let Some(hits) = worker.scanner.take_hits() {
+                        recent.put(entry.pack_offset, hits);
                     }
                     Ok(())
                 }
@@ -220,12 +246,14 @@ impl Bulk<'_> {
         }
     }
 
-    /// A decoded blob, or a commit (`message`).
+    /// A decoded blob, or a commit (`message`); `hits` are the blob's keyword hits when they
+    /// are known.
     fn object<F>(
         &self,
         id: ObjectId,
         message: bool,
         data: &[u8],
+        hits: Option<&KeywordHits>,
         worker: &mut Worker<'_, '_>,
         sink: &F,
     ) where
@@ -233,7 +261,7 @@ impl Bulk<'_> {
     {
         let text = if message { crate::tree::message(data) } else { data };
         let named = |job: &NewObject, worker: &mut Worker<'_, '_>| match job {
-            NewObject::Blob(blob) => worker.scan_blob(blob, text, sink),
+            NewObject::Blob(blob) => worker.scan_blob(blob, text, hits, sink),
             NewObject::Commit(_) | NewObject::Tag(_) => worker.scan_message(job, text, sink),
         };
         match self.ledger.claim(&id) {
@@ -246,9 +274,10 @@ impl Bulk<'_> {
             Claim::Unnamed if !self.pathless && !message => {}
             Claim::Unnamed => {
                 let mut flagged = false;
-                let outcome = worker.scanner.scan_bytes(text, Source { path: None }, |_| {
-                    flagged = true;
-                });
+                let outcome =
+                    worker.scanner.scan_bytes_given(text, hits, Source { path: None }, |_| {
+                        flagged = true;
+                    });
                 // Cut short, it is scanned again with its path, which counts it.
                 flagged |= worker.scanner.cut_short();
                 if let Some(job) = self.ledger.scanned(id, outcome, flagged) {
@@ -259,6 +288,159 @@ impl Bulk<'_> {
             }
         }
     }
+}
+
+/// The keyword hits of blobs scanned lately, by pack offset, for the deltas made from them.
+/// The traversal decodes a base's deltas right after the base (depth first on each thread),
+/// so a small window of the latest is enough; a base that has left it is searched as usual.
+#[derive(Default)]
+struct Recent {
+    inner: Mutex<RecentInner>,
+}
+
+#[derive(Default)]
+struct RecentInner {
+    hits: HashMap<u64, Arc<KeywordHits>>,
+    order: VecDeque<u64>,
+    bytes: usize,
+}
+
+/// Heap bytes of keyword hits kept (8 bytes a hit: about half a million).
+const RECENT_BYTES: usize = 4 << 20;
+
+impl Recent {
+    fn lock(&self) -> std::sync::MutexGuard<'_, RecentInner> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, offset: u64) -> Option<Arc<KeywordHits>> {
+        self.lock().hits.get(&offset).cloned()
+    }
+
+    fn put(&self, offset: u64, hits: KeywordHits) {
+        let mut inner = self.lock();
+        let size = hits.heap_bytes();
+        if let Some(old) = inner.hits.insert(offset, Arc::new(hits)) {
+            inner.bytes -= old.heap_bytes();
+        } else {
+            inner.order.push_back(offset);
+        }
+        inner.bytes += size;
+        while inner.bytes > RECENT_BYTES {
+            let Some(oldest) = inner.order.pop_front() else { break };
+            if let Some(old) = inner.hits.remove(&oldest) {
+                inner.bytes -= old.heap_bytes();
+            }
+        }
+    }
+}
+
+/// A thread's buffers for reading deltas.
+#[derive(Default)]
+struct Delta {
+    inflate: gix::zlib::Inflate,
+    bytes: Vec<u8>,
+    runs: Vec<Run>,
+    base_size: usize,
+}
+
+/// Each thread's copy of the traversal's processor starts with buffers of its own.
+impl Clone for Delta {
+    fn clone(&self) -> Self {
+        Delta::default()
+    }
+}
+
+/// Deltas larger than this are not read again for their runs.
+const MAX_DELTA: u64 = 64 << 20;
+
+impl Delta {
+    /// When the pack stores the object at `offset`, of `len` bytes, as a delta: its base's
+    /// pack offset, with the runs it copies from the base in `self.runs` and the base's size.
+    fn runs(&mut self, bundle: &gix::odb::pack::Bundle, offset: u64, len: usize) -> Option<u64> {
+        let entry = bundle.pack.entry(offset).ok()?;
+        let base = match entry.header {
+            Header::OfsDelta { base_distance } => offset.checked_sub(base_distance)?,
+            Header::RefDelta { base_id } => {
+                bundle.index.pack_offset_at_index(bundle.index.lookup(base_id)?)
+            }
+            _ => return None,
+        };
+        if entry.decompressed_size > MAX_DELTA {
+            return None;
+        }
+        self.bytes.clear();
+        self.bytes.resize(usize::try_from(entry.decompressed_size).ok()?, 0);
+        bundle.pack.decompress_entry(&entry, &mut self.inflate, &mut self.bytes).ok()?;
+        let (base_size, result_size) = copies(&self.bytes, &mut self.runs)?;
+        self.base_size = base_size;
+        (result_size == len).then_some(base)
+    }
+}
+
+/// The runs a git delta copies from its base (`gitformat-pack`, "Deltified representation"):
+/// the base's and the result's sizes as little-endian base-128 numbers, then instructions
+/// that each copy a run of the base (high bit set; the bits below say which bytes of the
+/// offset and size follow; a size of 0 is 0x10000) or insert the next 1-127 bytes. `None`
+/// for a delta that is not well formed.
+fn copies(delta: &[u8], runs: &mut Vec<Run>) -> Option<(usize, usize)> {
+    fn size(delta: &[u8], at: &mut usize) -> Option<usize> {
+        let mut value = 0usize;
+        for shift in (0..64).step_by(7) {
+            let byte = *delta.get(*at)?;
+            *at += 1;
+            value |= usize::from(byte & 0x7f).checked_shl(shift)?;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    runs.clear();
+    let mut at = 0;
+    let base_size = size(delta, &mut at)?;
+    let result_size = size(delta, &mut at)?;
+    let mut to = 0usize;
+    while at < delta.len() {
+        let op = delta[at];
+        at += 1;
+        if op & 0x80 != 0 {
+            let (mut from, mut len) = (0usize, 0usize);
+            for bit in 0..4 {
+                if op & (1 << bit) != 0 {
+                    from |= usize::from(*delta.get(at)?) << (8 * bit);
+                    at += 1;
+                }
+            }
+            for bit in 0..3 {
+                if op & (0x10 << bit) != 0 {
+                    len |= usize::from(*delta.get(at)?) << (8 * bit);
+                    at += 1;
+                }
+            }
+            if len == 0 {
+                len = 0x10000;
+            }
+            if from.checked_add(len)? > base_size {
+                return None;
+            }
+            // A run that continues the last one in both inputs extends it: git splits long
+            // copies at 64 KiB, and every boundary costs a search.
+            match runs.last_mut() {
+                Some(last) if last.to + last.len == to && last.from + last.len == from => {
+                    last.len += len;
+                }
+                _ => runs.push(Run { from, to, len }),
+            }
+            to = to.checked_add(len)?;
+        } else if op != 0 {
+            at += usize::from(op);
+            to = to.checked_add(usize::from(op))?;
+        } else {
+            return None;
+        }
+    }
+    (at == delta.len() && to == result_size).then_some((base_size, result_size))
 }
 
 #[cfg(test)]

@@ -133,6 +133,9 @@ pub struct HistoryStats {
     /// crafted to be slow to decode, which may hide an encoded key past that point. Not
     /// counted in `complete`: scanning them again would end the same way.
     pub cut_short: u64,
+    /// Bytes of blobs whose keyword hits were carried over from their delta base in a pack
+    /// instead of searched for ([`leakgate_rules::RuleSet::derive_hits`]).
+    pub derived: u64,
     /// Whether every new blob was scanned before the deadline.
     pub complete: bool,
     /// The new commits, oldest first.
@@ -404,6 +407,7 @@ where
         messages: tally.messages.load(Ordering::Relaxed),
         unscanned,
         cut_short: tally.cut_short.load(Ordering::Relaxed),
+        derived: tally.derived.load(Ordering::Relaxed),
         complete: unscanned == 0 && !walked.stopped && !stop.load(Ordering::Relaxed),
         new_commits: walked.commits,
     })
@@ -424,6 +428,8 @@ pub struct Progress {
     pub unscanned: AtomicU64,
     /// Blobs and messages whose decoding budget ran out.
     pub cut_short: AtomicU64,
+    /// Bytes of blobs whose keyword hits were carried over from their delta base.
+    pub derived: AtomicU64,
     /// New blobs the walk has named so far.
     pub named: AtomicU64,
     /// Whether the walk has named every new blob (`named` is then the total).
@@ -514,8 +520,10 @@ impl<'r> Worker<'r, '_> {
             return Err(format!("git cat-file ended after {outcome:?} of {size} bytes").into());
         }
         let mut buf = std::mem::take(&mut self.buf);
-        let outcome =
-            self.objects.find(&blob.id, &mut buf).map(|data| self.scan_blob(blob, data.data, sink));
+        let outcome = self
+            .objects
+            .find(&blob.id, &mut buf)
+            .map(|data| self.scan_blob(blob, data.data, None, sink));
         self.buf = buf;
         Ok((outcome?, false))
     }
@@ -534,7 +542,7 @@ impl<'r> Worker<'r, '_> {
         let (path, id) = match job {
             NewObject::Commit(id) => (COMMIT_MESSAGE, *id),
             NewObject::Tag(id) => (TAG_MESSAGE, *id),
-            NewObject::Blob(blob) => return self.scan_blob(blob, message, sink),
+            NewObject::Blob(blob) => return self.scan_blob(blob, message, None, sink),
         };
         self.scanner.scan_bytes(message, Source { path: None }, |found| {
             sink(HistoryFinding { found, path: path.to_owned(), commit: id, blob: id });
@@ -546,11 +554,12 @@ impl<'r> Worker<'r, '_> {
         &mut self,
         blob: &NewBlob,
         data: &[u8],
+        hits: Option<&leakgate_rules::KeywordHits>,
         sink: &F,
     ) -> Outcome {
         let path = String::from_utf8_lossy(&blob.path).into_owned();
         let emit = emitter(&self.objects, self.options.stream_above, blob, &path, sink);
-        self.scanner.scan_bytes(data, Source { path: Some(&path) }, emit)
+        self.scanner.scan_bytes_given(data, hits, Source { path: Some(&path) }, emit)
     }
 }
 

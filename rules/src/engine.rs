@@ -13,6 +13,7 @@ use regex_automata::Input;
 use crate::decode::{self, Base64Runs, Decoded};
 use crate::gate::{Hit, KeywordGate};
 use crate::load::{GitleaksConfig, LoadError};
+use crate::reuse::KeywordHits;
 use crate::rule::{shannon_entropy, Allowlist, Candidate, Rule};
 use crate::secret::Secret;
 
@@ -49,7 +50,7 @@ const DECODE_PER_BYTE: usize = 4;
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    gate: KeywordGate,
+    pub(crate) gate: KeywordGate,
     /// Rules without keywords (gitleaks imports): their regex runs on all input.
     ungated: Vec<u32>,
     /// Rules that apply to some paths only.
@@ -235,6 +236,8 @@ impl RuleSet {
             buf: Vec::new(),
             raw: None,
             raw_buf: Vec::new(),
+            keep_hits: false,
+            kept: None,
         }
     }
 
@@ -343,11 +346,16 @@ pub struct Scanner<'r> {
     /// use), and their buffer.
     raw: Option<Box<State>>,
     raw_buf: Vec<u8>,
+    /// Keep the keyword hits of each input `scan_bytes` searches whole ([`Scanner::take_hits`]).
+    keep_hits: bool,
+    kept: Option<KeywordHits>,
 }
 
 #[derive(Debug)]
 struct State {
     hits: Vec<Hit>,
+    /// `hits` holds the input's keyword hits already (`Scanner::scan_bytes_given`).
+    hits_given: bool,
     /// Per rule, the absolute end of its last match in this input.
     last_end: Vec<u64>,
     touched: Vec<u32>,
@@ -413,7 +421,9 @@ struct Pending {
 /// A new scanner over the same rules with the same options; buffers are not shared.
 impl Clone for Scanner<'_> {
     fn clone(&self) -> Self {
-        self.set.scanner(self.options)
+        let mut scanner = self.set.scanner(self.options);
+        scanner.keep_hits = self.keep_hits;
+        scanner
     }
 }
 
@@ -429,10 +439,27 @@ impl std::fmt::Debug for Scanner<'_> {
 
 impl<'r> Scanner<'r> {
     /// Scans an in-memory input.
-    pub fn scan_bytes<F>(&mut self, bytes: &[u8], source: Source<'_>, mut sink: F) -> Outcome
+    pub fn scan_bytes<F>(&mut self, bytes: &[u8], source: Source<'_>, sink: F) -> Outcome
     where
         F: FnMut(Match<'r>),
     {
+        self.scan_bytes_given(bytes, None, source, sink)
+    }
+
+    /// Scans an in-memory input whose keyword hits are known: `hits` were derived for exactly
+    /// these bytes ([`RuleSet::derive_hits`]), and the keyword pass is skipped. Everything
+    /// else runs as in [`Scanner::scan_bytes`], which reports the same.
+    pub fn scan_bytes_given<F>(
+        &mut self,
+        bytes: &[u8],
+        hits: Option<&KeywordHits>,
+        source: Source<'_>,
+        mut sink: F,
+    ) -> Outcome
+    where
+        F: FnMut(Match<'r>),
+    {
+        self.kept = None;
         let nul = is_binary(bytes);
         if crate::utf16::detect(bytes, nul).is_some() {
             // Transcoded as it streams: memory stays bounded by the chunk, not the blob. An
@@ -447,7 +474,14 @@ impl<'r> Scanner<'r> {
             return Outcome::PathAllowed;
         }
         self.state.nul = nul;
+        if let Some(hits) = hits.filter(|h| h.input_len() == bytes.len()) {
+            hits.fill(self.set, &mut self.state.hits);
+            self.state.hits_given = true;
+        }
         self.state.step(self.set, &self.options, bytes, 0, 0, bytes.len(), true, source);
+        if self.keep_hits {
+            self.kept = KeywordHits::from_hits(bytes.len(), &self.state.hits);
+        }
         self.state.flush(self.set, u64::MAX, &mut sink);
         self.end();
         if binary {
@@ -473,6 +507,7 @@ impl<'r> Scanner<'r> {
         F: FnMut(Match<'r>),
     {
         let set = self.set;
+        self.kept = None;
         let (chunk, tail) = self.chunking();
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
@@ -620,6 +655,25 @@ impl<'r> Scanner<'r> {
         self.state.end(self.set);
     }
 
+    /// The rules this scanner runs.
+    #[must_use]
+    pub fn rule_set(&self) -> &'r RuleSet {
+        self.set
+    }
+
+    /// Keep the keyword hits of each input that [`Scanner::scan_bytes`] searches whole, to
+    /// derive those of inputs made from it ([`RuleSet::derive_hits`]).
+    pub fn keep_hits(&mut self, keep: bool) {
+        self.keep_hits = keep;
+        self.kept = None;
+    }
+
+    /// The keyword hits of the last input, when they are kept and it was scanned whole as
+    /// bytes (not UTF-16 text, which is transcoded, nor skipped).
+    pub fn take_hits(&mut self) -> Option<KeywordHits> {
+        self.kept.take()
+    }
+
     /// Whether the last input's decoding budget ran out: encoded text in it (base64, string
     /// escapes, percent-encoding) may not all have been decoded, so a key hidden there may
     /// have been missed. Linear costs cannot spend the budget ([`DECODE_PER_BYTE`] a byte
@@ -680,6 +734,7 @@ impl State {
     fn new(rules: usize, depth: u8) -> Self {
         State {
             hits: Vec::new(),
+            hits_given: false,
             last_end: vec![0; rules],
             touched: Vec::new(),
             pending: std::collections::BTreeMap::new(),
@@ -808,7 +863,9 @@ impl State {
             }
         }
         let mut hits = std::mem::take(&mut self.hits);
-        set.gate.hits(buf, from, search_end, &mut hits);
+        if !std::mem::take(&mut self.hits_given) {
+            set.gate.hits(buf, from, search_end, &mut hits);
+        }
         // Where windows of lines with character references, and of escapes decoded in place,
         // cover to (see `layer_window`).
         let (mut referenced, mut unescaped) = (0, 0);

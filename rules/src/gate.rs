@@ -337,6 +337,11 @@ impl KeywordGate {
         out.sort_unstable_by_key(|h| (h.start, h.end));
     }
 
+    /// The length of keyword `pattern`.
+    pub(crate) fn pattern_len(&self, pattern: usize) -> usize {
+        self.automaton.pattern_len(aho_corasick::PatternID::new_unchecked(pattern))
+    }
+
     /// The rules owning keyword `pattern`.
     pub(crate) fn owners(&self, pattern: usize) -> &[u32] {
         &self.owners[pattern]

@@ -35,6 +35,7 @@ mod gate;
 mod load;
 mod offset;
 mod project;
+mod reuse;
 mod rule;
 mod secret;
 mod utf16;
@@ -50,6 +51,7 @@ pub use load::{
     LoadError,
 };
 pub use project::{AllowSection, PathsSection, ProjectConfig, RulesSection, PROJECT_FILE};
+pub use reuse::{KeywordHits, Run};
 pub use rule::{shannon_entropy, window_for, AllowlistSpec, Rule, RuleSpec, Severity};
 pub use secret::{redact, Fingerprint, FingerprintKey, Secret};
 

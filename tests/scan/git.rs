@@ -240,3 +240,86 @@ fn history_scan_shows_progress_on_a_terminal_only() -> TestResult {
     assert!(transcript.contains("blobs,") && transcript.contains("ETA"), "{transcript:?}");
     Ok(())
 }
+
+/// Versions of a file that a pack stores as deltas take their keyword hits from their base
+/// (only new bytes, and keywords reaching past a copied run, are searched): keys added to
+/// them are found, wherever the edit falls, exactly as when every version is searched whole.
+#[test]
+fn keys_added_to_versions_a_pack_stores_as_deltas_are_found() -> TestResult {
+    use leakgate_hooks::{scan_history, HistoryOptions, Selection};
+    use leakgate_rules::{RuleSet, ScanOptions};
+
+    let env = Env::new()?;
+    let repo = init_repo(&env)?;
+    let line = |i: usize| {
+        format!("    let path_{i} = settings.token_path(\"config/{i}.toml\"); // password {i}\n")
+    };
+    let mut text: String = (0..600).map(line).collect();
+    commit_file(&repo, "src/settings.rs", &text, "base")?;
+    let mut expected = Vec::new();
+    // A key inserted in the middle of the file.
+    let key = github_token("ghp_", 50);
+    let at = text.len() / 2;
+    let at = at + text[at..].find('\n').ok_or("no line")? + 1;
+    text.insert_str(at, &format!("    let token = \"{key}\";\n"));
+    expected.push((commit_file(&repo, "src/settings.rs", &text, "key in the middle")?, key));
+    // A key completing text the base has: `gh` stays in a copied run, the rest is new.
+    let key = github_token("ghp_", 51);
+    let at = text.find("// password 400").ok_or("no line")?;
+    text.insert_str(at, "gh");
+    commit_file(&repo, "src/settings.rs", &text, "a stray gh")?;
+    text.insert_str(at + 2, &format!("{} ", &key[2..]));
+    expected.push((commit_file(&repo, "src/settings.rs", &text, "completed")?, key));
+    // A key at the end, and versions without new keys.
+    let key = github_token("ghp_", 52);
+    text.push_str(&format!("const TOKEN: &str = \"{key}\";\n"));
+    expected.push((commit_file(&repo, "src/settings.rs", &text, "key at the end")?, key));
+    for i in 0..4 {
+        text = text.replacen(&format!("config/{}.toml", i * 100), "config/moved.toml", 1);
+        commit_file(&repo, "src/settings.rs", &text, &format!("edit {i}"))?;
+    }
+
+    let rules = RuleSet::builtin();
+    let scan = |repo: &std::path::Path| -> Result<_, Box<dyn std::error::Error>> {
+        let found = std::sync::Mutex::new(Vec::new());
+        let options = HistoryOptions { scan: ScanOptions::default(), threads: 2, progress: None };
+        let stats = scan_history(
+            repo,
+            &rules,
+            &Selection::All,
+            options,
+            |h| {
+                let secret = String::from_utf8_lossy(h.found.secret.expose()).into_owned();
+                found.lock().unwrap().push((h.commit.to_string(), secret, h.found.line));
+            },
+            |w| panic!("{w}"),
+        )?;
+        let mut found = found.into_inner()?;
+        found.sort();
+        Ok((found, stats))
+    };
+    // Loose objects: every version read by id and searched whole.
+    let (loose, stats) = scan(&repo)?;
+    assert_eq!(stats.derived, 0);
+    let mut want: Vec<(String, String)> = expected.clone();
+    want.sort();
+    let got: Vec<(String, String)> = loose.iter().map(|(c, s, _)| (c.clone(), s.clone())).collect();
+    assert_eq!(got, want);
+
+    // Packed with deltas: the same findings, lines included, most bytes not searched again.
+    git(&repo, &["repack", "-a", "-d", "-f", "-q", "--window=50", "--depth=50"])?;
+    let packs = repo.join(".git/objects/pack");
+    let idx = std::fs::read_dir(&packs)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .ok_or("no pack")?;
+    let verify = git(&repo, &["verify-pack", "-v", path_str(&idx)?])?;
+    let deltas =
+        verify.lines().filter(|l| l.contains(" blob ") && l.split_whitespace().count() > 5);
+    assert!(deltas.count() >= 5, "{verify}");
+    let (packed, stats) = scan(&repo)?;
+    assert_eq!(packed, loose);
+    assert!(stats.derived > stats.bytes / 2, "{} of {} bytes", stats.derived, stats.bytes);
+    Ok(())
+}

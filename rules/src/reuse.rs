@@ -1,0 +1,296 @@
+//! Keyword hits carried from one input to another that is made from it.
+//!
+//! A git pack stores most versions of a file as a delta against another object: runs of bytes
+//! copied from the base, and a few new bytes. The keyword pass is the scan's main per-byte cost,
+//! and it is position-local: whether a keyword starts at a position depends on that keyword's
+//! own bytes and nothing around them (the prefilter looks at the first 4 or 8 bytes of the
+//! candidate keyword, the automaton confirms anchored at the position). So the hits of a
+//! delta's result are, exactly:
+//! - the base's hits that lie wholly inside a copied run, moved to where the run lands;
+//! - what a search finds at the other positions: new bytes, and the last `longest - 1`
+//!   positions of each run, keeping there only keywords that reach past the run's end.
+//!
+//! Nothing else is carried over: windows, decoding layers, confirmation and everything after
+//! the keyword pass run on the result as on any input, so a scan given derived hits reports
+//! what a scan that searched every byte reports. Debug builds check every derived list
+//! against a full search.
+
+use std::fmt;
+
+use crate::engine::RuleSet;
+use crate::gate::Hit;
+
+/// A run of `len` bytes at `from` in the base that lands at `to` in the result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    /// Where the run starts in the base.
+    pub from: usize,
+    /// Where it lands in the result.
+    pub to: usize,
+    /// Its length.
+    pub len: usize,
+}
+
+/// The keyword hits of one whole input (positions and keywords, never the input's bytes).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct KeywordHits {
+    /// The input's length.
+    len: usize,
+    /// `(start, keyword)` in the order the gate reports them: by start, then by length.
+    hits: Vec<(u32, u32)>,
+}
+
+impl fmt::Debug for KeywordHits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeywordHits")
+            .field("len", &self.len)
+            .field("hits", &self.hits.len())
+            .finish()
+    }
+}
+
+impl KeywordHits {
+    /// The length of the input these are the hits of.
+    #[must_use]
+    pub fn input_len(&self) -> usize {
+        self.len
+    }
+
+    /// Heap bytes held.
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        self.hits.capacity() * std::mem::size_of::<(u32, u32)>()
+    }
+
+    /// The hits of an input of `len` bytes; `None` for inputs of 4 GiB or more.
+    pub(crate) fn from_hits(len: usize, hits: &[Hit]) -> Option<Self> {
+        u32::try_from(len).ok()?;
+        let hits = hits.iter().map(|h| (h.start as u32, h.pattern as u32)).collect();
+        Some(KeywordHits { len, hits })
+    }
+
+    /// The hits as the gate reports them.
+    pub(crate) fn fill(&self, set: &RuleSet, out: &mut Vec<Hit>) {
+        out.clear();
+        out.extend(self.hits.iter().map(|&(start, pattern)| {
+            let (start, pattern) = (start as usize, pattern as usize);
+            Hit { pattern, start, end: start + set.gate.pattern_len(pattern) }
+        }));
+    }
+}
+
+/// Runs shorter than this are searched like new bytes.
+const MIN_RUN: usize = 128;
+
+impl RuleSet {
+    /// The keyword hits of `result`, made from an input whose hits are `base` by `runs` (sorted
+    /// by where they land, not overlapping; every byte of `result` outside them is new). `None`
+    /// when the runs do not fit the two inputs.
+    #[must_use]
+    pub fn derive_hits(
+        &self,
+        base: &KeywordHits,
+        runs: &[Run],
+        result: &[u8],
+    ) -> Option<KeywordHits> {
+        u32::try_from(result.len()).ok()?;
+        let reach = self.gate.longest.max(1) - 1;
+        let mut out: Vec<(u32, u32)> = Vec::with_capacity(base.hits.len() + 16);
+        let mut found = Vec::new();
+        let mut tail: Vec<Hit> = Vec::new();
+        let mut pos = 0;
+        for run in runs {
+            let fits = run.to.checked_add(run.len).is_some_and(|end| end <= result.len())
+                && run.from.checked_add(run.len).is_some_and(|end| end <= base.len);
+            if !fits || run.to < pos {
+                return None;
+            }
+            pos = run.to + run.len;
+        }
+        pos = 0;
+        // A short run costs more to carry over (its hits looked up, its end searched) than
+        // searching it does: git's deltas hold millions of runs of a few dozen bytes.
+        for run in runs.iter().filter(|r| r.len >= MIN_RUN) {
+            let (run_end, base_end) = (run.to + run.len, run.from + run.len);
+            // New bytes before the run.
+            self.search(result, pos, run.to, &mut found);
+            out.extend(found.iter().map(|h| (h.start as u32, h.pattern as u32)));
+            // Keywords that reach past the run's end start in its last `reach` positions.
+            self.search(result, run_end.saturating_sub(reach).max(run.to), run_end, &mut found);
+            tail.clear();
+            tail.extend(found.iter().filter(|h| h.end > run_end).copied());
+            // The base's hits wholly inside the run, moved, merged with the tail's by start
+            // (at one start, those inside the run are the shorter ones).
+            let first = base.hits.partition_point(|&(s, _)| (s as usize) < run.from);
+            let mut reaching = tail.iter().peekable();
+            for &(start, pattern) in &base.hits[first..] {
+                let start = start as usize;
+                if start >= base_end {
+                    break;
+                }
+                if start + self.gate.pattern_len(pattern as usize) > base_end {
+                    continue;
+                }
+                let moved = start - run.from + run.to;
+                while let Some(h) = reaching.next_if(|h| h.start < moved) {
+                    out.push((h.start as u32, h.pattern as u32));
+                }
+                out.push((moved as u32, pattern));
+            }
+            out.extend(reaching.map(|h| (h.start as u32, h.pattern as u32)));
+            pos = run_end;
+        }
+        self.search(result, pos, result.len(), &mut found);
+        out.extend(found.iter().map(|h| (h.start as u32, h.pattern as u32)));
+        let derived = KeywordHits { len: result.len(), hits: out };
+        #[cfg(debug_assertions)]
+        {
+            let mut all = Vec::new();
+            self.gate.hits(result, 0, result.len(), &mut all);
+            let searched = KeywordHits::from_hits(result.len(), &all);
+            assert!(
+                Some(&derived) == searched.as_ref(),
+                "derived keyword hits differ from a search"
+            );
+        }
+        Some(derived)
+    }
+
+    /// The hits starting at `from..to` in `hay`.
+    fn search(&self, hay: &[u8], from: usize, to: usize, out: &mut Vec<Hit>) {
+        out.clear();
+        if from >= to {
+            return;
+        }
+        let end = to.saturating_add(self.gate.longest.max(1) - 1).min(hay.len());
+        self.gate.hits(hay, from, end, out);
+        out.retain(|h| h.start < to);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{ScanOptions, Source};
+    use proptest::prelude::*;
+
+    /// Pieces of text that keywords and escape markers are made of, and that cut them.
+    const PIECES: &[&str] = &[
+        "ghp_",
+        "gh",
+        "p_",
+        "AKIA",
+        "AK",
+        "IA",
+        "password",
+        "pass",
+        "word",
+        "\\x67",
+        "&#103;",
+        "pat",
+        "path",
+        "token",
+        "sk-ant-",
+        "xoxb-",
+        "-----BEGIN ",
+        " ",
+        "\n",
+        "=",
+        "\"",
+        "a",
+        "Q9",
+        "0123456789abcdefABCDEF",
+        "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB",
+    ];
+
+    fn text() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(proptest::sample::select(PIECES), 0..150)
+            .prop_map(|pieces| pieces.concat().into_bytes())
+    }
+
+    /// An edit: copy `len` bytes from `at` (both taken modulo the base), or insert text.
+    #[derive(Clone, Debug)]
+    enum Edit {
+        Copy(usize, usize),
+        Insert(Vec<u8>),
+    }
+
+    fn edits() -> impl Strategy<Value = Vec<Edit>> {
+        let edit = prop_oneof![
+            3 => (0usize..2000, 0usize..400).prop_map(|(at, len)| Edit::Copy(at, len)),
+            1 => text().prop_map(Edit::Insert),
+        ];
+        proptest::collection::vec(edit, 0..8)
+    }
+
+    fn apply(base: &[u8], edits: &[Edit]) -> (Vec<u8>, Vec<Run>) {
+        let (mut result, mut runs) = (Vec::new(), Vec::new());
+        for edit in edits {
+            match edit {
+                Edit::Copy(at, len) if !base.is_empty() => {
+                    let from = at % base.len();
+                    let len = (*len).min(base.len() - from);
+                    runs.push(Run { from, to: result.len(), len });
+                    result.extend_from_slice(&base[from..from + len]);
+                }
+                Edit::Copy(..) => {}
+                Edit::Insert(text) => result.extend_from_slice(text),
+            }
+        }
+        (result, runs)
+    }
+
+    fn searched(set: &RuleSet, bytes: &[u8]) -> KeywordHits {
+        let mut hits = Vec::new();
+        set.gate.hits(bytes, 0, bytes.len(), &mut hits);
+        KeywordHits::from_hits(bytes.len(), &hits).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn derived_hits_are_what_searching_the_result_finds(base in text(), edits in edits()) {
+            let set = RuleSet::builtin();
+            let (result, runs) = apply(&base, &edits);
+            let derived = set.derive_hits(&searched(&set, &base), &runs, &result).unwrap();
+            prop_assert_eq!(derived, searched(&set, &result));
+        }
+    }
+
+    #[test]
+    fn a_scan_given_derived_hits_reports_what_a_full_scan_reports() {
+        let set = RuleSet::builtin();
+        let key = "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";
+        let filler = "// a line with path and token in it\n".repeat(10);
+        let base =
+            format!("fn main() {{}}\n{filler}// path token gh\nlet v = \"{}\";\n", "x".repeat(200));
+        // The result keeps the base's runs and completes a keyword one of them ends with.
+        let head = base.find("gh\n").unwrap() + 2;
+        let mut result = base.as_bytes()[..head].to_vec();
+        result.extend_from_slice(&key.as_bytes()[2..]);
+        result.extend_from_slice(&base.as_bytes()[head..]);
+        let runs = [
+            Run { from: 0, to: 0, len: head },
+            Run { from: head, to: head + key.len() - 2, len: base.len() - head },
+        ];
+        let mut scanner = set.scanner(ScanOptions::default());
+        scanner.keep_hits(true);
+        scanner.scan_bytes(base.as_bytes(), Source { path: None }, |_| {});
+        let base_hits = scanner.take_hits().expect("kept");
+        let derived = set.derive_hits(&base_hits, &runs, &result).unwrap();
+        let mut full = Vec::new();
+        scanner.scan_bytes(&result, Source { path: None }, |m| {
+            full.push((m.rule.id().to_owned(), m.offset))
+        });
+        let mut given = Vec::new();
+        scanner.scan_bytes_given(&result, Some(&derived), Source { path: None }, |m| {
+            given.push((m.rule.id().to_owned(), m.offset));
+        });
+        assert!(full.iter().any(|(rule, _)| rule.starts_with("github")), "{full:?}");
+        assert_eq!(given, full);
+        // Runs that do not fit the inputs derive nothing.
+        let beyond = [Run { from: base.len() - 1, to: 0, len: 2 }];
+        assert!(set.derive_hits(&base_hits, &beyond, &result).is_none());
+        let overlapping = [Run { from: 0, to: 5, len: 5 }, Run { from: 0, to: 7, len: 5 }];
+        assert!(set.derive_hits(&base_hits, &overlapping, &result).is_none());
+    }
+}
