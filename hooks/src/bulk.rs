@@ -204,16 +204,13 @@ impl Bulk<'_> {
                     }
                     // A blob the pack stores as a delta of one scanned lately: its keyword
                     // hits are derived from the base's, not searched for again.
-                    let given =
-                        delta.runs(bundle, entry.pack_offset, data.len()).and_then(|base| {
-                            let hits =
-                                recent.get(base).filter(|h| h.input_len() == delta.base_size)?;
-                            let set = worker.scanner.rule_set();
-                            let hits = set.derive_hits(&hits, &delta.runs, data)?;
-                            let copied: usize = delta.runs.iter().map(|r| r.len).sum();
-                            self.tally.derived.fetch_add(copied as u64, Ordering::Relaxed);
-                            Some(hits)
-                        });
+                    let given = (data.len() >= MIN_DERIVED).then_some(()).and_then(|()| {
+                        let base = delta.runs(bundle, entry.pack_offset, data.len(), recent)?;
+                        let hits = worker.scanner.rule_set().derive_hits(&base, &delta.runs, data)?;
+                        let copied: usize = delta.runs.iter().map(|r| r.len).sum();
+                        self.tally.derived.fetch_add(copied as u64, Ordering::Relaxed);
+                        Some(hits)
+                    });
                     worker.scanner.take_hits();
                     self.object(entry.oid, false, data, given.as_ref(), &mut worker, sink);
                     if let Some(hits) = worker.scanner.take_hits() {
@@ -341,7 +338,6 @@ struct Delta {
     inflate: gix::zlib::Inflate,
     bytes: Vec<u8>,
     runs: Vec<Run>,
-    base_size: usize,
 }
 
 /// Each thread's copy of the traversal's processor starts with buffers of its own.
@@ -351,13 +347,23 @@ impl Clone for Delta {
     }
 }
 
+/// Blobs smaller than this are searched: reading their delta again costs about as much.
+const MIN_DERIVED: usize = 2048;
+
 /// Deltas larger than this are not read again for their runs.
 const MAX_DELTA: u64 = 64 << 20;
 
 impl Delta {
-    /// When the pack stores the object at `offset`, of `len` bytes, as a delta: its base's
-    /// pack offset, with the runs it copies from the base in `self.runs` and the base's size.
-    fn runs(&mut self, bundle: &gix::odb::pack::Bundle, offset: u64, len: usize) -> Option<u64> {
+    /// When the pack stores the object at `offset`, of `len` bytes, as a delta of a base
+    /// whose hits `recent` holds: those hits, with the runs the delta copies from the base in
+    /// `self.runs`.
+    fn runs(
+        &mut self,
+        bundle: &gix::odb::pack::Bundle,
+        offset: u64,
+        len: usize,
+        recent: &Recent,
+    ) -> Option<Arc<KeywordHits>> {
         let entry = bundle.pack.entry(offset).ok()?;
         let base = match entry.header {
             Header::OfsDelta { base_distance } => offset.checked_sub(base_distance)?,
@@ -366,6 +372,7 @@ impl Delta {
             }
             _ => return None,
         };
+        let hits = recent.get(base)?;
         if entry.decompressed_size > MAX_DELTA {
             return None;
         }
@@ -373,8 +380,7 @@ impl Delta {
         self.bytes.resize(usize::try_from(entry.decompressed_size).ok()?, 0);
         bundle.pack.decompress_entry(&entry, &mut self.inflate, &mut self.bytes).ok()?;
         let (base_size, result_size) = copies(&self.bytes, &mut self.runs)?;
-        self.base_size = base_size;
-        (result_size == len).then_some(base)
+        (result_size == len && base_size == hits.input_len()).then_some(hits)
     }
 }
 
@@ -472,6 +478,38 @@ mod tests {
         match claim {
             Claim::Named(job) => Some(path(&job)),
             Claim::Unnamed | Claim::Seen => None,
+        }
+    }
+
+    #[test]
+    fn delta_runs_are_read_as_git_writes_them() {
+        let mut runs = Vec::new();
+        // Base of 300 bytes (0xac 0x02), result of 70: copy 16 bytes at 0x0102, insert 4
+        // bytes, copy 40 at 0x10 (one offset byte, one size byte), then 10 more at 0x38,
+        // which continues that run in both inputs and extends it.
+        let delta = [
+            0xac, 0x02, 70, 0x93, 0x02, 0x01, 16, 4, b'a', b'b', b'c', b'd', 0x91, 0x10, 40,
+            0x91, 0x38, 10,
+        ];
+        assert_eq!(copies(&delta, &mut runs), Some((300, 70)));
+        assert_eq!(
+            runs,
+            [Run { from: 0x102, to: 0, len: 16 }, Run { from: 0x10, to: 20, len: 50 }]
+        );
+        // A size of 0 is 0x10000.
+        let long = [0x80, 0x80, 0x04, 0x80, 0x80, 0x04, 0x80];
+        assert_eq!(copies(&long, &mut runs), Some((0x10000, 0x10000)));
+        assert_eq!(runs, [Run { from: 0, to: 0, len: 0x10000 }]);
+        // Not well formed: a copy beyond the base, the reserved instruction 0, a result of
+        // another size, an instruction cut short, a size that never ends.
+        for bad in [
+            &[10, 20, 0x91, 8, 4][..],
+            &[10, 4, 0][..],
+            &[10, 5, 0x91, 0, 4][..],
+            &[10, 4, 0x93, 1][..],
+            &[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80][..],
+        ] {
+            assert_eq!(copies(bad, &mut runs), None, "{bad:?}");
         }
     }
 
