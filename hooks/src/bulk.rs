@@ -206,7 +206,8 @@ impl Bulk<'_> {
                     // hits are derived from the base's, not searched for again.
                     let given = (data.len() >= MIN_DERIVED).then_some(()).and_then(|()| {
                         let base = delta.runs(bundle, entry.pack_offset, data.len(), recent)?;
-                        let hits = worker.scanner.rule_set().derive_hits(&base, &delta.runs, data)?;
+                        let hits =
+                            worker.scanner.rule_set().derive_hits(&base, &delta.runs, data)?;
                         let copied: usize = delta.runs.iter().map(|r| r.len).sum();
                         self.tally.derived.fetch_add(copied as u64, Ordering::Relaxed);
                         Some(hits)
@@ -488,8 +489,8 @@ mod tests {
         // bytes, copy 40 at 0x10 (one offset byte, one size byte), then 10 more at 0x38,
         // which continues that run in both inputs and extends it.
         let delta = [
-            0xac, 0x02, 70, 0x93, 0x02, 0x01, 16, 4, b'a', b'b', b'c', b'd', 0x91, 0x10, 40,
-            0x91, 0x38, 10,
+            0xac, 0x02, 70, 0x93, 0x02, 0x01, 16, 4, b'a', b'b', b'c', b'd', 0x91, 0x10, 40, 0x91,
+            0x38, 10,
         ];
         assert_eq!(copies(&delta, &mut runs), Some((300, 70)));
         assert_eq!(
