@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex};
 use gix::odb::pack::data::entry::Header;
 use gix::odb::pack::index::traverse::{with_index, SafetyCheck};
 use gix::ObjectId;
-use leakgate_rules::{KeywordHits, Outcome, Run, Source};
+use leakgate_rules::{KeywordHits, Outcome, Run, Source, MIN_RUN};
 
 use crate::coverage::NewObject;
 use crate::walk::{HistoryFinding, Progress, Worker};
@@ -206,16 +206,21 @@ impl Bulk<'_> {
                     // hits are derived from the base's, not searched for again.
                     let given = (data.len() >= MIN_DERIVED).then_some(()).and_then(|()| {
                         let base = delta.runs(bundle, entry.pack_offset, data.len(), recent)?;
-                        let hits =
-                            worker.scanner.rule_set().derive_hits(&base, &delta.runs, data)?;
-                        let copied: usize = delta.runs.iter().map(|r| r.len).sum();
-                        self.tally.derived.fetch_add(copied as u64, Ordering::Relaxed);
-                        Some(hits)
+                        worker.scanner.rule_set().derive_hits(&base, &delta.runs, data)
                     });
                     worker.scanner.take_hits();
                     self.object(entry.oid, false, data, given.as_ref(), &mut worker, sink);
+                    // Kept only when the blob was scanned whole as bytes: then the hits given
+                    // (if any) were the ones used.
                     if let Some(hits) = worker.scanner.take_hits() {
-                        recent.put(entry.pack_offset, hits);
+                        if given.is_some() {
+                            let copied: usize = delta.runs.iter().map(|r| r.len).sum();
+                            self.tally.derived.fetch_add(copied as u64, Ordering::Relaxed);
+                        }
+                        // A blob shorter than a run that is carried over is no use as a base.
+                        if data.len() >= MIN_RUN {
+                            recent.put(entry.pack_offset, hits);
+                        }
                     }
                     Ok(())
                 }
@@ -303,7 +308,7 @@ struct RecentInner {
     bytes: usize,
 }
 
-/// Heap bytes of keyword hits kept (8 bytes a hit: about half a million).
+/// Bytes of keyword hits kept, with each entry's own cost (8 bytes a hit, 128 an entry).
 const RECENT_BYTES: usize = 4 << 20;
 
 impl Recent {
@@ -317,9 +322,9 @@ impl Recent {
 
     fn put(&self, offset: u64, hits: KeywordHits) {
         let mut inner = self.lock();
-        let size = hits.heap_bytes();
+        let size = Recent::cost(&hits);
         if let Some(old) = inner.hits.insert(offset, Arc::new(hits)) {
-            inner.bytes -= old.heap_bytes();
+            inner.bytes -= Recent::cost(&old);
         } else {
             inner.order.push_back(offset);
         }
@@ -327,9 +332,15 @@ impl Recent {
         while inner.bytes > RECENT_BYTES {
             let Some(oldest) = inner.order.pop_front() else { break };
             if let Some(old) = inner.hits.remove(&oldest) {
-                inner.bytes -= old.heap_bytes();
+                inner.bytes -= Recent::cost(&old);
             }
         }
+    }
+
+    /// What an entry holds: its hits, and the map slot, `Arc` and queue slot around them
+    /// (a blob without hits is not free).
+    fn cost(hits: &KeywordHits) -> usize {
+        hits.heap_bytes() + 128
     }
 }
 
@@ -350,6 +361,9 @@ impl Clone for Delta {
 
 /// Blobs smaller than this are searched: reading their delta again costs about as much.
 const MIN_DERIVED: usize = 2048;
+
+/// Buffers above this are given back after use.
+const KEEP_BUFFER: usize = 1 << 20;
 
 /// Deltas larger than this are not read again for their runs.
 const MAX_DELTA: u64 = 64 << 20;
@@ -379,8 +393,17 @@ impl Delta {
         }
         self.bytes.clear();
         self.bytes.resize(usize::try_from(entry.decompressed_size).ok()?, 0);
-        bundle.pack.decompress_entry(&entry, &mut self.inflate, &mut self.bytes).ok()?;
-        let (base_size, result_size) = copies(&self.bytes, &mut self.runs)?;
+        let read = bundle.pack.decompress_entry(&entry, &mut self.inflate, &mut self.bytes);
+        let parsed = read.ok().and_then(|_| copies(&self.bytes, &mut self.runs));
+        // A large delta's buffers are not kept for the rest of the pack.
+        if self.bytes.capacity() > KEEP_BUFFER {
+            self.bytes = Vec::new();
+        }
+        if self.runs.capacity() * std::mem::size_of::<Run>() > KEEP_BUFFER {
+            self.runs.truncate(KEEP_BUFFER / std::mem::size_of::<Run>());
+            self.runs.shrink_to_fit();
+        }
+        let (base_size, result_size) = parsed?;
         (result_size == len && base_size == hits.input_len()).then_some(hits)
     }
 }
@@ -388,8 +411,10 @@ impl Delta {
 /// The runs a git delta copies from its base (`gitformat-pack`, "Deltified representation"):
 /// the base's and the result's sizes as little-endian base-128 numbers, then instructions
 /// that each copy a run of the base (high bit set; the bits below say which bytes of the
-/// offset and size follow; a size of 0 is 0x10000) or insert the next 1-127 bytes. `None`
-/// for a delta that is not well formed.
+/// offset and size follow; a size of 0 is 0x10000) or insert the next 1-127 bytes. Runs that
+/// continue each other in both inputs are joined, and runs shorter than [`MIN_RUN`] are left
+/// out (they are searched like new bytes: a crafted delta of millions of 1-byte copies costs
+/// no memory here). `None` for a delta that is not well formed.
 fn copies(delta: &[u8], runs: &mut Vec<Run>) -> Option<(usize, usize)> {
     fn size(delta: &[u8], at: &mut usize) -> Option<usize> {
         let mut value = 0usize;
@@ -404,6 +429,7 @@ fn copies(delta: &[u8], runs: &mut Vec<Run>) -> Option<(usize, usize)> {
         None
     }
     runs.clear();
+    let mut pending: Option<Run> = None;
     let mut at = 0;
     let base_size = size(delta, &mut at)?;
     let result_size = size(delta, &mut at)?;
@@ -433,11 +459,14 @@ fn copies(delta: &[u8], runs: &mut Vec<Run>) -> Option<(usize, usize)> {
             }
             // A run that continues the last one in both inputs extends it: git splits long
             // copies at 64 KiB, and every boundary costs a search.
-            match runs.last_mut() {
+            match &mut pending {
                 Some(last) if last.to + last.len == to && last.from + last.len == from => {
                     last.len += len;
                 }
-                _ => runs.push(Run { from, to, len }),
+                _ => {
+                    runs.extend(pending.take().filter(|r| r.len >= MIN_RUN));
+                    pending = Some(Run { from, to, len });
+                }
             }
             to = to.checked_add(len)?;
         } else if op != 0 {
@@ -447,6 +476,7 @@ fn copies(delta: &[u8], runs: &mut Vec<Run>) -> Option<(usize, usize)> {
             return None;
         }
     }
+    runs.extend(pending.filter(|r| r.len >= MIN_RUN));
     (at == delta.len() && to == result_size).then_some((base_size, result_size))
 }
 
@@ -485,18 +515,24 @@ mod tests {
     #[test]
     fn delta_runs_are_read_as_git_writes_them() {
         let mut runs = Vec::new();
-        // Base of 300 bytes (0xac 0x02), result of 70: copy 16 bytes at 0x0102, insert 4
-        // bytes, copy 40 at 0x10 (one offset byte, one size byte), then 10 more at 0x38,
-        // which continues that run in both inputs and extends it.
+        // Base of 1000 bytes (0xe8 0x07), result of 370 (0xf2 0x02): copy 200 bytes at 0x0102,
+        // insert 4 bytes, copy 140 at 0x10 (one offset byte, one size byte), then 10 at 0x9c,
+        // which continues that run in both inputs and extends it, then 16 at 0 (no offset
+        // byte): a run that short is searched, not carried over.
         let delta = [
-            0xac, 0x02, 70, 0x93, 0x02, 0x01, 16, 4, b'a', b'b', b'c', b'd', 0x91, 0x10, 40, 0x91,
-            0x38, 10,
+            0xe8, 0x07, 0xf2, 0x02, 0x93, 0x02, 0x01, 200, 4, b'a', b'b', b'c', b'd', 0x91, 0x10,
+            140, 0x91, 0x9c, 10, 0x90, 16,
         ];
-        assert_eq!(copies(&delta, &mut runs), Some((300, 70)));
+        assert_eq!(copies(&delta, &mut runs), Some((1000, 370)));
         assert_eq!(
             runs,
-            [Run { from: 0x102, to: 0, len: 16 }, Run { from: 0x10, to: 20, len: 50 }]
+            [Run { from: 0x102, to: 0, len: 200 }, Run { from: 0x10, to: 204, len: 150 }]
         );
+        // A million 1-byte copies from one offset keep nothing.
+        let mut many = vec![0x02, 0xc0, 0x84, 0x3d];
+        many.extend([0x90, 1].repeat(1_000_000));
+        assert_eq!(copies(&many, &mut runs), Some((2, 1_000_000)));
+        assert!(runs.is_empty());
         // A size of 0 is 0x10000.
         let long = [0x80, 0x80, 0x04, 0x80, 0x80, 0x04, 0x80];
         assert_eq!(copies(&long, &mut runs), Some((0x10000, 0x10000)));

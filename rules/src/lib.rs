@@ -51,7 +51,7 @@ pub use load::{
     LoadError,
 };
 pub use project::{AllowSection, PathsSection, ProjectConfig, RulesSection, PROJECT_FILE};
-pub use reuse::{KeywordHits, Run};
+pub use reuse::{KeywordHits, Run, MIN_RUN};
 pub use rule::{shannon_entropy, window_for, AllowlistSpec, Rule, RuleSpec, Severity};
 pub use secret::{redact, Fingerprint, FingerprintKey, Secret};
 

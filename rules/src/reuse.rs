@@ -62,6 +62,12 @@ impl KeywordHits {
         self.hits.capacity() * std::mem::size_of::<(u32, u32)>()
     }
 
+    /// How many hits.
+    #[must_use]
+    pub fn count(&self) -> usize {
+        self.hits.len()
+    }
+
     /// The hits of an input of `len` bytes; `None` for inputs of 4 GiB or more.
     pub(crate) fn from_hits(len: usize, hits: &[Hit]) -> Option<Self> {
         u32::try_from(len).ok()?;
@@ -79,13 +85,22 @@ impl KeywordHits {
     }
 }
 
-/// Runs shorter than this are searched like new bytes.
-const MIN_RUN: usize = 128;
+/// Runs shorter than this are searched like new bytes: a short run costs more to carry over
+/// (its hits looked up, its end searched) than searching it does, and git's deltas hold
+/// millions of runs of a few dozen bytes. Callers may leave them out.
+pub const MIN_RUN: usize = 128;
 
 impl RuleSet {
     /// The keyword hits of `result`, made from an input whose hits are `base` by `runs` (sorted
     /// by where they land, not overlapping; every byte of `result` outside them is new). `None`
     /// when the runs do not fit the two inputs.
+    ///
+    /// The answer is only as true as its inputs: `base` must be the hits of the very bytes the
+    /// runs copy from (a scan given hits for other bytes skips keywords). Debug builds check
+    /// the answer against a search; callers take `base` from [`Scanner::take_hits`] of that
+    /// input and `runs` from the same delta that made `result`.
+    ///
+    /// [`Scanner::take_hits`]: crate::Scanner::take_hits
     #[must_use]
     pub fn derive_hits(
         &self,
@@ -108,8 +123,6 @@ impl RuleSet {
             pos = run.to + run.len;
         }
         pos = 0;
-        // A short run costs more to carry over (its hits looked up, its end searched) than
-        // searching it does: git's deltas hold millions of runs of a few dozen bytes.
         for run in runs.iter().filter(|r| r.len >= MIN_RUN) {
             let (run_end, base_end) = (run.to + run.len, run.from + run.len);
             // New bytes before the run.
@@ -142,6 +155,9 @@ impl RuleSet {
         }
         self.search(result, pos, result.len(), &mut found);
         out.extend(found.iter().map(|h| (h.start as u32, h.pattern as u32)));
+        if out.capacity() > 2 * out.len() + 16 {
+            out.shrink_to_fit();
+        }
         let derived = KeywordHits { len: result.len(), hits: out };
         #[cfg(debug_assertions)]
         {
