@@ -275,7 +275,7 @@ mod tests {
     #[test]
     fn a_scan_given_derived_hits_reports_what_a_full_scan_reports() {
         let set = RuleSet::builtin();
-        let key = "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";
+        let key = "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"; // leakgate:allow (test fixture)
         let filler = "// a line with path and token in it\n".repeat(10);
         let base =
             format!("fn main() {{}}\n{filler}// path token gh\nlet v = \"{}\";\n", "x".repeat(200));
