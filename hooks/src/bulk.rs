@@ -204,10 +204,13 @@ impl Bulk<'_> {
                     }
                     // A blob the pack stores as a delta of one scanned lately: its keyword
                     // hits are derived from the base's, not searched for again.
-                    let given = (data.len() >= MIN_DERIVED).then_some(()).and_then(|()| {
-                        let base = delta.runs(bundle, entry.pack_offset, data.len(), recent)?;
-                        worker.scanner.rule_set().derive_hits(&base, &delta.runs, data)
-                    });
+                    let given = if data.len() >= MIN_DERIVED {
+                        delta.runs(bundle, entry.pack_offset, data.len(), recent).and_then(|base| {
+                            worker.scanner.rule_set().derive_hits(&base, &delta.runs, data)
+                        })
+                    } else {
+                        None
+                    };
                     worker.scanner.take_hits();
                     self.object(entry.oid, false, data, given.as_ref(), &mut worker, sink);
                     // Kept only when the blob was scanned whole as bytes: then the hits given

@@ -62,17 +62,10 @@ impl KeywordHits {
         self.hits.capacity() * std::mem::size_of::<(u32, u32)>()
     }
 
-    /// How many hits.
-    #[must_use]
-    pub fn count(&self) -> usize {
-        self.hits.len()
-    }
-
     /// The hits of an input of `len` bytes; `None` for inputs of 4 GiB or more.
     pub(crate) fn from_hits(len: usize, hits: &[Hit]) -> Option<Self> {
         u32::try_from(len).ok()?;
-        let hits = hits.iter().map(|h| (h.start as u32, h.pattern as u32)).collect();
-        Some(KeywordHits { len, hits })
+        Some(KeywordHits { len, hits: hits.iter().map(packed).collect() })
     }
 
     /// The hits as the gate reports them.
@@ -83,6 +76,11 @@ impl KeywordHits {
             Hit { pattern, start, end: start + set.gate.pattern_len(pattern) }
         }));
     }
+}
+
+/// A hit as kept: its start and keyword (the caller checked the input is under 4 GiB).
+fn packed(hit: &Hit) -> (u32, u32) {
+    (hit.start as u32, hit.pattern as u32)
 }
 
 /// Runs shorter than this are searched like new bytes: a short run costs more to carry over
@@ -113,21 +111,21 @@ impl RuleSet {
         let mut out: Vec<(u32, u32)> = Vec::with_capacity(base.hits.len() + 16);
         let mut found = Vec::new();
         let mut tail: Vec<Hit> = Vec::new();
-        let mut pos = 0;
+        let mut landed = 0;
         for run in runs {
             let fits = run.to.checked_add(run.len).is_some_and(|end| end <= result.len())
                 && run.from.checked_add(run.len).is_some_and(|end| end <= base.len);
-            if !fits || run.to < pos {
+            if !fits || run.to < landed {
                 return None;
             }
-            pos = run.to + run.len;
+            landed = run.to + run.len;
         }
-        pos = 0;
+        let mut pos = 0;
         for run in runs.iter().filter(|r| r.len >= MIN_RUN) {
             let (run_end, base_end) = (run.to + run.len, run.from + run.len);
             // New bytes before the run.
             self.search(result, pos, run.to, &mut found);
-            out.extend(found.iter().map(|h| (h.start as u32, h.pattern as u32)));
+            out.extend(found.iter().map(packed));
             // Keywords that reach past the run's end start in its last `reach` positions.
             self.search(result, run_end.saturating_sub(reach).max(run.to), run_end, &mut found);
             tail.clear();
@@ -146,15 +144,15 @@ impl RuleSet {
                 }
                 let moved = start - run.from + run.to;
                 while let Some(h) = reaching.next_if(|h| h.start < moved) {
-                    out.push((h.start as u32, h.pattern as u32));
+                    out.push(packed(h));
                 }
                 out.push((moved as u32, pattern));
             }
-            out.extend(reaching.map(|h| (h.start as u32, h.pattern as u32)));
+            out.extend(reaching.map(packed));
             pos = run_end;
         }
         self.search(result, pos, result.len(), &mut found);
-        out.extend(found.iter().map(|h| (h.start as u32, h.pattern as u32)));
+        out.extend(found.iter().map(packed));
         if out.capacity() > 2 * out.len() + 16 {
             out.shrink_to_fit();
         }
