@@ -943,6 +943,11 @@ const OTHER: [u8; 256] = {
     t
 };
 
+/// Whether `byte` is in the standard or the URL-safe base64 alphabet.
+pub(crate) fn is_base64(byte: u8) -> bool {
+    B64[byte as usize]
+}
+
 /// Whether all 8 bytes are base64 characters: an OR of table entries, not `all()`, so no
 /// branch per byte.
 fn all_base64(window: &[u8]) -> bool {

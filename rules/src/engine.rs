@@ -356,6 +356,13 @@ struct State {
     hits: Vec<Hit>,
     /// `hits` holds the input's keyword hits already (`Scanner::scan_bytes_given`).
     hits_given: bool,
+    /// The base64 runs the last step listed for decoding, or (with `base64_given`) the
+    /// input's runs, given.
+    base64_runs: Vec<std::ops::Range<usize>>,
+    /// `base64_runs` holds the input's runs already (`Scanner::scan_bytes_given`).
+    base64_given: bool,
+    /// The last step listed `base64_runs` (decoding was on).
+    base64_listed: bool,
     /// Per rule, the absolute end of its last match in this input.
     last_end: Vec<u64>,
     touched: Vec<u32>,
@@ -477,10 +484,20 @@ impl<'r> Scanner<'r> {
         if let Some(hits) = hits.filter(|h| h.input_len() == bytes.len()) {
             hits.fill(self.set, &mut self.state.hits);
             self.state.hits_given = true;
+            if let Some(runs) = hits.base64() {
+                self.state.base64_runs.clear();
+                self.state.base64_runs.extend(runs);
+                self.state.base64_given = true;
+            }
         }
         self.state.step(self.set, &self.options, bytes, 0, 0, bytes.len(), true, source);
         if self.keep_hits {
-            self.kept = KeywordHits::from_hits(bytes.len(), &self.state.hits);
+            let state = &self.state;
+            let kept = KeywordHits::from_hits(bytes.len(), &state.hits);
+            self.kept =
+                kept.map(
+                    |k| if state.base64_listed { k.with_base64(&state.base64_runs) } else { k },
+                );
         }
         self.state.flush(self.set, u64::MAX, &mut sink);
         self.end();
@@ -735,6 +752,9 @@ impl State {
         State {
             hits: Vec::new(),
             hits_given: false,
+            base64_runs: Vec::new(),
+            base64_given: false,
+            base64_listed: false,
             last_end: vec![0; rules],
             touched: Vec::new(),
             pending: std::collections::BTreeMap::new(),
@@ -862,6 +882,8 @@ impl State {
                 self.decode_literals(set, options, buf, base, at..line.end, source);
             }
         }
+        let base64_given = std::mem::take(&mut self.base64_given);
+        self.base64_listed = false;
         let mut hits = std::mem::take(&mut self.hits);
         if !std::mem::take(&mut self.hits_given) {
             set.gate.hits(buf, from, search_end, &mut hits);
@@ -961,8 +983,12 @@ impl State {
                 let end = decode::base64_end(buf, at, search_end);
                 (at < end).then_some(at..end)
             });
-            let runs = Base64Runs::new(buf, from, search_end, decode::MIN_BASE64).open_end();
-            for run in resumed.into_iter().chain(runs) {
+            let mut runs = std::mem::take(&mut self.base64_runs);
+            if !base64_given {
+                runs.clear();
+                runs.extend(Base64Runs::new(buf, from, search_end, decode::MIN_BASE64).open_end());
+            }
+            for run in resumed.into_iter().chain(runs.iter().cloned()) {
                 if run.start >= limit || self.budget == 0 {
                     break;
                 }
@@ -994,6 +1020,8 @@ impl State {
                     source,
                 );
             }
+            self.base64_runs = runs;
+            self.base64_listed = true;
             self.decoded = decoded;
             self.scratch = scratch;
         }

@@ -10,6 +10,12 @@
 //! - what a search finds at the other positions: new bytes, and the last `longest - 1`
 //!   positions of each run, keeping there only keywords that reach past the run's end.
 //!
+//! The decoding layer's base64 runs (maximal runs of the alphabet, [`MIN_BASE64`] bytes or
+//! more, looked for everywhere) are as local: a run in the result whose bytes, and the byte
+//! on each side of it, lie inside one copied run is a run of the base there, and every other
+//! run holds a new byte or a copied run's first or last byte, around which the result is
+//! searched.
+//!
 //! Nothing else is carried over: windows, decoding layers, confirmation and everything after
 //! the keyword pass run on the result as on any input, so a scan given derived hits reports
 //! what a scan that searched every byte reports. Debug builds check every derived list
@@ -17,6 +23,7 @@
 
 use std::fmt;
 
+use crate::decode::{is_base64, Base64Runs, MIN_BASE64};
 use crate::engine::RuleSet;
 use crate::gate::Hit;
 
@@ -38,6 +45,9 @@ pub struct KeywordHits {
     len: usize,
     /// `(start, keyword)` in the order the gate reports them: by start, then by length.
     hits: Vec<(u32, u32)>,
+    /// The input's base64 runs of [`MIN_BASE64`] bytes or more, `(start, end)` by start, when
+    /// the scan looked for them (decoding on).
+    base64: Option<Vec<(u32, u32)>>,
 }
 
 impl fmt::Debug for KeywordHits {
@@ -45,6 +55,7 @@ impl fmt::Debug for KeywordHits {
         f.debug_struct("KeywordHits")
             .field("len", &self.len)
             .field("hits", &self.hits.len())
+            .field("base64", &self.base64.as_ref().map(Vec::len))
             .finish()
     }
 }
@@ -59,13 +70,28 @@ impl KeywordHits {
     /// Heap bytes held.
     #[must_use]
     pub fn heap_bytes(&self) -> usize {
-        self.hits.capacity() * std::mem::size_of::<(u32, u32)>()
+        let runs = self.base64.as_ref().map_or(0, Vec::capacity);
+        (self.hits.capacity() + runs) * std::mem::size_of::<(u32, u32)>()
     }
 
     /// The hits of an input of `len` bytes; `None` for inputs of 4 GiB or more.
     pub(crate) fn from_hits(len: usize, hits: &[Hit]) -> Option<Self> {
         u32::try_from(len).ok()?;
-        Some(KeywordHits { len, hits: hits.iter().map(packed).collect() })
+        Some(KeywordHits { len, hits: hits.iter().map(packed).collect(), base64: None })
+    }
+
+    /// With the input's base64 runs: `runs` are the runs the decoding layer listed (every
+    /// maximal run of [`MIN_BASE64`] bytes or more, and maybe shorter ones, left out here).
+    pub(crate) fn with_base64(mut self, runs: &[std::ops::Range<usize>]) -> Self {
+        let long = runs.iter().filter(|r| r.len() >= MIN_BASE64);
+        self.base64 = Some(long.map(|r| (r.start as u32, r.end as u32)).collect());
+        self
+    }
+
+    /// The input's base64 runs, when known.
+    pub(crate) fn base64(&self) -> Option<impl Iterator<Item = std::ops::Range<usize>> + '_> {
+        let runs = self.base64.as_ref()?;
+        Some(runs.iter().map(|&(start, end)| start as usize..end as usize))
     }
 
     /// The hits as the gate reports them.
@@ -76,6 +102,66 @@ impl KeywordHits {
             Hit { pattern, start, end: start + set.gate.pattern_len(pattern) }
         }));
     }
+}
+
+/// The base64 runs of a delta's result (see the module's documentation), from its base's
+/// `base` and the copied `runs` (checked to fit by the caller).
+fn derive_base64(base: &[(u32, u32)], runs: &[Run], result: &[u8]) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    let copied = || runs.iter().filter(|r| r.len >= MIN_RUN);
+    // The base's runs with the byte before and the byte after them inside a copied run.
+    for run in copied() {
+        let first = base.partition_point(|&(start, _)| (start as usize) <= run.from);
+        for &(start, end) in &base[first..] {
+            let (start, end) = (start as usize, end as usize);
+            if end >= run.from + run.len {
+                break;
+            }
+            out.push(((start - run.from + run.to) as u32, (end - run.from + run.to) as u32));
+        }
+    }
+    // Every other run holds an edge: a new byte, or a copied run's first or last byte. Each
+    // edge is widened to the base64 bytes around it and searched; `covered` is where the
+    // last search ended (at a byte outside the alphabet, or the end), so no byte is walked
+    // twice, whatever runs a crafted delta makes.
+    let mut edges = Vec::new();
+    let mut pos = 0;
+    for run in copied() {
+        edges.push(pos..run.to);
+        edges.push(run.to..run.to + 1);
+        edges.push(run.to + run.len - 1..run.to + run.len);
+        pos = run.to + run.len;
+    }
+    edges.push(pos..result.len());
+    let mut covered = 0;
+    for edge in edges {
+        let mut from = edge.start.max(covered);
+        if from >= edge.end {
+            continue;
+        }
+        while from > covered && is_base64(result[from - 1]) {
+            from -= 1;
+        }
+        let mut to = edge.end;
+        while to < result.len() && is_base64(result[to]) {
+            to += 1;
+        }
+        let found = Base64Runs::new(result, from, to, MIN_BASE64);
+        out.extend(found.map(|r| (r.start as u32, r.end as u32)));
+        covered = to;
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Every base64 run of [`MIN_BASE64`] bytes or more in `bytes`, as the decoding layer lists
+/// them.
+#[cfg(any(test, debug_assertions))]
+fn base64_runs(bytes: &[u8]) -> Vec<(u32, u32)> {
+    Base64Runs::new(bytes, 0, bytes.len(), MIN_BASE64)
+        .map(|r| (r.start as u32, r.end as u32))
+        .collect()
 }
 
 /// A hit as kept: its start and keyword (the caller checked the input is under 4 GiB).
@@ -156,16 +242,20 @@ impl RuleSet {
         if out.capacity() > 2 * out.len() + 16 {
             out.shrink_to_fit();
         }
-        let derived = KeywordHits { len: result.len(), hits: out };
+        let base64 = base.base64.as_deref().map(|b| derive_base64(b, runs, result));
+        let derived = KeywordHits { len: result.len(), hits: out, base64 };
         #[cfg(debug_assertions)]
         {
             let mut all = Vec::new();
             self.gate.hits(result, 0, result.len(), &mut all);
             let searched = KeywordHits::from_hits(result.len(), &all);
             assert!(
-                Some(&derived) == searched.as_ref(),
+                Some(&derived.hits) == searched.as_ref().map(|s| &s.hits),
                 "derived keyword hits differ from a search"
             );
+            if let Some(derived) = &derived.base64 {
+                assert_eq!(derived, &base64_runs(result), "derived base64 runs differ");
+            }
         }
         Some(derived)
     }
@@ -186,6 +276,7 @@ impl RuleSet {
 mod tests {
     use super::*;
     use crate::engine::{ScanOptions, Source};
+    use base64::Engine as _;
     use proptest::prelude::*;
 
     /// Pieces of text that keywords and escape markers are made of, and that cut them.
@@ -215,6 +306,8 @@ mod tests {
         "Q9",
         "0123456789abcdefABCDEF",
         "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB",
+        "Z2hwX0tleUluQmFzZTY0VGhhdElzTG9uZ0Vub3VnaA==",
+        "-_/+",
     ];
 
     fn text() -> impl Strategy<Value = Vec<u8>> {
@@ -260,6 +353,12 @@ mod tests {
         KeywordHits::from_hits(bytes.len(), &hits).unwrap()
     }
 
+    fn with_runs(hits: KeywordHits, bytes: &[u8]) -> KeywordHits {
+        let runs: Vec<_> =
+            base64_runs(bytes).into_iter().map(|(s, e)| s as usize..e as usize).collect();
+        hits.with_base64(&runs)
+    }
+
     proptest! {
         #[test]
         fn derived_hits_are_what_searching_the_result_finds(base in text(), edits in edits()) {
@@ -267,6 +366,50 @@ mod tests {
             let (result, runs) = apply(&base, &edits);
             let derived = set.derive_hits(&searched(&set, &base), &runs, &result).unwrap();
             prop_assert_eq!(derived, searched(&set, &result));
+        }
+
+        #[test]
+        fn derived_base64_runs_are_what_listing_the_result_finds(
+            base in text(),
+            edits in edits(),
+        ) {
+            let set = RuleSet::builtin();
+            let (result, runs) = apply(&base, &edits);
+            let base = with_runs(searched(&set, &base), &base);
+            let derived = set.derive_hits(&base, &runs, &result).unwrap();
+            prop_assert_eq!(derived.base64, Some(base64_runs(&result)));
+        }
+    }
+
+    /// Runs across and along the edges of copied runs, inside them, and one that a crafted
+    /// delta copies in many pieces.
+    #[test]
+    fn base64_runs_are_derived_at_and_between_the_edges_of_copied_runs() {
+        let set = RuleSet::builtin();
+        let b64 = |n: usize| "QUJD".repeat(n / 4);
+        let base = format!("{} x {} y\n{}\n{}", b64(200), b64(60), "z ".repeat(100), b64(12_000));
+        let base = base.as_bytes();
+        let hits = with_runs(searched(&set, base), base);
+        let long = base.len() - 12_000;
+        let cases: Vec<Vec<Run>> = vec![
+            // The whole base, one run.
+            vec![Run { from: 0, to: 0, len: base.len() }],
+            // Cut inside the first run, and inside the long one.
+            vec![Run { from: 10, to: 0, len: 300 }, Run { from: long + 8, to: 300, len: 500 }],
+            // New bytes between runs that join two base64 runs into one.
+            vec![Run { from: 0, to: 0, len: 200 }, Run { from: 0, to: 260, len: 400 }],
+            // The long run copied in pieces of 128 bytes, in reverse order.
+            (0..90).map(|i| Run { from: long + 128 * (89 - i), to: 128 * i, len: 128 }).collect(),
+        ];
+        for runs in cases {
+            let mut result = Vec::new();
+            for run in &runs {
+                result.resize(run.to, b'A');
+                result.extend_from_slice(&base[run.from..run.from + run.len]);
+            }
+            let derived = set.derive_hits(&hits, &runs, &result).unwrap();
+            assert_eq!(derived.base64, Some(base64_runs(&result)), "{runs:?}");
+            assert!(!base64_runs(&result).is_empty());
         }
     }
 
@@ -300,6 +443,22 @@ mod tests {
             given.push((m.rule.id().to_owned(), m.offset));
         });
         assert!(full.iter().any(|(rule, _)| rule.starts_with("github")), "{full:?}");
+        assert_eq!(given, full);
+        // A key in base64 is found through runs listed in the base and carried over.
+        let encoded = base64::engine::general_purpose::STANDARD.encode(key);
+        let old = format!("{filler}data:\n  value: {encoded}\n{filler}");
+        let new = format!("// a new first line\n{old}");
+        let copied = [Run { from: 0, to: new.len() - old.len(), len: old.len() }];
+        scanner.scan_bytes(old.as_bytes(), Source { path: None }, |_| {});
+        let old_hits = scanner.take_hits().expect("kept");
+        assert_eq!(old_hits.base64().map(Iterator::count), Some(1));
+        let derived = set.derive_hits(&old_hits, &copied, new.as_bytes()).unwrap();
+        let (mut full, mut given) = (Vec::new(), Vec::new());
+        scanner.scan_bytes(new.as_bytes(), Source { path: None }, |m| full.push(m.offset));
+        scanner.scan_bytes_given(new.as_bytes(), Some(&derived), Source { path: None }, |m| {
+            given.push(m.offset);
+        });
+        assert!(!full.is_empty());
         assert_eq!(given, full);
         // Runs that do not fit the inputs derive nothing.
         let beyond = [Run { from: base.len() - 1, to: 0, len: 2 }];
