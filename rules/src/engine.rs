@@ -361,6 +361,8 @@ struct State {
     base64_runs: Vec<std::ops::Range<usize>>,
     /// `base64_runs` holds the input's runs already (`Scanner::scan_bytes_given`).
     base64_given: bool,
+    /// This step's runs are kept in `base64_runs` (the scanner keeps the input's hits).
+    base64_keep: bool,
     /// The last step listed `base64_runs` (decoding was on).
     base64_listed: bool,
     /// Per rule, the absolute end of its last match in this input.
@@ -490,7 +492,9 @@ impl<'r> Scanner<'r> {
                 self.state.base64_given = true;
             }
         }
+        self.state.base64_keep = self.keep_hits;
         self.state.step(self.set, &self.options, bytes, 0, 0, bytes.len(), true, source);
+        self.state.base64_keep = false;
         if self.keep_hits {
             let state = &self.state;
             let kept = KeywordHits::from_hits(bytes.len(), &state.hits);
@@ -754,6 +758,7 @@ impl State {
             hits_given: false,
             base64_runs: Vec::new(),
             base64_given: false,
+            base64_keep: false,
             base64_listed: false,
             last_end: vec![0; rules],
             touched: Vec::new(),
@@ -983,12 +988,22 @@ impl State {
                 let end = decode::base64_end(buf, at, search_end);
                 (at < end).then_some(at..end)
             });
-            let mut runs = std::mem::take(&mut self.base64_runs);
-            if !base64_given {
-                runs.clear();
-                runs.extend(Base64Runs::new(buf, from, search_end, decode::MIN_BASE64).open_end());
+            // The runs, given, or listed here: into `base64_runs` when they are kept with the
+            // input's hits, else as they are found.
+            let mut listed = std::mem::take(&mut self.base64_runs);
+            let list = || Base64Runs::new(buf, from, search_end, decode::MIN_BASE64).open_end();
+            let keep = !base64_given && self.base64_keep;
+            if keep {
+                listed.clear();
+                listed.extend(list());
             }
-            for run in resumed.into_iter().chain(runs.iter().cloned()) {
+            let runs: Box<dyn Iterator<Item = std::ops::Range<usize>> + '_> =
+                if base64_given || keep {
+                    Box::new(listed.iter().cloned())
+                } else {
+                    Box::new(list())
+                };
+            for run in resumed.into_iter().chain(runs) {
                 if run.start >= limit || self.budget == 0 {
                     break;
                 }
@@ -1020,8 +1035,12 @@ impl State {
                     source,
                 );
             }
-            self.base64_runs = runs;
-            self.base64_listed = true;
+            // One input's many runs are not held for the next ones.
+            if listed.capacity() > 2 * listed.len() + 1024 {
+                listed.shrink_to_fit();
+            }
+            self.base64_listed = base64_given || keep;
+            self.base64_runs = listed;
             self.decoded = decoded;
             self.scratch = scratch;
         }

@@ -453,13 +453,31 @@ mod tests {
         let old_hits = scanner.take_hits().expect("kept");
         assert_eq!(old_hits.base64().map(Iterator::count), Some(1));
         let derived = set.derive_hits(&old_hits, &copied, new.as_bytes()).unwrap();
-        let (mut full, mut given) = (Vec::new(), Vec::new());
-        scanner.scan_bytes(new.as_bytes(), Source { path: None }, |m| full.push(m.offset));
-        scanner.scan_bytes_given(new.as_bytes(), Some(&derived), Source { path: None }, |m| {
-            given.push(m.offset);
+        let github = |m: &crate::Match<'_>| m.rule.id().starts_with("github");
+        let (mut full, mut given, mut without) = (Vec::new(), Vec::new(), Vec::new());
+        scanner.scan_bytes(new.as_bytes(), Source { path: None }, |m| {
+            full.push((github(&m), m.offset));
         });
-        assert!(!full.is_empty());
+        scanner.scan_bytes_given(new.as_bytes(), Some(&derived), Source { path: None }, |m| {
+            given.push((github(&m), m.offset));
+        });
+        // The key is found at its encoded text, through the runs given.
+        let at = new.find(&encoded).unwrap() as u64;
+        assert!(full.iter().any(|&(gh, offset)| gh && offset == at), "{full:?}");
         assert_eq!(given, full);
+        // What the scan keeps after being given runs is the input's own listing (a delta of
+        // this input derives from it).
+        let kept = scanner.take_hits().expect("kept");
+        let listed: Vec<(u32, u32)> =
+            kept.base64().unwrap().map(|r| (r.start as u32, r.end as u32)).collect();
+        assert_eq!(listed, base64_runs(new.as_bytes()));
+        // Given no runs, the scan decodes none: the runs given are the ones used.
+        let mut emptied = derived.clone();
+        emptied.base64 = Some(Vec::new());
+        scanner.scan_bytes_given(new.as_bytes(), Some(&emptied), Source { path: None }, |m| {
+            without.push((github(&m), m.offset));
+        });
+        assert!(!without.iter().any(|&(gh, offset)| gh && offset == at), "{without:?}");
         // Runs that do not fit the inputs derive nothing.
         let beyond = [Run { from: base.len() - 1, to: 0, len: 2 }];
         assert!(set.derive_hits(&base_hits, &beyond, &result).is_none());
