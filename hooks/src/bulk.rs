@@ -378,6 +378,38 @@ where
 /// base outside the pack, a cycle, an unreadable header) counts as no tree: it is left to the
 /// traversal, which fails on it as it always did.
 fn tree_chains(bundle: &gix::odb::pack::Bundle, entries: &[IndexEntry]) -> Vec<bool> {
+    let position = |offset: u64| entries.binary_search_by_key(&offset, |e| e.pack_offset).ok();
+    chain_ends(entries.len(), |i| {
+        let offset = entries[i].pack_offset;
+        let Ok(entry) = bundle.pack.entry(offset) else { return Link::Other };
+        let base = match entry.header {
+            Header::Tree => return Link::Tree,
+            Header::Blob | Header::Commit | Header::Tag => return Link::Other,
+            Header::OfsDelta { base_distance } => {
+                Header::verified_base_pack_offset(offset, base_distance).and_then(position)
+            }
+            Header::RefDelta { base_id } => {
+                let at = bundle.index.lookup(base_id).map(|i| bundle.index.pack_offset_at_index(i));
+                at.and_then(position)
+            }
+        };
+        base.map_or(Link::Other, Link::Delta)
+    })
+}
+
+/// What one pack entry is, for [`chain_ends`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Link {
+    Tree,
+    /// Not a tree, or a chain that cannot be followed.
+    Other,
+    /// A delta of the entry at this position.
+    Delta(usize),
+}
+
+/// For each of `n` entries, whether its chain of bases (`link`) ends in a tree. Each entry is
+/// followed once, whatever the chains: a cycle ends, as no tree, where it meets itself.
+fn chain_ends(n: usize, link: impl Fn(usize) -> Link) -> Vec<bool> {
     #[derive(Clone, Copy, PartialEq)]
     enum State {
         Unknown,
@@ -386,29 +418,10 @@ fn tree_chains(bundle: &gix::odb::pack::Bundle, entries: &[IndexEntry]) -> Vec<b
         Tree,
         Other,
     }
-    let position = |offset: u64| entries.binary_search_by_key(&offset, |e| e.pack_offset).ok();
-    // The entry a delta's base is, by position in `entries`; `Err` for a kind that is known.
-    let base_of = |i: usize| -> Result<Option<usize>, State> {
-        let offset = entries[i].pack_offset;
-        let Ok(entry) = bundle.pack.entry(offset) else { return Err(State::Other) };
-        match entry.header {
-            Header::Tree => Err(State::Tree),
-            Header::Blob | Header::Commit | Header::Tag => Err(State::Other),
-            Header::OfsDelta { base_distance } => {
-                Ok(Header::verified_base_pack_offset(offset, base_distance).and_then(position))
-            }
-            Header::RefDelta { base_id } => Ok(bundle
-                .index
-                .lookup(base_id)
-                .map(|i| bundle.index.pack_offset_at_index(i))
-                .and_then(position)),
-        }
-    };
-    let mut states = vec![State::Unknown; entries.len()];
+    let mut states = vec![State::Unknown; n];
     let mut chain = Vec::new();
-    for start in 0..entries.len() {
-        // Follows the chain down to a known state, then gives it to every entry on the way,
-        // so each entry is followed once; a cycle ends where it meets the chain again.
+    for start in 0..n {
+        // Follows the chain down to a known state, then gives it to every entry on the way.
         let mut at = start;
         let state = loop {
             match states[at] {
@@ -418,10 +431,10 @@ fn tree_chains(bundle: &gix::odb::pack::Bundle, entries: &[IndexEntry]) -> Vec<b
             }
             states[at] = State::Visiting;
             chain.push(at);
-            match base_of(at) {
-                Err(known) => break known,
-                Ok(Some(base)) => at = base,
-                Ok(None) => break State::Other,
+            match link(at) {
+                Link::Tree => break State::Tree,
+                Link::Delta(base) if base < n => at = base,
+                Link::Other | Link::Delta(_) => break State::Other,
             }
         };
         for &i in &chain {
@@ -873,6 +886,47 @@ mod pack_tests {
         let want: Vec<(ObjectId, String)> =
             types.into_iter().filter(|(_, kind)| kind != "tree").collect();
         assert_eq!(seen, want);
+    }
+
+    /// Chains a crafted pack can hold: cycles, a delta of itself, bases that are missing or
+    /// out of range, and a chain of a million links (followed once each).
+    #[test]
+    fn chains_end_in_trees_only_when_followed_to_one_and_each_link_is_followed_once() {
+        use std::cell::Cell;
+        let links = [
+            Link::Tree,     // 0
+            Link::Delta(0), // 1: tree
+            Link::Delta(1), // 2: tree
+            Link::Other,    // 3
+            Link::Delta(3), // 4: blob
+            Link::Delta(5), // 5: a delta of itself
+            Link::Delta(7), // 6: into a cycle
+            Link::Delta(8), // 7 <-> 8
+            Link::Delta(7),
+            Link::Delta(99), // 9: out of range
+            Link::Delta(2),  // 10: tree, base before
+        ];
+        let follows = Cell::new(0);
+        let ends = chain_ends(links.len(), |i| {
+            follows.set(follows.get() + 1);
+            links[i]
+        });
+        let trees: Vec<usize> = (0..links.len()).filter(|&i| ends[i]).collect();
+        assert_eq!(trees, [0, 1, 2, 10]);
+        assert_eq!(follows.get(), links.len());
+        // A million links, each a delta of the next, the last a tree: linear, not quadratic.
+        let n = 1_000_000;
+        let follows = Cell::new(0);
+        let ends = chain_ends(n, |i| {
+            follows.set(follows.get() + 1);
+            if i + 1 == n {
+                Link::Tree
+            } else {
+                Link::Delta(i + 1)
+            }
+        });
+        assert!(ends.iter().all(|&tree| tree));
+        assert_eq!(follows.get(), n);
     }
 
     #[test]
