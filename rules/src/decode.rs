@@ -721,7 +721,7 @@ pub(crate) fn hiding_escape(buf: &[u8], at: usize) -> bool {
     let rest = &buf[at + 1..];
     match rest.first() {
         Some(b'/') => return at > 0 && buf[at - 1] == b':' && rest.starts_with(b"/\\/"),
-        Some(b'x' | b'u' | b'U' | b'N' | b'0' | b'1') => {}
+        Some(b'x' | b'u' | b'U' | b'N' | b'0' | b'1' | b'4'..=b'7') => {}
         _ => return false,
     }
     let value = match escape(rest) {
@@ -731,6 +731,13 @@ pub(crate) fn hiding_escape(buf: &[u8], at: usize) -> bool {
     };
     (0x21..0x7f).contains(&value)
         && !matches!(value as u8, b'"' | b'\'' | b'\\' | b'<' | b'>' | b'&')
+}
+
+/// Whether the backslash at `at` is a two-digit octal escape of a plain character (`\55`
+/// is `-`, `\72` is `:`): a first digit of 4 to 7 (with a third digit it would pass `\377`,
+/// so it has none), as [`hiding_escape`] judges the character.
+pub(crate) fn short_octal_escape(buf: &[u8], at: usize) -> bool {
+    matches!(buf.get(at + 1..at + 3), Some([b'4'..=b'7', b'0'..=b'7'])) && hiding_escape(buf, at)
 }
 
 /// The escapes in `range` decoded in place into `out`, whatever literals they belong to (the
@@ -1486,6 +1493,12 @@ mod tests {
         ] {
             assert!(!hides(text), "{text}");
         }
+        // Two-digit octal: `\55` and `\551` (`-`, then `1`) write `-`; `\40` is a space and
+        // `\42` a quote, `\25` a control character, `\0` to `\3` start three-digit escapes.
+        let short = |text: &[u8]| short_octal_escape(text, 0);
+        assert!(short(br"\55x") && short(br"\551") && short(br"\72") && short(br"\75"));
+        assert!(!short(br"\40") && !short(br"\42") && !short(br"\25") && !short(br"\055"));
+        assert!(!short(br"\5") && !short(br"\58"));
         // The marker `:\/\/` starts at the colon.
         assert!(hiding_escape(br"https:\/\/x", 5) && !hiding_escape(br"a:\/b", 1));
         assert!(!hiding_escape(br"\u+067", 0) && !hiding_escape(br"\x+7", 0));

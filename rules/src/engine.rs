@@ -967,9 +967,19 @@ impl State {
         self.hits = hits;
         if decode {
             // Percent-encoding hides keywords too (`password%3D`, `%3A%2F%2F`, `ghp%5F`): every
-            // line with a `%XX` of a printable character is decoded once.
+            // line with a `%XX` of a printable character is decoded once. So do two-digit octal
+            // escapes (`xoxb\55...`), which the gate's markers cannot name in 4 bytes (what
+            // follows them is anything but an octal digit): found in the same pass, each is
+            // decoded as a marker's escape is.
             let mut line_end = 0;
-            for at in memchr::memchr_iter(b'%', &buf[from..limit]).map(|i| from + i) {
+            for at in memchr::memchr2_iter(b'%', b'\\', &buf[from..limit]).map(|i| from + i) {
+                if buf[at] == b'\\' {
+                    if self.budget > 0 && decode::short_octal_escape(buf, at) {
+                        unescaped =
+                            self.hiding_escape_at(set, options, buf, base, at, unescaped, source);
+                    }
+                    continue;
+                }
                 if at < line_end || self.budget == 0 || !decode::percent_escape(buf, at) {
                     continue;
                 }
@@ -1197,6 +1207,42 @@ impl State {
     /// The string-literal layer on the line of a keyword hit at `at`; whether it decoded a
     /// chain.
     #[allow(clippy::too_many_arguments)] // see `step`
+    /// An escape at `at` that writes a plain character where the gate saw no marker: its
+    /// line's literals are decoded (unless decoded already), and its escapes in place from
+    /// `unescaped` on. Returns where escapes are now decoded in place to.
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn hiding_escape_at(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        buf: &[u8],
+        base: u64,
+        at: usize,
+        unescaped: usize,
+        source: Source<'_>,
+    ) -> usize {
+        let line = line_around(buf, at);
+        if base + at as u64 >= self.decoded_to {
+            let done = self.decode_literals(set, options, buf, base, line.clone(), source);
+            self.decoded_to = base + done.unwrap_or(0).max(line.end) as u64;
+        }
+        if at < unescaped || self.budget == 0 {
+            return unescaped;
+        }
+        let (window, cover) = layer_window(buf, at, line, unescaped);
+        let start = window.start.max(at.saturating_sub(IN_PLACE_BACK));
+        self.decode_layer(
+            set,
+            options,
+            buf,
+            base,
+            start..window.end,
+            decode::escapes_in_place,
+            source,
+        );
+        cover
+    }
+
     fn decode_at_hit(
         &mut self,
         set: &RuleSet,

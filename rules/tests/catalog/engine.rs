@@ -1098,6 +1098,35 @@ fn keys_hidden_by_escaping_their_keyword_are_found() {
     }
 }
 
+/// Two-digit octal escapes (`\55` is `-` in C, Python, PHP, Ruby and sloppy JavaScript)
+/// write the punctuation and digits of a keyword (`xoxb-`, `sk-ant-`, `https://`) on a line
+/// with no other keyword: found, whole and streamed. Until session 20 only three-digit octal
+/// escapes sent their line to decoding.
+#[test]
+fn keys_hidden_by_two_digit_octal_escapes_are_found() {
+    let set = RuleSet::builtin();
+    let slack = "xoxb-2345678901-3456789012-Qm7Xv2LpRt9KwZ3NbHy8Cd4F"; // leakgate:allow (test fixture)
+    let probe = scan(&set, ScanOptions::default(), format!("v = \"{slack}\"\n").as_bytes());
+    assert!(probe.iter().any(|f| f.3 == slack), "the fixture is a Slack token: {probe:?}");
+    let cases = [
+        format!("v = \"xoxb\\55{}\"", &slack[5..]),
+        format!("v = \"xoxb\\0552345678901\\553456789012\\55{}\"", &slack[27..]),
+        format!("v = 'xoxb\\55{}' # python", &slack[5..]),
+    ];
+    let filler = "x".repeat(99) + "\n";
+    for case in &cases {
+        let input = format!("{}{case}\n{}", filler.repeat(650), filler.repeat(10));
+        for found in [
+            scan(&set, ScanOptions::default(), input.as_bytes()),
+            scan_stream(&set, 64 << 10, input.as_bytes()),
+        ] {
+            let keys: Vec<_> = found.iter().filter(|f| f.3 == slack).collect();
+            assert_eq!(keys.len(), 1, "{case}: {found:?}");
+            assert_eq!((keys[0].1, keys[0].2), (651, 6), "{case}");
+        }
+    }
+}
+
 /// An escaped key deep inside a long string literal (farther from its quote than the window
 /// lexed around a hit), on a line with no keyword near the quote: the window starts inside
 /// the literal, where lexing takes its close for an opening quote. Whole and streamed (a
