@@ -667,6 +667,15 @@ fn escape(rest: &[u8]) -> (usize, Escape) {
         }
         b'"' | b'\'' | b'\\' | b'/' | b'`' => (1, Escape::Byte(rest[0])),
         b'\n' => (1, Escape::Nothing),
+        // C reads every hex digit that follows: `\x0067` is `g` there (two digits elsewhere,
+        // where `\x00` is a NUL, which no key holds).
+        b'x' if rest.get(1..3) == Some(b"00") => {
+            let n = rest[1..].iter().take(16).take_while(|b| b.is_ascii_hexdigit()).count();
+            match hex(&rest[1..1 + n]).filter(|&v| v <= 0xff) {
+                Some(v) => (n + 1, Escape::Byte(v as u8)),
+                None => (3, Escape::Byte(0)),
+            }
+        }
         b'x' if rest.len() >= 3 => match hex(&rest[1..3]) {
             Some(v) => (3, Escape::Byte(v as u8)),
             None => (1, Escape::Raw),
@@ -1495,6 +1504,9 @@ mod tests {
         }
         // Two-digit octal: `\55` and `\551` (`-`, then `1`) write `-`; `\40` is a space and
         // `\42` a quote, `\25` a control character, `\0` to `\3` start three-digit escapes.
+        // C's hex escapes with leading zeros.
+        assert!(hides(r"\x0067") && hides(r"\x00000067") && !hides(r"\x00") && !hides(r"\x001"));
+        assert!(!hides(r"\x000100"));
         let short = |text: &[u8]| short_octal_escape(text, 0);
         assert!(short(br"\55x") && short(br"\551") && short(br"\72") && short(br"\75"));
         assert!(!short(br"\40") && !short(br"\42") && !short(br"\25") && !short(br"\055"));

@@ -142,7 +142,7 @@ fn gram_of(bytes: &[u8], n: usize) -> u32 {
     u32::from_le_bytes(word) | (FOLD >> (8 * (4 - n)))
 }
 
-/// The starts of escapes that write a plain character (`\x67`, `\u0067`, `\U00000067`,
+/// The starts of escapes that write a plain character (`\x67`, C's `\x0067`, `\u0067`, `\U00000067`,
 /// `\u{67}`, `\147`, `&#103;`, `&#x67;`) and JSON's `:\/\/`. They are no rule's keywords,
 /// but escaping one character of a keyword hides it (`"\x67hp_..."` holds no `ghp_`): the
 /// gate finds them in its one pass, and the engine decodes the string literals of their
@@ -152,6 +152,7 @@ fn gram_of(bytes: &[u8], n: usize) -> u32 {
 fn escape_markers() -> Vec<Vec<u8>> {
     let mut out = vec![
         br"\u00".to_vec(),
+        br"\x00".to_vec(),
         br":\/\/".to_vec(),
         br"\u{0".to_vec(),
         br"\uu0".to_vec(),

@@ -1065,6 +1065,7 @@ fn keys_hidden_by_escaping_their_keyword_are_found() {
     let (head, tail) = TOKEN.split_at(1);
     let cases = [
         (format!("v = \"\\x67{}\"", &tail), 6),
+        (format!("char *v = \"\\x0067{}\";", &tail), 12),
         (format!("v = '{head}h\\u0070{}'", &TOKEN[3..]), 6),
         (format!("v = \"{}\\x5f{}\"", &TOKEN[..3], &TOKEN[4..]), 6),
         (format!("v = \"{}\"", all(&|b| format!("\\x{b:02x}"))), 6),
