@@ -544,9 +544,12 @@ def escaped_prefix(c):
     w = F.words(r)
     tok = c.new(lambda rr: T.github(rr, rr.choice(["ghp_", "gho_", "ghs_"])))
     n = r.randint(1, 3)
-    style = r.choice(["js", "python", "json", "xml", "rust", "php"])
+    style = r.choice(["js", "python", "json", "xml", "rust", "php", "c"])
     if style in ("js", "python"):
         head = "".join(f"\\x{ord(ch):02x}" for ch in tok[:n])
+    elif style == "c":
+        # C reads every hex digit of `\x`: leading zeros are allowed.
+        head = "".join(f"\\x00{ord(ch):02x}" for ch in tok[:n])
     elif style == "json":
         head = "".join(f"\\u{ord(ch):04x}" for ch in tok[:n])
     elif style == "xml":
@@ -567,11 +570,24 @@ def escaped_prefix(c):
     elif style == "xml":
         path, text = (f"{noun}/App.config", f'<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <appSettings>\n'
                       f'    <add key="{noun}.gh" value="{esc}" />\n  </appSettings>\n</configuration>\n')
+    elif style == "c":
+        path, text = f"src/{noun}.c", f'#include "{noun}.h"\n\nstatic const char *gh_token = "{esc}";\n\nconst char *{noun}_token(void) {{ return gh_token; }}\n'
     elif style == "rust":
         path, text = f"src/{noun}.rs", f'pub const GH: &str = "{esc}";\n\npub fn base() -> &\'static str {{\n    "https://api.github.com"\n}}\n'
     else:
         path, text = f"{noun}/config.php", f"<?php\n\nreturn [\n    'gh' => \"{esc}\",\n    'timeout' => 30,\n];\n"
     c.emit(c.place([path]), text, [P("encoded", f"escaped-prefix-{style}", tok, needle=esc, encoded=esc)])
+
+
+def escaped_punctuation(c):
+    """A Slack token whose dashes are two-digit octal escapes (`xoxb\\55...`), as C, Python,
+    PHP and Ruby read them: the keyword `xoxb-` is not in the file as text."""
+    w = F.words(c.r)
+    tok = c.new(T.slack_xoxb)
+    esc = tok.replace("-", "\\55")
+    noun = w["noun"]
+    path, text = f"{noun}/notify.py", f"import requests\n\nSLACK = \"{esc}\"\n\ndef post(text):\n    return requests.post(URL, headers={{'Authorization': 'Bearer ' + SLACK}}, json={{'text': text}})\n"
+    c.emit(c.place([path]), text, [P("encoded", "escaped-punctuation-python", tok, needle=esc, encoded=esc)])
 
 
 def der_base64_key(c, public=False):
@@ -1648,6 +1664,7 @@ def build(seed=1, scale=1.0):
         sri_html(c)
     for _ in range(c.n(6)):
         escaped_prefix(c)
+        escaped_punctuation(c)
     for _ in range(c.n(4)):
         der_base64_key(c)
     for _ in range(c.n(2)):
