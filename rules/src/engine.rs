@@ -895,7 +895,7 @@ impl State {
         }
         // Where windows of lines with character references, and of escapes decoded in place,
         // cover to (see `layer_window`).
-        let (mut referenced, mut unescaped) = (0, 0);
+        let (mut referenced, mut unescaped, mut joined) = (0, 0, 0);
         for hit in hits.iter().filter(|h| h.start < limit) {
             let owners = set.gate.owners(hit.pattern);
             for &r in owners {
@@ -914,6 +914,17 @@ impl State {
                     let (window, cover) = layer_window(buf, hit.start, line, referenced);
                     referenced = cover;
                     self.decode_layer(set, options, buf, base, window, decode::entities, source);
+                }
+                continue;
+            }
+            if marker && matches!(buf[hit.start], b'"' | b'\'') {
+                // A literal joined to the next: the line's chains are decoded, once (unless a
+                // keyword's decoding did; not counted as a keyword's decoding, which a keyword
+                // later on the line still gets, for its own value).
+                if hit.start >= joined && base + hit.start as u64 >= self.decoded_to {
+                    let line = line_around(buf, hit.start);
+                    let done = self.decode_literals(set, options, buf, base, line.clone(), source);
+                    joined = done.unwrap_or(0).max(line.end);
                 }
                 continue;
             }

@@ -182,6 +182,14 @@ fn escape_markers() -> Vec<Vec<u8>> {
         "&ver", "&gra",
     ];
     out.extend(named.map(|m| m.as_bytes().to_vec()));
+    // A literal joined to the next (`"gh" + "p_..."`, PHP's `.`, Visual Basic's `&`, Lua's
+    // `..`, a `+` that ends the line): a keyword split across them is whole only in the
+    // joined text. (Joins without spaces are 3 bytes, too short for the prefilter.)
+    for quote in ['"', '\''] {
+        for join in [" + ", " . ", " & ", " .. ", " +\n"] {
+            out.push(format!("{quote}{join}").into_bytes());
+        }
+    }
     out
 }
 

@@ -867,6 +867,9 @@ fn crafted_decoding_work_does_not_spend_the_budget_before_a_key() {
         format!("{block}\n").repeat(56),
         format!("{}\n", b64(&"lorem ipsum dolor sit amet ".repeat(40)).repeat(2000)),
         format!("{{\"cells\": [{}]}}\n", "\"x = \\\"token\\\" + \\\"y\\\"\\n\", ".repeat(100_000)),
+        // A join before each keyword: the line is lexed for the join and for the keyword.
+        format!("x = \"a\" + \"b\"; {quotes}\n").repeat(20),
+        format!("{}\n", "\"a\" + \"b\" + \"token\" + ".repeat(100_000)),
     ];
     for input in inputs.map(|i| i + &tail) {
         for streamed in [false, true] {
@@ -1095,6 +1098,34 @@ fn keys_hidden_by_escaping_their_keyword_are_found() {
             let tokens: Vec<_> = found.iter().filter(|f| f.3 == TOKEN).collect();
             assert_eq!(tokens.len(), 1, "{case}: {found:?}");
             assert_eq!((tokens[0].1, tokens[0].2), (651, *column), "{case}");
+        }
+    }
+}
+
+/// A key whose keyword is split across joined string literals, on a line with no other
+/// keyword: the join sends the line to decoding, whole and streamed.
+#[test]
+fn keys_split_across_joined_literals_are_found() {
+    let set = RuleSet::builtin();
+    let (head, tail) = TOKEN.split_at(2);
+    let cases = [
+        format!("const v = \"{head}\" + \"{tail}\";"),
+        format!("$v = '{head}' . '{tail}';"),
+        format!("Dim v = \"{head}\" & \"{tail}\""),
+        format!("local v = \"{head}\" .. \"{tail}\""),
+        format!("v = \"{head}\" +\n    \"{tail}\""),
+        format!("v = \"g\" + \"h\" + \"p\" + \"{}\"", &TOKEN[3..]),
+    ];
+    let filler = "x".repeat(99) + "\n";
+    for case in &cases {
+        let input = format!("{}{case}\n{}", filler.repeat(650), filler.repeat(10));
+        for found in [
+            scan(&set, ScanOptions::default(), input.as_bytes()),
+            scan_stream(&set, 64 << 10, input.as_bytes()),
+        ] {
+            let tokens: Vec<_> = found.iter().filter(|f| f.3 == TOKEN).collect();
+            assert_eq!(tokens.len(), 1, "{case}: {found:?}");
+            assert_eq!(tokens[0].1, 651, "{case}");
         }
     }
 }
