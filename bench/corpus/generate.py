@@ -579,6 +579,26 @@ def escaped_prefix(c):
     c.emit(c.place([path]), text, [P("encoded", f"escaped-prefix-{style}", tok, needle=esc, encoded=esc)])
 
 
+def split_literal(c):
+    """A token whose prefix is split across joined string literals (`"gh" + "p_..."`), so that
+    the keyword is in no single literal: JavaScript, PHP or Lua."""
+    w = F.words(c.r)
+    tok = c.new(lambda rr: T.github(rr, rr.choice(["ghp_", "gho_"])))
+    cut = c.r.randint(1, 3)
+    style = c.r.choice(["js", "php", "lua"])
+    noun = w["noun"]
+    if style == "js":
+        esc = f'"{tok[:cut]}" + "{tok[cut:]}"'
+        path, text = f"src/{noun}/auth.js", f"const token = {esc};\n\nmodule.exports = {{ token }};\n"
+    elif style == "php":
+        esc = f"'{tok[:cut]}' . '{tok[cut:]}'"
+        path, text = f"{noun}/auth.php", f"<?php\n\n$token = {esc};\n"
+    else:
+        esc = f'"{tok[:cut]}" .. "{tok[cut:]}"'
+        path, text = f"{noun}/auth.lua", f"local M = {{}}\nM.token = {esc}\nreturn M\n"
+    c.emit(c.place([path]), text, [P("encoded", f"split-literal-{style}", tok, needle=esc, encoded=esc)])
+
+
 def escaped_punctuation(c):
     """A Slack token whose dashes are two-digit octal escapes (`xoxb\\55...`), as C, Python,
     PHP and Ruby read them: the keyword `xoxb-` is not in the file as text."""
@@ -1665,6 +1685,8 @@ def build(seed=1, scale=1.0):
     for _ in range(c.n(6)):
         escaped_prefix(c)
         escaped_punctuation(c)
+    for _ in range(c.n(4)):
+        split_literal(c)
     for _ in range(c.n(4)):
         der_base64_key(c)
     for _ in range(c.n(2)):
