@@ -938,8 +938,7 @@ impl State {
                     lexed_nothing = !self.decode_at_hit(set, options, buf, base, hit, source);
                 } else if hiding {
                     let line = line_around(buf, hit.start);
-                    let done = self.decode_literals(set, options, buf, base, line.clone(), source);
-                    self.decoded_to = base + done.unwrap_or(0).max(line.end) as u64;
+                    self.line_literals(set, options, buf, base, hit.start, line, source);
                 }
             }
             if hit.start < unescaped || self.budget == 0 || !(hiding || lexed_nothing) {
@@ -960,18 +959,8 @@ impl State {
             let cut = if line.start == 0 { base > 0 } else { buf[line.start - 1] != b'\n' };
             let in_place = hiding || cut || self.left_open;
             if in_place && memchr::memchr(b'\\', &buf[hit.start..line.end]).is_some() {
-                let (window, cover) = layer_window(buf, hit.start, line, unescaped);
-                let start = window.start.max(hit.start.saturating_sub(IN_PLACE_BACK));
-                unescaped = cover;
-                let window = start..window.end;
-                self.decode_layer(
-                    set,
-                    options,
-                    buf,
-                    base,
-                    window,
-                    decode::escapes_in_place,
-                    source,
+                unescaped = self.escapes_in_place_at(
+                    set, options, buf, base, hit.start, line, unescaped, source,
                 );
             }
         }
@@ -985,9 +974,15 @@ impl State {
             let mut line_end = 0;
             for at in memchr::memchr2_iter(b'%', b'\\', &buf[from..limit]).map(|i| from + i) {
                 if buf[at] == b'\\' {
+                    // Decoded as a marker's escape is (see the hits above).
                     if self.budget > 0 && decode::short_octal_escape(buf, at) {
-                        unescaped =
-                            self.hiding_escape_at(set, options, buf, base, at, unescaped, source);
+                        let line = line_around(buf, at);
+                        self.line_literals(set, options, buf, base, at, line.clone(), source);
+                        if at >= unescaped && self.budget > 0 {
+                            unescaped = self.escapes_in_place_at(
+                                set, options, buf, base, at, line, unescaped, source,
+                            );
+                        }
                     }
                     continue;
                 }
@@ -1215,45 +1210,50 @@ impl State {
         self.decoded = decoded;
     }
 
-    /// The string-literal layer on the line of a keyword hit at `at`; whether it decoded a
-    /// chain.
+    /// The string literals of `line`, around an escape at `at` that may hide a keyword,
+    /// unless a decoding on the line has done them; later hits on the line skip them.
     #[allow(clippy::too_many_arguments)] // see `step`
-    /// An escape at `at` that writes a plain character where the gate saw no marker: its
-    /// line's literals are decoded (unless decoded already), and its escapes in place from
-    /// `unescaped` on. Returns where escapes are now decoded in place to.
-    #[allow(clippy::too_many_arguments)] // see `step`
-    fn hiding_escape_at(
+    fn line_literals(
         &mut self,
         set: &RuleSet,
         options: &ScanOptions,
         buf: &[u8],
         base: u64,
         at: usize,
-        unescaped: usize,
+        line: std::ops::Range<usize>,
         source: Source<'_>,
-    ) -> usize {
-        let line = line_around(buf, at);
+    ) {
         if base + at as u64 >= self.decoded_to {
             let done = self.decode_literals(set, options, buf, base, line.clone(), source);
             self.decoded_to = base + done.unwrap_or(0).max(line.end) as u64;
         }
-        if at < unescaped || self.budget == 0 {
-            return unescaped;
-        }
+    }
+
+    /// The escapes of `line` decoded in place from a trigger at `at`, in a window that starts
+    /// no earlier than [`IN_PLACE_BACK`] before it and after what the last window decoded
+    /// (`unescaped`, see [`layer_window`]); returns where this window covers to.
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn escapes_in_place_at(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        buf: &[u8],
+        base: u64,
+        at: usize,
+        line: std::ops::Range<usize>,
+        unescaped: usize,
+        source: Source<'_>,
+    ) -> usize {
         let (window, cover) = layer_window(buf, at, line, unescaped);
         let start = window.start.max(at.saturating_sub(IN_PLACE_BACK));
-        self.decode_layer(
-            set,
-            options,
-            buf,
-            base,
-            start..window.end,
-            decode::escapes_in_place,
-            source,
-        );
+        let window = start..window.end;
+        self.decode_layer(set, options, buf, base, window, decode::escapes_in_place, source);
         cover
     }
 
+    /// The string-literal layer on the line of a keyword hit at `at`; whether it decoded a
+    /// chain.
+    #[allow(clippy::too_many_arguments)] // see `step`
     fn decode_at_hit(
         &mut self,
         set: &RuleSet,

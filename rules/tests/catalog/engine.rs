@@ -1058,6 +1058,24 @@ fn escaped_keys_around_failing_and_long_literals_are_found() {
     }
 }
 
+/// `case` as line 651 of lines of filler, scanned whole and streamed in 64 KiB chunks: each
+/// scan finds `key` exactly once, and the line and column where the whole scan found it.
+fn buried_key(set: &RuleSet, case: &str, key: &str) -> (u64, u64) {
+    let filler = "x".repeat(99) + "\n";
+    let input = format!("{}{case}\n{}", filler.repeat(650), filler.repeat(10));
+    let mut at = Vec::new();
+    for found in [
+        scan(set, ScanOptions::default(), input.as_bytes()),
+        scan_stream(set, 64 << 10, input.as_bytes()),
+    ] {
+        let keys: Vec<_> = found.iter().filter(|f| f.3 == key).collect();
+        assert_eq!(keys.len(), 1, "{case}: {found:?}");
+        at.push((keys[0].1, keys[0].2));
+    }
+    assert_eq!(at[0], at[1], "{case}: whole and streamed");
+    at[0]
+}
+
 /// A key whose keyword is broken by escaping one of its characters (`"\x67hp_..."`,
 /// `&#103;hp_...`) on a line with no other keyword: the escape itself sends the line to
 /// decoding, in every escape syntax that writes a plain character, whole and streamed.
@@ -1088,17 +1106,8 @@ fn keys_hidden_by_escaping_their_keyword_are_found() {
         (format!("<p>&#{}103;{tail}</p>", "0".repeat(100)), 4),
         (format!("<p>ghp&lowbar;{}</p>", &TOKEN[4..]), 4),
     ];
-    let filler = "x".repeat(99) + "\n";
     for (case, column) in &cases {
-        let input = format!("{}{case}\n{}", filler.repeat(650), filler.repeat(10));
-        for found in [
-            scan(&set, ScanOptions::default(), input.as_bytes()),
-            scan_stream(&set, 64 << 10, input.as_bytes()),
-        ] {
-            let tokens: Vec<_> = found.iter().filter(|f| f.3 == TOKEN).collect();
-            assert_eq!(tokens.len(), 1, "{case}: {found:?}");
-            assert_eq!((tokens[0].1, tokens[0].2), (651, *column), "{case}");
-        }
+        assert_eq!(buried_key(&set, case, TOKEN), (651, *column), "{case}");
     }
 }
 
@@ -1116,17 +1125,8 @@ fn keys_split_across_joined_literals_are_found() {
         format!("v = \"{head}\" +\n    \"{tail}\""),
         format!("v = \"g\" + \"h\" + \"p\" + \"{}\"", &TOKEN[3..]),
     ];
-    let filler = "x".repeat(99) + "\n";
     for case in &cases {
-        let input = format!("{}{case}\n{}", filler.repeat(650), filler.repeat(10));
-        for found in [
-            scan(&set, ScanOptions::default(), input.as_bytes()),
-            scan_stream(&set, 64 << 10, input.as_bytes()),
-        ] {
-            let tokens: Vec<_> = found.iter().filter(|f| f.3 == TOKEN).collect();
-            assert_eq!(tokens.len(), 1, "{case}: {found:?}");
-            assert_eq!(tokens[0].1, 651, "{case}");
-        }
+        assert_eq!(buried_key(&set, case, TOKEN).0, 651, "{case}");
     }
 }
 
@@ -1145,17 +1145,8 @@ fn keys_hidden_by_two_digit_octal_escapes_are_found() {
         format!("v = \"xoxb\\0552345678901\\553456789012\\55{}\"", &slack[27..]),
         format!("v = 'xoxb\\55{}' # python", &slack[5..]),
     ];
-    let filler = "x".repeat(99) + "\n";
     for case in &cases {
-        let input = format!("{}{case}\n{}", filler.repeat(650), filler.repeat(10));
-        for found in [
-            scan(&set, ScanOptions::default(), input.as_bytes()),
-            scan_stream(&set, 64 << 10, input.as_bytes()),
-        ] {
-            let keys: Vec<_> = found.iter().filter(|f| f.3 == slack).collect();
-            assert_eq!(keys.len(), 1, "{case}: {found:?}");
-            assert_eq!((keys[0].1, keys[0].2), (651, 6), "{case}");
-        }
+        assert_eq!(buried_key(&set, case, slack), (651, 6), "{case}");
     }
 }
 
