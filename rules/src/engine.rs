@@ -1461,7 +1461,7 @@ impl State {
         }
         let compiled = rule.compiled();
         if !compiled.may_match(&buf[at..end])
-            || !compiled.filter_match(&rule.spec.regex, &Input::new(buf).range(at..end))
+            || !compiled.filter_match(&Input::new(buf).range(at..end))
         {
             return;
         }

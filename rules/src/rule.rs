@@ -435,8 +435,9 @@ impl Rule {
 /// from the pattern alone: literals every match contains, and whether the secret is the whole
 /// match. A scan compiles only the regexes of rules whose windows hold their literals and pass
 /// the rule's filter: compiling a regex costs 0.1-3 ms (a quarter of a 25 MB directory scan's
-/// CPU time when every rule a keyword woke was compiled), a filter 5-20 us. On the 25 MB
-/// directory of crate sources, 64 rules are woken and 5 regexes compiled.
+/// CPU time when every rule a keyword woke was compiled), parsing the pattern and building its
+/// filter 10-350 us, 40 on average over the catalog. On the 25 MB directory of crate sources,
+/// 73 rules are woken and 5 regexes compiled.
 #[derive(Debug)]
 pub(crate) struct Compiled {
     regex: OnceLock<Regex>,
@@ -444,8 +445,10 @@ pub(crate) struct Compiled {
     /// (see [`relax`]) and no captures: a superset of the rule's language that compiles in a
     /// few microseconds where the regex takes 0.1-3 ms. A window it rejects holds no match, so
     /// the regex is compiled only for rules some window may match, or whose windows are many
-    /// ([`TIER_UP`]: the regex searches a window faster, its literals first).
-    filter: OnceLock<Option<Filter>>,
+    /// ([`TIER_UP`]: the regex searches a window faster, its literals first). Built with the
+    /// rest, from the same parse: the pattern is parsed once. `None` when the pattern does not
+    /// build into a lazy DFA: the regex then always runs.
+    filter: Option<Filter>,
     /// Windows the filter has judged.
     filtered: std::sync::atomic::AtomicU32,
     /// Case-sensitive literals that every match contains, rarest first. Checking a window for
@@ -469,6 +472,7 @@ impl Compiled {
             }
             _ => hir.properties().explicit_captures_len() == 0,
         });
+        let filter = hir.as_ref().and_then(|hir| Filter::new(&relax(hir)));
         let mut required = hir
             .map(|hir| {
                 let mut out = Vec::new();
@@ -490,7 +494,7 @@ impl Compiled {
             .collect();
         Compiled {
             regex: OnceLock::new(),
-            filter: OnceLock::new(),
+            filter,
             filtered: std::sync::atomic::AtomicU32::new(0),
             required,
             whole,
@@ -499,14 +503,14 @@ impl Compiled {
 
     /// Whether the relaxed pattern matches in `input` (see `filter`): false means the rule
     /// cannot match there.
-    pub(crate) fn filter_match(&self, pattern: &str, input: &Input<'_>) -> bool {
+    pub(crate) fn filter_match(&self, input: &Input<'_>) -> bool {
         // Once compiled, the regex is the faster judge: it searches for its literals first.
         if self.regex.get().is_some()
             || self.filtered.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= TIER_UP
         {
             return true;
         }
-        self.filter.get_or_init(|| Filter::new(pattern)).as_ref().is_none_or(|f| f.is_match(input))
+        self.filter.as_ref().is_none_or(|f| f.is_match(input))
     }
 
     /// Whether `window` can hold a match at all.
@@ -562,26 +566,21 @@ type CacheFn =
     Box<dyn Fn() -> FilterCache + Send + Sync + std::panic::RefUnwindSafe + std::panic::UnwindSafe>;
 
 impl Filter {
-    /// The filter of `pattern`: `None` when it does not build into a lazy DFA (the regex
-    /// then always runs).
-    fn new(pattern: &str) -> Option<Filter> {
+    /// The filter of a relaxed pattern: `None` when it does not build into a lazy DFA.
+    ///
+    /// It has no prefilter (no search for literals every match starts with): windows are
+    /// small, so one would save little, and extracting the literals cost 40% of building a
+    /// filter, with no measurable gain in search time (`cargo bench -p leakgate-rules files`).
+    fn new(relaxed: &regex_syntax::hir::Hir) -> Option<Filter> {
         use regex_automata::hybrid::dfa::DFA;
         use regex_automata::nfa::thompson;
-        let hir = parse(pattern)?;
-        let relaxed = relax(&hir);
         let nfa = thompson::Compiler::new()
             .configure(thompson::Config::new().which_captures(thompson::WhichCaptures::None))
-            .build_from_hir(&relaxed)
+            .build_from_hir(relaxed)
             .ok()?;
-        // Literals every match starts with, searched for (memchr, Teddy) before the automaton
-        // runs, as the regex itself would.
-        let prefilter = regex_automata::util::prefilter::Prefilter::from_hir_prefix(
-            regex_automata::MatchKind::LeftmostFirst,
-            &relaxed,
-        );
         // Windows are small: a small cache, cleared when full, is enough.
         let dfa = DFA::builder()
-            .configure(DFA::config().cache_capacity(FILTER_CACHE).prefilter(prefilter))
+            .configure(DFA::config().cache_capacity(FILTER_CACHE))
             .build_from_nfa(nfa)
             .ok()?;
         let for_caches = dfa.clone();
@@ -757,7 +756,7 @@ mod tests {
         }
         assert!(rules.len() > 200 && rules.iter().all(|r| !r.spec.examples.is_empty()));
         for rule in &rules {
-            let filter = Filter::new(&rule.spec.regex)
+            let filter = Filter::new(&relax(&parse(&rule.spec.regex).unwrap()))
                 .unwrap_or_else(|| panic!("{}: no filter was built", rule.id()));
             let texts = rule.spec.examples.iter().chain(&rule.spec.negative_examples);
             for text in texts {
