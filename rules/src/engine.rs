@@ -394,6 +394,10 @@ struct State {
     cut_short: bool,
     /// Absolute offset up to which keyword hits' lines were decoded already.
     decoded_to: u64,
+    /// Absolute offset up to which short base64 runs after a name that hit were decoded
+    /// (see `State::assigned_base64`): apart from `decoded_to`, which escapes, and keywords
+    /// with nothing assigned to them, set too.
+    assigned_to: u64,
     /// Where lexing string literals stopped in this input (see `decode::Lexed`).
     lexed: decode::Lexed,
     /// A string literal's absolute start that the end of the buffer cut (see
@@ -774,6 +778,7 @@ impl State {
             allowance: (DECODE_BUDGET, DECODE_PER_BYTE),
             cut_short: false,
             decoded_to: 0,
+            assigned_to: 0,
             lexed: decode::Lexed::default(),
             relex: None,
             base64_resume: None,
@@ -830,6 +835,7 @@ impl State {
         self.lines = Lines::default();
         self.budget = budget;
         self.decoded_to = 0;
+        self.assigned_to = 0;
         self.lexed = decode::Lexed::default();
         self.relex = None;
         self.base64_resume = None;
@@ -940,6 +946,9 @@ impl State {
                     let line = line_around(buf, hit.start);
                     self.line_literals(set, options, buf, base, hit.start, line, source);
                 }
+            }
+            if !owners.is_empty() && self.budget > 0 {
+                self.assigned_base64(set, options, buf, base, hit, source);
             }
             if hit.start < unescaped || self.budget == 0 || !(hiding || lexed_nothing) {
                 continue;
@@ -1270,31 +1279,45 @@ impl State {
             chains = self.decode_literals(set, options, buf, base, line.clone(), source);
             done = done.max(chains.unwrap_or(0));
         }
+        // Other hits on this line (or in its chains) see the same decoded text.
+        self.decoded_to = base + done as u64;
+        chains.is_some()
+    }
+
+    /// Short base64 values after a name that hit (`DB_PASSWORD: <base64>`,
+    /// `"AWS_ACCESS_KEY_ID": "<base64>"`), when a value is assigned to it: every run from
+    /// there to the line's end, once per line (longer runs are decoded wherever they are).
+    /// Apart from the line's literals: an escape or a keyword earlier on the line, with
+    /// nothing assigned to it, does not decode the values after it.
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn assigned_base64(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        buf: &[u8],
+        base: u64,
+        hit: &Hit,
+        source: Source<'_>,
+    ) {
+        let done = self.assigned_to.saturating_sub(base);
+        if (hit.start as u64) < done {
+            return;
+        }
+        // A name is short: the value of a keyword inside a long word is no name's.
+        let name_end = (hit.end + MAX_NAME_TAIL).min(buf.len());
+        let Some(value) = assigned_value(buf, hit.end, name_end) else { return };
+        let end = memchr::memchr(b'\n', &buf[value..(value + LINE_CONTEXT).min(buf.len())])
+            .map_or((value + LINE_CONTEXT).min(buf.len()), |i| value + i);
+        self.assigned_to = base + end as u64;
         let mut decoded = std::mem::take(&mut self.decoded);
-        // A short base64 value assigned to the name that hit (`DB_PASSWORD: <base64>`,
-        // `"AWS_ACCESS_KEY_ID": "<base64>"`); longer runs are decoded wherever they are.
         let mut scratch = std::mem::take(&mut self.scratch);
-        if let Some(value) = assigned_value(buf, hit.end, line.end) {
-            for run in Base64Runs::new(buf, value, line.end, decode::MIN_BASE64_ON_HIT) {
-                if run.len() < decode::MIN_BASE64 && self.budget > 0 {
-                    self.base64_run(
-                        set,
-                        options,
-                        buf,
-                        base,
-                        run,
-                        &mut scratch,
-                        &mut decoded,
-                        source,
-                    );
-                }
+        for run in Base64Runs::new(buf, value, end, decode::MIN_BASE64_ON_HIT) {
+            if run.len() < decode::MIN_BASE64 && self.budget > 0 {
+                self.base64_run(set, options, buf, base, run, &mut scratch, &mut decoded, source);
             }
         }
         self.scratch = scratch;
         self.decoded = decoded;
-        // Other hits on this line (or in its chains) see the same decoded text.
-        self.decoded_to = base + done as u64;
-        chains.is_some()
     }
 
     /// Every changed chain of string literals on `line` at once (the line is lexed once,
@@ -1661,6 +1684,10 @@ fn inline_allow(buf: &[u8], s: usize, e: usize) -> bool {
     let line = &buf[secret_line(buf, s, e)];
     INLINE_ALLOW.iter().any(|marker| memchr::memmem::find(line, marker).is_some())
 }
+
+/// Bytes of a name after a keyword in it (`password` in `password_for_the_staging_db`) that
+/// [`assigned_value`] looks through for the `=` or `:` of an assignment.
+const MAX_NAME_TAIL: usize = 256;
 
 /// After a name ending at `at`: where its value starts, when `:`, `=` or `:=` follows it
 /// (past the rest of the name, quotes and blanks).

@@ -757,6 +757,32 @@ fn base64_values_are_decoded_and_located_at_the_encoded_text() {
     assert!(scan(&set, off, manifest.as_bytes()).iter().all(|f| f.0 != "github-pat-classic"));
 }
 
+/// A short base64 value assigned to a name that hit is decoded whatever came before it on
+/// the line: an escape or a join of literals whose line was decoded already, or a keyword
+/// that is not assigned to. Until session 21 any of them spent the line's decoding and the
+/// value after it was never decoded: a pusher could hide a key behind `password hint`.
+#[test]
+fn a_short_base64_value_is_decoded_whatever_precedes_it_on_its_line() {
+    let set = RuleSet::builtin();
+    let token = "glpat-689VSjNCUE4z4mMDXdsS"; // leakgate:allow (test fixture)
+    let value = b64(token);
+    assert!(value.len() < 40, "short enough to be decoded only after a name");
+    let before = ["", r#""note": "\x41", "#, r#""password hint": "vault", "#, r#""a" + "b", "#];
+    for before in before {
+        let line = format!("{{{before}\"GITLAB_TOKEN\": \"{value}\"}}\n");
+        let column = 1 + line.find(&value).expect("the value is on the line") as u64;
+        for streamed in [false, true] {
+            let found = if streamed {
+                scan_stream(&set, 4096, line.as_bytes())
+            } else {
+                scan(&set, ScanOptions::default(), line.as_bytes())
+            };
+            let want = ("gitlab-pat-legacy".to_owned(), 1, column, token.to_owned());
+            assert!(found.contains(&want), "{line:?} (streamed: {streamed}): {found:?}");
+        }
+    }
+}
+
 #[test]
 fn escaped_and_joined_string_literals_are_decoded() {
     let set = custom(
