@@ -382,19 +382,30 @@ fn tree_chains(bundle: &gix::odb::pack::Bundle, entries: &[IndexEntry]) -> Vec<b
     chain_ends(entries.len(), |i| {
         let offset = entries[i].pack_offset;
         let Ok(entry) = bundle.pack.entry(offset) else { return Link::Other };
-        let base = match entry.header {
-            Header::Tree => return Link::Tree,
-            Header::Blob | Header::Commit | Header::Tag => return Link::Other,
-            Header::OfsDelta { base_distance } => {
-                Header::verified_base_pack_offset(offset, base_distance).and_then(position)
+        match entry.header {
+            Header::Tree => Link::Tree,
+            Header::Blob | Header::Commit | Header::Tag => Link::Other,
+            Header::OfsDelta { .. } | Header::RefDelta { .. } => {
+                base_offset(bundle, offset, &entry.header)
+                    .and_then(position)
+                    .map_or(Link::Other, Link::Delta)
             }
-            Header::RefDelta { base_id } => {
-                let at = bundle.index.lookup(base_id).map(|i| bundle.index.pack_offset_at_index(i));
-                at.and_then(position)
-            }
-        };
-        base.map_or(Link::Other, Link::Delta)
+        }
     })
+}
+
+/// The pack offset of the base of the delta entry at `offset` with `header`: `None` when the
+/// pack does not hold it, or the entry is no delta.
+fn base_offset(bundle: &gix::odb::pack::Bundle, offset: u64, header: &Header) -> Option<u64> {
+    match *header {
+        Header::OfsDelta { base_distance } => {
+            Header::verified_base_pack_offset(offset, base_distance)
+        }
+        Header::RefDelta { base_id } => {
+            bundle.index.lookup(base_id).map(|i| bundle.index.pack_offset_at_index(i))
+        }
+        Header::Tree | Header::Blob | Header::Commit | Header::Tag => None,
+    }
 }
 
 /// What one pack entry is, for [`chain_ends`].
@@ -532,14 +543,7 @@ impl Delta {
         recent: &Recent,
     ) -> Option<Arc<KeywordHits>> {
         let entry = bundle.pack.entry(offset).ok()?;
-        let base = match entry.header {
-            Header::OfsDelta { base_distance } => offset.checked_sub(base_distance)?,
-            Header::RefDelta { base_id } => {
-                bundle.index.pack_offset_at_index(bundle.index.lookup(base_id)?)
-            }
-            _ => return None,
-        };
-        let hits = recent.get(base)?;
+        let hits = recent.get(base_offset(bundle, offset, &entry.header)?)?;
         if entry.decompressed_size > MAX_DELTA {
             return None;
         }
