@@ -923,7 +923,7 @@ impl State {
                 }
                 continue;
             }
-            if marker && matches!(buf[hit.start], b'"' | b'\'') {
+            if marker && crate::gate::join_marker(buf, hit.start) {
                 // A literal joined to the next: the line's chains are decoded, once (unless a
                 // keyword's decoding did; not counted as a keyword's decoding, which a keyword
                 // later on the line still gets, for its own value).

@@ -184,13 +184,30 @@ fn escape_markers() -> Vec<Vec<u8>> {
     out.extend(named.map(|m| m.as_bytes().to_vec()));
     // A literal joined to the next (`"gh" + "p_..."`, PHP's `.`, Visual Basic's `&`, Lua's
     // `..`, a `+` that ends the line): a keyword split across them is whole only in the
-    // joined text. (Joins without spaces are 3 bytes, too short for the prefilter.)
+    // joined text.
     for quote in ['"', '\''] {
         for join in [" + ", " . ", " & ", " .. ", " +\n"] {
             out.push(format!("{quote}{join}").into_bytes());
         }
     }
+    // Joins without spaces (`"gh"+"p_..."`), and literals side by side (`"gh" "p_..."`, C and
+    // Python), are 3 bytes: with the last character of the literal before (a keyword's
+    // characters, folded as the gate folds them), they are 4. See [`join_marker`].
+    for last in (b'a'..=b'z').chain(b'0'..=b'9').chain([b'_', b'-']) {
+        for quote in [b'"', b'\''] {
+            for join in [&[b'+', quote][..], &[b'.', quote], &[b'&', quote], b"..", &[b' ', quote]]
+            {
+                out.push([&[last, quote][..], join].concat());
+            }
+        }
+    }
     out
+}
+
+/// Whether the escape marker at `at` in `buf` is a join of literals: a quote and a join
+/// (see [`escape_markers`]), or a keyword's character before them.
+pub(crate) fn join_marker(buf: &[u8], at: usize) -> bool {
+    matches!(buf[at], b'"' | b'\'') || matches!(buf.get(at + 1), Some(b'"' | b'\''))
 }
 
 impl KeywordGate {

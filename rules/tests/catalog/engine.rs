@@ -1138,7 +1138,9 @@ fn keys_hidden_by_escaping_their_keyword_are_found() {
 }
 
 /// A key whose keyword is split across joined string literals, on a line with no other
-/// keyword: the join sends the line to decoding, whole and streamed.
+/// keyword: the join sends the line to decoding, whole and streamed. Joins without spaces,
+/// and literals side by side, until session 21 only with a keyword or escape elsewhere on
+/// the line.
 #[test]
 fn keys_split_across_joined_literals_are_found() {
     let set = RuleSet::builtin();
@@ -1150,6 +1152,15 @@ fn keys_split_across_joined_literals_are_found() {
         format!("local v = \"{head}\" .. \"{tail}\""),
         format!("v = \"{head}\" +\n    \"{tail}\""),
         format!("v = \"g\" + \"h\" + \"p\" + \"{}\"", &TOKEN[3..]),
+        // Without spaces, and implicit concatenation (C, Python).
+        format!("const v = \"{head}\"+\"{tail}\";"),
+        format!("$v = '{head}'.'{tail}';"),
+        format!("$v = \"{head}\".\"{tail}\";"),
+        format!("Dim v = \"{head}\"&\"{tail}\""),
+        format!("local v = '{head}'..'{tail}'"),
+        format!("v = (\"{head}\" \"{tail}\")"),
+        format!("v = ('{head}' '{tail}')"),
+        format!("v = \"g\"+\"h\"+\"p\"+\"{}\"", &TOKEN[3..]),
     ];
     for case in &cases {
         assert_eq!(buried_key(&set, case, TOKEN).0, 651, "{case}");
