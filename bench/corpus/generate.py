@@ -581,21 +581,31 @@ def escaped_prefix(c):
 
 def split_literal(c):
     """A token whose prefix is split across joined string literals (`"gh" + "p_..."`), so that
-    the keyword is in no single literal: JavaScript, PHP or Lua."""
+    the keyword is in no single literal: JavaScript, PHP or Lua, with or without spaces around
+    the join, or Python's literals side by side (`("gh" "p_...")`); named `token`, or by a
+    word no rule knows, so that nothing else on the line is a keyword."""
     w = F.words(c.r)
     tok = c.new(lambda rr: T.github(rr, rr.choice(["ghp_", "gho_"])))
     cut = c.r.randint(1, 3)
     style = c.r.choice(["js", "php", "lua"])
+    # Drawn apart from the corpus's stream, which stays as it was before these variants.
+    own = random.Random(tok)
+    style = "py" if own.random() < 0.25 else style
+    pad = own.choice([" ", ""])
     noun = w["noun"]
+    name = own.choice(["token", noun])
     if style == "js":
-        esc = f'"{tok[:cut]}" + "{tok[cut:]}"'
-        path, text = f"src/{noun}/auth.js", f"const token = {esc};\n\nmodule.exports = {{ token }};\n"
+        esc = f'"{tok[:cut]}"{pad}+{pad}"{tok[cut:]}"'
+        path, text = f"src/{noun}/auth.js", f"const {name} = {esc};\n\nmodule.exports = {{ {name} }};\n"
     elif style == "php":
-        esc = f"'{tok[:cut]}' . '{tok[cut:]}'"
-        path, text = f"{noun}/auth.php", f"<?php\n\n$token = {esc};\n"
+        esc = f"'{tok[:cut]}'{pad}.{pad}'{tok[cut:]}'"
+        path, text = f"{noun}/auth.php", f"<?php\n\n${name} = {esc};\n"
+    elif style == "lua":
+        esc = f'"{tok[:cut]}"{pad}..{pad}"{tok[cut:]}"'
+        path, text = f"{noun}/auth.lua", f"local M = {{}}\nM.{name} = {esc}\nreturn M\n"
     else:
-        esc = f'"{tok[:cut]}" .. "{tok[cut:]}"'
-        path, text = f"{noun}/auth.lua", f"local M = {{}}\nM.token = {esc}\nreturn M\n"
+        esc = f'"{tok[:cut]}" "{tok[cut:]}"'
+        path, text = f"{noun}/auth.py", f"{name.upper()} = ({esc})\n"
     c.emit(c.place([path]), text, [P("encoded", f"split-literal-{style}", tok, needle=esc, encoded=esc)])
 
 
