@@ -398,6 +398,9 @@ struct State {
     /// (see `State::assigned_base64`): apart from `decoded_to`, which escapes, and keywords
     /// with nothing assigned to them, set too.
     assigned_to: u64,
+    /// The run of name characters the last keyword hit ended in, and what is assigned to it
+    /// (see `State::name_value`).
+    name: Name,
     /// Where lexing string literals stopped in this input (see `decode::Lexed`).
     lexed: decode::Lexed,
     /// A string literal's absolute start that the end of the buffer cut (see
@@ -779,6 +782,7 @@ impl State {
             cut_short: false,
             decoded_to: 0,
             assigned_to: 0,
+            name: Name::default(),
             lexed: decode::Lexed::default(),
             relex: None,
             base64_resume: None,
@@ -836,6 +840,7 @@ impl State {
         self.budget = budget;
         self.decoded_to = 0;
         self.assigned_to = 0;
+        self.name = Name::default();
         self.lexed = decode::Lexed::default();
         self.relex = None;
         self.base64_resume = None;
@@ -1286,9 +1291,9 @@ impl State {
 
     /// Short base64 values after a name that hit (`DB_PASSWORD: <base64>`,
     /// `"AWS_ACCESS_KEY_ID": "<base64>"`), when a value is assigned to it: every run from
-    /// there to the line's end, once per line (longer runs are decoded wherever they are).
-    /// Apart from the line's literals: an escape or a keyword earlier on the line, with
-    /// nothing assigned to it, does not decode the values after it.
+    /// there to the line's end, or [`LINE_CONTEXT`] on, each byte once (longer runs are
+    /// decoded wherever they are). Apart from the line's literals: an escape or a keyword
+    /// earlier on the line, with nothing assigned to it, does not decode the values after it.
     #[allow(clippy::too_many_arguments)] // see `step`
     fn assigned_base64(
         &mut self,
@@ -1299,25 +1304,77 @@ impl State {
         hit: &Hit,
         source: Source<'_>,
     ) {
-        let done = self.assigned_to.saturating_sub(base);
-        if (hit.start as u64) < done {
+        let Some(value) = self.name_value(buf, base, hit.end) else { return };
+        // Runs before `assigned_to` were decoded by a name before this one.
+        let done = usize::try_from(self.assigned_to.saturating_sub(base)).unwrap_or(usize::MAX);
+        let from = value.max(done);
+        let cap = from.saturating_add(LINE_CONTEXT).min(buf.len());
+        if from >= cap {
             return;
         }
-        // A name is short: the value of a keyword inside a long word is no name's.
-        let name_end = (hit.end + MAX_NAME_TAIL).min(buf.len());
-        let Some(value) = assigned_value(buf, hit.end, name_end) else { return };
-        let end = memchr::memchr(b'\n', &buf[value..(value + LINE_CONTEXT).min(buf.len())])
-            .map_or((value + LINE_CONTEXT).min(buf.len()), |i| value + i);
+        let mut end = memchr::memchr(b'\n', &buf[from..cap]).map_or(cap, |i| from + i);
+        if end == cap {
+            // A run the cap cuts is taken whole, so that the next name's pass starts between
+            // runs (a run too long to end here is decoded wherever it is).
+            let most = (end + decode::MIN_BASE64).min(buf.len());
+            while end < most && decode::is_base64(buf[end]) {
+                end += 1;
+            }
+        }
+        if from >= end {
+            return;
+        }
         self.assigned_to = base + end as u64;
         let mut decoded = std::mem::take(&mut self.decoded);
         let mut scratch = std::mem::take(&mut self.scratch);
-        for run in Base64Runs::new(buf, value, end, decode::MIN_BASE64_ON_HIT) {
+        for run in Base64Runs::new(buf, from, end, decode::MIN_BASE64_ON_HIT) {
             if run.len() < decode::MIN_BASE64 && self.budget > 0 {
                 self.base64_run(set, options, buf, base, run, &mut scratch, &mut decoded, source);
             }
         }
         self.scratch = scratch;
         self.decoded = decoded;
+    }
+
+    /// Where the value assigned to the name a keyword ending at `at` is in starts (after
+    /// `:`, `=` or `:=`, past the rest of the name, quotes and blanks). Hits inside one run of
+    /// name characters share its end: the run is read once, however many keywords it holds
+    /// and however long it is (a name is read to its end, within the buffer).
+    fn name_value(&mut self, buf: &[u8], base: u64, at: usize) -> Option<usize> {
+        let abs = base + at as u64;
+        let name = &mut self.name;
+        let inside = name.from <= abs && abs <= name.to;
+        // A keyword inside the last one (`access` in `secret_access_key`) ends before it:
+        // the bytes between are the same run when they are all name characters.
+        let within = abs < name.from
+            && name.from <= base + buf.len() as u64
+            && buf[at..(name.from - base) as usize].iter().all(|&b| name_byte(b));
+        if within {
+            name.from = abs;
+        } else if !inside {
+            *name = Name { from: abs, to: abs, value: None };
+        }
+        if name.value.is_none() {
+            let mut i = usize::try_from(name.to - base).unwrap_or(buf.len()).min(buf.len());
+            while i < buf.len() && name_byte(buf[i]) {
+                i += 1;
+            }
+            let end = i;
+            let blanks = (i + LINE_CONTEXT).min(buf.len());
+            while i < blanks && matches!(buf[i], b' ' | b'\t') {
+                i += 1;
+            }
+            if i == buf.len() {
+                // The buffer's end cuts the name or its blanks: the next hit in it reads on
+                // from here (in the next buffer, what follows), nothing is known yet.
+                name.to = base + i as u64;
+                return None;
+            }
+            name.to = base + end as u64;
+            let value = matches!(buf[i], b':' | b'=').then(|| base + i as u64 + 1);
+            name.value = Some(value);
+        }
+        name.value.flatten().map(|v| (v - base) as usize)
     }
 
     /// Every changed chain of string literals on `line` at once (the line is lexed once,
@@ -1685,26 +1742,19 @@ fn inline_allow(buf: &[u8], s: usize, e: usize) -> bool {
     INLINE_ALLOW.iter().any(|marker| memchr::memmem::find(line, marker).is_some())
 }
 
-/// Bytes of a name after a keyword in it (`password` in `password_for_the_staging_db`) that
-/// [`assigned_value`] looks through for the `=` or `:` of an assignment.
-const MAX_NAME_TAIL: usize = 256;
+/// A byte a name may hold after a keyword in it (`_PASSWORD"` of `DB_PASSWORD"`).
+fn name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'"' | b'\'')
+}
 
-/// After a name ending at `at`: where its value starts, when `:`, `=` or `:=` follows it
-/// (past the rest of the name, quotes and blanks).
-fn assigned_value(buf: &[u8], at: usize, end: usize) -> Option<usize> {
-    let mut i = at;
-    while i < end
-        && (buf[i].is_ascii_alphanumeric() || matches!(buf[i], b'_' | b'.' | b'-' | b'"' | b'\''))
-    {
-        i += 1;
-    }
-    while i < end && matches!(buf[i], b' ' | b'\t') {
-        i += 1;
-    }
-    match buf.get(i) {
-        Some(b':' | b'=') if i < end => Some(i + 1),
-        _ => None,
-    }
+/// The run of name characters a keyword hit ended in: absolute offsets from the earliest hit
+/// end read in it to where it was read to, and, once its end is known, where the value
+/// assigned to it starts (`Some(None)`: nothing is assigned to it).
+#[derive(Clone, Copy, Debug, Default)]
+struct Name {
+    from: u64,
+    to: u64,
+    value: Option<Option<u64>>,
 }
 
 /// The line holding `buf[at]`, at most [`LINE_CONTEXT`] bytes each way, without its newline.

@@ -574,8 +574,14 @@ impl Filter {
     fn new(relaxed: &regex_syntax::hir::Hir) -> Option<Filter> {
         use regex_automata::hybrid::dfa::DFA;
         use regex_automata::nfa::thompson;
+        // Bounded as the regex is (a rule file's counted repetitions nest: without a bound,
+        // `((a{16}){16}){16}...` took gigabytes before it failed).
         let nfa = thompson::Compiler::new()
-            .configure(thompson::Config::new().which_captures(thompson::WhichCaptures::None))
+            .configure(
+                thompson::Config::new()
+                    .which_captures(thompson::WhichCaptures::None)
+                    .nfa_size_limit(Some(FILTER_NFA_LIMIT)),
+            )
             .build_from_hir(relaxed)
             .ok()?;
         // Windows are small: a small cache, cleared when full, is enough.
@@ -609,6 +615,9 @@ impl fmt::Debug for Filter {
 /// what searching a few thousand windows with the filter rather than the regex does, and a
 /// long scan hits the same rules again and again.
 const TIER_UP: u32 = 4096;
+
+/// Bytes a filter's NFA may take: the regex's own default limit.
+const FILTER_NFA_LIMIT: usize = 10 << 20;
 
 /// Bytes of lazy DFA states a filter keeps per thread.
 const FILTER_CACHE: usize = 256 * 1024;
@@ -777,6 +786,15 @@ mod tests {
             let words = Input::new("the quick brown fox jumps over the lazy dog\n");
             assert!(!filter.is_match(&words), "{}", rule.id());
         }
+    }
+
+    /// A filter's NFA is bounded as the regex's is: nested counted repetitions in a rule
+    /// file fail to build a filter (the regex then decides) instead of taking gigabytes.
+    #[test]
+    fn a_filter_too_large_is_not_built() {
+        let pattern = r"zzqq(?:(?:(?:(?:(?:(?:a{16}b){16}c){16}d){16}e){16}f){16})";
+        assert!(Filter::new(&relax(&parse(pattern).unwrap())).is_none());
+        assert!(Filter::new(&relax(&parse(r"zzqq(?:a{16}b){16}").unwrap())).is_some());
     }
 
     #[test]

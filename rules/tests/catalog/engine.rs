@@ -761,15 +761,25 @@ fn base64_values_are_decoded_and_located_at_the_encoded_text() {
 /// the line: an escape or a join of literals whose line was decoded already, or a keyword
 /// that is not assigned to. Until session 21 any of them spent the line's decoding and the
 /// value after it was never decoded: a pusher could hide a key behind `password hint`.
+/// Nor does a name's distance from the first one on the line, or its length.
 #[test]
 fn a_short_base64_value_is_decoded_whatever_precedes_it_on_its_line() {
     let set = RuleSet::builtin();
     let token = "glpat-689VSjNCUE4z4mMDXdsS"; // leakgate:allow (test fixture)
     let value = b64(token);
     assert!(value.len() < 40, "short enough to be decoded only after a name");
+    // A value farther than one pass after the first name on the line (4096 bytes) but whose
+    // name is not (until the review of session 21 the second name was skipped).
+    let far = format!(r#""password": "x", "description": "{}", "#, "lorem ipsum ".repeat(337));
     let before = ["", r#""note": "\x41", "#, r#""password hint": "vault", "#, r#""a" + "b", "#];
-    for before in before {
-        let line = format!("{{{before}\"GITLAB_TOKEN\": \"{value}\"}}\n");
+    let lines =
+        before.iter().map(|before| format!("{{{before}\"GITLAB_TOKEN\": \"{value}\"}}\n")).chain([
+            format!("{{{far}\"GITLAB_TOKEN\":\"{value}\"}}\n"),
+            format!("PASSWORD: x{}GITLAB_TOKEN:{}{value}\n", " ".repeat(4060), " ".repeat(40)),
+            // A name longer than a few hundred bytes after its keyword.
+            format!("GITLAB_TOKEN_{}: {value}\n", "x".repeat(300)),
+        ]);
+    for line in lines {
         let column = 1 + line.find(&value).expect("the value is on the line") as u64;
         for streamed in [false, true] {
             let found = if streamed {
