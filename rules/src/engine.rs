@@ -401,6 +401,9 @@ struct State {
     /// The run of name characters the last keyword hit ended in, and what is assigned to it
     /// (see `State::name_value`).
     name: Name,
+    /// In a child state, the decoded part of the text it scans (the rest is context, which
+    /// its parent scanned): runs after names are decoded only there.
+    core: Option<std::ops::Range<usize>>,
     /// Where lexing string literals stopped in this input (see `decode::Lexed`).
     lexed: decode::Lexed,
     /// A string literal's absolute start that the end of the buffer cut (see
@@ -783,6 +786,7 @@ impl State {
             decoded_to: 0,
             assigned_to: 0,
             name: Name::default(),
+            core: None,
             lexed: decode::Lexed::default(),
             relex: None,
             base64_resume: None,
@@ -1327,7 +1331,13 @@ impl State {
         self.assigned_to = base + end as u64;
         let mut decoded = std::mem::take(&mut self.decoded);
         let mut scratch = std::mem::take(&mut self.scratch);
+        // In decoded text, runs in the context were its parent's to decode, and what they hold
+        // is no finding of this text's.
+        let core = self.core.clone().unwrap_or(0..buf.len());
         for run in Base64Runs::new(buf, from, end, decode::MIN_BASE64_ON_HIT) {
+            if run.end <= core.start || run.start >= core.end {
+                continue;
+            }
             if run.len() < decode::MIN_BASE64 && self.budget > 0 {
                 self.base64_run(set, options, buf, base, run, &mut scratch, &mut decoded, source);
             }
@@ -1481,12 +1491,17 @@ impl State {
         child.disabled.clone_from(&self.disabled);
         child.reset_input(self.budget);
         let bytes = &decoded.bytes;
+        child.core = Some(decoded.core.clone());
         child.step(set, options, bytes, 0, 0, bytes.len(), true, source);
         for &r in &child.touched {
             child.last_end[r as usize] = 0;
         }
         child.touched.clear();
-        self.budget = child.budget;
+        // The context is scanned again with the decoded part, hits and all: it is paid for
+        // (the decoded part is, by the layer). Until session 21 only the encoded bytes were,
+        // and a line of `token: <12 base64 characters>` repeated cost a second per 64 KiB.
+        let context = bytes.len() - decoded.core.len().min(bytes.len());
+        self.budget = child.budget.saturating_sub(context);
         let found = std::mem::take(&mut child.pending);
         let found: Vec<Pending> = found.into_values().filter(|p| !child.vetoed(set, p)).collect();
         child.vetoes.clear();

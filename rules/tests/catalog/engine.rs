@@ -793,6 +793,34 @@ fn a_short_base64_value_is_decoded_whatever_precedes_it_on_its_line() {
     }
 }
 
+/// Decoded text is scanned with its context, whose hits are scanned again: the context is
+/// paid for from the decoding budget, and runs in it are not decoded again one level down.
+/// A line of `token: <12 base64 characters>` repeated cost a second per 64 KiB until session
+/// 21 (each short run's child decoded every run of its context). Now such a line is cut
+/// short when it is large, while a line of JSON with many short values, and a key among
+/// them, is scanned in full.
+#[test]
+fn the_context_of_decoded_text_is_paid_for() {
+    let set = RuleSet::builtin();
+    let mut scanner = set.scanner(ScanOptions::default());
+    let dense = "token: Z2xwYXQtNjg5 ".repeat(13_000);
+    scanner.scan_bytes(dense.as_bytes(), Source::default(), |_| {});
+    assert!(scanner.cut_short(), "decoding 13,000 runs, each with its context, is paid for");
+    let token = "glpat-689VSjNCUE4z4mMDXdsS"; // leakgate:allow (test fixture)
+    let mut json: Vec<String> = (0..1000)
+        .map(|i| format!(r#""SETTING_{i}_KEY": "{}""#, b64(&format!("value-{i}"))))
+        .collect();
+    json.push(format!(r#""GITLAB_TOKEN": "{}""#, b64(token)));
+    let line = format!("{{{}}}\n", json.join(", "));
+    let mut found = Vec::new();
+    scanner.scan_bytes(line.as_bytes(), Source::default(), |m| {
+        found
+            .push((m.rule.id().to_owned(), String::from_utf8_lossy(m.secret.expose()).into_owned()))
+    });
+    assert!(!scanner.cut_short(), "{} bytes of JSON are scanned in full", line.len());
+    assert!(found.contains(&("gitlab-pat-legacy".to_owned(), token.to_owned())), "{found:?}");
+}
+
 #[test]
 fn escaped_and_joined_string_literals_are_decoded() {
     let set = custom(
