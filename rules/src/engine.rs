@@ -1381,7 +1381,16 @@ impl State {
                 return None;
             }
             name.to = base + end as u64;
-            let value = matches!(buf[i], b':' | b'=').then(|| base + i as u64 + 1);
+            // The value starts past the blanks and quotes after the operator, however many
+            // (read once per name): a pass of `LINE_CONTEXT` from the operator missed a value
+            // padded farther than that.
+            let value = matches!(buf[i], b':' | b'=').then(|| {
+                let mut j = i + 1;
+                while j < buf.len() && matches!(buf[j], b' ' | b'\t' | b'"' | b'\'') {
+                    j += 1;
+                }
+                base + j as u64
+            });
             name.value = Some(value);
         }
         name.value.flatten().map(|v| (v - base) as usize)
@@ -1497,11 +1506,7 @@ impl State {
             child.last_end[r as usize] = 0;
         }
         child.touched.clear();
-        // The context is scanned again with the decoded part, hits and all: it is paid for
-        // (the decoded part is, by the layer). Until session 21 only the encoded bytes were,
-        // and a line of `token: <12 base64 characters>` repeated cost a second per 64 KiB.
-        let context = bytes.len() - decoded.core.len().min(bytes.len());
-        self.budget = child.budget.saturating_sub(context);
+        self.budget = child.budget;
         let found = std::mem::take(&mut child.pending);
         let found: Vec<Pending> = found.into_values().filter(|p| !child.vetoed(set, p)).collect();
         child.vetoes.clear();
