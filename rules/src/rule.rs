@@ -336,7 +336,8 @@ impl Rule {
 
     /// Compiles the regex now (user rule files are checked when they load).
     pub(crate) fn compile_now(&self) -> Result<(), LoadError> {
-        let compiled = self.compiled();
+        // No filter: with the regex compiled, the filter is never asked.
+        let compiled = self.regex.get_or_init(|| Compiled::new(&self.spec.regex, false));
         if compiled.regex.get().is_none() {
             let regex =
                 compile(&self.spec.regex).map_err(|e| LoadError::regex(&self.spec.id, e))?;
@@ -347,7 +348,7 @@ impl Rule {
 
     /// The literals every match holds, found on first use and shared by all threads.
     pub(crate) fn compiled(&self) -> &Compiled {
-        self.regex.get_or_init(|| Compiled::new(&self.spec.regex))
+        self.regex.get_or_init(|| Compiled::new(&self.spec.regex, true))
     }
 
     /// The regex, compiled on first use and shared by all threads.
@@ -442,8 +443,8 @@ impl Rule {
 pub(crate) struct Compiled {
     regex: OnceLock<Regex>,
     /// A forward-only lazy DFA of the pattern with its long counted repetitions left open
-    /// (see [`relax`]) and no captures: a superset of the rule's language that compiles in a
-    /// few microseconds where the regex takes 0.1-3 ms. A window it rejects holds no match, so
+    /// (see [`relax`]) and no captures: a superset of the rule's language that builds in
+    /// 10-350 us where the regex takes 0.1-3 ms. A window it rejects holds no match, so
     /// the regex is compiled only for rules some window may match, or whose windows are many
     /// ([`TIER_UP`]: the regex searches a window faster, its literals first). Built with the
     /// rest, from the same parse: the pattern is parsed once. `None` when the pattern does not
@@ -462,7 +463,9 @@ pub(crate) struct Compiled {
 }
 
 impl Compiled {
-    fn new(pattern: &str) -> Self {
+    /// What is known of `pattern`, and its filter when `filter` (a rule whose regex is
+    /// compiled at once, as user rule files' are, needs none).
+    fn new(pattern: &str, filter: bool) -> Self {
         use regex_syntax::hir::HirKind;
         let hir = parse(pattern);
         let whole = hir.as_ref().is_some_and(|hir| match hir.kind() {
@@ -472,7 +475,7 @@ impl Compiled {
             }
             _ => hir.properties().explicit_captures_len() == 0,
         });
-        let filter = hir.as_ref().and_then(|hir| Filter::new(&relax(hir)));
+        let filter = hir.as_ref().filter(|_| filter).and_then(|hir| Filter::new(&relax(hir)));
         let mut required = hir
             .map(|hir| {
                 let mut out = Vec::new();
