@@ -8,7 +8,7 @@
 
 use std::io::{self, Read};
 
-use regex_automata::Input;
+use regex_automata::{Anchored, Input};
 
 use crate::decode::{self, Base64Runs, Decoded};
 use crate::gate::{Hit, KeywordGate};
@@ -1554,12 +1554,27 @@ impl State {
         source: Source<'_>,
     ) {
         let rule = &set.rules[r as usize];
+        if let Some(within) = rule.anchored {
+            self.anchored_hit(set, options, r, within, buf, base, hit_start, hit_end, source);
+            return;
+        }
         let mut at = hit_start.saturating_sub(rule.before).max(self.relative(r, base));
-        let end = (hit_end + rule.max_len).min(buf.len());
+        let mut end = (hit_end + rule.max_len).min(buf.len());
+        let compiled = rule.compiled();
+        if compiled.one_line && at < end {
+            // Matches before the line end at its start at the latest: the search from `at`
+            // reaches the line in the state the search from its start begins in.
+            if let Some(nl) = memchr::memrchr(b'\n', &buf[at..hit_start.clamp(at, end)]) {
+                at += nl + 1;
+            }
+            let after = hit_end.clamp(at, end);
+            if let Some(nl) = memchr::memchr(b'\n', &buf[after..end]) {
+                end = after + nl;
+            }
+        }
         if at >= end {
             return;
         }
-        let compiled = rule.compiled();
         if !compiled.may_match(&buf[at..end])
             || !compiled.filter_match(&Input::new(buf).range(at..end))
         {
@@ -1576,6 +1591,76 @@ impl State {
                 self.matched(set, options, r, buf, base, m.start(), m.end(), source);
             }
             at = next;
+        }
+    }
+
+    /// [`rule_hit`](Self::rule_hit) of a rule whose every match has a keyword at most
+    /// `within` bytes in ([`Rule::anchored`]): the match starting closest before the hit, as
+    /// an unanchored search of the window would find it first. A match starting after the hit
+    /// has a keyword after the hit too, and is found from there; one that starts before the
+    /// rule's last match ends overlaps it, and the unanchored search skips it as well.
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn anchored_hit(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        r: u32,
+        within: usize,
+        buf: &[u8],
+        base: u64,
+        hit_start: usize,
+        hit_end: usize,
+        source: Source<'_>,
+    ) {
+        let rule = &set.rules[r as usize];
+        let end = (hit_end + rule.max_len).min(buf.len());
+        #[cfg(debug_assertions)]
+        self.assert_keywords_within(rule, within, buf, hit_start, hit_end, end);
+        let mut at = hit_start.saturating_sub(within).max(self.relative(r, base));
+        while at <= hit_start && at < end {
+            let input = Input::new(buf).range(at..end).anchored(Anchored::Yes);
+            if rule.compiled().filter_match_anchored(&input) {
+                if let Some(m) = rule.regex().search(&input) {
+                    if m.end() > hit_start {
+                        self.matched(set, options, r, buf, base, m.start(), m.end(), source);
+                    }
+                    at = m.end().max(m.start() + 1);
+                    continue;
+                }
+            }
+            at += 1;
+        }
+    }
+
+    /// Debug builds check [`Rule::anchored`]'s premise on every window the unanchored search
+    /// would have read: each match in it has one of the rule's keywords `within` bytes in.
+    #[cfg(debug_assertions)]
+    fn assert_keywords_within(
+        &self,
+        rule: &Rule,
+        within: usize,
+        buf: &[u8],
+        hit_start: usize,
+        hit_end: usize,
+        end: usize,
+    ) {
+        let mut at = hit_start.saturating_sub(rule.max_len);
+        while let Some(m) = rule.regex().search(&Input::new(buf).range(at..end)) {
+            if m.start() >= hit_end {
+                break;
+            }
+            let found = (m.start()..=m.start() + within).any(|s| {
+                rule.spec.keywords.iter().any(|k| {
+                    buf.get(s..s + k.len()).is_some_and(|w| w.eq_ignore_ascii_case(k.as_bytes()))
+                })
+            });
+            assert!(
+                found,
+                "rule {}: a match at {} has no keyword {within} bytes in",
+                rule.spec.id,
+                m.start()
+            );
+            at = m.end().max(m.start() + 1);
         }
     }
 

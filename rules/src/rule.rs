@@ -303,7 +303,19 @@ pub struct Rule {
     pub(crate) only_paths: Option<PathMatcher>,
     pub(crate) generic: bool,
     pub(crate) longest_keyword: usize,
+    /// `Some(n)`: every match has one of the keywords at most `n` bytes in, `n` at most
+    /// [`ANCHORED_WITHIN`] (`lookbehind` 0 for `\bghp_[A-Za-z0-9]{36}`, 1 for
+    /// `(?:^|[^A-Za-z0-9_-])vcp_...`; 389 of the 454 built-in rules). The gate reports every
+    /// occurrence of every keyword, so each match starts at most `n` bytes before a hit, and
+    /// a hit needs only anchored searches from those `n + 1` starts, which fail within a few
+    /// bytes where the keyword is a word's start (`pat` of Airtable's `pat<14>.<64 hex>` in
+    /// `path`: 2 million hits on cargo's history), instead of a search of its whole window.
+    pub(crate) anchored: Option<usize>,
 }
+
+/// The most bytes before its keyword a match of a rule searched from its hits' starts
+/// ([`Rule::anchored`]) may start: each is an anchored search.
+const ANCHORED_WITHIN: usize = 4;
 
 impl Rule {
     /// Builds a rule from its spec. `max_len` is the window, already derived from the regex;
@@ -315,11 +327,9 @@ impl Rule {
         };
         let generic = spec.provider == "generic";
         // The built-in catalog's bound is computed at build time; a user rule's here.
-        let lookbehind = spec
-            .lookbehind
-            .or_else(|| keyword_offset(&spec.regex, &spec.keywords))
-            .unwrap_or(max_len)
-            .clamp(1, MAX_WINDOW);
+        let lookbehind = spec.lookbehind.or_else(|| keyword_offset(&spec.regex, &spec.keywords));
+        let anchored = lookbehind.filter(|&l| l <= ANCHORED_WITHIN && !spec.keywords.is_empty());
+        let lookbehind = lookbehind.unwrap_or(max_len).clamp(1, MAX_WINDOW);
         let longest_keyword = spec.keywords.iter().map(String::len).max().unwrap_or(0);
         Ok(Rule {
             spec,
@@ -331,6 +341,7 @@ impl Rule {
             only_paths: None,
             generic,
             longest_keyword,
+            anchored,
         })
     }
 
@@ -460,6 +471,10 @@ pub(crate) struct Compiled {
     /// no capture search is needed. Capture search falls back to the PikeVM on large
     /// patterns, which on a PEM key's `{64,8000}` repetition costs tens of microseconds.
     pub(crate) whole: bool,
+    /// No match holds a line feed: a match that overlaps a keyword hit lies on the hit's
+    /// line, and the window is cut to it. Generic rules read up to 160 bytes before their
+    /// keyword for the name's start, across short lines of code for nothing.
+    pub(crate) one_line: bool,
 }
 
 impl Compiled {
@@ -476,6 +491,7 @@ impl Compiled {
             _ => hir.properties().explicit_captures_len() == 0,
         });
         let filter = hir.as_ref().filter(|_| filter).and_then(|hir| Filter::new(&relax(hir)));
+        let one_line = hir.as_ref().is_some_and(|hir| !matches_line_feed(hir));
         let mut required = hir
             .map(|hir| {
                 let mut out = Vec::new();
@@ -501,6 +517,7 @@ impl Compiled {
             filtered: std::sync::atomic::AtomicU32::new(0),
             required,
             whole,
+            one_line,
         }
     }
 
@@ -513,6 +530,14 @@ impl Compiled {
         {
             return true;
         }
+        self.filter.as_ref().is_none_or(|f| f.is_match(input))
+    }
+
+    /// Whether the relaxed pattern matches at the start of `input`, an anchored search: it
+    /// fails within a few bytes where most hits are, so unlike [`filter_match`]
+    /// (Self::filter_match) it never gives way to the regex, which would be compiled for
+    /// nothing.
+    pub(crate) fn filter_match_anchored(&self, input: &Input<'_>) -> bool {
         self.filter.as_ref().is_none_or(|f| f.is_match(input))
     }
 
@@ -544,6 +569,25 @@ fn required_literals(hir: &regex_syntax::hir::Hir, out: &mut Vec<Vec<u8>>) {
         HirKind::Repetition(rep) if rep.min >= 1 => required_literals(&rep.sub, out),
         HirKind::Concat(items) => items.iter().for_each(|item| required_literals(item, out)),
         _ => {}
+    }
+}
+
+/// Whether a match of `hir` may hold a line feed. Assertions (`^`, `$`, `\b`) only look at
+/// one.
+fn matches_line_feed(hir: &regex_syntax::hir::Hir) -> bool {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => false,
+        HirKind::Literal(lit) => lit.0.contains(&b'\n'),
+        HirKind::Class(Class::Bytes(class)) => {
+            class.ranges().iter().any(|r| (r.start()..=r.end()).contains(&b'\n'))
+        }
+        HirKind::Class(Class::Unicode(class)) => {
+            class.ranges().iter().any(|r| (r.start()..=r.end()).contains(&'\n'))
+        }
+        HirKind::Repetition(rep) => rep.max != Some(0) && matches_line_feed(&rep.sub),
+        HirKind::Capture(cap) => matches_line_feed(&cap.sub),
+        HirKind::Concat(items) | HirKind::Alternation(items) => items.iter().any(matches_line_feed),
     }
 }
 
@@ -690,6 +734,27 @@ pub fn shannon_entropy(bytes: &[u8]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rules_whose_matches_start_at_keywords_or_stay_on_a_line_are_known() {
+        let rule = |regex: &str, keywords: &[&str]| {
+            let toml = format!(
+                "[[rules]]\nid = \"r\"\ndescription = \"r\"\nprovider = \"test\"\n\
+                 keywords = {keywords:?}\nregex = '''{regex}'''\nseverity = \"high\"\n"
+            );
+            let rules = crate::parse_rule_file(&toml, std::path::Path::new("r.toml")).unwrap();
+            (rules[0].anchored, rules[0].compiled().one_line)
+        };
+        assert_eq!(rule(r"\bghp_[A-Za-z0-9]{36}\b", &["ghp_"]), (Some(0), true));
+        // `[^a-z]` holds a line feed.
+        assert_eq!(rule(r"(?:^|[^a-z])vcp_[a-z]{5}", &["vcp_"]), (Some(1), false));
+        // `sftps://` has `ftps://` one byte in.
+        assert_eq!(rule(r"(?:https?|s?ftps?)://[a-z]+", &["http", "ftp"]), (Some(1), true));
+        assert_eq!(rule(r"[a-z_]{0,9}token\s*=\s*[a-z]{5}", &["token"]), (None, false));
+        assert_eq!(rule(r"(?m)^[a-z_]{0,9}token[ \t]*=.+$", &["token"]), (None, true));
+        assert_eq!(rule(r"token[^a]{5}", &["token"]), (Some(0), false));
+        assert_eq!(rule(r"token(?:x\n){0}", &["token"]), (Some(0), true));
+    }
 
     #[test]
     fn relaxing_opens_long_counted_repetitions_only() {

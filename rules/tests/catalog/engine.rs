@@ -1301,3 +1301,91 @@ fn escaped_keys_outside_lexed_literals_and_across_windows_are_found() {
         }
     }
 }
+
+/// Rules searched from their keywords' starts (every match has a keyword at most a few bytes
+/// in) and rules whose window is cut to the hit's line (no match holds a line feed) report
+/// what the same patterns report when their whole window is searched: the same rules, given
+/// a `lookbehind` too long for the first and an optional `\x00\n` for the second.
+mod window_shortcuts {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PATTERNS: [(&str, &str); 4] = [
+        // Starts with its keyword; matches may sit back to back and overlap keywords.
+        ("key", r"\bpat[abc1_][A-Za-z0-9]{2}(?:\.[a-f0-9]{2})?\b"),
+        // Starts one byte before its keyword, or at it.
+        ("edge", r"(?:^|[^a-z0-9])pat[abc1][a-z0-9]{3}"),
+        // A name, then its value, on one line: the keyword is inside the name.
+        ("line", r"(?i)[a-z_]{0,12}pat[a-z_]{0,12}[\t ]*[:=][\t ]*(?P<secret>[a-z0-9]{5,40})"),
+        // The value may be on the next line: never cut.
+        ("lines", r"(?i)[a-z_]{0,12}pat[a-z_]{0,12}[:=]\s*(?P<secret>[a-z0-9]{5,40})"),
+    ];
+
+    /// The rules of `PATTERNS` at `which` (each alone: findings of one rule at a place hide
+    /// the others').
+    fn rules(shortcut: bool, which: &[usize]) -> RuleSet {
+        let mut toml = String::new();
+        for &(id, regex) in which.iter().map(|&i| &PATTERNS[i]) {
+            let (regex, lookbehind) = if shortcut {
+                (regex.to_owned(), String::new())
+            } else {
+                (format!(r"{regex}(?:\x00\n)?"), "lookbehind = 40\n".to_owned())
+            };
+            toml += &format!(
+                "[[rules]]\nid = \"{id}\"\ndescription = \"d\"\nprovider = \"test\"\n\
+                 keywords = [\"pata\", \"patb\", \"patc\", \"pat1\", \"pat_\", \"pat \"]\n\
+                 regex = '''{regex}'''\nseverity = \"high\"\n{lookbehind}\n"
+            );
+        }
+        custom(&toml)
+    }
+
+    fn piece() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "pat", "pata", "PATB", "patc1", "pat1", "pat_", "pat ", "xpat", " ", "\n", "=", ": ",
+            ".ab", "abc12", "9", "_", "-", "name_pat", "\t", "a",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #[test]
+        fn find_what_a_search_of_the_whole_window_finds(
+            pieces in prop::collection::vec(piece(), 0..40)
+        ) {
+            let input = pieces.concat();
+            let found = |set: &RuleSet| scan(set, ScanOptions::default(), input.as_bytes());
+            for (i, (id, _)) in PATTERNS.iter().enumerate() {
+                prop_assert_eq!(
+                    found(&rules(true, &[i])),
+                    found(&rules(false, &[i])),
+                    "{}: {:?}",
+                    id,
+                    input
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn inputs_like_the_generated_ones_have_findings() {
+        // The comparison above is not between two empty lists.
+        let input = "x pata12 pat_ab: abcde\nmy_pat = zz99q pata12.ab\nxpat_a:\n  qq123";
+        for shortcut in [true, false] {
+            let found =
+                scan(&rules(shortcut, &[0, 1, 2, 3]), ScanOptions::default(), input.as_bytes());
+            let found: Vec<_> = found.iter().map(|f| (f.0.as_str(), f.1, f.3.as_str())).collect();
+            assert_eq!(
+                found,
+                [
+                    ("key", 1, "pata12"),
+                    ("key", 1, "pat_ab"),
+                    ("line", 1, "abcde"),
+                    ("line", 2, "zz99q"),
+                    ("key", 2, "pata12.ab"),
+                    ("lines", 4, "qq123")
+                ]
+            );
+        }
+    }
+}
