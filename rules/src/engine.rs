@@ -1595,10 +1595,11 @@ impl State {
     }
 
     /// [`rule_hit`](Self::rule_hit) of a rule whose every match has a keyword at most
-    /// `within` bytes in ([`Rule::anchored`]): the match starting closest before the hit, as
-    /// an unanchored search of the window would find it first. A match starting after the hit
-    /// has a keyword after the hit too, and is found from there; one that starts before the
-    /// rule's last match ends overlaps it, and the unanchored search skips it as well.
+    /// `within` bytes in ([`Rule::anchored`]): the matches starting from `within` bytes
+    /// before the hit to its end, leftmost first, as an unanchored search of the window finds
+    /// them. A match starting after the hit's end has a keyword after the hit too, and is
+    /// found from there; one that starts before the rule's last match ends overlaps it, and
+    /// the unanchored search skips it as well.
     #[allow(clippy::too_many_arguments)] // see `step`
     fn anchored_hit(
         &mut self,
@@ -1616,10 +1617,18 @@ impl State {
         let end = (hit_end + rule.max_len).min(buf.len());
         #[cfg(debug_assertions)]
         self.assert_keywords_within(rule, within, buf, hit_start, hit_end, end);
+        let compiled = rule.compiled();
         let mut at = hit_start.saturating_sub(within).max(self.relative(r, base));
-        while at <= hit_start && at < end {
+        // Through the keyword's end, as the unanchored search reports a match starting inside
+        // it at this hit (`SG.SG.<key>`), before the decoding layers run on the hit, whose
+        // findings may overlap it and be queued first.
+        while at < hit_end && at < end {
+            if !compiled.may_start_with(buf[at]) {
+                at += 1;
+                continue;
+            }
             let input = Input::new(buf).range(at..end).anchored(Anchored::Yes);
-            if rule.compiled().filter_match_anchored(&input) {
+            if compiled.filter_match_anchored(&input) {
                 if let Some(m) = rule.regex().search(&input) {
                     if m.end() > hit_start {
                         self.matched(set, options, r, buf, base, m.start(), m.end(), source);
@@ -1895,13 +1904,16 @@ fn layer_window(
 }
 
 /// How specific a match is (see [`specificity`]).
-type Rank = (bool, bool, usize);
+type Rank = (bool, bool, crate::Severity, usize);
 
 /// Ranks rules finding the same secret: checksum-confirmed first, then provider rules before
-/// generic ones, then the longest keyword.
+/// generic ones, then the higher severity, then the longest keyword. Severity comes before
+/// the keyword and before the order found: a low-severity reading of escaped text
+/// (`\x70hc_` is PostHog's public `phc_`) must not hide the AWS key it runs into, and
+/// let the push through.
 fn specificity(set: &RuleSet, p: &Pending) -> Rank {
     let rule = &set.rules[p.rule as usize];
-    (p.checksum_valid, !rule.generic, rule.longest_keyword)
+    (p.checksum_valid, !rule.generic, rule.severity(), rule.longest_keyword)
 }
 
 /// Line and column bookkeeping, computed only for findings, incrementally from the last

@@ -475,6 +475,9 @@ pub(crate) struct Compiled {
     /// line, and the window is cut to it. Generic rules read up to 160 bytes before their
     /// keyword for the name's start, across short lines of code for nothing.
     pub(crate) one_line: bool,
+    /// The bytes a match may start with (all of them when the pattern can match the empty
+    /// string): an anchored search elsewhere is not started.
+    first: [bool; 256],
 }
 
 impl Compiled {
@@ -492,6 +495,14 @@ impl Compiled {
         });
         let filter = hir.as_ref().filter(|_| filter).and_then(|hir| Filter::new(&relax(hir)));
         let one_line = hir.as_ref().is_some_and(|hir| !matches_line_feed(hir));
+        let mut first = [true; 256];
+        if let Some(hir) = &hir {
+            let mut bytes = [false; 256];
+            // A pattern that matches the empty string may start anywhere.
+            if first_bytes(hir, &mut bytes) == Some(false) {
+                first = bytes;
+            }
+        }
         let mut required = hir
             .map(|hir| {
                 let mut out = Vec::new();
@@ -518,7 +529,13 @@ impl Compiled {
             required,
             whole,
             one_line,
+            first,
         }
+    }
+
+    /// Whether a match may start with `byte`.
+    pub(crate) fn may_start_with(&self, byte: u8) -> bool {
+        self.first[usize::from(byte)]
     }
 
     /// Whether the relaxed pattern matches in `input` (see `filter`): false means the rule
@@ -588,6 +605,54 @@ fn matches_line_feed(hir: &regex_syntax::hir::Hir) -> bool {
         HirKind::Repetition(rep) => rep.max != Some(0) && matches_line_feed(&rep.sub),
         HirKind::Capture(cap) => matches_line_feed(&cap.sub),
         HirKind::Concat(items) | HirKind::Alternation(items) => items.iter().any(matches_line_feed),
+    }
+}
+
+/// Adds to `out` the bytes a non-empty match of `hir` may start with (assertions are read as
+/// empty, so the set may be larger than the truth); `Some(nullable)` says whether `hir` can
+/// match the empty string, and then what follows it may start the match too.
+fn first_bytes(hir: &regex_syntax::hir::Hir, out: &mut [bool; 256]) -> Option<bool> {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(true),
+        HirKind::Literal(lit) => {
+            out[usize::from(*lit.0.first()?)] = true;
+            Some(false)
+        }
+        HirKind::Class(Class::Bytes(class)) => {
+            for r in class.ranges() {
+                (r.start()..=r.end()).for_each(|b| out[usize::from(b)] = true);
+            }
+            Some(false)
+        }
+        // Not parsed so (no Unicode mode): every byte may start it.
+        HirKind::Class(Class::Unicode(_)) => {
+            out.iter_mut().for_each(|b| *b = true);
+            Some(false)
+        }
+        HirKind::Repetition(rep) => {
+            if rep.max == Some(0) {
+                return Some(true);
+            }
+            let nullable = first_bytes(&rep.sub, out)?;
+            Some(nullable || rep.min == 0)
+        }
+        HirKind::Capture(cap) => first_bytes(&cap.sub, out),
+        HirKind::Concat(items) => {
+            for item in items {
+                if !first_bytes(item, out)? {
+                    return Some(false);
+                }
+            }
+            Some(true)
+        }
+        HirKind::Alternation(items) => {
+            let mut nullable = false;
+            for item in items {
+                nullable |= first_bytes(item, out)?;
+            }
+            Some(nullable)
+        }
     }
 }
 
@@ -754,6 +819,22 @@ mod tests {
         assert_eq!(rule(r"(?m)^[a-z_]{0,9}token[ \t]*=.+$", &["token"]), (None, true));
         assert_eq!(rule(r"token[^a]{5}", &["token"]), (Some(0), false));
         assert_eq!(rule(r"token(?:x\n){0}", &["token"]), (Some(0), true));
+    }
+
+    #[test]
+    fn the_bytes_a_match_may_start_with_are_read_from_the_pattern() {
+        let first = |pattern: &str| {
+            let compiled = Compiled::new(pattern, false);
+            (0..=255u8).filter(|&b| compiled.may_start_with(b)).map(char::from).collect::<String>()
+        };
+        assert_eq!(first(r"\bpat[a-z]{3}"), "p");
+        assert_eq!(first(r"(?i)sg\."), "Ss");
+        assert_eq!(first(r"(?:^|[^a-z0-9])ab"), first(r"[^a-z0-9]|a"));
+        assert_eq!(first(r"x?y*(?:z|)q"), "qxyz");
+        assert_eq!(first(r"(?:ab){0}c"), "c");
+        // An empty match starts anywhere.
+        assert_eq!(first(r"a?").chars().count(), 256);
+        assert_eq!(first(r"\b").chars().count(), 256);
     }
 
     #[test]

@@ -1389,3 +1389,24 @@ mod window_shortcuts {
         }
     }
 }
+
+/// Two findings overlap and one is kept: the text must not decide which by the order they
+/// are found in (second review of session 22). Both inputs got a push through the hook.
+#[test]
+fn the_finding_that_blocks_is_kept_whichever_is_found_first() {
+    let set = RuleSet::builtin();
+    let cases = [
+        // A SendGrid key after `SG.`: its match starts inside the hit's own keyword `sg.s`,
+        // and the escape decoded at that hit reads a JWT over the key (medium).
+        (
+            r#"k = "SG.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\x41MhOoS.fAqFdpRaj71FtQUwOgSBEkxG""#, // leakgate:allow (test fixture)
+            "sendgrid-api-key",
+        ),
+        // An escaped PostHog project key (low: public by design) running into an AWS key.
+        (r#"k = "\x70hc_7yaekctbr4y1z2ixgc-AKIAPIX6EA6QOM66ZJOJ""#, "aws-access-key-id"), // leakgate:allow (test fixture)
+    ];
+    for (input, rule) in cases {
+        let found = scan(&set, ScanOptions::default(), input.as_bytes());
+        assert!(found.iter().any(|f| f.0 == rule), "{input}: {found:?}");
+    }
+}
