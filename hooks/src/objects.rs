@@ -53,6 +53,11 @@ impl Objects {
             Some(dir) => {
                 let mut handle = gix::odb::at(dir, hash)?;
                 handle.prevent_pack_unload();
+                // git wrote the quarantine before it ran the hook, and nothing adds to it while
+                // the hook runs. Most lookups here miss (every object the push did not bring),
+                // and by default each miss would read the directory again for new packs: ~1,000
+                // directory scans on a typical push.
+                handle.refresh_never();
                 // An initial push puts a whole history in the quarantine pack: without a delta
                 // base cache every delta chain would be resolved from its root again.
                 handle.set_pack_cache(|| {
