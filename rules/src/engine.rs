@@ -50,7 +50,7 @@ const DECODE_PER_BYTE: usize = 4;
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    pub(crate) gate: KeywordGate,
+    gate: Gate,
     /// Rules without keywords (gitleaks imports): their regex runs on all input.
     ungated: Vec<u32>,
     /// Rules that apply to some paths only.
@@ -58,6 +58,52 @@ pub struct RuleSet {
     allowlists: Vec<Allowlist>,
     /// Largest window of any rule.
     max_window: usize,
+}
+
+/// The keyword gate, built on a thread of its own while the caller goes on (~2 ms of every
+/// start-up: the hook opens the repository and walks the push's commits meanwhile); the
+/// first scan waits for it.
+struct Gate {
+    ready: std::sync::OnceLock<KeywordGate>,
+    building: std::sync::Mutex<Option<std::thread::JoinHandle<KeywordGate>>>,
+}
+
+impl Gate {
+    fn build(rules: &[Rule]) -> Self {
+        let keywords: Vec<Vec<String>> = rules.iter().map(|r| r.keywords().to_vec()).collect();
+        let spawned = std::thread::Builder::new()
+            .name("leakgate-gate".into())
+            .spawn(move || KeywordGate::from_keywords(&keywords));
+        let ready = std::sync::OnceLock::new();
+        let building = match spawned {
+            Ok(handle) => Some(handle),
+            Err(_) => {
+                // No thread to be had: built here.
+                let _ = ready.set(KeywordGate::new(rules));
+                None
+            }
+        };
+        Gate { ready, building: std::sync::Mutex::new(building) }
+    }
+
+    #[inline]
+    fn get(&self) -> &KeywordGate {
+        self.ready.get_or_init(|| {
+            let handle = self
+                .building
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+                .expect("a gate not yet built is being built");
+            handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate").field("built", &self.ready.get().is_some()).finish()
+    }
 }
 
 /// Collects rules from the catalog and from files, then compiles them together.
@@ -169,7 +215,7 @@ impl RuleSetBuilder {
 
     /// Compiles the keyword gate over every rule.
     pub fn build(self) -> RuleSet {
-        let gate = KeywordGate::new(&self.rules);
+        let gate = Gate::build(&self.rules);
         let index = |i: usize| u32::try_from(i).expect("fewer than 2^32 rules");
         let ungated = (0..self.rules.len())
             .filter(|&i| self.rules[i].keywords().is_empty())
@@ -205,17 +251,23 @@ impl RuleSet {
         &self.rules
     }
 
+    /// The keyword gate (waits for its build, see [`Gate`]).
+    #[inline]
+    pub(crate) fn gate(&self) -> &KeywordGate {
+        self.gate.get()
+    }
+
     /// Keyword occurrences in `bytes`: the gate's pass alone, for benchmarks.
     #[doc(hidden)]
     pub fn keyword_hits(&self, bytes: &[u8]) -> usize {
         let mut hits = Vec::new();
-        self.gate.hits(bytes, 0, bytes.len(), &mut hits);
+        self.gate().hits(bytes, 0, bytes.len(), &mut hits);
         hits.len()
     }
 
     /// Number of distinct gate keywords.
     pub fn keyword_count(&self) -> usize {
-        self.gate.len()
+        self.gate().len()
     }
 
     /// Compiles every rule's regex now instead of on first use (for `rules check` and tests).
@@ -579,7 +631,7 @@ impl<'r> Scanner<'r> {
     /// windows (a window of UTF-16 characters in binary input, see `State::binary_strings`).
     fn chunking(&self) -> (usize, usize) {
         let chunk = self.options.chunk_size.max(4096);
-        (chunk, 2 * self.set.max_window + self.set.gate.longest.max(1))
+        (chunk, 2 * self.set.max_window + self.set.gate().longest.max(1))
     }
 
     /// The chunk loop: `buf` holds the input's first bytes (all of it when `eof`), the rest
@@ -885,7 +937,7 @@ impl State {
         let search_end = if eof {
             buf.len()
         } else {
-            (limit + set.gate.longest).saturating_sub(1).min(buf.len())
+            (limit + set.gate().longest).saturating_sub(1).min(buf.len())
         };
         if self.depth == 0 {
             let read = limit.saturating_sub(from).saturating_mul(self.allowance.1);
@@ -906,13 +958,13 @@ impl State {
         self.base64_listed = false;
         let mut hits = std::mem::take(&mut self.hits);
         if !std::mem::take(&mut self.hits_given) {
-            set.gate.hits(buf, from, search_end, &mut hits);
+            set.gate().hits(buf, from, search_end, &mut hits);
         }
         // Where windows of lines with character references, and of escapes decoded in place,
         // cover to (see `layer_window`).
         let (mut referenced, mut unescaped, mut joined) = (0, 0, 0);
         for hit in hits.iter().filter(|h| h.start < limit) {
-            let owners = set.gate.owners(hit.pattern);
+            let owners = set.gate().owners(hit.pattern);
             for &r in owners {
                 if !self.disabled[r as usize] {
                     self.rule_hit(set, options, r, buf, base, hit.start, hit.end, source);
@@ -921,7 +973,7 @@ impl State {
             if !decode || self.budget == 0 {
                 continue;
             }
-            let marker = set.gate.marker(hit.pattern);
+            let marker = set.gate().marker(hit.pattern);
             if marker && buf[hit.start] == b'&' {
                 // A character reference that writes a plain character: it may hide a keyword.
                 if hit.start >= referenced && decode::hiding_entity(buf, hit.start) {
@@ -2001,6 +2053,34 @@ fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> io::Result<b
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The gate is built on a thread of its own: scans that start together, before it is
+    /// ready, all wait for the one gate and find what a scan after it finds.
+    #[test]
+    fn scans_started_before_the_gate_is_built_wait_for_it() {
+        let token = "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"; // leakgate:allow (test fixture)
+        let input = format!("x = 1\ntoken = \"{token}\"\n");
+        for _ in 0..8 {
+            let set = RuleSet::builtin();
+            let found: Vec<usize> = std::thread::scope(|scope| {
+                let scans: Vec<_> = (0..4)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let mut n = 0;
+                            set.scanner(ScanOptions::default()).scan_bytes(
+                                input.as_bytes(),
+                                Source::default(),
+                                |m| n += usize::from(m.rule.id() == "github-pat-classic"),
+                            );
+                            n
+                        })
+                    })
+                    .collect();
+                scans.into_iter().map(|s| s.join().expect("no panic")).collect()
+            });
+            assert_eq!(found, [1, 1, 1, 1]);
+        }
+    }
 
     /// A spent budget leaves the input marked cut short, and only that input; with the budget
     /// every input gets, the same input decodes to the end.

@@ -221,6 +221,11 @@ pub(crate) fn join_marker(buf: &[u8], at: usize) -> bool {
 
 impl KeywordGate {
     pub(crate) fn new(rules: &[Rule]) -> Self {
+        Self::from_keywords(&rules.iter().map(|r| r.keywords().to_vec()).collect::<Vec<_>>())
+    }
+
+    /// The gate over each rule's keywords (`keywords[i]` are rule `i`'s).
+    pub(crate) fn from_keywords(keywords_of: &[Vec<String>]) -> Self {
         let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut keywords: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
@@ -232,8 +237,8 @@ impl KeywordGate {
             })
         };
         let mut owned = Vec::new();
-        for (i, rule) in rules.iter().enumerate() {
-            for kw in rule.keywords() {
+        for (i, list) in keywords_of.iter().enumerate() {
+            for kw in list {
                 let slot = slot_of(kw.as_bytes().to_ascii_lowercase());
                 let rule_index = u32::try_from(i).expect("fewer than 2^32 rules");
                 owned.push((slot, rule_index));

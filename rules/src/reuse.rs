@@ -99,7 +99,7 @@ impl KeywordHits {
         out.clear();
         out.extend(self.hits.iter().map(|&(start, pattern)| {
             let (start, pattern) = (start as usize, pattern as usize);
-            Hit { pattern, start, end: start + set.gate.pattern_len(pattern) }
+            Hit { pattern, start, end: start + set.gate().pattern_len(pattern) }
         }));
     }
 }
@@ -193,7 +193,7 @@ impl RuleSet {
         result: &[u8],
     ) -> Option<KeywordHits> {
         u32::try_from(result.len()).ok()?;
-        let reach = self.gate.longest.max(1) - 1;
+        let reach = self.gate().longest.max(1) - 1;
         let mut out: Vec<(u32, u32)> = Vec::with_capacity(base.hits.len() + 16);
         let mut found = Vec::new();
         let mut tail: Vec<Hit> = Vec::new();
@@ -225,7 +225,7 @@ impl RuleSet {
                 if start >= base_end {
                     break;
                 }
-                if start + self.gate.pattern_len(pattern as usize) > base_end {
+                if start + self.gate().pattern_len(pattern as usize) > base_end {
                     continue;
                 }
                 let moved = start - run.from + run.to;
@@ -247,7 +247,7 @@ impl RuleSet {
         #[cfg(debug_assertions)]
         {
             let mut all = Vec::new();
-            self.gate.hits(result, 0, result.len(), &mut all);
+            self.gate().hits(result, 0, result.len(), &mut all);
             let searched = KeywordHits::from_hits(result.len(), &all);
             assert!(
                 Some(&derived.hits) == searched.as_ref().map(|s| &s.hits),
@@ -266,8 +266,8 @@ impl RuleSet {
         if from >= to {
             return;
         }
-        let end = to.saturating_add(self.gate.longest.max(1) - 1).min(hay.len());
-        self.gate.hits(hay, from, end, out);
+        let end = to.saturating_add(self.gate().longest.max(1) - 1).min(hay.len());
+        self.gate().hits(hay, from, end, out);
         out.retain(|h| h.start < to);
     }
 }
@@ -349,7 +349,7 @@ mod tests {
 
     fn searched(set: &RuleSet, bytes: &[u8]) -> KeywordHits {
         let mut hits = Vec::new();
-        set.gate.hits(bytes, 0, bytes.len(), &mut hits);
+        set.gate().hits(bytes, 0, bytes.len(), &mut hits);
         KeywordHits::from_hits(bytes.len(), &hits).unwrap()
     }
 
