@@ -1680,7 +1680,7 @@ impl State {
                 continue;
             }
             let input = Input::new(buf).range(at..end).anchored(Anchored::Yes);
-            if compiled.filter_match_anchored(&input) {
+            if compiled.filter_alone(&input) {
                 if let Some(m) = rule.regex().search(&input) {
                     if m.end() > hit_start {
                         self.matched(set, options, r, buf, base, m.start(), m.end(), source);

@@ -547,14 +547,13 @@ impl Compiled {
         {
             return true;
         }
-        self.filter.as_ref().is_none_or(|f| f.is_match(input))
+        self.filter_alone(input)
     }
 
-    /// Whether the relaxed pattern matches at the start of `input`, an anchored search: it
-    /// fails within a few bytes where most hits are, so unlike [`filter_match`]
-    /// (Self::filter_match) it never gives way to the regex, which would be compiled for
-    /// nothing.
-    pub(crate) fn filter_match_anchored(&self, input: &Input<'_>) -> bool {
+    /// Whether the relaxed pattern matches `input`, never giving way to the regex. For
+    /// anchored searches: they fail within a few bytes where most hits are, so the regex
+    /// would be compiled for nothing.
+    pub(crate) fn filter_alone(&self, input: &Input<'_>) -> bool {
         self.filter.as_ref().is_none_or(|f| f.is_match(input))
     }
 
