@@ -36,3 +36,17 @@ pub use walk::{
     all_ref_tips, open_repository, scan_history, scan_new_blobs, HistoryError, HistoryFinding,
     HistoryOptions, HistoryStats, Progress, Selection, WalkOptions, COMMIT_MESSAGE, TAG_MESSAGE,
 };
+
+/// `git -C dir <args>` for unit tests, with an identity for commits; its standard output.
+#[cfg(test)]
+pub(crate) fn test_git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}

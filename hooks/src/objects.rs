@@ -250,23 +250,10 @@ pub fn null_id(kind: gix::hash::Kind) -> ObjectId {
 
 #[cfg(test)]
 mod tests {
-    use std::process::Command;
-
     use gix::objs::FindHeader;
 
     use super::Objects;
-
-    fn git(dir: &std::path::Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .output()
-            .expect("git runs");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).expect("utf-8")
-    }
+    use crate::test_git as git;
 
     /// Kind and size read from the shared packs' entry headers (delta chains included) agree
     /// with git's for every object of the pack.

@@ -623,16 +623,7 @@ fn emitter<'a, 'r, F: Fn(HistoryFinding<'_>)>(
 mod tests {
     use super::*;
 
-    fn git(dir: &Path, args: &[&str]) {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .output()
-            .expect("git runs");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    }
+    use crate::test_git as git;
 
     /// A panic while scanning a blob (here the findings' sink; in the field, a bug) fails the
     /// scan as content that cannot be read, which rejects a push whatever the server accepts
