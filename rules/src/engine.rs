@@ -934,11 +934,9 @@ impl State {
         eof: bool,
         source: Source<'_>,
     ) {
-        let search_end = if eof {
-            buf.len()
-        } else {
-            (limit + set.gate().longest).saturating_sub(1).min(buf.len())
-        };
+        let gate = set.gate();
+        let search_end =
+            if eof { buf.len() } else { (limit + gate.longest).saturating_sub(1).min(buf.len()) };
         if self.depth == 0 {
             let read = limit.saturating_sub(from).saturating_mul(self.allowance.1);
             self.budget = self.budget.saturating_add(read);
@@ -958,13 +956,13 @@ impl State {
         self.base64_listed = false;
         let mut hits = std::mem::take(&mut self.hits);
         if !std::mem::take(&mut self.hits_given) {
-            set.gate().hits(buf, from, search_end, &mut hits);
+            gate.hits(buf, from, search_end, &mut hits);
         }
         // Where windows of lines with character references, and of escapes decoded in place,
         // cover to (see `layer_window`).
         let (mut referenced, mut unescaped, mut joined) = (0, 0, 0);
         for hit in hits.iter().filter(|h| h.start < limit) {
-            let owners = set.gate().owners(hit.pattern);
+            let owners = gate.owners(hit.pattern);
             for &r in owners {
                 if !self.disabled[r as usize] {
                     self.rule_hit(set, options, r, buf, base, hit.start, hit.end, source);
@@ -973,7 +971,7 @@ impl State {
             if !decode || self.budget == 0 {
                 continue;
             }
-            let marker = set.gate().marker(hit.pattern);
+            let marker = gate.marker(hit.pattern);
             if marker && buf[hit.start] == b'&' {
                 // A character reference that writes a plain character: it may hide a keyword.
                 if hit.start >= referenced && decode::hiding_entity(buf, hit.start) {
