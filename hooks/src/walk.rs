@@ -319,17 +319,29 @@ where
         false
     };
     let started = Instant::now();
+    // The first blob whose scan panicked (a bug): the walk then fails.
+    let panicked = Mutex::new(None);
+    let panic_in = |what: String| {
+        stop.store(true, Ordering::Relaxed);
+        panicked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_or_insert(what);
+    };
     let traverse = |ledger: &Ledger, worker: Worker<'_, '_>| {
         let bulk = Bulk { ledger, pathless, tally: &tally, stop: &stop, halt: &halt };
-        bulk.traverse(&packs, &worker, &sink);
+        // A panic in the traversal's scans fails the walk like one in the workers: neither a
+        // crash of the whole scan nor, when the traversal runs on its own thread, a scan
+        // merely left incomplete (which a server may accept).
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            bulk.traverse(&packs, &worker, &sink)
+        }));
+        if run.is_err() {
+            panic_in("a blob of the new packs".to_owned());
+        }
         tracing::debug!(ms = started.elapsed().as_millis(), "pack traversal finished");
     };
-    // The first blob whose scan panicked.
-    let panicked = Mutex::new(None);
     let walked = std::thread::scope(|scope| {
         for _ in 0..options.threads.max(1) {
             let (rx, tally, sink, warn, stop) = (&rx, &*tally, &sink, &warn, &stop);
-            let panicked = &panicked;
+            let panic_in = &panic_in;
             let mut worker = worker.clone();
             scope.spawn(move || loop {
                 let job = match rx.lock() {
@@ -360,11 +372,7 @@ where
                         // still queued: were every worker gone, the walk would wait forever
                         // on a full queue.
                         tally.unscanned.fetch_add(1, Ordering::Relaxed);
-                        stop.store(true, Ordering::Relaxed);
-                        panicked
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .get_or_insert_with(|| describe(&job));
+                        panic_in(describe(&job));
                     }
                 }
             });
@@ -625,14 +633,9 @@ mod tests {
 
     use crate::test_git as git;
 
-    /// A panic while scanning a blob (here the findings' sink; in the field, a bug) fails the
-    /// scan as content that cannot be read, which rejects a push whatever the server accepts
-    /// of incomplete scans, and the walk ends: before, every worker died at its first panic
-    /// and the walk waited forever to queue the 1,025th blob (found by the review of session
-    /// 23: the keyword gate, now built on its own thread, panics in the workers if it cannot
-    /// be built).
-    #[test]
-    fn a_panic_while_scanning_fails_the_scan_instead_of_hanging_it() {
+    /// A repository with a base commit and a second one that adds 1,500 files, each with a
+    /// key; its objects packed when `packed`.
+    fn keys_repository(packed: bool) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("temp dir");
         let repo = dir.path();
         git(repo, &["init", "-q", "-b", "main"]);
@@ -646,15 +649,26 @@ mod tests {
         }
         git(repo, &["add", "."]);
         git(repo, &["commit", "-q", "-m", "keys"]);
+        if packed {
+            git(repo, &["repack", "-q", "-a", "-d"]);
+        }
+        dir
+    }
 
+    /// Scans `selection` of `repo` with a findings' sink that panics; the scan's completeness,
+    /// or whether its error blames the content, and the error's message.
+    fn scan_into_a_panicking_sink(
+        repo: &Path,
+        rules: RuleSet,
+        selection: Selection,
+    ) -> Result<bool, (bool, String)> {
         let (done, finished) = mpsc::channel();
         let path = repo.to_owned();
         std::thread::spawn(move || {
-            let rules = RuleSet::builtin();
             let result = scan_history(
                 &path,
                 &rules,
-                &Selection::range("HEAD~1..HEAD"),
+                &selection,
                 HistoryOptions { scan: ScanOptions::default(), threads: 2, progress: None },
                 |_| panic!("a bug in the sink"),
                 |_| {},
@@ -664,12 +678,53 @@ mod tests {
                 (content, format!("{e}: {}", std::error::Error::source(&e).expect("a reason")))
             }));
         });
-        let result = finished
+        finished
             .recv_timeout(std::time::Duration::from_secs(120))
-            .expect("the scan ends (it used to wait forever)");
+            .expect("the scan ends, with a result (it used to wait forever, or to panic)")
+    }
+
+    fn assert_failed_on_content(result: Result<bool, (bool, String)>) {
         let (content, message) = result.expect_err("a scan that panicked fails");
         // The push's content is at fault: the hook rejects it whatever its settings.
         assert!(content, "{message}");
         assert!(message.contains("blob") && message.contains("panicked"), "{message}");
+    }
+
+    /// A panic while scanning a blob (here the findings' sink; in the field, a bug) fails the
+    /// scan as content that cannot be read, which rejects a push whatever the server accepts
+    /// of incomplete scans, and the walk ends: before, every worker died at its first panic
+    /// and the walk waited forever to queue the 1,025th blob (found by the review of session
+    /// 23: the keyword gate, now built on its own thread, panics in the workers if it cannot
+    /// be built).
+    #[test]
+    fn a_panic_while_scanning_fails_the_scan_instead_of_hanging_it() {
+        let repo = keys_repository(false);
+        let result = scan_into_a_panicking_sink(
+            repo.path(),
+            RuleSet::builtin(),
+            Selection::range("HEAD~1..HEAD"),
+        );
+        assert_failed_on_content(result);
+    }
+
+    /// The same panic in the traversal of packs, run beside the walk on its own thread
+    /// (rules that do not depend on paths, as the built-in ones) or after it (rules that do):
+    /// the first left the scan merely incomplete, which a server that accepts incomplete scans
+    /// let through, the second crashed the whole scan (found in session 24).
+    #[test]
+    fn a_panic_while_traversing_packs_fails_the_scan() {
+        let repo = keys_repository(true);
+        let builtin = RuleSet::builtin();
+        assert!(builtin.path_independent(), "the traversal runs beside the walk");
+        assert_failed_on_content(scan_into_a_panicking_sink(repo.path(), builtin, Selection::All));
+
+        let rule = "[[rules]]\nid = \"t\"\ndescription = \"d\"\nprovider = \"p\"\n\
+                    keywords = [\"ghp_\"]\nregex = 'ghp_[A-Za-z0-9]{36}'\nseverity = \"high\"\n\
+                    [rules.allowlist]\npaths = [\"docs/**\"]\n";
+        let rules = leakgate_rules::parse_rule_file(rule, Path::new("t.toml")).expect("valid");
+        let rules =
+            leakgate_rules::RuleSetBuilder::new().rules(rules, "t.toml").expect("ok").build();
+        assert!(!rules.path_independent(), "the traversal runs after the walk");
+        assert_failed_on_content(scan_into_a_panicking_sink(repo.path(), rules, Selection::All));
     }
 }
