@@ -267,6 +267,9 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
     } else {
         tracing::info!("{summary}");
     }
+    // The rules (their compiled regexes, automata and per-thread caches) go with the process:
+    // freeing them piece by piece took ~1 ms of a 60 ms directory scan, after the report.
+    std::mem::forget(rules);
     Ok(if findings.is_empty() { Exit::Clean } else { Exit::Findings })
 }
 
