@@ -199,7 +199,7 @@ pub fn mirror_path(root: &Path, forge: &str, repo: &str) -> PathBuf {
 fn open_or_init(path: &Path) -> Result<gix::Repository, MirrorError> {
     let fail = |e: Cause| MirrorError::Open { path: path.to_owned(), source: e };
     if path.join("objects").is_dir() {
-        return gix::open(path).map_err(|e| fail(e.into()));
+        return leakgate_hooks::open_repository(path).map_err(|e| fail(e.into()));
     }
     std::fs::create_dir_all(path).map_err(|e| fail(e.into()))?;
     gix::init_bare(path).map_err(|e| fail(e.into()))
@@ -382,7 +382,7 @@ pub fn scan_push(
     deadline: Option<Instant>,
 ) -> Result<Scanned, MirrorError> {
     let scan_err = |e: Cause| MirrorError::Scan(e);
-    let mut repo = gix::open(path).map_err(|e| scan_err(e.into()))?;
+    let mut repo = leakgate_hooks::open_repository(path).map_err(|e| scan_err(e.into()))?;
     repo.object_cache_size_if_unset(64 << 20);
     let after_id = parse_id(&repo, after)?;
     if !repo.has_object(after_id) {
@@ -470,7 +470,7 @@ fn scanned_tips(
 /// [`MirrorError::Scan`] when the ref cannot be written.
 pub fn mark_scanned(path: &Path, git_ref: &str, after: &str) -> Result<(), MirrorError> {
     let scan_err = |e: Cause| MirrorError::Scan(e);
-    let repo = gix::open(path).map_err(|e| scan_err(e.into()))?;
+    let repo = leakgate_hooks::open_repository(path).map_err(|e| scan_err(e.into()))?;
     let id = parse_id(&repo, after)?;
     write_scanned(&repo, git_ref, id).map_err(scan_err)
 }

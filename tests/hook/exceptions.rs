@@ -353,6 +353,31 @@ fn a_first_push_brings_no_project_config_of_its_own() -> TestResult {
     Ok(())
 }
 
+/// A replace ref (`refs/replace/<id>`, which any pusher may push: the hook scans what it
+/// brings, and a `.leakgate.toml` holds no key) must not stand in for the protected branch's
+/// objects: git's object replacement applied to the hook's reads let a pushed commit replace
+/// main's tip, and its project file skip everything (found in session 24).
+#[test]
+fn a_replace_ref_cannot_stand_in_for_the_protected_branch() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.projectConfig", "true")?;
+    s.commit(".leakgate.toml", "[paths]\nskip = [\"fixtures/**\"]\n", "project config")?;
+    let tip = s.commit("README.md", "base\n", "base")?;
+    assert!(push_main(&s)?.status.success());
+    // A commit whose tree skips everything, pushed as the replacement of main's tip.
+    git(&s.work, &["checkout", "-q", "-b", "decoy"])?;
+    s.commit(".leakgate.toml", "[paths]\nskip = [\"**\"]\n", "skip all")?;
+    let decoy = git(&s.work, &["rev-parse", "HEAD"])?;
+    let out = s.push(&["origin", &format!("{decoy}:refs/replace/{tip}")])?;
+    assert!(out.status.success(), "the replace ref holds no key: {}", stderr(&out));
+    git(&s.work, &["checkout", "-q", "main"])?;
+    s.commit("src/key.txt", format!("{}\n", github_token(51)), "key")?;
+    let out = s.push(&["origin", "main:refs/heads/topic"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("src/key.txt"), "{}", stderr(&out));
+    Ok(())
+}
+
 /// The same flow with the service's PostgreSQL as the hook's database.
 #[test]
 fn bypass_requests_and_waivers_work_with_the_services_postgresql() -> TestResult {

@@ -361,3 +361,29 @@ fn a_broken_settings_file_fails_closed() -> TestResult {
     assert!(audit(&s).contains("unscanned"), "{}", audit(&s));
     Ok(())
 }
+
+/// A replace ref (`refs/replace/<id>`) a pusher pushed first must not change what the hook
+/// reads for `<id>`: a blob large enough to be streamed out of `git cat-file`, which honours
+/// replace refs unless told not to, was read as the benign blob the ref named, and its key
+/// passed (found in session 24; the hook's own reads had the same flaw, see
+/// `a_replace_ref_cannot_stand_in_for_the_protected_branch`).
+#[test]
+fn a_replace_ref_cannot_stand_in_for_a_pushed_blob() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.streamAboveBytes", "4096")?;
+    s.commit("README", "base\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    let filler = format!("{}\n", "x".repeat(99)).repeat(100);
+    let secret = format!("{filler}token = {}\n", github_token(52));
+    // As long as the blob, so that nothing but its content tells them apart.
+    let decoy = format!("{filler}{}\n", "n".repeat(secret.len() - filler.len() - 1));
+    let secret_id = git_stdin(&s.work, &["hash-object", "--stdin"], secret.as_bytes())?;
+    let decoy_id = git_stdin(&s.work, &["hash-object", "-w", "--stdin"], decoy.as_bytes())?;
+    let out = s.push(&["origin", &format!("{decoy_id}:refs/replace/{secret_id}")])?;
+    assert!(out.status.success(), "the replace ref holds no key: {}", stderr(&out));
+    s.commit("big.txt", &secret, "key")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("big.txt:101"), "{}", stderr(&out));
+    Ok(())
+}
