@@ -539,6 +539,14 @@ fn scan_push(ctx: &HookContext<'_>, input: &[u8]) -> Result<Scanned, Fault> {
         HistoryError::Object { .. } => Fault::Content(e.to_string()),
         other => server(other),
     })?;
+    if stats.unreadable > 0 {
+        // Every object a push brings is there (git checked before it ran the hook): one the
+        // hook cannot read may be crafted to be, and is never left to `acceptIncomplete`.
+        return Err(Fault::Content(format!(
+            "{} new blob(s) or message(s) could not be read (see the warnings above)",
+            stats.unreadable
+        )));
+    }
     let mut findings = findings.into_inner().unwrap_or_else(|p| p.into_inner());
     // Values the protected branch's configuration allows are no findings, like its skipped
     // paths.
@@ -1063,6 +1071,56 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A new blob the hook cannot read is content it cannot vouch for: the push is rejected
+    /// even where the server accepts pushes the time budget cut short, and whatever
+    /// `failOpen` says (before session 24 it counted as cut short, and `acceptIncomplete` let
+    /// it through). Git checks that a push's objects are all there before it runs the hook, so
+    /// here a stored blob is deleted instead.
+    #[test]
+    fn a_blob_the_hook_cannot_read_rejects_the_push_whatever_the_settings() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = dir.path();
+        crate::test_git(repo, &["init", "-q", "-b", "main"]);
+        std::fs::write(repo.join("README"), "base\n").expect("write");
+        crate::test_git(repo, &["add", "."]);
+        crate::test_git(repo, &["commit", "-q", "-m", "base"]);
+        let base = crate::test_git(repo, &["rev-parse", "HEAD"]).trim().to_owned();
+        std::fs::write(repo.join("new.txt"), "content the hook cannot read\n").expect("write");
+        crate::test_git(repo, &["add", "."]);
+        crate::test_git(repo, &["commit", "-q", "-m", "new"]);
+        let new = crate::test_git(repo, &["rev-parse", "HEAD"]).trim().to_owned();
+        let blob = crate::test_git(repo, &["rev-parse", "HEAD:new.txt"]).trim().to_owned();
+        crate::test_git(repo, &["reset", "-q", "--hard", &base]);
+        std::fs::remove_file(repo.join(".git/objects").join(&blob[..2]).join(&blob[2..]))
+            .expect("the blob is loose");
+
+        let rules = RuleSet::builtin();
+        let key = FingerprintKey::new(b"test key of 32 bytes, not real!!");
+        let config = HookConfig {
+            fail_open: true,
+            accept_incomplete: true,
+            ..crate::config::HookSettings::default().resolve()
+        };
+        let env = |_: &str| None;
+        let git_dir = repo.join(".git");
+        let ctx = HookContext {
+            rules: &rules,
+            key: &key,
+            config: &config,
+            git_dir: &git_dir,
+            env: &env,
+            started: Instant::now(),
+            exceptions: &NoExceptions,
+            allowed: &[],
+        };
+        let records = Records(Mutex::new(Vec::new()));
+        let input = format!("{base} {new} refs/heads/main\n");
+        let verdict = pre_receive(&ctx, input.as_bytes(), &records);
+        assert_eq!(verdict.exit, 1, "{:?}", verdict.lines);
+        assert!(verdict.lines[0].contains("could not be read"), "{:?}", verdict.lines);
+        assert!(records.0.lock().unwrap().is_empty(), "nothing is accepted unscanned");
     }
 
     #[test]

@@ -127,8 +127,12 @@ pub struct HistoryStats {
     pub binary: u64,
     /// Commit and tag messages scanned.
     pub messages: u64,
-    /// Blobs the deadline stopped before they were scanned (0 when complete).
+    /// Blobs the deadline stopped before they were scanned, or that could not be read (0
+    /// when complete).
     pub unscanned: u64,
+    /// Of `unscanned`, the blobs and messages that could not be read (each logged as a
+    /// warning). In a push they are content the hook cannot vouch for, whatever the time.
+    pub unreadable: u64,
     /// Blobs whose decoding budget ran out ([`leakgate_rules::Scanner::cut_short`]): content
     /// crafted to be slow to decode, which may hide an encoded key past that point. Not
     /// counted in `complete`: scanning them again would end the same way.
@@ -375,6 +379,7 @@ where
                     }
                     Ok(Err(e)) => {
                         tally.unscanned.fetch_add(1, Ordering::Relaxed);
+                        tally.unreadable.fetch_add(1, Ordering::Relaxed);
                         warn(format!("cannot read {}: {e}", describe(&job)));
                     }
                     Err(_) => {
@@ -451,6 +456,7 @@ where
         binary: tally.binary.load(Ordering::Relaxed),
         messages: tally.messages.load(Ordering::Relaxed),
         unscanned,
+        unreadable: tally.unreadable.load(Ordering::Relaxed),
         cut_short: tally.cut_short.load(Ordering::Relaxed),
         derived: tally.derived.load(Ordering::Relaxed),
         complete: unscanned == 0 && !walked.stopped && !stop.load(Ordering::Relaxed),
@@ -471,6 +477,8 @@ pub struct Progress {
     pub messages: AtomicU64,
     /// Blobs the deadline stopped, or that could not be read.
     pub unscanned: AtomicU64,
+    /// Blobs and messages that could not be read (counted in `unscanned` too).
+    pub unreadable: AtomicU64,
     /// Blobs and messages whose decoding budget ran out.
     pub cut_short: AtomicU64,
     /// Bytes of blobs whose keyword hits were carried over from their delta base.
