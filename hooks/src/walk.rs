@@ -563,7 +563,8 @@ impl<'r> Worker<'r, '_> {
                 .spawn()?;
             let stdout = child.stdout.take().ok_or("git cat-file has no stdout")?;
             let path = String::from_utf8_lossy(&blob.path).into_owned();
-            let emit = emitter(&self.objects, self.options.stream_above, blob, &path, sink);
+            let rules = self.scanner.rule_set();
+            let emit = emitter(&self.objects, self.options, rules, blob, &path, sink);
             let outcome =
                 self.scanner.scan_reader(stdout.take(size), Source { path: Some(&path) }, emit);
             let _ = child.kill();
@@ -613,40 +614,61 @@ impl<'r> Worker<'r, '_> {
         sink: &F,
     ) -> Outcome {
         let path = String::from_utf8_lossy(&blob.path).into_owned();
-        let emit = emitter(&self.objects, self.options.stream_above, blob, &path, sink);
+        let rules = self.scanner.rule_set();
+        let emit = emitter(&self.objects, self.options, rules, blob, &path, sink);
         self.scanner.scan_bytes_given(data, hits, Source { path: Some(&path) }, emit)
     }
 }
 
 /// What a blob's findings go through: a secret its first parent's version of the same file
-/// already held is not new.
-fn emitter<'a, 'r, F: Fn(HistoryFinding<'_>)>(
+/// already yielded is not new.
+///
+/// Yielded, not merely held: the parent is scanned as the blob is, and a finding is dropped
+/// only when the parent's scan found the same secret. Until session 24 the parent's bytes
+/// holding the secret anywhere were enough, so a parent with the key where no rule matches it
+/// (`blob_x<key>x`, no word boundary) hid the real key in its child, in the same push.
+fn emitter<'a, 'r: 'a, F: Fn(HistoryFinding<'_>)>(
     objects: &'a Objects,
-    stream_above: u64,
+    options: &'a WalkOptions,
+    rules: &'r RuleSet,
     blob: &'a NewBlob,
     path: &'a str,
     sink: &'a F,
 ) -> impl FnMut(Match<'r>) + 'a {
-    let mut parent: Option<Vec<u8>> = None;
+    let mut parent: Option<Vec<leakgate_rules::Secret>> = None;
     move |found: Match<'r>| {
-        // (A parent too large to read whole is not consulted: the finding stands.)
         if blob.parent_blob != ParentBlob::None {
-            let parent = parent.get_or_insert_with(|| {
-                let Some(parent_blob) = blob.parent_blob.resolve(objects, &blob.path) else {
-                    return Vec::new();
-                };
-                if objects.size(&parent_blob).is_none_or(|s| s > stream_above) {
-                    return Vec::new();
-                }
-                let mut buf = Vec::new();
-                objects.find(&parent_blob, &mut buf).map(|d| d.data.to_vec()).unwrap_or_default()
-            });
-            if memchr::memmem::find(parent, found.secret.expose()).is_some() {
+            let held = parent.get_or_insert_with(|| parent_secrets(objects, options, rules, blob));
+            if held.contains(&found.secret) {
                 return;
             }
         }
         sink(HistoryFinding { found, path: path.to_owned(), commit: blob.commit, blob: blob.id });
     }
+}
+
+/// The secrets the first parent's version of `blob`'s file yields, scanned at the same path
+/// with the same options. None for a parent too large to read whole: the findings stand.
+fn parent_secrets(
+    objects: &Objects,
+    options: &WalkOptions,
+    rules: &RuleSet,
+    blob: &NewBlob,
+) -> Vec<leakgate_rules::Secret> {
+    let Some(parent_blob) = blob.parent_blob.resolve(objects, &blob.path) else {
+        return Vec::new();
+    };
+    if objects.size(&parent_blob).is_none_or(|s| s > options.stream_above) {
+        return Vec::new();
+    }
+    let mut buf = Vec::new();
+    let Ok(data) = objects.find(&parent_blob, &mut buf) else { return Vec::new() };
+    let path = String::from_utf8_lossy(&blob.path);
+    let mut secrets = Vec::new();
+    rules.scanner(options.scan).scan_bytes(data.data, Source { path: Some(&path) }, |m| {
+        secrets.push(m.secret);
+    });
+    secrets
 }
 
 #[cfg(test)]

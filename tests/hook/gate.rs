@@ -387,3 +387,20 @@ fn a_replace_ref_cannot_stand_in_for_a_pushed_blob() -> TestResult {
     assert!(stderr(&out).contains("big.txt:101"), "{}", stderr(&out));
     Ok(())
 }
+
+/// A secret the first parent's version of a file already yielded is not new; bytes it merely
+/// held are not enough. A parent with the key where no rule matches it (no word boundary)
+/// hid the real key in its child, in one push (found by the review of session 24).
+#[test]
+fn a_parent_holding_a_keys_bytes_without_a_finding_does_not_hide_it() -> TestResult {
+    let s = Server::new()?;
+    s.commit("README", "base\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    let key = github_token(53);
+    s.commit("a.txt", format!("blob_x{key}x\n"), "parent: no finding")?;
+    s.commit("a.txt", format!("token = \"{key}\"\n"), "child: the key")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("a.txt:1"), "{}", stderr(&out));
+    Ok(())
+}
