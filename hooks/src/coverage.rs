@@ -330,9 +330,14 @@ pub fn new_objects(
 ) -> Result<Walked, HistoryError> {
     let new = peel(objects, tips)?;
     let old = peel(objects, hidden)?;
-    let hidden_set: HashSet<ObjectId> = hidden.iter().copied().collect();
+    // A tag is old only when an existing ref reaches it (a ref names it, or a tag a ref names
+    // leads to it): that the store has it says nothing, since a pusher may put any object in
+    // a pack without a ref to it, and git keeps it. Until session 24 a tag stored that way was
+    // skipped when a later push named it. A tag that packed-refs records only peeled counts
+    // as new and is scanned again: more, never less.
+    let old_tags: HashSet<ObjectId> = old.tags.iter().copied().collect();
     for &tag in &new.tags {
-        if !hidden_set.contains(&tag) && !objects.known_before_push(&tag) {
+        if !old_tags.contains(&tag) {
             emit(NewObject::Tag(tag));
         }
     }

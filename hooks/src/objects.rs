@@ -87,11 +87,6 @@ impl Objects {
         self.hash
     }
 
-    /// Whether the object is in the repository's own store (it was there before this push).
-    pub fn known_before_push(&self, id: &gix::hash::oid) -> bool {
-        self.quarantine.is_some() && self.main_exists.exists(id)
-    }
-
     /// Whether a push's quarantine is in view.
     pub fn has_quarantine(&self) -> bool {
         self.quarantine.is_some()

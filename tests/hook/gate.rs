@@ -246,6 +246,25 @@ fn item_10_unreachable_objects_made_reachable_are_scanned() -> TestResult {
     Ok(())
 }
 
+/// A tag object the repository stores but no ref reaches (here its ref was deleted; a pusher
+/// can also send one in a pack without any ref) is scanned when a push names it again: that
+/// the store had it skipped its message until session 24 (review of session 24).
+#[test]
+fn a_stored_tag_no_ref_reaches_is_scanned_when_named_again() -> TestResult {
+    let s = Server::new()?;
+    s.commit("README.md", "base\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    git(&s.work, &["tag", "-a", "v1", "-m", &format!("release notes {}", github_token(54))])?;
+    s.config("leakgate.mode", "off")?;
+    assert!(s.push(&["origin", "v1"])?.status.success());
+    assert!(s.push(&["origin", ":refs/tags/v1"])?.status.success());
+    s.config("leakgate.mode", "block")?;
+    let out = s.push(&["origin", "v1"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("(tag message):1"), "{}", stderr(&out));
+    Ok(())
+}
+
 /// Commit and tag messages are content too; a tag may name a blob directly.
 #[test]
 fn messages_and_tags_of_blobs_are_scanned() -> TestResult {
