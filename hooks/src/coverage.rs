@@ -269,38 +269,70 @@ fn commits(
         .collect())
 }
 
-/// Everything reachable from the boundary, built only when a shortcut cannot decide.
-struct Boundary {
+/// Everything reachable from the boundary, built only when a shortcut cannot decide. When
+/// paths are skipped, trees are known with their path, and a blob is known only if it is
+/// reached at a path that is not skipped (at a skipped one it was never scanned).
+struct Boundary<'a> {
     roots: Vec<ObjectId>,
     blobs: Vec<ObjectId>,
+    skips: Option<SkipsPath<'a>>,
     closure: Option<HashSet<ObjectId>>,
+    /// With `skips`: the boundary's trees, with their path.
+    trees_at: HashSet<(ObjectId, Vec<u8>)>,
 }
 
-impl Boundary {
-    fn contains(&mut self, objects: &Objects, id: ObjectId) -> Result<bool, HistoryError> {
+impl Boundary<'_> {
+    /// Whether the boundary reaches `id` (a tree: at `tree_path`, when paths are skipped).
+    fn contains(
+        &mut self,
+        objects: &Objects,
+        id: ObjectId,
+        tree_path: Option<&[u8]>,
+    ) -> Result<bool, HistoryError> {
         if self.closure.is_none() {
             let mut closure: HashSet<ObjectId> = self.blobs.iter().copied().collect();
-            let mut stack = self.roots.clone();
+            let mut stack: Vec<(ObjectId, Vec<u8>)> =
+                self.roots.iter().map(|&t| (t, Vec::new())).collect();
             let mut buf = Vec::new();
-            while let Some(tree) = stack.pop() {
-                if !closure.insert(tree) {
+            while let Some((tree, path)) = stack.pop() {
+                let first = match self.skips {
+                    None => closure.insert(tree),
+                    Some(_) => self.trees_at.insert((tree, path.clone())),
+                };
+                if !first {
                     continue;
                 }
                 let data = read(objects, tree, &mut buf)?;
                 let list = tree::entries(data.data, objects.hash_kind())
                     .map_err(|e| object_err("tree", tree)(Box::new(e)))?;
                 for entry in list {
+                    let at = || {
+                        let mut at = path.clone();
+                        if !at.is_empty() {
+                            at.push(b'/');
+                        }
+                        at.extend_from_slice(entry.name);
+                        at
+                    };
                     match entry.kind {
-                        EntryKind::Tree => stack.push(entry.oid()),
+                        EntryKind::Tree => {
+                            let child = if self.skips.is_some() { at() } else { Vec::new() };
+                            stack.push((entry.oid(), child));
+                        }
                         EntryKind::Gitlink => {}
                         _ => {
-                            closure.insert(entry.oid());
+                            if !self.skips.is_some_and(|skips| skips(&at())) {
+                                closure.insert(entry.oid());
+                            }
                         }
                     }
                 }
             }
             tracing::debug!(objects = closure.len(), "walked the boundary's trees");
             self.closure = Some(closure);
+        }
+        if let (Some(_), Some(path)) = (self.skips, tree_path) {
+            return Ok(self.trees_at.contains(&(id, path.to_vec())));
         }
         Ok(self.closure.as_ref().is_some_and(|c| c.contains(&id)))
     }
@@ -314,9 +346,20 @@ struct Frame {
     parents: Vec<(Option<ObjectId>, bool)>,
 }
 
+/// Whether the scan skips a path whole (see [`new_objects`]).
+pub type SkipsPath<'a> = &'a dyn Fn(&[u8]) -> bool;
+
 /// Walks what `tips` add over `hidden` and hands each new blob, commit and tag to `emit`, each
 /// object once. `tips` and `hidden` may name commits, tags, trees or blobs. `stop` is polled
 /// between trees; when it says so the walk ends early and [`Walked::stopped`] is set.
+///
+/// `skips` says which paths the scan skips whole ([`leakgate_rules::RuleSet::skips`]), when
+/// some are. Then a blob is handed out at its first path that is not skipped, and counts as
+/// old only if an existing ref reaches it at such a path; trees are walked once per path, not
+/// once per id. Otherwise the same content at a skipped path (`vendor/k.txt`) and at a scanned
+/// one (`app/k.txt`), in one push or across two, was walked once, at whichever path came
+/// first, or taken as old because a ref reached it where it was skipped (found by the review
+/// of session 24).
 ///
 /// # Errors
 ///
@@ -325,6 +368,7 @@ pub fn new_objects(
     objects: &Objects,
     tips: &[ObjectId],
     hidden: &[ObjectId],
+    skips: Option<SkipsPath<'_>>,
     stop: &dyn Fn() -> bool,
     emit: &mut dyn FnMut(NewObject),
 ) -> Result<Walked, HistoryError> {
@@ -346,10 +390,14 @@ pub fn new_objects(
     let mut walker = Walker {
         objects,
         visited: HashSet::new(),
+        trees_at: HashSet::new(),
+        skips,
         boundary: Boundary {
             roots: old.trees.iter().map(|(t, _)| *t).collect(),
             blobs: old.blobs.iter().map(|(b, _)| *b).collect(),
+            skips,
             closure: None,
+            trees_at: HashSet::new(),
         },
         buf: Vec::new(),
         trees: HashMap::with_capacity(commits.len()),
@@ -400,7 +448,7 @@ pub fn new_objects(
             }
         }
         for &(blob, tip) in &new.blobs {
-            if walker.visited.insert(blob) && !walker.excluded(blob, false)? {
+            if walker.visited.insert(blob) && !walker.excluded(blob, None, false)? {
                 let blob = NewBlob {
                     id: blob,
                     path: Vec::new(),
@@ -417,9 +465,14 @@ pub fn new_objects(
 
 struct Walker<'a> {
     objects: &'a Objects,
-    /// Trees and blobs already handled: walked, emitted, or excluded.
+    /// Trees and blobs already handled: walked, emitted, or excluded. With `skips`, blobs
+    /// only (and not those met at a skipped path).
     visited: HashSet<ObjectId>,
-    boundary: Boundary,
+    /// With `skips`: trees already handled, with their path.
+    trees_at: HashSet<(ObjectId, Vec<u8>)>,
+    /// The paths the scan skips whole, when some are (see [`new_objects`]).
+    skips: Option<SkipsPath<'a>>,
+    boundary: Boundary<'a>,
     buf: Vec<u8>,
     /// Each commit's root tree, once read: a commit is asked for it again as the parent of
     /// each of its children.
@@ -440,9 +493,14 @@ impl Walker<'_> {
         Ok(tree)
     }
 
-    /// Whether `id` is reachable from the boundary. `same_path_edge`: an edge parent has this
-    /// very id at the same path.
-    fn excluded(&mut self, id: ObjectId, same_path_edge: bool) -> Result<bool, HistoryError> {
+    /// Whether `id` is reachable from the boundary (a tree: at `tree_path`, when paths are
+    /// skipped). `same_path_edge`: an edge parent has this very id at the same path.
+    fn excluded(
+        &mut self,
+        id: ObjectId,
+        tree_path: Option<&[u8]>,
+        same_path_edge: bool,
+    ) -> Result<bool, HistoryError> {
         if same_path_edge {
             return Ok(true);
         }
@@ -453,7 +511,15 @@ impl Walker<'_> {
             // Only in the quarantine: no existing ref can reach it.
             return Ok(false);
         }
-        self.boundary.contains(self.objects, id)
+        self.boundary.contains(self.objects, id, tree_path)
+    }
+
+    /// Marks a tree handled at `path`; false when it already was.
+    fn first_visit(&mut self, tree: ObjectId, path: &[u8]) -> bool {
+        match self.skips {
+            None => self.visited.insert(tree),
+            Some(_) => self.trees_at.insert((tree, path.to_vec())),
+        }
     }
 
     /// Walks one root tree depth-first with an explicit stack. Returns false when stopped.
@@ -471,12 +537,11 @@ impl Walker<'_> {
         let mut stack = vec![root];
         let mut data = Vec::new();
         while let Some(frame) = stack.pop() {
-            if self.visited.contains(&frame.tree) {
+            if !self.first_visit(frame.tree, &frame.path) {
                 continue;
             }
             let edge_same = frame.parents.iter().any(|(p, edge)| *edge && *p == Some(frame.tree));
-            self.visited.insert(frame.tree);
-            if self.excluded(frame.tree, edge_same)? {
+            if self.excluded(frame.tree, Some(&frame.path), edge_same)? {
                 continue;
             }
             if stop() {
@@ -529,11 +594,11 @@ impl Walker<'_> {
                         _ => continue,
                     };
                 }
-                if self.visited.contains(&id) {
+                let is_tree = kind == EntryKind::Tree;
+                if (self.skips.is_none() || !is_tree) && self.visited.contains(&id) {
                     // Handled already: walked, handed out or excluded.
                     continue;
                 }
-                let is_tree = kind == EntryKind::Tree;
                 let mut path = frame.path.clone();
                 if !path.is_empty() {
                     path.push(b'/');
@@ -549,9 +614,14 @@ impl Walker<'_> {
                     stack.push(Frame { tree: id, path, parents: at_parents });
                     continue;
                 }
+                if self.skips.is_some_and(|skips| skips(&path)) {
+                    // Not scanned here, and not handled: the same blob at a path that is not
+                    // skipped is handed out there.
+                    continue;
+                }
                 self.visited.insert(id);
                 let edge_same = at_parents.iter().any(|(p, edge)| *edge && *p == Some(id));
-                if self.excluded(id, edge_same)? {
+                if self.excluded(id, None, edge_same)? {
                     continue;
                 }
                 let parent_blob = match first_parent {

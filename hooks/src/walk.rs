@@ -405,7 +405,9 @@ where
                 stop.store(true, Ordering::Relaxed);
             }
         };
-        let result = new_objects(objects, tips, hidden, &halt, &mut |job| {
+        let skip = |path: &[u8]| rules.skips(&String::from_utf8_lossy(path));
+        let skips = rules.skips_paths().then_some(&skip as &dyn Fn(&[u8]) -> bool);
+        let result = new_objects(objects, tips, hidden, skips, &halt, &mut |job| {
             if matches!(job, NewObject::Blob(_)) {
                 tally.named.fetch_add(1, Ordering::Relaxed);
             }

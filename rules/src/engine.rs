@@ -293,6 +293,20 @@ impl RuleSet {
         }
     }
 
+    /// Whether some global allowlist skips inputs by path alone (a project's `[paths] skip`,
+    /// a gitleaks `[allowlist] paths`): then the same content may be skipped at one path and
+    /// scanned at another, and a history walk must not let the first decide for the second.
+    pub fn skips_paths(&self) -> bool {
+        self.allowlists.iter().any(|a| a.paths_only() && a.paths.is_some())
+    }
+
+    /// Whether inputs at `path` are skipped whole (see [`RuleSet::skips_paths`]).
+    pub fn skips(&self, path: &str) -> bool {
+        self.allowlists
+            .iter()
+            .any(|a| a.paths_only() && a.paths.as_ref().is_some_and(|p| p.is_match(path)))
+    }
+
     /// Whether what an input yields is decided by its content alone: no rule applies to
     /// some paths only, and no rule is turned off by a path. (Global path allowlists skip
     /// whole inputs and so only ever remove findings.) Then an input scanned before its path
@@ -861,14 +875,8 @@ impl State {
         self.reset_input(self.allowance.0);
         self.binary = binary;
         self.cut_short = false;
-        if let Some(path) = source.path {
-            if set
-                .allowlists
-                .iter()
-                .any(|a| a.paths_only() && a.paths.as_ref().is_some_and(|p| p.is_match(path)))
-            {
-                return false;
-            }
+        if source.path.is_some_and(|path| set.skips(path)) {
+            return false;
         }
         for &r in &set.path_rules {
             let rule = &set.rules[r as usize];

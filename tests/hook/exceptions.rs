@@ -353,6 +353,35 @@ fn a_first_push_brings_no_project_config_of_its_own() -> TestResult {
     Ok(())
 }
 
+/// The project's skipped paths skip content only where it is skipped: the same blob at a
+/// skipped path (`vendor/`) and at a scanned one was walked once, at whichever path came
+/// first, and a blob an existing ref reached only at a skipped path counted as old when a
+/// push copied it elsewhere (found by the review of session 24).
+#[test]
+fn content_at_a_skipped_path_is_scanned_where_it_is_not_skipped() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.projectConfig", "true")?;
+    s.commit(".leakgate.toml", "[paths]\nskip = [\"vendor/**\"]\n", "project config")?;
+    assert!(push_main(&s)?.status.success());
+    let key = format!("token = \"{}\"\n", github_token(55));
+    std::fs::create_dir_all(s.work.join("app"))?;
+    std::fs::write(s.work.join("app/k.txt"), &key)?;
+    s.commit("vendor/k.txt", &key, "the same blob twice")?;
+    let out = push_main(&s)?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("app/k.txt"), "{}", stderr(&out));
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+
+    let other = format!("token = \"{}\"\n", github_token(56));
+    s.commit("vendor/lib/k.txt", &other, "vendored: skipped")?;
+    assert!(push_main(&s)?.status.success());
+    s.commit("src/k.txt", &other, "copied out of vendor/")?;
+    let out = push_main(&s)?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("src/k.txt"), "{}", stderr(&out));
+    Ok(())
+}
+
 /// A replace ref (`refs/replace/<id>`, which any pusher may push: the hook scans what it
 /// brings, and a `.leakgate.toml` holds no key) must not stand in for the protected branch's
 /// objects: git's object replacement applied to the hook's reads let a pushed commit replace

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use gix::ObjectId;
-use leakgate_hooks::{all_ref_tips, new_objects, NewObject, Objects};
+use leakgate_hooks::{all_ref_tips, new_objects, NewObject, Objects, SkipsPath};
 use proptest::prelude::*;
 
 mod dag;
@@ -17,6 +17,16 @@ use dag::*;
 /// What leakgate's walk hands out, with the quarantine (the hook) or without (the service and
 /// `scan --git`, where every object is in one store).
 fn ours(b: &Built, quarantine: bool) -> Res<BTreeSet<String>> {
+    ours_skipping(b, quarantine, None)
+}
+
+/// [`ours`] with the walk that skipped paths call for (trees known with their path, blobs at
+/// a skipped path left for another), here skipping `skipped`.
+fn ours_skipping(
+    b: &Built,
+    quarantine: bool,
+    skipped: Option<SkipsPath<'_>>,
+) -> Res<BTreeSet<String>> {
     let main = gix::open(&b.main)?;
     let hidden = all_ref_tips(&main)?;
     let objects = if quarantine {
@@ -28,7 +38,7 @@ fn ours(b: &Built, quarantine: bool) -> Res<BTreeSet<String>> {
     let tips: Vec<ObjectId> =
         b.tips.iter().map(|t| ObjectId::from_hex(t.as_bytes())).collect::<Result<_, _>>()?;
     let mut blobs = BTreeSet::new();
-    new_objects(&objects, &tips, &hidden, &|| false, &mut |o| {
+    new_objects(&objects, &tips, &hidden, skipped, &|| false, &mut |o| {
         if let NewObject::Blob(blob) = o {
             assert!(blobs.insert(blob.id.to_string()), "blob {} handed out twice", blob.id);
         }
@@ -67,6 +77,13 @@ fn check(dag: &Dag) -> Res<()> {
         if !missing.is_empty() || (!extra.is_empty() && !skew) {
             return Err(
                 format!("quarantine={quarantine}: missing {missing:?}, extra {extra:?}").into()
+            );
+        }
+        // The walk for skipped paths, skipping none, hands out the same blobs.
+        let by_path = ours_skipping(&built, quarantine, Some(&|_| false))?;
+        if by_path != got {
+            return Err(
+                format!("quarantine={quarantine}: by path {by_path:?}, by id {got:?}").into()
             );
         }
     }
@@ -198,7 +215,7 @@ fn issue_12_a_very_deep_tree_does_not_overflow_the_stack() -> Res<()> {
         .stack_size(128 << 10)
         .spawn(move || {
             let mut found = Vec::new();
-            let walked = new_objects(&objects, &[id], &[], &|| false, &mut |o| {
+            let walked = new_objects(&objects, &[id], &[], None, &|| false, &mut |o| {
                 if let NewObject::Blob(b) = o {
                     found.push((b.id, b.path.len()));
                 }
