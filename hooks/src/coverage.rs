@@ -294,6 +294,7 @@ impl Boundary<'_> {
             let mut stack: Vec<(ObjectId, Vec<u8>)> =
                 self.roots.iter().map(|&t| (t, Vec::new())).collect();
             let mut buf = Vec::new();
+            let (mut walked, mut repeats) = (HashSet::new(), 0usize);
             while let Some((tree, path)) = stack.pop() {
                 let first = match self.skips {
                     None => closure.insert(tree),
@@ -301,6 +302,12 @@ impl Boundary<'_> {
                 };
                 if !first {
                     continue;
+                }
+                if self.skips.is_some() && !walked.insert(tree) {
+                    repeats += 1;
+                    if repeats > MAX_REPEATS + 4 * walked.len() {
+                        return Err(too_many_paths(tree));
+                    }
                 }
                 let data = read(objects, tree, &mut buf)?;
                 let list = tree::entries(data.data, objects.hash_kind())
@@ -336,6 +343,32 @@ impl Boundary<'_> {
         }
         Ok(self.closure.as_ref().is_some_and(|c| c.contains(&id)))
     }
+}
+
+/// Walks of one tree at new paths allowed beyond four per tree walked (see
+/// [`Walker::walked`]); a tree reached at more paths is rejected as content.
+const MAX_REPEATS: usize = 50_000;
+
+fn too_many_paths(tree: ObjectId) -> HistoryError {
+    HistoryError::Object {
+        what: format!("tree {tree}"),
+        source: "reached at too many paths (trees that hold the same tree several times)".into(),
+    }
+}
+
+/// How a tree stands when the walk reaches it.
+enum Seen {
+    New,
+    /// Handled at another path, clean (or, without skips, handled at all).
+    Clean,
+    /// Handled at this path already, and not clean.
+    Again,
+}
+
+/// The walk's explicit stack: a tree to walk, or the end of one walked (with skips).
+enum Step {
+    Enter(Frame),
+    Leave(ObjectId),
 }
 
 struct Frame {
@@ -391,6 +424,9 @@ pub fn new_objects(
         objects,
         visited: HashSet::new(),
         trees_at: HashSet::new(),
+        walked: HashSet::new(),
+        repeats: 0,
+        open: Vec::new(),
         skips,
         boundary: Boundary {
             roots: old.trees.iter().map(|(t, _)| *t).collect(),
@@ -468,8 +504,19 @@ struct Walker<'a> {
     /// Trees and blobs already handled: walked, emitted, or excluded. With `skips`, blobs
     /// only (and not those met at a skipped path).
     visited: HashSet<ObjectId>,
-    /// With `skips`: trees already handled, with their path.
+    /// With `skips`: trees already handled, with their path. A tree walked at a path where
+    /// nothing under it was skipped or left out as old is *clean*: it goes into `visited`,
+    /// and is never walked again, at any path (it can yield nothing new anywhere).
     trees_at: HashSet<(ObjectId, Vec<u8>)>,
+    /// With `skips`: trees walked at least once, and walks of one again at another path.
+    /// Trees that hold the same tree twice (`a` and `b` both naming the tree below, forty
+    /// levels deep) reach it at 2^40 paths: past [`MAX_REPEATS`] the push is rejected as
+    /// content (found by the review of session 24: a 1 KB push spent the 4 s budget).
+    walked: HashSet<ObjectId>,
+    repeats: usize,
+    /// With `skips`: for each tree being walked (outermost first), whether something under
+    /// it was skipped or left out, so that it is not clean.
+    open: Vec<bool>,
     /// The paths the scan skips whole, when some are (see [`new_objects`]).
     skips: Option<SkipsPath<'a>>,
     boundary: Boundary<'a>,
@@ -514,11 +561,21 @@ impl Walker<'_> {
         self.boundary.contains(self.objects, id, tree_path)
     }
 
-    /// Marks a tree handled at `path`; false when it already was.
-    fn first_visit(&mut self, tree: ObjectId, path: &[u8]) -> bool {
+    /// Marks a tree handled at `path`.
+    fn first_visit(&mut self, tree: ObjectId, path: &[u8]) -> Seen {
         match self.skips {
-            None => self.visited.insert(tree),
-            Some(_) => self.trees_at.insert((tree, path.to_vec())),
+            None if self.visited.insert(tree) => Seen::New,
+            None => Seen::Clean,
+            Some(_) if self.visited.contains(&tree) => Seen::Clean,
+            Some(_) if self.trees_at.insert((tree, path.to_vec())) => Seen::New,
+            Some(_) => Seen::Again,
+        }
+    }
+
+    /// Something under the tree being walked was skipped or left out: it is not clean.
+    fn not_clean(&mut self) {
+        if let Some(top) = self.open.last_mut() {
+            *top = true;
         }
     }
 
@@ -534,18 +591,46 @@ impl Walker<'_> {
         emit: &mut dyn FnMut(NewObject),
     ) -> Result<bool, HistoryError> {
         let hash = self.objects.hash_kind();
-        let mut stack = vec![root];
+        let mut stack = vec![Step::Enter(root)];
         let mut data = Vec::new();
-        while let Some(frame) = stack.pop() {
-            if !self.first_visit(frame.tree, &frame.path) {
-                continue;
+        self.open.clear();
+        while let Some(step) = stack.pop() {
+            let frame = match step {
+                Step::Enter(frame) => frame,
+                Step::Leave(tree) => {
+                    if self.open.pop() == Some(false) {
+                        self.visited.insert(tree);
+                    } else {
+                        self.not_clean();
+                    }
+                    continue;
+                }
+            };
+            match self.first_visit(frame.tree, &frame.path) {
+                Seen::New => {}
+                Seen::Clean => continue,
+                Seen::Again => {
+                    self.not_clean();
+                    continue;
+                }
             }
             let edge_same = frame.parents.iter().any(|(p, edge)| *edge && *p == Some(frame.tree));
             if self.excluded(frame.tree, Some(&frame.path), edge_same)? {
+                self.not_clean();
                 continue;
             }
             if stop() {
                 return Ok(false);
+            }
+            if self.skips.is_some() {
+                if !self.walked.insert(frame.tree) {
+                    self.repeats += 1;
+                    if self.repeats > MAX_REPEATS + 4 * self.walked.len() {
+                        return Err(too_many_paths(frame.tree));
+                    }
+                }
+                stack.push(Step::Leave(frame.tree));
+                self.open.push(false);
             }
             let kind = self
                 .objects
@@ -595,8 +680,8 @@ impl Walker<'_> {
                     };
                 }
                 let is_tree = kind == EntryKind::Tree;
-                if (self.skips.is_none() || !is_tree) && self.visited.contains(&id) {
-                    // Handled already: walked, handed out or excluded.
+                if self.visited.contains(&id) {
+                    // Handled already: walked (clean, with skips), handed out or excluded.
                     continue;
                 }
                 let mut path = frame.path.clone();
@@ -604,6 +689,11 @@ impl Walker<'_> {
                     path.push(b'/');
                 }
                 path.extend_from_slice(entry.name);
+                if is_tree && self.skips.is_some() && self.trees_at.contains(&(id, path.clone())) {
+                    // Walked at this very path, and not clean.
+                    self.not_clean();
+                    continue;
+                }
                 let at_parents: Vec<(Option<ObjectId>, bool)> = parent_lists
                     .iter()
                     .map(|(l, sorted, edge)| {
@@ -611,12 +701,13 @@ impl Walker<'_> {
                     })
                     .collect();
                 if is_tree {
-                    stack.push(Frame { tree: id, path, parents: at_parents });
+                    stack.push(Step::Enter(Frame { tree: id, path, parents: at_parents }));
                     continue;
                 }
                 if self.skips.is_some_and(|skips| skips(&path)) {
                     // Not scanned here, and not handled: the same blob at a path that is not
                     // skipped is handed out there.
+                    self.not_clean();
                     continue;
                 }
                 self.visited.insert(id);

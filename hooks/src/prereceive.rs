@@ -536,7 +536,10 @@ fn scan_push(ctx: &HookContext<'_>, input: &[u8]) -> Result<Scanned, Fault> {
         |warning| tracing::warn!("{warning}"),
     )
     .map_err(|e| match e {
-        HistoryError::Object { .. } => Fault::Content(e.to_string()),
+        HistoryError::Object { .. } => Fault::Content(match std::error::Error::source(&e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        }),
         other => server(other),
     })?;
     if stats.unreadable > 0 {

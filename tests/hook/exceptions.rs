@@ -3,6 +3,7 @@
 
 use std::process::Output;
 
+use crate::gate::git_stdin;
 use crate::{git, github_token, leakgate, stderr, Res, Server, TestResult};
 
 /// A server whose hook keeps exceptions in a SQLite database next to the repository and names
@@ -379,6 +380,39 @@ fn content_at_a_skipped_path_is_scanned_where_it_is_not_skipped() -> TestResult 
     let out = push_main(&s)?;
     assert!(!out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("src/k.txt"), "{}", stderr(&out));
+    Ok(())
+}
+
+/// With skipped paths trees are walked per path: a tree that holds the same tree twice, forty
+/// levels deep (1 KB), reaches its bottom at 2^40 paths. Such a push is rejected as content,
+/// whatever the server accepts of incomplete scans; before, it spent the time budget, and
+/// `acceptIncomplete` let a key pushed with it through (review of session 24).
+#[test]
+fn a_tree_bomb_with_skipped_paths_is_rejected_not_timed_out() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.projectConfig", "true")?;
+    s.config("leakgate.acceptIncomplete", "true")?;
+    s.commit(".leakgate.toml", "[paths]\nskip = [\"vendor/**\"]\n", "project config")?;
+    assert!(push_main(&s)?.status.success());
+    let blob = git_stdin(&s.work, &["hash-object", "-w", "--stdin"], b"leaf\n")?;
+    let mut tree =
+        git_stdin(&s.work, &["mktree"], format!("100644 blob {blob}\tleaf\n").as_bytes())?;
+    for _ in 0..40 {
+        let entries = format!("040000 tree {tree}\ta\n040000 tree {tree}\tb\n");
+        tree = git_stdin(&s.work, &["mktree"], entries.as_bytes())?;
+    }
+    let root = git(&s.work, &["rev-parse", "HEAD^{tree}"])?;
+    let listing = git(&s.work, &["ls-tree", &root])?;
+    // Under the skipped directory: every leaf is skipped, so no tree is clean.
+    let entries = format!("{listing}\n040000 tree {tree}\tvendor\n");
+    let with_bomb = git_stdin(&s.work, &["mktree"], entries.as_bytes())?;
+    let commit = git(&s.work, &["commit-tree", &with_bomb, "-p", "HEAD", "-m", "bomb"])?;
+    // Never checked out: 2^40 files.
+    git(&s.work, &["reset", "-q", "--soft", &commit])?;
+    s.commit("app/key.txt", format!("{}\n", github_token(57)), "key")?;
+    let out = push_main(&s)?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("too many paths"), "{}", stderr(&out));
     Ok(())
 }
 

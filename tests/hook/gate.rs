@@ -13,7 +13,7 @@ fn audit(s: &Server) -> String {
     std::fs::read_to_string(s.bare.join("leakgate/audit.jsonl")).unwrap_or_default()
 }
 
-fn git_stdin(dir: &std::path::Path, args: &[&str], input: &[u8]) -> Res<String> {
+pub(crate) fn git_stdin(dir: &std::path::Path, args: &[&str], input: &[u8]) -> Res<String> {
     let mut child = git_in(dir, args).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
     child.stdin.take().ok_or("stdin")?.write_all(input)?;
     let out = child.wait_with_output()?;
