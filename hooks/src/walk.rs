@@ -321,11 +321,14 @@ where
     let objects = &objects;
     let ledger = (!packs.is_empty()).then(Ledger::default);
     let pathless = rules.path_independent();
+    let yields = Yields::default();
     let worker = Worker {
         objects: objects.clone(),
         scanner: rules.scanner(options.scan),
         buf: Vec::new(),
         options,
+        // A blob's yield stands for its children's parent only when paths change nothing.
+        yields: (rules.path_independent() && !rules.skips_paths()).then_some(&yields),
     };
     let halt = || {
         if stop.load(Ordering::Relaxed) || expired() {
@@ -529,6 +532,24 @@ pub(crate) struct Worker<'r, 'o> {
     pub(crate) scanner: leakgate_rules::Scanner<'r>,
     buf: Vec<u8>,
     options: &'o WalkOptions,
+    /// What blobs with findings yielded, shared by the workers (see [`emitter`]).
+    yields: Option<&'o Yields>,
+}
+
+/// The secrets each blob with matches yielded, by blob: the next version of a file asks what
+/// its parent yielded, and without this its parent would be scanned again (a test fixture
+/// holding a key, changed in hundreds of commits, cost `scan --git` 5% on rust-lang/cargo).
+#[derive(Default)]
+pub(crate) struct Yields(Mutex<std::collections::HashMap<ObjectId, Vec<leakgate_rules::Secret>>>);
+
+impl Yields {
+    fn get(&self, id: &ObjectId) -> Option<Vec<leakgate_rules::Secret>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(id).cloned()
+    }
+
+    fn put(&self, id: ObjectId, secrets: Vec<leakgate_rules::Secret>) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, secrets);
+    }
 }
 
 impl<'r> Worker<'r, '_> {
@@ -566,7 +587,7 @@ impl<'r> Worker<'r, '_> {
             let stdout = child.stdout.take().ok_or("git cat-file has no stdout")?;
             let path = String::from_utf8_lossy(&blob.path).into_owned();
             let rules = self.scanner.rule_set();
-            let emit = emitter(&self.objects, self.options, rules, blob, &path, sink);
+            let emit = emitter(&self.objects, self.options, None, rules, blob, &path, sink);
             let outcome =
                 self.scanner.scan_reader(stdout.take(size), Source { path: Some(&path) }, emit);
             let _ = child.kill();
@@ -617,8 +638,14 @@ impl<'r> Worker<'r, '_> {
     ) -> Outcome {
         let path = String::from_utf8_lossy(&blob.path).into_owned();
         let rules = self.scanner.rule_set();
-        let emit = emitter(&self.objects, self.options, rules, blob, &path, sink);
-        self.scanner.scan_bytes_given(data, hits, Source { path: Some(&path) }, emit)
+        let mut found = Vec::new();
+        let cache = self.yields.map(|yields| (yields, &mut found));
+        let emit = emitter(&self.objects, self.options, cache, rules, blob, &path, sink);
+        let outcome = self.scanner.scan_bytes_given(data, hits, Source { path: Some(&path) }, emit);
+        if let Some(yields) = self.yields.filter(|_| !found.is_empty()) {
+            yields.put(blob.id, found);
+        }
+        outcome
     }
 }
 
@@ -632,45 +659,60 @@ impl<'r> Worker<'r, '_> {
 fn emitter<'a, 'r: 'a, F: Fn(HistoryFinding<'_>)>(
     objects: &'a Objects,
     options: &'a WalkOptions,
+    mut cache: Option<(&'a Yields, &'a mut Vec<leakgate_rules::Secret>)>,
     rules: &'r RuleSet,
     blob: &'a NewBlob,
     path: &'a str,
     sink: &'a F,
 ) -> impl FnMut(Match<'r>) + 'a {
-    let mut parent: Option<Vec<leakgate_rules::Secret>> = None;
+    // The parent's bytes, read on the first finding, and what they yield, scanned only
+    // when a finding's secret is among those bytes (the common case of a key just added
+    // costs no scan).
+    type Yielded = Option<Vec<leakgate_rules::Secret>>;
+    let mut parent: Option<(Option<ObjectId>, Vec<u8>, Yielded)> = None;
     move |found: Match<'r>| {
+        // What this blob yields, for its children (see `Yields`).
+        if let Some((_, here)) = cache.as_mut() {
+            here.push(found.secret.clone());
+        }
+        let yields = cache.as_ref().map(|(yields, _)| *yields);
         if blob.parent_blob != ParentBlob::None {
-            let held = parent.get_or_insert_with(|| parent_secrets(objects, options, rules, blob));
-            if held.contains(&found.secret) {
-                return;
+            let (id, bytes, yielded) = parent.get_or_insert_with(|| {
+                let id = blob.parent_blob.resolve(objects, &blob.path);
+                (id, id.map(|id| parent_bytes(objects, options, id)).unwrap_or_default(), None)
+            });
+            if memchr::memmem::find(bytes, found.secret.expose()).is_some() {
+                let id = *id;
+                let yielded = yielded.get_or_insert_with(|| {
+                    // Scanned already as a blob of its own (paths changing nothing).
+                    if let Some(known) = yields.zip(id).and_then(|(yields, id)| yields.get(&id)) {
+                        return known;
+                    }
+                    let path = String::from_utf8_lossy(&blob.path);
+                    let mut secrets = Vec::new();
+                    let source = Source { path: Some(&path) };
+                    rules.scanner(options.scan).scan_bytes(bytes, source, |m| {
+                        secrets.push(m.secret);
+                    });
+                    secrets
+                });
+                if yielded.contains(&found.secret) {
+                    return;
+                }
             }
         }
         sink(HistoryFinding { found, path: path.to_owned(), commit: blob.commit, blob: blob.id });
     }
 }
 
-/// The secrets the first parent's version of `blob`'s file yields, scanned at the same path
-/// with the same options. None for a parent too large to read whole: the findings stand.
-fn parent_secrets(
-    objects: &Objects,
-    options: &WalkOptions,
-    rules: &RuleSet,
-    blob: &NewBlob,
-) -> Vec<leakgate_rules::Secret> {
-    let Some(parent_blob) = blob.parent_blob.resolve(objects, &blob.path) else {
-        return Vec::new();
-    };
+/// The first parent's version of a file; empty when it is too large to read whole (the
+/// findings then stand).
+fn parent_bytes(objects: &Objects, options: &WalkOptions, parent_blob: ObjectId) -> Vec<u8> {
     if objects.size(&parent_blob).is_none_or(|s| s > options.stream_above) {
         return Vec::new();
     }
     let mut buf = Vec::new();
-    let Ok(data) = objects.find(&parent_blob, &mut buf) else { return Vec::new() };
-    let path = String::from_utf8_lossy(&blob.path);
-    let mut secrets = Vec::new();
-    rules.scanner(options.scan).scan_bytes(data.data, Source { path: Some(&path) }, |m| {
-        secrets.push(m.secret);
-    });
-    secrets
+    objects.find(&parent_blob, &mut buf).map(|d| d.data.to_vec()).unwrap_or_default()
 }
 
 #[cfg(test)]
