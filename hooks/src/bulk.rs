@@ -45,6 +45,8 @@ enum Slot {
     Named(Box<NewObject>),
     /// Decoded and scanned without a path before the walk named it.
     Scanned { outcome: Outcome, flagged: bool },
+    /// Named after its scan without a path found nothing: nothing at any path either.
+    Clean,
     /// Named and scanned with its path (or handed back to be).
     Done,
 }
@@ -64,7 +66,8 @@ impl Ledger {
 
     /// The walk names a new blob or commit (a tag is returned at once, to be read by id).
     /// Returns it when it must be read by id and scanned now: the traversal scanned it without
-    /// a path and found something.
+    /// a path and found something, or the walk named it before, at a path of another class
+    /// (see [`crate::coverage::PathClasses`]), and this name needs a scan of its own.
     pub(crate) fn name(&self, job: NewObject, tally: &Progress) -> Option<NewObject> {
         let id = match &job {
             NewObject::Blob(blob) => blob.id,
@@ -82,12 +85,19 @@ impl Ledger {
                 Slot::Scanned { flagged: true, .. } => Some(job),
                 Slot::Scanned { outcome, flagged: false } => {
                     tally.record(outcome, message, false);
+                    *slot.get_mut() = Slot::Clean;
                     None
                 }
-                // The walk names each blob once; keep what is there.
+                Slot::Clean => {
+                    *slot.get_mut() = Slot::Clean;
+                    None
+                }
+                // Named again at a path of another class (once per class: the walk decides):
+                // the first name stays for the traversal, this one is read by id. Until
+                // session 25 it was dropped, and the blob scanned at its first path only.
                 kept @ (Slot::Named(_) | Slot::Done) => {
                     *slot.get_mut() = kept;
-                    None
+                    Some(job)
                 }
             },
         }

@@ -270,24 +270,29 @@ fn commits(
 }
 
 /// Everything reachable from the boundary, built only when a shortcut cannot decide. When
-/// paths are skipped, trees are known with their path, and a blob is known only if it is
-/// reached at a path that is not skipped (at a skipped one it was never scanned).
+/// paths matter, trees are known with their path, and a blob with the class of the path it is
+/// reached at (at a skipped path it was never scanned, and is not known).
 struct Boundary<'a> {
     roots: Vec<ObjectId>,
     blobs: Vec<ObjectId>,
-    skips: Option<SkipsPath<'a>>,
+    paths: Option<PathClasses<'a>>,
+    /// Trees, and blobs reached at a [`NEUTRAL`] path.
     closure: Option<HashSet<ObjectId>>,
-    /// With `skips`: the boundary's trees, with their path.
+    /// With `paths`: blobs reached at a path of another class, with that class.
+    classed: HashSet<(ObjectId, Class)>,
+    /// With `paths`: the boundary's trees, with their path.
     trees_at: HashSet<(ObjectId, Vec<u8>)>,
 }
 
 impl Boundary<'_> {
-    /// Whether the boundary reaches `id` (a tree: at `tree_path`, when paths are skipped).
+    /// Whether the boundary reaches `id`: a tree at `tree_path` (when paths matter), or a
+    /// blob at a path of class `class`.
     fn contains(
         &mut self,
         objects: &Objects,
         id: ObjectId,
         tree_path: Option<&[u8]>,
+        class: Class,
     ) -> Result<bool, HistoryError> {
         if self.closure.is_none() {
             let mut closure: HashSet<ObjectId> = self.blobs.iter().copied().collect();
@@ -296,14 +301,14 @@ impl Boundary<'_> {
             let mut buf = Vec::new();
             let (mut walked, mut repeats) = (HashSet::new(), 0usize);
             while let Some((tree, path)) = stack.pop() {
-                let first = match self.skips {
+                let first = match self.paths {
                     None => closure.insert(tree),
                     Some(_) => self.trees_at.insert((tree, path.clone())),
                 };
                 if !first {
                     continue;
                 }
-                if self.skips.is_some() && !walked.insert(tree) {
+                if self.paths.is_some() && !walked.insert(tree) {
                     repeats += 1;
                     if repeats > MAX_REPEATS + 4 * walked.len() {
                         return Err(too_many_paths(tree));
@@ -323,23 +328,30 @@ impl Boundary<'_> {
                     };
                     match entry.kind {
                         EntryKind::Tree => {
-                            let child = if self.skips.is_some() { at() } else { Vec::new() };
+                            let child = if self.paths.is_some() { at() } else { Vec::new() };
                             stack.push((entry.oid(), child));
                         }
                         EntryKind::Gitlink => {}
-                        _ => {
-                            if !self.skips.is_some_and(|skips| skips(&at())) {
+                        _ => match self.paths.map_or(NEUTRAL, |paths| (paths.class)(&at())) {
+                            SKIPPED => {}
+                            NEUTRAL => {
                                 closure.insert(entry.oid());
                             }
-                        }
+                            class => {
+                                self.classed.insert((entry.oid(), class));
+                            }
+                        },
                     }
                 }
             }
             tracing::debug!(objects = closure.len(), "walked the boundary's trees");
             self.closure = Some(closure);
         }
-        if let (Some(_), Some(path)) = (self.skips, tree_path) {
+        if let (Some(_), Some(path)) = (self.paths, tree_path) {
             return Ok(self.trees_at.contains(&(id, path.to_vec())));
+        }
+        if class != NEUTRAL {
+            return Ok(self.classed.contains(&(id, class)));
         }
         Ok(self.closure.as_ref().is_some_and(|c| c.contains(&id)))
     }
@@ -359,13 +371,13 @@ fn too_many_paths(tree: ObjectId) -> HistoryError {
 /// How a tree stands when the walk reaches it.
 enum Seen {
     New,
-    /// Handled at another path, clean (or, without skips, handled at all).
+    /// Handled at another path, clean (or, when paths do not matter, handled at all).
     Clean,
     /// Handled at this path already, and not clean.
     Again,
 }
 
-/// The walk's explicit stack: a tree to walk, or the end of one walked (with skips).
+/// The walk's explicit stack: a tree to walk, or the end of one walked (with paths).
 enum Step {
     Enter(Frame),
     Leave(ObjectId),
@@ -379,20 +391,40 @@ struct Frame {
     parents: Vec<(Option<ObjectId>, bool)>,
 }
 
-/// Whether the scan skips a path whole (see [`new_objects`]).
-pub type SkipsPath<'a> = &'a dyn Fn(&[u8]) -> bool;
+/// A path's class: what the scan of a blob yields depends on the class of its path only
+/// (see [`PathClasses`]).
+pub type Class = u32;
+/// The class of a path where no path condition holds (most paths).
+pub const NEUTRAL: Class = 0;
+/// The class of a path whose content the scan skips whole.
+pub const SKIPPED: Class = Class::MAX;
+
+/// How paths bear on the scan of a blob (see [`new_objects`]), when they do.
+#[derive(Clone, Copy)]
+pub struct PathClasses<'a> {
+    /// The class of a path: [`SKIPPED`], [`NEUTRAL`], or another class. Two paths of one
+    /// class yield the same from any content.
+    pub class: &'a dyn Fn(&[u8]) -> Class,
+    /// Whether every path is [`NEUTRAL`] or [`SKIPPED`] (a project's `[paths] skip`, and no
+    /// other path condition): then a tree walked where nothing under it was skipped yields
+    /// nothing new at any other path.
+    pub skips_only: bool,
+}
 
 /// Walks what `tips` add over `hidden` and hands each new blob, commit and tag to `emit`, each
 /// object once. `tips` and `hidden` may name commits, tags, trees or blobs. `stop` is polled
 /// between trees; when it says so the walk ends early and [`Walked::stopped`] is set.
 ///
-/// `skips` says which paths the scan skips whole ([`leakgate_rules::RuleSet::skips`]), when
-/// some are. Then a blob is handed out at its first path that is not skipped, and counts as
-/// old only if an existing ref reaches it at such a path; trees are walked once per path, not
-/// once per id. Otherwise the same content at a skipped path (`vendor/k.txt`) and at a scanned
-/// one (`app/k.txt`), in one push or across two, was walked once, at whichever path came
-/// first, or taken as old because a ref reached it where it was skipped (found by the review
-/// of session 24).
+/// `paths` says how paths bear on the scan, when they do: which paths it skips whole
+/// ([`leakgate_rules::RuleSet::skips`]), and which hold a rule's path condition
+/// ([`leakgate_rules::RuleSet::path_class`]). Then a blob is handed out once per class of the
+/// paths it is met at (never at a skipped path), and counts as old only if an existing ref
+/// reaches it at a path of that class; trees are walked once per path, not once per id.
+/// Otherwise the same content at a skipped path (`vendor/k.txt`) and at a scanned one
+/// (`app/k.txt`), in one push or across two, was walked once, at whichever path came first, or
+/// taken as old because a ref reached it where it was skipped (found by the review of session
+/// 24); and a rule's allowlist of `tests/**` let a key through at `app/` when the same blob
+/// was also at `tests/` (session 25).
 ///
 /// # Errors
 ///
@@ -401,7 +433,7 @@ pub fn new_objects(
     objects: &Objects,
     tips: &[ObjectId],
     hidden: &[ObjectId],
-    skips: Option<SkipsPath<'_>>,
+    paths: Option<PathClasses<'_>>,
     stop: &dyn Fn() -> bool,
     emit: &mut dyn FnMut(NewObject),
 ) -> Result<Walked, HistoryError> {
@@ -427,12 +459,14 @@ pub fn new_objects(
         walked: HashSet::new(),
         repeats: 0,
         open: Vec::new(),
-        skips,
+        paths,
+        classed: HashSet::new(),
         boundary: Boundary {
             roots: old.trees.iter().map(|(t, _)| *t).collect(),
             blobs: old.blobs.iter().map(|(b, _)| *b).collect(),
-            skips,
+            paths,
             closure: None,
+            classed: HashSet::new(),
             trees_at: HashSet::new(),
         },
         buf: Vec::new(),
@@ -484,7 +518,7 @@ pub fn new_objects(
             }
         }
         for &(blob, tip) in &new.blobs {
-            if walker.visited.insert(blob) && !walker.excluded(blob, None, false)? {
+            if walker.visited.insert(blob) && !walker.excluded(blob, None, NEUTRAL, false)? {
                 let blob = NewBlob {
                     id: blob,
                     path: Vec::new(),
@@ -501,24 +535,28 @@ pub fn new_objects(
 
 struct Walker<'a> {
     objects: &'a Objects,
-    /// Trees and blobs already handled: walked, emitted, or excluded. With `skips`, blobs
-    /// only (and not those met at a skipped path).
+    /// Trees and blobs already handled: walked, emitted, or excluded. With `paths`, blobs
+    /// met at a [`NEUTRAL`] path, and clean trees.
     visited: HashSet<ObjectId>,
-    /// With `skips`: trees already handled, with their path. A tree walked at a path where
-    /// nothing under it was skipped or left out as old is *clean*: it goes into `visited`,
-    /// and is never walked again, at any path (it can yield nothing new anywhere).
+    /// With `paths`: blobs handled at a path of another class, with that class.
+    classed: HashSet<(ObjectId, Class)>,
+    /// With `paths`: trees already handled, with their path. When every path is neutral or
+    /// skipped, a tree walked at a path where nothing under it was skipped or left out as old
+    /// is *clean*: it goes into `visited`, and is never walked again, at any path (it can
+    /// yield nothing new anywhere). With other path conditions no tree is clean: the same
+    /// tree elsewhere may put its blobs in other classes.
     trees_at: HashSet<(ObjectId, Vec<u8>)>,
-    /// With `skips`: trees walked at least once, and walks of one again at another path.
+    /// With `paths`: trees walked at least once, and walks of one again at another path.
     /// Trees that hold the same tree twice (`a` and `b` both naming the tree below, forty
     /// levels deep) reach it at 2^40 paths: past [`MAX_REPEATS`] the push is rejected as
     /// content (found by the review of session 24: a 1 KB push spent the 4 s budget).
     walked: HashSet<ObjectId>,
     repeats: usize,
-    /// With `skips`: for each tree being walked (outermost first), whether something under
+    /// With `paths`: for each tree being walked (outermost first), whether something under
     /// it was skipped or left out, so that it is not clean.
     open: Vec<bool>,
-    /// The paths the scan skips whole, when some are (see [`new_objects`]).
-    skips: Option<SkipsPath<'a>>,
+    /// How paths bear on the scan, when they do (see [`new_objects`]).
+    paths: Option<PathClasses<'a>>,
     boundary: Boundary<'a>,
     buf: Vec<u8>,
     /// Each commit's root tree, once read: a commit is asked for it again as the parent of
@@ -540,12 +578,14 @@ impl Walker<'_> {
         Ok(tree)
     }
 
-    /// Whether `id` is reachable from the boundary (a tree: at `tree_path`, when paths are
-    /// skipped). `same_path_edge`: an edge parent has this very id at the same path.
+    /// Whether `id` is reachable from the boundary (a tree: at `tree_path`, when paths
+    /// matter; a blob: at a path of class `class`). `same_path_edge`: an edge parent has this
+    /// very id at the same path.
     fn excluded(
         &mut self,
         id: ObjectId,
         tree_path: Option<&[u8]>,
+        class: Class,
         same_path_edge: bool,
     ) -> Result<bool, HistoryError> {
         if same_path_edge {
@@ -558,12 +598,12 @@ impl Walker<'_> {
             // Only in the quarantine: no existing ref can reach it.
             return Ok(false);
         }
-        self.boundary.contains(self.objects, id, tree_path)
+        self.boundary.contains(self.objects, id, tree_path, class)
     }
 
     /// Marks a tree handled at `path`.
     fn first_visit(&mut self, tree: ObjectId, path: &[u8]) -> Seen {
-        match self.skips {
+        match self.paths {
             None if self.visited.insert(tree) => Seen::New,
             None => Seen::Clean,
             Some(_) if self.visited.contains(&tree) => Seen::Clean,
@@ -598,7 +638,8 @@ impl Walker<'_> {
             let frame = match step {
                 Step::Enter(frame) => frame,
                 Step::Leave(tree) => {
-                    if self.open.pop() == Some(false) {
+                    let clean = self.paths.is_some_and(|p| p.skips_only);
+                    if self.open.pop() == Some(false) && clean {
                         self.visited.insert(tree);
                     } else {
                         self.not_clean();
@@ -615,14 +656,14 @@ impl Walker<'_> {
                 }
             }
             let edge_same = frame.parents.iter().any(|(p, edge)| *edge && *p == Some(frame.tree));
-            if self.excluded(frame.tree, Some(&frame.path), edge_same)? {
+            if self.excluded(frame.tree, Some(&frame.path), NEUTRAL, edge_same)? {
                 self.not_clean();
                 continue;
             }
             if stop() {
                 return Ok(false);
             }
-            if self.skips.is_some() {
+            if self.paths.is_some() {
                 if !self.walked.insert(frame.tree) {
                     self.repeats += 1;
                     if self.repeats > MAX_REPEATS + 4 * self.walked.len() {
@@ -680,8 +721,11 @@ impl Walker<'_> {
                     };
                 }
                 let is_tree = kind == EntryKind::Tree;
-                if self.visited.contains(&id) {
-                    // Handled already: walked (clean, with skips), handed out or excluded.
+                // A blob handled at a neutral path is handled at every path when every path
+                // is neutral or skipped; with other path conditions its class here decides.
+                let by_id = is_tree || self.paths.is_none_or(|p| p.skips_only);
+                if by_id && self.visited.contains(&id) {
+                    // Handled already: walked (clean, with paths), handed out or excluded.
                     continue;
                 }
                 let mut path = frame.path.clone();
@@ -689,9 +733,30 @@ impl Walker<'_> {
                     path.push(b'/');
                 }
                 path.extend_from_slice(entry.name);
-                if is_tree && self.skips.is_some() && self.trees_at.contains(&(id, path.clone())) {
+                if is_tree && self.paths.is_some() && self.trees_at.contains(&(id, path.clone())) {
                     // Walked at this very path, and not clean.
                     self.not_clean();
+                    continue;
+                }
+                let class = match self.paths {
+                    Some(paths) if !is_tree => (paths.class)(&path),
+                    _ => NEUTRAL,
+                };
+                if class == SKIPPED {
+                    // Not scanned here, and not handled: the same blob at a path that is not
+                    // skipped is handed out there.
+                    self.not_clean();
+                    continue;
+                }
+                let first = match class {
+                    _ if is_tree => true,
+                    NEUTRAL => self.visited.insert(id),
+                    _ => {
+                        self.not_clean();
+                        self.classed.insert((id, class))
+                    }
+                };
+                if !first {
                     continue;
                 }
                 let at_parents: Vec<(Option<ObjectId>, bool)> = parent_lists
@@ -704,15 +769,8 @@ impl Walker<'_> {
                     stack.push(Step::Enter(Frame { tree: id, path, parents: at_parents }));
                     continue;
                 }
-                if self.skips.is_some_and(|skips| skips(&path)) {
-                    // Not scanned here, and not handled: the same blob at a path that is not
-                    // skipped is handed out there.
-                    self.not_clean();
-                    continue;
-                }
-                self.visited.insert(id);
                 let edge_same = at_parents.iter().any(|(p, edge)| *edge && *p == Some(id));
-                if self.excluded(id, None, edge_same)? {
+                if self.excluded(id, None, class, edge_same)? {
                     continue;
                 }
                 let parent_blob = match first_parent {

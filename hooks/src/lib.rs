@@ -19,7 +19,9 @@ mod tree;
 mod walk;
 
 pub use config::{BypassMode, HookConfig, HookSettings, InlineAllow, Mode, SettingError};
-pub use coverage::{new_objects, NewBlob, NewObject, ParentBlob, SkipsPath, Walked};
+pub use coverage::{
+    new_objects, Class, NewBlob, NewObject, ParentBlob, PathClasses, Walked, NEUTRAL, SKIPPED,
+};
 pub use install::{
     enable_push_options_system, install_global, install_repo, script, Flavor, InstallError, MARKER,
 };

@@ -60,10 +60,7 @@ impl WaiverView {
     /// Whether it names `path` (a malformed glob names nothing).
     pub fn covers(&self, path: &str) -> bool {
         let Some(glob) = &self.path_glob else { return true };
-        globset::GlobBuilder::new(glob)
-            .literal_separator(true)
-            .build()
-            .is_ok_and(|g| g.compile_matcher().is_match(path))
+        waiver_glob(glob).is_ok_and(|g| g.is_match(path))
     }
 }
 
@@ -340,7 +337,12 @@ pub fn pre_receive(ctx: &HookContext<'_>, input: &[u8], recorder: &dyn Recorder)
     if config.mode == Mode::Off {
         return Verdict::pass(Vec::new());
     }
-    match scan_push(ctx, input) {
+    // The waivers are read once, before the scan: a waiver for some paths only is a path
+    // condition of the walk (a blob is reported at each class of path it is met at), and the
+    // verdict applies the very list the walk was given.
+    let once = ReadOnce { inner: ctx.exceptions, waivers: std::cell::OnceCell::new() };
+    let ctx = &HookContext { exceptions: &once, ..*ctx };
+    match scan_push(ctx, input, scoped_waivers(ctx)) {
         Ok(scanned) if scanned.complete && scanned.cut_short == 0 => decide(ctx, scanned, recorder),
         Ok(scanned) => {
             let why = if scanned.complete {
@@ -496,7 +498,55 @@ fn server<E: std::fmt::Display>(e: E) -> Fault {
     Fault::Server(e.to_string())
 }
 
-fn scan_push(ctx: &HookContext<'_>, input: &[u8]) -> Result<Scanned, Fault> {
+/// The paths of the waivers in force that cover some paths only. Until session 25 the walk
+/// handed a blob out at its first path, or took it as old because a ref reached it at any
+/// path: a key waived under `tests/` was let through at `app/` in the same blob.
+fn scoped_waivers(ctx: &HookContext<'_>) -> Vec<globset::GlobMatcher> {
+    // Unreadable waivers are reported, and none applied, when the verdict is made.
+    let Ok(waivers) = ctx.exceptions.waivers(&ctx.git_dir.display().to_string()) else {
+        return Vec::new();
+    };
+    let mut globs: Vec<&str> =
+        waivers.iter().filter(|w| !w.expired).filter_map(|w| w.path_glob.as_deref()).collect();
+    globs.sort_unstable();
+    globs.dedup();
+    globs.into_iter().filter_map(|glob| waiver_glob(glob).ok()).collect()
+}
+
+/// A push's exceptions with its waivers read once (see [`pre_receive`]).
+struct ReadOnce<'a> {
+    inner: &'a dyn Exceptions,
+    waivers: std::cell::OnceCell<Result<Vec<WaiverView>, String>>,
+}
+
+impl Exceptions for ReadOnce<'_> {
+    fn waivers(&self, repo: &str) -> Result<Vec<WaiverView>, String> {
+        self.waivers.get_or_init(|| self.inner.waivers(repo)).clone()
+    }
+    fn waivers_used(&self, ids: &[i64]) -> Result<(), String> {
+        self.inner.waivers_used(ids)
+    }
+    fn open_request(&self, request: &RequestToOpen) -> Result<(i64, bool), String> {
+        self.inner.open_request(request)
+    }
+    fn request(&self, id: i64) -> Result<Option<RequestView>, String> {
+        self.inner.request(id)
+    }
+    fn request_used(&self, id: i64) -> Result<(), String> {
+        self.inner.request_used(id)
+    }
+}
+
+/// A waiver's path glob as [`WaiverView::covers`] reads it.
+fn waiver_glob(glob: &str) -> Result<globset::GlobMatcher, globset::Error> {
+    Ok(globset::GlobBuilder::new(glob).literal_separator(true).build()?.compile_matcher())
+}
+
+fn scan_push(
+    ctx: &HookContext<'_>,
+    input: &[u8],
+    path_globs: Vec<globset::GlobMatcher>,
+) -> Result<Scanned, Fault> {
     let repo = open_repository(ctx.git_dir).map_err(server)?;
     let updates = parse_updates(input, repo.object_hash()).map_err(server)?;
     let quarantine = quarantine_from_env(ctx.env);
@@ -521,6 +571,7 @@ fn scan_push(ctx: &HookContext<'_>, input: &[u8]) -> Result<Scanned, Fault> {
         stream_above: ctx.config.stream_above,
         git_dir: ctx.git_dir.to_owned(),
         progress: None,
+        path_globs,
     };
     let findings = Mutex::new(Vec::new());
     let stats = scan_new_blobs(

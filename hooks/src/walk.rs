@@ -17,7 +17,9 @@ use gix::ObjectId;
 use leakgate_rules::{Match, Outcome, RuleSet, ScanOptions, Source};
 
 use crate::bulk::{Bulk, Ledger};
-use crate::coverage::{new_objects, NewBlob, NewObject, ParentBlob};
+use crate::coverage::{
+    new_objects, Class, NewBlob, NewObject, ParentBlob, PathClasses, NEUTRAL, SKIPPED,
+};
 use crate::objects::Objects;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -172,6 +174,10 @@ pub struct WalkOptions {
     pub git_dir: PathBuf,
     /// Counters to watch the scan by (a progress bar); `None` keeps them private.
     pub progress: Option<Arc<Progress>>,
+    /// Paths that decide something about a finding after the scan (the hook's path-scoped
+    /// waivers): like the rules' path conditions, a blob is scanned once per combination of
+    /// these and those that hold at the paths it is met at.
+    pub path_globs: Vec<globset::GlobMatcher>,
 }
 
 /// Opens a repository (bare or with a work tree) for reading.
@@ -277,6 +283,7 @@ where
         stream_above: 256 << 20,
         git_dir: repo.git_dir().to_owned(),
         progress: options.progress,
+        path_globs: Vec::new(),
     };
     scan_new_blobs(&objects, &tips, &hidden, rules, &walk, sink, warn)
 }
@@ -322,13 +329,19 @@ where
     let ledger = (!packs.is_empty()).then(Ledger::default);
     let pathless = rules.path_independent();
     let yields = Yields::default();
+    let classifier = Classifier::new(rules, &options.path_globs);
+    let class = |path: &[u8]| classifier.class(path);
+    let classes = classifier.matters().then(|| PathClasses {
+        class: &class,
+        skips_only: !rules.path_conditions() && options.path_globs.is_empty(),
+    });
     let worker = Worker {
         objects: objects.clone(),
         scanner: rules.scanner(options.scan),
         buf: Vec::new(),
         options,
         // A blob's yield stands for its children's parent only when paths change nothing.
-        yields: (rules.path_independent() && !rules.skips_paths()).then_some(&yields),
+        yields: classes.is_none().then_some(&yields),
     };
     let halt = || {
         if stop.load(Ordering::Relaxed) || expired() {
@@ -408,9 +421,7 @@ where
                 stop.store(true, Ordering::Relaxed);
             }
         };
-        let skip = |path: &[u8]| rules.skips(&String::from_utf8_lossy(path));
-        let skips = rules.skips_paths().then_some(&skip as &dyn Fn(&[u8]) -> bool);
-        let result = new_objects(objects, tips, hidden, skips, &halt, &mut |job| {
+        let result = new_objects(objects, tips, hidden, classes, &halt, &mut |job| {
             if matches!(job, NewObject::Blob(_)) {
                 tally.named.fetch_add(1, Ordering::Relaxed);
             }
@@ -467,6 +478,43 @@ where
         complete: unscanned == 0 && !walked.stopped && !stop.load(Ordering::Relaxed),
         new_commits: walked.commits,
     })
+}
+
+/// The class of each path the walk meets (see [`PathClasses`]): the rules' path conditions
+/// that hold there ([`RuleSet::path_class`]) and the extra globs that match, each distinct
+/// combination numbered as it first appears.
+struct Classifier<'a> {
+    rules: &'a RuleSet,
+    globs: &'a [globset::GlobMatcher],
+    classes: std::cell::RefCell<std::collections::HashMap<Vec<u32>, Class>>,
+}
+
+impl<'a> Classifier<'a> {
+    fn new(rules: &'a RuleSet, globs: &'a [globset::GlobMatcher]) -> Self {
+        Classifier { rules, globs, classes: std::cell::RefCell::default() }
+    }
+
+    /// Whether paths bear on the scan at all.
+    fn matters(&self) -> bool {
+        self.rules.skips_paths() || self.rules.path_conditions() || !self.globs.is_empty()
+    }
+
+    fn class(&self, path: &[u8]) -> Class {
+        let path = String::from_utf8_lossy(path);
+        let Some(mut holds) = self.rules.path_class(&path) else { return SKIPPED };
+        // The rules' conditions that hold, then a mark and the globs that match (if any).
+        let mut globs = (0..self.globs.len()).filter(|&g| self.globs[g].is_match(path.as_ref()));
+        if let Some(first) = globs.next() {
+            holds.push(u32::MAX);
+            holds.extend([first].into_iter().chain(globs).map(|g| g as u32));
+        }
+        if holds.is_empty() {
+            return NEUTRAL;
+        }
+        let mut classes = self.classes.borrow_mut();
+        let next = Class::try_from(classes.len() + 1).unwrap_or(SKIPPED - 1);
+        *classes.entry(holds).or_insert(next)
+    }
 }
 
 /// Live counts of a running scan, for progress displays (and the final stats).
@@ -814,5 +862,67 @@ mod tests {
             leakgate_rules::RuleSetBuilder::new().rules(rules, "t.toml").expect("ok").build();
         assert!(!rules.path_independent(), "the traversal runs after the walk");
         assert_failed_on_content(scan_into_a_panicking_sink(repo.path(), rules, Selection::All));
+    }
+
+    /// What `rules` find in `repo`'s whole history, by path.
+    fn paths_found(repo: &Path, rules: &RuleSet) -> std::collections::BTreeSet<String> {
+        let found = Mutex::new(std::collections::BTreeSet::new());
+        let options = HistoryOptions { scan: ScanOptions::default(), threads: 2, progress: None };
+        let stats = scan_history(
+            repo,
+            rules,
+            &Selection::All,
+            options,
+            |f| {
+                found.lock().expect("lock").insert(f.path);
+            },
+            |w| panic!("{w}"),
+        )
+        .expect("scan");
+        assert!(stats.complete);
+        found.into_inner().expect("lock")
+    }
+
+    /// A blob is scanned at each class of path it is met at ([`RuleSet::path_class`]), read
+    /// out of packs or by id, with rules that depend on paths (the traversal waits for the
+    /// walk) or only remove findings by path (it runs beside the walk, and scans blobs
+    /// without a path first): the same key at `tests/k.txt`, allowlisted, and `app/k.txt` is
+    /// found at `app/k.txt`. The walk met `app/` second, and the blob went unscanned there.
+    #[test]
+    fn a_blob_is_scanned_at_each_class_of_path_it_is_met_at() {
+        let rule = "[[rules]]\nid = \"t\"\ndescription = \"d\"\nprovider = \"p\"\n\
+                    keywords = [\"ghp_\"]\nregex = 'ghp_[A-Za-z0-9]{36}'\nseverity = \"high\"\n\
+                    [rules.allowlist]\npaths = [\"tests/**\"]\n";
+        let rules = leakgate_rules::parse_rule_file(rule, Path::new("t.toml")).expect("valid");
+        let by_rule =
+            leakgate_rules::RuleSetBuilder::new().rules(rules, "t.toml").expect("ok").build();
+        assert!(!by_rule.path_independent() && by_rule.path_conditions());
+        let global = "[allowlist]\npaths = ['''^tests/''']\nregexes = ['''^never$''']\n";
+        let global =
+            leakgate_rules::parse_gitleaks_config(global, Path::new("g.toml")).expect("valid");
+        let by_global =
+            leakgate_rules::RuleSetBuilder::new().builtin().gitleaks(global, "g.toml").expect("ok");
+        let by_global = by_global.build();
+        assert!(by_global.path_independent() && by_global.path_conditions());
+        for packed in [false, true] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let repo = dir.path();
+            git(repo, &["init", "-q", "-b", "main"]);
+            let token = "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"; // leakgate:allow (test fixture)
+            for dir in ["app", "tests"] {
+                std::fs::create_dir_all(repo.join(dir)).expect("mkdir");
+                std::fs::write(repo.join(dir).join("k.txt"), format!("t = \"{token}\"\n"))
+                    .expect("write");
+            }
+            git(repo, &["add", "."]);
+            git(repo, &["commit", "-q", "-m", "keys"]);
+            if packed {
+                git(repo, &["repack", "-q", "-a", "-d"]);
+            }
+            for rules in [&by_rule, &by_global] {
+                let found: Vec<String> = paths_found(repo, rules).into_iter().collect();
+                assert_eq!(found, ["app/k.txt"], "packed: {packed}");
+            }
+        }
     }
 }

@@ -56,6 +56,8 @@ pub struct RuleSet {
     /// Rules that apply to some paths only.
     path_rules: Vec<u32>,
     allowlists: Vec<Allowlist>,
+    /// Every path condition short of skipping an input whole (see [`RuleSet::path_class`]).
+    conditions: Vec<PathCondition>,
     /// Largest window of any rule.
     max_window: usize,
 }
@@ -229,14 +231,23 @@ impl RuleSetBuilder {
             .map(index)
             .collect();
         let max_window = self.rules.iter().map(|r| r.max_len).max().unwrap_or(1);
-        RuleSet {
-            rules: self.rules,
-            gate,
-            ungated,
-            path_rules,
-            allowlists: self.allowlists.into_iter().filter(|a| !a.is_empty()).collect(),
-            max_window,
+        let allowlists: Vec<Allowlist> =
+            self.allowlists.into_iter().filter(|a| !a.is_empty()).collect();
+        let mut conditions: Vec<PathCondition> = (0..allowlists.len())
+            .filter(|&i| allowlists[i].paths.is_some() && !allowlists[i].paths_only())
+            .map(|i| PathCondition::Global(index(i)))
+            .collect();
+        for (r, rule) in self.rules.iter().enumerate() {
+            if rule.only_paths.is_some() {
+                conditions.push(PathCondition::Only(index(r)));
+            }
+            for (a, list) in rule.allowlists.iter().enumerate() {
+                if list.paths.is_some() {
+                    conditions.push(PathCondition::Allow(index(r), index(a)));
+                }
+            }
         }
+        RuleSet { rules: self.rules, gate, ungated, path_rules, allowlists, conditions, max_window }
     }
 }
 
@@ -315,6 +326,48 @@ impl RuleSet {
     pub fn path_independent(&self) -> bool {
         self.path_rules.is_empty()
     }
+
+    /// Whether some rule or allowlist decides by path short of skipping whole inputs (a
+    /// rule's `paths` allowlist, a gitleaks rule's `path`, an allowlist with paths and
+    /// regexes): then what the same content yields may differ from one path to another in
+    /// any way, and a history walk scans a blob once per [`RuleSet::path_class`] it is met at.
+    pub fn path_conditions(&self) -> bool {
+        !self.conditions.is_empty()
+    }
+
+    /// What `path` decides about a scan: `None` when inputs there are skipped whole
+    /// ([`RuleSet::skips`]), else the path conditions that hold there (empty for most
+    /// paths). Two paths with the same class yield the same from any content.
+    pub fn path_class(&self, path: &str) -> Option<Vec<u32>> {
+        if self.skips(path) {
+            return None;
+        }
+        let holds = |c: &PathCondition| {
+            let matcher = match *c {
+                PathCondition::Global(a) => self.allowlists[a as usize].paths.as_ref(),
+                PathCondition::Only(r) => self.rules[r as usize].only_paths.as_ref(),
+                PathCondition::Allow(r, a) => {
+                    self.rules[r as usize].allowlists[a as usize].paths.as_ref()
+                }
+            };
+            matcher.is_some_and(|m| m.is_match(path))
+        };
+        Some(
+            (0..self.conditions.len())
+                .filter(|&i| holds(&self.conditions[i]))
+                .map(|i| i as u32)
+                .collect(),
+        )
+    }
+}
+
+/// A path condition of a rule set: a global allowlist that names paths beside regexes or
+/// stopwords, a rule's own path filter (gitleaks' `path`), or a rule's allowlist with paths.
+#[derive(Debug, Clone, Copy)]
+enum PathCondition {
+    Global(u32),
+    Only(u32),
+    Allow(u32, u32),
 }
 
 /// How to scan.

@@ -426,6 +426,7 @@ pub fn scan_push(
         stream_above,
         git_dir: repo.git_dir().to_owned(),
         progress: None,
+        path_globs: Vec::new(),
     };
     let findings = std::sync::Mutex::new(Vec::new());
     let stats = scan_new_blobs(

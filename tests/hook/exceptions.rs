@@ -244,6 +244,24 @@ fn a_waiver_lets_a_known_secret_through_in_its_scope_until_it_expires() -> TestR
     assert!(!out.status.success(), "{}", stderr(&out));
     git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
 
+    // Nor does the same blob at a path out of scope: copied later (a ref reaches it under
+    // `fixtures/` already), or in one push with a copy in scope that the walk meets first.
+    s.commit("fixtures/same.txt", format!("{token}\n"), "copy in scope")?;
+    assert!(push_as(&s, "alice", &["origin", "main"])?.status.success());
+    s.commit("app/same.txt", format!("{token}\n"), "the same blob out of scope")?;
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("app/same.txt"), "{}", stderr(&out));
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+    let again = format!("again: {token}\n");
+    std::fs::create_dir_all(s.work.join("a"))?;
+    std::fs::write(s.work.join("a/t.txt"), &again)?;
+    s.commit("fixtures/t.txt", &again, "in and out of scope at once")?;
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("a/t.txt"), "{}", stderr(&out));
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+
     // An expired waiver stops applying, and says so.
     let first = stdout(&add).split_whitespace().nth(1).ok_or("waiver id")?.to_owned();
     assert!(cli(&s, &url, &["waive", "remove", &first, "--as", "sec-lead"])?.status.success());
@@ -380,6 +398,39 @@ fn content_at_a_skipped_path_is_scanned_where_it_is_not_skipped() -> TestResult 
     let out = push_main(&s)?;
     assert!(!out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("src/k.txt"), "{}", stderr(&out));
+    Ok(())
+}
+
+/// A rule's own path allowlist decides at every path a blob is met at: the same key at
+/// `tests/k.py` (allowlisted for the rule) and `app/k.py` blocks for `app/k.py`, in one push
+/// and across two. Before, the walk handed a blob out at its first path (the last directory
+/// first) and took it as old wherever a ref reached it (found by the review of session 24).
+#[test]
+fn a_rules_path_allowlist_decides_at_every_path_a_blob_is_met() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.projectConfig", "true")?;
+    let rule = "[[rule]]\nid = \"acme-internal-token\"\ndescription = \"ACME internal token\"\n\
+                provider = \"acme\"\nkeywords = [\"acme_int_\"]\n\
+                regex = '''\\bacme_int_[0-9a-f]{32}\\b'''\nseverity = \"critical\"\n\
+                [rule.allowlist]\npaths = [\"tests/**\"]\n";
+    s.commit(".leakgate.toml", rule, "project config")?;
+    assert!(push_main(&s)?.status.success());
+    let key = "t = 'acme_int_0123456789abcdef0123456789abcdef'\n";
+    std::fs::create_dir_all(s.work.join("app"))?;
+    std::fs::write(s.work.join("app/k.py"), key)?;
+    s.commit("tests/k.py", key, "the same blob twice")?;
+    let out = push_main(&s)?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("app/k.py"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("tests/k.py"), "{}", stderr(&out));
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+
+    s.commit("tests/k.py", key, "allowlisted for the rule")?;
+    assert!(push_main(&s)?.status.success());
+    s.commit("app/k.py", key, "copied out of tests/")?;
+    let out = push_main(&s)?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("app/k.py"), "{}", stderr(&out));
     Ok(())
 }
 

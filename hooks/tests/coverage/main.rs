@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use gix::ObjectId;
-use leakgate_hooks::{all_ref_tips, new_objects, NewObject, Objects, SkipsPath};
+use leakgate_hooks::{all_ref_tips, new_objects, NewObject, Objects, PathClasses};
 use proptest::prelude::*;
 
 mod dag;
@@ -17,15 +17,15 @@ use dag::*;
 /// What leakgate's walk hands out, with the quarantine (the hook) or without (the service and
 /// `scan --git`, where every object is in one store).
 fn ours(b: &Built, quarantine: bool) -> Res<BTreeSet<String>> {
-    ours_skipping(b, quarantine, None)
+    ours_by_path(b, quarantine, None)
 }
 
-/// [`ours`] with the walk that skipped paths call for (trees known with their path, blobs at
-/// a skipped path left for another), here skipping `skipped`.
-fn ours_skipping(
+/// [`ours`] with the walk that paths call for (trees known with their path, blobs handed out
+/// once per class of path), with `paths`. A blob may be handed out once per class.
+fn ours_by_path(
     b: &Built,
     quarantine: bool,
-    skipped: Option<SkipsPath<'_>>,
+    paths: Option<PathClasses<'_>>,
 ) -> Res<BTreeSet<String>> {
     let main = gix::open(&b.main)?;
     let hidden = all_ref_tips(&main)?;
@@ -38,9 +38,11 @@ fn ours_skipping(
     let tips: Vec<ObjectId> =
         b.tips.iter().map(|t| ObjectId::from_hex(t.as_bytes())).collect::<Result<_, _>>()?;
     let mut blobs = BTreeSet::new();
-    new_objects(&objects, &tips, &hidden, skipped, &|| false, &mut |o| {
+    let once = paths.is_none_or(|p| p.skips_only);
+    new_objects(&objects, &tips, &hidden, paths, &|| false, &mut |o| {
         if let NewObject::Blob(blob) = o {
-            assert!(blobs.insert(blob.id.to_string()), "blob {} handed out twice", blob.id);
+            let first = blobs.insert(blob.id.to_string());
+            assert!(first || !once, "blob {} handed out twice", blob.id);
         }
     })?;
     Ok(blobs)
@@ -80,11 +82,27 @@ fn check(dag: &Dag) -> Res<()> {
             );
         }
         // The walk for skipped paths, skipping none, hands out the same blobs.
-        let by_path = ours_skipping(&built, quarantine, Some(&|_| false))?;
+        let neutral = |_: &[u8]| leakgate_hooks::NEUTRAL;
+        let by_path = PathClasses { class: &neutral, skips_only: true };
+        let by_path = ours_by_path(&built, quarantine, Some(by_path))?;
         if by_path != got {
             return Err(
                 format!("quarantine={quarantine}: by path {by_path:?}, by id {got:?}").into()
             );
+        }
+        // With three classes of paths, it hands out every blob the walk by id does, and
+        // beyond those only blobs an existing ref reaches (at a path of another class).
+        let classes = |p: &[u8]| u32::try_from(p.len() % 3).unwrap_or(0);
+        let classes = PathClasses { class: &classes, skips_only: false };
+        let by_class = ours_by_path(&built, quarantine, Some(classes))?;
+        let lost: Vec<_> = got.difference(&by_class).collect();
+        let beyond: Vec<_> =
+            by_class.difference(&got).filter(|blob| !existing.contains(*blob)).collect();
+        if !lost.is_empty() || !beyond.is_empty() {
+            return Err(format!(
+                "quarantine={quarantine}: by class lost {lost:?}, and added {beyond:?} no ref reaches"
+            )
+            .into());
         }
     }
     Ok(())
