@@ -27,9 +27,10 @@ pub use install::{
 };
 pub use objects::{null_id, quarantine_from_env, Objects};
 pub use prereceive::{
-    append_record, blocks, bypass_request, pre_receive, push_options, pusher, AuditFinding,
-    AuditRecord, AuditUpdate, Bypass, Exceptions, HookContext, NoExceptions, Recorder,
-    RequestToOpen, RequestView, Site, Verdict, WaiverView, BYPASS_REASONS, INLINE_ALLOW_REASON,
+    append_record, blocks, bypass_request, pre_receive, push_options, pusher, scoped_waiver_globs,
+    AuditFinding, AuditRecord, AuditUpdate, Bypass, Exceptions, HookContext, NoExceptions,
+    Recorder, RequestToOpen, RequestView, Site, Verdict, WaiverView, BYPASS_REASONS,
+    INLINE_ALLOW_REASON,
 };
 pub use project::{file_at_commit, protected_file};
 pub use push::{escape, parse_updates, ParseError, RefUpdate};

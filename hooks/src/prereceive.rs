@@ -498,14 +498,20 @@ fn server<E: std::fmt::Display>(e: E) -> Fault {
     Fault::Server(e.to_string())
 }
 
-/// The paths of the waivers in force that cover some paths only. Until session 25 the walk
-/// handed a blob out at its first path, or took it as old because a ref reached it at any
-/// path: a key waived under `tests/` was let through at `app/` in the same blob.
+/// The hook's waivers as path conditions of the walk (see [`scoped_waiver_globs`]).
 fn scoped_waivers(ctx: &HookContext<'_>) -> Vec<globset::GlobMatcher> {
     // Unreadable waivers are reported, and none applied, when the verdict is made.
-    let Ok(waivers) = ctx.exceptions.waivers(&ctx.git_dir.display().to_string()) else {
-        return Vec::new();
-    };
+    match ctx.exceptions.waivers(&ctx.git_dir.display().to_string()) {
+        Ok(waivers) => scoped_waiver_globs(&waivers),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The paths of the waivers in force that cover some paths only, for
+/// [`crate::WalkOptions::path_globs`]. Until session 25 the walk handed a blob out at its
+/// first path, or took it as old because a ref reached it at any path: a key waived under
+/// `tests/` was let through at `app/` in the same blob, by the hook and by the service.
+pub fn scoped_waiver_globs(waivers: &[WaiverView]) -> Vec<globset::GlobMatcher> {
     let mut globs: Vec<&str> =
         waivers.iter().filter(|w| !w.expired).filter_map(|w| w.path_glob.as_deref()).collect();
     globs.sort_unstable();

@@ -380,6 +380,7 @@ pub fn scan_push(
     threads: usize,
     stream_above: u64,
     deadline: Option<Instant>,
+    path_globs: &[globset::GlobMatcher],
 ) -> Result<Scanned, MirrorError> {
     let scan_err = |e: Cause| MirrorError::Scan(e);
     let mut repo = leakgate_hooks::open_repository(path).map_err(|e| scan_err(e.into()))?;
@@ -426,7 +427,7 @@ pub fn scan_push(
         stream_above,
         git_dir: repo.git_dir().to_owned(),
         progress: None,
-        path_globs: Vec::new(),
+        path_globs: path_globs.to_vec(),
     };
     let findings = std::sync::Mutex::new(Vec::new());
     let stats = scan_new_blobs(
@@ -586,6 +587,7 @@ mod tests {
             1,
             64 << 20,
             None,
+            &[],
         )
         .expect("a partial scan is a result, not an error");
         assert!(!scanned.stats.complete);

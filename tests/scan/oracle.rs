@@ -66,6 +66,7 @@ fn check(dag: &Dag) -> Res<()> {
         1,
         64 << 20,
         None,
+        &[],
     )?;
     if wrong(scanned.stats.blobs, expected.len()) {
         return Err(format!(

@@ -116,6 +116,13 @@ fn a_waived_secret_is_recorded_but_not_reported_again() -> TestResult {
     })?;
     assert_eq!(waivers[0].uses, 1);
     assert!(events.iter().any(|e| e.kind == "waived" && e.detail.contains("tests/copy.yml")));
+
+    // The same blob out of the waiver's paths is a finding there: the walk took it as seen
+    // (a scanned tip reaches it under tests/) until session 25.
+    repo.commit("app/copy.yml", &format!("copy: {token}\n"))?;
+    let (before, out) = repo.push()?;
+    assert_eq!(service.deliver("github", "push", "w-3", &repo.event(&before, &out))?.0, 202);
+    service.wait("a failure status", || statuses(&world, "github", &out) == ["failure"])?;
     assert_no_plaintext(&world, &[service.log()], &token)?;
     Ok(())
 }

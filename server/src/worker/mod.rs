@@ -273,6 +273,11 @@ async fn fetch_and_scan(
     } else {
         Vec::new()
     };
+    // Waivers for some paths only are path conditions of the walk, as in the hook: else the
+    // same blob at a path a waiver names and at one it does not was reported at the first
+    // only, and waived there.
+    let waivers = crate::hook::waiver_views(ctx.store.waivers_for(&repo_key(forge, repo)).await?);
+    let path_globs = leakgate_hooks::scoped_waiver_globs(&waivers);
     let (path, lock) = mirror_lock(ctx, forge, repo).await;
     let _guard = lock.lock().await;
     let (rules, key, config) = (ctx.rules.clone(), ctx.key.clone(), ctx.config.clone());
@@ -337,6 +342,7 @@ async fn fetch_and_scan(
             config.scan.threads,
             config.scan.stream_above_bytes,
             Some(deadline),
+            &path_globs,
         );
         // Values the project's `[allow]` names are no findings, as in the hook.
         if let Ok(done) = &mut result {
