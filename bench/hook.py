@@ -7,7 +7,10 @@ The hook is wrapped in a bash script that records its wall time with $EPOCHREALT
 extra process). Medians are printed. One more initial push runs the hook under GNU time
 (/usr/bin/time) for its peak RSS.
 
-usage: bench/hook.py [--history DIR] [--pushes N] [--leakgate PATH]
+usage: bench/hook.py [--history DIR] [--pushes N] [--leakgate PATH] [--config KEY=VALUE ...]
+
+--config sets git configuration on the receiving repository of the typical pushes (a), e.g.
+`--config leakgate.database=sqlite:///tmp/leakgate.db` to time the hook with a database.
 
 --history is any local repository with a work tree (bench/make_history.py makes a synthetic
 one; `git clone /path/to/rust-lang/cargo` gives a real one): its HEAD is what is pushed.
@@ -67,6 +70,8 @@ def main():
     ap.add_argument("--pushes", type=int, default=15)
     ap.add_argument("--leakgate", default=str(ROOT / "target" / "release" / "leakgate"))
     ap.add_argument("--typical-only", action="store_true", help="skip the initial pushes (b)")
+    ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                    help="git configuration of the receiving repository of (a)")
     args = ap.parse_args()
     history = Path(args.history)
     if not history.exists():
@@ -84,6 +89,9 @@ def main():
         git("clone", "-q", "--bare", str(history), str(bare))
         times = tmp / "times-a.txt"
         install(bare, args.leakgate, times, 4000)
+        for setting in args.config:
+            key, _, value = setting.partition("=")
+            git("config", key, value, cwd=bare)
         work = tmp / "work"
         git("clone", "-q", str(bare), str(work))
         for i in range(args.pushes):

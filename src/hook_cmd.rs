@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use leakgate_hooks::{
     pre_receive, AuditRecord, Exceptions, HookConfig, HookContext, HookSettings, NoExceptions,
-    Recorder, Verdict,
+    ReadOnce, Recorder, Verdict,
 };
 use leakgate_rules::{load_rule_file, ProjectConfig, RuleSetBuilder, PROJECT_FILE};
 use leakgate_server::hook::NotifyFlag;
@@ -179,22 +179,44 @@ fn run(
     if let Some(e) = stdin_error {
         problems.push(format!("reading ref updates from standard input: {e}"));
     }
+    let database = config.database.as_deref().map(|url| {
+        leakgate_server::hook::HookExceptions::new(url).notifying(records.notify.clone())
+    });
+    // The waivers are read while the rules load: they decide how the walk treats paths (see
+    // `pre_receive`), and connecting to the database costs a push a few milliseconds. A
+    // database that does not answer within a quarter of the budget applies no waiver (what
+    // they would let through blocks) rather than holding every push.
+    let early = config.database.clone().filter(|_| problems.is_empty()).map(|url| {
+        let (sent, read) = std::sync::mpsc::channel();
+        let repo = git_dir.display().to_string();
+        std::thread::spawn(move || {
+            let db = leakgate_server::hook::HookExceptions::new(&url);
+            let _ = sent.send(db.waivers(&repo));
+        });
+        read
+    });
     let prepared = if problems.is_empty() {
         prepare(&config, git_dir).map_err(|e| oneline(&format!("{e:#}")))
     } else {
         Err(problems.join("; "))
     };
+    let waivers = early.map(|read| {
+        let quarter = config.timeout / 4;
+        let wait = (started + quarter).saturating_duration_since(Instant::now());
+        read.recv_timeout(wait).unwrap_or_else(|_| {
+            Err(format!("the database did not answer within {} ms", quarter.as_millis()))
+        })
+    });
     let (rules, key, notes, allowed) = match prepared {
         Ok(ready) => ready,
         Err(why) => return site.setup_failed(input, &why, config.fail_open, &records),
     };
-    let database = config.database.as_deref().map(|url| {
-        leakgate_server::hook::HookExceptions::new(url).notifying(records.notify.clone())
-    });
     let exceptions: &dyn Exceptions = match &database {
         Some(db) => db,
         None => &NoExceptions,
     };
+    let exceptions = ReadOnce::new(exceptions, waivers);
+    let exceptions: &dyn Exceptions = &exceptions;
     let ctx = HookContext {
         rules: &rules,
         key: &key,

@@ -29,7 +29,7 @@ pub use objects::{null_id, quarantine_from_env, Objects};
 pub use prereceive::{
     append_record, blocks, bypass_request, pre_receive, push_options, pusher, scoped_waiver_globs,
     AuditFinding, AuditRecord, AuditUpdate, Bypass, Exceptions, HookContext, NoExceptions,
-    Recorder, RequestToOpen, RequestView, Site, Verdict, WaiverView, BYPASS_REASONS,
+    ReadOnce, Recorder, RequestToOpen, RequestView, Site, Verdict, WaiverView, BYPASS_REASONS,
     INLINE_ALLOW_REASON,
 };
 pub use project::{file_at_commit, protected_file};

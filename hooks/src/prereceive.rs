@@ -340,7 +340,7 @@ pub fn pre_receive(ctx: &HookContext<'_>, input: &[u8], recorder: &dyn Recorder)
     // The waivers are read once, before the scan: a waiver for some paths only is a path
     // condition of the walk (a blob is reported at each class of path it is met at), and the
     // verdict applies the very list the walk was given.
-    let once = ReadOnce { inner: ctx.exceptions, waivers: std::cell::OnceCell::new() };
+    let once = ReadOnce::new(ctx.exceptions, None);
     let ctx = &HookContext { exceptions: &once, ..*ctx };
     match scan_push(ctx, input, scoped_waivers(ctx)) {
         Ok(scanned) if scanned.complete && scanned.cut_short == 0 => decide(ctx, scanned, recorder),
@@ -519,10 +519,25 @@ pub fn scoped_waiver_globs(waivers: &[WaiverView]) -> Vec<globset::GlobMatcher> 
     globs.into_iter().filter_map(|glob| waiver_glob(glob).ok()).collect()
 }
 
-/// A push's exceptions with its waivers read once (see [`pre_receive`]).
-struct ReadOnce<'a> {
+/// Exceptions with the waivers read once (see [`pre_receive`]), or given: the hook reads
+/// them from its database while it loads its rules.
+pub struct ReadOnce<'a> {
     inner: &'a dyn Exceptions,
     waivers: std::cell::OnceCell<Result<Vec<WaiverView>, String>>,
+}
+
+impl<'a> ReadOnce<'a> {
+    /// `inner`'s exceptions, with `waivers` when they were read already.
+    pub fn new(
+        inner: &'a dyn Exceptions,
+        waivers: Option<Result<Vec<WaiverView>, String>>,
+    ) -> Self {
+        let once = std::cell::OnceCell::new();
+        if let Some(waivers) = waivers {
+            let _ = once.set(waivers);
+        }
+        ReadOnce { inner, waivers: once }
+    }
 }
 
 impl Exceptions for ReadOnce<'_> {
