@@ -854,14 +854,20 @@ mod tests {
         assert!(builtin.path_independent(), "the traversal runs beside the walk");
         assert_failed_on_content(scan_into_a_panicking_sink(repo.path(), builtin, Selection::All));
 
-        let rule = "[[rules]]\nid = \"t\"\ndescription = \"d\"\nprovider = \"p\"\n\
-                    keywords = [\"ghp_\"]\nregex = 'ghp_[A-Za-z0-9]{36}'\nseverity = \"high\"\n\
-                    [rules.allowlist]\npaths = [\"docs/**\"]\n";
-        let rules = leakgate_rules::parse_rule_file(rule, Path::new("t.toml")).expect("valid");
-        let rules =
-            leakgate_rules::RuleSetBuilder::new().rules(rules, "t.toml").expect("ok").build();
+        let rules = only_at("'''^f'''");
         assert!(!rules.path_independent(), "the traversal runs after the walk");
         assert_failed_on_content(scan_into_a_panicking_sink(repo.path(), rules, Selection::All));
+    }
+
+    /// A gitleaks rule for GitHub tokens at paths matching `path` only (a TOML string).
+    fn only_at(path: &str) -> RuleSet {
+        let config = format!(
+            "[[rules]]\nid = \"t\"\nregex = '''ghp_[A-Za-z0-9]{{36}}'''\nkeywords = [\"ghp_\"]\n\
+             path = {path}\n"
+        );
+        let config =
+            leakgate_rules::parse_gitleaks_config(&config, Path::new("g.toml")).expect("valid");
+        leakgate_rules::RuleSetBuilder::new().gitleaks(config, "g.toml").expect("ok").build()
     }
 
     /// What `rules` find in `repo`'s whole history, by path.
@@ -884,10 +890,11 @@ mod tests {
     }
 
     /// A blob is scanned at each class of path it is met at ([`RuleSet::path_class`]), read
-    /// out of packs or by id, with rules that depend on paths (the traversal waits for the
-    /// walk) or only remove findings by path (it runs beside the walk, and scans blobs
-    /// without a path first): the same key at `tests/k.txt`, allowlisted, and `app/k.txt` is
-    /// found at `app/k.txt`. The walk met `app/` second, and the blob went unscanned there.
+    /// out of packs or by id, with rules that only remove findings by path (the traversal
+    /// runs beside the walk, and scans blobs without a path first) or apply to some paths
+    /// only (it waits for the walk): the same key at `tests/k.txt`, allowlisted or out of the
+    /// rule's paths, and `app/k.txt` is found at `app/k.txt`. The walk met `app/` second, and
+    /// the blob went unscanned there.
     #[test]
     fn a_blob_is_scanned_at_each_class_of_path_it_is_met_at() {
         let rule = "[[rules]]\nid = \"t\"\ndescription = \"d\"\nprovider = \"p\"\n\
@@ -896,7 +903,9 @@ mod tests {
         let rules = leakgate_rules::parse_rule_file(rule, Path::new("t.toml")).expect("valid");
         let by_rule =
             leakgate_rules::RuleSetBuilder::new().rules(rules, "t.toml").expect("ok").build();
-        assert!(!by_rule.path_independent() && by_rule.path_conditions());
+        assert!(by_rule.path_independent() && by_rule.path_conditions());
+        let only_app = only_at("'''^app/'''");
+        assert!(!only_app.path_independent() && only_app.path_conditions());
         let global = "[allowlist]\npaths = ['''^tests/''']\nregexes = ['''^never$''']\n";
         let global =
             leakgate_rules::parse_gitleaks_config(global, Path::new("g.toml")).expect("valid");
@@ -919,7 +928,7 @@ mod tests {
             if packed {
                 git(repo, &["repack", "-q", "-a", "-d"]);
             }
-            for rules in [&by_rule, &by_global] {
+            for rules in [&by_rule, &by_global, &only_app] {
                 let found: Vec<String> = paths_found(repo, rules).into_iter().collect();
                 assert_eq!(found, ["app/k.txt"], "packed: {packed}");
             }

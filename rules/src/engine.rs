@@ -318,13 +318,13 @@ impl RuleSet {
             .any(|a| a.paths_only() && a.paths.as_ref().is_some_and(|p| p.is_match(path)))
     }
 
-    /// Whether what an input yields is decided by its content alone: no rule applies to
-    /// some paths only, and no rule is turned off by a path. (Global path allowlists skip
-    /// whole inputs and so only ever remove findings.) Then an input scanned before its path
-    /// is known finds something whenever it would with its path, and only those inputs need
-    /// scanning again once the path is known.
+    /// Whether scanning an input without its path finds everything a scan with any path
+    /// would: no rule applies to some paths only (gitleaks' `path`). Allowlists by path, of a
+    /// rule or global, only ever remove findings, and apply to inputs with a path only. Then
+    /// an input scanned before its path is known finds something whenever it would with its
+    /// path, and only those inputs need scanning again once the path is known.
     pub fn path_independent(&self) -> bool {
-        self.path_rules.is_empty()
+        self.rules.iter().all(|r| r.only_paths.is_none())
     }
 
     /// Whether some rule or allowlist decides by path short of skipping whole inputs (a
@@ -935,10 +935,12 @@ impl State {
             let rule = &set.rules[r as usize];
             let path = source.path.unwrap_or("");
             let outside = rule.only_paths.as_ref().is_some_and(|m| !m.is_match(path));
-            let allowed = rule
-                .allowlists
-                .iter()
-                .any(|a| a.paths_only() && a.paths.as_ref().is_some_and(|m| m.is_match(path)));
+            // Without a path no allowlist by path applies (see `RuleSet::path_independent`).
+            let allowed = source.path.is_some_and(|path| {
+                rule.allowlists
+                    .iter()
+                    .any(|a| a.paths_only() && a.paths.as_ref().is_some_and(|m| m.is_match(path)))
+            });
             self.disabled[r as usize] = outside || allowed;
         }
         if binary {
