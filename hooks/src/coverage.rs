@@ -299,7 +299,7 @@ impl Boundary<'_> {
             let mut stack: Vec<(ObjectId, Vec<u8>)> =
                 self.roots.iter().map(|&t| (t, Vec::new())).collect();
             let mut buf = Vec::new();
-            let (mut walked, mut repeats) = (HashSet::new(), 0usize);
+            let mut repeats = Repeats::default();
             while let Some((tree, path)) = stack.pop() {
                 let first = match self.paths {
                     None => closure.insert(tree),
@@ -308,15 +308,12 @@ impl Boundary<'_> {
                 if !first {
                     continue;
                 }
-                if self.paths.is_some() && !walked.insert(tree) {
-                    repeats += 1;
-                    if repeats > MAX_REPEATS + 4 * walked.len() {
-                        return Err(too_many_paths(tree));
-                    }
-                }
                 let data = read(objects, tree, &mut buf)?;
                 let list = tree::entries(data.data, objects.hash_kind())
                     .map_err(|e| object_err("tree", tree)(Box::new(e)))?;
+                if self.paths.is_some() {
+                    repeats.count(tree, list.len())?;
+                }
                 for entry in list {
                     let at = || {
                         let mut at = path.clone();
@@ -357,9 +354,43 @@ impl Boundary<'_> {
     }
 }
 
-/// Walks of one tree at new paths allowed beyond four per tree walked (see
-/// [`Walker::walked`]); a tree reached at more paths is rejected as content.
-const MAX_REPEATS: usize = 50_000;
+/// Work allowed in walks of trees again at new paths (see [`Repeats`]), beyond four times
+/// the work of first walks: about 0.2 s of the walk.
+const MAX_REPEATED_WORK: usize = 1_000_000;
+/// A tree's read, in entries' work.
+const READ_WORK: usize = 16;
+
+/// When paths matter, trees are walked once per path. Trees that hold the same tree several
+/// times (`a` and `b` both naming the tree below, forty levels deep; or one tree of 2,000
+/// entries naming the same tree of 2,000 entries) reach it at 2^40 paths, or make millions of
+/// entries from a few kilobytes: past [`MAX_REPEATED_WORK`] the push is rejected as content
+/// (found by the reviews of session 24: a 1 KB push spent the 4 s budget). Work is counted in
+/// entries read, each tree's read counting [`READ_WORK`], not in walks: a cap on walks let
+/// wide trees through.
+#[derive(Default)]
+struct Repeats {
+    /// Trees walked at least once.
+    walked: HashSet<ObjectId>,
+    /// The work of first walks, and of walks again.
+    first: usize,
+    again: usize,
+}
+
+impl Repeats {
+    /// Counts a walk of `tree` (of `entries` entries); an error past the cap.
+    fn count(&mut self, tree: ObjectId, entries: usize) -> Result<(), HistoryError> {
+        let work = entries + READ_WORK;
+        if self.walked.insert(tree) {
+            self.first += work;
+            return Ok(());
+        }
+        self.again += work;
+        if self.again > MAX_REPEATED_WORK + 4 * self.first {
+            return Err(too_many_paths(tree));
+        }
+        Ok(())
+    }
+}
 
 fn too_many_paths(tree: ObjectId) -> HistoryError {
     HistoryError::Object {
@@ -456,8 +487,7 @@ pub fn new_objects(
         objects,
         visited: HashSet::new(),
         trees_at: HashSet::new(),
-        walked: HashSet::new(),
-        repeats: 0,
+        repeats: Repeats::default(),
         open: Vec::new(),
         paths,
         classed: HashSet::new(),
@@ -546,12 +576,8 @@ struct Walker<'a> {
     /// yield nothing new anywhere). With other path conditions no tree is clean: the same
     /// tree elsewhere may put its blobs in other classes.
     trees_at: HashSet<(ObjectId, Vec<u8>)>,
-    /// With `paths`: trees walked at least once, and walks of one again at another path.
-    /// Trees that hold the same tree twice (`a` and `b` both naming the tree below, forty
-    /// levels deep) reach it at 2^40 paths: past [`MAX_REPEATS`] the push is rejected as
-    /// content (found by the review of session 24: a 1 KB push spent the 4 s budget).
-    walked: HashSet<ObjectId>,
-    repeats: usize,
+    /// With `paths`: the work of walking trees again at other paths, capped.
+    repeats: Repeats,
     /// With `paths`: for each tree being walked (outermost first), whether something under
     /// it was skipped or left out, so that it is not clean.
     open: Vec<bool>,
@@ -664,12 +690,6 @@ impl Walker<'_> {
                 return Ok(false);
             }
             if self.paths.is_some() {
-                if !self.walked.insert(frame.tree) {
-                    self.repeats += 1;
-                    if self.repeats > MAX_REPEATS + 4 * self.walked.len() {
-                        return Err(too_many_paths(frame.tree));
-                    }
-                }
                 stack.push(Step::Leave(frame.tree));
                 self.open.push(false);
             }
@@ -686,6 +706,9 @@ impl Walker<'_> {
             }
             let list = tree::entries(&data, hash)
                 .map_err(|e| object_err("tree", frame.tree)(Box::new(e)))?;
+            if self.paths.is_some() {
+                self.repeats.count(frame.tree, list.len())?;
+            }
             // The parents' trees at this path, read and parsed once for all the entries.
             let mut raw_parents = Vec::with_capacity(frame.parents.len());
             for (parent, edge) in &frame.parents {

@@ -467,6 +467,43 @@ fn a_tree_bomb_with_skipped_paths_is_rejected_not_timed_out() -> TestResult {
     Ok(())
 }
 
+/// The same with wide trees: one tree of 4,000 entries naming the same tree of 4,000 entries
+/// (260 KB) makes 16 million entries, walked per path when a rule's allowlist makes paths
+/// matter. The cap counts entries read, not walks (4,000 walks stayed under a cap of 50,000
+/// walks, and the walk spent the budget: under `acceptIncomplete` the key passed), and the
+/// push is rejected as content.
+#[test]
+fn a_wide_tree_bomb_with_path_conditions_is_rejected_not_timed_out() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.projectConfig", "true")?;
+    s.config("leakgate.acceptIncomplete", "true")?;
+    // The walk of the bomb took 2.7 s before the cap counted entries: past this budget.
+    s.config("leakgate.timeoutMs", "2000")?;
+    let rule = "[[rule]]\nid = \"acme-internal-token\"\ndescription = \"ACME internal token\"\n\
+                provider = \"acme\"\nkeywords = [\"acme_int_\"]\n\
+                regex = '''\\bacme_int_[0-9a-f]{32}\\b'''\nseverity = \"critical\"\n\
+                [rule.allowlist]\npaths = [\"tests/**\"]\n";
+    s.commit(".leakgate.toml", rule, "project config")?;
+    assert!(push_main(&s)?.status.success());
+    let blob = git_stdin(&s.work, &["hash-object", "-w", "--stdin"], b"leaf\n")?;
+    let leaves: String = (0..4_000).map(|i| format!("100644 blob {blob}\tf{i}\n")).collect();
+    let leaf = git_stdin(&s.work, &["mktree"], leaves.as_bytes())?;
+    let dirs: String = (0..4_000).map(|i| format!("040000 tree {leaf}\td{i}\n")).collect();
+    let wide = git_stdin(&s.work, &["mktree"], dirs.as_bytes())?;
+    let root = git(&s.work, &["rev-parse", "HEAD^{tree}"])?;
+    let listing = git(&s.work, &["ls-tree", &root])?;
+    let entries = format!("{listing}\n040000 tree {wide}\tdata\n");
+    let with_bomb = git_stdin(&s.work, &["mktree"], entries.as_bytes())?;
+    let commit = git(&s.work, &["commit-tree", &with_bomb, "-p", "HEAD", "-m", "bomb"])?;
+    // Never checked out: 16 million files.
+    git(&s.work, &["reset", "-q", "--soft", &commit])?;
+    s.commit("app/key.py", "t = 'acme_int_0123456789abcdef0123456789abcdef'\n", "key")?;
+    let out = push_main(&s)?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("too many paths"), "{}", stderr(&out));
+    Ok(())
+}
+
 /// A replace ref (`refs/replace/<id>`, which any pusher may push: the hook scans what it
 /// brings, and a `.leakgate.toml` holds no key) must not stand in for the protected branch's
 /// objects: git's object replacement applied to the hook's reads let a pushed commit replace
