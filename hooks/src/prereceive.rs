@@ -507,13 +507,15 @@ fn scoped_waivers(ctx: &HookContext<'_>) -> Vec<globset::GlobMatcher> {
     }
 }
 
-/// The paths of the waivers in force that cover some paths only, for
+/// The paths of the waivers that cover some paths only, for
 /// [`crate::WalkOptions::path_globs`]. Until session 25 the walk handed a blob out at its
 /// first path, or took it as old because a ref reached it at any path: a key waived under
 /// `tests/` was let through at `app/` in the same blob, by the hook and by the service.
+/// Expired waivers count too: what one let in under `tests/` stays there, and is not taken
+/// as old at `app/` once it expires (review of session 25). A removed waiver no longer
+/// counts: what it let in is then existing content, as what was pushed before the hook was.
 pub fn scoped_waiver_globs(waivers: &[WaiverView]) -> Vec<globset::GlobMatcher> {
-    let mut globs: Vec<&str> =
-        waivers.iter().filter(|w| !w.expired).filter_map(|w| w.path_glob.as_deref()).collect();
+    let mut globs: Vec<&str> = waivers.iter().filter_map(|w| w.path_glob.as_deref()).collect();
     globs.sort_unstable();
     globs.dedup();
     globs.into_iter().filter_map(|glob| waiver_glob(glob).ok()).collect()

@@ -39,6 +39,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+/// How long connecting to PostgreSQL may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub use crypto::SecretKey;
 pub use dashboard::{
     severity_name, Attempt, BypassRow, IssueLink, Overview, RevocationRow, SecretFilter, SecretRow,
@@ -240,10 +243,27 @@ impl Store {
             let options = PgConnectOptions::from_str(url).map_err(connect)?;
             // One direct connection first: a refused connection or a bad password is
             // reported as such, not as a pool timeout.
+            // Bounded: a server that accepts connections and never answers held the hook's
+            // rejected pushes forever (review of session 25).
             {
                 use sqlx::Connection;
-                let conn = sqlx::PgConnection::connect_with(&options).await.map_err(connect)?;
-                conn.close().await.map_err(connect)?;
+                let timed_out = || {
+                    connect(sqlx::Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "no answer within 10 s",
+                    )))
+                };
+                let conn = tokio::time::timeout(
+                    CONNECT_TIMEOUT,
+                    sqlx::PgConnection::connect_with(&options),
+                )
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(connect)?;
+                tokio::time::timeout(CONNECT_TIMEOUT, conn.close())
+                    .await
+                    .map_err(|_| timed_out())?
+                    .map_err(connect)?;
             }
             let pool = PgPoolOptions::new()
                 .max_connections(16)

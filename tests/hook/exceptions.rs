@@ -295,6 +295,106 @@ fn a_waiver_lets_a_known_secret_through_in_its_scope_until_it_expires() -> TestR
     Ok(())
 }
 
+/// Adds a waiver of `fp` for `glob` in `s`'s repository, lasting `expires`.
+fn waive(s: &Server, url: &str, fp: &str, glob: &str, expires: &str) -> Res<()> {
+    let repo = repo_path(s)?;
+    let args = [
+        "waive",
+        "add",
+        "--fingerprint",
+        fp,
+        "--reason",
+        "r",
+        "--expires",
+        expires,
+        "--repo",
+        &repo,
+        "--path",
+        glob,
+        "--as",
+        "sec-lead",
+    ];
+    let out = cli(s, url, &args)?;
+    if !out.status.success() {
+        return Err(stderr(&out).into());
+    }
+    Ok(())
+}
+
+/// A blob a ref names is scanned at the empty path, and is in that path's class there and
+/// in the edges' set: a waiver for `*` (top-level files) matches the empty path, and a blob
+/// pushed to a tag, waived there, was then taken as old at `app/k.txt` (review of session
+/// 25). Nor does a waiver's expiry let what it covered out of its paths.
+#[test]
+fn a_waived_blob_stays_in_its_paths_through_blob_refs_and_expiry() -> TestResult {
+    let s = Server::new()?;
+    let url = with_database(&s)?;
+    s.commit("README.md", "base\n", "base")?;
+    assert!(push_as(&s, "alice", &["origin", "main"])?.status.success());
+    let key = format!("token = \"{}\"\n", github_token(47));
+    s.commit("app/k.txt", &key, "key")?;
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(!out.status.success());
+    let fp = fingerprint(&out)?;
+    waive(&s, &url, &fp, "*", "1h")?;
+    assert!(!push_as(&s, "alice", &["origin", "main"])?.status.success());
+    let blob = git(&s.work, &["rev-parse", "HEAD:app/k.txt"])?;
+    let out = push_as(&s, "alice", &["origin", &format!("{blob}:refs/tags/blob")])?;
+    assert!(out.status.success(), "waived at the empty path: {}", stderr(&out));
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("app/k.txt"), "{}", stderr(&out));
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+
+    let other = format!("token = \"{}\"\n", github_token(48));
+    s.commit("tests/k.txt", &other, "key in tests")?;
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    let fp = fingerprint(&out)?;
+    waive(&s, &url, &fp, "tests/**", "1s")?;
+    assert!(push_as(&s, "alice", &["origin", "main"])?.status.success());
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    s.commit("app/k2.txt", &other, "copied out after the waiver expired")?;
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("app/k2.txt"), "{}", stderr(&out));
+    Ok(())
+}
+
+/// A tree bomb the refs already hold (pushed before any path condition, when the walk went by
+/// id) must not make every later push slow or rejected once paths matter: past the cap, the
+/// edges' set reaches nothing, and the push's objects are scanned as new (review of session
+/// 25: an innocent rename took 8 to 48 s, then was rejected as content).
+#[test]
+fn a_tree_bomb_in_existing_history_does_not_block_later_pushes() -> TestResult {
+    let s = Server::new()?;
+    let url = with_database(&s)?;
+    s.commit("notes.txt", "notes\n", "base")?;
+    let blob = git_stdin(&s.work, &["hash-object", "-w", "--stdin"], b"leaf\n")?;
+    let leaves: String = (0..4_000).map(|i| format!("100644 blob {blob}\tf{i}\n")).collect();
+    let leaf = git_stdin(&s.work, &["mktree"], leaves.as_bytes())?;
+    let dirs: String = (0..4_000).map(|i| format!("040000 tree {leaf}\td{i}\n")).collect();
+    let wide = git_stdin(&s.work, &["mktree"], dirs.as_bytes())?;
+    let root = git(&s.work, &["rev-parse", "HEAD^{tree}"])?;
+    let listing = git(&s.work, &["ls-tree", &root])?;
+    let entries = format!("{listing}\n040000 tree {wide}\tdata\n");
+    let with_bomb = git_stdin(&s.work, &["mktree"], entries.as_bytes())?;
+    let commit = git(&s.work, &["commit-tree", &with_bomb, "-p", "HEAD", "-m", "bomb"])?;
+    git(&s.work, &["reset", "-q", "--soft", &commit])?;
+    assert!(push_as(&s, "alice", &["origin", "main"])?.status.success());
+    // A waiver for some paths makes paths matter.
+    waive(&s, &url, &"0".repeat(64), "tests/**", "1h")?;
+    // A rename: the blob is old, no shortcut decides it, and the edges' set is built.
+    git(&s.work, &["mv", "notes.txt", "renamed.txt"])?;
+    git(&s.work, &["commit", "-q", "-m", "rename"])?;
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A key pushed the same way is still found.
+    s.commit("renamed.txt", format!("token = \"{}\"\n", github_token(49)), "key")?;
+    let out = push_as(&s, "alice", &["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    Ok(())
+}
+
 #[test]
 fn exempt_pushers_are_not_blocked_and_are_recorded() -> TestResult {
     let s = Server::new()?;
