@@ -369,16 +369,7 @@ fn a_tree_bomb_in_existing_history_does_not_block_later_pushes() -> TestResult {
     let s = Server::new()?;
     let url = with_database(&s)?;
     s.commit("notes.txt", "notes\n", "base")?;
-    let blob = git_stdin(&s.work, &["hash-object", "-w", "--stdin"], b"leaf\n")?;
-    let leaves: String = (0..4_000).map(|i| format!("100644 blob {blob}\tf{i}\n")).collect();
-    let leaf = git_stdin(&s.work, &["mktree"], leaves.as_bytes())?;
-    let dirs: String = (0..4_000).map(|i| format!("040000 tree {leaf}\td{i}\n")).collect();
-    let wide = git_stdin(&s.work, &["mktree"], dirs.as_bytes())?;
-    let root = git(&s.work, &["rev-parse", "HEAD^{tree}"])?;
-    let listing = git(&s.work, &["ls-tree", &root])?;
-    let entries = format!("{listing}\n040000 tree {wide}\tdata\n");
-    let with_bomb = git_stdin(&s.work, &["mktree"], entries.as_bytes())?;
-    let commit = git(&s.work, &["commit-tree", &with_bomb, "-p", "HEAD", "-m", "bomb"])?;
+    let commit = commit_wide_bomb(&s)?;
     git(&s.work, &["reset", "-q", "--soft", &commit])?;
     assert!(push_as(&s, "alice", &["origin", "main"])?.status.success());
     // A waiver for some paths makes paths matter.
@@ -567,6 +558,22 @@ fn a_tree_bomb_with_skipped_paths_is_rejected_not_timed_out() -> TestResult {
     Ok(())
 }
 
+/// A commit on `HEAD` that adds `data/`: one tree of 4,000 entries naming the same tree of
+/// 4,000 entries (260 KB; 16 million files, never to be checked out).
+fn commit_wide_bomb(s: &Server) -> Res<String> {
+    let blob = git_stdin(&s.work, &["hash-object", "-w", "--stdin"], b"leaf\n")?;
+    let leaves: String = (0..4_000).map(|i| format!("100644 blob {blob}\tf{i}\n")).collect();
+    let leaf = git_stdin(&s.work, &["mktree"], leaves.as_bytes())?;
+    let dirs: String = (0..4_000).map(|i| format!("040000 tree {leaf}\td{i}\n")).collect();
+    let wide = git_stdin(&s.work, &["mktree"], dirs.as_bytes())?;
+    let root = git(&s.work, &["rev-parse", "HEAD^{tree}"])?;
+    let listing = git(&s.work, &["ls-tree", &root])?;
+    let entries = format!("{listing}\n040000 tree {wide}\tdata\n");
+    let with_bomb = git_stdin(&s.work, &["mktree"], entries.as_bytes())?;
+    let commit = git(&s.work, &["commit-tree", &with_bomb, "-p", "HEAD", "-m", "bomb"])?;
+    Ok(commit)
+}
+
 /// The same with wide trees: one tree of 4,000 entries naming the same tree of 4,000 entries
 /// (260 KB) makes 16 million entries, walked per path when a rule's allowlist makes paths
 /// matter. The cap counts entries read, not walks (4,000 walks stayed under a cap of 50,000
@@ -585,16 +592,7 @@ fn a_wide_tree_bomb_with_path_conditions_is_rejected_not_timed_out() -> TestResu
                 [rule.allowlist]\npaths = [\"tests/**\"]\n";
     s.commit(".leakgate.toml", rule, "project config")?;
     assert!(push_main(&s)?.status.success());
-    let blob = git_stdin(&s.work, &["hash-object", "-w", "--stdin"], b"leaf\n")?;
-    let leaves: String = (0..4_000).map(|i| format!("100644 blob {blob}\tf{i}\n")).collect();
-    let leaf = git_stdin(&s.work, &["mktree"], leaves.as_bytes())?;
-    let dirs: String = (0..4_000).map(|i| format!("040000 tree {leaf}\td{i}\n")).collect();
-    let wide = git_stdin(&s.work, &["mktree"], dirs.as_bytes())?;
-    let root = git(&s.work, &["rev-parse", "HEAD^{tree}"])?;
-    let listing = git(&s.work, &["ls-tree", &root])?;
-    let entries = format!("{listing}\n040000 tree {wide}\tdata\n");
-    let with_bomb = git_stdin(&s.work, &["mktree"], entries.as_bytes())?;
-    let commit = git(&s.work, &["commit-tree", &with_bomb, "-p", "HEAD", "-m", "bomb"])?;
+    let commit = commit_wide_bomb(&s)?;
     // Never checked out: 16 million files.
     git(&s.work, &["reset", "-q", "--soft", &commit])?;
     s.commit("app/key.py", "t = 'acme_int_0123456789abcdef0123456789abcdef'\n", "key")?;
