@@ -467,6 +467,16 @@ pub struct PathClasses<'a> {
     /// other path condition): then a tree walked where nothing under it was skipped yields
     /// nothing new at any other path.
     pub skips_only: bool,
+    /// Whether a new tree entry named `..`, `.`, an empty name or a name holding `/` fails
+    /// the walk as content (the hook; `scan --git` reads old histories as they are). Such a
+    /// path looks like it is somewhere it is not (`tests/../app/k.txt` matches `tests/**`);
+    /// git fsck reports every one of them, and git will not check them out.
+    pub strict_names: bool,
+}
+
+/// Whether git would refuse a tree entry's name as a path component.
+fn odd_name(name: &[u8]) -> bool {
+    matches!(name, b"" | b"." | b"..") || name.contains(&b'/')
 }
 
 /// Walks what `tips` add over `hidden` and hands each new blob, commit and tag to `emit`, each
@@ -772,6 +782,17 @@ impl Walker<'_> {
                 let mut kind = entry.kind;
                 if kind == EntryKind::Gitlink {
                     continue;
+                }
+                if self.paths.is_some_and(|p| p.strict_names) && odd_name(entry.name) {
+                    return Err(HistoryError::Object {
+                        what: format!("tree {} at {:?}", frame.tree, lossy(&frame.path)),
+                        source: format!(
+                            "an entry named {:?}, which git fsck reports and path rules would \
+                             misread",
+                            lossy(entry.name)
+                        )
+                        .into(),
+                    });
                 }
                 if kind == EntryKind::Other {
                     kind = match self.objects.try_header(&id).ok().flatten().map(|h| h.kind) {

@@ -595,6 +595,8 @@ fn scan_push(
         git_dir: ctx.git_dir.to_owned(),
         progress: None,
         path_globs,
+        // Path rules must not misread where a pushed file is.
+        strict_names: true,
     };
     let findings = Mutex::new(Vec::new());
     let stats = scan_new_blobs(

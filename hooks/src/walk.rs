@@ -178,6 +178,9 @@ pub struct WalkOptions {
     /// waivers): like the rules' path conditions, a blob is scanned once per combination of
     /// these and those that hold at the paths it is met at.
     pub path_globs: Vec<globset::GlobMatcher>,
+    /// Fail on new tree entries whose names git fsck reports, when paths matter (see
+    /// [`PathClasses::strict_names`]): the hook.
+    pub strict_names: bool,
 }
 
 /// Opens a repository (bare or with a work tree) for reading.
@@ -284,6 +287,7 @@ where
         git_dir: repo.git_dir().to_owned(),
         progress: options.progress,
         path_globs: Vec::new(),
+        strict_names: false,
     };
     scan_new_blobs(&objects, &tips, &hidden, rules, &walk, sink, warn)
 }
@@ -334,6 +338,7 @@ where
     let classes = classifier.matters().then(|| PathClasses {
         class: &class,
         skips_only: !rules.path_conditions() && options.path_globs.is_empty(),
+        strict_names: options.strict_names,
     });
     let worker = Worker {
         objects: objects.clone(),

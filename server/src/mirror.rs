@@ -428,6 +428,7 @@ pub fn scan_push(
         git_dir: repo.git_dir().to_owned(),
         progress: None,
         path_globs: path_globs.to_vec(),
+        strict_names: false,
     };
     let findings = std::sync::Mutex::new(Vec::new());
     let stats = scan_new_blobs(

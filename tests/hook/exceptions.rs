@@ -602,6 +602,45 @@ fn a_wide_tree_bomb_with_path_conditions_is_rejected_not_timed_out() -> TestResu
     Ok(())
 }
 
+/// A pushed tree entry named `..` makes `tests/../app/k.py`, which a rule's `tests/**`
+/// allowlist matches although git would put nothing under `tests/`: when paths matter the
+/// hook rejects names git fsck reports (`..`, `.`, empty, holding `/`) as content (review of
+/// session 25).
+#[test]
+fn tree_entries_git_fsck_reports_are_rejected_when_paths_matter() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.projectConfig", "true")?;
+    let rule = "[[rule]]\nid = \"acme-internal-token\"\ndescription = \"ACME internal token\"\n\
+                provider = \"acme\"\nkeywords = [\"acme_int_\"]\n\
+                regex = '''\\bacme_int_[0-9a-f]{32}\\b'''\nseverity = \"critical\"\n\
+                [rule.allowlist]\npaths = [\"tests/**\"]\n";
+    s.commit(".leakgate.toml", rule, "project config")?;
+    assert!(push_main(&s)?.status.success());
+    let key = b"t = 'acme_int_0123456789abcdef0123456789abcdef'\n";
+    let blob = git_stdin(&s.work, &["hash-object", "-w", "--stdin"], key)?;
+    let file = git_stdin(&s.work, &["mktree"], format!("100644 blob {blob}\tk.py\n").as_bytes())?;
+    let app = git_stdin(&s.work, &["mktree"], format!("040000 tree {file}\tapp\n").as_bytes())?;
+    // `git mktree` refuses such names: the tree is written as raw bytes.
+    let raw_id: Vec<u8> = (0..app.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&app[i..i + 2], 16))
+        .collect::<Result<_, _>>()?;
+    let mut raw = b"40000 ..\0".to_vec();
+    raw.extend_from_slice(&raw_id);
+    let dots =
+        git_stdin(&s.work, &["hash-object", "-w", "-t", "tree", "--literally", "--stdin"], &raw)?;
+    let root = git(&s.work, &["rev-parse", "HEAD^{tree}"])?;
+    let listing = git(&s.work, &["ls-tree", &root])?;
+    let entries = format!("{listing}\n040000 tree {dots}\ttests\n");
+    let tree = git_stdin(&s.work, &["mktree"], entries.as_bytes())?;
+    let commit = git(&s.work, &["commit-tree", &tree, "-p", "HEAD", "-m", "dots"])?;
+    git(&s.work, &["reset", "-q", "--soft", &commit])?;
+    let out = push_main(&s)?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("git fsck reports"), "{}", stderr(&out));
+    Ok(())
+}
+
 /// A replace ref (`refs/replace/<id>`, which any pusher may push: the hook scans what it
 /// brings, and a `.leakgate.toml` holds no key) must not stand in for the protected branch's
 /// objects: git's object replacement applied to the hook's reads let a pushed commit replace
