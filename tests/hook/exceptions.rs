@@ -492,6 +492,22 @@ fn content_at_a_skipped_path_is_scanned_where_it_is_not_skipped() -> TestResult 
     Ok(())
 }
 
+/// A key of the project rule [`with_acme_rule`] adds.
+const ACME_KEY: &str = "t = 'acme_int_0123456789abcdef0123456789abcdef'\n";
+
+/// Applies the protected branch's project configuration, with a rule for ACME tokens that
+/// allowlists `tests/**` (a path condition: paths then matter to the walk).
+fn with_acme_rule(s: &Server) -> TestResult {
+    s.config("leakgate.projectConfig", "true")?;
+    let rule = "[[rule]]\nid = \"acme-internal-token\"\ndescription = \"ACME internal token\"\n\
+                provider = \"acme\"\nkeywords = [\"acme_int_\"]\n\
+                regex = '''\\bacme_int_[0-9a-f]{32}\\b'''\nseverity = \"critical\"\n\
+                [rule.allowlist]\npaths = [\"tests/**\"]\n";
+    s.commit(".leakgate.toml", rule, "project config")?;
+    assert!(push_main(s)?.status.success());
+    Ok(())
+}
+
 /// A rule's own path allowlist decides at every path a blob is met at: the same key at
 /// `tests/k.py` (allowlisted for the rule) and `app/k.py` blocks for `app/k.py`, in one push
 /// and across two. Before, the walk handed a blob out at its first path (the last directory
@@ -499,14 +515,8 @@ fn content_at_a_skipped_path_is_scanned_where_it_is_not_skipped() -> TestResult 
 #[test]
 fn a_rules_path_allowlist_decides_at_every_path_a_blob_is_met() -> TestResult {
     let s = Server::new()?;
-    s.config("leakgate.projectConfig", "true")?;
-    let rule = "[[rule]]\nid = \"acme-internal-token\"\ndescription = \"ACME internal token\"\n\
-                provider = \"acme\"\nkeywords = [\"acme_int_\"]\n\
-                regex = '''\\bacme_int_[0-9a-f]{32}\\b'''\nseverity = \"critical\"\n\
-                [rule.allowlist]\npaths = [\"tests/**\"]\n";
-    s.commit(".leakgate.toml", rule, "project config")?;
-    assert!(push_main(&s)?.status.success());
-    let key = "t = 'acme_int_0123456789abcdef0123456789abcdef'\n";
+    with_acme_rule(&s)?;
+    let key = ACME_KEY;
     std::fs::create_dir_all(s.work.join("app"))?;
     std::fs::write(s.work.join("app/k.py"), key)?;
     s.commit("tests/k.py", key, "the same blob twice")?;
@@ -582,20 +592,14 @@ fn commit_wide_bomb(s: &Server) -> Res<String> {
 #[test]
 fn a_wide_tree_bomb_with_path_conditions_is_rejected_not_timed_out() -> TestResult {
     let s = Server::new()?;
-    s.config("leakgate.projectConfig", "true")?;
     s.config("leakgate.acceptIncomplete", "true")?;
     // The walk of the bomb took 2.7 s before the cap counted entries: past this budget.
     s.config("leakgate.timeoutMs", "2000")?;
-    let rule = "[[rule]]\nid = \"acme-internal-token\"\ndescription = \"ACME internal token\"\n\
-                provider = \"acme\"\nkeywords = [\"acme_int_\"]\n\
-                regex = '''\\bacme_int_[0-9a-f]{32}\\b'''\nseverity = \"critical\"\n\
-                [rule.allowlist]\npaths = [\"tests/**\"]\n";
-    s.commit(".leakgate.toml", rule, "project config")?;
-    assert!(push_main(&s)?.status.success());
+    with_acme_rule(&s)?;
     let commit = commit_wide_bomb(&s)?;
     // Never checked out: 16 million files.
     git(&s.work, &["reset", "-q", "--soft", &commit])?;
-    s.commit("app/key.py", "t = 'acme_int_0123456789abcdef0123456789abcdef'\n", "key")?;
+    s.commit("app/key.py", ACME_KEY, "key")?;
     let out = push_main(&s)?;
     assert!(!out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("too many paths"), "{}", stderr(&out));
@@ -609,14 +613,8 @@ fn a_wide_tree_bomb_with_path_conditions_is_rejected_not_timed_out() -> TestResu
 #[test]
 fn tree_entries_git_fsck_reports_are_rejected_when_paths_matter() -> TestResult {
     let s = Server::new()?;
-    s.config("leakgate.projectConfig", "true")?;
-    let rule = "[[rule]]\nid = \"acme-internal-token\"\ndescription = \"ACME internal token\"\n\
-                provider = \"acme\"\nkeywords = [\"acme_int_\"]\n\
-                regex = '''\\bacme_int_[0-9a-f]{32}\\b'''\nseverity = \"critical\"\n\
-                [rule.allowlist]\npaths = [\"tests/**\"]\n";
-    s.commit(".leakgate.toml", rule, "project config")?;
-    assert!(push_main(&s)?.status.success());
-    let key = b"t = 'acme_int_0123456789abcdef0123456789abcdef'\n";
+    with_acme_rule(&s)?;
+    let key = ACME_KEY.as_bytes();
     let blob = git_stdin(&s.work, &["hash-object", "-w", "--stdin"], key)?;
     let file = git_stdin(&s.work, &["mktree"], format!("100644 blob {blob}\tk.py\n").as_bytes())?;
     let app = git_stdin(&s.work, &["mktree"], format!("040000 tree {file}\tapp\n").as_bytes())?;
@@ -757,7 +755,7 @@ fn the_protected_branchs_allowed_fingerprints_and_extra_rules_apply() -> TestRes
     s.commit("fixtures/known.txt", format!("{known}\n"), "fixture")?;
     let out = push_main(&s)?;
     assert!(out.status.success(), "{}", stderr(&out));
-    s.commit("src/acme.py", "t = 'acme_int_0123456789abcdef0123456789abcdef'\n", "acme")?;
+    s.commit("src/acme.py", ACME_KEY, "acme")?;
     let out = push_main(&s)?;
     assert!(!out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("acme-internal-token"), "{}", stderr(&out));
