@@ -337,7 +337,7 @@ where
     let class = |path: &[u8]| classifier.class(path);
     let classes = classifier.matters().then(|| PathClasses {
         class: &class,
-        skips_only: !rules.path_conditions() && options.path_globs.is_empty(),
+        skips_only: classifier.skips_only(),
         strict_names: options.strict_names,
     });
     let worker = Worker {
@@ -502,6 +502,11 @@ impl<'a> Classifier<'a> {
     /// Whether paths bear on the scan at all.
     fn matters(&self) -> bool {
         self.rules.skips_paths() || self.rules.path_conditions() || !self.globs.is_empty()
+    }
+
+    /// Whether every path is neutral or skipped (see [`PathClasses::skips_only`]).
+    fn skips_only(&self) -> bool {
+        !self.rules.path_conditions() && self.globs.is_empty()
     }
 
     fn class(&self, path: &[u8]) -> Class {
