@@ -961,6 +961,11 @@ def compose(c, form):
            "REDIS_PASSWORD": "bitnami/redis:7.2", "MINIO_ROOT_PASSWORD": "minio/minio:latest"}[name]
     if form == "list":
         env = ["    environment:", "      - TZ=UTC", f"      - {name}={v}"]
+    elif random.Random(v).random() < 0.4:
+        # A YAML block scalar, the value on the line after `|` or `>-` (drawn apart from the
+        # corpus's stream, which stays as it was before this variant).
+        form = "block"
+        env = ["    environment:", "      TZ: UTC", f"      {name}: {random.Random(v).choice(['|', '>-', '|-'])}", f"        {v}"]
     else:
         env = ["    environment:", "      TZ: UTC", f"      {name}: {yq(v)}"]
     text = "\n".join(["services:", "  app:", "    build: .", "    ports:", '      - "8080:8080"', "    depends_on:", "      - store",
