@@ -90,6 +90,8 @@ fn settings(git_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> (HookConfig
 struct Records<'a> {
     log: PathBuf,
     database: Option<&'a str>,
+    /// How long a database write may take (the hook's budget).
+    within: std::time::Duration,
     /// Whether to queue notifications (the hook queues bypass events for the service to
     /// send; it never sends anything itself).
     notify: std::sync::Arc<NotifyFlag>,
@@ -105,7 +107,7 @@ impl Recorder for Records<'_> {
         }
         if let Some(url) = self.database {
             let notify = record.event == "bypass" && self.notify.get();
-            match leakgate_server::hook::record(url, record, notify) {
+            match leakgate_server::hook::record(url, record, notify, self.within) {
                 Ok(()) => written = true,
                 Err(e) => {
                     let e = anyhow::Error::new(e);
@@ -172,6 +174,7 @@ fn run(
             .clone()
             .unwrap_or_else(|| git_dir.join("leakgate").join("audit.jsonl")),
         database: config.database.as_deref(),
+        within: config.timeout,
         notify: std::sync::Arc::new(NotifyFlag::new(system_file(env))),
     };
     let site =
@@ -180,7 +183,9 @@ fn run(
         problems.push(format!("reading ref updates from standard input: {e}"));
     }
     let database = config.database.as_deref().map(|url| {
-        leakgate_server::hook::HookExceptions::new(url).notifying(records.notify.clone())
+        leakgate_server::hook::HookExceptions::new(url)
+            .within(config.timeout)
+            .notifying(records.notify.clone())
     });
     // The waivers are read while the rules load: they decide how the walk treats paths (see
     // `pre_receive`), and connecting to the database costs a push a few milliseconds. A
@@ -189,8 +194,9 @@ fn run(
     let early = config.database.clone().filter(|_| problems.is_empty()).map(|url| {
         let (sent, read) = std::sync::mpsc::channel();
         let repo = git_dir.display().to_string();
+        let within = config.timeout;
         std::thread::spawn(move || {
-            let db = leakgate_server::hook::HookExceptions::new(&url);
+            let db = leakgate_server::hook::HookExceptions::new(&url).within(within);
             let _ = sent.send(db.waivers(&repo));
         });
         read
@@ -335,6 +341,7 @@ fn record_blocked(
         &pusher,
         &refs.join(" "),
         findings,
+        hook.timeout,
     )?;
     Ok(())
 }

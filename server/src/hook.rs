@@ -3,7 +3,9 @@
 //! their findings and, with `[revoke] blocked_pushes`, those findings queued for revocation.
 //!
 //! The hook itself is synchronous and links no runtime of its own: each call here runs on a
-//! current-thread runtime for its duration.
+//! current-thread runtime for its duration, and within a time the hook gives (its budget): a
+//! database that accepts connections and then never answers, or a lock another writer
+//! holds, must not hold a push (a rejected one included) for longer than that.
 
 use leakgate_hooks::AuditRecord;
 use leakgate_rules::Finding;
@@ -25,16 +27,25 @@ pub enum HookError {
     /// The record does not serialise.
     #[error("serialising the audit record")]
     Serialise(#[from] serde_json::Error),
+    /// The database did not answer in the time given.
+    #[error("the database did not answer within {} ms", .0.as_millis())]
+    TimedOut(std::time::Duration),
 }
 
 type Result<T> = std::result::Result<T, HookError>;
 
-fn block_on<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()> {
+/// Runs `future` to its end, or for `within` at most (connecting included).
+fn block_on<F: std::future::Future<Output = Result<()>>>(
+    within: std::time::Duration,
+    future: F,
+) -> Result<()> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(HookError::Runtime)?
-        .block_on(future)
+        .block_on(async {
+            tokio::time::timeout(within, future).await.map_err(|_| HookError::TimedOut(within))?
+        })
 }
 
 /// Records a bypass or an unscanned push in the database at `url`; an unscanned push also
@@ -43,9 +54,14 @@ fn block_on<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()
 ///
 /// # Errors
 ///
-/// The database cannot be reached or written.
-pub fn record(url: &str, record: &AuditRecord, notify: bool) -> Result<()> {
-    block_on(async {
+/// The database cannot be reached or written, or does not answer `within`.
+pub fn record(
+    url: &str,
+    record: &AuditRecord,
+    notify: bool,
+    within: std::time::Duration,
+) -> Result<()> {
+    block_on(within, async {
         let store = leakgate_store::Store::connect(url).await?;
         let detail = serde_json::to_string(record)?;
         store.audit(&format!("hook_{}", record.event), &record.user, &detail).await?;
@@ -107,7 +123,7 @@ pub fn record(url: &str, record: &AuditRecord, notify: bool) -> Result<()> {
 ///
 /// # Errors
 ///
-/// The database cannot be reached or written.
+/// The database cannot be reached or written, or does not answer `within`.
 pub fn record_blocked(
     url: &str,
     revoke: Option<(&crate::revoke::RevokeConfig, &SecretKey)>,
@@ -115,12 +131,13 @@ pub fn record_blocked(
     pusher: &str,
     refs: &str,
     findings: &[Finding],
+    within: std::time::Duration,
 ) -> Result<()> {
     let revoke = revoke
         .filter(|(config, _)| config.blocked_pushes && findings.iter().any(|f| f.revoke.is_some()));
     let origin =
         Origin { forge: None, repo: repo.to_owned(), installation_id: None, partner_type: None };
-    block_on(async {
+    block_on(within, async {
         let store = leakgate_store::Store::connect(url).await?;
         let scan = store
             .start_scan(&leakgate_store::NewScan {
@@ -147,13 +164,19 @@ pub fn record_blocked(
 }
 
 /// The hook's waivers and bypass requests, in the database at `url`: connected on first use
-/// (a push without blocking findings never connects), on a current-thread runtime.
+/// (a push without blocking findings never connects), on a current-thread runtime. All calls
+/// together, connecting included, end by a deadline (see [`HookExceptions::within`]): past it
+/// a call fails, and the push is decided without the exception (what it would let through
+/// blocks).
 pub struct HookExceptions {
     url: String,
     connected: std::sync::OnceLock<
         std::result::Result<(tokio::runtime::Runtime, leakgate_store::Store), String>,
     >,
     notify: std::sync::Arc<NotifyFlag>,
+    within: std::time::Duration,
+    /// When the first call started; the deadline is `within` after it.
+    first: std::sync::OnceLock<std::time::Instant>,
 }
 
 /// Whether the service configuration the hook shares names notification targets. Read on
@@ -190,7 +213,15 @@ impl HookExceptions {
             url: url.to_owned(),
             connected: std::sync::OnceLock::new(),
             notify: std::sync::Arc::new(NotifyFlag::fixed(false)),
+            within: std::time::Duration::from_secs(10),
+            first: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The time all calls may take together, from the first (10 s unless set).
+    pub fn within(mut self, within: std::time::Duration) -> Self {
+        self.within = within;
+        self
     }
 
     /// Also queue a notification for each bypass request opened (the service's
@@ -207,18 +238,27 @@ impl HookExceptions {
     where
         F: std::future::Future<Output = std::result::Result<T, leakgate_store::Error>>,
     {
+        let deadline = *self.first.get_or_init(std::time::Instant::now) + self.within;
+        let late = || format!("the database did not answer within {} ms", self.within.as_millis());
         let connected = self.connected.get_or_init(|| {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| format!("starting a runtime: {e}"))?;
+            let connect = leakgate_store::Store::connect(&self.url);
+            // (The timer is made inside the runtime, which it needs.)
             let store = runtime
-                .block_on(leakgate_store::Store::connect(&self.url))
+                .block_on(async { tokio::time::timeout_at(deadline.into(), connect).await })
+                .map_err(|_| late())?
                 .map_err(|e| crate::mirror::error_chain(&e))?;
             Ok((runtime, store))
         });
         let (runtime, store) = connected.as_ref().map_err(Clone::clone)?;
-        runtime.block_on(call(store.clone())).map_err(|e| crate::mirror::error_chain(&e))
+        let call = call(store.clone());
+        runtime
+            .block_on(async { tokio::time::timeout_at(deadline.into(), call).await })
+            .map_err(|_| late())?
+            .map_err(|e| crate::mirror::error_chain(&e))
     }
 }
 

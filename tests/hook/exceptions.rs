@@ -761,3 +761,113 @@ fn the_protected_branchs_allowed_fingerprints_and_extra_rules_apply() -> TestRes
     assert!(stderr(&out).contains("acme-internal-token"), "{}", stderr(&out));
     Ok(())
 }
+
+/// A PostgreSQL address that accepts connections and never answers (a hung server, or a
+/// proxy in front of one): the connections are held open, silent, until the test ends.
+fn silent_database() -> Res<(String, std::thread::JoinHandle<()>)> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for conn in listener.incoming().take(64) {
+            match conn {
+                Ok(conn) => open.push(conn),
+                Err(_) => break,
+            }
+        }
+    });
+    Ok((format!("postgres://leakgate:pw@127.0.0.1:{port}/leakgate"), held))
+}
+
+#[test]
+fn a_database_that_never_answers_holds_a_rejected_push_no_longer_than_the_budget() -> TestResult {
+    let s = Server::new()?;
+    let (url, _held) = silent_database()?;
+    s.config("leakgate.database", &url)?;
+    s.config("leakgate.timeoutMs", "1000")?;
+    // A bypass request needs the database too: it cannot be opened, and the push stays
+    // rejected.
+    s.config("leakgate.bypassMode", "request")?;
+    let token = github_token(57);
+    s.commit("config/token.txt", format!("{token}\n"), "a key")?;
+    let started = std::time::Instant::now();
+    let out = s.push(&["origin", "main"])?;
+    let took = started.elapsed();
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("github-pat-classic"), "{}", stderr(&out));
+    assert_eq!(s.server_ref("refs/heads/main"), None);
+    // Connecting alone gives up after 10 s: every call was bounded by the hook's budget
+    // instead (waivers, the bypass request, the record of the rejected push).
+    assert!(took < std::time::Duration::from_secs(8), "the push took {took:?}");
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("did not answer within 1000 ms"), "{}", stderr(&out));
+    Ok(())
+}
+
+/// Pushes, and kills the push if it has not ended after `limit` (a hook that hangs fails the
+/// test instead of holding it).
+fn push_within(s: &Server, args: &[&str], limit: std::time::Duration) -> Res<Output> {
+    let mut child = s
+        .push_cmd(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let started = std::time::Instant::now();
+    while child.try_wait()?.is_none() {
+        if started.elapsed() > limit {
+            child.kill()?;
+            child.wait()?;
+            return Err(format!("the push did not end within {limit:?}").into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Ok(child.wait_with_output()?)
+}
+
+/// PostgreSQL answers, but the table a rejected push is recorded in is locked by another
+/// session (a migration, a long `VACUUM FULL`, an operator's transaction left open): without
+/// a bound, the hook waits for the lock forever, and the pusher with it.
+#[test]
+fn a_locked_table_holds_a_rejected_push_no_longer_than_the_budget() -> TestResult {
+    let Some(pg) = crate::pg::start_or_skip() else { return Ok(()) };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let url = runtime.block_on(pg.database("hook_locked"));
+    let s = Server::new()?;
+    s.config("leakgate.database", &url)?;
+    s.config("leakgate.timeoutMs", "1000")?;
+    s.commit("config/a.txt", format!("{}\n", github_token(58)), "a key")?;
+    // The first rejection migrates the database and is recorded.
+    let out = push_within(&s, &["origin", "main"], std::time::Duration::from_secs(60))?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    let mut lock = runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&url).await?;
+        sqlx::query("BEGIN").execute(&mut conn).await?;
+        sqlx::query("LOCK TABLE scans IN ACCESS EXCLUSIVE MODE").execute(&mut conn).await?;
+        Ok::<_, sqlx::Error>(conn)
+    })?;
+    let started = std::time::Instant::now();
+    let out = push_within(&s, &["origin", "main"], std::time::Duration::from_secs(30))?;
+    let took = started.elapsed();
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("github-pat-classic"), "{}", stderr(&out));
+    assert_eq!(s.server_ref("refs/heads/main"), None);
+    assert!(took < std::time::Duration::from_secs(8), "the push took {took:?}");
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    runtime.block_on(sqlx::query("ROLLBACK").execute(&mut lock))?;
+    // With the lock gone, the next rejection is recorded again.
+    let recorded = |runtime: &tokio::runtime::Runtime| -> Res<i64> {
+        Ok(runtime.block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await?;
+            sqlx::query_scalar("SELECT count(*) FROM scans WHERE status = 'blocked'")
+                .fetch_one(&mut conn)
+                .await
+        })?)
+    };
+    assert_eq!(recorded(&runtime)?, 1);
+    let out = push_within(&s, &["origin", "main"], std::time::Duration::from_secs(60))?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert_eq!(recorded(&runtime)?, 2);
+    Ok(())
+}

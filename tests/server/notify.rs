@@ -158,7 +158,7 @@ fn the_hooks_bypasses_and_bypass_requests_are_announced() -> TestResult {
         why: None,
         updates: Vec::new(),
     };
-    leakgate_server::hook::record(&url, &record, true)?;
+    leakgate_server::hook::record(&url, &record, true, std::time::Duration::from_secs(10))?;
     // As the hook opens a bypass request, twice (the pusher pushes the same secrets again).
     let exceptions = leakgate_server::hook::HookExceptions::new(&url)
         .notifying(std::sync::Arc::new(leakgate_server::hook::NotifyFlag::fixed(true)));
