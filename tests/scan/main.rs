@@ -355,3 +355,44 @@ fn rules_check_reports_failing_examples() -> TestResult {
 pub fn path_str(p: &Path) -> Result<&str, Box<dyn std::error::Error>> {
     p.to_str().ok_or_else(|| "non-utf-8 temp path".into())
 }
+
+/// Files of one read and of many (the directory scan takes a short read as a regular file's
+/// end and makes no further read): keys at the start, across the 1 MiB chunk boundary and at
+/// the very end are all found, and every byte is counted.
+#[test]
+fn keys_anywhere_in_small_and_multi_read_files_are_found() -> TestResult {
+    let env = Env::new()?;
+    let line = "let filler = compute(alpha, beta, gamma); // ordinary code\n";
+    let mut big = String::new();
+    let mut expected_lines = Vec::new();
+    let mut at_line = 1;
+    for (i, until) in [(3, 0), (4, (1 << 20) - 30), (5, 3 << 20)] {
+        while big.len() < until {
+            big.push_str(line);
+            at_line += 1;
+        }
+        big.push_str(&format!("k = \"{}\"\n", github_token("ghp_", i)));
+        expected_lines.push(at_line);
+        at_line += 1;
+    }
+    env.write("tree/big.rs", &big)?;
+    env.write("tree/small.rs", format!("k = \"{}\"", github_token("ghp_", 6)))?;
+    env.write("tree/exact.rs", vec![b'x'; 1 << 20])?;
+    let root = env.path("tree");
+    let out = env.run(&["scan", root.to_str().ok_or("utf-8")?, "--format", "jsonl"])?;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let findings = jsonl(&out)?;
+    let mut big_lines: Vec<u64> = findings
+        .iter()
+        .filter(|f| f["path"].as_str().is_some_and(|p| p.ends_with("big.rs")))
+        .filter_map(|f| f["line"].as_u64())
+        .collect();
+    big_lines.sort_unstable();
+    assert_eq!(big_lines, expected_lines, "{findings:?}");
+    assert!(findings.iter().any(|f| f["path"].as_str().is_some_and(|p| p.ends_with("small.rs"))));
+    let small = 6 + github_token("ghp_", 6).len();
+    let mib = (big.len() + (1 << 20) + small) as f64 / f64::from(1 << 20);
+    let out = env.run(&["scan", root.to_str().ok_or("utf-8")?])?;
+    assert!(stderr(&out).contains(&format!("scanned 3 files ({mib:.1} MiB")), "{}", stderr(&out));
+    Ok(())
+}
