@@ -594,18 +594,21 @@ pub(crate) struct Worker<'r, 'o> {
     yields: Option<&'o Yields>,
 }
 
-/// The secrets each blob with matches yielded, by blob: the next version of a file asks what
-/// its parent yielded, and without this its parent would be scanned again (a test fixture
+/// What one blob's scan found: each finding's rule id and secret.
+type Yield = Vec<(String, leakgate_rules::Secret)>;
+
+/// What each blob with matches yielded, by blob: the next version of a file asks what its
+/// parent yielded, and without this its parent would be scanned again (a test fixture
 /// holding a key, changed in hundreds of commits, cost `scan --git` 5% on rust-lang/cargo).
 #[derive(Default)]
-pub(crate) struct Yields(Mutex<std::collections::HashMap<ObjectId, Vec<leakgate_rules::Secret>>>);
+pub(crate) struct Yields(Mutex<std::collections::HashMap<ObjectId, Yield>>);
 
 impl Yields {
-    fn get(&self, id: &ObjectId) -> Option<Vec<leakgate_rules::Secret>> {
+    fn get(&self, id: &ObjectId) -> Option<Yield> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(id).cloned()
     }
 
-    fn put(&self, id: ObjectId, secrets: Vec<leakgate_rules::Secret>) {
+    fn put(&self, id: ObjectId, secrets: Yield) {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id, secrets);
     }
 }
@@ -708,16 +711,19 @@ impl<'r> Worker<'r, '_> {
 }
 
 /// What a blob's findings go through: a secret its first parent's version of the same file
-/// already yielded is not new.
+/// already yielded, by the same rule, is not new.
 ///
 /// Yielded, not merely held: the parent is scanned as the blob is, and a finding is dropped
-/// only when the parent's scan found the same secret. Until session 24 the parent's bytes
-/// holding the secret anywhere were enough, so a parent with the key where no rule matches it
-/// (`blob_x<key>x`, no word boundary) hid the real key in its child, in the same push.
+/// only when the parent's scan found the same secret by the same rule. Until session 24 the
+/// parent's bytes holding the secret anywhere were enough, so a parent with the key where no
+/// rule matches it (`blob_x<key>x`, no word boundary) hid the real key in its child, in the
+/// same push; until session 26 any rule was enough, so a parent where only a low-severity
+/// rule matched the key (`MY_SECRET=<key>`) hid the critical finding of its child
+/// (`aws_secret_access_key = <key>`).
 fn emitter<'a, 'r: 'a, F: Fn(HistoryFinding<'_>)>(
     objects: &'a Objects,
     options: &'a WalkOptions,
-    mut cache: Option<(&'a Yields, &'a mut Vec<leakgate_rules::Secret>)>,
+    mut cache: Option<(&'a Yields, &'a mut Yield)>,
     rules: &'r RuleSet,
     blob: &'a NewBlob,
     path: &'a str,
@@ -726,12 +732,12 @@ fn emitter<'a, 'r: 'a, F: Fn(HistoryFinding<'_>)>(
     // The parent's bytes, read on the first finding, and what they yield, scanned only
     // when a finding's secret is among those bytes (the common case of a key just added
     // costs no scan).
-    type Yielded = Option<Vec<leakgate_rules::Secret>>;
-    let mut parent: Option<(Option<ObjectId>, Vec<u8>, Yielded)> = None;
+    let mut parent: Option<(Option<ObjectId>, Vec<u8>, Option<Yield>)> = None;
     move |found: Match<'r>| {
+        let rule = found.rule.id();
         // What this blob yields, for its children (see `Yields`).
         if let Some((_, here)) = cache.as_mut() {
-            here.push(found.secret.clone());
+            here.push((rule.to_owned(), found.secret.clone()));
         }
         let yields = cache.as_ref().map(|(yields, _)| *yields);
         if blob.parent_blob != ParentBlob::None {
@@ -750,11 +756,11 @@ fn emitter<'a, 'r: 'a, F: Fn(HistoryFinding<'_>)>(
                     let mut secrets = Vec::new();
                     let source = Source { path: Some(&path) };
                     rules.scanner(options.scan).scan_bytes(bytes, source, |m| {
-                        secrets.push(m.secret);
+                        secrets.push((m.rule.id().to_owned(), m.secret));
                     });
                     secrets
                 });
-                if yielded.contains(&found.secret) {
+                if yielded.iter().any(|(r, secret)| *r == rule && *secret == found.secret) {
                     return;
                 }
             }

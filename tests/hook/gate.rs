@@ -407,6 +407,31 @@ fn a_replace_ref_cannot_stand_in_for_a_pushed_blob() -> TestResult {
     Ok(())
 }
 
+/// A parent that yielded the key only by a low-severity rule (`MY_SECRET=<key>`: the generic
+/// rule) does not hide the critical finding of its child (`aws_secret_access_key = <key>`),
+/// in one push or in two (found by the review of session 26).
+#[test]
+fn a_parent_yielding_a_key_by_a_low_rule_does_not_hide_a_critical_finding() -> TestResult {
+    let secret = format!("{}+b9QwErT", &github_token(60)[4..36]);
+    let child = format!("aws_secret_access_key = {secret}\n");
+    for two_pushes in [false, true] {
+        let s = Server::new()?;
+        s.commit("README", "base\n", "base")?;
+        assert!(s.push(&["origin", "main"])?.status.success());
+        s.commit("app.env", format!("MY_SECRET={secret}\n"), "parent: a low finding")?;
+        if two_pushes {
+            let out = s.push(&["origin", "main"])?;
+            assert!(out.status.success(), "{}", stderr(&out));
+            assert!(stderr(&out).contains("generic-env-secret"), "{}", stderr(&out));
+        }
+        s.commit("app.env", &child, "child: the same key, critical")?;
+        let out = s.push(&["origin", "main"])?;
+        assert!(!out.status.success(), "two pushes: {two_pushes}: {}", stderr(&out));
+        assert!(stderr(&out).contains("aws-secret-access-key"), "{}", stderr(&out));
+    }
+    Ok(())
+}
+
 /// A secret the first parent's version of a file already yielded is not new; bytes it merely
 /// held are not enough. A parent with the key where no rule matches it (no word boundary)
 /// hid the real key in its child, in one push (found by the review of session 24).
