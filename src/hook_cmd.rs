@@ -126,6 +126,12 @@ impl Recorder for Records<'_> {
     }
 }
 
+/// How long the hook's database calls may take together: the hook's budget, and at least
+/// 2 s (a budget of 0, "scan nothing", still records the push for the service to rescan).
+fn database_within(config: &HookConfig) -> std::time::Duration {
+    config.timeout.max(std::time::Duration::from_secs(2))
+}
+
 /// Runs the pre-receive hook: reads ref updates on stdin, prints the verdict on stderr (git
 /// shows it to the pusher as `remote:` lines), and exits 0 to accept or 1 to reject.
 ///
@@ -174,7 +180,7 @@ fn run(
             .clone()
             .unwrap_or_else(|| git_dir.join("leakgate").join("audit.jsonl")),
         database: config.database.as_deref(),
-        within: config.timeout,
+        within: database_within(&config),
         notify: std::sync::Arc::new(NotifyFlag::new(system_file(env))),
     };
     let site =
@@ -184,7 +190,7 @@ fn run(
     }
     let database = config.database.as_deref().map(|url| {
         leakgate_server::hook::HookExceptions::new(url)
-            .within(config.timeout)
+            .within(database_within(&config))
             .notifying(records.notify.clone())
     });
     // The waivers are read while the rules load: they decide how the walk treats paths (see
@@ -194,7 +200,7 @@ fn run(
     let early = config.database.clone().filter(|_| problems.is_empty()).map(|url| {
         let (sent, read) = std::sync::mpsc::channel();
         let repo = git_dir.display().to_string();
-        let within = config.timeout;
+        let within = database_within(&config);
         std::thread::spawn(move || {
             let db = leakgate_server::hook::HookExceptions::new(&url).within(within);
             let _ = sent.send(db.waivers(&repo));
@@ -341,7 +347,7 @@ fn record_blocked(
         &pusher,
         &refs.join(" "),
         findings,
-        hook.timeout,
+        database_within(hook),
     )?;
     Ok(())
 }

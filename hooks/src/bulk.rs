@@ -261,10 +261,19 @@ impl Bulk<'_> {
     ) where
         F: Fn(HistoryFinding<'_>) + Sync,
     {
-        let text = if message { crate::tree::message(data) } else { data };
+        // A commit or tag whole: `scan_message` scans its headers and its message apart.
+        let text = data;
         let named = |job: &NewObject, worker: &mut Worker<'_, '_>| match job {
             NewObject::Blob(blob) => worker.scan_blob(blob, text, hits, sink),
-            NewObject::Commit(_) | NewObject::Tag(_) => worker.scan_message(job, text, sink),
+            NewObject::Commit(_) | NewObject::Tag(_) => {
+                worker.scan_message(job, text, sink).unwrap_or_else(|e| {
+                    // Counted and said as the walk's workers do (see `scan_new_blobs`).
+                    tracing::warn!("cannot read commit or tag {id}: {e}");
+                    self.tally.unscanned.fetch_add(1, Ordering::Relaxed);
+                    self.tally.unreadable.fetch_add(1, Ordering::Relaxed);
+                    Outcome::Scanned(0)
+                })
+            }
         };
         match self.ledger.claim(&id) {
             Claim::Named(job) => {
@@ -280,6 +289,8 @@ impl Bulk<'_> {
                     worker.scanner.scan_bytes_given(text, hits, Source { path: None }, |_| {
                         flagged = true;
                     });
+                // A message in another encoding is scanned as git shows it too, with its name.
+                flagged |= message && crate::walk::foreign_encoding(text).is_some();
                 // Cut short, it is scanned again with its path, which counts it.
                 flagged |= worker.scanner.cut_short();
                 if let Some(job) = self.ledger.scanned(id, outcome, flagged) {

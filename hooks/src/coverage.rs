@@ -101,6 +101,40 @@ pub struct Walked {
     pub commits: Vec<ObjectId>,
     /// Whether `stop` ended the walk early.
     pub stopped: bool,
+    /// With `names`: the distinct names of the entries of new trees that could hold a key
+    /// (of [`Names::SHORTEST`] bytes or more), one per line, by the commit whose walk met
+    /// them first.
+    pub names: Vec<(ObjectId, Vec<u8>)>,
+}
+
+/// The entry names a walk met, each once (by a keyed hash of it: a name cannot be crafted to
+/// collide with another).
+#[derive(Default)]
+struct Names {
+    seen: HashSet<u64>,
+    keyed: std::collections::hash_map::RandomState,
+    found: Vec<(ObjectId, Vec<u8>)>,
+}
+
+impl Names {
+    /// No key of a blocking rule is shorter.
+    const SHORTEST: usize = 8;
+
+    fn add(&mut self, commit: ObjectId, name: &[u8]) {
+        use std::hash::BuildHasher;
+        if name.len() < Self::SHORTEST || !self.seen.insert(self.keyed.hash_one(name)) {
+            return;
+        }
+        let buf = match self.found.last_mut() {
+            Some((c, buf)) if *c == commit => buf,
+            _ => {
+                self.found.push((commit, Vec::new()));
+                &mut self.found.last_mut().expect("just pushed").1
+            }
+        };
+        buf.extend_from_slice(name);
+        buf.push(b'\n');
+    }
 }
 
 struct Peeled {
@@ -502,6 +536,7 @@ pub fn new_objects(
     tips: &[ObjectId],
     hidden: &[ObjectId],
     paths: Option<PathClasses<'_>>,
+    names: bool,
     stop: &dyn Fn() -> bool,
     emit: &mut dyn FnMut(NewObject),
 ) -> Result<Walked, HistoryError> {
@@ -540,6 +575,7 @@ pub fn new_objects(
         buf: Vec::new(),
         trees: HashMap::with_capacity(commits.len()),
         spare: Vec::new(),
+        names: names.then(Names::default),
     };
     for (_, parents) in &commits {
         for parent in parents.iter().filter(|p| !is_new.contains(*p)) {
@@ -607,6 +643,7 @@ pub fn new_objects(
         }
     }
     walked.commits = commits.into_iter().map(|(c, _)| c).collect();
+    walked.names = walker.names.map(|n| n.found).unwrap_or_default();
     Ok(walked)
 }
 
@@ -635,6 +672,8 @@ struct Walker<'a> {
     /// Each commit's root tree, once read: a commit is asked for it again as the parent of
     /// each of its children.
     trees: HashMap<ObjectId, ObjectId>,
+    /// With `names`: the entry names of new trees met so far.
+    names: Option<Names>,
     /// Buffers for the parents' trees, kept between trees.
     spare: Vec<Vec<u8>>,
 }
@@ -778,6 +817,11 @@ impl Walker<'_> {
                 })
                 .collect();
             for entry in &list {
+                // A name stays on the server too: a file or directory named after a key went
+                // through until session 26 (review).
+                if let Some(names) = &mut self.names {
+                    names.add(commit, entry.name);
+                }
                 let id = entry.oid();
                 let mut kind = entry.kind;
                 if kind == EntryKind::Gitlink {

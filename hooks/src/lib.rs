@@ -37,7 +37,8 @@ pub use push::{escape, parse_updates, ParseError, RefUpdate};
 pub use tree::ObjectFormatError;
 pub use walk::{
     all_ref_tips, open_repository, scan_history, scan_new_blobs, HistoryError, HistoryFinding,
-    HistoryOptions, HistoryStats, Progress, Selection, WalkOptions, COMMIT_MESSAGE, TAG_MESSAGE,
+    HistoryOptions, HistoryStats, Progress, Selection, WalkOptions, COMMIT_HEADER, COMMIT_MESSAGE,
+    TAG_HEADER, TAG_MESSAGE,
 };
 
 /// `git -C dir <args>` for unit tests, with an identity for commits; its standard output.

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use gix::ObjectId;
-use leakgate_rules::{Finding, FingerprintKey, RuleSet, ScanOptions, Severity};
+use leakgate_rules::{Finding, FingerprintKey, RuleSet, ScanOptions, Severity, Source};
 use serde::Serialize;
 
 use crate::config::{BypassMode, HookConfig, InlineAllow, Mode};
@@ -565,6 +565,9 @@ fn waiver_glob(glob: &str) -> Result<globset::GlobMatcher, globset::Error> {
     Ok(globset::GlobBuilder::new(glob).literal_separator(true).build()?.compile_matcher())
 }
 
+/// The path shown for a finding in the names of the pushed refs.
+pub const REF_NAMES: &str = "(ref names)";
+
 fn scan_push(
     ctx: &HookContext<'_>,
     input: &[u8],
@@ -597,6 +600,7 @@ fn scan_push(
         path_globs,
         // Path rules must not misread where a pushed file is.
         strict_names: true,
+        scan_names: true,
     };
     let findings = Mutex::new(Vec::new());
     let stats = scan_new_blobs(
@@ -627,6 +631,16 @@ fn scan_push(
         )));
     }
     let mut findings = findings.into_inner().unwrap_or_else(|p| p.into_inner());
+    // The names of the refs the push creates or moves stay on the server too (a branch named
+    // after a key went through until session 26): one line each, scanned without a path.
+    let mut names = Vec::new();
+    for update in updates.iter().filter(|u| !u.is_delete()) {
+        names.extend_from_slice(&update.name);
+        names.push(b'\n');
+    }
+    ctx.rules.scanner(options.scan).scan_bytes(&names, Source { path: None }, |m| {
+        findings.push(Finding::new(m, REF_NAMES, None, ctx.key));
+    });
     // Values the protected branch's configuration allows are no findings, like its skipped
     // paths.
     findings.retain(|f| !ctx.allowed.iter().any(|a| a == f.fingerprint.as_str()));

@@ -190,11 +190,6 @@ pub(crate) fn commit_parents(
     Ok(parents)
 }
 
-/// The message of a raw commit or tag: everything after the first empty line.
-pub(crate) fn message(data: &[u8]) -> &[u8] {
-    memchr::memmem::find(data, b"\n\n").map_or(&[][..], |i| &data[i + 2..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,11 +266,10 @@ mod tests {
     }
 
     #[test]
-    fn commit_tree_and_message() {
+    fn commit_tree_and_parents() {
         let commit = format!("tree {}\nparent {}\n\nsubject\n", "ab".repeat(20), "cd".repeat(20));
         let tree = commit_tree(commit.as_bytes(), gix::hash::Kind::Sha1).expect("tree line");
         assert_eq!(tree.to_string(), "ab".repeat(20));
-        assert_eq!(message(commit.as_bytes()), b"subject\n");
         assert!(commit_tree(b"parent x\n", gix::hash::Kind::Sha1).is_err());
         let parents = commit_parents(commit.as_bytes(), gix::hash::Kind::Sha1).expect("parents");
         assert_eq!(parents.len(), 1);

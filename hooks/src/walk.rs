@@ -181,6 +181,8 @@ pub struct WalkOptions {
     /// Fail on new tree entries whose names git fsck reports, when paths matter (see
     /// [`PathClasses::strict_names`]): the hook.
     pub strict_names: bool,
+    /// Also scan the names of new tree entries ([`TREE_NAMES`]): the hook.
+    pub scan_names: bool,
 }
 
 /// Opens a repository (bare or with a work tree) for reading.
@@ -288,6 +290,7 @@ where
         progress: options.progress,
         path_globs: Vec::new(),
         strict_names: false,
+        scan_names: false,
     };
     scan_new_blobs(&objects, &tips, &hidden, rules, &walk, sink, warn)
 }
@@ -426,7 +429,8 @@ where
                 stop.store(true, Ordering::Relaxed);
             }
         };
-        let result = new_objects(objects, tips, hidden, classes, &halt, &mut |job| {
+        let names = options.scan_names;
+        let result = new_objects(objects, tips, hidden, classes, names, &halt, &mut |job| {
             if matches!(job, NewObject::Blob(_)) {
                 tally.named.fetch_add(1, Ordering::Relaxed);
             }
@@ -469,6 +473,15 @@ where
         });
     }
     let walked = walked?;
+    // The names of new files and directories, without a path (no path condition applies
+    // to them); small next to the content, and scanned here.
+    let mut scanner = rules.scanner(options.scan);
+    for (commit, names) in &walked.names {
+        scanner.scan_bytes(names, Source { path: None }, |found| {
+            let commit = *commit;
+            sink(HistoryFinding { found, path: TREE_NAMES.to_owned(), commit, blob: commit });
+        });
+    }
     let unscanned = tally.unscanned.load(Ordering::Relaxed);
     Ok(HistoryStats {
         commits: walked.commits.len() as u64,
@@ -583,6 +596,13 @@ fn describe(job: &NewObject) -> String {
 pub const COMMIT_MESSAGE: &str = "(commit message)";
 /// The path shown for a finding in a tag message.
 pub const TAG_MESSAGE: &str = "(tag message)";
+/// The path shown for a finding in the names of a commit's new files and directories.
+pub const TREE_NAMES: &str = "(file and directory names)";
+/// The path shown for a finding in a commit's headers (author, committer, signature, any
+/// header git keeps).
+pub const COMMIT_HEADER: &str = "(commit header)";
+/// The path shown for a finding in a tag's headers (its name, the tagger).
+pub const TAG_HEADER: &str = "(tag header)";
 
 #[derive(Clone)]
 pub(crate) struct Worker<'r, 'o> {
@@ -592,6 +612,23 @@ pub(crate) struct Worker<'r, 'o> {
     options: &'o WalkOptions,
     /// What blobs with findings yielded, shared by the workers (see [`emitter`]).
     yields: Option<&'o Yields>,
+}
+
+/// A raw commit or tag: its headers (with the newline that ends the last) and its message.
+fn split_message(raw: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memmem::find(raw, b"\n\n") {
+        Some(end) => (&raw[..=end], &raw[end + 2..]),
+        None => (raw, &[][..]),
+    }
+}
+
+/// The encoding a raw commit's or tag's `encoding` header names, when it is not UTF-8.
+pub(crate) fn foreign_encoding(raw: &[u8]) -> Option<&[u8]> {
+    let (headers, _) = split_message(raw);
+    // A header's continuation lines (a signature, an embedded tag) start with a space.
+    headers.split(|&b| b == b'\n').find_map(|line| line.strip_prefix(b"encoding ")).filter(
+        |label| !label.eq_ignore_ascii_case(b"utf-8") && !label.eq_ignore_ascii_case(b"utf8"),
+    )
 }
 
 /// What one blob's scan found: each finding's rule id and secret.
@@ -627,9 +664,9 @@ impl<'r> Worker<'r, '_> {
                 let outcome = self
                     .objects
                     .find(id, &mut buf)
-                    .map(|data| self.scan_message(job, crate::tree::message(data.data), sink));
+                    .map(|data| self.scan_message(job, data.data, sink));
                 self.buf = buf;
-                return Ok((outcome?, true));
+                return Ok((outcome??, true));
             }
         };
         let size = self.objects.size(&blob.id).ok_or("blob is missing")?;
@@ -672,21 +709,58 @@ impl<'r> Worker<'r, '_> {
         self.options
     }
 
-    /// Scans a new commit's or tag's message.
+    /// Scans a new commit or tag, `raw` as stored: its headers and its message, each an input
+    /// of its own (a finding's line is its line in the message, or in the headers). Until
+    /// session 26 only the message was scanned, and a key in the author's name or email, a
+    /// tag's name, the tagger or a header of the pusher's own went through (review).
+    ///
+    /// A commit or tag whose `encoding` header names another encoding than UTF-8 is scanned
+    /// as stored and as `git log` shows it, decoded to UTF-8 (a message in EBCDIC went through
+    /// until session 26, review); one in an encoding leakgate cannot decode is an error (a
+    /// push holding it is rejected as content).
     pub(crate) fn scan_message<F: Fn(HistoryFinding<'_>)>(
         &mut self,
         job: &NewObject,
-        message: &[u8],
+        raw: &[u8],
         sink: &F,
-    ) -> Outcome {
-        let (path, id) = match job {
-            NewObject::Commit(id) => (COMMIT_MESSAGE, *id),
-            NewObject::Tag(id) => (TAG_MESSAGE, *id),
-            NewObject::Blob(blob) => return self.scan_blob(blob, message, None, sink),
+    ) -> Result<Outcome, BoxError> {
+        let (in_message, in_headers, id) = match job {
+            NewObject::Commit(id) => (COMMIT_MESSAGE, COMMIT_HEADER, *id),
+            NewObject::Tag(id) => (TAG_MESSAGE, TAG_HEADER, *id),
+            NewObject::Blob(blob) => return Ok(self.scan_blob(blob, raw, None, sink)),
         };
-        self.scanner.scan_bytes(message, Source { path: None }, |found| {
-            sink(HistoryFinding { found, path: path.to_owned(), commit: id, blob: id });
-        })
+        let decoded = match foreign_encoding(raw) {
+            None => None,
+            Some(label) => {
+                let encoding =
+                    encoding_rs::Encoding::for_label_no_replacement(label).ok_or_else(|| {
+                        format!(
+                            "its `encoding` header names {:?}, which leakgate cannot decode",
+                            String::from_utf8_lossy(label)
+                        )
+                    })?;
+                match encoding.decode_without_bom_handling(raw).0 {
+                    std::borrow::Cow::Owned(text) => Some(text),
+                    // ASCII only, or UTF-8 already: what is stored is what git shows.
+                    std::borrow::Cow::Borrowed(_) => None,
+                }
+            }
+        };
+        let mut scanned = 0;
+        for raw in std::iter::once(raw).chain(decoded.as_deref().map(str::as_bytes)) {
+            let (headers, message) = split_message(raw);
+            let headers = self.scanner.scan_bytes(headers, Source { path: None }, |found| {
+                sink(HistoryFinding { found, path: in_headers.to_owned(), commit: id, blob: id });
+            });
+            let message = self.scanner.scan_bytes(message, Source { path: None }, |found| {
+                sink(HistoryFinding { found, path: in_message.to_owned(), commit: id, blob: id });
+            });
+            match (headers, message) {
+                (Outcome::Scanned(a), Outcome::Scanned(b)) => scanned += a + b,
+                (_, message) => return Ok(message),
+            }
+        }
+        Ok(Outcome::Scanned(scanned))
     }
 
     /// Scans a new blob's content, with its path.

@@ -429,6 +429,7 @@ pub fn scan_push(
         progress: None,
         path_globs: path_globs.to_vec(),
         strict_names: false,
+        scan_names: false,
     };
     let findings = std::sync::Mutex::new(Vec::new());
     let stats = scan_new_blobs(

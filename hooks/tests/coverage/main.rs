@@ -39,7 +39,7 @@ fn ours_by_path(
         b.tips.iter().map(|t| ObjectId::from_hex(t.as_bytes())).collect::<Result<_, _>>()?;
     let mut blobs = BTreeSet::new();
     let once = paths.is_none_or(|p| p.skips_only);
-    new_objects(&objects, &tips, &hidden, paths, &|| false, &mut |o| {
+    new_objects(&objects, &tips, &hidden, paths, false, &|| false, &mut |o| {
         if let NewObject::Blob(blob) = o {
             let first = blobs.insert(blob.id.to_string());
             assert!(first || !once, "blob {} handed out twice", blob.id);
@@ -233,7 +233,7 @@ fn issue_12_a_very_deep_tree_does_not_overflow_the_stack() -> Res<()> {
         .stack_size(128 << 10)
         .spawn(move || {
             let mut found = Vec::new();
-            let walked = new_objects(&objects, &[id], &[], None, &|| false, &mut |o| {
+            let walked = new_objects(&objects, &[id], &[], None, false, &|| false, &mut |o| {
                 if let NewObject::Blob(b) = o {
                     found.push((b.id, b.path.len()));
                 }
