@@ -28,5 +28,5 @@ fuzz_target!(|data: &[u8]| {
     let kind = if first & 1 == 0 { gix::objs::Kind::Tree } else { gix::objs::Kind::Commit };
     let Ok(id) = repo.objects.write_buf(kind, body) else { return };
     let objects = Objects::new(&repo, None).expect("no quarantine to open");
-    let _ = new_objects(&objects, &[id], &[], None, &|| false, &mut |_| {});
+    let _ = new_objects(&objects, &[id], &[], None, true, &|| false, &mut |_| {});
 });
