@@ -593,6 +593,8 @@ fn commit_messages_are_scanned_in_the_encoding_they_declare() -> TestResult {
             Some(why) => {
                 assert!(!out.status.success(), "{encoding} {packed}: {}", stderr(&out));
                 assert!(stderr(&out).contains(why), "{encoding} {packed}: {}", stderr(&out));
+                // The warning reaches the pusher without terminal colour codes.
+                assert!(!stderr(&out).contains('\u{1b}'), "{encoding}: {}", stderr(&out));
             }
             None => assert!(out.status.success(), "{encoding} {packed}: {}", stderr(&out)),
         }
