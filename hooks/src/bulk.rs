@@ -278,7 +278,13 @@ impl Bulk<'_> {
         match self.ledger.claim(&id) {
             Claim::Named(job) => {
                 let outcome = named(&job, worker);
-                self.tally.record(outcome, message, worker.scanner.cut_short());
+                if worker.scanner.stopped() {
+                    // The deadline passed inside it: not scanned (see `scan_new_blobs`).
+                    self.stop.store(true, Ordering::Relaxed);
+                    self.tally.unscanned.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    self.tally.record(outcome, message, worker.scanner.cut_short());
+                }
             }
             Claim::Seen => {}
             // A message is scanned without a path anyway.
@@ -292,11 +298,17 @@ impl Bulk<'_> {
                 // A message in another encoding is scanned as git shows it too, with its name.
                 flagged |= message && crate::walk::foreign_encoding(text).is_some();
                 // Cut short, it is scanned again with its path, which counts it.
-                flagged |= worker.scanner.cut_short();
+                // Stopped by the deadline, it is scanned again by name, which counts it.
+                flagged |= worker.scanner.cut_short() || worker.scanner.stopped();
                 if let Some(job) = self.ledger.scanned(id, outcome, flagged) {
                     // Named while it was being scanned.
                     let outcome = if flagged { named(&job, worker) } else { outcome };
-                    self.tally.record(outcome, message, flagged && worker.scanner.cut_short());
+                    if flagged && worker.scanner.stopped() {
+                        self.stop.store(true, Ordering::Relaxed);
+                        self.tally.unscanned.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        self.tally.record(outcome, message, flagged && worker.scanner.cut_short());
+                    }
                 }
             }
         }

@@ -590,6 +590,8 @@ fn scan_push(
             binary_distinctive: true,
             // What blocks a push is looked for in binary content too.
             binary_generic_severity: ctx.config.min_severity,
+            // One blob crafted to be slow must not outlast the budget either.
+            deadline: Some(ctx.started + ctx.config.timeout),
             ..ScanOptions::default()
         },
         threads,
@@ -638,7 +640,8 @@ fn scan_push(
         names.extend_from_slice(&update.name);
         names.push(b'\n');
     }
-    ctx.rules.scanner(options.scan).scan_bytes(&names, Source { path: None }, |m| {
+    let to_the_end = ScanOptions { deadline: None, ..options.scan };
+    ctx.rules.scanner(to_the_end).scan_bytes(&names, Source { path: None }, |m| {
         findings.push(Finding::new(m, REF_NAMES, None, ctx.key));
     });
     // Values the protected branch's configuration allows are no findings, like its skipped

@@ -398,6 +398,11 @@ where
                     worker.scan(&job, sink)
                 }));
                 match scanned {
+                    // The deadline passed inside the object: it counts as not scanned.
+                    Ok(Ok(_)) if worker.scanner.stopped() => {
+                        stop.store(true, Ordering::Relaxed);
+                        tally.unscanned.fetch_add(1, Ordering::Relaxed);
+                    }
                     Ok(Ok((outcome, message))) => {
                         tally.record(outcome, message, worker.scanner.cut_short())
                     }
@@ -474,8 +479,8 @@ where
     }
     let walked = walked?;
     // The names of new files and directories, without a path (no path condition applies
-    // to them); small next to the content, and scanned here.
-    let mut scanner = rules.scanner(options.scan);
+    // to them); small next to the content, and scanned here, to their end whatever the time.
+    let mut scanner = rules.scanner(ScanOptions { deadline: None, ..options.scan });
     for (commit, names) in &walked.names {
         scanner.scan_bytes(names, Source { path: None }, |found| {
             let commit = *commit;
@@ -691,7 +696,9 @@ impl<'r> Worker<'r, '_> {
             let _ = child.kill();
             let _ = child.wait();
             let outcome = outcome?;
-            if outcome == Outcome::Scanned(size) || !matches!(outcome, Outcome::Scanned(_)) {
+            let whole =
+                outcome == Outcome::Scanned(size) || !matches!(outcome, Outcome::Scanned(_));
+            if whole || self.scanner.stopped() {
                 return Ok((outcome, false));
             }
             return Err(format!("git cat-file ended after {outcome:?} of {size} bytes").into());

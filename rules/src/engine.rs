@@ -397,6 +397,9 @@ pub struct ScanOptions {
     /// turn off a rule that blocks a push (the hook passes its blocking severity). The
     /// others stay off there (their keywords are common in binaries: twice the time).
     pub binary_generic_severity: crate::Severity,
+    /// Stop scanning an input when this instant passes ([`Scanner::stopped`]): the hook's
+    /// budget, which one input crafted to be slow must not outlast.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for ScanOptions {
@@ -410,6 +413,7 @@ impl Default for ScanOptions {
             decode: true,
             report_all: false,
             binary_generic_severity: crate::Severity::High,
+            deadline: None,
         }
     }
 }
@@ -511,6 +515,8 @@ struct State {
     allowance: (usize, usize),
     /// The budget ran out in this input: encoded text after that point may be undecoded.
     cut_short: bool,
+    /// The deadline passed while this input was scanned: what followed was not scanned.
+    stopped: bool,
     /// Absolute offset up to which keyword hits' lines were decoded already.
     decoded_to: u64,
     /// Absolute offset up to which short base64 runs after a name that hit were decoded
@@ -719,7 +725,7 @@ impl<'r> Scanner<'r> {
         let mut window = Window::default();
         loop {
             window.advance(&mut self.state, self.set, &self.options, buf, tail, eof, source, sink);
-            if eof {
+            if eof || self.state.stopped {
                 return Ok(window.base + buf.len() as u64);
             }
             eof = fill(reader, buf, window.from + chunk + tail)?;
@@ -764,7 +770,7 @@ impl<'r> Scanner<'r> {
             if eof || raw_buf.len() >= bytes.from + chunk + tail {
                 bytes.advance(&mut raw, set, &self.options, &mut raw_buf, tail, eof, source, sink);
             }
-            if eof {
+            if eof || self.state.stopped || raw.stopped {
                 break Ok(());
             }
             match fill(text, buf, main.from + chunk + tail) {
@@ -797,6 +803,7 @@ impl<'r> Scanner<'r> {
     fn begin(&mut self, source: Source<'_>, binary: bool) -> bool {
         if let Some(raw) = &mut self.raw {
             raw.cut_short = false;
+            raw.stopped = false;
         }
         self.state.begin(self.set, &self.options, source, binary)
     }
@@ -831,6 +838,12 @@ impl<'r> Scanner<'r> {
     /// treat such an input as scanned.
     pub fn cut_short(&self) -> bool {
         self.state.cut_short || self.raw.as_ref().is_some_and(|raw| raw.cut_short)
+    }
+
+    /// Whether [`ScanOptions::deadline`] passed while the last input was scanned: it was not
+    /// scanned to its end.
+    pub fn stopped(&self) -> bool {
+        self.state.stopped || self.raw.as_ref().is_some_and(|raw| raw.stopped)
     }
 }
 
@@ -902,6 +915,7 @@ impl State {
             budget: 0,
             allowance: (DECODE_BUDGET, DECODE_PER_BYTE),
             cut_short: false,
+            stopped: false,
             decoded_to: 0,
             assigned_to: 0,
             name: Name::default(),
@@ -964,6 +978,7 @@ impl State {
         self.relex = None;
         self.base64_resume = None;
         self.left_open = false;
+        self.stopped = false;
     }
 
     fn end(&mut self, set: &RuleSet) {
@@ -1024,7 +1039,16 @@ impl State {
         // Where windows of lines with character references, and of escapes decoded in place,
         // cover to (see `layer_window`).
         let (mut referenced, mut unescaped, mut joined) = (0, 0, 0);
-        for hit in hits.iter().filter(|h| h.start < limit) {
+        let past = |deadline: Option<std::time::Instant>| {
+            deadline.is_some_and(|d| std::time::Instant::now() >= d)
+        };
+        for (i, hit) in hits.iter().filter(|h| h.start < limit).enumerate() {
+            // Each hit costs a window's regex at most: the clock is read every 256 of them
+            // (a blob of nothing but keywords took 0.65 s a MiB past the hook's budget).
+            if self.depth == 0 && i % 256 == 0 && past(options.deadline) {
+                self.stopped = true;
+                break;
+            }
             let owners = gate.owners(hit.pattern);
             for &r in owners {
                 if !self.disabled[r as usize] {
@@ -1096,6 +1120,9 @@ impl State {
             }
         }
         self.hits = hits;
+        if self.stopped {
+            return;
+        }
         if decode {
             // Percent-encoding hides keywords too (`password%3D`, `%3A%2F%2F`, `ghp%5F`): every
             // line with a `%XX` of a printable character is decoded once. So do two-digit octal

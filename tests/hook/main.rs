@@ -296,6 +296,29 @@ fn an_exhausted_budget_rejects_unless_the_server_accepts_incomplete_scans() -> T
     Ok(())
 }
 
+/// One blob crafted to be slow (nothing but a keyword, over and over: each hit runs a rule's
+/// regex) does not outlast the budget: the scan stops inside it, and the push is rejected as
+/// not scanned in full, or with `acceptIncomplete` accepted and recorded. Before, the deadline
+/// was read between blobs only, and 40 MiB of `AKIA` held the hook 27 s against a 4 s budget
+/// (found by the review of session 26).
+#[test]
+fn a_blob_slower_than_the_budget_is_stopped_inside() -> TestResult {
+    let s = Server::new()?;
+    s.config("leakgate.timeoutMs", "1000")?;
+    s.commit("dense.txt", "AKIA ".repeat(3 << 20), "dense")?;
+    let started = std::time::Instant::now();
+    let out = s.push(&["origin", "main"])?;
+    let took = started.elapsed();
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("time budget of 1000 ms exhausted"), "{}", stderr(&out));
+    assert!(took < std::time::Duration::from_secs(10), "the push took {took:?}");
+    s.config("leakgate.acceptIncomplete", "true")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not fully scanned"), "{}", stderr(&out));
+    Ok(())
+}
+
 /// Megabytes of strings holding escaped strings, each with a keyword (the densest decoding
 /// work there is), do not exhaust decoding: the push is scanned in full and the encoded key
 /// after them blocks it. (What a spent budget does to a push is the unit tests' in
