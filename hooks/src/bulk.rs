@@ -278,13 +278,7 @@ impl Bulk<'_> {
         match self.ledger.claim(&id) {
             Claim::Named(job) => {
                 let outcome = named(&job, worker);
-                if worker.scanner.stopped() {
-                    // The deadline passed inside it: not scanned (see `scan_new_blobs`).
-                    self.stop.store(true, Ordering::Relaxed);
-                    self.tally.unscanned.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    self.tally.record(outcome, message, worker.scanner.cut_short());
-                }
+                self.tally.settle(outcome, message, &worker.scanner, self.stop);
             }
             Claim::Seen => {}
             // A message is scanned without a path anyway.
@@ -302,13 +296,9 @@ impl Bulk<'_> {
                 flagged |= worker.scanner.cut_short() || worker.scanner.stopped();
                 if let Some(job) = self.ledger.scanned(id, outcome, flagged) {
                     // Named while it was being scanned.
+                    // Unflagged, the scan was neither cut short nor stopped.
                     let outcome = if flagged { named(&job, worker) } else { outcome };
-                    if flagged && worker.scanner.stopped() {
-                        self.stop.store(true, Ordering::Relaxed);
-                        self.tally.unscanned.fetch_add(1, Ordering::Relaxed);
-                    } else {
-                        self.tally.record(outcome, message, flagged && worker.scanner.cut_short());
-                    }
+                    self.tally.settle(outcome, message, &worker.scanner, self.stop);
                 }
             }
         }

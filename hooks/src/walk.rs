@@ -398,13 +398,8 @@ where
                     worker.scan(&job, sink)
                 }));
                 match scanned {
-                    // The deadline passed inside the object: it counts as not scanned.
-                    Ok(Ok(_)) if worker.scanner.stopped() => {
-                        stop.store(true, Ordering::Relaxed);
-                        tally.unscanned.fetch_add(1, Ordering::Relaxed);
-                    }
                     Ok(Ok((outcome, message))) => {
-                        tally.record(outcome, message, worker.scanner.cut_short())
+                        tally.settle(outcome, message, &worker.scanner, stop)
                     }
                     Ok(Err(e)) => {
                         tally.unscanned.fetch_add(1, Ordering::Relaxed);
@@ -571,6 +566,23 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Counts an object `scanner` has just scanned: as not scanned when the deadline stopped
+    /// it inside (the walk then stops too), else by its outcome.
+    pub(crate) fn settle(
+        &self,
+        outcome: Outcome,
+        message: bool,
+        scanner: &leakgate_rules::Scanner<'_>,
+        stop: &AtomicBool,
+    ) {
+        if scanner.stopped() {
+            stop.store(true, Ordering::Relaxed);
+            self.unscanned.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.record(outcome, message, scanner.cut_short());
+        }
+    }
+
     pub(crate) fn record(&self, outcome: Outcome, message: bool, cut_short: bool) {
         if cut_short {
             self.cut_short.fetch_add(1, Ordering::Relaxed);

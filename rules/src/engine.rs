@@ -1039,13 +1039,11 @@ impl State {
         // Where windows of lines with character references, and of escapes decoded in place,
         // cover to (see `layer_window`).
         let (mut referenced, mut unescaped, mut joined) = (0, 0, 0);
-        let past = |deadline: Option<std::time::Instant>| {
-            deadline.is_some_and(|d| std::time::Instant::now() >= d)
-        };
+        let past = || options.deadline.is_some_and(|d| std::time::Instant::now() >= d);
         for (i, hit) in hits.iter().filter(|h| h.start < limit).enumerate() {
             // Each hit costs a window's regex at most: the clock is read every 256 of them
             // (a blob of nothing but keywords took 0.65 s a MiB past the hook's budget).
-            if self.depth == 0 && i % 256 == 0 && past(options.deadline) {
+            if self.depth == 0 && i % 256 == 0 && past() {
                 self.stopped = true;
                 break;
             }
