@@ -243,7 +243,8 @@ fn run(
     verdict.lines.splice(0..0, notes);
     if verdict.exit != 0 && !verdict.findings.is_empty() {
         if let Some(url) = &config.database {
-            if let Err(e) = record_blocked(url, git_dir, env, &config, input, &verdict.findings) {
+            let blocked = Blocked { input, findings: &verdict.findings, rules: &rules };
+            if let Err(e) = record_blocked(url, git_dir, env, &config, &blocked) {
                 tracing::warn!("cannot record the rejected push: {e:#}");
             }
         }
@@ -304,6 +305,13 @@ fn prepare(config: &HookConfig, git_dir: &Path) -> Result<Prepared> {
     Ok((builder.build(), key, notes, allowed))
 }
 
+/// A rejected push: its ref updates as read, its findings, and the rules that found them.
+struct Blocked<'a> {
+    input: &'a [u8],
+    findings: &'a [leakgate_rules::Finding],
+    rules: &'a leakgate_rules::RuleSet,
+}
+
 /// Records the rejected push in the database and, with `[revoke] blocked_pushes` in the
 /// service's configuration, queues its keys for revocation. A configuration that cannot be
 /// read still leaves the record (without revocations).
@@ -312,9 +320,9 @@ fn record_blocked(
     git_dir: &Path,
     env: &dyn Fn(&str) -> Option<String>,
     hook: &HookConfig,
-    input: &[u8],
-    findings: &[leakgate_rules::Finding],
+    blocked: &Blocked<'_>,
 ) -> Result<()> {
+    let Blocked { input, findings, rules } = *blocked;
     let revoking = leakgate_server::Config::load(system_file(env).as_deref())
         .and_then(|c| c.resolve_files())
         .map_err(anyhow::Error::from)
@@ -333,12 +341,14 @@ fn record_blocked(
         }
     };
     let pusher = leakgate_hooks::pusher(env, hook.pusher_variable.as_deref());
-    // The pushed ref names, as the pusher wrote them (the dashboard escapes them).
+    // The pushed ref names, as the pusher wrote them (the dashboard escapes them), without the
+    // keys they may hold (a branch named after a key is a finding of the push).
+    let mut withhold = leakgate_rules::Withhold::new(rules, findings.iter().map(|f| &f.secret));
     let refs: Vec<String> = input
         .split(|&b| b == b'\n')
         .filter_map(|line| line.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()).nth(2))
         .take(32)
-        .map(|name| oneline(&String::from_utf8_lossy(name)))
+        .map(|name| withhold.name(&oneline(&String::from_utf8_lossy(name))))
         .collect();
     leakgate_server::hook::record_blocked(
         url,

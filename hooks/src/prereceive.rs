@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use gix::ObjectId;
-use leakgate_rules::{Finding, FingerprintKey, RuleSet, ScanOptions, Severity, Source};
+use leakgate_rules::{Finding, FingerprintKey, RuleSet, ScanOptions, Severity, Source, Withhold};
 use serde::Serialize;
 
 use crate::config::{BypassMode, HookConfig, InlineAllow, Mode};
@@ -359,7 +359,9 @@ pub fn pre_receive(ctx: &HookContext<'_>, input: &[u8], recorder: &dyn Recorder)
         Err(Fault::Content(why)) => content_rejected(&why),
         // Parsed again only here: the scan's own parse failed or never got to run.
         Err(Fault::Server(why)) => {
-            Site::of(ctx).unscanned(&parse_any(input), &why, config.fail_open, recorder)
+            let updates = parse_any(input);
+            let refs = shown_refs(ctx.rules, &updates);
+            Site::of(ctx).unscanned(&updates, &refs, &why, config.fail_open, recorder)
         }
     }
 }
@@ -393,17 +395,24 @@ impl<'a> Site<'a> {
         fail_open: bool,
         recorder: &dyn Recorder,
     ) -> Verdict {
+        // Without the configured rules (they may be what failed), the built-in ones keep keys
+        // out of the recorded ref names.
+        let updates = parse_any(input);
+        let refs = shown_refs(&RuleSet::builtin(), &updates);
         self.unscanned(
-            &parse_any(input),
+            &updates,
+            &refs,
             &format!("the check could not run: {why}"),
             fail_open,
             recorder,
         )
     }
 
+    /// `refs`: the updates' names as shown ([`Scanned::refs`]).
     fn unscanned(
         &self,
         updates: &[RefUpdate],
+        refs: &[String],
         why: &str,
         fail_open: bool,
         recorder: &dyn Recorder,
@@ -425,7 +434,7 @@ impl<'a> Site<'a> {
             at: now_secs(),
             user: pusher(self.env, self.pusher_variable),
             repo: self.git_dir.display().to_string(),
-            refs: updates.iter().map(RefUpdate::display_name).collect(),
+            refs: refs.to_vec(),
             commits: Vec::new(),
             reason: None,
             comment: None,
@@ -433,10 +442,11 @@ impl<'a> Site<'a> {
             why: Some(why.to_owned()),
             updates: updates
                 .iter()
-                .map(|u| AuditUpdate {
+                .zip(refs)
+                .map(|(u, name)| AuditUpdate {
                     old: u.old.to_string(),
                     new: u.new.to_string(),
-                    name: u.display_name(),
+                    name: name.clone(),
                 })
                 .collect(),
         };
@@ -473,6 +483,12 @@ fn parse_any(input: &[u8]) -> Vec<RefUpdate> {
         .unwrap_or_default()
 }
 
+/// The names of `updates` as records and the pusher read them (see [`Scanned::refs`]).
+fn shown_refs(rules: &RuleSet, updates: &[RefUpdate]) -> Vec<String> {
+    let mut withhold = Withhold::new(rules, []);
+    updates.iter().map(|u| withhold.name(&u.display_name())).collect()
+}
+
 fn content_rejected(why: &str) -> Verdict {
     Verdict {
         exit: 1,
@@ -487,6 +503,8 @@ fn content_rejected(why: &str) -> Verdict {
 
 struct Scanned {
     updates: Vec<RefUpdate>,
+    /// The updates' ref names as records and the pusher read them: escaped, without keys.
+    refs: Vec<String>,
     findings: Vec<Finding>,
     commits: Vec<ObjectId>,
     complete: bool,
@@ -605,6 +623,8 @@ fn scan_push(
         scan_names: true,
     };
     let findings = Mutex::new(Vec::new());
+    // Warnings name paths, which may hold a key: they are shown once the push's keys are known.
+    let warnings = Mutex::new(Vec::new());
     let stats = scan_new_blobs(
         &objects,
         &tips,
@@ -615,23 +635,22 @@ fn scan_push(
             let finding = Finding::new(h.found, &h.path, Some(h.commit.to_string()), ctx.key);
             findings.lock().unwrap_or_else(|p| p.into_inner()).push(finding);
         },
-        |warning| tracing::warn!("{warning}"),
+        |warning| warnings.lock().unwrap_or_else(|p| p.into_inner()).push(warning),
     )
-    .map_err(|e| match e {
-        HistoryError::Object { .. } => Fault::Content(match std::error::Error::source(&e) {
+    .map_err(|e| {
+        let mut withhold = Withhold::new(ctx.rules, []);
+        let shown = match std::error::Error::source(&e) {
             Some(source) => format!("{e}: {source}"),
             None => e.to_string(),
-        }),
-        other => server(other),
+        };
+        for warning in warnings.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            tracing::warn!("{}", withhold.name(warning));
+        }
+        match e {
+            HistoryError::Object { .. } => Fault::Content(withhold.name(&shown)),
+            _ => Fault::Server(withhold.name(&shown)),
+        }
     })?;
-    if stats.unreadable > 0 {
-        // Every object a push brings is there (git checked before it ran the hook): one the
-        // hook cannot read may be crafted to be, and is never left to `acceptIncomplete`.
-        return Err(Fault::Content(format!(
-            "{} new blob(s) or message(s) could not be read (see the warnings above)",
-            stats.unreadable
-        )));
-    }
     let mut findings = findings.into_inner().unwrap_or_else(|p| p.into_inner());
     // The names of the refs the push creates or moves stay on the server too (a branch named
     // after a key went through until session 26): one line each, scanned without a path.
@@ -644,6 +663,25 @@ fn scan_push(
     ctx.rules.scanner(to_the_end).scan_bytes(&names, Source { path: None }, |m| {
         findings.push(Finding::new(m, REF_NAMES, None, ctx.key));
     });
+    // No key leaves in a name: not in a finding's path (a directory named after a key), a
+    // ref name, or a warning, on the pusher's terminal or in a record (until session 27 a
+    // branch named after a key was stored as it is).
+    let mut withhold = Withhold::new(ctx.rules, findings.iter().map(|f| &f.secret));
+    for warning in warnings.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        tracing::warn!("{}", withhold.name(&warning));
+    }
+    for f in &mut findings {
+        f.path = withhold.name(&f.path);
+    }
+    let refs = updates.iter().map(|u| withhold.name(&u.display_name())).collect();
+    if stats.unreadable > 0 {
+        // Every object a push brings is there (git checked before it ran the hook): one the
+        // hook cannot read may be crafted to be, and is never left to `acceptIncomplete`.
+        return Err(Fault::Content(format!(
+            "{} new blob(s) or message(s) could not be read (see the warnings above)",
+            stats.unreadable
+        )));
+    }
     // Values the protected branch's configuration allows are no findings, like its skipped
     // paths.
     findings.retain(|f| !ctx.allowed.iter().any(|a| a == f.fingerprint.as_str()));
@@ -653,6 +691,7 @@ fn scan_push(
     findings.sort_by(|a, b| (&a.commit, &a.path, a.line).cmp(&(&b.commit, &b.path, b.line)));
     Ok(Scanned {
         updates,
+        refs,
         findings,
         commits: stats.new_commits,
         complete: stats.complete,
@@ -726,7 +765,7 @@ fn incomplete(
         }
         return Verdict { exit: 1, lines, findings: scanned.findings, record: None };
     }
-    let mut verdict = Site::of(ctx).unscanned(&scanned.updates, why, true, recorder);
+    let mut verdict = Site::of(ctx).unscanned(&scanned.updates, &scanned.refs, why, true, recorder);
     if verdict.exit == 0 && !scanned.findings.is_empty() {
         verdict.lines.push(format!(
             "leakgate: {} possible secret(s) found before the budget ran out:",
@@ -852,7 +891,7 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
             at: now_secs(),
             user: user.clone(),
             repo: ctx.git_dir.display().to_string(),
-            refs: scanned.updates.iter().map(RefUpdate::display_name).collect(),
+            refs: scanned.refs.clone(),
             commits: scanned.commits.iter().map(ToString::to_string).collect(),
             reason: Some(reason),
             comment,
@@ -1037,7 +1076,7 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
             pusher: user.clone(),
             fingerprints: blocking.iter().map(|f| f.fingerprint.to_string()).collect(),
             summary: serde_json::Value::Array(summary).to_string(),
-            refs: scanned.updates.iter().map(RefUpdate::display_name).collect::<Vec<_>>().join(" "),
+            refs: scanned.refs.join(" "),
             lasts: config.bypass_request_ttl,
         };
         let opened = if identified {
@@ -1149,6 +1188,7 @@ mod tests {
                 };
                 let scanned = Scanned {
                     updates: vec![update.clone()],
+                    refs: vec![update.display_name()],
                     findings: Vec::new(),
                     commits: Vec::new(),
                     complete,

@@ -39,6 +39,7 @@ mod reuse;
 mod rule;
 mod secret;
 mod utf16;
+mod withhold;
 
 pub use check::{check_examples, Failure, Problem};
 pub use checksum::Checksum;
@@ -54,6 +55,7 @@ pub use project::{AllowSection, PathsSection, ProjectConfig, RulesSection, PROJE
 pub use reuse::{KeywordHits, Run, MIN_RUN};
 pub use rule::{shannon_entropy, window_for, AllowlistSpec, Rule, RuleSpec, Severity};
 pub use secret::{redact, Fingerprint, FingerprintKey, Secret};
+pub use withhold::{Withhold, WITHHELD};
 
 /// Whether `c` must not be shown as is where a person reads pushed text (a terminal, an
 /// issue, a reviewer's list): control characters, and characters that change how the text

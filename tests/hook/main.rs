@@ -656,3 +656,87 @@ fn a_rejected_push_queues_revocations_only_when_configured() -> TestResult {
 fn rows_first(rows: &[leakgate_store::Revocation]) -> String {
     rows.last().map(|r| r.fingerprint.clone()).unwrap_or_default()
 }
+
+/// No key leaves the hook in a name: a branch, a directory and nested directories named after
+/// keys are shown and recorded (hook output, audit log, database) with the keys redacted,
+/// whether the push is rejected, bypassed, or accepted unscanned by a fail-open setup failure.
+/// Until session 27 the rejected push's ref names were stored as pushed, and a finding's path
+/// as found.
+#[test]
+fn no_key_leaves_the_hook_in_a_name() -> TestResult {
+    let s = Server::new()?;
+    let db = s.dir.path().join("leakgate.db");
+    let url = format!("sqlite://{}", db.display());
+    s.config("leakgate.database", &url)?;
+    s.commit("README", "base\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    let (branch_key, dir_key, content_key) = (github_token(81), github_token(82), github_token(83));
+    // An AWS secret key alone is nothing a rule recognises: it is known from the file below
+    // the directories it names, and it holds a `/`.
+    let aws = "Xq7vB2nR9tKp4LmW8yZc/3Hd6Jf1Gs5Na0Ue2VoT"; // leakgate:allow (test fixture)
+    s.commit(&format!("{dir_key}/a.env"), format!("TOKEN={content_key}\n"), "dir")?;
+    s.commit(
+        &format!("creds/{aws}/credentials"),
+        format!("[default]\naws_secret_access_key = {aws}\n"),
+        "aws",
+    )?;
+    let keys = [branch_key.as_str(), dir_key.as_str(), content_key.as_str(), aws];
+    let leaked = |text: &str| keys.iter().filter(|k| text.contains(*k)).count();
+    // What the hook wrote (git's own lines name the refs the pusher gave).
+    let hook = |out: &Output| -> String {
+        stderr(out).lines().filter(|l| l.starts_with("remote:")).collect::<Vec<_>>().join("\n")
+    };
+    let audit = || std::fs::read_to_string(s.bare.join("leakgate/audit.jsonl")).unwrap_or_default();
+    let out = s.push(&["origin", &format!("HEAD:refs/heads/{branch_key}")])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    for shown in ["(ref names)", "ghp_…/a.env", "creds/", "github-pat-classic", "aws-secret"] {
+        assert!(stderr(&out).contains(shown), "{shown}: {}", stderr(&out));
+    }
+    assert_eq!(leaked(&hook(&out)), 0, "{}", hook(&out));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let sightings = runtime.block_on(async {
+        let store = leakgate_store::Store::connect(&url).await?;
+        let all = leakgate_store::SecretFilter { limit: 10, ..Default::default() };
+        let (rows, _) = store.secrets(&all).await?;
+        let mut sightings = Vec::new();
+        for row in &rows {
+            sightings.extend(store.sightings(&row.fingerprint, 10).await?);
+        }
+        Ok::<_, leakgate_store::Error>(sightings)
+    })?;
+    assert!(sightings.len() >= 4, "{sightings:?}");
+    for sighting in &sightings {
+        assert_eq!(sighting.refs, "refs/heads/ghp_…", "{sighting:?}");
+        assert_eq!(leaked(&sighting.path), 0, "{sighting:?}");
+    }
+    assert!(sightings.iter().any(|f| f.path == "ghp_…/a.env"), "{sightings:?}");
+    // The AWS key's path keeps what is not the key.
+    let aws_path = sightings.iter().find(|f| f.path.starts_with("creds/")).ok_or("aws path")?;
+    assert!(aws_path.path.ends_with("/credentials") && aws_path.path.len() < 30, "{aws_path:?}");
+
+    // Bypassed: the record of what went through names the branch without its key.
+    s.config("leakgate.allowBypass", "true")?;
+    let refspec = format!("HEAD:refs/heads/{branch_key}");
+    let out = s.push(&["-o", "leakgate.bypass=used-in-tests", "origin", &refspec])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(leaked(&hook(&out)), 0, "{}", hook(&out));
+    assert!(audit().contains("\"refs/heads/ghp_…\""), "{}", audit());
+
+    // The hook cannot load its rules and the server fails open: the unscanned push's record,
+    // and the rescan it asks for, name the branch without its key (the built-in rules read
+    // it).
+    let unscanned_key = github_token(84);
+    s.config("leakgate.rules", path(&s.dir.path().join("missing.toml"))?)?;
+    s.config("leakgate.failOpen", "true")?;
+    let out = s.push(&["origin", &format!("HEAD:refs/heads/x/{unscanned_key}")])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not fully scanned"), "{}", stderr(&out));
+    assert!(audit().contains("\"refs/heads/x/ghp_…\""), "{}", audit());
+    for key in keys.iter().chain([&unscanned_key.as_str()]) {
+        assert!(!hook(&out).contains(key), "{}", hook(&out));
+        assert!(!audit().contains(key), "{}", audit());
+        let holding = common::database_files_holding(s.dir.path(), key)?;
+        assert!(holding.is_empty(), "plaintext in {holding:?}");
+    }
+    Ok(())
+}
