@@ -27,10 +27,10 @@ pub use install::{
 };
 pub use objects::{null_id, quarantine_from_env, Objects};
 pub use prereceive::{
-    append_record, blocks, bypass_request, pre_receive, push_options, pusher, scoped_waiver_globs,
-    AuditFinding, AuditRecord, AuditUpdate, Bypass, Exceptions, HookContext, NoExceptions,
-    ReadOnce, Recorder, RequestToOpen, RequestView, Site, Verdict, WaiverView, BYPASS_REASONS,
-    INLINE_ALLOW_REASON,
+    append_record, blocks, bypass_request, pre_receive, push_options, pusher, ref_name_findings,
+    scoped_waiver_globs, withhold_names, AuditFinding, AuditRecord, AuditUpdate, Bypass,
+    Exceptions, HookContext, NoExceptions, ReadOnce, Recorder, RequestToOpen, RequestView, Site,
+    Verdict, WaiverView, BYPASS_REASONS, INLINE_ALLOW_REASON, REF_NAMES,
 };
 pub use project::{file_at_commit, protected_file};
 pub use push::{escape, parse_updates, ParseError, RefUpdate};

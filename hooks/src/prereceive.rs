@@ -586,6 +586,47 @@ fn waiver_glob(glob: &str) -> Result<globset::GlobMatcher, globset::Error> {
 /// The path shown for a finding in the names of the pushed refs.
 pub const REF_NAMES: &str = "(ref names)";
 
+/// Adds to `findings` the keys in the names of the refs a push creates or moves (they stay on
+/// the server too: a branch named after a key went through until session 26), at
+/// [`REF_NAMES`], attributed to `commit`, with the fingerprint `key`. One line each, without a
+/// deadline (a few names).
+pub fn ref_name_findings<'n>(
+    rules: &RuleSet,
+    options: ScanOptions,
+    names: impl IntoIterator<Item = &'n [u8]>,
+    (key, commit): (&FingerprintKey, Option<String>),
+    findings: &mut Vec<Finding>,
+) {
+    let mut lines = Vec::new();
+    for name in names {
+        lines.extend_from_slice(name);
+        lines.push(b'\n');
+    }
+    let to_the_end = ScanOptions { deadline: None, ..options };
+    rules.scanner(to_the_end).scan_bytes(&lines, Source { path: None }, |m| {
+        findings.push(Finding::new(m, REF_NAMES, commit.clone(), key));
+    });
+}
+
+/// Keeps keys out of the names a scan's results show (see [`Withhold`]): rewrites the paths
+/// of `findings` (a directory named after a key) and logs `warnings` (they name paths)
+/// rewritten. Returns the rewriter, which knows the findings' secrets, for other names (the
+/// pushed refs).
+pub fn withhold_names<'r>(
+    rules: &'r RuleSet,
+    findings: &mut [Finding],
+    warnings: Vec<String>,
+) -> Withhold<'r> {
+    let mut withhold = Withhold::new(rules, findings.iter().map(|f| &f.secret));
+    for warning in warnings {
+        tracing::warn!("{}", withhold.name(&warning));
+    }
+    for f in findings.iter_mut() {
+        f.path = withhold.name(&f.path);
+    }
+    withhold
+}
+
 fn scan_push(
     ctx: &HookContext<'_>,
     input: &[u8],
@@ -638,14 +679,12 @@ fn scan_push(
         |warning| warnings.lock().unwrap_or_else(|p| p.into_inner()).push(warning),
     )
     .map_err(|e| {
-        let mut withhold = Withhold::new(ctx.rules, []);
+        let warnings = std::mem::take(&mut *warnings.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut withhold = withhold_names(ctx.rules, &mut [], warnings);
         let shown = match std::error::Error::source(&e) {
             Some(source) => format!("{e}: {source}"),
             None => e.to_string(),
         };
-        for warning in warnings.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            tracing::warn!("{}", withhold.name(warning));
-        }
         match e {
             HistoryError::Object { .. } => Fault::Content(withhold.name(&shown)),
             _ => Fault::Server(withhold.name(&shown)),
@@ -654,25 +693,13 @@ fn scan_push(
     let mut findings = findings.into_inner().unwrap_or_else(|p| p.into_inner());
     // The names of the refs the push creates or moves stay on the server too (a branch named
     // after a key went through until session 26): one line each, scanned without a path.
-    let mut names = Vec::new();
-    for update in updates.iter().filter(|u| !u.is_delete()) {
-        names.extend_from_slice(&update.name);
-        names.push(b'\n');
-    }
-    let to_the_end = ScanOptions { deadline: None, ..options.scan };
-    ctx.rules.scanner(to_the_end).scan_bytes(&names, Source { path: None }, |m| {
-        findings.push(Finding::new(m, REF_NAMES, None, ctx.key));
-    });
-    // No key leaves in a name: not in a finding's path (a directory named after a key), a
-    // ref name, or a warning, on the pusher's terminal or in a record (until session 27 a
+    let pushed = updates.iter().filter(|u| !u.is_delete()).map(|u| &u.name[..]);
+    let found = (ctx.key, None);
+    ref_name_findings(ctx.rules, options.scan, pushed, found, &mut findings);
+    // No key leaves in a name, on the pusher's terminal or in a record (until session 27 a
     // branch named after a key was stored as it is).
-    let mut withhold = Withhold::new(ctx.rules, findings.iter().map(|f| &f.secret));
-    for warning in warnings.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        tracing::warn!("{}", withhold.name(&warning));
-    }
-    for f in &mut findings {
-        f.path = withhold.name(&f.path);
-    }
+    let warnings = warnings.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut withhold = withhold_names(ctx.rules, &mut findings, warnings);
     let refs = updates.iter().map(|u| withhold.name(&u.display_name())).collect();
     if stats.unreadable > 0 {
         // Every object a push brings is there (git checked before it ran the hook): one the

@@ -356,6 +356,9 @@ fn http_options(left: Duration) -> gix_transport::client::blocking_io::http::Opt
 pub struct Scanned {
     /// The commit `after` names (an annotated tag peeled), for commit statuses.
     pub commit: String,
+    /// The ref as records, logs and reports show it: without the key it may be named after
+    /// ([`leakgate_rules::Withhold`]).
+    pub git_ref: String,
     /// Findings, ordered by commit, path and line.
     pub findings: Vec<leakgate_rules::Finding>,
     /// What the walk covered.
@@ -363,7 +366,8 @@ pub struct Scanned {
 }
 
 /// Scans the commits `after` adds over `before` (for a new ref: over the mirror's scanned
-/// refs and the `scanned` commits other replicas recorded); at the
+/// refs and the `scanned` commits other replicas recorded), and the name of `git_ref`, as the
+/// hook does; no key leaves in a path, the ref's name or a warning. At the
 /// deadline it stops and returns what it found (`stats.complete` false). The caller
 /// marks `after` scanned ([`mark_scanned`]) once the findings are reported, so that a job
 /// re-run after a crash scans the same commits again.
@@ -374,7 +378,7 @@ pub struct Scanned {
 #[allow(clippy::too_many_arguments)]
 pub fn scan_push(
     path: &Path,
-    (before, after, scanned): (&str, &str, &[String]),
+    (git_ref, before, after, scanned): (&str, &str, &str, &[String]),
     rules: &RuleSet,
     key: &leakgate_rules::FingerprintKey,
     threads: usize,
@@ -429,9 +433,11 @@ pub fn scan_push(
         progress: None,
         path_globs: path_globs.to_vec(),
         strict_names: false,
-        scan_names: false,
+        // Keys in the names of new files and directories, as in the hook.
+        scan_names: true,
     };
     let findings = std::sync::Mutex::new(Vec::new());
+    let warnings = std::sync::Mutex::new(Vec::new());
     let stats = scan_new_blobs(
         &objects,
         &[after_id],
@@ -442,14 +448,37 @@ pub fn scan_push(
             let f = leakgate_rules::Finding::new(h.found, &h.path, Some(h.commit.to_string()), key);
             findings.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(f);
         },
-        |warning| tracing::warn!("{warning}"),
-    )
-    .map_err(|e| scan_err(e.into()))?;
+        |warning| warnings.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(warning),
+    );
+    let warnings =
+        std::mem::take(&mut *warnings.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let stats = match stats {
+        Ok(stats) => stats,
+        Err(e) => {
+            // The error names the object, and the path it was met at (a job's error is
+            // stored).
+            let mut withhold = leakgate_hooks::withhold_names(rules, &mut [], warnings);
+            let shown = match std::error::Error::source(&e) {
+                Some(source) => format!("{e}: {source}"),
+                None => e.to_string(),
+            };
+            return Err(scan_err(withhold.name(&shown).into()));
+        }
+    };
     // A scan cut short by the deadline keeps what it found: the caller records and reports
     // it, and runs again for the rest.
     let mut findings = findings.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let found = (key, Some(commit.to_string()));
+    leakgate_hooks::ref_name_findings(
+        rules,
+        options.scan,
+        [git_ref.as_bytes()],
+        found,
+        &mut findings,
+    );
+    let mut withhold = leakgate_hooks::withhold_names(rules, &mut findings, warnings);
     findings.sort_by(|a, b| (&a.commit, &a.path, a.line).cmp(&(&b.commit, &b.path, b.line)));
-    Ok(Scanned { commit: commit.to_string(), findings, stats })
+    Ok(Scanned { commit: commit.to_string(), git_ref: withhold.name(git_ref), findings, stats })
 }
 
 fn scanned_tips(
@@ -583,7 +612,7 @@ mod tests {
         let fingerprints = leakgate_rules::FingerprintKey::new(b"k");
         let scanned = scan_push(
             &repo.join(".git"),
-            (&"0".repeat(40), &tag, &[]),
+            ("refs/tags/v1", &"0".repeat(40), &tag, &[]),
             &rules,
             &fingerprints,
             1,

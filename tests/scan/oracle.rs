@@ -60,7 +60,7 @@ fn check(dag: &Dag) -> Res<()> {
     let key = FingerprintKey::new(b"oracle");
     let scanned = leakgate_server::mirror::scan_push(
         repo,
-        (&before, after, &[]),
+        ("refs/heads/main", &before, after, &[]),
         rules(),
         &key,
         1,

@@ -459,3 +459,67 @@ fn issues_go_to_the_tracking_repository_when_one_is_configured() -> TestResult {
     assert_no_plaintext(&world, &[service.log()], &token)?;
     Ok(())
 }
+
+/// Keys in names, as the hook finds them: a branch and a directory named after keys are
+/// findings (`(ref names)`, `(file and directory names)`), and no record, issue, request to
+/// the forge or log line shows the keys. Until session 27 the service scanned neither name,
+/// and showed and stored both as they were (the issue named the branch, the finding's path
+/// the directory).
+#[test]
+fn keys_in_ref_and_file_names_are_found_and_never_shown() -> TestResult {
+    let world = World::new()?;
+    let service = Service::start(&world, &world.config("")?)?;
+    let repo = world.repo("github", "acme/names")?;
+    let (branch_key, dir_key, content_key) = (github_token(91), github_token(92), github_token(93));
+    // Committed by hand: `Repo::commit`'s message names the file.
+    let dir = repo.work.join(&dir_key);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("deploy.sh"), format!("export GH_TOKEN={content_key}\n"))?;
+    crate::git(&repo.work, &["add", "-A"])?;
+    crate::git(&repo.work, &["commit", "-q", "-m", "deploy script"])?;
+    let refname = format!("refs/heads/{branch_key}");
+    crate::git(&repo.work, &["push", "-q", "origin", &format!("HEAD:{refname}")])?;
+    let after = crate::git(&repo.work, &["rev-parse", "HEAD"])?;
+    let body = repo.event(&"0".repeat(40), &after).replace("refs/heads/main", &refname);
+    assert_eq!(service.deliver("github", "push", "n-1", &body)?.0, 202);
+    service.wait("the failure status", || statuses(&world, "github", &after) == ["failure"])?;
+    service.wait("jobs done", || job_counts(&world).is_ok_and(|c| c.0 == 0 && c.1 == 0))?;
+    {
+        let state = world.fake.state();
+        let titles: Vec<&str> = state.issues.iter().map(|i| i.title.as_str()).collect();
+        for place in ["(ref names)", "(file and directory names)", "ghp_…/deploy.sh"] {
+            assert!(titles.iter().any(|t| t.contains(place)), "{place}: {titles:?}");
+        }
+        assert!(
+            state.issues.iter().all(|i| i.body.contains("`refs/heads/ghp_…`")),
+            "{:?}",
+            state.issues.iter().map(|i| &i.body).collect::<Vec<_>>()
+        );
+    }
+    for key in [&dir_key, &content_key] {
+        assert_no_plaintext(&world, &[service.log()], key)?;
+    }
+    // The branch's name stays in the job queue as the forge sent it (the job fetches the
+    // ref); not in the scan's record, its findings, an issue or the log.
+    let log = service.log();
+    assert!(!log.contains(&branch_key), "the log names the branch");
+    let state = world.fake.state();
+    assert!(state.issues.iter().all(|i| !i.body.contains(&branch_key)));
+    assert!(state.bodies.iter().all(|b| !b.contains(&branch_key)));
+    drop(state);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let url = world.database_url();
+    let (refs, paths): (Vec<String>, Vec<String>) = runtime.block_on(async move {
+        let pool = sqlx::SqlitePool::connect(&url).await?;
+        let refs = sqlx::query_scalar("SELECT refs FROM scans").fetch_all(&pool).await?;
+        let paths = sqlx::query_scalar("SELECT path FROM findings").fetch_all(&pool).await?;
+        pool.close().await;
+        Ok::<_, sqlx::Error>((refs, paths))
+    })?;
+    assert!(refs.contains(&"refs/heads/ghp_…".to_owned()), "{refs:?}");
+    assert_eq!(paths.len(), 3, "{paths:?}");
+    for text in refs.iter().chain(&paths) {
+        assert!(!text.contains(&branch_key) && !text.contains(&dir_key), "{text}");
+    }
+    Ok(())
+}

@@ -336,7 +336,7 @@ async fn fetch_and_scan(
         };
         let mut result = mirror::scan_push(
             &path,
-            (&before, &after, &scanned),
+            (&git_ref, &before, &after, &scanned),
             project_set.as_ref().unwrap_or(&rules),
             &key,
             config.scan.threads,

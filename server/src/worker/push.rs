@@ -44,9 +44,12 @@ pub(super) async fn run(
     )
     .await?;
     let complete = scanned.stats.complete;
+    // Records, logs and issues show the ref without the key it may be named after; the forge's
+    // own commit status API gets the push as it came.
+    let shown = Push { git_ref: scanned.git_ref.clone(), ..push.clone() };
     let scan = NewScan {
         repo: repo_key(push.forge.name(), &push.repo),
-        refs: push.git_ref.clone(),
+        refs: shown.git_ref.clone(),
         before: Some(push.before.clone()),
         after: Some(push.after.clone()),
         pusher: Some(push.pusher.clone()),
@@ -85,7 +88,7 @@ pub(super) async fn run(
     }
     tracing::info!(
         repo = push.repo,
-        git_ref = push.git_ref,
+        git_ref = shown.git_ref,
         scan = recorded.scan,
         commits = scanned.stats.commits,
         blobs = scanned.stats.blobs,
@@ -97,7 +100,7 @@ pub(super) async fn run(
         // Scanning again would end the same way: reported, not retried.
         tracing::warn!(
             repo = push.repo,
-            git_ref = push.git_ref,
+            git_ref = shown.git_ref,
             blobs = scanned.stats.cut_short,
             "blobs not scanned in full: their content exhausted decoding"
         );
@@ -113,7 +116,7 @@ pub(super) async fn run(
         if !complete {
             return Err(unfinished());
         }
-        return mark_scanned(ctx, push.forge.name(), &push.repo, &push.git_ref, &push.after).await;
+        return mark_scanned(ctx, push.forge.name(), &push.repo, &shown.git_ref, &push.after).await;
     };
     let mut first_issue = None;
     let mut without_issue = 0;
@@ -137,7 +140,7 @@ pub(super) async fn run(
                         ctx,
                         client,
                         worker,
-                        push,
+                        &shown,
                         &target,
                         fingerprint,
                         findings,
@@ -179,5 +182,5 @@ pub(super) async fn run(
     if !complete {
         return Err(unfinished());
     }
-    mark_scanned(ctx, push.forge.name(), &push.repo, &push.git_ref, &push.after).await
+    mark_scanned(ctx, push.forge.name(), &push.repo, &shown.git_ref, &push.after).await
 }

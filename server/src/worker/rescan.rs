@@ -34,6 +34,8 @@ pub(super) async fn run(
         )
         .await?;
         let complete = scanned.stats.complete;
+        // Without the key the ref may be named after (the hook withholds it already).
+        let git_ref = &scanned.git_ref;
         let scan = NewScan {
             repo: rescan.repo.clone(),
             refs: git_ref.clone(),
