@@ -343,8 +343,16 @@ pub fn pre_receive(ctx: &HookContext<'_>, input: &[u8], recorder: &dyn Recorder)
     let once = ReadOnce::new(ctx.exceptions, None);
     let ctx = &HookContext { exceptions: &once, ..*ctx };
     match scan_push(ctx, input, scoped_waivers(ctx)) {
-        Ok(scanned) if scanned.complete && scanned.cut_short == 0 => decide(ctx, scanned, recorder),
-        Ok(scanned) => {
+        Ok(scanned) if config.mode == Mode::Block && scanned.project_problem.is_some() => {
+            unusable_project(scanned)
+        }
+        Ok(mut scanned) if scanned.complete && scanned.cut_short == 0 => {
+            let (changes, problem) = scanned.project();
+            let verdict = decide(ctx, scanned, recorder);
+            audit_project_changes(ctx, verdict, &changes, problem, recorder)
+        }
+        Ok(mut scanned) => {
+            let (changes, problem) = scanned.project();
             let why = if scanned.complete {
                 format!(
                     "{} file(s) hold content that exhausted decoding, where an encoded secret \
@@ -354,7 +362,8 @@ pub fn pre_receive(ctx: &HookContext<'_>, input: &[u8], recorder: &dyn Recorder)
             } else {
                 format!("time budget of {} ms exhausted", config.timeout.as_millis())
             };
-            incomplete(ctx, scanned, &why, recorder)
+            let verdict = incomplete(ctx, scanned, &why, recorder);
+            audit_project_changes(ctx, verdict, &changes, problem, recorder)
         }
         Err(Fault::Content(why)) => content_rejected(&why),
         // Parsed again only here: the scan's own parse failed or never got to run.
@@ -489,6 +498,156 @@ fn shown_refs(rules: &RuleSet, updates: &[RefUpdate]) -> Vec<String> {
     updates.iter().map(|u| withhold.name(&u.display_name())).collect()
 }
 
+/// A push's change to the protected branch's project configuration (`.leakgate.toml`):
+/// audited once the push is accepted.
+#[derive(Debug)]
+struct ProjectChange {
+    /// The protected branch.
+    branch: String,
+    /// The file's blob before and after (`None`: no file).
+    old: Option<ObjectId>,
+    new: Option<ObjectId>,
+    /// The commit the branch moves to.
+    commit: ObjectId,
+}
+
+/// The changes the push makes to the protected branch's project configuration, when the hook
+/// applies one (`leakgate.projectConfig`), and why the file it brings cannot be used, if it
+/// cannot: pushed, such a file would leave the project's own rules out of every later push
+/// (review of session 26: a `.leakgate.toml` that adds a rule, broken by one push, and the
+/// next push's key of that kind went through), so it blocks the push.
+fn project_changes(
+    ctx: &HookContext<'_>,
+    repo: &gix::Repository,
+    objects: &Objects,
+    updates: &[RefUpdate],
+) -> Result<(Vec<ProjectChange>, Option<Vec<String>>), Fault> {
+    let none = Ok((Vec::new(), None));
+    if !ctx.config.project_config {
+        return none;
+    }
+    // A `projectConfigRef` that names no branch is reported with the rules (`prepare`).
+    let protected = crate::project::protected_ref(repo, ctx.config.project_config_ref.as_deref());
+    let Ok(Some(branch)) = protected else { return none };
+    let name = leakgate_rules::PROJECT_FILE;
+    let (mut changes, mut problem) = (Vec::new(), None);
+    for update in updates.iter().filter(|u| u.name == branch.as_bytes()) {
+        let at = |commit: ObjectId| -> Result<Option<crate::project::PushedFile>, Fault> {
+            if commit.is_null() {
+                return Ok(None);
+            }
+            crate::project::pushed_file(objects, commit, name).map_err(Fault::Content)
+        };
+        let (old, new) = (at(update.old)?, at(update.new)?);
+        let ids = (old.as_ref().map(|f| f.id), new.as_ref().map(|f| f.id));
+        if ids.0 == ids.1 {
+            continue;
+        }
+        if let Some(file) = &new {
+            let origin = format!("{branch}:{name}");
+            let applied = file.text.as_ref().map_err(Clone::clone).and_then(|text| {
+                crate::project::check_project_file(&ctx.config.rules, text, &origin)
+            });
+            if let Err(why) = applied {
+                // The error may quote the file: what the rules find in it stays out.
+                let mut withhold = Withhold::new(ctx.rules, []);
+                let mut lines = vec![format!("the pushed {name} of {branch} cannot be used:")];
+                lines.extend(why.lines().take(12).map(|l| format!("  {}", withhold.name(l))));
+                problem.get_or_insert(lines);
+            }
+        }
+        let commit = update.new;
+        changes.push(ProjectChange { branch: branch.clone(), old: ids.0, new: ids.1, commit });
+    }
+    Ok((changes, problem))
+}
+
+impl Scanned {
+    /// The project configuration's changes and problem, taken out.
+    fn project(&mut self) -> (Vec<ProjectChange>, Option<Vec<String>>) {
+        (std::mem::take(&mut self.project_changes), self.project_problem.take())
+    }
+}
+
+/// The verdict on a push that brings the protected branch a project configuration the hook
+/// cannot use (`leakgate.mode` block): rejected, with what else it found.
+fn unusable_project(scanned: Scanned) -> Verdict {
+    let mut lines: Vec<String> = scanned
+        .project_problem
+        .iter()
+        .flatten()
+        .map(|l| format!("leakgate: {}", clean(l)))
+        .collect();
+    lines.push(UNUSABLE_PROJECT.to_owned());
+    if !scanned.findings.is_empty() {
+        lines.push(format!("leakgate: {} possible secret(s) found too:", scanned.findings.len()));
+        lines.extend(scanned.findings.iter().map(finding_line));
+    }
+    Verdict { exit: 1, lines, findings: scanned.findings, record: None }
+}
+
+const UNUSABLE_PROJECT: &str = "leakgate: it is rejected: the hook could not apply it, and \
+     would then leave out the rules it adds; fix it (`leakgate scan` reads it locally) and push \
+     again.";
+
+/// `verdict`, once the accepted push's changes to the project configuration are audited:
+/// they change what the hook lets through (disabled rules, allowed values, skipped paths),
+/// and, like a bypass, go through only recorded.
+fn audit_project_changes(
+    ctx: &HookContext<'_>,
+    mut verdict: Verdict,
+    changes: &[ProjectChange],
+    problem: Option<Vec<String>>,
+    recorder: &dyn Recorder,
+) -> Verdict {
+    // Not blocking (`leakgate.mode` warn): the problem is shown.
+    if let Some(problem) = problem {
+        let lines = problem.iter().map(|l| format!("leakgate: warning: {}", clean(l)));
+        verdict.lines.splice(0..0, lines);
+    }
+    if verdict.exit != 0 || changes.is_empty() {
+        return verdict;
+    }
+    let hex = |id: Option<ObjectId>| id.map_or_else(|| "none".to_owned(), |id| id.to_string());
+    for change in changes {
+        let record = AuditRecord {
+            event: "project_config",
+            at: now_secs(),
+            user: pusher(ctx.env, ctx.config.pusher_variable.as_deref()),
+            repo: ctx.git_dir.display().to_string(),
+            refs: vec![change.branch.clone()],
+            commits: vec![change.commit.to_string()],
+            reason: Some(leakgate_rules::PROJECT_FILE.to_owned()),
+            comment: Some(format!("{} -> {}", hex(change.old), hex(change.new))),
+            findings: Vec::new(),
+            why: None,
+            updates: Vec::new(),
+        };
+        if let Err(e) = recorder.record(&record) {
+            return Verdict {
+                exit: 1,
+                lines: vec![
+                    format!(
+                        "leakgate: this push changes {} of {}, and the change could not be recorded ({}).",
+                        leakgate_rules::PROJECT_FILE,
+                        change.branch,
+                        clean(&e)
+                    ),
+                    "leakgate: it is rejected: try again, or ask an administrator.".to_owned(),
+                ],
+                findings: std::mem::take(&mut verdict.findings),
+                record: None,
+            };
+        }
+    }
+    verdict.lines.push(format!(
+        "leakgate: the change to {} of {} is recorded.",
+        leakgate_rules::PROJECT_FILE,
+        changes[0].branch
+    ));
+    verdict
+}
+
 fn content_rejected(why: &str) -> Verdict {
     Verdict {
         exit: 1,
@@ -503,6 +662,10 @@ fn content_rejected(why: &str) -> Verdict {
 
 struct Scanned {
     updates: Vec<RefUpdate>,
+    /// Changes the push makes to the protected branch's project configuration.
+    project_changes: Vec<ProjectChange>,
+    /// Why the project configuration the push brings the protected branch cannot be used.
+    project_problem: Option<Vec<String>>,
     /// The updates' ref names as records and the pusher read them: escaped, without keys.
     refs: Vec<String>,
     findings: Vec<Finding>,
@@ -636,6 +799,7 @@ fn scan_push(
     let updates = parse_updates(input, repo.object_hash()).map_err(server)?;
     let quarantine = quarantine_from_env(ctx.env);
     let objects = Objects::new(&repo, quarantine.as_deref()).map_err(server)?;
+    let (project_changes, project_problem) = project_changes(ctx, &repo, &objects, &updates)?;
     // Tips may be commits, tags, trees or blobs: the walk peels and covers each.
     let tips: Vec<ObjectId> = updates.iter().filter(|u| !u.is_delete()).map(|u| u.new).collect();
     let hidden = all_ref_tips(&repo).map_err(server)?;
@@ -718,6 +882,8 @@ fn scan_push(
     findings.sort_by(|a, b| (&a.commit, &a.path, a.line).cmp(&(&b.commit, &b.path, b.line)));
     Ok(Scanned {
         updates,
+        project_changes,
+        project_problem,
         refs,
         findings,
         commits: stats.new_commits,
@@ -1215,6 +1381,8 @@ mod tests {
                 };
                 let scanned = Scanned {
                     updates: vec![update.clone()],
+                    project_changes: Vec::new(),
+                    project_problem: None,
                     refs: vec![update.display_name()],
                     findings: Vec::new(),
                     commits: Vec::new(),

@@ -2,8 +2,12 @@
 //! branch's tree as it is before the push (the ref is not updated until every pre-receive
 //! check passed), never a file the push itself brings.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use gix::objs::Find;
+use gix::ObjectId;
+
+use crate::objects::Objects;
 use crate::walk::open_repository;
 
 /// Largest project file read; a bigger one is an error, not a partial read.
@@ -23,13 +27,7 @@ pub fn protected_file(
     name: &str,
 ) -> Result<Option<(String, String)>, String> {
     let repo = open_repository(git_dir).map_err(|e| e.to_string())?;
-    let ref_name = match reference {
-        Some(r) => branch_ref(r)?,
-        None => match repo.head_name().map_err(|e| format!("reading HEAD: {e}"))? {
-            Some(name) => name.as_bstr().to_string(),
-            None => return Ok(None),
-        },
-    };
+    let Some(ref_name) = protected_ref(&repo, reference)? else { return Ok(None) };
     let Some(mut found) =
         repo.try_find_reference(ref_name.as_str()).map_err(|e| format!("{ref_name}: {e}"))?
     else {
@@ -42,6 +40,111 @@ pub fn protected_file(
     }
     let id = found.peel_to_id().map_err(|e| format!("{full}: {e}"))?.detach();
     Ok(file_in(&repo, id, name, &full)?.map(|text| (full, text)))
+}
+
+/// The full name of the protected branch: `reference` (`leakgate.projectConfigRef`), or the
+/// branch `HEAD` names; `None` when `HEAD` names none.
+///
+/// # Errors
+///
+/// `reference` is not a branch name, or `HEAD` cannot be read.
+pub fn protected_ref(
+    repo: &gix::Repository,
+    reference: Option<&str>,
+) -> Result<Option<String>, String> {
+    match reference {
+        Some(r) => branch_ref(r).map(Some),
+        None => Ok(repo
+            .head_name()
+            .map_err(|e| format!("reading HEAD: {e}"))?
+            .map(|name| name.as_bstr().to_string())),
+    }
+}
+
+/// The project file of a commit a push brings, as [`protected_file`] reads it once the push
+/// has landed: the first tree entry of that name (gix's lookup), its id, and its text or why
+/// it cannot be used (not a regular file, over 1 MiB, not UTF-8).
+#[derive(Debug)]
+pub struct PushedFile {
+    /// The entry's object.
+    pub id: ObjectId,
+    /// The text, or why the file cannot be used.
+    pub text: Result<String, String>,
+}
+
+/// The file `name` at the root of the tree of `commit` (a tag is peeled), read through
+/// `objects` (which see a push's quarantine); `Ok(None)` without such an entry.
+///
+/// # Errors
+///
+/// The commit or its tree cannot be read.
+pub fn pushed_file(
+    objects: &Objects,
+    commit: ObjectId,
+    name: &str,
+) -> Result<Option<PushedFile>, String> {
+    let mut buf = Vec::new();
+    let mut id = commit;
+    let tree = loop {
+        let data = objects
+            .try_find(&id, &mut buf)
+            .map_err(|e| format!("{id}: {e}"))?
+            .ok_or_else(|| format!("{id} is missing"))?;
+        match data.kind {
+            gix::object::Kind::Commit => {
+                break crate::tree::commit_tree(data.data, objects.hash_kind())
+                    .map_err(|e| format!("commit {id}: {e}"))?;
+            }
+            gix::object::Kind::Tag if id == commit => {
+                id = gix::objs::TagRef::from_bytes(data.data, objects.hash_kind())
+                    .map_err(|e| format!("tag {id}: {e}"))?
+                    .target();
+            }
+            kind => return Err(format!("{commit} does not name a commit ({kind})")),
+        }
+    };
+    let data = objects
+        .try_find(&tree, &mut buf)
+        .map_err(|e| format!("tree {tree}: {e}"))?
+        .filter(|d| d.kind == gix::object::Kind::Tree)
+        .ok_or_else(|| format!("tree {tree} is missing"))?;
+    let entry = gix::objs::TreeRefIter::from_bytes(data.data, objects.hash_kind())
+        .filter_map(Result::ok)
+        .find(|e| e.filename == name.as_bytes())
+        .map(|e| (e.oid.to_owned(), e.mode));
+    let Some((entry, mode)) = entry else { return Ok(None) };
+    if !mode.is_blob() {
+        let text = Err(format!("{name} is not a regular file"));
+        return Ok(Some(PushedFile { id: entry, text }));
+    }
+    let text = match objects.try_find(&entry, &mut buf).map_err(|e| format!("{entry}: {e}"))? {
+        None => return Err(format!("{name} ({entry}) is missing")),
+        Some(d) if d.data.len() > MAX_PROJECT_FILE => Err(format!("{name} is larger than 1 MiB")),
+        Some(d) => String::from_utf8(d.data.to_vec()).map_err(|_| format!("{name} is not UTF-8")),
+    };
+    Ok(Some(PushedFile { id: entry, text }))
+}
+
+/// Whether a project file's `text` can be applied as the hook applies it: over the built-in
+/// rules and the server's rule files (`server_rules`), `origin` naming it in errors.
+///
+/// # Errors
+///
+/// Why not: the file does not parse, or names a rule that does not exist, or adds one that
+/// does not compile; or a server rule file cannot be read.
+pub fn check_project_file(
+    server_rules: &[PathBuf],
+    text: &str,
+    origin: &str,
+) -> Result<(), String> {
+    let project =
+        leakgate_rules::ProjectConfig::parse(text, Path::new(origin)).map_err(|e| e.to_string())?;
+    let mut builder = leakgate_rules::RuleSetBuilder::new().builtin();
+    for path in server_rules {
+        let rules = leakgate_rules::load_rule_file(path).map_err(|e| e.to_string())?;
+        builder = builder.rules(rules, &path.display().to_string()).map_err(|e| e.to_string())?;
+    }
+    project.apply(&mut builder).map_err(|e| e.to_string())
 }
 
 /// The full name of the branch `name` (`main` or `refs/heads/main`). Only branches: a short

@@ -439,8 +439,13 @@ fn the_protected_branchs_project_config_applies_and_the_pushed_one_does_not() ->
     git(&s.work, &["reset", "-q", "--hard", "HEAD~2"])?;
 
     // A broken file on the protected branch applies nothing (every rule stays on) and says so.
+    // The hook rejects a push that brings one (below); it gets there while the hook does not
+    // read project files.
     s.commit(".leakgate.toml", "[paths]\nskipp = [\"fixtures/**\"]\n", "typo")?;
+    assert!(!push_main(&s)?.status.success());
+    s.config("leakgate.projectConfig", "false")?;
     assert!(push_main(&s)?.status.success());
+    s.config("leakgate.projectConfig", "true")?;
     s.commit("fixtures/again.txt", format!("{}\n", github_token(49)), "fixture")?;
     let out = push_main(&s)?;
     assert!(!out.status.success(), "{}", stderr(&out));
@@ -505,6 +510,90 @@ fn with_acme_rule(s: &Server) -> TestResult {
                 [rule.allowlist]\npaths = [\"tests/**\"]\n";
     s.commit(".leakgate.toml", rule, "project config")?;
     assert!(push_main(s)?.status.success());
+    Ok(())
+}
+
+/// A push that brings the protected branch a `.leakgate.toml` the hook cannot apply is
+/// rejected: pushed, it left out every rule the file adds, and the next push's key of that
+/// kind went through (review of session 26). Every change to the file that lands is audited.
+#[test]
+fn a_project_config_the_hook_cannot_apply_is_rejected_and_changes_are_audited() -> TestResult {
+    let s = Server::new()?;
+    with_acme_rule(&s)?;
+    let log = s.bare.join("leakgate/audit.jsonl");
+    let audit = || std::fs::read_to_string(&log).unwrap_or_default();
+    let events = || -> Res<Vec<serde_json::Value>> {
+        let lines = audit();
+        let all: Result<Vec<serde_json::Value>, _> =
+            lines.lines().map(serde_json::from_str).collect();
+        Ok(all?.into_iter().filter(|e| e["event"] == "project_config").collect())
+    };
+    let added = events()?;
+    assert_eq!(added.len(), 1, "{}", audit());
+    assert_eq!(added[0]["refs"][0], "refs/heads/main");
+    assert!(added[0]["comment"].as_str().is_some_and(|c| c.starts_with("none -> ")), "{added:?}");
+
+    let broken = [
+        ("syntax", "[[rule]\nid = \"x\"\n"),
+        ("unknown field", "[paths]\nskipp = [\"x/**\"]\n"),
+        ("unknown rule", "[rules]\ndisable = [\"no-such-rule\"]\n"),
+        ("bad regex", "[[rule]]\nid = \"r\"\ndescription = \"r\"\nprovider = \"p\"\nkeywords = [\"k\"]\nregex = '(['\n"),
+    ];
+    for (case, text) in broken {
+        s.commit(".leakgate.toml", text, case)?;
+        let out = push_main(&s)?;
+        assert!(!out.status.success(), "{case}: {}", stderr(&out));
+        let shown = "the pushed .leakgate.toml of refs/heads/main cannot be used";
+        assert!(stderr(&out).contains(shown), "{case}: {}", stderr(&out));
+        // To another branch the file changes nothing the hook reads.
+        let out = s.push(&["origin", "HEAD:refs/heads/topic", "--force"])?;
+        assert!(out.status.success(), "{case}: {}", stderr(&out));
+        git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+    }
+    // Not a regular file.
+    std::fs::remove_file(s.work.join(".leakgate.toml"))?;
+    s.commit(".leakgate.toml/x", "x\n", "a directory")?;
+    let out = push_main(&s)?;
+    assert!(
+        !out.status.success() && stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+    // The project's rule still holds.
+    s.commit("app/k.py", ACME_KEY, "key")?;
+    let out = push_main(&s)?;
+    assert!(
+        !out.status.success() && stderr(&out).contains("acme-internal-token"),
+        "{}",
+        stderr(&out)
+    );
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+    assert_eq!(events()?.len(), 1, "nothing landed: {}", audit());
+
+    // In warn mode the push lands, with the problem shown.
+    s.config("leakgate.mode", "warn")?;
+    s.commit(".leakgate.toml", "[paths]\nskipp = [\"x/**\"]\n", "typo")?;
+    let out = push_main(&s)?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("warning: the pushed .leakgate.toml"), "{}", stderr(&out));
+    s.config("leakgate.mode", "block")?;
+    // Removing the file lands, audited.
+    std::fs::remove_file(s.work.join(".leakgate.toml"))?;
+    git(&s.work, &["commit", "-q", "-am", "no project config"])?;
+    let out = push_main(&s)?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let changes = events()?;
+    assert_eq!(changes.len(), 3, "{}", audit());
+    assert!(changes[2]["comment"].as_str().is_some_and(|c| c.ends_with(" -> none")), "{changes:?}");
+    // A change that cannot be recorded does not land (no database, and the log cannot be
+    // written).
+    std::fs::remove_file(&log)?;
+    std::fs::create_dir(&log)?;
+    s.commit(".leakgate.toml", "[paths]\nskip = [\"docs/**\"]\n", "skip docs")?;
+    let out = push_main(&s)?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("could not be recorded"), "{}", stderr(&out));
     Ok(())
 }
 
