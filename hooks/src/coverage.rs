@@ -16,7 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use gix::objs::{Find, FindHeader};
+use gix::objs::{Exists, Find, FindHeader};
 use gix::ObjectId;
 
 use crate::objects::Objects;
@@ -249,8 +249,13 @@ fn commits(
                 continue;
             }
             let data = read_commit(objects, id, &mut buf)?;
-            let list = tree::commit_parents(data, objects.hash_kind())
+            let mut list = tree::commit_parents(data, objects.hash_kind())
                 .map_err(|e| object_err("commit", id)(Box::new(e)))?;
+            if objects.is_shallow(&id) {
+                // The boundary of a shallow push: parents it does not bring, and the
+                // repository does not have, are no part of it.
+                list.retain(|p| objects.exists(p));
+            }
             stack.extend(list.iter().copied());
             found.push(id);
             parents.insert(id, list);

@@ -25,7 +25,7 @@ pub use coverage::{
 pub use install::{
     enable_push_options_system, install_global, install_repo, script, Flavor, InstallError, MARKER,
 };
-pub use objects::{null_id, quarantine_from_env, Objects};
+pub use objects::{null_id, quarantine_from_env, shallow_from_env, Objects};
 pub use prereceive::{
     append_record, blocks, bypass_request, pre_receive, push_options, pusher, ref_name_findings,
     scoped_waiver_globs, withhold_names, AuditFinding, AuditRecord, AuditUpdate, Bypass,

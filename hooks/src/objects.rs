@@ -34,6 +34,8 @@ pub struct Objects {
     /// and never narrows it, so a pack added while the hook runs cannot hide anything.
     main_exists: gix::OdbHandle,
     hash: gix::hash::Kind,
+    /// Commits whose parents a shallow history leaves out ([`shallow_from_env`]).
+    shallow: Arc<std::collections::HashSet<ObjectId>>,
 }
 
 impl std::fmt::Debug for Objects {
@@ -79,7 +81,29 @@ impl Objects {
         main.prevent_pack_unload();
         let mut main_exists = main.clone();
         main_exists.refresh_never();
-        Ok(Objects { packs: None, quarantine, new_dir, main, main_exists, hash })
+        Ok(Objects {
+            packs: None,
+            quarantine,
+            new_dir,
+            main,
+            main_exists,
+            hash,
+            shallow: Arc::default(),
+        })
+    }
+
+    /// These objects, where the commits `shallow` names may lack their parents (a shallow
+    /// history: see [`shallow_from_env`]).
+    #[must_use]
+    pub fn with_shallow(mut self, shallow: std::collections::HashSet<ObjectId>) -> Self {
+        self.shallow = Arc::new(shallow);
+        self
+    }
+
+    /// Whether `id` is a commit of the shallow boundary: its parents may be missing, and the
+    /// walk then takes it as a root (its whole tree is new), never as unreadable.
+    pub(crate) fn is_shallow(&self, id: &gix::hash::oid) -> bool {
+        self.shallow.contains(id)
     }
 
     /// The hash kind (SHA-1 or SHA-256) of the repository.
@@ -142,6 +166,26 @@ pub fn quarantine_from_env(env: &dyn Fn(&str) -> Option<String>) -> Option<PathB
         .or_else(|| env("GIT_OBJECT_DIRECTORY"))
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
+}
+
+/// The commits of a shallow history's boundary, whose parents are not in the repository:
+/// the repository's own `shallow` file and, during pre-receive with `receive.shallowUpdate`,
+/// the one git names in `GIT_SHALLOW_FILE` (a shallow clone pushing, into an empty repository
+/// too). Lines that are not object ids are ignored; unreadable files name none. A commit
+/// listed here is taken as a root only where its parents are indeed missing: a pusher cannot
+/// cut history that is there.
+pub fn shallow_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+    git_dir: &Path,
+) -> std::collections::HashSet<ObjectId> {
+    let mut files = vec![git_dir.join("shallow")];
+    files.extend(env("GIT_SHALLOW_FILE").filter(|p| !p.is_empty()).map(PathBuf::from));
+    let mut shallow = std::collections::HashSet::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        shallow.extend(text.lines().filter_map(|l| ObjectId::from_hex(l.trim().as_bytes()).ok()));
+    }
+    shallow
 }
 
 /// Packs shared with a traversal, and this clone's own decoding state.

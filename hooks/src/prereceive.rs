@@ -798,7 +798,9 @@ fn scan_push(
     let repo = open_repository(ctx.git_dir).map_err(server)?;
     let updates = parse_updates(input, repo.object_hash()).map_err(server)?;
     let quarantine = quarantine_from_env(ctx.env);
-    let objects = Objects::new(&repo, quarantine.as_deref()).map_err(server)?;
+    let objects = Objects::new(&repo, quarantine.as_deref())
+        .map_err(server)?
+        .with_shallow(crate::objects::shallow_from_env(ctx.env, ctx.git_dir));
     let (project_changes, project_problem) = project_changes(ctx, &repo, &objects, &updates)?;
     // Tips may be commits, tags, trees or blobs: the walk peels and covers each.
     let tips: Vec<ObjectId> = updates.iter().filter(|u| !u.is_delete()).map(|u| u.new).collect();

@@ -601,3 +601,55 @@ fn commit_messages_are_scanned_in_the_encoding_they_declare() -> TestResult {
     }
     Ok(())
 }
+
+/// A shallow clone pushes into an empty repository (`receive.shallowUpdate`): the commits of
+/// its boundary lack their parents, and the hook takes them as roots, their whole trees new,
+/// where it rejected every such push as unreadable until session 27 (only parents that are
+/// missing are dropped: a commit listed as shallow whose parents are there is walked through).
+#[test]
+fn a_shallow_clone_pushes_into_an_empty_repository() -> TestResult {
+    let s = Server::new()?;
+    s.config("receive.shallowUpdate", "true")?;
+    let source = s.dir.path().join("source");
+    git(s.dir.path(), &["init", "-q", "-b", "main", super::path(&source)?])?;
+    let commit = |file: &str, text: &str| -> Res<String> {
+        std::fs::write(source.join(file), text)?;
+        git(&source, &["add", "-A"])?;
+        git(&source, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", file])?;
+        git(&source, &["rev-parse", "HEAD"])
+    };
+    let old_key = github_token(95);
+    commit("old.txt", &format!("token = {old_key}\n"))?;
+    std::fs::remove_file(source.join("old.txt"))?;
+    commit("a.txt", "a\n")?;
+    commit("b.txt", "b\n")?;
+    let shallow = s.dir.path().join("shallow");
+    let url = format!("file://{}", source.display());
+    git(s.dir.path(), &["clone", "-q", "--depth", "2", &url, super::path(&shallow)?])?;
+    let bare = super::path(&s.bare)?.to_owned();
+    let push = |refspec: &str| -> Res<std::process::Output> {
+        Ok(git_in(&shallow, &["push", &bare, refspec])
+            .env("LEAKGATE_DATA_DIR", s.dir.path().join("data"))
+            .output()?)
+    };
+    // The key two commits down is not part of the push, nor on the server after it.
+    let out = push("main")?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read_to_string(s.bare.join("shallow")).is_ok_and(|t| !t.trim().is_empty()));
+    // A key on top of the shallow history is found, and so is one in a boundary commit's tree.
+    let key = github_token(96);
+    std::fs::write(shallow.join("k.txt"), format!("token = {key}\n"))?;
+    git(&shallow, &["add", "-A"])?;
+    git(&shallow, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "k"])?;
+    let out = push("main")?;
+    assert!(!out.status.success() && stderr(&out).contains("k.txt"), "{}", stderr(&out));
+    let other = s.dir.path().join("other");
+    std::fs::write(source.join("c.txt"), format!("token = {key}\n"))?;
+    commit("c.txt", &format!("token = {key}\n"))?;
+    git(s.dir.path(), &["clone", "-q", "--depth", "1", &url, super::path(&other)?])?;
+    let out = git_in(&other, &["push", &bare, "main:refs/heads/other"])
+        .env("LEAKGATE_DATA_DIR", s.dir.path().join("data"))
+        .output()?;
+    assert!(!out.status.success() && stderr(&out).contains("c.txt"), "{}", stderr(&out));
+    Ok(())
+}
