@@ -1101,6 +1101,12 @@ pub(crate) fn base64(
     out: &mut Decoded,
 ) -> Option<usize> {
     let text = &buf[run.clone()];
+    // Hex of text (`key_hex = 6768705f…`): hex digits are no base64 of text (every fourth
+    // character fails the test below), so a run of them is read as hex.
+    if text.len() >= MIN_HEX && text.len() <= MAX_ENCODED && text.iter().all(u8::is_ascii_hexdigit)
+    {
+        return hex(buf, run, scratch, out);
+    }
     // The first character of every 4 encodes the top 6 bits of a byte: for text (0x20-0x7e,
     // tab, CR, LF) that is `C`, `D` or `I`-`f`. Identifiers, paths and hashes fail this
     // within a few characters, without decoding.
@@ -1145,7 +1151,7 @@ pub(crate) fn base64(
     let mut segments = vec![run.clone()];
     let mut padded_end = pad_end(buf, run.end);
     let width = run.len();
-    if width >= 60 && width % 4 == 0 && padded_end == run.end {
+    if width >= MIN_BASE64 && width % 4 == 0 && padded_end == run.end {
         let mut at = run.end;
         while segments.len() < 1024 {
             let Some(next) = continuation(buf, at) else { break };
@@ -1183,6 +1189,41 @@ pub(crate) fn base64(
     out.core = core_start..out.bytes.len();
     out.close(buf, padded_end);
     Some(padded_end)
+}
+
+/// Shortest run of hex digits read as hex (20 bytes of text).
+const MIN_HEX: usize = 40;
+
+/// Decodes the hex run `run` of `buf` into `out` with its line context, as [`base64`] does;
+/// `None` unless it is hex of printable text. Hashes and ids (most hex runs) fail within
+/// their first bytes.
+fn hex(
+    buf: &[u8],
+    run: std::ops::Range<usize>,
+    scratch: &mut Vec<u8>,
+    out: &mut Decoded,
+) -> Option<usize> {
+    let text = &buf[run.clone()];
+    let nibble = |b: u8| (b as char).to_digit(16).map_or(0, |d| d as u8);
+    let byte = |p: &[u8]| nibble(p[0]) << 4 | nibble(p[1]);
+    let is_text = |b: &u8| matches!(b, 0x20..=0x7e | b'\n' | b'\r' | b'\t');
+    if !text.chunks_exact(2).take(8).map(byte).all(|b| is_text(&b)) {
+        return None;
+    }
+    scratch.clear();
+    scratch.extend(text.chunks_exact(2).map(byte));
+    if !printable(scratch, 10) {
+        return None;
+    }
+    out.clear();
+    out.copy(buf, context_start(buf, run.start)..run.start);
+    let core_start = out.bytes.len();
+    for (k, &b) in scratch.iter().enumerate() {
+        out.push(b, run.start + 2 * k);
+    }
+    out.core = core_start..out.bytes.len();
+    out.close(buf, run.end);
+    Some(run.end)
 }
 
 /// Transcodes UTF-16LE `bytes` to UTF-8 in place (what is not UTF-16 becomes U+FFFD); `at`
@@ -1359,16 +1400,41 @@ mod tests {
     fn wrapped_base64_is_joined() {
         let plain = "ghp_token ".repeat(12);
         let encoded = base64::engine::general_purpose::STANDARD.encode(&plain);
-        let wrapped: Vec<&str> =
-            encoded.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
-        let text = format!("data: |\n    {}\n", wrapped.join("\n    "));
-        let run =
-            Base64Runs::new(text.as_bytes(), 0, text.len(), MIN_BASE64).next().expect("a run");
+        // 76 (MIME), 64 (PEM) and 40 columns, the narrowest a run is found at.
+        for width in [76, 64, 40] {
+            let wrapped: Vec<&str> =
+                encoded.as_bytes().chunks(width).map(|c| std::str::from_utf8(c).unwrap()).collect();
+            let text = format!("data: |\n    {}\n", wrapped.join("\n    "));
+            let run =
+                Base64Runs::new(text.as_bytes(), 0, text.len(), MIN_BASE64).next().expect("a run");
+            let mut out = Decoded::default();
+            // The end of the last line: the runs of the lines it joined are not decoded again.
+            let last = text.trim_end().len();
+            assert_eq!(base64(text.as_bytes(), run, &mut Vec::new(), &mut out), Some(last));
+            assert_eq!(&out.bytes[out.core.clone()], plain.as_bytes(), "{width}");
+        }
+    }
+
+    #[test]
+    fn hex_of_text_is_decoded_and_hashes_are_not() {
+        let plain = "token = ghp_0123456789abcdefghij";
+        let encoded: String = plain.bytes().map(|b| format!("{b:02x}")).collect();
+        let text = format!("key_hex: {encoded}\n");
+        let start = text.find(&encoded).unwrap();
+        let run = start..start + encoded.len();
         let mut out = Decoded::default();
-        // The end of the last line: the runs of the lines it joined are not decoded again.
-        let last = text.trim_end().len();
-        assert_eq!(base64(text.as_bytes(), run, &mut Vec::new(), &mut out), Some(last));
+        assert_eq!(base64(text.as_bytes(), run.clone(), &mut Vec::new(), &mut out), Some(run.end));
         assert_eq!(&out.bytes[out.core.clone()], plain.as_bytes());
+        assert_eq!(out.source_span(out.core.start, out.core.end), (run.start, run.end));
+        assert!(out.bytes.starts_with(b"key_hex: "), "the line is context");
+        for no in [
+            "5d41402abc4b2a76b9719d911017c5925d41402a",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "0000000000000000000000000000000000000000",
+        ] {
+            let r = 0..no.len();
+            assert!(base64(no.as_bytes(), r, &mut Vec::new(), &mut out).is_none(), "{no}");
+        }
     }
 
     /// Lexing literals that fail costs budget too, and a literal that fails settles the

@@ -23,8 +23,10 @@ const INLINE_ALLOW: [&[u8]; 2] = [b"leakgate:allow", b"gitleaks:allow"];
 /// How far from a secret its "line" reaches, each way, for inline allows and line
 /// allowlists: a line of megabytes must not make every match cost megabytes.
 const LINE_CONTEXT: usize = 4096;
-/// How deep decoding layers nest (base64 inside a JSON string inside base64 ...).
-const MAX_DEPTH: u8 = 2;
+/// How deep decoding layers nest (base64 inside a JSON string inside base64 ...). Three
+/// since session 27: base64 of a JSON document holding base64 (a `.dockerconfigjson` in a
+/// Kubernetes `Secret` in a Helm value) was a layer short.
+const MAX_DEPTH: u8 = 3;
 /// Bytes before a hit that a window of escapes decoded in place starts at (context for the
 /// rules, as a name before its value).
 const IN_PLACE_BACK: usize = 256;
@@ -41,10 +43,11 @@ const PIECE_OVERLAP: usize = 8 * 1024;
 /// are decoded in place around the hits in them (see `State::step`).
 const RELEX_LIMIT: usize = 1 << 20;
 /// Decoding budget each input byte adds (see [`DECODE_BUDGET`]): room for a byte read and
-/// decoded at each of the [`MAX_DEPTH`] layers. Every decoder is linear (string literals that
+/// decoded at each of the [`MAX_DEPTH`] layers, and one to spare (a literal of escaped
+/// literals, three deep, spent 4 and cut a 6 MB input short). Every decoder is linear (string literals that
 /// never close settle the quotes after them, see `decode::literal`), so only input crafted to
 /// multiply work across layers spends it, and then [`Scanner::cut_short`] says so.
-const DECODE_PER_BYTE: usize = 4;
+const DECODE_PER_BYTE: usize = 5;
 
 /// A compiled, immutable set of rules; share it across threads.
 #[derive(Debug)]

@@ -1410,3 +1410,56 @@ fn the_finding_that_blocks_is_kept_whichever_is_found_first() {
         assert!(found.iter().any(|f| f.0 == rule), "{input}: {found:?}");
     }
 }
+
+/// Encodings a review of session 26 found undecoded: hex of text, base64 wrapped at 40 or 44
+/// columns (only 60 and wider were joined), and three layers of base64 (two were decoded).
+/// Each is found at the encoded text's line, whole and streamed; lists of hashes and
+/// narrow-wrapped binary stay quiet.
+#[test]
+fn keys_in_hex_narrow_wrapped_base64_and_three_layers_are_found() {
+    let set = RuleSet::builtin();
+    let line = format!("token = \"{TOKEN}\"\n");
+    let hex: String = line.bytes().map(|b| format!("{b:02x}")).collect();
+    let padded = b64(&format!("{}{line}", "some configuration text, long enough. ".repeat(3)));
+    let wrap = |width: usize| -> String {
+        let lines: Vec<&str> =
+            padded.as_bytes().chunks(width).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        format!("value: |\n  {}\n", lines.join("\n  "))
+    };
+    let inner = b64(&format!("{{\"auths\": {{\"x\": \"{}\"}}}}", b64(&line)));
+    let three = format!("helm:\n  config: {}\n", b64(&format!("outer: {inner}\n")));
+    // The line of the encoded text (in a wrapped block: a line of the block).
+    let cases = [
+        (format!("# header\nkey_hex = {hex}\n"), 2..=2),
+        (format!("# header\nKEY = {}\n", hex.to_uppercase()), 2..=2),
+        (format!("a: b\n{}", wrap(40)), 3..=10),
+        (format!("a: b\n{}", wrap(44)), 3..=9),
+        (three, 2..=2),
+    ];
+    for (input, lines) in &cases {
+        for found in [
+            scan(&set, ScanOptions::default(), input.as_bytes()),
+            scan_stream(&set, 64, input.as_bytes()),
+        ] {
+            let tokens: Vec<_> = found.iter().filter(|f| f.3 == TOKEN).collect();
+            assert!(!tokens.is_empty(), "{input}: {found:?}");
+            assert!(tokens.iter().all(|t| lines.contains(&t.1)), "{input}: {tokens:?}");
+        }
+    }
+    // Hashes, one to a line (a lock file, a list of commits), and random bytes wrapped at 40
+    // columns find nothing.
+    let hashes: String = (0..50u64)
+        .map(|i| format!("{:016x}{:016x}{:08x}\n", i.wrapping_mul(0x9E37_79B9_7F4A_7C15), !i, i))
+        .collect();
+    let noise: Vec<u8> =
+        (0..3000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let noise = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(noise)
+    };
+    let wrapped: Vec<&str> =
+        noise.as_bytes().chunks(40).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    for quiet in [hashes, format!("blob: |\n  {}\n", wrapped.join("\n  "))] {
+        assert!(scan(&set, ScanOptions::default(), quiet.as_bytes()).is_empty(), "{quiet}");
+    }
+}
