@@ -348,7 +348,10 @@ fn record_blocked(
         .split(|&b| b == b'\n')
         .filter_map(|line| line.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()).nth(2))
         .take(32)
-        .map(|name| withhold.name(&oneline(&String::from_utf8_lossy(name))))
+        .map(|name| {
+            withhold.learn(name);
+            withhold.name(&oneline(&String::from_utf8_lossy(name)))
+        })
         .collect();
     leakgate_server::hook::record_blocked(
         url,

@@ -494,7 +494,16 @@ fn parse_any(input: &[u8]) -> Vec<RefUpdate> {
 
 /// The names of `updates` as records and the pusher read them (see [`Scanned::refs`]).
 fn shown_refs(rules: &RuleSet, updates: &[RefUpdate]) -> Vec<String> {
-    let mut withhold = Withhold::new(rules, []);
+    shown_names(&mut Withhold::new(rules, []), updates)
+}
+
+/// The names of `updates`, escaped and rewritten by `withhold`, which first learns the keys
+/// of every raw name (deleted ones too: they were never scanned; and escaping a byte that is
+/// not UTF-8 can join a key's first word, where the rules no longer see it).
+fn shown_names(withhold: &mut Withhold<'_>, updates: &[RefUpdate]) -> Vec<String> {
+    for update in updates {
+        withhold.learn(&update.name);
+    }
     updates.iter().map(|u| withhold.name(&u.display_name())).collect()
 }
 
@@ -539,18 +548,25 @@ fn project_changes(
             crate::project::pushed_file(objects, commit, name).map_err(Fault::Content)
         };
         let (old, new) = (at(update.old)?, at(update.new)?);
-        let ids = (old.as_ref().map(|f| f.id), new.as_ref().map(|f| f.id));
-        if ids.0 == ids.1 {
+        // The entry, mode included: a blob turned symlink or submodule is no file the hook
+        // reads (review of session 27: the mode alone changed, unchecked and unaudited).
+        let entry = |f: &Option<crate::project::PushedFile>| f.as_ref().map(|f| (f.id, f.mode));
+        if entry(&old) == entry(&new) {
             continue;
         }
+        let ids = (old.as_ref().map(|f| f.id), new.as_ref().map(|f| f.id));
         if let Some(file) = &new {
             let origin = format!("{branch}:{name}");
             let applied = file.text.as_ref().map_err(Clone::clone).and_then(|text| {
                 crate::project::check_project_file(&ctx.config.rules, text, &origin)
             });
             if let Err(why) = applied {
-                // The error may quote the file: what the rules find in it stays out.
+                // The error may quote the file: what the rules find in it stays out, keys
+                // that need the lines around them too.
                 let mut withhold = Withhold::new(ctx.rules, []);
+                if let Ok(text) = &file.text {
+                    withhold.learn(text.as_bytes());
+                }
                 let mut lines = vec![format!("the pushed {name} of {branch} cannot be used:")];
                 lines.extend(why.lines().take(12).map(|l| format!("  {}", withhold.name(l))));
                 problem.get_or_insert(lines);
@@ -765,10 +781,20 @@ pub fn ref_name_findings<'n>(
         lines.extend_from_slice(name);
         lines.push(b'\n');
     }
+    // Each component alone too: `refs/heads/` is base64's alphabet, and a base64 key after
+    // it was decoded out of step (review of session 27).
+    let components: Vec<u8> = lines.iter().map(|&b| if b == b'/' { b'\n' } else { b }).collect();
     let to_the_end = ScanOptions { deadline: None, ..options };
-    rules.scanner(to_the_end).scan_bytes(&lines, Source { path: None }, |m| {
-        findings.push(Finding::new(m, REF_NAMES, commit.clone(), key));
-    });
+    let mut scanner = rules.scanner(to_the_end);
+    let mut seen = std::collections::HashSet::new();
+    for input in [&lines, &components] {
+        scanner.scan_bytes(input, Source { path: None }, |m| {
+            let found = Finding::new(m, REF_NAMES, commit.clone(), key);
+            if seen.insert((found.rule_id.clone(), found.fingerprint.to_string())) {
+                findings.push(found);
+            }
+        });
+    }
 }
 
 /// Keeps keys out of the names a scan's results show (see [`Withhold`]): rewrites the paths
@@ -866,7 +892,7 @@ fn scan_push(
     // branch named after a key was stored as it is).
     let warnings = warnings.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut withhold = withhold_names(ctx.rules, &mut findings, warnings);
-    let refs = updates.iter().map(|u| withhold.name(&u.display_name())).collect();
+    let refs = shown_names(&mut withhold, &updates);
     if stats.unreadable > 0 {
         // Every object a push brings is there (git checked before it ran the hook): one the
         // hook cannot read may be crafted to be, and is never left to `acceptIncomplete`.
@@ -1158,7 +1184,16 @@ fn decide(ctx: &HookContext<'_>, scanned: Scanned, recorder: &dyn Recorder) -> V
         }
     }
     let options = push_options(ctx.env);
-    let requested = bypass_request(&options);
+    // Pushed text that is shown and recorded: a key in a comment or a reason stays out.
+    let mut withhold = Withhold::new(ctx.rules, scanned.findings.iter().map(|f| &f.secret));
+    let requested = bypass_request(&options)
+        .map(|bypass| {
+            bypass.map(|mut b| {
+                b.comment = b.comment.map(|c| withhold.name(&c));
+                b
+            })
+        })
+        .map_err(|e| withhold.name(&e));
     let may_bypass = config.may_bypass(&user);
     let requests = config.bypass_mode == BypassMode::Request;
     // A request binds an approval to its pusher: it needs one the platform names.

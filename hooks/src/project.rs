@@ -68,6 +68,8 @@ pub fn protected_ref(
 pub struct PushedFile {
     /// The entry's object.
     pub id: ObjectId,
+    /// The entry's mode, as git stores it (`0o100644`, `0o120000`, ...).
+    pub mode: u16,
     /// The text, or why the file cannot be used.
     pub text: Result<String, String>,
 }
@@ -113,16 +115,16 @@ pub fn pushed_file(
         .find(|e| e.filename == name.as_bytes())
         .map(|e| (e.oid.to_owned(), e.mode));
     let Some((entry, mode)) = entry else { return Ok(None) };
+    let file = |text| Ok(Some(PushedFile { id: entry, mode: mode.value(), text }));
     if !mode.is_blob() {
-        let text = Err(format!("{name} is not a regular file"));
-        return Ok(Some(PushedFile { id: entry, text }));
+        return file(Err(format!("{name} is not a regular file")));
     }
     let text = match objects.try_find(&entry, &mut buf).map_err(|e| format!("{entry}: {e}"))? {
         None => return Err(format!("{name} ({entry}) is missing")),
         Some(d) if d.data.len() > MAX_PROJECT_FILE => Err(format!("{name} is larger than 1 MiB")),
         Some(d) => String::from_utf8(d.data.to_vec()).map_err(|_| format!("{name} is not UTF-8")),
     };
-    Ok(Some(PushedFile { id: entry, text }))
+    file(text)
 }
 
 /// Whether a project file's `text` can be applied as the hook applies it: over the built-in

@@ -39,18 +39,40 @@ impl<'r> Withhold<'r> {
     /// Withholds what `rules` find in a name and every secret of `known` (the findings of the
     /// same scan).
     pub fn new<'s>(rules: &'r RuleSet, known: impl IntoIterator<Item = &'s Secret>) -> Self {
-        let mut texts: Vec<(String, String)> = known
-            .into_iter()
-            .filter(|s| s.len() >= MIN_KNOWN)
-            .filter_map(|s| {
-                let text = std::str::from_utf8(s.expose()).ok()?;
-                Some((text.to_owned(), s.redacted()))
-            })
-            .collect();
-        texts.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-        texts.dedup_by(|a, b| a.0 == b.0);
         let options = ScanOptions { deadline: None, ..ScanOptions::default() };
-        Withhold { scanner: rules.scanner(options), known: texts, seen: HashMap::new() }
+        let mut withhold =
+            Withhold { scanner: rules.scanner(options), known: Vec::new(), seen: HashMap::new() };
+        withhold.know(known);
+        withhold
+    }
+
+    fn know<'s>(&mut self, secrets: impl IntoIterator<Item = &'s Secret>) {
+        for secret in secrets.into_iter().filter(|s| s.len() >= MIN_KNOWN) {
+            let Ok(text) = std::str::from_utf8(secret.expose()) else { continue };
+            // A key of several lines (a private key) found in the names of a tree's entries,
+            // one a line, sits in a path with `/` for its line ends.
+            let mut forms = vec![text.to_owned()];
+            if text.contains('\n') {
+                forms.push(text.replace("\r\n", "/").replace('\n', "/"));
+            }
+            for form in forms {
+                self.known.push((form, secret.redacted()));
+            }
+        }
+        self.known.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        self.known.dedup_by(|a, b| a.0 == b.0);
+        self.seen.clear();
+    }
+
+    /// Adds to the known secrets what the rules find in `raw`, as bytes: a name shown escaped
+    /// (`\xff` before a key joins the key's first word) or a file the name came from.
+    pub fn learn(&mut self, raw: &[u8]) {
+        let mut found = Vec::new();
+        let lines: Vec<u8> = raw.iter().map(|&b| if b == b'/' { b'\n' } else { b }).collect();
+        for input in [raw, &lines[..]] {
+            self.scanner.scan_bytes(input, Source { path: None }, |m| found.push(m.secret));
+        }
+        self.know(found.iter());
     }
 
     /// `name` without keys: unchanged when it holds none.
@@ -93,18 +115,20 @@ impl<'r> Withhold<'r> {
         let lines: Vec<u8> = text.iter().map(|&b| if b == b'/' { b'\n' } else { b }).collect();
         for input in [&lines[..], text] {
             self.scanner.scan_bytes(input, Source { path: None }, |m| {
-                spans.push(span_of(text, &m.secret, m.offset));
+                spans.push(span_of(text, input, &m.secret, m.offset));
             });
         }
         spans
     }
 }
 
-/// Where the secret found at `offset` of `text` is, and what replaces it.
-fn span_of(text: &[u8], secret: &Secret, offset: u64) -> (usize, usize, String) {
+/// Where the secret found at `offset` of `scanned` (`text`, or `text` with `/` read as line
+/// ends: same offsets) is, and what replaces it.
+fn span_of(text: &[u8], scanned: &[u8], secret: &Secret, offset: u64) -> (usize, usize, String) {
     let Ok(start) = usize::try_from(offset) else { return (0, text.len(), WITHHELD.to_owned()) };
     let end = start.saturating_add(secret.len());
-    if text.get(start..end) == Some(secret.expose()) {
+    if scanned.get(start..end) == Some(secret.expose()) {
+        // Across components too: a private key's lines as directory names.
         return (start, end, secret.redacted());
     }
     if start >= text.len() {
@@ -180,6 +204,56 @@ mod tests {
         assert!(!out.contains(AWS_SECRET), "{out}");
         assert!(!out.contains("K7MDENG"), "{out}");
         assert!(out.starts_with("keys/") && out.ends_with("/credentials"), "{out}");
+    }
+
+    /// A private key whose lines name nested directories: found across components, withheld
+    /// whole (review of session 27: only the `BEGIN` line was).
+    #[test]
+    fn a_key_of_several_lines_as_directories_is_withheld_whole() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+";
+        let mut line = || -> String {
+            (0..64)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    B64[(state % 63) as usize] as char
+                })
+                .collect()
+        };
+        let body = [line(), line(), line()];
+        let kind = "RSA PRIVATE KEY";
+        let key = format!("-----BEGIN {kind}-----\n{}\n-----END {kind}-----", body.join("\n"));
+        let path = format!("keys/{}/x.txt", key.replace('\n', "/"));
+        let rules = RuleSet::builtin();
+        let mut found = Vec::new();
+        rules
+            .scanner(ScanOptions::default())
+            .scan_bytes(key.as_bytes(), Source::default(), |m| found.push(m.secret));
+        assert!(!found.is_empty(), "the fixture is a key");
+        for known in [&[][..], &found[..]] {
+            let out = Withhold::new(&rules, known).name(&path);
+            for part in &body {
+                assert!(!out.contains(&part[..20]), "{out}");
+            }
+            assert!(out.starts_with("keys/") && out.ends_with("/x.txt"), "{out}");
+        }
+    }
+
+    /// A byte that is not UTF-8 before a key: escaped, it joins the key's first word, and the
+    /// rules no longer see the key in the escaped name; learned from the raw name, it is
+    /// withheld.
+    #[test]
+    fn a_key_behind_a_byte_that_is_not_utf8_is_learned_from_the_raw_name() {
+        let rules = RuleSet::builtin();
+        let raw = [b"refs/heads/\xff".as_slice(), GHP.as_bytes()].concat();
+        let shown = format!("refs/heads/\\xff{GHP}");
+        let mut withhold = Withhold::new(&rules, []);
+        withhold.learn(&raw);
+        let out = withhold.name(&shown);
+        assert!(!out.contains(GHP), "{out}");
+        assert_eq!(out, "refs/heads/\\xffghp_…");
     }
 
     #[test]

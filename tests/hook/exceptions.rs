@@ -560,6 +560,17 @@ fn a_project_config_the_hook_cannot_apply_is_rejected_and_changes_are_audited() 
         stderr(&out)
     );
     git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+    // The same blob as a symbolic link: only the mode changes (review of session 27).
+    let blob = git(&s.work, &["rev-parse", "HEAD:.leakgate.toml"])?;
+    git(&s.work, &["update-index", "--cacheinfo", &format!("120000,{blob},.leakgate.toml")])?;
+    git(&s.work, &["commit", "-q", "-m", "a link"])?;
+    let out = push_main(&s)?;
+    assert!(
+        !out.status.success() && stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
     // The project's rule still holds.
     s.commit("app/k.py", ACME_KEY, "key")?;
     let out = push_main(&s)?;

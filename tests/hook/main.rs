@@ -1,6 +1,7 @@
 //! End-to-end tests of the pre-receive hook: real `git push` into bare repositories with the
 //! hook installed by `leakgate hook install`, over the local transport and `git daemon`.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -714,25 +715,40 @@ fn no_key_leaves_the_hook_in_a_name() -> TestResult {
     let aws_path = sightings.iter().find(|f| f.path.starts_with("creds/")).ok_or("aws path")?;
     assert!(aws_path.path.ends_with("/credentials") && aws_path.path.len() < 30, "{aws_path:?}");
 
-    // Bypassed: the record of what went through names the branch without its key.
+    // A branch named with a key's base64: `refs/heads/` is base64's alphabet too, and the
+    // name was decoded out of step (review of session 27).
+    let encoded = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("token: {branch_key}\n"))
+    };
+    let out = s.push(&["origin", &format!("HEAD:refs/heads/{encoded}")])?;
+    assert!(!out.status.success() && hook(&out).contains("(ref names)"), "{}", hook(&out));
+
+    // Bypassed: the record of what went through names the branch without its key, and a key
+    // in the bypass comment stays out too.
     s.config("leakgate.allowBypass", "true")?;
+    let comment_key = github_token(85);
     let refspec = format!("HEAD:refs/heads/{branch_key}");
-    let out = s.push(&["-o", "leakgate.bypass=used-in-tests", "origin", &refspec])?;
+    let option = format!("leakgate.bypass=used-in-tests:{comment_key} is revoked");
+    let out = s.push(&["-o", &option, "origin", &refspec])?;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(leaked(&hook(&out)), 0, "{}", hook(&out));
     assert!(audit().contains("\"refs/heads/ghp_…\""), "{}", audit());
+    assert!(audit().contains("\"ghp_… is revoked\""), "{}", audit());
 
     // The hook cannot load its rules and the server fails open: the unscanned push's record,
     // and the rescan it asks for, name the branch without its key (the built-in rules read
-    // it).
+    // it), a byte that is not UTF-8 before the key included (escaped as `\xff`, it joined
+    // the key's first word).
     let unscanned_key = github_token(84);
     s.config("leakgate.rules", path(&s.dir.path().join("missing.toml"))?)?;
     s.config("leakgate.failOpen", "true")?;
-    let out = s.push(&["origin", &format!("HEAD:refs/heads/x/{unscanned_key}")])?;
+    let refspec = [b"HEAD:refs/heads/x/\xff".as_slice(), unscanned_key.as_bytes()].concat();
+    let out = s.push_cmd(&["origin"]).arg(std::ffi::OsStr::from_bytes(&refspec)).output()?;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("not fully scanned"), "{}", stderr(&out));
-    assert!(audit().contains("\"refs/heads/x/ghp_…\""), "{}", audit());
-    for key in keys.iter().chain([&unscanned_key.as_str()]) {
+    assert!(audit().contains("\"refs/heads/x/\\\\xffghp_…\""), "{}", audit());
+    for key in keys.iter().chain([&unscanned_key.as_str(), &comment_key.as_str()]) {
         assert!(!hook(&out).contains(key), "{}", hook(&out));
         assert!(!audit().contains(key), "{}", audit());
         let holding = common::database_files_holding(s.dir.path(), key)?;
