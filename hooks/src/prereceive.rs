@@ -872,7 +872,9 @@ fn scan_push(
     )
     .map_err(|e| {
         let warnings = std::mem::take(&mut *warnings.lock().unwrap_or_else(|p| p.into_inner()));
-        let mut withhold = withhold_names(ctx.rules, &mut [], warnings);
+        // The keys found so far name paths too.
+        let mut found = std::mem::take(&mut *findings.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut withhold = withhold_names(ctx.rules, &mut found, warnings);
         let shown = match std::error::Error::source(&e) {
             Some(source) => format!("{e}: {source}"),
             None => e.to_string(),

@@ -748,22 +748,23 @@ impl<'r> Worker<'r, '_> {
             NewObject::Tag(id) => (TAG_MESSAGE, TAG_HEADER, *id),
             NewObject::Blob(blob) => return Ok(self.scan_blob(blob, raw, None, sink)),
         };
-        let decoded = match foreign_encoding(raw) {
-            None => None,
-            Some(label) => {
-                let encoding =
-                    encoding_rs::Encoding::for_label_no_replacement(label).ok_or_else(|| {
-                        format!(
-                            "its `encoding` header names {:?}, which leakgate cannot decode",
-                            String::from_utf8_lossy(label)
-                        )
-                    })?;
-                match encoding.decode_without_bom_handling(raw).0 {
-                    std::borrow::Cow::Owned(text) => Some(text),
-                    // ASCII only, or UTF-8 already: what is stored is what git shows.
-                    std::borrow::Cow::Borrowed(_) => None,
-                }
-            }
+        // An encoding `encoding_rs` does not know: what is stored is scanned, then the object
+        // counts as unreadable (`git log` shows what leakgate cannot read). The label is not
+        // quoted: it is pushed text (a key in it went to the log; review of session 27).
+        let encoding = match foreign_encoding(raw) {
+            None => Ok(None),
+            Some(label) => encoding_rs::Encoding::for_label_no_replacement(label).map(Some).ok_or(
+                "its `encoding` header names an encoding leakgate cannot decode (what is stored \
+                 was scanned)",
+            ),
+        };
+        let decoded = match encoding {
+            Ok(Some(encoding)) => match encoding.decode_without_bom_handling(raw).0 {
+                std::borrow::Cow::Owned(text) => Some(text),
+                // ASCII only, or UTF-8 already: what is stored is what git shows.
+                std::borrow::Cow::Borrowed(_) => None,
+            },
+            _ => None,
         };
         let mut scanned = 0;
         for raw in std::iter::once(raw).chain(decoded.as_deref().map(str::as_bytes)) {
@@ -779,6 +780,7 @@ impl<'r> Worker<'r, '_> {
                 (_, message) => return Ok(message),
             }
         }
+        encoding?;
         Ok(Outcome::Scanned(scanned))
     }
 

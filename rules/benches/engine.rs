@@ -190,6 +190,13 @@ fn crafted(c: &mut Criterion) {
     let wrapped: Vec<&str> =
         encoded.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).expect("base64")).collect();
     inputs.push(("wrapped-base64", wrapped.join("\n").into_bytes()));
+    // The same at 40 columns, a line that is no base64 after every 1,000: a join that failed
+    // at that line was tried again from each line before it (quadratic, review of session 27).
+    let narrow: Vec<&str> =
+        encoded.as_bytes().chunks(40).map(|c| std::str::from_utf8(c).expect("base64")).collect();
+    let blocks: Vec<String> =
+        narrow.chunks(1000).map(|b| b.join("\n") + "\nend-of-block").collect();
+    inputs.push(("wrapped-base64-40-blocks", blocks.join("\n").into_bytes()));
     // Short UTF-16 strings packed in binary data: one scan per piece, not per string.
     let mut packed = b"MZ\x90\x00".to_vec();
     for i in 0..60_000u32 {

@@ -1147,35 +1147,38 @@ pub(crate) fn base64(
     if engine.decode_vec(&text[..first], scratch).is_err() || !text_of(scratch) {
         return None;
     }
-    // Segments: the run, then any wrapped continuation lines of the same width.
-    let mut segments = vec![run.clone()];
-    let mut padded_end = pad_end(buf, run.end);
-    let width = run.len();
-    if width >= MIN_BASE64 && width % 4 == 0 && padded_end == run.end {
-        let mut at = run.end;
-        while segments.len() < 1024 {
-            let Some(next) = continuation(buf, at) else { break };
-            let len = next.len();
-            segments.push(next.clone());
-            at = pad_end(buf, next.end);
-            padded_end = at;
-            if len != width || at != next.end {
-                break;
-            }
+    // Segments: the run, then the wrapped continuation lines of the same width (the last may
+    // be shorter), each decoded on its own (whole quads) and taken while it decodes to text:
+    // a line after the block (`always-auth=true` after an `.npmrc`'s `_auth`, a MIME
+    // boundary) ends the block instead of failing it whole (it lost the key the run held),
+    // and no line is decoded twice (a block whose join failed was joined again from each of
+    // its lines: quadratic; review of session 27).
+    let joins = width_joins(run.len()) && pad_end(buf, run.end) == run.end;
+    scratch.clear();
+    let mut origin: Vec<usize> = Vec::new();
+    let mut piece = Vec::new();
+    let mut padded_end = run.end;
+    let mut segment = Some(run.clone());
+    let mut taken = 0;
+    while let Some(seg) = segment.take() {
+        let mut bytes = &buf[seg.clone()];
+        if bytes.len() % 4 == 1 {
+            bytes = &bytes[..bytes.len() - 1];
+        }
+        piece.clear();
+        if engine.decode_vec(bytes, &mut piece).is_err() || !(wide || printable(&piece, 10)) {
+            break;
+        }
+        scratch.extend_from_slice(&piece);
+        origin.extend(seg.start..seg.start + bytes.len());
+        taken += 1;
+        padded_end = pad_end(buf, seg.end);
+        let full = seg.len() == run.len() && padded_end == seg.end;
+        if joins && full && taken < 1024 {
+            segment = continuation(buf, seg.end);
         }
     }
-    let mut encoded: Vec<u8> = Vec::new();
-    let mut origin: Vec<usize> = Vec::new();
-    for segment in &segments {
-        encoded.extend_from_slice(&buf[segment.clone()]);
-        origin.extend(segment.clone());
-    }
-    if encoded.len() % 4 == 1 {
-        encoded.pop();
-        origin.pop();
-    }
-    scratch.clear();
-    if engine.decode_vec(&encoded, scratch).is_err() || !text_of(scratch) {
+    if taken == 0 || !text_of(scratch) {
         return None;
     }
     out.clear();
@@ -1189,6 +1192,12 @@ pub(crate) fn base64(
     out.core = core_start..out.bytes.len();
     out.close(buf, padded_end);
     Some(padded_end)
+}
+
+/// Whether a base64 line this wide may be one of a wrapped block: 40 columns and up (60 and
+/// up until session 27), whole quads.
+fn width_joins(width: usize) -> bool {
+    width >= MIN_BASE64 && width % 4 == 0
 }
 
 /// Shortest run of hex digits read as hex (20 bytes of text).

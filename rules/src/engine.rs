@@ -1178,11 +1178,16 @@ impl State {
                 } else {
                     Box::new(list())
                 };
+            // In decoded text the runs of the context (the line around the encoded text) are
+            // the parent's to decode: decoded here too, a line of many runs cost its square at
+            // each layer (33 KB of them spent the budget three layers deep; review of session
+            // 27).
+            let core = self.core.clone().unwrap_or(0..buf.len());
             for run in resumed.into_iter().chain(runs) {
                 if run.start >= limit || self.budget == 0 {
                     break;
                 }
-                if run.start < joined {
+                if run.start < joined || run.end <= core.start || run.start >= core.end {
                     continue;
                 }
                 if !eof && run.end == search_end {

@@ -363,6 +363,9 @@ pub struct Scanned {
     pub findings: Vec<leakgate_rules::Finding>,
     /// What the walk covered.
     pub stats: HistoryStats,
+    /// Why the `.leakgate.toml` a push to the default branch brings cannot be applied (set by
+    /// the worker).
+    pub project_problem: Option<String>,
 }
 
 /// Scans the commits `after` adds over `before` (for a new ref: over the mirror's scanned
@@ -457,7 +460,9 @@ pub fn scan_push(
         Err(e) => {
             // The error names the object, and the path it was met at (a job's error is
             // stored).
-            let mut withhold = leakgate_hooks::withhold_names(rules, &mut [], warnings);
+            let mut found =
+                findings.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut withhold = leakgate_hooks::withhold_names(rules, &mut found, warnings);
             let shown = match std::error::Error::source(&e) {
                 Some(source) => format!("{e}: {source}"),
                 None => e.to_string(),
@@ -478,7 +483,13 @@ pub fn scan_push(
     );
     let mut withhold = leakgate_hooks::withhold_names(rules, &mut findings, warnings);
     findings.sort_by(|a, b| (&a.commit, &a.path, a.line).cmp(&(&b.commit, &b.path, b.line)));
-    Ok(Scanned { commit: commit.to_string(), git_ref: withhold.name(git_ref), findings, stats })
+    Ok(Scanned {
+        commit: commit.to_string(),
+        git_ref: withhold.name(git_ref),
+        findings,
+        stats,
+        project_problem: None,
+    })
 }
 
 fn scanned_tips(

@@ -323,3 +323,31 @@ fn keys_added_to_versions_a_pack_stores_as_deltas_are_found() -> TestResult {
     assert!(stats.derived > stats.bytes / 2, "{} of {} bytes", stats.derived, stats.bytes);
     Ok(())
 }
+
+/// A commit whose `encoding` header names an encoding leakgate cannot decode, and is a key:
+/// what is stored is scanned (the key is a header finding), the commit counts as unreadable,
+/// and no warning quotes the header (it went to the log as it was; review of session 27).
+/// Loose and packed: the pack traversal logs its own warning.
+#[test]
+fn a_key_in_an_unknown_encoding_header_is_found_and_never_logged() -> TestResult {
+    let env = Env::new()?;
+    let repo = init_repo(&env)?;
+    commit_file(&repo, "a.txt", "a\n", "base")?;
+    let key = github_token("ghp_", 33);
+    git(
+        &repo,
+        &["-c", &format!("i18n.commitEncoding={key}"), "commit", "-q", "--allow-empty", "-m", "x"],
+    )?;
+    let path = path_str(&repo)?;
+    for packed in [false, true] {
+        if packed {
+            git(&repo, &["gc", "-q"])?;
+        }
+        let out = env.run(&["scan", "--git", path, "--all", "-f", "jsonl"])?;
+        let found = jsonl(&out)?;
+        assert!(found.iter().any(|f| f["path"] == "(commit header)"), "{packed}: {found:?}");
+        assert!(!stderr(&out).contains(&key), "{packed}: {}", stderr(&out));
+        assert!(stderr(&out).contains("cannot decode"), "{packed}: {}", stderr(&out));
+    }
+    Ok(())
+}

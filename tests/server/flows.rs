@@ -523,3 +523,42 @@ fn keys_in_ref_and_file_names_are_found_and_never_shown() -> TestResult {
     }
     Ok(())
 }
+
+/// A push to the default branch that brings a `.leakgate.toml` the service cannot apply fails
+/// its commit status and says why: later pushes would run without the rules it adds (the
+/// hook rejects such a push; the service, after the fact, reports it). Another branch's file,
+/// and later pushes that leave the file as it is, are not reported again.
+#[test]
+fn a_default_branch_push_that_breaks_the_project_config_fails_its_status() -> TestResult {
+    let world = World::new()?;
+    let service = Service::start(&world, &world.config("[scan]\nproject_config = true\n")?)?;
+    let repo = world.repo("github", "acme/app")?;
+    repo.commit(".leakgate.toml", "[rules]\ndisable = [\"no-such-rule\"]\n")?;
+    let (before, broken) = repo.push()?;
+    assert_eq!(service.deliver("github", "push", "c-1", &repo.event(&before, &broken))?.0, 202);
+    service.wait("a failure", || statuses(&world, "github", &broken) == ["failure"])?;
+    let description = |sha: &str| -> String {
+        let state = world.fake.state();
+        let found = state.statuses.iter().find(|s| s.sha == sha);
+        found.map(|s| s.description.clone()).unwrap_or_default()
+    };
+    let text = description(&broken);
+    assert!(text.starts_with(".leakgate.toml cannot be applied"), "{text}");
+    assert!(text.contains("no-such-rule"), "{text}");
+    assert!(service.log().contains("cannot be applied"), "{}", service.log());
+
+    // The same file on another branch is not the default branch's.
+    crate::git(&repo.work, &["push", "-q", "origin", "HEAD:refs/heads/topic"])?;
+    let topic = repo.event(&"0".repeat(40), &broken).replace("refs/heads/main", "refs/heads/topic");
+    assert_eq!(service.deliver("github", "push", "c-2", &topic)?.0, 202);
+    // A later push to main that leaves the file as it is.
+    repo.commit("src/main.rs", "fn main() {}\n")?;
+    let (before, clean) = repo.push()?;
+    assert_eq!(service.deliver("github", "push", "c-3", &repo.event(&before, &clean))?.0, 202);
+    service.wait("a success", || statuses(&world, "github", &clean) == ["success"])?;
+    service.wait("jobs done", || job_counts(&world).is_ok_and(|c| c.0 == 0 && c.1 == 0))?;
+    let state = world.fake.state();
+    let failures = state.statuses.iter().filter(|s| s.state == "failure").count();
+    assert_eq!(failures, 1, "{:?}", state.statuses);
+    Ok(())
+}

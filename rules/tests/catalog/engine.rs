@@ -940,6 +940,10 @@ fn crafted_decoding_work_does_not_spend_the_budget_before_a_key() {
         // A join before each keyword: the line is lexed for the join and for the keyword.
         format!("x = \"a\" + \"b\"; {quotes}\n").repeat(20),
         format!("{}\n", "\"a\" + \"b\" + \"token\" + ".repeat(100_000)),
+        // Lines of many short runs of base64 of text: each decoded run's context holds its
+        // neighbours, which a child decoded again, three layers deep (review of session 27:
+        // 33 KB spent the budget).
+        format!("{}\n", vec![b64("the quick brown fox jumps over"); 40].join(" ")).repeat(400),
     ];
     for input in inputs.map(|i| i + &tail) {
         for streamed in [false, true] {
@@ -1461,5 +1465,27 @@ fn keys_in_hex_narrow_wrapped_base64_and_three_layers_are_found() {
         noise.as_bytes().chunks(40).map(|c| std::str::from_utf8(c).unwrap()).collect();
     for quiet in [hashes, format!("blob: |\n  {}\n", wrapped.join("\n  "))] {
         assert!(scan(&set, ScanOptions::default(), quiet.as_bytes()).is_empty(), "{quiet}");
+    }
+}
+
+/// A wrapped base64 block ends at the first line that does not decode to text: a run of 40
+/// columns or more followed by another line (`always-auth=true` after an `.npmrc`'s `_auth`,
+/// the next variable of a `.env`, the next key of a `Secret`) was joined with it, the join
+/// failed, and the key the run held was lost (review of session 27).
+#[test]
+fn a_wrapped_block_ends_where_its_lines_stop_decoding() {
+    let set = RuleSet::builtin();
+    let inputs = [
+        format!(
+            "_auth={}\nalways-auth=true\nregistry=https://npm.example/\n",
+            b64(&format!("u:{TOKEN}"))
+        ),
+        format!("GH_TOKEN_B64={}\nDATABASE_URL=postgres://db/app\n", b64(&format!("t:{TOKEN}"))),
+        format!("data:\n  token: {}\n  api-key: x\n", b64(&format!("t:{TOKEN}"))),
+        format!("data:\n  token: {}\n  data_b: x\n", b64(&format!("t:{TOKEN}"))),
+    ];
+    for input in &inputs {
+        let found = scan(&set, ScanOptions::default(), input.as_bytes());
+        assert!(found.iter().any(|f| f.3 == TOKEN && f.1 <= 2), "{input}: {found:?}");
     }
 }

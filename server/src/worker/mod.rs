@@ -301,6 +301,10 @@ async fn fetch_and_scan(
             }
         }
     };
+    // A push to the default branch itself: the `.leakgate.toml` it brings is checked (see
+    // `pushed_project_problem`).
+    let to_default = config.scan.project_config
+        && default_branch.is_some_and(|branch| format!("refs/heads/{branch}") == git_ref);
     let cancel = cancel.clone();
     let started = Instant::now();
     let deadline = started + config.scan.timeout();
@@ -327,9 +331,12 @@ async fn fetch_and_scan(
             );
             mirror::fetch(&path, &source, &wants[..1], &[], deadline, &cancel)?;
         }
+        let project_problem = to_default
+            .then(|| pushed_project_problem(&path, &config, &rules, (&git_ref, &before, &after)))
+            .flatten();
         let project = protected
             .as_ref()
-            .and_then(|(name, commit)| project_rules(&path, &config, name, commit));
+            .and_then(|(name, commit)| project_rules(&path, &config, &rules, name, commit));
         let (project_set, allowed) = match project {
             Some((set, allowed)) => (Some(set), allowed),
             None => (None, Vec::new()),
@@ -347,6 +354,7 @@ async fn fetch_and_scan(
         // Values the project's `[allow]` names are no findings, as in the hook.
         if let Ok(done) = &mut result {
             done.findings.retain(|f| !allowed.iter().any(|a| a == f.fingerprint.as_str()));
+            done.project_problem = project_problem;
         }
         result
     })
@@ -356,18 +364,55 @@ async fn fetch_and_scan(
     Ok(scanned)
 }
 
+/// Why the `.leakgate.toml` a push to the default branch brings (at `after`) cannot be
+/// applied, when it changed and cannot: once it is the default branch's, later pushes run
+/// without the rules it adds. The hook rejects such a push; the service reports it. The text
+/// is withheld (an error may quote the file).
+fn pushed_project_problem(
+    mirror: &std::path::Path,
+    config: &crate::Config,
+    rules: &RuleSet,
+    (branch, before, after): (&str, &str, &str),
+) -> Option<String> {
+    let name = leakgate_rules::PROJECT_FILE;
+    let mut withhold = leakgate_rules::Withhold::new(rules, []);
+    let text = match leakgate_hooks::file_at_commit(mirror, after, name) {
+        Ok(None) => return None,
+        Ok(Some(text)) => text,
+        Err(e) => return Some(withhold.name(&e)),
+    };
+    let old = if crate::event::is_zero(before) {
+        None
+    } else {
+        leakgate_hooks::file_at_commit(mirror, before, name).ok().flatten()
+    };
+    if old.as_deref() == Some(text.as_str()) {
+        return None;
+    }
+    let origin = format!("{branch}@{after}:{name}");
+    let why = leakgate_hooks::check_project_file(&config.scan.rules, &text, &origin).err()?;
+    withhold.learn(text.as_bytes());
+    Some(why.lines().map(|l| withhold.name(l.trim())).collect::<Vec<_>>().join(" "))
+}
+
 /// The rules with the `.leakgate.toml` of `commit` (of the protected branch `protected`)
 /// applied, and the fingerprints it allows. `None` (the configured rules apply, stricter) without a file or with one that
 /// does not load, which is logged.
 fn project_rules(
     mirror: &std::path::Path,
     config: &crate::Config,
+    rules: &RuleSet,
     protected: &str,
     commit: &str,
 ) -> Option<(leakgate_rules::RuleSet, Vec<String>)> {
     let origin = format!("{protected}@{commit}:{}", leakgate_rules::PROJECT_FILE);
+    // The error may quote the file: its keys stay out of the log.
+    let mut withhold = leakgate_rules::Withhold::new(rules, []);
     let built = leakgate_hooks::file_at_commit(mirror, commit, leakgate_rules::PROJECT_FILE)
         .and_then(|text| {
+            if let Some(text) = &text {
+                withhold.learn(text.as_bytes());
+            }
             let Some(text) = text else { return Ok(None) };
             let project =
                 leakgate_rules::ProjectConfig::parse(&text, std::path::Path::new(&origin))
@@ -384,7 +429,8 @@ fn project_rules(
     match built {
         Ok(rules) => rules,
         Err(e) => {
-            tracing::warn!(origin, "the project configuration is not applied: {e}");
+            let e: Vec<String> = e.lines().map(|l| withhold.name(l)).collect();
+            tracing::warn!(origin, "the project configuration is not applied: {}", e.join("\n"));
             None
         }
     }

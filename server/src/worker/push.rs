@@ -17,6 +17,8 @@ use crate::metrics::Metrics;
 use crate::mirror::{self, Source};
 use crate::{report, revoke};
 
+const PROJECT: &str = leakgate_rules::PROJECT_FILE;
+
 pub(super) async fn run(
     ctx: &Arc<Context>,
     worker: &str,
@@ -169,6 +171,19 @@ pub(super) async fn run(
         description = "Scan incomplete (time limit): retrying".to_owned();
         StatusState::Pending
     };
+    let mut state = state;
+    if let Some(problem) = &scanned.project_problem {
+        // Later pushes would run without the rules the file adds: the push fails its status,
+        // and the audit trail names it.
+        tracing::warn!(repo = push.repo, "the pushed {} cannot be applied: {problem}", PROJECT);
+        let detail = serde_json::json!({
+            "repo": repo_key(push.forge.name(), &push.repo), "ref": shown.git_ref,
+            "commit": push.after, "problem": problem,
+        });
+        ctx.store.audit("project_config_unusable", &push.pusher, &detail.to_string()).await?;
+        state = StatusState::Failure;
+        description = format!("{PROJECT} cannot be applied: {problem}; {description}");
+    }
     if recorded.omitted > 0 {
         description.push_str(&format!("; and {} more findings not recorded", recorded.omitted));
     }
