@@ -1156,7 +1156,6 @@ pub(crate) fn base64(
     let joins = width_joins(run.len()) && pad_end(buf, run.end) == run.end;
     scratch.clear();
     let mut origin: Vec<usize> = Vec::new();
-    let mut piece = Vec::new();
     let mut padded_end = run.end;
     let mut segment = Some(run.clone());
     let mut taken = 0;
@@ -1165,11 +1164,14 @@ pub(crate) fn base64(
         if bytes.len() % 4 == 1 {
             bytes = &bytes[..bytes.len() - 1];
         }
-        piece.clear();
-        if engine.decode_vec(bytes, &mut piece).is_err() || !(wide || printable(&piece, 10)) {
+        // Decoded onto what is taken, and taken back if it is no text.
+        let before = scratch.len();
+        if engine.decode_vec(bytes, scratch).is_err()
+            || !(wide || printable(&scratch[before..], 10))
+        {
+            scratch.truncate(before);
             break;
         }
-        scratch.extend_from_slice(&piece);
         origin.extend(seg.start..seg.start + bytes.len());
         taken += 1;
         padded_end = pad_end(buf, seg.end);
