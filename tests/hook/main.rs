@@ -573,16 +573,9 @@ fn a_rejected_push_queues_revocations_only_when_configured() -> TestResult {
     assert!(!push_with(&off)?.status.success(), "rejected");
     assert!(revocations()?.is_empty(), "blocked_pushes is off: nothing queued");
     // The rejected push is recorded all the same (the dashboard and /metrics count it).
-    let (listed, overview) = runtime.block_on(async {
-        let store = leakgate_store::Store::connect(&url).await?;
-        let all = leakgate_store::SecretFilter { limit: 10, ..Default::default() };
-        let (rows, _) = store.secrets(&all).await?;
-        let mut sightings = Vec::new();
-        for row in &rows {
-            sightings.extend(store.sightings(&row.fingerprint, 10).await?);
-        }
-        Ok::<_, leakgate_store::Error>((sightings, store.overview(0).await?))
-    })?;
+    let listed = sightings(&runtime, &url)?;
+    let overview = runtime
+        .block_on(async { leakgate_store::Store::connect(&url).await?.overview(0).await })?;
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(
         (listed[0].source.as_str(), listed[0].status.as_str(), listed[0].refs.as_str()),
@@ -695,16 +688,7 @@ fn no_key_leaves_the_hook_in_a_name() -> TestResult {
     }
     assert_eq!(leaked(&hook(&out)), 0, "{}", hook(&out));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let sightings = runtime.block_on(async {
-        let store = leakgate_store::Store::connect(&url).await?;
-        let all = leakgate_store::SecretFilter { limit: 10, ..Default::default() };
-        let (rows, _) = store.secrets(&all).await?;
-        let mut sightings = Vec::new();
-        for row in &rows {
-            sightings.extend(store.sightings(&row.fingerprint, 10).await?);
-        }
-        Ok::<_, leakgate_store::Error>(sightings)
-    })?;
+    let sightings = sightings(&runtime, &url)?;
     assert!(sightings.len() >= 4, "{sightings:?}");
     for sighting in &sightings {
         assert_eq!(sighting.refs, "refs/heads/ghp_…", "{sighting:?}");
@@ -755,4 +739,18 @@ fn no_key_leaves_the_hook_in_a_name() -> TestResult {
         assert!(holding.is_empty(), "plaintext in {holding:?}");
     }
     Ok(())
+}
+
+/// Where the database at `url` saw each of its first 10 secrets.
+fn sightings(runtime: &tokio::runtime::Runtime, url: &str) -> Res<Vec<leakgate_store::Sighting>> {
+    Ok(runtime.block_on(async {
+        let store = leakgate_store::Store::connect(url).await?;
+        let all = leakgate_store::SecretFilter { limit: 10, ..Default::default() };
+        let (rows, _) = store.secrets(&all).await?;
+        let mut sightings = Vec::new();
+        for row in &rows {
+            sightings.extend(store.sightings(&row.fingerprint, 10).await?);
+        }
+        Ok::<_, leakgate_store::Error>(sightings)
+    })?)
 }
