@@ -780,6 +780,16 @@ pub fn ref_name_findings<'n>(
     for name in names {
         lines.extend_from_slice(name);
         lines.push(b'\n');
+        // And from each component on (base64 after `refs/heads/` reads in step only from its
+        // own start), and with the components joined (a base64 key split by a `/` the pusher
+        // placed; review of session 27).
+        for (at, _) in name.iter().enumerate().filter(|&(_, &b)| b == b'/') {
+            let rest = &name[at + 1..];
+            lines.extend_from_slice(rest);
+            lines.push(b'\n');
+            lines.extend(rest.iter().filter(|&&b| b != b'/'));
+            lines.push(b'\n');
+        }
     }
     // Each component alone too: `refs/heads/` is base64's alphabet, and a base64 key after
     // it was decoded out of step (review of session 27).

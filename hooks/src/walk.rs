@@ -225,6 +225,13 @@ fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, HistoryError> 
 /// The refs cannot be listed; a ref that cannot be read is a server fault too, since skipping
 /// it would make its history look new or, worse, be taken as known.
 pub fn all_ref_tips(repo: &gix::Repository) -> Result<Vec<ObjectId>, HistoryError> {
+    ref_tips(repo, true)
+}
+
+/// The objects the refs name, tags as tags (`peeled`: what packed-refs records as a tag's
+/// peeled object instead, which is enough to hide history but skips the tag itself: `scan
+/// --git --all` missed every annotated tag's message after `git gc` until session 27).
+fn ref_tips(repo: &gix::Repository, peeled: bool) -> Result<Vec<ObjectId>, HistoryError> {
     let platform = repo.references().map_err(walk_err("refs"))?;
     let mut tips = Vec::new();
     for reference in platform.all().map_err(walk_err("refs"))? {
@@ -235,7 +242,8 @@ pub fn all_ref_tips(repo: &gix::Repository) -> Result<Vec<ObjectId>, HistoryErro
         // of the packs: ~20 MB on a mirror with 9,600 refs; and reading the objects of
         // packed tags here costs a typical push ~3 ms on a repository with 100 tags.)
         let direct = reference.target().try_id().map(ToOwned::to_owned);
-        if let Some(id) = reference.inner.peeled.or(direct) {
+        let id = if peeled { reference.inner.peeled.or(direct) } else { direct };
+        if let Some(id) = id {
             tips.push(id);
             continue;
         }
@@ -274,7 +282,7 @@ where
     let repo = open_repository(path)?;
     let (tips, hidden) = match selection {
         Selection::Head => (vec![repo.head_id().map_err(walk_err("HEAD"))?.detach()], vec![]),
-        Selection::All => (all_ref_tips(&repo)?, vec![]),
+        Selection::All => (ref_tips(&repo, false)?, vec![]),
         Selection::Range { exclude, include } => (
             include.iter().map(|r| resolve(&repo, r)).collect::<Result<Vec<_>, _>>()?,
             exclude.iter().map(|r| resolve(&repo, r)).collect::<Result<Vec<_>, _>>()?,

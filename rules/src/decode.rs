@@ -1167,7 +1167,7 @@ pub(crate) fn base64(
         // Decoded onto what is taken, and taken back if it is no text.
         let before = scratch.len();
         if engine.decode_vec(bytes, scratch).is_err()
-            || !(wide || printable(&scratch[before..], 10))
+            || !(wide || printable(utf8_window(scratch, before), 10))
         {
             scratch.truncate(before);
             break;
@@ -1194,6 +1194,23 @@ pub(crate) fn base64(
     out.core = core_start..out.bytes.len();
     out.close(buf, padded_end);
     Some(padded_end)
+}
+
+/// `bytes` from `start`, widened back to the start of a UTF-8 character the boundary splits,
+/// and without an incomplete character at the end: a line of a wrapped block judged as text
+/// alone, where a line break of the encoding falls inside a character (an `é` split at the
+/// end of a line made the line "binary", and the block stopped before its key; review of
+/// session 27).
+fn utf8_window(bytes: &[u8], start: usize) -> &[u8] {
+    let mut from = start.min(bytes.len());
+    while from > start.saturating_sub(3) && bytes.get(from).is_some_and(|b| b & 0xC0 == 0x80) {
+        from -= 1;
+    }
+    let window = &bytes[from..];
+    match std::str::from_utf8(window) {
+        Err(e) if e.error_len().is_none() => &window[..e.valid_up_to()],
+        _ => window,
+    }
 }
 
 /// Whether a base64 line this wide may be one of a wrapped block: 40 columns and up (60 and

@@ -351,3 +351,25 @@ fn a_key_in_an_unknown_encoding_header_is_found_and_never_logged() -> TestResult
     }
     Ok(())
 }
+
+/// An annotated tag's message and headers are scanned by `scan --git --all` when packed-refs
+/// records the tag (after `git gc`): the tips were taken peeled, to the commit, and the tag
+/// was never read (review of session 27).
+#[test]
+fn annotated_tags_are_scanned_after_gc() -> TestResult {
+    let env = Env::new()?;
+    let repo = init_repo(&env)?;
+    commit_file(&repo, "a.txt", "a\n", "base")?;
+    let key = github_token("ghp_", 34);
+    git(&repo, &["tag", "-a", "v1", "-m", &format!("deploy {key}")])?;
+    let path = path_str(&repo)?;
+    for packed in [false, true] {
+        if packed {
+            git(&repo, &["gc", "-q"])?;
+            assert!(std::fs::read_to_string(repo.join(".git/packed-refs"))?.contains("v1"));
+        }
+        let found = jsonl(&env.run(&["scan", "--git", path, "--all", "-f", "jsonl"])?)?;
+        assert!(found.iter().any(|f| f["path"] == "(tag message)"), "{packed}: {found:?}");
+    }
+    Ok(())
+}

@@ -1488,4 +1488,17 @@ fn a_wrapped_block_ends_where_its_lines_stop_decoding() {
         let found = scan(&set, ScanOptions::default(), input.as_bytes());
         assert!(found.iter().any(|f| f.3 == TOKEN && f.1 <= 2), "{input}: {found:?}");
     }
+    // UTF-8 text whose `é` the 57-byte lines of a 76-column block split: the second line
+    // alone is no valid UTF-8, and was taken as binary (the block stopped before the key).
+    let text = format!(
+        "{}été déjà façé : token {TOKEN} à changer très vite, merci à l'équipe.\n",
+        "Bonjour a tous, voici les acces pour la recette. Mot d'e"
+    );
+    assert_eq!(text.as_bytes()[56..58], "é".as_bytes()[..], "the split falls inside `é`");
+    let encoded = b64(&text);
+    let lines: Vec<&str> =
+        encoded.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    let input = format!("data: |\n  {}\n", lines.join("\n  "));
+    let found = scan(&set, ScanOptions::default(), input.as_bytes());
+    assert!(found.iter().any(|f| f.3 == TOKEN), "{input}: {found:?}");
 }
