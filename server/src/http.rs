@@ -285,10 +285,16 @@ async fn receive(
         }
     } else {
         match parse_push(forge, &payload) {
-            Ok(Parsed::Push(push)) => {
-                let job = crate::job::Work::Push(push).job();
-                (delivery("queued"), Some(job), StatusCode::ACCEPTED, "queued")
-            }
+            Ok(Parsed::Push(push)) => match crate::job::Work::push_job(&push, &state.secret_key) {
+                Ok(job) => (delivery("queued"), Some(job), StatusCode::ACCEPTED, "queued"),
+                Err(e) => {
+                    tracing::error!(source, error = e, "a push could not be queued");
+                    return reply(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        json!({"error": "the push could not be queued; deliver it again"}),
+                    );
+                }
+            },
             Ok(Parsed::Delete) => (delivery("ignored"), None, StatusCode::ACCEPTED, "deleted_ref"),
             Err(e) => {
                 tracing::warn!(source, "{e}");

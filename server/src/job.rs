@@ -2,7 +2,7 @@
 //! kind's name, its payload's JSON and its idempotency key (what makes two enqueues one job),
 //! so that no caller writes a kind or a key by hand.
 
-use leakgate_store::{Job, NewJob};
+use leakgate_store::{Job, NewJob, SecretKey};
 use serde::{Deserialize, Serialize};
 
 use crate::event::Push;
@@ -11,6 +11,12 @@ use crate::event::Push;
 /// ([`crate::revoke::run::MAX_ATTEMPTS`]), so that a database hiccup does not end a
 /// revocation that still has calls left.
 const REVOKE_ATTEMPTS: i64 = 12;
+
+/// What starts a sealed payload ([`Work::push_job`]); JSON never does.
+const SEALED: &str = "sealed:";
+
+/// The context a push job's payload and ref name digest are bound to.
+const PUSH_CONTEXT: &str = "leakgate job push";
 
 /// What a job does.
 #[derive(Clone, Debug)]
@@ -144,7 +150,8 @@ impl Work {
         }
     }
 
-    /// The job to enqueue.
+    /// The job to enqueue, its payload as JSON. A push that a forge delivered is queued with
+    /// [`Work::push_job`] instead, which seals it.
     pub fn job(&self) -> NewJob {
         let payload = match self {
             Work::Push(p) => serde_json::to_string(p),
@@ -163,15 +170,49 @@ impl Work {
         job
     }
 
-    /// The work of a claimed job.
+    /// The job that scans `push`, sealed under `key`: the ref name is the pusher's to choose
+    /// and may be a key, so the payload is encrypted ([`SecretKey::seal`]) and the
+    /// idempotency key holds a keyed digest of the name, never the name (the queue is kept in
+    /// the database, and in the spool while the database is away).
     ///
     /// # Errors
     ///
-    /// An unknown kind, or a payload that is not of its kind.
-    pub fn of(job: &Job) -> Result<Work, String> {
+    /// No randomness for the encryption.
+    pub fn push_job(push: &Push, key: &SecretKey) -> Result<NewJob, String> {
+        let plain = serde_json::to_string(push).map_err(|e| e.to_string())?;
+        let sealed = key.seal(PUSH_CONTEXT, plain.as_bytes())?;
+        let idempotency = format!(
+            "push:{}:{}:{}:{}:{}",
+            push.forge.name(),
+            push.repo,
+            key.digest(PUSH_CONTEXT, push.git_ref.as_bytes()),
+            push.before,
+            push.after
+        );
+        Ok(NewJob::new("push", &format!("{SEALED}{sealed}")).key(&idempotency))
+    }
+
+    /// The work of a claimed job; a sealed payload is opened with `key`.
+    ///
+    /// # Errors
+    ///
+    /// An unknown kind, a payload that is not of its kind, or a sealed one that does not open
+    /// under `key` (another key, or altered).
+    pub fn of(job: &Job, key: &SecretKey) -> Result<Work, String> {
         let bad = |e: serde_json::Error| format!("unreadable {} payload: {e}", job.kind);
+        let opened;
+        let payload = match job.payload.strip_prefix(SEALED) {
+            Some(sealed) => {
+                opened = key.open(PUSH_CONTEXT, sealed).ok_or_else(|| {
+                    format!("the {} job's payload does not open under the encryption key", job.kind)
+                })?;
+                std::str::from_utf8(&opened)
+                    .map_err(|_| format!("the {} job's payload is not text", job.kind))?
+            }
+            None => job.payload.as_str(),
+        };
         match job.kind.as_str() {
-            "push" => serde_json::from_str(&job.payload).map(Work::Push).map_err(bad),
+            "push" => serde_json::from_str(payload).map(Work::Push).map_err(bad),
             "revoke" => serde_json::from_str(&job.payload).map(Work::Revoke).map_err(bad),
             "rescan" => serde_json::from_str(&job.payload).map(Work::Rescan).map_err(bad),
             "validate" => serde_json::from_str(&job.payload).map(Work::Validate).map_err(bad),
@@ -218,7 +259,8 @@ mod tests {
             pusher: "dev".into(),
         });
         let validate = |round| Work::Validate(Validate { fingerprint: "ab".into(), round });
-        for work in [Work::Push(push), revoke(Trigger::Found), rescan, validate(Round::Found)] {
+        let key = SecretKey::new([7; 32]);
+        for work in [revoke(Trigger::Found), rescan, validate(Round::Found)] {
             let new = work.job();
             let job = Job {
                 id: 1,
@@ -229,7 +271,7 @@ mod tests {
                 state: leakgate_store::JobState::Running,
                 last_error: None,
             };
-            let back = Work::of(&job).expect("round trip");
+            let back = Work::of(&job, &key).expect("round trip");
             assert_eq!(back.kind(), work.kind());
             assert_eq!(back.job().payload, new.payload);
             assert_eq!(new.idempotency_key.as_deref(), Some(work.idempotency_key().as_str()));
@@ -245,15 +287,7 @@ mod tests {
         assert_eq!(validate(Round::Found).idempotency_key(), "validate:ab");
         // The round travels with the job: a recheck runs as a recheck.
         let job = validate(Round::Recheck(3)).job();
-        let back = Work::of(&Job {
-            id: 1,
-            kind: job.kind,
-            payload: job.payload,
-            attempts: 1,
-            max_attempts: 5,
-            state: leakgate_store::JobState::Running,
-            last_error: None,
-        });
+        let back = Work::of(&claimed(job), &key);
         assert!(matches!(back, Ok(Work::Validate(Validate { round: Round::Recheck(3), .. }))));
         assert_eq!(validate(Round::Recheck(3)).idempotency_key(), "validate:ab:check:3");
         assert_ne!(
@@ -269,6 +303,72 @@ mod tests {
             state: leakgate_store::JobState::Running,
             last_error: None,
         };
-        assert!(Work::of(&unknown).unwrap_err().contains("unknown job kind"));
+        assert!(Work::of(&unknown, &key).unwrap_err().contains("unknown job kind"));
+        // A push as a forge delivered it: sealed, and the ref name nowhere in the clear.
+        let job = Work::push_job(&push, &key).expect("sealed");
+        assert_eq!(job.kind, "push");
+        let back = Work::of(&claimed(job.clone()), &key);
+        assert!(matches!(back, Ok(Work::Push(p)) if p.git_ref == "refs/heads/main"));
+        let keyed = job.idempotency_key.clone().expect("keyed");
+        assert_eq!(Work::push_job(&push, &key).expect("sealed").idempotency_key, Some(keyed));
+    }
+
+    fn claimed(job: NewJob) -> Job {
+        Job {
+            id: 1,
+            kind: job.kind,
+            payload: job.payload,
+            attempts: 1,
+            max_attempts: job.max_attempts,
+            state: leakgate_store::JobState::Running,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn a_push_job_keeps_no_ref_name_in_the_clear() {
+        let token = "ghp_".to_owned() + &"A1b2".repeat(9);
+        let push = Push {
+            forge: Forge::Github,
+            repo: "o/r".into(),
+            project_id: None,
+            private: None,
+            git_ref: format!("refs/heads/{token}"),
+            before: "0".repeat(40),
+            after: "2".repeat(40),
+            pusher: "dev".into(),
+            default_branch: None,
+            received_at: None,
+            installation_id: None,
+        };
+        let key = SecretKey::new([1; 32]);
+        let job = Work::push_job(&push, &key).expect("sealed");
+        let idempotency = job.idempotency_key.clone().expect("keyed");
+        for text in [&job.payload, &idempotency] {
+            assert!(!text.contains(&token) && !text.contains("refs/heads"), "{text}");
+        }
+        // Another ref, another key; another encryption key, another digest.
+        let other = Push { git_ref: "refs/heads/main".into(), ..push.clone() };
+        assert_ne!(
+            Work::push_job(&other, &key).expect("sealed").idempotency_key,
+            Some(idempotency.clone())
+        );
+        let elsewhere = SecretKey::new([2; 32]);
+        assert_ne!(
+            Work::push_job(&push, &elsewhere).expect("sealed").idempotency_key,
+            Some(idempotency)
+        );
+        // Opened only under its key, and not once altered.
+        assert!(Work::of(&claimed(job.clone()), &elsewhere).unwrap_err().contains("does not open"));
+        let mut altered = job.clone();
+        altered
+            .payload
+            .replace_range(20..21, if &altered.payload[20..21] == "A" { "B" } else { "A" });
+        assert!(Work::of(&claimed(altered), &key).is_err());
+        // Jobs queued before payloads were sealed still run.
+        let plain = Work::Push(push.clone()).job();
+        assert!(
+            matches!(Work::of(&claimed(plain), &key), Ok(Work::Push(p)) if p.git_ref == push.git_ref)
+        );
     }
 }

@@ -252,8 +252,10 @@ pub fn fetch(
     // The pushed ref's current tip comes along: pushes arrive in bursts, and the next jobs of
     // the burst then find their commits here without a round trip. Only objects: what is
     // scanned is still exactly `before..after`.
-    for tip in tips.iter().filter(|t| is_tip_ref(t)) {
-        specs.push(format!("+{tip}:{INCOMING}tips/{}", tip.trim_start_matches("refs/")));
+    // Kept under a number, not the tip's name: a ref may be named after a key, and this ref
+    // is on disk until the scan ends.
+    for (i, tip) in tips.iter().filter(|t| is_tip_ref(t)).enumerate() {
+        specs.push(format!("+{tip}:{INCOMING}tips/{i}"));
     }
     let shown = source.display();
     let fail = |e: Cause| MirrorError::Fetch { url: shown.clone(), source: e };
@@ -640,6 +642,46 @@ mod tests {
             "what was scanned is kept: {:?}",
             scanned.findings.iter().map(|f| &f.rule_id).collect::<Vec<_>>()
         );
+    }
+
+    /// The pushed ref's tip comes along with a fetch, under a ref of the mirror's own until
+    /// the scan ends: named by number, since the pushed name may be a key.
+    #[test]
+    fn a_fetched_tip_is_kept_under_a_number_not_its_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let source = dir.path().join("source");
+        std::fs::create_dir_all(&source).expect("mkdir");
+        git(&source, &["init", "-q", "-b", "main"]);
+        std::fs::write(source.join("a.txt"), "a\n").expect("write");
+        git(&source, &["add", "-A"]);
+        git(&source, &["commit", "-q", "-m", "c"]);
+        let key = "ghp_".to_owned() + &"Zq7x".repeat(9);
+        let tip = format!("refs/heads/{key}");
+        git(&source, &["update-ref", &tip, "HEAD"]);
+        let commit = git(&source, &["rev-parse", "HEAD"]);
+        let mirror = dir.path().join("m.git");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let from = Source::Local(source.join(".git"));
+        fetch(&mirror, &from, &[&commit], &[&tip], deadline, &AtomicBool::new(false))
+            .expect("fetched");
+        let refs = git(&mirror, &["for-each-ref", "--format=%(refname) %(objectname)"]);
+        assert!(refs.contains(&format!("{INCOMING}tips/0 {commit}")), "{refs}");
+        let mut paths = vec![mirror];
+        while let Some(path) = paths.pop() {
+            assert!(!path.to_string_lossy().contains(&key), "{}", path.display());
+            if path.is_dir() {
+                paths.extend(
+                    std::fs::read_dir(&path).expect("dir").map(|e| e.expect("entry").path()),
+                );
+            } else {
+                let bytes = std::fs::read(&path).expect("read");
+                assert!(
+                    !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+                    "{}",
+                    path.display()
+                );
+            }
+        }
     }
 
     #[test]

@@ -2,8 +2,12 @@
 
 use std::fmt;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::{ms, now_ms, on_pool, Error, Store};
@@ -39,6 +43,55 @@ impl SecretKey {
 
     fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new((&*self.0).into())
+    }
+
+    /// `message` encrypted under this key and bound to `context` (which must be given again
+    /// to open it), as text: base64 of a random nonce and the ciphertext. For what the
+    /// service must keep for a while and may hold a key a pusher put there (a job's ref name).
+    ///
+    /// # Errors
+    ///
+    /// No randomness for the nonce.
+    pub fn seal(&self, context: &str, message: &[u8]) -> Result<String, String> {
+        let mut nonce = [0u8; 24];
+        getrandom::fill(&mut nonce).map_err(|e| format!("no randomness: {e}"))?;
+        let ciphertext = self
+            .cipher()
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: message, aad: context.as_bytes() })
+            .map_err(|_| "encryption failed".to_owned())?;
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&ciphertext);
+        Ok(BASE64.encode(sealed))
+    }
+
+    /// What [`SecretKey::seal`] sealed with `context`, wiped from memory when dropped; `None`
+    /// when the text is not sealed under this key and context.
+    pub fn open(&self, context: &str, sealed: &str) -> Option<Zeroizing<Vec<u8>>> {
+        let bytes = BASE64.decode(sealed.trim()).ok()?;
+        if bytes.len() < 24 {
+            return None;
+        }
+        let (nonce, ciphertext) = bytes.split_at(24);
+        self.cipher()
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload { msg: ciphertext, aad: context.as_bytes() },
+            )
+            .ok()
+            .map(Zeroizing::new)
+    }
+
+    /// A keyed digest of `message` for `context` (HMAC-SHA256 under a key derived from this
+    /// one), hex: equal messages give equal digests, and nobody without the key can test a
+    /// guess against one. For names that must be compared but not kept (an idempotency key).
+    pub fn digest(&self, context: &str, message: &[u8]) -> String {
+        let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(&*self.0).expect("any key length");
+        derive.update(b"leakgate digest key\0");
+        derive.update(context.as_bytes());
+        let derived = derive.finalize().into_bytes();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&derived).expect("any key length");
+        mac.update(message);
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 

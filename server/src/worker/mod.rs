@@ -234,7 +234,7 @@ async fn execute(
     lease: Duration,
     cancel: &Arc<AtomicBool>,
 ) -> Result<(), JobError> {
-    match crate::job::Work::of(job).map_err(JobError::Retry)? {
+    match crate::job::Work::of(job, &ctx.secret_key).map_err(JobError::Retry)? {
         crate::job::Work::Push(push) => push::run(ctx, worker, job.id, &push, lease, cancel).await,
         crate::job::Work::Revoke(revoke) => {
             run_revoke(ctx, worker, &revoke.fingerprint, lease).await
