@@ -10,7 +10,7 @@ use leakgate_hooks::{
     pre_receive, AuditRecord, Exceptions, HookConfig, HookContext, HookSettings, NoExceptions,
     ReadOnce, Recorder, Verdict,
 };
-use leakgate_rules::{load_rule_file, ProjectConfig, RuleSetBuilder, PROJECT_FILE};
+use leakgate_rules::{ProjectConfig, PROJECT_FILE};
 use leakgate_server::hook::NotifyFlag;
 
 use crate::cli::InstallArgs;
@@ -261,11 +261,7 @@ type Prepared = (leakgate_rules::RuleSet, leakgate_rules::FingerprintKey, Vec<St
 /// The rules and the fingerprint key (configuration the hook cannot run without), and what
 /// the protected branch's project configuration adds.
 fn prepare(config: &HookConfig, git_dir: &Path) -> Result<Prepared> {
-    let mut builder = RuleSetBuilder::new().builtin();
-    for path in &config.rules {
-        let rules = load_rule_file(path)?;
-        builder = builder.rules(rules, &path.display().to_string())?;
-    }
+    let mut builder = leakgate_hooks::server_rules(&config.rules).map_err(anyhow::Error::msg)?;
     let mut notes = Vec::new();
     let mut allowed = Vec::new();
     if config.project_config {

@@ -32,7 +32,9 @@ pub use prereceive::{
     Exceptions, HookContext, NoExceptions, ReadOnce, Recorder, RequestToOpen, RequestView, Site,
     Verdict, WaiverView, BYPASS_REASONS, INLINE_ALLOW_REASON, REF_NAMES,
 };
-pub use project::{check_project_file, file_at_commit, protected_file};
+pub use project::{
+    check_project_file, file_at_commit, project_rules, protected_file, server_rules,
+};
 pub use push::{escape, parse_updates, ParseError, RefUpdate};
 pub use tree::ObjectFormatError;
 pub use walk::{

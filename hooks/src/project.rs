@@ -127,26 +127,51 @@ pub fn pushed_file(
     file(text)
 }
 
-/// Whether a project file's `text` can be applied as the hook applies it: over the built-in
-/// rules and the server's rule files (`server_rules`), `origin` naming it in errors.
+/// The rules the hook and the service scan with before any project file: the built-in
+/// catalog and the server's rule files (`server_rules`).
 ///
 /// # Errors
 ///
-/// Why not: the file does not parse, or names a rule that does not exist, or adds one that
-/// does not compile; or a server rule file cannot be read.
-pub fn check_project_file(
-    server_rules: &[PathBuf],
-    text: &str,
-    origin: &str,
-) -> Result<(), String> {
-    let project =
-        leakgate_rules::ProjectConfig::parse(text, Path::new(origin)).map_err(|e| e.to_string())?;
+/// A server rule file cannot be read, parsed or added.
+pub fn server_rules(server_rules: &[PathBuf]) -> Result<leakgate_rules::RuleSetBuilder, String> {
     let mut builder = leakgate_rules::RuleSetBuilder::new().builtin();
     for path in server_rules {
         let rules = leakgate_rules::load_rule_file(path).map_err(|e| e.to_string())?;
         builder = builder.rules(rules, &path.display().to_string()).map_err(|e| e.to_string())?;
     }
-    project.apply(&mut builder).map_err(|e| e.to_string())
+    Ok(builder)
+}
+
+/// The project file `text` applied as the hook and the service apply it: over
+/// [`server_rules`], `origin` naming it in errors; with the file as parsed.
+///
+/// # Errors
+///
+/// Why not: the file does not parse, or names a rule that does not exist, or adds one that
+/// does not compile; or a server rule file cannot be read.
+pub fn project_rules(
+    server_rules_files: &[PathBuf],
+    text: &str,
+    origin: &str,
+) -> Result<(leakgate_rules::RuleSetBuilder, leakgate_rules::ProjectConfig), String> {
+    let project =
+        leakgate_rules::ProjectConfig::parse(text, Path::new(origin)).map_err(|e| e.to_string())?;
+    let mut builder = server_rules(server_rules_files)?;
+    project.apply(&mut builder).map_err(|e| e.to_string())?;
+    Ok((builder, project))
+}
+
+/// Whether a project file's `text` can be applied as the hook applies it ([`project_rules`]).
+///
+/// # Errors
+///
+/// As [`project_rules`].
+pub fn check_project_file(
+    server_rules: &[PathBuf],
+    text: &str,
+    origin: &str,
+) -> Result<(), String> {
+    project_rules(server_rules, text, origin).map(|_| ())
 }
 
 /// The full name of the branch `name` (`main` or `refs/heads/main`). Only branches: a short

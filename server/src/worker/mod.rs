@@ -414,17 +414,9 @@ fn project_rules(
                 withhold.learn(text.as_bytes());
             }
             let Some(text) = text else { return Ok(None) };
-            let project =
-                leakgate_rules::ProjectConfig::parse(&text, std::path::Path::new(&origin))
-                    .map_err(|e| e.to_string())?;
-            let mut builder = leakgate_rules::RuleSetBuilder::new().builtin();
-            for file in &config.scan.rules {
-                let rules = leakgate_rules::load_rule_file(file).map_err(|e| e.to_string())?;
-                builder =
-                    builder.rules(rules, &file.display().to_string()).map_err(|e| e.to_string())?;
-            }
-            project.apply(&mut builder).map_err(|e| e.to_string())?;
-            Ok(Some((builder.build(), project.allow.fingerprints.clone())))
+            let (builder, project) =
+                leakgate_hooks::project_rules(&config.scan.rules, &text, &origin)?;
+            Ok(Some((builder.build(), project.allow.fingerprints)))
         });
     match built {
         Ok(rules) => rules,
