@@ -871,7 +871,12 @@ pub(crate) fn hiding_entity(buf: &[u8], at: usize) -> bool {
     // (The whole rest: any number of leading zeros, `&#0000...0103;`, is read as HTML reads
     // it; each reference is read once per trigger.)
     match reference(&buf[at + 1..]) {
-        Some((_, c)) => c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '\\' | '<' | '>' | '&'),
+        // A line end too: a PEM key in an XML attribute has them written `&#10;` (Python's
+        // `ElementTree` writes a newline in an attribute so), and its rules need them.
+        Some((_, c)) => {
+            (c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '\\' | '<' | '>' | '&'))
+                || matches!(c, '\n' | '\r')
+        }
         None => false,
     }
 }
@@ -895,6 +900,106 @@ pub(crate) fn entities(buf: &[u8], line: std::ops::Range<usize>, out: &mut Decod
     }
     out.core = 0..out.bytes.len();
     out.finish(line.end);
+}
+
+// ---------------------------------------------------------------------------------------
+// Line continuations and quoted-printable soft breaks
+
+/// Bytes of lines a continuation or soft-break window joins at most: more than any key
+/// split over a few lines needs, and bounded however long the chain.
+pub(crate) const JOINED_LINES: usize = 16 * 1024;
+
+/// Whether the backslash at `at` ends its line (`\` then LF or CRLF): a line continuation in
+/// shell, Dockerfiles and C, and inside the strings of YAML, TOML, JavaScript and Python,
+/// whose readers join the lines (review of session 28: a key split there went through).
+pub(crate) fn line_continuation(buf: &[u8], at: usize) -> bool {
+    matches!(buf.get(at + 1..), Some([b'\n', ..] | [b'\r', b'\n', ..]))
+}
+
+/// The lines joined by `marker` (`\\` or `=`) ending a line (blanks after it aside), from the
+/// line that starts at `line_start` to the end of the last line the chain joins (at most
+/// [`JOINED_LINES`] in all).
+pub(crate) fn joined_lines(buf: &[u8], line_start: usize, marker: u8) -> std::ops::Range<usize> {
+    let cap = (line_start + JOINED_LINES).min(buf.len());
+    let mut end = line_start;
+    loop {
+        let Some(nl) = memchr::memchr(b'\n', &buf[end..cap]).map(|i| end + i) else {
+            return line_start..cap;
+        };
+        let mut last = nl;
+        while last > end && matches!(buf[last - 1], b' ' | b'\t' | b'\r') {
+            last -= 1;
+        }
+        if last == end || buf[last - 1] != marker {
+            return line_start..nl;
+        }
+        end = nl + 1;
+    }
+}
+
+/// `range` with its line continuations joined into `out`: each backslash that ends a line
+/// goes, with the line end and the blanks that start the next line (YAML and TOML drop them;
+/// shell and C keep them, but a key split there has none). The whole range is the core.
+pub(crate) fn continuations(buf: &[u8], range: std::ops::Range<usize>, out: &mut Decoded) {
+    out.clear();
+    let mut i = range.start;
+    while i < range.end {
+        if buf[i] == b'\\' && line_continuation(buf, i) {
+            i += if buf[i + 1] == b'\r' { 3 } else { 2 };
+            while i < range.end && matches!(buf[i], b' ' | b'\t') {
+                i += 1;
+            }
+            continue;
+        }
+        out.push(buf[i], i);
+        i += 1;
+    }
+    out.core = 0..out.bytes.len();
+    out.finish(range.end);
+}
+
+/// Whether the line `line` (a keyword hit's) is quoted-printable text: an encoded `=`
+/// (`=3D`, how every assignment in a quoted-printable mail reads) or space (`=20`), or a
+/// soft line break where mailers make them (a line of 76 characters ending in `=`; any line
+/// ending in `=` would take base64 padding for one). In `token=3Dghp_...` no rule sees a
+/// key: the `D` runs into it.
+pub(crate) fn quoted_printable_line(buf: &[u8], line: std::ops::Range<usize>) -> bool {
+    let text = &buf[line];
+    let soft = text.trim_ascii_end();
+    (soft.len() == 76 && soft.ends_with(b"=") && !soft.ends_with(b"=="))
+        || memchr::memchr_iter(b'=', text)
+            .any(|i| matches!(text.get(i + 1..i + 3), Some(b"3D" | b"20")))
+}
+
+/// `range` decoded as quoted-printable into `out`: `=XX` is the byte `XX`, and `=` that ends
+/// a line joins it to the next (a soft line break). The whole range is the core.
+pub(crate) fn quoted_printable(buf: &[u8], range: std::ops::Range<usize>, out: &mut Decoded) {
+    out.clear();
+    let digit =
+        |i: usize| buf.get(i).filter(|_| i < range.end).and_then(|&b| (b as char).to_digit(16));
+    let mut i = range.start;
+    while i < range.end {
+        if buf[i] == b'=' {
+            if let (Some(h), Some(l)) = (digit(i + 1), digit(i + 2)) {
+                out.push((h * 16 + l) as u8, i);
+                i += 3;
+                continue;
+            }
+            // A soft break: `=`, blanks a mailer may have left, then the line end.
+            let mut j = i + 1;
+            while j < range.end && matches!(buf[j], b' ' | b'\t' | b'\r') {
+                j += 1;
+            }
+            if j < range.end && buf[j] == b'\n' {
+                i = j + 1;
+                continue;
+            }
+        }
+        out.push(buf[i], i);
+        i += 1;
+    }
+    out.core = 0..out.bytes.len();
+    out.finish(range.end);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1625,11 +1730,13 @@ mod tests {
     #[test]
     fn character_references_decode_in_place() {
         let hides = |text: &str| hiding_entity(text.as_bytes(), text.find('&').unwrap());
-        for text in ["&#103;", "&#x67;", "&#X5F;", "&#0045;", "&#x00000041;", "&#103hp", "&lowbar;"]
-        {
+        let hiding =
+            ["&#103;", "&#x67;", "&#X5F;", "&#0045;", "&#x00000041;", "&#103hp", "&lowbar;"];
+        // Line ends too (a PEM key's, in an XML attribute).
+        for text in hiding.into_iter().chain(["&#10;", "&#xA;", "&#13;"]) {
             assert!(hides(text), "{text}");
         }
-        for text in ["&#10;", "&#x3c;", "&#34;", "&quot;", "&#xZZ;", "&#;", "&amp;", "&color=1"] {
+        for text in ["&#9;", "&#x3c;", "&#34;", "&quot;", "&#xZZ;", "&#;", "&amp;", "&color=1"] {
             assert!(!hides(text), "{text}");
         }
         let text = b"v=\"&#103;&#x68;p&lowbar;&quot;&amp;&#x1F600;&bogus; &#\"";

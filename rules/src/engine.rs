@@ -1041,7 +1041,7 @@ impl State {
         }
         // Where windows of lines with character references, and of escapes decoded in place,
         // cover to (see `layer_window`).
-        let (mut referenced, mut unescaped, mut joined) = (0, 0, 0);
+        let (mut referenced, mut unescaped, mut joined, mut printable) = (0, 0, 0, 0);
         let past = || options.deadline.is_some_and(|d| std::time::Instant::now() >= d);
         for (i, hit) in hits.iter().filter(|h| h.start < limit).enumerate() {
             // Each hit costs a window's regex at most: the clock is read every 256 of them
@@ -1097,6 +1097,25 @@ impl State {
             if !owners.is_empty() && self.budget > 0 {
                 self.assigned_base64(set, options, buf, base, hit, source);
             }
+            if !owners.is_empty() && hit.start >= printable && self.budget > 0 {
+                // Quoted-printable mail: `=3D` before a key, or a key split by a soft break.
+                let line = line_around(buf, hit.start);
+                if decode::quoted_printable_line(buf, line.clone()) {
+                    let lines = decode::joined_lines(buf, line.start, b'=');
+                    printable = lines.end.max(hit.start + 1);
+                    self.decode_layer(
+                        set,
+                        options,
+                        buf,
+                        base,
+                        lines,
+                        decode::quoted_printable,
+                        source,
+                    );
+                } else {
+                    printable = line.end;
+                }
+            }
             if hit.start < unescaped || self.budget == 0 || !(hiding || lexed_nothing) {
                 continue;
             }
@@ -1131,7 +1150,28 @@ impl State {
             // follows them is anything but an octal digit): found in the same pass, each is
             // decoded as a marker's escape is.
             let mut line_end = 0;
+            // Where the last chain of continued lines ends (each is joined once).
+            let mut continued = 0;
             for at in memchr::memchr2_iter(b'%', b'\\', &buf[from..limit]).map(|i| from + i) {
+                if buf[at] == b'\\' && decode::line_continuation(buf, at) {
+                    // A backslash that ends a line: the lines it joins are decoded joined, as
+                    // shell, YAML, TOML and the languages' strings read them.
+                    if at >= continued && self.budget > 0 {
+                        let start = line_around(buf, at).start;
+                        let lines = decode::joined_lines(buf, start, b'\\');
+                        continued = lines.end.max(at + 1);
+                        self.decode_layer(
+                            set,
+                            options,
+                            buf,
+                            base,
+                            lines,
+                            decode::continuations,
+                            source,
+                        );
+                    }
+                    continue;
+                }
                 if buf[at] == b'\\' {
                     // Decoded as a marker's escape is (see the hits above).
                     if self.budget > 0 && decode::short_octal_escape(buf, at) {

@@ -182,6 +182,8 @@ fn escape_markers() -> Vec<Vec<u8>> {
     // `&#x7e;`, with leading zeros too (by their first 4 bytes).
     out.extend((33..=99).map(|code: u32| format!("&#{code}").into_bytes()));
     out.extend(["&#10", "&#11", "&#12", "&#x0"].map(|m| m.as_bytes().to_vec()));
+    // Line ends, `&#13;` and `&#xA;` / `&#xD;` (`&#10;` is above): a PEM key in an attribute.
+    out.extend(["&#13", "&#xa", "&#xd"].map(|m| m.as_bytes().to_vec()));
     out.extend((b'0'..=b'9').map(|d| vec![b'&', b'#', b'0', d]));
     out.extend((b'2'..=b'7').map(|d| vec![b'&', b'#', b'x', d]));
     // HTML5's named references to punctuation (`&lowbar;`), by their first 4 bytes.

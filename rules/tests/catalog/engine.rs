@@ -1502,3 +1502,55 @@ fn a_wrapped_block_ends_where_its_lines_stop_decoding() {
     let found = scan(&set, ScanOptions::default(), input.as_bytes());
     assert!(found.iter().any(|f| f.3 == TOKEN), "{input}: {found:?}");
 }
+
+/// A key split where its reader joins the lines (a backslash that ends a line: shell,
+/// Dockerfiles, YAML and TOML strings, JavaScript and C strings; a quoted-printable soft
+/// break), written after a quoted-printable `=3D`, or a PEM key whose line ends are character
+/// references in an XML attribute: each went through the hook (review of session 28).
+#[test]
+fn keys_split_by_continuations_soft_breaks_and_line_end_references_are_found() {
+    let set = RuleSet::builtin();
+    let (a, b) = TOKEN.split_at(17);
+    let (gh, rest) = TOKEN.split_at(2);
+    let cases = [
+        format!("#!/bin/sh\nexport GITHUB_TOKEN={a}\\\n{b}\nrun\n"),
+        format!("FROM alpine\nENV GH_TOKEN={a}\\\r\n    {b}\n"),
+        format!("env:\n  GH_TOKEN: \"{a}\\\n    {b}\"\n"),
+        format!("[ci]\ntoken = \"\"\"\\\n    {a}\\\n    {b}\"\"\"\n"),
+        format!("const t = \"{a}\\\n{b}\";\n"),
+        // The keyword itself split: no keyword on either line.
+        format!("export T={gh}\\\n{rest}\n"),
+        format!("Content-Transfer-Encoding: quoted-printable\n\ntoken=3D{TOKEN}\n"),
+        format!("Content-Transfer-Encoding: quoted-printable\n\ntoken=3D{a}=\n{b}\nbye\n"),
+        // A soft break where a mailer makes it, at 76 characters, with no `=3D` on the line.
+        format!("Subject: ci\n\n{} {a}=\n{b}\n", "x".repeat(76 - 2 - a.len())),
+    ];
+    for input in &cases {
+        for found in [
+            scan(&set, ScanOptions::default(), input.as_bytes()),
+            scan_stream(&set, 64, input.as_bytes()),
+        ] {
+            assert!(found.iter().any(|f| f.3 == TOKEN), "{input:?}: {found:?}");
+        }
+    }
+    // A PEM key in an XML attribute, as `ElementTree` writes a newline there.
+    let body: Vec<String> = (0..12)
+        .map(|i| {
+            format!("MIIE{i:02}qK8vXr3Lw0z9Tb7Ye1Hn5Ug2Fp4Mc6Vd8Sa0Qj3Wk7Ro1Ei5Ny9Bt2Gx6Zl4Ah8P")
+        })
+        .collect();
+    for nl in ["&#10;", "&#xA;", "&#13;&#10;"] {
+        let pem = format!(
+            "-----BEGIN RSA PRIVATE KEY-----{nl}{}{nl}-----END RSA PRIVATE KEY-----{nl}",
+            body.join(nl)
+        );
+        let xml = format!("<config>\n  <cert key=\"{pem}\" />\n</config>\n");
+        let found = scan(&set, ScanOptions::default(), xml.as_bytes());
+        let keys: Vec<_> = found.iter().filter(|f| f.0 == "private-key-rsa").collect();
+        assert_eq!(keys.len(), 1, "{nl}: {found:?}");
+        assert_eq!(keys[0].1, 2, "located at the attribute's line");
+    }
+    // Lines that end with a backslash or an `=` and hold no key find nothing.
+    let quiet = "#define MAX(a, b) \\\n    ((a) > (b) ? (a) : (b))\nx = \\\n  1\nsummary=3Dnothing here=\nat all\n";
+    assert!(scan(&set, ScanOptions::default(), quiet.as_bytes()).is_empty());
+}
