@@ -92,8 +92,21 @@ pub struct PayloadError {
     reason: String,
 }
 
+/// serde's message quotes the value it could not take (a key pushed into a field would go
+/// to the log, review of session 28): only what kind of error and where.
 fn fail(forge: Forge) -> impl Fn(serde_json::Error) -> PayloadError {
-    move |e| PayloadError { forge: forge.name(), reason: e.to_string() }
+    move |e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "a field is missing or of the wrong type",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Eof => "cut short",
+            serde_json::error::Category::Io => "unreadable",
+        };
+        PayloadError {
+            forge: forge.name(),
+            reason: format!("{what} (line {}, column {})", e.line(), e.column()),
+        }
+    }
 }
 
 fn check_id(forge: Forge, what: &str, id: &str) -> Result<(), PayloadError> {
@@ -291,6 +304,11 @@ pub fn parse_push(forge: Forge, body: &[u8]) -> Result<Parsed, PayloadError> {
     };
     check_id(forge, "before", &push.before)?;
     check_id(forge, "after", &push.after)?;
+    // No forge sends a push that moves nothing; such a body would post a status ("no new
+    // commits") over the one the commit's real push got (review of session 28).
+    if push.before.eq_ignore_ascii_case(&push.after) {
+        return Err(PayloadError { forge: forge.name(), reason: "`before` is `after`".into() });
+    }
     if !crate::mirror::is_repository_path(&push.repo) {
         return Err(PayloadError { forge: forge.name(), reason: "bad repository name".into() });
     }
@@ -306,6 +324,28 @@ mod tests {
 
     const A: &str = "1111111111111111111111111111111111111111";
     const B: &str = "2222222222222222222222222222222222222222";
+
+    /// A body whose values are of the wrong type is refused without quoting them (a key in a
+    /// field went to the log), and a push that moves nothing is refused (review of session
+    /// 28).
+    #[test]
+    fn refusals_quote_nothing_and_a_push_must_move() {
+        let key = "sk_live_51Nc4ZZqLmX2vW7tK4pR9cN3bH6sJ"; // leakgate:allow (test fixture)
+        let gl = format!(
+            r#"{{"object_kind":"push","ref":"refs/heads/x","before":"{A}","after":"{B}",
+            "project_id":"STRIPE_KEY={key}","project":{{"path_with_namespace":"g/p"}}}}"#
+        );
+        let e = parse_push(Forge::Gitlab, gl.as_bytes()).expect_err("refused").to_string();
+        assert!(e.contains("wrong type") && !e.contains(key) && !e.contains("sk_live"), "{e}");
+        let gh = format!(r#"{{"ref":"refs/heads/main","before":"{key}","after":{{}}}}"#);
+        let e = parse_push(Forge::Github, gh.as_bytes()).expect_err("refused").to_string();
+        assert!(!e.contains(key), "{e}");
+        let same = format!(
+            r#"{{"ref":"refs/heads/main","before":"{A}","after":"{A}","repository":{{"full_name":"a/b"}}}}"#
+        );
+        let e = parse_push(Forge::Gitea, same.as_bytes()).expect_err("refused").to_string();
+        assert!(e.contains("`before` is `after`"), "{e}");
+    }
 
     #[test]
     fn github_gitea_and_gitlab_pushes_parse() {

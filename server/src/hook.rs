@@ -105,6 +105,7 @@ pub fn record(
                         .map(|u| (u.name.clone(), u.old.clone(), u.new.clone()))
                         .collect(),
                     pusher: record.user.clone(),
+                    received_at: Some(leakgate_store::now_ms()),
                 };
                 store.enqueue(&crate::job::Work::Rescan(rescan).job()).await?;
             }

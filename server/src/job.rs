@@ -104,6 +104,10 @@ pub struct Rescan {
     pub updates: Vec<(String, String, String)>,
     /// Who pushed.
     pub pusher: String,
+    /// When the hook recorded the push (ms since the epoch): what was scanned after it does
+    /// not count for this push's new refs (see `fetch_and_scan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<i64>,
 }
 
 impl Work {
@@ -257,6 +261,7 @@ mod tests {
             url: "/srv/git/r.git".into(),
             updates: vec![("refs/heads/main".into(), "1".repeat(40), "2".repeat(40))],
             pusher: "dev".into(),
+            received_at: Some(7),
         });
         let validate = |round| Work::Validate(Validate { fingerprint: "ab".into(), round });
         let key = SecretKey::new([7; 32]);

@@ -370,8 +370,8 @@ pub struct Scanned {
     pub project_problem: Option<String>,
 }
 
-/// Scans the commits `after` adds over `before` (for a new ref: over the mirror's scanned
-/// refs and the `scanned` commits other replicas recorded), and the name of `git_ref`, as the
+/// Scans the commits `after` adds over `before` (for a new ref: over the `scanned` commits
+/// recorded, and with `own_tips` the mirror's scanned refs), and the name of `git_ref`, as the
 /// hook does; no key leaves in a path, the ref's name or a warning. At the
 /// deadline it stops and returns what it found (`stats.complete` false). The caller
 /// marks `after` scanned ([`mark_scanned`]) once the findings are reported, so that a job
@@ -383,7 +383,7 @@ pub struct Scanned {
 #[allow(clippy::too_many_arguments)]
 pub fn scan_push(
     path: &Path,
-    (git_ref, before, after, scanned): (&str, &str, &str, &[String]),
+    (git_ref, before, after, scanned, own_tips): (&str, &str, &str, &[String], bool),
     rules: &RuleSet,
     key: &leakgate_rules::FingerprintKey,
     threads: usize,
@@ -412,9 +412,11 @@ pub fn scan_push(
     let hidden = match before_id.filter(|id| repo.has_object(*id)) {
         Some(id) => vec![id],
         None => {
-            // This mirror's scanned tips, and every replica's (`scanned`, from the database)
-            // that the mirror has: what any replica scanned is not scanned again.
-            let mut tips = scanned_tips(&repo).map_err(scan_err)?;
+            // Every replica's (`scanned`, from the database) that the mirror has, and with
+            // `own_tips` this mirror's scanned refs (they carry no time): what any replica
+            // scanned is not scanned again.
+            let mut tips =
+                if own_tips { scanned_tips(&repo).map_err(scan_err)? } else { Vec::new() };
             tips.extend(
                 scanned
                     .iter()
@@ -625,7 +627,7 @@ mod tests {
         let fingerprints = leakgate_rules::FingerprintKey::new(b"k");
         let scanned = scan_push(
             &repo.join(".git"),
-            ("refs/tags/v1", &"0".repeat(40), &tag, &[]),
+            ("refs/tags/v1", &"0".repeat(40), &tag, &[], true),
             &rules,
             &fingerprints,
             1,

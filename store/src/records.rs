@@ -452,16 +452,27 @@ impl Store {
         Ok(())
     }
 
-    /// The commits `repo`'s refs were scanned up to, most recent first (at most 1,000).
+    /// The commits `repo`'s refs were scanned up to, most recent first (at most 1,000); with
+    /// `before` (ms since the epoch), only those recorded before then, and never the tip of
+    /// `except`: what a new ref's push received then may count as scanned. A later push to
+    /// the same ref, scanned first (forges do not keep webhooks in order; a job is retried),
+    /// covered only its own range, and its tip reaches the new ref's commits.
     ///
     /// # Errors
     ///
     /// A database error.
-    pub async fn scanned_tips(&self, repo: &str) -> Result<Vec<String>, Error> {
-        let q = "SELECT commit_id FROM scanned_tips WHERE repo = $1 \
-                 ORDER BY updated_at DESC LIMIT 1000";
+    pub async fn scanned_tips(
+        &self,
+        repo: &str,
+        before: Option<i64>,
+        except: &str,
+    ) -> Result<Vec<String>, Error> {
+        let q = "SELECT commit_id FROM scanned_tips WHERE repo = $1 AND updated_at < $2 \
+                 AND git_ref <> $3 ORDER BY updated_at DESC LIMIT 1000";
         Ok(on_pool!(self, |pool, sql| sqlx::query_scalar(&sql(q))
             .bind(repo)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(except)
             .fetch_all(pool)
             .await?))
     }

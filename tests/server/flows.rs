@@ -290,7 +290,7 @@ fn bad_deliveries_are_refused_and_nothing_is_stored() -> TestResult {
     // A 20 MiB push body is accepted (GitHub's payloads reach 25 MiB).
     let repo = world.repo("github", "acme/big")?;
     let head = crate::git(&repo.work, &["rev-parse", "HEAD"])?;
-    let mut event: serde_json::Value = serde_json::from_str(&repo.event(&head, &head))?;
+    let mut event: serde_json::Value = serde_json::from_str(&repo.event(&"0".repeat(40), &head))?;
     event["padding"] = serde_json::Value::String("x".repeat(20 << 20));
     assert_eq!(service.deliver("github", "push", "big-1", &event.to_string())?.0, 202);
 
@@ -568,5 +568,35 @@ fn a_default_branch_push_that_breaks_the_project_config_fails_its_status() -> Te
     let state = world.fake.state();
     let failures = state.statuses.iter().filter(|s| s.state == "failure").count();
     assert_eq!(failures, 1, "{:?}", state.statuses);
+    Ok(())
+}
+
+/// A new branch's push whose job runs after a later push to the same branch (forges do not
+/// keep webhooks in order; a job is retried): the later push scanned only its own range, and
+/// its scanned tip must not hide the new branch's commits. They were never scanned, and got
+/// a success status (review of session 28).
+#[test]
+fn a_new_branch_scanned_after_a_later_push_to_it_is_scanned_whole() -> TestResult {
+    let world = World::new()?;
+    let service = Service::start(&world, &world.config("")?)?;
+    let repo = world.repo("github", "acme/order")?;
+    let token = github_token(95);
+    crate::git(&repo.work, &["checkout", "-q", "-b", "feature"])?;
+    let leaked = repo.commit("config.env", &format!("GH_TOKEN={token}\n"))?;
+    crate::git(&repo.work, &["push", "-q", "origin", "HEAD:refs/heads/feature"])?;
+    let later = repo.commit("README.md", "notes\n")?;
+    crate::git(&repo.work, &["push", "-q", "origin", "HEAD:refs/heads/feature"])?;
+    let event = |before: &str, after: &str| {
+        repo.event(before, after).replace("refs/heads/main", "refs/heads/feature")
+    };
+    // The later push first: its range holds no key.
+    assert_eq!(service.deliver("github", "push", "o-2", &event(&leaked, &later))?.0, 202);
+    service
+        .wait("the later push's success", || statuses(&world, "github", &later) == ["success"])?;
+    service.wait("jobs done", || job_counts(&world).is_ok_and(|c| c.0 == 0 && c.1 == 0))?;
+    // Then the branch's creation, whose commit holds the key.
+    assert_eq!(service.deliver("github", "push", "o-1", &event(&"0".repeat(40), &leaked))?.0, 202);
+    service.wait("the key's failure", || statuses(&world, "github", &leaked) == ["failure"])?;
+    assert_no_plaintext(&world, &[service.log()], &token)?;
     Ok(())
 }

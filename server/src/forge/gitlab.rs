@@ -48,10 +48,9 @@ impl ForgeApi for Gitlab {
         description: &str,
         target_url: Option<&str>,
     ) -> Result<(), ForgeError> {
-        let project = match push.project_id {
-            Some(id) => format!("/projects/{id}"),
-            None => Self::project(&push.repo),
-        };
+        // By its path, as every other call and the fetch name it: the payload's numeric id
+        // could name another project (review of session 28).
+        let project = Self::project(&push.repo);
         let name = push
             .git_ref
             .strip_prefix("refs/heads/")

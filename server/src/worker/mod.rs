@@ -267,12 +267,18 @@ async fn fetch_and_scan(
     (default_branch, received_at): (Option<&str>, Option<i64>),
     cancel: &Arc<AtomicBool>,
 ) -> Result<mirror::Scanned, JobError> {
-    // What any replica scanned of this repository (only a new ref needs it).
+    // What any replica scanned of this repository (only a new ref needs it), before this
+    // push was received, on other refs: a later push to the same branch, scanned first
+    // (forges do not keep webhooks in order, and a job is retried), scanned only its own
+    // range, and its tip reaches this push's commits (review of session 28: a key in a new
+    // branch was never scanned, and got a success status). Without a time (older jobs),
+    // every recorded tip of other refs and the mirror's own.
     let scanned = if crate::event::is_zero(before) {
-        ctx.store.scanned_tips(&repo_key(forge, repo)).await?
+        ctx.store.scanned_tips(&repo_key(forge, repo), received_at, git_ref).await?
     } else {
         Vec::new()
     };
+    let own_tips = received_at.is_none();
     // Waivers for some paths only are path conditions of the walk, as in the hook: else the
     // same blob at a path a waiver names and at one it does not was reported at the first
     // only, and waived there.
@@ -343,7 +349,7 @@ async fn fetch_and_scan(
         };
         let mut result = mirror::scan_push(
             &path,
-            (&git_ref, &before, &after, &scanned),
+            (&git_ref, &before, &after, &scanned, own_tips),
             project_set.as_ref().unwrap_or(&rules),
             &key,
             config.scan.threads,

@@ -29,7 +29,7 @@ pub(super) async fn run(
             (git_ref, before, after),
             // What the hook would have scanned: every rule (the hook's own project settings
             // are not the service's to know).
-            (None, None),
+            (None, rescan.received_at),
             cancel,
         )
         .await?;

@@ -424,9 +424,12 @@ async fn story(store: &Store, reopen: &str) -> TestResult {
     store.set_scanned_tip("github:acme/app", "refs/heads/main", "c2").await?;
     store.set_scanned_tip("github:acme/app", "refs/heads/dev", "c3").await?;
     store.set_scanned_tip("github:acme/other", "refs/heads/main", "c4").await?;
-    let mut tips = store.scanned_tips("github:acme/app").await?;
+    let mut tips = store.scanned_tips("github:acme/app", None, "").await?;
     tips.sort();
     assert_eq!(tips, ["c2", "c3"]);
+    // A new ref's push counts neither its own ref's tip nor tips recorded after it arrived.
+    assert_eq!(store.scanned_tips("github:acme/app", None, "refs/heads/main").await?, ["c3"]);
+    assert!(store.scanned_tips("github:acme/app", Some(0), "").await?.is_empty());
     assert_ne!(unrelated, first, "scans without a job key are rows of their own");
     assert_eq!(stored[0].redacted, "ghp_…");
     store
