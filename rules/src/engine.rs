@@ -304,6 +304,9 @@ impl RuleSet {
             raw_buf: Vec::new(),
             keep_hits: false,
             kept: None,
+            archive_depth: 0,
+            archive_cut: false,
+            archive_stopped: false,
         }
     }
 
@@ -472,6 +475,12 @@ pub struct Scanner<'r> {
     /// use), and their buffer.
     raw: Option<Box<State>>,
     raw_buf: Vec<u8>,
+    /// Archives being read, outermost first ([`crate::archive`]).
+    archive_depth: u8,
+    /// Whether an archive of this input was not read whole, or a member's scan was cut
+    /// short or stopped.
+    archive_cut: bool,
+    archive_stopped: bool,
     /// Keep the keyword hits of each input `scan_bytes` searches whole ([`Scanner::take_hits`]).
     keep_hits: bool,
     kept: Option<KeywordHits>,
@@ -606,6 +615,55 @@ impl<'r> Scanner<'r> {
     where
         F: FnMut(Match<'r>),
     {
+        if self.archive_depth == 0 {
+            self.archive_cut = false;
+            self.archive_stopped = false;
+        }
+        let outcome = self.scan_one(bytes, hits, source, &mut sink);
+        if outcome != Outcome::PathAllowed {
+            self.scan_archive(bytes, source, &mut sink);
+        }
+        outcome
+    }
+
+    /// The members of the archive `bytes` is, if it is one ([`crate::archive`]): inflated
+    /// and scanned as inputs of their own, their findings located at the archive's start
+    /// (line 1). What cannot be read whole marks the input cut short.
+    fn scan_archive(&mut self, bytes: &[u8], source: Source<'_>, sink: &mut dyn FnMut(Match<'r>)) {
+        if !self.options.decode || self.archive_depth >= crate::archive::MAX_DEPTH {
+            return;
+        }
+        let Some(kind) = crate::archive::kind(bytes) else { return };
+        let (mut cut, mut stopped) = (self.cut_short(), self.stopped());
+        let mut members = Vec::new();
+        cut |= !crate::archive::expand(kind, bytes, crate::archive::MAX_EXPANDED, &mut members);
+        // The archive's own hits stay what a caller keeps (a delta's base hits).
+        let (kept, keep) = (self.kept.take(), std::mem::take(&mut self.keep_hits));
+        self.archive_depth += 1;
+        let mut located = |m: Match<'r>| sink(Match { offset: 0, line: 1, column: 1, ..m });
+        for member in &members {
+            if stopped {
+                break;
+            }
+            self.scan_bytes_given(member, None, source, &mut located as &mut dyn FnMut(Match<'r>));
+            cut |= self.cut_short();
+            stopped |= self.stopped();
+        }
+        self.archive_depth -= 1;
+        (self.kept, self.keep_hits) = (kept, keep);
+        self.archive_cut = cut;
+        self.archive_stopped = stopped;
+    }
+
+    /// [`Scanner::scan_bytes_given`] of one input, archives aside.
+    fn scan_one(
+        &mut self,
+        bytes: &[u8],
+        hits: Option<&KeywordHits>,
+        source: Source<'_>,
+        sink: &mut dyn FnMut(Match<'r>),
+    ) -> Outcome {
+        let mut sink = sink;
         self.kept = None;
         let nul = is_binary(bytes);
         if crate::utf16::detect(bytes, nul).is_some() {
@@ -667,12 +725,36 @@ impl<'r> Scanner<'r> {
     {
         let set = self.set;
         self.kept = None;
+        if self.archive_depth == 0 {
+            self.archive_cut = false;
+            self.archive_stopped = false;
+        }
         let (chunk, tail) = self.chunking();
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         let result = (|| {
             // The whole sniff, whatever the chunk size: `scan_bytes` judges the same bytes.
-            let eof = fill(&mut reader, &mut buf, (chunk + tail).max(BINARY_SNIFF_LEN))?;
+            let mut eof = fill(&mut reader, &mut buf, (chunk + tail).max(BINARY_SNIFF_LEN))?;
+            if self.options.decode
+                && self.archive_depth == 0
+                && crate::archive::kind(&buf).is_some()
+            {
+                // An archive is read whole to be inflated (zip's members are found from its
+                // start to its end); one too large is streamed as it is, and said so.
+                if !eof {
+                    let limit =
+                        crate::archive::MAX_EXPANDED - buf.len().min(crate::archive::MAX_EXPANDED);
+                    let read = (&mut reader).take(limit as u64 + 1).read_to_end(&mut buf)?;
+                    eof = read <= limit;
+                }
+                if eof {
+                    let whole = std::mem::take(&mut buf);
+                    let outcome = self.scan_bytes_given(&whole, None, source, &mut sink);
+                    buf = whole;
+                    return Ok(outcome);
+                }
+                self.archive_cut = true;
+            }
             let nul = is_binary(&buf);
             if let Some(encoding) = crate::utf16::detect(&buf, nul) {
                 // UTF-16 text (see `utf16`): the bytes read so far and the rest, as UTF-8.
@@ -840,13 +922,17 @@ impl<'r> Scanner<'r> {
     /// read), so this is input crafted to be slow to decode, or pathological: a gate must not
     /// treat such an input as scanned.
     pub fn cut_short(&self) -> bool {
-        self.state.cut_short || self.raw.as_ref().is_some_and(|raw| raw.cut_short)
+        self.state.cut_short
+            || self.raw.as_ref().is_some_and(|raw| raw.cut_short)
+            || self.archive_cut
     }
 
     /// Whether [`ScanOptions::deadline`] passed while the last input was scanned: it was not
     /// scanned to its end.
     pub fn stopped(&self) -> bool {
-        self.state.stopped || self.raw.as_ref().is_some_and(|raw| raw.stopped)
+        self.state.stopped
+            || self.raw.as_ref().is_some_and(|raw| raw.stopped)
+            || self.archive_stopped
     }
 }
 

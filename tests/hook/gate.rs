@@ -653,3 +653,32 @@ fn a_shallow_clone_pushes_into_an_empty_repository() -> TestResult {
     assert!(!out.status.success() && stderr(&out).contains("c.txt"), "{}", stderr(&out));
     Ok(())
 }
+
+/// Review of session 28: a key in a compressed file (a `.gz`, as in a `.tar.gz`; a `.jar` or
+/// `.whl` deflates its members the same way) and a key split by a line continuation went
+/// through. Both are rejected, and the compressed one is shown at its file.
+#[test]
+fn keys_compressed_or_split_by_a_line_continuation_are_rejected() -> TestResult {
+    let s = Server::new()?;
+    s.commit("README.md", "base\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    let token = github_token(34);
+    std::fs::write(s.work.join("config.yml"), format!("github:\n  token: {token}\n"))?;
+    let gzip = std::process::Command::new("gzip")
+        .args(["-n", "config.yml"])
+        .current_dir(&s.work)
+        .output()?;
+    assert!(gzip.status.success(), "{}", stderr(&gzip));
+    git(&s.work, &["add", "-A"])?;
+    git(&s.work, &["commit", "-q", "-m", "compressed config"])?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("config.yml.gz"), "{}", stderr(&out));
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+    let (a, b) = token.split_at(15);
+    s.commit("deploy.sh", format!("#!/bin/sh\nexport GH_TOKEN={a}\\\n{b}\n"), "deploy")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(&token), "the key is never shown");
+    Ok(())
+}

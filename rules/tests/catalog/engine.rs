@@ -1554,3 +1554,62 @@ fn keys_split_by_continuations_soft_breaks_and_line_end_references_are_found() {
     let quiet = "#define MAX(a, b) \\\n    ((a) > (b) ? (a) : (b))\nx = \\\n  1\nsummary=3Dnothing here=\nat all\n";
     assert!(scan(&set, ScanOptions::default(), quiet.as_bytes()).is_empty());
 }
+
+/// A key in a committed archive (`.jar`, `.whl`, `.docx`, `.tar.gz`): deflated, no rule saw
+/// it, and the hook accepted it (review of session 28). Members are inflated and scanned,
+/// findings located at the archive; an archive in an archive too, and what cannot be read
+/// whole (a bomb past the budget) marks the input cut short.
+#[test]
+fn keys_in_zip_and_gzip_archives_are_found() {
+    use std::io::Write;
+    let deflate = |data: &[u8]| {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    // One deflated member, sizes in its local header (what `zip` and `jar` write).
+    let zip = |name: &str, data: &[u8]| {
+        let body = deflate(data);
+        let mut out = b"PK\x03\x04\x14\x00\x00\x00\x08\x00".to_vec();
+        out.extend([0u8; 8]);
+        out.extend((body.len() as u32).to_le_bytes());
+        out.extend((data.len() as u32).to_le_bytes());
+        out.extend((name.len() as u16).to_le_bytes());
+        out.extend([0, 0]);
+        out.extend(name.as_bytes());
+        out.extend(body);
+        out.extend(b"PK\x01\x02");
+        out
+    };
+    let gzip = |data: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let set = RuleSet::builtin();
+    let config = format!("github:\n  token: {TOKEN}\n");
+    let jar = zip("META-INF/app.properties", config.as_bytes());
+    let cases = [jar.clone(), gzip(config.as_bytes()), zip("lib/inner.jar", &jar), gzip(&jar)];
+    for archive in &cases {
+        for found in
+            [scan(&set, ScanOptions::default(), archive), scan_stream(&set, 4096, &archive[..])]
+        {
+            let tokens: Vec<_> = found.iter().filter(|f| f.3 == TOKEN).collect();
+            assert_eq!(tokens.len(), 1, "{found:?}");
+            assert_eq!((tokens[0].1, tokens[0].2), (1, 1), "located at the archive");
+        }
+    }
+    // Without decoding, nothing is inflated.
+    let plain = ScanOptions { decode: false, ..ScanOptions::default() };
+    assert!(scan(&set, plain, &jar).iter().all(|f| f.3 != TOKEN));
+    // A bomb: 100 MB of zeros before the key, past the budget: cut short, not passed.
+    let mut bomb = vec![b'0'; 100 << 20];
+    bomb.extend(config.as_bytes());
+    let bomb = zip("zeros.txt", &bomb);
+    let mut scanner = set.scanner(ScanOptions::default());
+    scanner.scan_bytes(&bomb, Source::default(), |_| {});
+    assert!(scanner.cut_short());
+    // A clean archive is not cut short, and the next input starts clean.
+    scanner.scan_bytes(&zip("a.txt", b"nothing here\n"), Source::default(), |_| {});
+    assert!(!scanner.cut_short());
+}
