@@ -7,104 +7,262 @@ use std::io::Read;
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-/// What an input is, by its first bytes.
+/// What an input is, by its bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// A gzip stream (RFC 1952), deflate inside.
+    /// A gzip stream (RFC 1952), deflate inside; several members are one stream.
     Gzip,
-    /// A zip file read from its first local header (PKWARE's APPNOTE), member by member.
+    /// A zip file (PKWARE's APPNOTE), read by its central directory when it has one (a stub
+    /// may come before it: an executable jar, a self-extracting file), else member by member
+    /// from its first local header.
     Zip,
+    /// A POSIX tar (ustar): members stored as they are, read one by one (a `.zip` inside a
+    /// `.tar.gz` is found, and each member is text or binary as its own bytes say).
+    Tar,
 }
 
-/// The archive `head` starts, if any.
-pub(crate) fn kind(head: &[u8]) -> Option<Kind> {
-    match head {
+/// The archive `bytes` is, if any. A zip with something before it is looked for only in
+/// binary input (the end of a zip's central directory is within its last 64 KiB).
+pub(crate) fn kind(bytes: &[u8], binary: bool) -> Option<Kind> {
+    match bytes {
         [0x1f, 0x8b, 0x08, ..] => Some(Kind::Gzip),
         [b'P', b'K', 3, 4, ..] => Some(Kind::Zip),
+        _ if bytes.get(257..262) == Some(b"ustar") => Some(Kind::Tar),
+        _ if binary && end_of_central_directory(bytes).is_some() => Some(Kind::Zip),
         _ => None,
     }
 }
 
-/// Bytes the members of one archive may expand to, in all: a budget (a zip bomb expands a
-/// thousandfold), scanned at the engine's speed in well under the hook's time.
-pub(crate) const MAX_EXPANDED: usize = 64 << 20;
+/// Bytes one archive may expand to, in all: a budget (a zip bomb expands a thousandfold),
+/// scanned at the engine's speed within the hook's time. Members are inflated one at a
+/// time, so memory holds one member at most.
+pub(crate) const MAX_EXPANDED: usize = 128 << 20;
 
-/// Archives inside archives read (a `.jar` in a `.zip`), the outer one included.
-pub(crate) const MAX_DEPTH: u8 = 2;
+/// Members of one archive read at most (a zip of millions of empty entries).
+const MAX_MEMBERS: usize = 100_000;
 
-/// The members of archive `bytes` of `kind`, inflated into `out`, at most `budget` bytes in
-/// all; `false` when not all of it could be read (the budget ran out, a member is encrypted
-/// or cut short, or a compression other than deflate): what was read is kept.
-pub(crate) fn expand(kind: Kind, bytes: &[u8], budget: usize, out: &mut Vec<Vec<u8>>) -> bool {
+/// Archives inside archives read, the outer one included (`.ear` > `.war` > `.jar`, a `.zip`
+/// in a `.tar.gz`); one deeper is not read, and the input is cut short.
+pub(crate) const MAX_DEPTH: u8 = 4;
+
+/// Gives each member of archive `bytes` of `kind`, inflated, to `each` (which returns
+/// whether to go on), at most `budget` bytes in all; `false` when not all of it could be read
+/// (the budget ran out, too many members, a member encrypted, cut short or compressed
+/// otherwise than by deflate): what was read was given.
+pub(crate) fn expand(
+    kind: Kind,
+    bytes: &[u8],
+    budget: usize,
+    each: &mut dyn FnMut(&[u8]) -> bool,
+) -> bool {
     match kind {
-        Kind::Gzip => {
-            let mut member = Vec::new();
-            let limit = u64::try_from(budget).unwrap_or(u64::MAX).saturating_add(1);
-            let read =
-                flate2::read::MultiGzDecoder::new(bytes).take(limit).read_to_end(&mut member);
-            let whole = read.is_ok() && member.len() <= budget;
-            member.truncate(budget);
-            out.push(member);
-            whole
-        }
-        Kind::Zip => zip_members(bytes, budget, out),
+        Kind::Gzip => gzip(bytes, budget, each),
+        Kind::Zip => match end_of_central_directory(bytes) {
+            Some(end) => zip_central(bytes, end, budget, each),
+            None => zip_local(bytes, budget, each),
+        },
+        Kind::Tar => tar(bytes, each),
     }
 }
 
-fn zip_members(bytes: &[u8], mut budget: usize, out: &mut Vec<Vec<u8>>) -> bool {
-    let u16_at =
-        |i: usize| bytes.get(i..i + 2).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])));
-    let u32_at = |i: usize| {
-        bytes
-            .get(i..i + 4)
-            .and_then(|b| usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok())
+fn gzip(bytes: &[u8], budget: usize, each: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    let limit = u64::try_from(budget).unwrap_or(u64::MAX).saturating_add(1);
+    // Member after member (`cat a.gz b.gz`); what follows the last (zeros a tape pads with,
+    // anything) is read by `gzip -d` with a warning, and is scanned as the input's own bytes.
+    while rest.starts_with(&[0x1f, 0x8b, 0x08]) && out.len() <= budget {
+        let mut decoder = flate2::bufread::GzDecoder::new(rest);
+        let left = limit - out.len() as u64;
+        if (&mut decoder).take(left).read_to_end(&mut out).is_err() {
+            each(&out[..out.len().min(budget)]);
+            return false;
+        }
+        let after = decoder.into_inner();
+        if after.len() == rest.len() {
+            break;
+        }
+        rest = after;
+    }
+    let whole = out.len() <= budget;
+    each(&out[..out.len().min(budget)]);
+    whole
+}
+
+fn u16_at(bytes: &[u8], i: usize) -> Option<usize> {
+    bytes.get(i..i + 2).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+}
+
+fn u32_at(bytes: &[u8], i: usize) -> Option<usize> {
+    bytes
+        .get(i..i + 4)
+        .and_then(|b| usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok())
+}
+
+/// Where the end-of-central-directory record is (within the last 64 KiB and 22 bytes).
+fn end_of_central_directory(bytes: &[u8]) -> Option<usize> {
+    let from = bytes.len().saturating_sub(22 + 0xFFFF);
+    memchr::memmem::rfind(&bytes[from..], b"PK\x05\x06")
+        .map(|i| from + i)
+        .filter(|&at| at + 22 <= bytes.len())
+}
+
+/// One member's data (`data`, compressed by `method`, `flags` of its header), given to
+/// `each` inflated: whether it was read whole, and whether to go on.
+fn member(
+    data: &[u8],
+    method: usize,
+    flags: usize,
+    budget: &mut usize,
+    buf: &mut Vec<u8>,
+    each: &mut dyn FnMut(&[u8]) -> bool,
+) -> (bool, bool) {
+    if flags & 1 != 0 {
+        // Encrypted: unreadable here, as for anyone without the password.
+        return (false, true);
+    }
+    match method {
+        8 => {
+            let (used, complete) = inflate(data, *budget, buf);
+            let _ = used;
+            *budget -= buf.len().min(*budget);
+            let go_on = buf.is_empty() || each(buf);
+            (complete, go_on)
+        }
+        0 => {
+            let take = data.len().min(*budget);
+            *budget -= take;
+            let go_on = take == 0 || each(&data[..take]);
+            (take == data.len(), go_on)
+        }
+        // Another compression (bzip2, LZMA, zstd: rare in what is pushed).
+        _ => (false, true),
+    }
+}
+
+/// A zip read by its central directory (what `unzip` and Python's `zipfile` read: a local
+/// header that says otherwise is not believed), its offsets shifted by whatever comes before
+/// the zip.
+fn zip_central(
+    bytes: &[u8],
+    end: usize,
+    mut budget: usize,
+    each: &mut dyn FnMut(&[u8]) -> bool,
+) -> bool {
+    let (Some(entries), Some(size), Some(offset)) =
+        (u16_at(bytes, end + 10), u32_at(bytes, end + 12), u32_at(bytes, end + 16))
+    else {
+        return false;
     };
+    if offset == 0xFFFF_FFFF || entries == 0xFFFF {
+        // Zip64's directory: read from the local headers instead.
+        return zip_local(bytes, budget, each);
+    }
+    let Some(start) = end.checked_sub(size) else { return false };
+    let Some(prefix) = start.checked_sub(offset) else { return false };
+    let mut buf = Vec::new();
+    let mut whole = true;
+    let mut at = start;
+    for n in 0..entries {
+        if n == MAX_MEMBERS || budget == 0 {
+            return false;
+        }
+        if bytes.get(at..at + 4) != Some(b"PK\x01\x02") {
+            return false;
+        }
+        let field = |i: usize| u16_at(bytes, at + i);
+        let (
+            Some(flags),
+            Some(method),
+            Some(csize),
+            Some(name),
+            Some(extra),
+            Some(comment),
+            Some(local),
+        ) = (
+            field(8),
+            field(10),
+            u32_at(bytes, at + 20),
+            field(28),
+            field(30),
+            field(32),
+            u32_at(bytes, at + 42),
+        )
+        else {
+            return false;
+        };
+        at += 46 + name + extra + comment;
+        if csize == 0xFFFF_FFFF || local == 0xFFFF_FFFF {
+            whole = false; // a zip64 member
+            continue;
+        }
+        let local = prefix + local;
+        if bytes.get(local..local + 4) != Some(b"PK\x03\x04") {
+            return false;
+        }
+        let (Some(local_name), Some(local_extra)) =
+            (u16_at(bytes, local + 26), u16_at(bytes, local + 28))
+        else {
+            return false;
+        };
+        let data = local + 30 + local_name + local_extra;
+        let Some(data) = bytes.get(data..data.saturating_add(csize)) else { return false };
+        let (complete, go_on) = member(data, method, flags, &mut budget, &mut buf, each);
+        whole &= complete;
+        if !go_on {
+            return whole;
+        }
+    }
+    whole
+}
+
+/// A zip without a central directory (cut short, or written to a stream and never
+/// finished), read from its first local header on.
+fn zip_local(bytes: &[u8], mut budget: usize, each: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+    let mut buf = Vec::new();
     let mut at = 0;
     let mut whole = true;
+    let mut members = 0;
     while bytes.get(at..at + 4) == Some(b"PK\x03\x04") {
+        members += 1;
+        if members > MAX_MEMBERS || budget == 0 {
+            return false;
+        }
+        let field = |i: usize| u16_at(bytes, at + i);
         let (Some(flags), Some(method), Some(size), Some(name_len), Some(extra_len)) =
-            (u16_at(at + 6), u16_at(at + 8), u32_at(at + 18), u16_at(at + 26), u16_at(at + 28))
+            (field(6), field(8), u32_at(bytes, at + 18), field(26), field(28))
         else {
             return false;
         };
         let data = at + 30 + name_len + extra_len;
         // Sizes after the data (a stream written on the fly): known only once it is read.
         let described = flags & 8 != 0;
-        let stored_end = data.checked_add(size).filter(|&end| end <= bytes.len());
-        if data > bytes.len() || budget == 0 {
+        if data > bytes.len() {
             return false;
         }
-        let next = if flags & 1 != 0 {
-            // Encrypted: unreadable here, as for anyone without the password.
-            whole = false;
-            match stored_end {
-                Some(end) if !described => end,
-                _ => return false,
-            }
-        } else if method == 8 {
-            let (member, used, complete) = inflate(&bytes[data..], budget);
-            budget -= member.len().min(budget);
+        let next = if method == 8 && flags & 1 == 0 {
+            let (used, complete) = inflate(&bytes[data..], budget, &mut buf);
+            budget -= buf.len().min(budget);
             whole &= complete;
-            out.push(member);
+            if !buf.is_empty() && !each(&buf) {
+                return whole;
+            }
             if !complete {
                 return false;
             }
             data + used
-        } else if method == 0 && !described {
-            let Some(end) = stored_end else { return false };
-            let member = &bytes[data..end];
-            let take = member.len().min(budget);
-            whole &= take == member.len();
-            budget -= take;
-            out.push(member[..take].to_vec());
-            end
         } else {
-            // Another compression (bzip2, LZMA, zstd: rare in what is pushed).
-            whole = false;
-            match stored_end {
-                Some(end) if !described => end,
-                _ => return false,
+            let Some(end) = data.checked_add(size).filter(|&end| end <= bytes.len() && !described)
+            else {
+                return false;
+            };
+            let (complete, go_on) =
+                member(&bytes[data..end], method, flags, &mut budget, &mut buf, each);
+            whole &= complete;
+            if !go_on {
+                return whole;
             }
+            end
         };
         at = next;
         if described {
@@ -124,33 +282,70 @@ fn zip_members(bytes: &[u8], mut budget: usize, out: &mut Vec<Vec<u8>>) -> bool 
     whole
 }
 
-/// A raw deflate stream at the start of `input`, inflated to at most `budget` bytes: the
-/// bytes, how much of `input` it took, and whether it ended within the budget.
-fn inflate(input: &[u8], budget: usize) -> (Vec<u8>, usize, bool) {
+/// A tar's regular files, each given as it is stored.
+fn tar(bytes: &[u8], each: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+    let mut at = 0;
+    for _ in 0..MAX_MEMBERS {
+        let Some(header) = bytes.get(at..at + 512) else { return at == bytes.len() };
+        if header.iter().all(|&b| b == 0) {
+            return true; // the end of the archive
+        }
+        if &header[257..262] != b"ustar" {
+            return false;
+        }
+        // Octal, NUL- or space-terminated (base-256 sizes, over 8 GiB, are not read).
+        let mut digits = header[124..136]
+            .iter()
+            .skip_while(|&&b| b == b' ')
+            .take_while(|b| (b'0'..=b'7').contains(b));
+        let Some(size) =
+            digits.try_fold(0usize, |n, &d| n.checked_mul(8)?.checked_add(usize::from(d - b'0')))
+        else {
+            return false;
+        };
+        let data = at + 512;
+        let end = data.saturating_add(size).min(bytes.len());
+        if matches!(header[156], b'0' | 0 | b'7') && !each(&bytes[data..end]) {
+            return true;
+        }
+        if end < data.saturating_add(size) {
+            return false;
+        }
+        at = data + size.div_ceil(512) * 512;
+    }
+    false
+}
+
+/// A raw deflate stream at the start of `input`, inflated into `out` (cleared first) to at
+/// most `budget` bytes: how much of `input` it took, and whether it ended within the budget.
+fn inflate(input: &[u8], budget: usize, out: &mut Vec<u8>) -> (usize, bool) {
+    out.clear();
     let mut inflater = Decompress::new(false);
-    let mut out = Vec::new();
     loop {
         let consumed = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX).min(input.len());
         if out.len() >= budget {
             out.truncate(budget);
-            return (out, consumed, false);
+            return (consumed, false);
         }
-        let room = (budget - out.len()).min(1 << 20);
-        out.reserve_exact(room);
+        if out.len() == out.capacity() {
+            // Grows as it fills: a member's memory is what it holds (an empty one, none).
+            out.reserve((budget - out.len()).min(out.capacity().max(4096)));
+        }
         let produced = out.len();
-        match inflater.decompress_vec(&input[consumed..], &mut out, FlushDecompress::None) {
+        match inflater.decompress_vec(&input[consumed..], out, FlushDecompress::None) {
             Ok(Status::StreamEnd) => {
                 let used = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
-                return (out, used.min(input.len()), true);
+                out.truncate(budget);
+                return (used.min(input.len()), true);
             }
             Ok(_) => {
                 let moved = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX) > consumed;
-                if !moved && out.len() == produced {
-                    // No progress: the stream is cut short.
-                    return (out, consumed, false);
+                if !moved && out.len() == produced && out.len() < out.capacity() {
+                    // No progress with room to spare: the stream is cut short.
+                    return (consumed, false);
                 }
             }
-            Err(_) => return (out, consumed, false),
+            Err(_) => return (consumed, false),
         }
     }
 }
@@ -166,17 +361,28 @@ mod tests {
         e.finish().expect("in memory")
     }
 
-    /// A zip of `members` (name, data, deflated?), with data descriptors when `described`.
-    fn zip(members: &[(&str, &[u8], bool)], described: bool) -> Vec<u8> {
-        let mut out = Vec::new();
+    /// A zip of `members` (name, data, deflated?), with data descriptors when `described`,
+    /// and a central directory after `prefix` bytes of something else (a script before a
+    /// jar) when `prefix` is `Some`; the local headers say `lie` sizes when set.
+    fn zip_with(
+        members: &[(&str, &[u8], bool)],
+        described: bool,
+        prefix: Option<&[u8]>,
+        lie: bool,
+    ) -> Vec<u8> {
+        let mut out = prefix.unwrap_or_default().to_vec();
+        let start = out.len();
+        let mut central = Vec::new();
         for (name, data, deflate) in members {
             let body = if *deflate { deflated(data) } else { data.to_vec() };
+            let offset = (out.len() - start) as u32;
             let flags: u16 = if described { 8 } else { 0 };
-            let size = if described { 0 } else { body.len() as u32 };
+            let method: u16 = if *deflate { 8 } else { 0 };
+            let size = if described || lie { 0 } else { body.len() as u32 };
             out.extend(b"PK\x03\x04");
             out.extend(20u16.to_le_bytes());
             out.extend(flags.to_le_bytes());
-            out.extend(if *deflate { 8u16 } else { 0u16 }.to_le_bytes());
+            out.extend(if lie { 0u16 } else { method }.to_le_bytes());
             out.extend([0u8; 8]); // time, date, CRC
             out.extend(size.to_le_bytes());
             out.extend((data.len() as u32).to_le_bytes());
@@ -190,9 +396,93 @@ mod tests {
                 out.extend((body.len() as u32).to_le_bytes());
                 out.extend((data.len() as u32).to_le_bytes());
             }
+            central.extend(b"PK\x01\x02");
+            central.extend([20, 0, 20, 0]);
+            central.extend(flags.to_le_bytes());
+            central.extend(method.to_le_bytes());
+            central.extend([0u8; 8]);
+            central.extend((body.len() as u32).to_le_bytes());
+            central.extend((data.len() as u32).to_le_bytes());
+            central.extend((name.len() as u16).to_le_bytes());
+            central.extend([0u8; 12]); // extra, comment, disk, attributes
+            central.extend(offset.to_le_bytes());
+            central.extend(name.as_bytes());
         }
-        out.extend(b"PK\x01\x02 the central directory");
+        if prefix.is_none() {
+            out.extend(b"PK\x01\x02 a central directory cut off");
+            return out;
+        }
+        let directory = (out.len() - start) as u32;
+        out.extend(&central);
+        out.extend(b"PK\x05\x06");
+        out.extend([0u8; 4]);
+        out.extend((members.len() as u16).to_le_bytes());
+        out.extend((members.len() as u16).to_le_bytes());
+        out.extend((central.len() as u32).to_le_bytes());
+        out.extend(directory.to_le_bytes());
+        out.extend([0u8; 2]);
         out
+    }
+
+    fn zip(members: &[(&str, &[u8], bool)], described: bool) -> Vec<u8> {
+        zip_with(members, described, None, false)
+    }
+
+    #[test]
+    fn zips_are_read_by_their_central_directory_and_tars_member_by_member() {
+        let text = b"token = secret value\n".repeat(10);
+        let stub = b"#!/bin/sh\nexec java -jar \"$0\" \"$@\"\n\0";
+        for (prefix, lie, described) in [
+            (&b""[..], false, false),
+            (stub, false, false),
+            (stub, true, false),
+            (b"", false, true),
+        ] {
+            let archive = zip_with(
+                &[("a.txt", &text, true), ("b.txt", b"stored", false)],
+                described,
+                Some(prefix),
+                lie,
+            );
+            assert_eq!(kind(&archive, true), Some(Kind::Zip), "{prefix:?}");
+            let (out, whole) = members(Kind::Zip, &archive, MAX_EXPANDED);
+            assert!(whole, "{prefix:?} {lie}");
+            assert_eq!(out, [text.clone(), b"stored".to_vec()], "{prefix:?} {lie}");
+        }
+        // A tar: its regular files, one by one.
+        let mut tar = Vec::new();
+        for (name, data) in [("a.txt", &text[..]), ("b.zip", b"PK\x03\x04...")] {
+            let mut header = [0u8; 512];
+            header[..name.len()].copy_from_slice(name.as_bytes());
+            header[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
+            header[156] = b'0';
+            header[257..262].copy_from_slice(b"ustar");
+            tar.extend(header);
+            tar.extend(data);
+            tar.resize(tar.len().div_ceil(512) * 512, 0);
+        }
+        tar.extend([0u8; 1024]);
+        assert_eq!(kind(&tar, true), Some(Kind::Tar));
+        let (out, whole) = members(Kind::Tar, &tar, MAX_EXPANDED);
+        assert!(whole);
+        assert_eq!(out, [text.clone(), b"PK\x03\x04...".to_vec()]);
+        // Many empty members hold no memory each, and past the limit say so.
+        let many: Vec<(String, Vec<u8>)> =
+            (0..MAX_MEMBERS + 1).map(|i| (format!("{i}"), Vec::new())).collect();
+        let refs: Vec<(&str, &[u8], bool)> =
+            many.iter().map(|(n, d)| (n.as_str(), &d[..], true)).collect();
+        let (out, whole) = members(Kind::Zip, &zip(&refs, false), MAX_EXPANDED);
+        assert!(!whole);
+        assert!(out.is_empty());
+    }
+
+    fn members(kind: Kind, bytes: &[u8], budget: usize) -> (Vec<Vec<u8>>, bool) {
+        let mut out = Vec::new();
+        let whole = expand(kind, bytes, budget, &mut |m| {
+            out.push(m.to_vec());
+            true
+        });
+        (out, whole)
     }
 
     #[test]
@@ -201,9 +491,8 @@ mod tests {
         for described in [false, true] {
             let archive =
                 zip(&[("a.txt", &text, true), ("b.txt", b"stored as is", false)], described);
-            assert_eq!(kind(&archive), Some(Kind::Zip));
-            let mut out = Vec::new();
-            let whole = expand(Kind::Zip, &archive, MAX_EXPANDED, &mut out);
+            assert_eq!(kind(&archive, true), Some(Kind::Zip));
+            let (out, whole) = members(Kind::Zip, &archive, MAX_EXPANDED);
             assert_eq!(out.len(), if described { 1 } else { 2 }, "described: {described}");
             assert_eq!(out[0], text);
             // A stored member of unknown size cannot be found past: said, not guessed.
@@ -212,24 +501,22 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(&text).expect("in memory");
         let gz = gz.finish().expect("in memory");
-        assert_eq!(kind(&gz), Some(Kind::Gzip));
-        let mut out = Vec::new();
-        assert!(expand(Kind::Gzip, &gz, MAX_EXPANDED, &mut out));
-        assert_eq!(out, std::slice::from_ref(&text));
+        assert_eq!(kind(&gz, true), Some(Kind::Gzip));
+        // Two members are one stream; zeros after the last are no error.
+        let mut two = [gz.clone(), gz.clone()].concat();
+        two.extend([0u8; 512]);
+        let (out, whole) = members(Kind::Gzip, &two, MAX_EXPANDED);
+        assert!(whole);
+        assert_eq!(out, [[text.clone(), text.clone()].concat()]);
         // A bomb stops at the budget, and says so.
         let bomb = zip(&[("z", &vec![b'0'; 1 << 20], true)], false);
-        let mut out = Vec::new();
-        assert!(!expand(Kind::Zip, &bomb, 4096, &mut out));
+        let (out, whole) = members(Kind::Zip, &bomb, 4096);
+        assert!(!whole);
         assert_eq!(out.concat().len(), 4096);
         // Cut short, or garbage after the magic: what was read, and false.
-        let mut out = Vec::new();
-        assert!(!expand(
-            Kind::Zip,
-            &archive_cut(&zip(&[("a", &text, true)], false)),
-            MAX_EXPANDED,
-            &mut out
-        ));
-        assert!(!expand(Kind::Gzip, b"\x1f\x8b\x08garbage", MAX_EXPANDED, &mut Vec::new()));
+        let cut = archive_cut(&zip(&[("a", &text, true)], false));
+        assert!(!members(Kind::Zip, &cut, MAX_EXPANDED).1);
+        assert!(!members(Kind::Gzip, b"\x1f\x8b\x08garbage", MAX_EXPANDED).1);
     }
 
     fn archive_cut(archive: &[u8]) -> Vec<u8> {

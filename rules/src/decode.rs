@@ -913,7 +913,28 @@ pub(crate) const JOINED_LINES: usize = 16 * 1024;
 /// shell, Dockerfiles and C, and inside the strings of YAML, TOML, JavaScript and Python,
 /// whose readers join the lines (review of session 28: a key split there went through).
 pub(crate) fn line_continuation(buf: &[u8], at: usize) -> bool {
-    matches!(buf.get(at + 1..), Some([b'\n', ..] | [b'\r', b'\n', ..]))
+    continued_line_end(buf, at).is_some()
+}
+
+/// Where the line a continuation backslash at `at` ends resumes: past the blanks after it
+/// (Docker's parser and C compilers allow them), the line end (LF or CRLF), and the next
+/// line's leading blanks. `None` when the backslash does not end its line.
+fn continued_line_end(buf: &[u8], at: usize) -> Option<usize> {
+    let mut i = at + 1;
+    while i < buf.len() && i < at + 64 && matches!(buf[i], b' ' | b'\t') {
+        i += 1;
+    }
+    if buf.get(i) == Some(&b'\r') {
+        i += 1;
+    }
+    if buf.get(i) != Some(&b'\n') {
+        return None;
+    }
+    i += 1;
+    while i < buf.len() && matches!(buf[i], b' ' | b'\t') {
+        i += 1;
+    }
+    Some(i)
 }
 
 /// The lines joined by `marker` (`\\` or `=`) ending a line (blanks after it aside), from the
@@ -944,11 +965,8 @@ pub(crate) fn continuations(buf: &[u8], range: std::ops::Range<usize>, out: &mut
     out.clear();
     let mut i = range.start;
     while i < range.end {
-        if buf[i] == b'\\' && line_continuation(buf, i) {
-            i += if buf[i + 1] == b'\r' { 3 } else { 2 };
-            while i < range.end && matches!(buf[i], b' ' | b'\t') {
-                i += 1;
-            }
+        if let Some(next) = (buf[i] == b'\\').then(|| continued_line_end(buf, i)).flatten() {
+            i = next.min(range.end);
             continue;
         }
         out.push(buf[i], i);
@@ -959,16 +977,17 @@ pub(crate) fn continuations(buf: &[u8], range: std::ops::Range<usize>, out: &mut
 }
 
 /// Whether the line `line` (a keyword hit's) is quoted-printable text: an encoded `=`
-/// (`=3D`, how every assignment in a quoted-printable mail reads) or space (`=20`), or a
-/// soft line break where mailers make them (a line of 76 characters ending in `=`; any line
-/// ending in `=` would take base64 padding for one). In `token=3Dghp_...` no rule sees a
-/// key: the `D` runs into it.
+/// (`=3D`, how every assignment in a quoted-printable mail reads; `=3d` too) or space
+/// (`=20`), or a soft line break where mailers make them (a line of 70 to 78 characters
+/// ending in one `=`: 76 by RFC 2045, 78 by Python's `email` policy; any line ending in `=`
+/// would take base64 padding for one). In `token=3Dghp_...` no rule sees a key: the `D`
+/// runs into it.
 pub(crate) fn quoted_printable_line(buf: &[u8], line: std::ops::Range<usize>) -> bool {
     let text = &buf[line];
     let soft = text.trim_ascii_end();
-    (soft.len() == 76 && soft.ends_with(b"=") && !soft.ends_with(b"=="))
+    ((70..=78).contains(&soft.len()) && soft.ends_with(b"=") && !soft.ends_with(b"=="))
         || memchr::memchr_iter(b'=', text)
-            .any(|i| matches!(text.get(i + 1..i + 3), Some(b"3D" | b"20")))
+            .any(|i| matches!(text.get(i + 1..i + 3), Some(b"3D" | b"3d" | b"20")))
 }
 
 /// `range` decoded as quoted-printable into `out`: `=XX` is the byte `XX`, and `=` that ends

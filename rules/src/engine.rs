@@ -630,25 +630,34 @@ impl<'r> Scanner<'r> {
     /// and scanned as inputs of their own, their findings located at the archive's start
     /// (line 1). What cannot be read whole marks the input cut short.
     fn scan_archive(&mut self, bytes: &[u8], source: Source<'_>, sink: &mut dyn FnMut(Match<'r>)) {
-        if !self.options.decode || self.archive_depth >= crate::archive::MAX_DEPTH {
+        if !self.options.decode {
             return;
         }
-        let Some(kind) = crate::archive::kind(bytes) else { return };
+        let Some(kind) = crate::archive::kind(bytes, is_binary(bytes)) else { return };
+        if self.archive_depth + 1 >= crate::archive::MAX_DEPTH {
+            // One archive deeper than read: not passed as read (fail closed).
+            self.archive_cut = true;
+            return;
+        }
         let (mut cut, mut stopped) = (self.cut_short(), self.stopped());
-        let mut members = Vec::new();
-        cut |= !crate::archive::expand(kind, bytes, crate::archive::MAX_EXPANDED, &mut members);
         // The archive's own hits stay what a caller keeps (a delta's base hits).
         let (kept, keep) = (self.kept.take(), std::mem::take(&mut self.keep_hits));
         self.archive_depth += 1;
         let mut located = |m: Match<'r>| sink(Match { offset: 0, line: 1, column: 1, ..m });
-        for member in &members {
-            if stopped {
-                break;
-            }
-            self.scan_bytes_given(member, None, source, &mut located as &mut dyn FnMut(Match<'r>));
-            cut |= self.cut_short();
-            stopped |= self.stopped();
-        }
+        // Members one at a time: memory holds one.
+        let whole =
+            crate::archive::expand(kind, bytes, crate::archive::MAX_EXPANDED, &mut |member| {
+                self.scan_bytes_given(
+                    member,
+                    None,
+                    source,
+                    &mut located as &mut dyn FnMut(Match<'r>),
+                );
+                cut |= self.cut_short();
+                stopped |= self.stopped();
+                !stopped
+            });
+        cut |= !whole;
         self.archive_depth -= 1;
         (self.kept, self.keep_hits) = (kept, keep);
         self.archive_cut = cut;
@@ -737,7 +746,7 @@ impl<'r> Scanner<'r> {
             let mut eof = fill(&mut reader, &mut buf, (chunk + tail).max(BINARY_SNIFF_LEN))?;
             if self.options.decode
                 && self.archive_depth == 0
-                && crate::archive::kind(&buf).is_some()
+                && crate::archive::kind(&buf, is_binary(&buf)).is_some()
             {
                 // An archive is read whole to be inflated (zip's members are found from its
                 // start to its end); one too large is streamed as it is, and said so.

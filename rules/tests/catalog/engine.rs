@@ -1522,8 +1522,13 @@ fn keys_split_by_continuations_soft_breaks_and_line_end_references_are_found() {
         format!("export T={gh}\\\n{rest}\n"),
         format!("Content-Transfer-Encoding: quoted-printable\n\ntoken=3D{TOKEN}\n"),
         format!("Content-Transfer-Encoding: quoted-printable\n\ntoken=3D{a}=\n{b}\nbye\n"),
-        // A soft break where a mailer makes it, at 76 characters, with no `=3D` on the line.
+        // A soft break where a mailer makes it, at 76 characters (78: Python's `email`), with
+        // no `=3D` on the line; `=3d` in lowercase.
         format!("Subject: ci\n\n{} {a}=\n{b}\n", "x".repeat(76 - 2 - a.len())),
+        format!("Subject: ci\n\n{} {a}=\n{b}\n", "x".repeat(78 - 2 - a.len())),
+        format!("Content-Transfer-Encoding: quoted-printable\n\ntoken=3d{TOKEN}\n"),
+        // Blanks after the backslash (Docker's parser and C compilers join the lines).
+        format!("FROM alpine\nENV GH_TOKEN={a}\\  \n    {b}\n"),
     ];
     for input in &cases {
         for found in [
@@ -1568,28 +1573,67 @@ fn keys_in_zip_and_gzip_archives_are_found() {
         e.finish().unwrap()
     };
     // One deflated member, sizes in its local header (what `zip` and `jar` write).
-    let zip = |name: &str, data: &[u8]| {
+    // One deflated member after `prefix` (a script before an executable jar), with its
+    // central directory (offsets from the zip's start, as `zip -A` leaves them).
+    let zip_after = |prefix: &[u8], name: &str, data: &[u8]| {
         let body = deflate(data);
-        let mut out = b"PK\x03\x04\x14\x00\x00\x00\x08\x00".to_vec();
+        let sizes = [(body.len() as u32).to_le_bytes(), (data.len() as u32).to_le_bytes()].concat();
+        let mut out = prefix.to_vec();
+        out.extend(b"PK\x03\x04\x14\x00\x00\x00\x08\x00");
         out.extend([0u8; 8]);
-        out.extend((body.len() as u32).to_le_bytes());
-        out.extend((data.len() as u32).to_le_bytes());
+        out.extend(&sizes);
         out.extend((name.len() as u16).to_le_bytes());
         out.extend([0, 0]);
         out.extend(name.as_bytes());
         out.extend(body);
-        out.extend(b"PK\x01\x02");
+        let directory = out.len() - prefix.len();
+        let mut central = b"PK\x01\x02\x14\x00\x14\x00\x00\x00\x08\x00".to_vec();
+        central.extend([0u8; 8]);
+        central.extend(&sizes);
+        central.extend((name.len() as u16).to_le_bytes());
+        central.extend([0u8; 16]); // extra, comment, disk, attributes, local header at 0
+        central.extend(name.as_bytes());
+        out.extend(&central);
+        out.extend(b"PK\x05\x06\0\0\0\0\x01\0\x01\0");
+        out.extend((central.len() as u32).to_le_bytes());
+        out.extend((directory as u32).to_le_bytes());
+        out.extend([0, 0]);
         out
     };
+    let zip = |name: &str, data: &[u8]| zip_after(b"", name, data);
     let gzip = |data: &[u8]| {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         e.write_all(data).unwrap();
         e.finish().unwrap()
     };
+    // A tar of one member.
+    let tar = |name: &str, data: &[u8]| {
+        let mut header = [0u8; 512];
+        header[..name.len()].copy_from_slice(name.as_bytes());
+        header[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
+        header[156] = b'0';
+        header[257..262].copy_from_slice(b"ustar");
+        let mut out = header.to_vec();
+        out.extend(data);
+        out.resize(out.len().div_ceil(512) * 512 + 1024, 0);
+        out
+    };
     let set = RuleSet::builtin();
     let config = format!("github:\n  token: {TOKEN}\n");
     let jar = zip("META-INF/app.properties", config.as_bytes());
-    let cases = [jar.clone(), gzip(config.as_bytes()), zip("lib/inner.jar", &jar), gzip(&jar)];
+    // An executable jar: a script, then the zip (read by its central directory).
+    let script_jar =
+        zip_after(b"#!/bin/sh\nexec java -jar \"$0\"\n\0", "app.properties", config.as_bytes());
+    let ear = zip("app.war", &zip("WEB-INF/lib/app.jar", &jar));
+    let cases = [
+        jar.clone(),
+        gzip(config.as_bytes()),
+        zip("lib/inner.jar", &jar),
+        gzip(&jar),
+        gzip(&tar("dist/app.zip", &jar)),
+        script_jar,
+        ear,
+    ];
     for archive in &cases {
         for found in
             [scan(&set, ScanOptions::default(), archive), scan_stream(&set, 4096, &archive[..])]
@@ -1599,11 +1643,15 @@ fn keys_in_zip_and_gzip_archives_are_found() {
             assert_eq!((tokens[0].1, tokens[0].2), (1, 1), "located at the archive");
         }
     }
+    // A tar member is an input of its own: text, with every rule (a generic one too).
+    let generic = b"db_password = \"Qm9vbGVhbiBTcGFjZSBQcm9ncmFt4x\"\n";
+    let found = scan(&set, ScanOptions::default(), &gzip(&tar("etc/app.cfg", generic)));
+    assert!(found.iter().any(|f| f.0 == "generic-secret-assignment"), "{found:?}");
     // Without decoding, nothing is inflated.
     let plain = ScanOptions { decode: false, ..ScanOptions::default() };
     assert!(scan(&set, plain, &jar).iter().all(|f| f.3 != TOKEN));
-    // A bomb: 100 MB of zeros before the key, past the budget: cut short, not passed.
-    let mut bomb = vec![b'0'; 100 << 20];
+    // A bomb: 130 MiB of zeros before the key, past the budget: cut short, not passed.
+    let mut bomb = vec![b'0'; 130 << 20];
     bomb.extend(config.as_bytes());
     let bomb = zip("zeros.txt", &bomb);
     let mut scanner = set.scanner(ScanOptions::default());
