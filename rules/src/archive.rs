@@ -23,12 +23,16 @@ pub(crate) enum Kind {
 
 /// The archive `bytes` is, if any. A zip with something before it is looked for only in
 /// binary input (the end of a zip's central directory is within its last 64 KiB).
-pub(crate) fn kind(bytes: &[u8], binary: bool) -> Option<Kind> {
+pub(crate) fn kind(bytes: &[u8], binary: impl FnOnce() -> bool) -> Option<Kind> {
     match bytes {
         [0x1f, 0x8b, 0x08, ..] => Some(Kind::Gzip),
         [b'P', b'K', 3, 4, ..] => Some(Kind::Zip),
         _ if bytes.get(257..262) == Some(b"ustar") => Some(Kind::Tar),
-        _ if binary && end_of_central_directory(bytes).is_some() => Some(Kind::Zip),
+        // The record at the very end (no comment), or, in binary input, anywhere it may be.
+        _ if bytes.len() >= 22 && bytes[bytes.len() - 22..].starts_with(b"PK\x05\x06") => {
+            Some(Kind::Zip)
+        }
+        _ if binary() && end_of_central_directory(bytes).is_some() => Some(Kind::Zip),
         _ => None,
     }
 }
@@ -444,7 +448,7 @@ mod tests {
                 Some(prefix),
                 lie,
             );
-            assert_eq!(kind(&archive, true), Some(Kind::Zip), "{prefix:?}");
+            assert_eq!(kind(&archive, || true), Some(Kind::Zip), "{prefix:?}");
             let (out, whole) = members(Kind::Zip, &archive, MAX_EXPANDED);
             assert!(whole, "{prefix:?} {lie}");
             assert_eq!(out, [text.clone(), b"stored".to_vec()], "{prefix:?} {lie}");
@@ -462,7 +466,7 @@ mod tests {
             tar.resize(tar.len().div_ceil(512) * 512, 0);
         }
         tar.extend([0u8; 1024]);
-        assert_eq!(kind(&tar, true), Some(Kind::Tar));
+        assert_eq!(kind(&tar, || true), Some(Kind::Tar));
         let (out, whole) = members(Kind::Tar, &tar, MAX_EXPANDED);
         assert!(whole);
         assert_eq!(out, [text.clone(), b"PK\x03\x04...".to_vec()]);
@@ -491,7 +495,7 @@ mod tests {
         for described in [false, true] {
             let archive =
                 zip(&[("a.txt", &text, true), ("b.txt", b"stored as is", false)], described);
-            assert_eq!(kind(&archive, true), Some(Kind::Zip));
+            assert_eq!(kind(&archive, || true), Some(Kind::Zip));
             let (out, whole) = members(Kind::Zip, &archive, MAX_EXPANDED);
             assert_eq!(out.len(), if described { 1 } else { 2 }, "described: {described}");
             assert_eq!(out[0], text);
@@ -501,7 +505,7 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(&text).expect("in memory");
         let gz = gz.finish().expect("in memory");
-        assert_eq!(kind(&gz, true), Some(Kind::Gzip));
+        assert_eq!(kind(&gz, || true), Some(Kind::Gzip));
         // Two members are one stream; zeros after the last are no error.
         let mut two = [gz.clone(), gz.clone()].concat();
         two.extend([0u8; 512]);

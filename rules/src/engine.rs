@@ -633,7 +633,7 @@ impl<'r> Scanner<'r> {
         if !self.options.decode {
             return;
         }
-        let Some(kind) = crate::archive::kind(bytes, is_binary(bytes)) else { return };
+        let Some(kind) = crate::archive::kind(bytes, || is_binary(bytes)) else { return };
         if self.archive_depth + 1 >= crate::archive::MAX_DEPTH {
             // One archive deeper than read: not passed as read (fail closed).
             self.archive_cut = true;
@@ -746,7 +746,7 @@ impl<'r> Scanner<'r> {
             let mut eof = fill(&mut reader, &mut buf, (chunk + tail).max(BINARY_SNIFF_LEN))?;
             if self.options.decode
                 && self.archive_depth == 0
-                && crate::archive::kind(&buf, is_binary(&buf)).is_some()
+                && crate::archive::kind(&buf, || is_binary(&buf)).is_some()
             {
                 // An archive is read whole to be inflated (zip's members are found from its
                 // start to its end); one too large is streamed as it is, and said so.
@@ -1251,7 +1251,7 @@ impl State {
                 if buf[at] == b'\\' && decode::line_continuation(buf, at) {
                     // A backslash that ends a line: the lines it joins are decoded joined, as
                     // shell, YAML, TOML and the languages' strings read them.
-                    if at >= continued && self.budget > 0 {
+                    if at >= continued && self.budget > 0 && decode::splits_token(buf, at) {
                         let start = line_around(buf, at).start;
                         let lines = decode::joined_lines(buf, start, b'\\');
                         continued = lines.end.max(at + 1);
