@@ -678,7 +678,9 @@ impl<'r> Scanner<'r> {
         if crate::utf16::detect(bytes, nul).is_some() {
             // Transcoded as it streams: memory stays bounded by the chunk, not the blob. An
             // in-memory read cannot fail.
-            return self.scan_reader(bytes, source, sink).unwrap_or(Outcome::Scanned(0));
+            // Not as an archive again: the caller reads it as one (this path looped forever on
+            // UTF-16 text that ends as a zip does).
+            return self.read_input(bytes, source, sink, false).unwrap_or(Outcome::Scanned(0));
         }
         let binary = !self.options.scan_binary && nul;
         if binary && !self.options.binary_distinctive {
@@ -724,9 +726,24 @@ impl<'r> Scanner<'r> {
     /// A read error; findings before it have been given to `sink`.
     pub fn scan_reader<R, F>(
         &mut self,
+        reader: R,
+        source: Source<'_>,
+        sink: F,
+    ) -> io::Result<Outcome>
+    where
+        R: Read,
+        F: FnMut(Match<'r>),
+    {
+        self.read_input(reader, source, sink, true)
+    }
+
+    /// [`Scanner::scan_reader`]; an archive is read as one only with `archives`.
+    fn read_input<R, F>(
+        &mut self,
         mut reader: R,
         source: Source<'_>,
         mut sink: F,
+        archives: bool,
     ) -> io::Result<Outcome>
     where
         R: Read,
@@ -744,7 +761,8 @@ impl<'r> Scanner<'r> {
         let result = (|| {
             // The whole sniff, whatever the chunk size: `scan_bytes` judges the same bytes.
             let mut eof = fill(&mut reader, &mut buf, (chunk + tail).max(BINARY_SNIFF_LEN))?;
-            if self.options.decode
+            if archives
+                && self.options.decode
                 && self.archive_depth == 0
                 && crate::archive::kind(&buf, || is_binary(&buf)).is_some()
             {

@@ -1647,6 +1647,16 @@ fn keys_in_zip_and_gzip_archives_are_found() {
     let generic = b"db_password = \"Qm9vbGVhbiBTcGFjZSBQcm9ncmFt4x\"\n";
     let found = scan(&set, ScanOptions::default(), &gzip(&tar("etc/app.cfg", generic)));
     assert!(found.iter().any(|f| f.0 == "generic-secret-assignment"), "{found:?}");
+    // UTF-16 text that ends as a zip's end record does: read once as text, once as an
+    // archive (the UTF-16 path read it as an archive again, and again, until the stack
+    // overflowed).
+    let mut utf16: Vec<u8> = vec![0xFF, 0xFE];
+    utf16.extend(config.encode_utf16().flat_map(u16::to_le_bytes));
+    utf16.extend(b"PK\x05\x06");
+    utf16.extend([0u8; 18]);
+    for found in [scan(&set, ScanOptions::default(), &utf16), scan_stream(&set, 4096, &utf16[..])] {
+        assert!(found.iter().any(|f| f.3 == TOKEN), "{found:?}");
+    }
     // Without decoding, nothing is inflated.
     let plain = ScanOptions { decode: false, ..ScanOptions::default() };
     assert!(scan(&set, plain, &jar).iter().all(|f| f.3 != TOKEN));
