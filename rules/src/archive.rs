@@ -1,7 +1,8 @@
-//! Archives pushed as files: gzip streams and zip members (`.gz`, `.tar.gz`, `.zip`, `.jar`,
-//! `.whl`, `.docx`, ...), inflated within a budget and scanned as text. A key in a committed
-//! archive leaks as surely as one in a source file, and deflated no rule sees it (review of
-//! session 28). A tar inside gzip needs nothing more: its members are stored as they are.
+//! Archives and compressed files pushed as files: gzip, bzip2, xz and zstd streams, zip
+//! members and tar members (`.gz`, `.tar.xz`, `.tar.zst`, `.bz2`, `.zip`, `.jar`, `.whl`,
+//! `.docx`, ...), expanded within a budget and scanned as inputs of their own. A key in a
+//! committed archive leaks as surely as one in a source file, and compressed no rule sees it
+//! (reviews of sessions 28 and 29). Every decoder is pure Rust and decodes only.
 
 use std::io::Read;
 
@@ -12,6 +13,12 @@ use flate2::{Decompress, FlushDecompress, Status};
 pub(crate) enum Kind {
     /// A gzip stream (RFC 1952), deflate inside; several members are one stream.
     Gzip,
+    /// A bzip2 stream (`BZh`); streams one after another are one.
+    Bzip2,
+    /// An xz stream (`.xz`, `.txz`: LZMA2 with filters), streams and padding after it read too.
+    Xz,
+    /// Zstandard frames (RFC 8878), one after another; skippable frames skipped.
+    Zstd,
     /// A zip file (PKWARE's APPNOTE), read by its central directory when it has one (a stub
     /// may come before it: an executable jar, a self-extracting file), else member by member
     /// from its first local header.
@@ -26,6 +33,12 @@ pub(crate) enum Kind {
 pub(crate) fn kind(bytes: &[u8], binary: impl FnOnce() -> bool) -> Option<Kind> {
     match bytes {
         [0x1f, 0x8b, 0x08, ..] => Some(Kind::Gzip),
+        // The block magic (pi's digits in BCD) after the level: not text starting with `BZh`.
+        [b'B', b'Z', b'h', b'1'..=b'9', 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, ..] => {
+            Some(Kind::Bzip2)
+        }
+        [0xFD, b'7', b'z', b'X', b'Z', 0, ..] => Some(Kind::Xz),
+        [0x28, 0xB5, 0x2F, 0xFD, ..] => Some(Kind::Zstd),
         [b'P', b'K', 3, 4, ..] => Some(Kind::Zip),
         _ if bytes.get(257..262) == Some(b"ustar") => Some(Kind::Tar),
         // The record at the very end (no comment), or, in binary input, anywhere it may be.
@@ -61,6 +74,19 @@ pub(crate) fn expand(
 ) -> bool {
     match kind {
         Kind::Gzip => gzip(bytes, budget, each),
+        Kind::Bzip2 | Kind::Xz | Kind::Zstd => {
+            let mut out = Vec::new();
+            let codec = match kind {
+                Kind::Bzip2 => Codec::Bzip2,
+                Kind::Xz => Codec::Xz,
+                _ => Codec::Zstd,
+            };
+            let whole = decode(codec, bytes, budget, &mut out);
+            if !out.is_empty() {
+                each(&out);
+            }
+            whole
+        }
         Kind::Zip => match end_of_central_directory(bytes) {
             Some(end) => zip_central(bytes, end, budget, each),
             None => zip_local(bytes, budget, each),
@@ -125,23 +151,93 @@ fn member(
         // Encrypted: unreadable here, as for anyone without the password.
         return (false, true);
     }
-    match method {
-        8 => {
-            let (used, complete) = inflate(data, *budget, buf);
-            let _ = used;
-            *budget -= buf.len().min(*budget);
-            let go_on = buf.is_empty() || each(buf);
-            (complete, go_on)
-        }
+    let complete = match method {
         0 => {
             let take = data.len().min(*budget);
             *budget -= take;
             let go_on = take == 0 || each(&data[..take]);
-            (take == data.len(), go_on)
+            return (take == data.len(), go_on);
         }
-        // Another compression (bzip2, LZMA, zstd: rare in what is pushed).
-        _ => (false, true),
+        8 => inflate(data, *budget, buf).1,
+        12 => decode(Codec::Bzip2, data, *budget, buf),
+        14 => decode(Codec::ZipLzma, data, *budget, buf),
+        93 => decode(Codec::Zstd, data, *budget, buf),
+        95 => decode(Codec::Xz, data, *budget, buf),
+        // Another compression (PPMd, implode, deflate64: next to never written today).
+        _ => return (false, true),
+    };
+    *budget -= buf.len().min(*budget);
+    let go_on = buf.is_empty() || each(buf);
+    (complete, go_on)
+}
+
+/// Compressions read besides deflate (zip methods 12, 14, 93 and 95, and files of their own).
+#[derive(Clone, Copy)]
+enum Codec {
+    Bzip2,
+    Xz,
+    Zstd,
+    /// LZMA as zip stores it: a version, the properties' length, then the properties (a
+    /// byte and the dictionary size), then the stream, ended by its end marker.
+    ZipLzma,
+}
+
+/// Memory a decoder's dictionary or window may take, in KiB: what `xz -9` and `zstd --long`
+/// need (64 and 128 MiB); a header asking for more is not believed (a few bytes that would
+/// allocate gigabytes), and the input is cut short.
+const MAX_WINDOW_KIB: u32 = 128 << 10;
+
+/// `data` compressed by `codec`, decoded into `out` (cleared first) to at most `budget`
+/// bytes: whether it was decoded whole within the budget.
+fn decode(codec: Codec, data: &[u8], budget: usize, out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let limit = u64::try_from(budget).unwrap_or(u64::MAX).saturating_add(1);
+    let read = match codec {
+        Codec::Bzip2 => bzip2::bufread::MultiBzDecoder::new(data).take(limit).read_to_end(out),
+        Codec::Xz => lzma_rust2::XzReader::new_mem_limit(data, true, MAX_WINDOW_KIB)
+            .take(limit)
+            .read_to_end(out),
+        Codec::Zstd => zstd(data, limit, out),
+        Codec::ZipLzma => {
+            let [_, _, 5, 0, props, d0, d1, d2, d3, stream @ ..] = data else { return false };
+            let dictionary = u32::from_le_bytes([*d0, *d1, *d2, *d3]);
+            if !lzma_rust2::lzma_get_memory_usage_by_props(dictionary, *props)
+                .is_ok_and(|kib| kib <= MAX_WINDOW_KIB)
+            {
+                return false;
+            }
+            lzma_rust2::LzmaReader::new_with_props(stream, u64::MAX, *props, dictionary, None)
+                .and_then(|r| r.take(limit).read_to_end(out))
+        }
+    };
+    let whole = read.is_ok() && out.len() <= budget;
+    out.truncate(budget);
+    whole
+}
+
+/// Zstandard frames one after another (`cat a.zst b.zst`), skippable frames passed over;
+/// what follows the last is not read (as `zstd -d` warns and stops).
+fn zstd(mut rest: &[u8], limit: u64, out: &mut Vec<u8>) -> std::io::Result<usize> {
+    let start = out.len();
+    while ((out.len() - start) as u64) < limit {
+        match rest {
+            [0x28, 0xB5, 0x2F, 0xFD, ..] => {
+                let mut frame = ruzstd::decoding::FrameDecoder::new();
+                frame.set_max_window_size(u64::from(MAX_WINDOW_KIB) << 10);
+                let decoder =
+                    ruzstd::decoding::StreamingDecoder::new_with_decoder(&mut rest, frame)
+                        .map_err(std::io::Error::other)?;
+                decoder.take(limit - (out.len() - start) as u64).read_to_end(out)?;
+            }
+            [m, 0x2A, 0x4D, 0x18, s0, s1, s2, s3, ..] if m & 0xF0 == 0x50 => {
+                let size = u32::from_le_bytes([*s0, *s1, *s2, *s3]) as usize;
+                let Some(after) = rest.get(8usize.saturating_add(size)..) else { break };
+                rest = after;
+            }
+            _ => break,
+        }
     }
+    Ok(out.len() - start)
 }
 
 /// A zip read by its central directory (what `unzip` and Python's `zipfile` read: a local
@@ -365,11 +461,56 @@ mod tests {
         e.finish().expect("in memory")
     }
 
-    /// A zip of `members` (name, data, deflated?), with data descriptors when `described`,
+    fn bzip2ed(data: &[u8]) -> Vec<u8> {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        e.write_all(data).expect("in memory");
+        e.finish().expect("in memory")
+    }
+
+    fn xzed(data: &[u8]) -> Vec<u8> {
+        let options = lzma_rust2::XzOptions::with_preset(1);
+        let mut e = lzma_rust2::XzWriter::new(Vec::new(), options).expect("in memory");
+        e.write_all(data).expect("in memory");
+        e.finish().expect("in memory")
+    }
+
+    fn zstded(data: &[u8]) -> Vec<u8> {
+        ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+    }
+
+    /// LZMA as zip stores it (APPNOTE 5.8.8): version, properties' length, properties, the
+    /// stream with its end marker.
+    fn zip_lzma(data: &[u8]) -> Vec<u8> {
+        let options = lzma_rust2::LzmaOptions::with_preset(1);
+        let mut e =
+            lzma_rust2::LzmaWriter::new_no_header(Vec::new(), &options, true).expect("in memory");
+        let props = e.props();
+        e.write_all(data).expect("in memory");
+        let stream = e.finish().expect("in memory");
+        let mut out = vec![20, 0, 5, 0, props];
+        out.extend(options.dict_size.to_le_bytes());
+        out.extend(stream);
+        out
+    }
+
+    /// `data` compressed as zip's `method` says.
+    fn compressed(method: u16, data: &[u8]) -> Vec<u8> {
+        match method {
+            0 => data.to_vec(),
+            8 => deflated(data),
+            12 => bzip2ed(data),
+            14 => zip_lzma(data),
+            93 => zstded(data),
+            95 => xzed(data),
+            _ => unreachable!("no test uses method {method}"),
+        }
+    }
+
+    /// A zip of `members` (name, data, compression method), with data descriptors when `described`,
     /// and a central directory after `prefix` bytes of something else (a script before a
     /// jar) when `prefix` is `Some`; the local headers say `lie` sizes when set.
     fn zip_with(
-        members: &[(&str, &[u8], bool)],
+        members: &[(&str, &[u8], u16)],
         described: bool,
         prefix: Option<&[u8]>,
         lie: bool,
@@ -377,11 +518,11 @@ mod tests {
         let mut out = prefix.unwrap_or_default().to_vec();
         let start = out.len();
         let mut central = Vec::new();
-        for (name, data, deflate) in members {
-            let body = if *deflate { deflated(data) } else { data.to_vec() };
+        for &(name, data, method) in members {
+            let body = compressed(method, data);
             let offset = (out.len() - start) as u32;
-            let flags: u16 = if described { 8 } else { 0 };
-            let method: u16 = if *deflate { 8 } else { 0 };
+            // Bit 1 of an LZMA member: its stream ends with the end marker.
+            let flags: u16 = if described { 8 } else { 0 } | if method == 14 { 2 } else { 0 };
             let size = if described || lie { 0 } else { body.len() as u32 };
             out.extend(b"PK\x03\x04");
             out.extend(20u16.to_le_bytes());
@@ -428,7 +569,7 @@ mod tests {
         out
     }
 
-    fn zip(members: &[(&str, &[u8], bool)], described: bool) -> Vec<u8> {
+    fn zip(members: &[(&str, &[u8], u16)], described: bool) -> Vec<u8> {
         zip_with(members, described, None, false)
     }
 
@@ -443,7 +584,7 @@ mod tests {
             (b"", false, true),
         ] {
             let archive = zip_with(
-                &[("a.txt", &text, true), ("b.txt", b"stored", false)],
+                &[("a.txt", &text, 8), ("b.txt", b"stored", 0)],
                 described,
                 Some(prefix),
                 lie,
@@ -473,8 +614,8 @@ mod tests {
         // Many empty members hold no memory each, and past the limit say so.
         let many: Vec<(String, Vec<u8>)> =
             (0..MAX_MEMBERS + 1).map(|i| (format!("{i}"), Vec::new())).collect();
-        let refs: Vec<(&str, &[u8], bool)> =
-            many.iter().map(|(n, d)| (n.as_str(), &d[..], true)).collect();
+        let refs: Vec<(&str, &[u8], u16)> =
+            many.iter().map(|(n, d)| (n.as_str(), &d[..], 8)).collect();
         let (out, whole) = members(Kind::Zip, &zip(&refs, false), MAX_EXPANDED);
         assert!(!whole);
         assert!(out.is_empty());
@@ -493,8 +634,7 @@ mod tests {
     fn zip_and_gzip_members_are_inflated_within_the_budget() {
         let text = b"token = secret value\n".repeat(100);
         for described in [false, true] {
-            let archive =
-                zip(&[("a.txt", &text, true), ("b.txt", b"stored as is", false)], described);
+            let archive = zip(&[("a.txt", &text, 8), ("b.txt", b"stored as is", 0)], described);
             assert_eq!(kind(&archive, || true), Some(Kind::Zip));
             let (out, whole) = members(Kind::Zip, &archive, MAX_EXPANDED);
             assert_eq!(out.len(), if described { 1 } else { 2 }, "described: {described}");
@@ -513,14 +653,64 @@ mod tests {
         assert!(whole);
         assert_eq!(out, [[text.clone(), text.clone()].concat()]);
         // A bomb stops at the budget, and says so.
-        let bomb = zip(&[("z", &vec![b'0'; 1 << 20], true)], false);
+        let bomb = zip(&[("z", &vec![b'0'; 1 << 20], 8)], false);
         let (out, whole) = members(Kind::Zip, &bomb, 4096);
         assert!(!whole);
         assert_eq!(out.concat().len(), 4096);
         // Cut short, or garbage after the magic: what was read, and false.
-        let cut = archive_cut(&zip(&[("a", &text, true)], false));
+        let cut = archive_cut(&zip(&[("a", &text, 8)], false));
         assert!(!members(Kind::Zip, &cut, MAX_EXPANDED).1);
         assert!(!members(Kind::Gzip, b"\x1f\x8b\x08garbage", MAX_EXPANDED).1);
+    }
+
+    #[test]
+    fn bzip2_xz_and_zstd_are_decoded_as_files_and_as_zip_members() {
+        let text = b"token = secret value\n".repeat(100);
+        for (expected, packed) in
+            [(Kind::Bzip2, bzip2ed(&text)), (Kind::Xz, xzed(&text)), (Kind::Zstd, zstded(&text))]
+        {
+            assert_eq!(kind(&packed, || true), Some(expected));
+            // Streams one after another are one file, as their tools read them.
+            let two = [packed.clone(), packed.clone()].concat();
+            assert_eq!(
+                members(expected, &two, MAX_EXPANDED),
+                (vec![text.repeat(2)], true),
+                "{expected:?}"
+            );
+            // Cut short, over budget or corrupt: what was read, and false; never a panic.
+            assert!(!members(expected, &archive_cut(&packed), MAX_EXPANDED).1, "{expected:?}");
+            let (out, whole) = members(expected, &packed, 100);
+            assert!(!whole && out.concat().len() <= 100, "{expected:?}");
+            let mut corrupt = packed.clone();
+            let middle = corrupt.len() / 2;
+            corrupt[middle..].iter_mut().for_each(|b| *b ^= 0x5A);
+            assert!(!members(expected, &corrupt, MAX_EXPANDED).1, "{expected:?}");
+        }
+        // Zstandard: a skippable frame between two frames is passed over.
+        let mut frames = zstded(b"first ");
+        frames.extend([0x50, 0x2A, 0x4D, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+        frames.extend(zstded(b"second"));
+        assert_eq!(
+            members(Kind::Zstd, &frames, MAX_EXPANDED),
+            (vec![b"first second".to_vec()], true)
+        );
+        // Text that only starts like bzip2 is text.
+        assert_eq!(kind(b"BZh91 is not a bzip2 file", || false), None);
+        // Zip members compressed by bzip2, LZMA, zstd and xz.
+        let archive = zip_with(
+            &[("a", &text, 12), ("b", &text, 14), ("c", &text, 93), ("d", &text, 95)],
+            false,
+            Some(b""),
+            false,
+        );
+        assert_eq!(members(Kind::Zip, &archive, MAX_EXPANDED), (vec![text.clone(); 4], true));
+        // A header asking for a window of gigabytes is not believed: cut short, no allocation.
+        let huge_window = [0x28, 0xB5, 0x2F, 0xFD, 0x00, 0xF8, 0, 0, 0, 0];
+        assert_eq!(members(Kind::Zstd, &huge_window, MAX_EXPANDED), (vec![], false));
+        let mut lzma = zip_lzma(&text);
+        lzma[5..9].copy_from_slice(&u32::MAX.to_le_bytes());
+        let mut buf = Vec::new();
+        assert!(!decode(Codec::ZipLzma, &lzma, MAX_EXPANDED, &mut buf));
     }
 
     fn archive_cut(archive: &[u8]) -> Vec<u8> {

@@ -465,6 +465,11 @@ pub struct Match<'r> {
     pub inline_allowed: bool,
 }
 
+/// A match as an archive's members may give it again: its rule (by address) and secret.
+fn given_key(m: &Match<'_>) -> (usize, Secret) {
+    (std::ptr::from_ref(m.rule) as usize, m.secret.clone())
+}
+
 /// Scans inputs with one [`RuleSet`]. Not shared across threads: make one per thread.
 pub struct Scanner<'r> {
     set: &'r RuleSet,
@@ -619,17 +624,30 @@ impl<'r> Scanner<'r> {
             self.archive_cut = false;
             self.archive_stopped = false;
         }
-        let outcome = self.scan_one(bytes, hits, source, &mut sink);
+        // What the input's own bytes give is not given again by its members (a tar's and a
+        // stored zip member's text is in both).
+        let mut given = Vec::new();
+        let outcome = self.scan_one(bytes, hits, source, &mut |m: Match<'r>| {
+            given.push(given_key(&m));
+            sink(m)
+        });
         if outcome != Outcome::PathAllowed {
-            self.scan_archive(bytes, source, &mut sink);
+            self.scan_archive(bytes, source, &mut sink, given);
         }
         outcome
     }
 
     /// The members of the archive `bytes` is, if it is one ([`crate::archive`]): inflated
     /// and scanned as inputs of their own, their findings located at the archive's start
-    /// (line 1). What cannot be read whole marks the input cut short.
-    fn scan_archive(&mut self, bytes: &[u8], source: Source<'_>, sink: &mut dyn FnMut(Match<'r>)) {
+    /// (line 1), each secret once (`given`: what the archive's own bytes gave). What cannot
+    /// be read whole marks the input cut short.
+    fn scan_archive(
+        &mut self,
+        bytes: &[u8],
+        source: Source<'_>,
+        sink: &mut dyn FnMut(Match<'r>),
+        mut given: Vec<(usize, Secret)>,
+    ) {
         if !self.options.decode {
             return;
         }
@@ -643,7 +661,13 @@ impl<'r> Scanner<'r> {
         // The archive's own hits stay what a caller keeps (a delta's base hits).
         let (kept, keep) = (self.kept.take(), std::mem::take(&mut self.keep_hits));
         self.archive_depth += 1;
-        let mut located = |m: Match<'r>| sink(Match { offset: 0, line: 1, column: 1, ..m });
+        let mut located = |m: Match<'r>| {
+            let key = given_key(&m);
+            if !given.contains(&key) {
+                given.push(key);
+                sink(Match { offset: 0, line: 1, column: 1, ..m });
+            }
+        };
         // Members one at a time: memory holds one.
         let whole =
             crate::archive::expand(kind, bytes, crate::archive::MAX_EXPANDED, &mut |member| {

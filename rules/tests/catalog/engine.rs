@@ -1618,6 +1618,20 @@ fn keys_in_zip_and_gzip_archives_are_found() {
         out.resize(out.len().div_ceil(512) * 512 + 1024, 0);
         out
     };
+    let bzip2 = |data: &[u8]| {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let xz = |data: &[u8]| {
+        let options = lzma_rust2::XzOptions::with_preset(1);
+        let mut e = lzma_rust2::XzWriter::new(Vec::new(), options).unwrap();
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let zstd = |data: &[u8]| {
+        ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+    };
     let set = RuleSet::builtin();
     let config = format!("github:\n  token: {TOKEN}\n");
     let jar = zip("META-INF/app.properties", config.as_bytes());
@@ -1633,14 +1647,24 @@ fn keys_in_zip_and_gzip_archives_are_found() {
         gzip(&tar("dist/app.zip", &jar)),
         script_jar,
         ear,
+        // `.tar.bz2`, `.tar.xz`, `.tar.zst`, `.json.xz`.
+        bzip2(&tar("backup/app.properties", config.as_bytes())),
+        xz(&tar("dist/app.jar", &jar)),
+        zstd(&tar("etc/config.yml", config.as_bytes())),
+        xz(config.as_bytes()),
     ];
-    for archive in &cases {
+    for (i, archive) in cases.iter().enumerate() {
         for found in
             [scan(&set, ScanOptions::default(), archive), scan_stream(&set, 4096, &archive[..])]
         {
             let tokens: Vec<_> = found.iter().filter(|f| f.3 == TOKEN).collect();
-            assert_eq!(tokens.len(), 1, "{found:?}");
-            assert_eq!((tokens[0].1, tokens[0].2), (1, 1), "located at the archive");
+            assert_eq!(tokens.len(), 1, "{i}: {found:?}");
+            // At the archive, unless its bytes hold the key as it is (a tar's, a stored
+            // member's, a zstd file's raw literals): there, once.
+            let visible = archive.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes());
+            if !visible {
+                assert_eq!((tokens[0].1, tokens[0].2), (1, 1), "{i}: located at the archive");
+            }
         }
     }
     // A tar member is an input of its own: text, with every rule (a generic one too).
