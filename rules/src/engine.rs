@@ -465,6 +465,17 @@ pub struct Match<'r> {
     pub inline_allowed: bool,
 }
 
+/// Whether `before` ends with an ANSI colour code (SGR: `ESC [ digits;... m`), its escape
+/// character as it is or as source code and JSON write it (`\u001b`, `\x1b`, `\033`, `\e`).
+fn after_colour_code(before: &[u8]) -> bool {
+    const ESCAPES: [&[u8]; 7] =
+        [b"\x1b[", b"\\u001b[", b"\\u001B[", b"\\x1b[", b"\\x1B[", b"\\033[", b"\\e["];
+    let Some(rest) = before.strip_suffix(b"m") else { return false };
+    let params = rest.iter().rev().take_while(|b| b.is_ascii_digit() || **b == b';').count();
+    let rest = &rest[..rest.len() - params];
+    ESCAPES.iter().any(|e| rest.ends_with(e))
+}
+
 /// A match as an archive's members may give it again: its rule (by address) and secret.
 fn given_key(m: &Match<'_>) -> (usize, Secret) {
     (std::ptr::from_ref(m.rule) as usize, m.secret.clone())
@@ -1422,7 +1433,7 @@ impl State {
                 if m.start() >= limit {
                     break;
                 }
-                self.matched(set, options, r, buf, base, m.start(), m.end(), source);
+                self.matched(set, options, r, buf, base, m.start(), m.end(), 0..buf.len(), source);
                 at = m.end().max(m.start() + 1);
             }
         }
@@ -1911,7 +1922,7 @@ impl State {
             }
             let next = m.end().max(m.start() + 1);
             if m.end() > hit_start {
-                self.matched(set, options, r, buf, base, m.start(), m.end(), source);
+                self.matched(set, options, r, buf, base, m.start(), m.end(), 0..buf.len(), source);
             }
             at = next;
         }
@@ -1954,14 +1965,70 @@ impl State {
             if compiled.filter_alone(&input) {
                 if let Some(m) = rule.regex().search(&input) {
                     if m.end() > hit_start {
-                        self.matched(set, options, r, buf, base, m.start(), m.end(), source);
+                        self.matched(
+                            set,
+                            options,
+                            r,
+                            buf,
+                            base,
+                            m.start(),
+                            m.end(),
+                            0..buf.len(),
+                            source,
+                        );
                     }
                     at = m.end().max(m.start() + 1);
                     continue;
                 }
             }
+            if self.nul || after_colour_code(&buf[..at]) {
+                if let Some(next) = self.glued(set, options, r, buf, base, at, hit_start, source) {
+                    at = next;
+                    continue;
+                }
+            }
             at += 1;
         }
+    }
+
+    /// A key glued to the bytes around it, found where the rule's boundaries (`\b`, "not a
+    /// letter after") fail only because of them: in binary input, where formats store
+    /// strings back to back (a SQLite row's columns, a `.pyc`'s or a `.class`'s length byte
+    /// before the string, an executable's string table), and after a terminal colour code
+    /// (`\x1b[1m` leaves an `m` before the key in logs and notebook outputs). The regex runs
+    /// again with its look-around seeing only the bytes from `at` to the longest and to the
+    /// shortest match's end; the match is confirmed as any other (checksum, entropy,
+    /// allowlists). Where the match ends, if there is one.
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn glued(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        r: u32,
+        buf: &[u8],
+        base: u64,
+        at: usize,
+        hit_start: usize,
+        source: Source<'_>,
+    ) -> Option<usize> {
+        let rule = &set.rules[r as usize];
+        let compiled = rule.compiled();
+        let mut lengths = [rule.max_len, compiled.min_len];
+        lengths[1] = lengths[1].min(lengths[0]);
+        for len in lengths.into_iter().filter(|&l| l > 0) {
+            let context = at..(at + len).min(buf.len());
+            let input = Input::new(&buf[context.clone()]).anchored(Anchored::Yes);
+            if !compiled.filter_alone(&input) {
+                continue;
+            }
+            let Some(m) = rule.regex().search(&input) else { continue };
+            let (start, end) = (at + m.start(), at + m.end());
+            if end > hit_start {
+                self.matched(set, options, r, buf, base, start, end, context, source);
+            }
+            return Some(end.max(start + 1));
+        }
+        None
     }
 
     /// Debug builds check [`Rule::anchored`]'s premise on every window the unanchored search
@@ -1996,7 +2063,8 @@ impl State {
         }
     }
 
-    /// A regex match of rule `r` at `start..end`: confirm it and queue it.
+    /// A regex match of rule `r` at `start..end`, found with look-around seeing `context`
+    /// (all of `buf` but for [`State::glued`]): confirm it and queue it.
     #[allow(clippy::too_many_arguments)] // see `step`
     fn matched(
         &mut self,
@@ -2007,6 +2075,7 @@ impl State {
         base: u64,
         start: usize,
         end: usize,
+        context: std::ops::Range<usize>,
         source: Source<'_>,
     ) {
         let ri = r as usize;
@@ -2015,7 +2084,11 @@ impl State {
         }
         self.last_end[ri] = base + end.max(start + 1) as u64;
         let rule = &set.rules[ri];
-        let Some((s, e)) = rule.secret_in(buf, start, end) else { return };
+        let hay = &buf[context.clone()];
+        let Some((s, e)) = rule.secret_in(hay, start - context.start, end - context.start) else {
+            return;
+        };
+        let (s, e) = (s + context.start, e + context.start);
         let secret = &buf[s..e];
         if secret.is_empty() {
             return;

@@ -475,6 +475,8 @@ pub(crate) struct Compiled {
     /// line, and the window is cut to it. Generic rules read up to 160 bytes before their
     /// keyword for the name's start, across short lines of code for nothing.
     pub(crate) one_line: bool,
+    /// The shortest match's length in bytes.
+    pub(crate) min_len: usize,
     /// The bytes a match may start with (all of them when the pattern can match the empty
     /// string): an anchored search elsewhere is not started.
     first: [bool; 256],
@@ -495,6 +497,7 @@ impl Compiled {
         });
         let filter = hir.as_ref().filter(|_| filter).and_then(|hir| Filter::new(&relax(hir)));
         let one_line = hir.as_ref().is_some_and(|hir| !matches_line_feed(hir));
+        let min_len = hir.as_ref().and_then(|hir| hir.properties().minimum_len()).unwrap_or(0);
         let mut first = [true; 256];
         if let Some(hir) = &hir {
             let mut bytes = [false; 256];
@@ -529,6 +532,7 @@ impl Compiled {
             required,
             whole,
             one_line,
+            min_len,
             first,
         }
     }

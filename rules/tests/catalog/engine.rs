@@ -1695,3 +1695,42 @@ fn keys_in_zip_and_gzip_archives_are_found() {
     scanner.scan_bytes(&zip("a.txt", b"nothing here\n"), Source::default(), |_| {});
     assert!(!scanner.cut_short());
 }
+
+#[test]
+fn keys_glued_to_binary_neighbours_or_after_a_colour_code_are_found() {
+    let set = RuleSet::builtin();
+    let aws = "AKIAPIX6EA6QOM66ZJOJ"; // leakgate:allow (test fixture)
+    let found = |input: &[u8]| -> Vec<(String, String)> {
+        scan(&set, ScanOptions::default(), input).into_iter().map(|f| (f.0, f.3)).collect()
+    };
+    let has = |found: &[(String, String)], rule: &str, secret: &str| {
+        found.iter().any(|(r, s)| r == rule && s == secret)
+    };
+    // A SQLite row's columns back to back, a `.pyc`'s length byte before its string.
+    let row = [
+        &b"SQLite format 3\0\x04\x17github"[..],
+        TOKEN.as_bytes(),
+        b"repo\x19x",
+        aws.as_bytes(),
+        b"Zus-east-1\0",
+    ]
+    .concat();
+    let got = found(&row);
+    assert!(has(&got, "github-pat-classic", TOKEN), "{got:?}");
+    assert!(has(&got, "aws-access-key-id", aws), "{got:?}");
+    let pyc =
+        [&b"\xcb\x0d\x0d\x0a\0\0\0\0\xe3\0\0\0Z("[..], TOKEN.as_bytes(), b"Z\x05debug"].concat();
+    assert!(has(&found(&pyc), "github-pat-classic", TOKEN));
+    // A colour code before the key, as a terminal gets it and as a notebook's JSON keeps it.
+    let log = format!("2026-12-07 INFO token \x1b[1;33m{TOKEN}\x1b[0m loaded\n");
+    assert!(has(&found(log.as_bytes()), "github-pat-classic", TOKEN));
+    let notebook = format!("{{\"text\": [\"token \\u001b[1;33m{TOKEN}\\u001b[0m\\n\"]}}\n");
+    assert!(has(&found(notebook.as_bytes()), "github-pat-classic", TOKEN));
+    // Text keeps its boundaries: a key inside a longer word is not the key.
+    let word = format!("value = \"abc{TOKEN}\"\nother = \"{aws}X\"\n");
+    assert_eq!(found(word.as_bytes()), vec![], "in text, a longer word is not a key");
+    // In binary input the checksum still decides: a glued run that fails it is nothing.
+    let mut wrong = TOKEN.as_bytes().to_vec();
+    wrong[10] ^= 1;
+    assert!(found(&[&b"\0\x01x"[..], &wrong, b"y\0"].concat()).is_empty());
+}
