@@ -19,6 +19,13 @@ pub(crate) enum Kind {
     Xz,
     /// Zstandard frames (RFC 8878), one after another; skippable frames skipped.
     Zstd,
+    /// A PDF: its Flate-compressed streams (page contents, where the text of a page is;
+    /// object streams), each an input of its own. Other streams (images, fonts) are not text
+    /// and are passed over; a PDF is never cut short for them.
+    Pdf,
+    /// A PNG: its compressed text chunks (`zTXt`, `iTXt`: what tools write their settings and
+    /// metadata into). `tEXt` is in the file's own bytes.
+    Png,
     /// A zip file (PKWARE's APPNOTE), read by its central directory when it has one (a stub
     /// may come before it: an executable jar, a self-extracting file), else member by member
     /// from its first local header.
@@ -39,6 +46,11 @@ pub(crate) fn kind(bytes: &[u8], binary: impl FnOnce() -> bool) -> Option<Kind> 
         }
         [0xFD, b'7', b'z', b'X', b'Z', 0, ..] => Some(Kind::Xz),
         [0x28, 0xB5, 0x2F, 0xFD, ..] => Some(Kind::Zstd),
+        [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n', ..] => Some(Kind::Png),
+        // The header may follow up to 1 KiB of something else (PDF 1.7, 7.5.2).
+        _ if memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-").is_some() => {
+            Some(Kind::Pdf)
+        }
         [b'P', b'K', 3, 4, ..] => Some(Kind::Zip),
         _ if bytes.get(257..262) == Some(b"ustar") => Some(Kind::Tar),
         // The record at the very end (no comment), or, in binary input, anywhere it may be.
@@ -92,7 +104,107 @@ pub(crate) fn expand(
             None => zip_local(bytes, budget, each),
         },
         Kind::Tar => tar(bytes, each),
+        Kind::Pdf => pdf(bytes, budget, each),
+        Kind::Png => png(bytes, budget, each),
     }
+}
+
+/// A zlib stream (RFC 1950) at the start of `data`, inflated into `out`: how much of `data`
+/// it took, and whether it ended within `budget`; `None` when `data` is no zlib stream.
+fn inflate_zlib(data: &[u8], budget: usize, out: &mut Vec<u8>) -> Option<(usize, bool)> {
+    let [cmf, flg, ..] = *data else { return None };
+    // Deflate, a valid check, no preset dictionary.
+    if cmf & 0x0F != 8 || (u16::from(cmf) << 8 | u16::from(flg)) % 31 != 0 || flg & 0x20 != 0 {
+        return None;
+    }
+    let (used, complete) = inflate(&data[2..], budget, out);
+    Some((used + 2, complete))
+}
+
+/// A PDF's Flate streams, found by their `stream` keyword after a dictionary naming
+/// `/FlateDecode`.
+fn pdf(bytes: &[u8], mut budget: usize, each: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+    let mut buf = Vec::new();
+    let mut at = 0;
+    let mut members = 0;
+    let finder = memchr::memmem::Finder::new(b"stream");
+    while let Some(i) = finder.find(&bytes[at..]) {
+        let keyword = at + i;
+        at = keyword + 6;
+        // `endstream`, or a word that ends in `stream`.
+        if keyword > 0 && bytes[keyword - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        let data = match bytes.get(at..at + 2) {
+            Some([b'\r', b'\n']) => at + 2,
+            Some([b'\n', _]) => at + 1,
+            _ => continue,
+        };
+        // The stream's dictionary ends just before the keyword and starts after the last
+        // `obj` (4 KiB is far more than any dictionary holds).
+        let dictionary = &bytes[keyword.saturating_sub(4096)..keyword];
+        let from = memchr::memmem::rfind(dictionary, b"obj").unwrap_or(0);
+        if memchr::memmem::find(&dictionary[from..], b"/FlateDecode").is_none() {
+            continue;
+        }
+        members += 1;
+        if members > MAX_MEMBERS || budget == 0 {
+            return false;
+        }
+        let Some((used, complete)) = inflate_zlib(&bytes[data..], budget, &mut buf) else {
+            continue;
+        };
+        budget -= buf.len().min(budget);
+        if !buf.is_empty() && !each(&buf) {
+            return true;
+        }
+        if !complete && budget == 0 {
+            return false;
+        }
+        at = data + used;
+    }
+    true
+}
+
+/// A PNG's compressed text chunks, read chunk by chunk to the end.
+fn png(bytes: &[u8], mut budget: usize, each: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+    let mut buf = Vec::new();
+    let mut at = 8;
+    while let (Some(len), Some(kind)) = (u32_be_at(bytes, at), bytes.get(at + 4..at + 8)) {
+        let Some(data) = bytes.get(at + 8..(at + 8).saturating_add(len)) else { return false };
+        at += 12 + len;
+        // zTXt: keyword, NUL, method 0, zlib. iTXt: keyword, NUL, compressed flag, method 0,
+        // language tag, NUL, translated keyword, NUL, text (zlib when flagged).
+        let text = match kind {
+            b"zTXt" => data.iter().position(|&b| b == 0).and_then(|nul| data.get(nul + 2..)),
+            b"iTXt" => data.iter().position(|&b| b == 0).and_then(|nul| {
+                let rest = data.get(nul + 1..)?;
+                let [1, 0, rest @ ..] = rest else { return None };
+                let language = rest.iter().position(|&b| b == 0)?;
+                let rest = &rest[language + 1..];
+                let translated = rest.iter().position(|&b| b == 0)?;
+                Some(&rest[translated + 1..])
+            }),
+            b"IEND" => break,
+            _ => None,
+        };
+        let Some(text) = text else { continue };
+        let Some((_, complete)) = inflate_zlib(text, budget, &mut buf) else { return false };
+        budget -= buf.len().min(budget);
+        if !buf.is_empty() && !each(&buf) {
+            return true;
+        }
+        if !complete {
+            return false;
+        }
+    }
+    true
+}
+
+fn u32_be_at(bytes: &[u8], i: usize) -> Option<usize> {
+    bytes
+        .get(i..i + 4)
+        .and_then(|b| usize::try_from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok())
 }
 
 fn gzip(bytes: &[u8], budget: usize, each: &mut dyn FnMut(&[u8]) -> bool) -> bool {
@@ -711,6 +823,63 @@ mod tests {
         lzma[5..9].copy_from_slice(&u32::MAX.to_le_bytes());
         let mut buf = Vec::new();
         assert!(!decode(Codec::ZipLzma, &lzma, MAX_EXPANDED, &mut buf));
+    }
+
+    fn zlibbed(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).expect("in memory");
+        e.finish().expect("in memory")
+    }
+
+    #[test]
+    fn pdf_flate_streams_and_png_text_chunks_are_inflated() {
+        let page = b"BT /F1 9 Tf 72 700 Td (token = secret value) Tj ET\n";
+        let font = b"\x00\x01 not text";
+        let mut pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+        for (n, (dictionary, data)) in [
+            ("<< /Length 44 /Filter /FlateDecode >>", zlibbed(page)),
+            ("<< /Subtype /Image /Filter /DCTDecode >>", b"\xff\xd8\xff\xe0 a JPEG".to_vec()),
+            ("<< /Filter [/FlateDecode] /Length 9 >>", zlibbed(font)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            pdf.extend(format!("{n} 0 obj\n{dictionary}\nstream\r\n").as_bytes());
+            pdf.extend(data);
+            pdf.extend(b"\nendstream\nendobj\n");
+        }
+        pdf.extend(b"trailer\n<< /Root 1 0 R >>\n%%EOF\n");
+        assert_eq!(kind(&pdf, || true), Some(Kind::Pdf));
+        assert_eq!(
+            members(Kind::Pdf, &pdf, MAX_EXPANDED),
+            (vec![page.to_vec(), font.to_vec()], true)
+        );
+        // A PNG: zTXt and compressed iTXt inflated; plain iTXt and tEXt are in its bytes.
+        let chunk = |kind: &[u8], data: &[u8]| {
+            let mut out = (data.len() as u32).to_be_bytes().to_vec();
+            out.extend(kind);
+            out.extend(data);
+            out.extend([0u8; 4]); // CRC, not checked (no reader needs it to read the text)
+            out
+        };
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(chunk(b"IHDR", &[0u8; 13]));
+        png.extend(chunk(b"zTXt", &[b"Comment\0\0".as_slice(), &zlibbed(b"first")].concat()));
+        png.extend(chunk(b"iTXt", b"Comment\0\0\0en\0\0plain"));
+        png.extend(chunk(
+            b"iTXt",
+            &[b"XML:com.adobe.xmp\0\x01\0\0\0".as_slice(), &zlibbed(b"second")].concat(),
+        ));
+        png.extend(chunk(b"IEND", b""));
+        assert_eq!(kind(&png, || true), Some(Kind::Png));
+        assert_eq!(
+            members(Kind::Png, &png, MAX_EXPANDED),
+            (vec![b"first".to_vec(), b"second".to_vec()], true)
+        );
+        // A compressed chunk that does not inflate is not passed as read.
+        let mut bad = png[..png.len() - 12].to_vec();
+        bad.extend(chunk(b"zTXt", b"Comment\0\0\x78\x9cgarbage"));
+        assert!(!members(Kind::Png, &bad, MAX_EXPANDED).1);
     }
 
     fn archive_cut(archive: &[u8]) -> Vec<u8> {
