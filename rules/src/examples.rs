@@ -14,6 +14,10 @@ const EXAMPLES: &[&str] = &[
     "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
     // GitHub's documentation of personal access tokens.
     "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+    // GitHub's REST API reference: a repository's `temp_clone_token`, a runner registration
+    // token (API clients' test fixtures copy the responses whole).
+    "ABTLWHOULUVAXGTRYU7OC2876QJ2O",
+    "LLBF3JGZDX3P5PMEXLND6TS6FCWO6",
     // Stripe's API reference (test mode).
     "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
     "pk_test_TYooMQauvdEDq54NiTphI7jx",

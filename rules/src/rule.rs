@@ -305,7 +305,7 @@ pub struct Rule {
     pub(crate) longest_keyword: usize,
     /// `Some(n)`: every match has one of the keywords at most `n` bytes in, `n` at most
     /// [`ANCHORED_WITHIN`] (`lookbehind` 0 for `\bghp_[A-Za-z0-9]{36}`, 1 for
-    /// `(?:^|[^A-Za-z0-9_-])vcp_...`; 389 of the 454 built-in rules). The gate reports every
+    /// `(?:^|[^A-Za-z0-9_-])vcp_...`; most of the built-in rules). The gate reports every
     /// occurrence of every keyword, so each match starts at most `n` bytes before a hit, and
     /// a hit needs only anchored searches from those `n + 1` starts, which fail within a few
     /// bytes where the keyword is a word's start (`pat` of Airtable's `pat<14>.<64 hex>` in
