@@ -476,6 +476,22 @@ fn after_colour_code(before: &[u8]) -> bool {
     ESCAPES.iter().any(|e| rest.ends_with(e))
 }
 
+/// Whether `buf[start..end]` lies inside a long run of base64 or hex (an embedded
+/// certificate, a data URI, a hash table): base64 characters run on for [`ENCODED_RUN`] bytes
+/// on both sides. There a prefix and the characters after it are chance (`AIza` and 35
+/// base64url characters turn up every few megabytes of base64url), not a key glued to its
+/// neighbours, which is a short word or length byte away from other data.
+fn inside_encoded_run(buf: &[u8], start: usize, end: usize) -> bool {
+    let encoded =
+        |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-');
+    let before = buf[..start].iter().rev().take(ENCODED_RUN).take_while(|b| encoded(b)).count();
+    let after = buf[end..].iter().take(ENCODED_RUN).take_while(|b| encoded(b)).count();
+    before == ENCODED_RUN && after == ENCODED_RUN
+}
+
+/// See [`inside_encoded_run`].
+const ENCODED_RUN: usize = 32;
+
 /// A match as an archive's members may give it again: its rule (by address) and secret.
 fn given_key(m: &Match<'_>) -> (usize, Secret) {
     (std::ptr::from_ref(m.rule) as usize, m.secret.clone())
@@ -2023,6 +2039,9 @@ impl State {
             }
             let Some(m) = rule.regex().search(&input) else { continue };
             let (start, end) = (at + m.start(), at + m.end());
+            if inside_encoded_run(buf, start, end) {
+                return None;
+            }
             if end > hit_start {
                 self.matched(set, options, r, buf, base, start, end, context, source);
             }

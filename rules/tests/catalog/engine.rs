@@ -1729,6 +1729,14 @@ fn keys_glued_to_binary_neighbours_or_after_a_colour_code_are_found() {
     // Text keeps its boundaries: a key inside a longer word is not the key.
     let word = format!("value = \"abc{TOKEN}\"\nother = \"{aws}X\"\n");
     assert_eq!(found(word.as_bytes()), vec![], "in text, a longer word is not a key");
+    // Inside a long base64 run of binary input, a prefix and what follows is chance.
+    let google = "AIzaSyC3q8LmVx7RtK2pW9nBz4YhJd6FgQs1kE0"; // leakgate:allow (test fixture)
+    let glued = [&b"\0\x05name"[..], google.as_bytes(), b"\x01\0"].concat();
+    assert!(has(&found(&glued), "google-api-key", google), "{:?}", found(&glued));
+    let run = "Qm9vbGVhbiBTcGFjZSBQcm9ncmFtcyBhbmQgbW9yZQ".repeat(2);
+    let inside =
+        [&b"\0\x01"[..], run.as_bytes(), google.as_bytes(), run.as_bytes(), b"\0"].concat();
+    assert!(found(&inside).is_empty(), "{:?}", found(&inside));
     // In binary input the checksum still decides: a glued run that fails it is nothing.
     let mut wrong = TOKEN.as_bytes().to_vec();
     wrong[10] ^= 1;
