@@ -490,7 +490,7 @@ fn inside_encoded_run(buf: &[u8], start: usize, end: usize) -> bool {
 }
 
 /// See [`inside_encoded_run`].
-const ENCODED_RUN: usize = 32;
+const ENCODED_RUN: usize = 16;
 
 /// A match as an archive's members may give it again: its rule (by address) and secret.
 fn given_key(m: &Match<'_>) -> (usize, Secret) {
@@ -2014,7 +2014,11 @@ impl State {
     /// (`\x1b[1m` leaves an `m` before the key in logs and notebook outputs). The regex runs
     /// again with its look-around seeing only the bytes from `at` to the longest and to the
     /// shortest match's end; the match is confirmed as any other (checksum, entropy,
-    /// allowlists). Where the match ends, if there is one.
+    /// allowlists). Binary data is full of text run together (word lists, symbol names):
+    /// a glued match with no digit (`ciotiempoporquecuenta...` of a compression dictionary,
+    /// `tfp_offsetoverflow_arg_area` of a symbol table) is such text, not a random token (32
+    /// random base62 characters hold a digit all but 4 times in 1,000). Where the match
+    /// ends, if there is one.
     #[allow(clippy::too_many_arguments)] // see `step`
     fn glued(
         &mut self,
@@ -2039,7 +2043,9 @@ impl State {
             }
             let Some(m) = rule.regex().search(&input) else { continue };
             let (start, end) = (at + m.start(), at + m.end());
-            if inside_encoded_run(buf, start, end) {
+            if inside_encoded_run(buf, start, end)
+                || !buf[start..end].iter().any(u8::is_ascii_digit)
+            {
                 return None;
             }
             if end > hit_start {
