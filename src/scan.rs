@@ -167,8 +167,8 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
         totals.binary.store(stats.binary, Ordering::Relaxed);
         if stats.cut_short > 0 {
             totals.warn(&format!(
-                "{} blob(s) not scanned in full: their content exhausted decoding (an encoded \
-                 secret past that point may be missed)",
+                "{} blob(s) not scanned in full: content that exhausted decoding, or an archive \
+                 past its budget or encrypted (a secret past that point may be missed)",
                 stats.cut_short
             ));
         }
@@ -291,8 +291,8 @@ fn scan_stdin(
         lock(findings).push(Finding::new(m, "<stdin>", None, key))
     }) {
         Ok(_) if scanner.cut_short() => totals.warn(
-            "<stdin>: not scanned in full: its content exhausted decoding (an encoded secret \
-             past that point may be missed)",
+            "<stdin>: not scanned in full: content that exhausted decoding, or an archive past \
+             its budget or encrypted (a secret past that point may be missed)",
         ),
         Ok(outcome) => totals.count(outcome),
         Err(e) => totals.warn(&format!("<stdin>: read error: {e}")),
@@ -446,8 +446,8 @@ fn scan_file(
     });
     match result {
         Ok(_) if scanner.cut_short() => totals.warn(&format!(
-            "{display}: not scanned in full: its content exhausted decoding (an encoded secret \
-             past that point may be missed)"
+            "{display}: not scanned in full: content that exhausted decoding, or an archive past \
+             its budget or encrypted (a secret past that point may be missed)"
         )),
         Ok(outcome) => totals.count(outcome),
         Err(e) => totals.warn(&format!("{display}: read error: {e}")),

@@ -291,6 +291,10 @@ impl Bulk<'_> {
                     });
                 // A message in another encoding is scanned as git shows it too, with its name.
                 flagged |= message && crate::walk::foreign_encoding(text).is_some();
+                // A Git LFS pointer's content is read and scanned once the walk names it.
+                flagged |= !message
+                    && worker.options().lfs_objects.is_some()
+                    && crate::lfs::Pointer::parse(text).is_some();
                 // Cut short, it is scanned again with its path, which counts it.
                 // Stopped by the deadline, it is scanned again by name, which counts it.
                 flagged |= worker.scanner.cut_short() || worker.scanner.stopped();

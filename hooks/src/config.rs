@@ -78,6 +78,10 @@ pub struct HookSettings {
     pub project_config: Option<bool>,
     /// The protected branch (default: the repository's `HEAD`).
     pub project_config_ref: Option<String>,
+    /// Where the server keeps Git LFS objects (`<dir>/aa/bb/<oid>` or `<dir>/aa/bb/<oid
+    /// after its first four characters>`: git-lfs, GitLab's `shared/lfs-objects`, Gitea's
+    /// `data/lfs`); default: the repository's own `lfs/objects` when it exists.
+    pub lfs_objects: Option<PathBuf>,
 }
 
 /// How pushers who are not allowed to bypass get past a rejection.
@@ -157,6 +161,7 @@ impl HookSettings {
             exempt_users: self.exempt_users.or(lower.exempt_users),
             project_config: self.project_config.or(lower.project_config),
             project_config_ref: self.project_config_ref.or(lower.project_config_ref),
+            lfs_objects: self.lfs_objects.or(lower.lfs_objects),
         }
     }
 
@@ -202,6 +207,9 @@ impl HookSettings {
             project_config: errors.flag(string("leakgate.projectConfig"), "leakgate.projectConfig"),
             project_config_ref: string("leakgate.projectConfigRef")
                 .filter(|v| !v.trim().is_empty()),
+            lfs_objects: string("leakgate.lfsObjects")
+                .filter(|v| !v.trim().is_empty())
+                .map(PathBuf::from),
         };
         (settings, errors.0.into_inner())
     }
@@ -241,6 +249,9 @@ impl HookSettings {
             exempt_users: list("LEAKGATE_EXEMPT_USERS"),
             project_config: errors.flag(env("LEAKGATE_PROJECT_CONFIG"), "LEAKGATE_PROJECT_CONFIG"),
             project_config_ref: env("LEAKGATE_PROJECT_CONFIG_REF").filter(|v| !v.trim().is_empty()),
+            lfs_objects: env("LEAKGATE_LFS_OBJECTS")
+                .filter(|v| !v.trim().is_empty())
+                .map(PathBuf::from),
         };
         (settings, errors.0.into_inner())
     }
@@ -269,6 +280,7 @@ impl HookSettings {
             exempt_users: self.exempt_users.unwrap_or_default(),
             project_config: self.project_config.unwrap_or(false),
             project_config_ref: self.project_config_ref,
+            lfs_objects: self.lfs_objects,
         }
     }
 }
@@ -367,6 +379,8 @@ pub struct HookConfig {
     pub project_config: bool,
     /// The protected branch (`None`: `HEAD`).
     pub project_config_ref: Option<String>,
+    /// Where Git LFS objects are kept (`None`: the repository's `lfs/objects`, if any).
+    pub lfs_objects: Option<PathBuf>,
 }
 
 impl HookConfig {

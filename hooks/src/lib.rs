@@ -11,6 +11,7 @@ mod bulk;
 mod config;
 mod coverage;
 mod install;
+mod lfs;
 mod objects;
 mod prereceive;
 mod project;

@@ -355,8 +355,9 @@ pub fn pre_receive(ctx: &HookContext<'_>, input: &[u8], recorder: &dyn Recorder)
             let (changes, problem) = scanned.project();
             let why = if scanned.complete {
                 format!(
-                    "{} file(s) hold content that exhausted decoding, where an encoded secret \
-                     may hide",
+                    "{} file(s) could not be read whole (content that exhausted decoding, an \
+                     archive past its budget or encrypted, Git LFS content missing from the \
+                     server's store), where a secret may hide",
                     scanned.cut_short
                 )
             } else {
@@ -864,6 +865,10 @@ fn scan_push(
         // Path rules must not misread where a pushed file is.
         strict_names: true,
         scan_names: true,
+        lfs_objects: ctx.config.lfs_objects.clone().or_else(|| {
+            let own = ctx.git_dir.join("lfs").join("objects");
+            own.is_dir().then_some(own)
+        }),
     };
     let findings = Mutex::new(Vec::new());
     // Warnings name paths, which may hold a key: they are shown once the push's keys are known.

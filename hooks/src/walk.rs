@@ -183,6 +183,10 @@ pub struct WalkOptions {
     pub strict_names: bool,
     /// Also scan the names of new tree entries ([`TREE_NAMES`]): the hook.
     pub scan_names: bool,
+    /// Where Git LFS objects are kept: a new blob that is an LFS pointer is scanned as the
+    /// object it points to too, at its path ([`crate::lfs`]); one that is not there leaves
+    /// the blob not scanned in full.
+    pub lfs_objects: Option<PathBuf>,
 }
 
 /// Opens a repository (bare or with a work tree) for reading.
@@ -299,6 +303,7 @@ where
         path_globs: Vec::new(),
         strict_names: false,
         scan_names: false,
+        lfs_objects: None,
     };
     scan_new_blobs(&objects, &tips, &hidden, rules, &walk, sink, warn)
 }
@@ -809,7 +814,40 @@ impl<'r> Worker<'r, '_> {
         if let Some(yields) = self.yields.filter(|_| !found.is_empty()) {
             yields.put(blob.id, found);
         }
-        outcome
+        match self.options.lfs_objects.as_deref().zip(crate::lfs::Pointer::parse(data)) {
+            Some((dir, pointer)) => self.scan_lfs_object(blob, &path, dir, &pointer, sink),
+            None => outcome,
+        }
+    }
+
+    /// The Git LFS object a new pointer blob names, scanned at the pointer's path (its
+    /// findings are reported as the pointer's). Not there, or not as large as the pointer
+    /// says: the blob counts as not scanned in full.
+    fn scan_lfs_object<F: Fn(HistoryFinding<'_>)>(
+        &mut self,
+        blob: &NewBlob,
+        path: &str,
+        dir: &Path,
+        pointer: &crate::lfs::Pointer,
+        sink: &F,
+    ) -> Outcome {
+        let rules = self.scanner.rule_set();
+        let emit = emitter(&self.objects, self.options, None, rules, blob, path, sink);
+        let scanned = pointer.open(dir).and_then(|file| {
+            self.scanner.scan_reader(file.take(pointer.size), Source { path: Some(path) }, emit)
+        });
+        match scanned {
+            Ok(outcome @ Outcome::Scanned(n)) if n < pointer.size => {
+                self.scanner.mark_incomplete();
+                outcome
+            }
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::warn!("Git LFS object {} not read: {e}", pointer.oid);
+                self.scanner.mark_incomplete();
+                Outcome::Scanned(0)
+            }
+        }
     }
 }
 

@@ -994,6 +994,12 @@ impl<'r> Scanner<'r> {
         self.kept.take()
     }
 
+    /// Marks the input just scanned as not scanned in full ([`Scanner::cut_short`]): what the
+    /// caller gave was not all of it (a file the input points to could not be read).
+    pub fn mark_incomplete(&mut self) {
+        self.archive_cut = true;
+    }
+
     /// Whether the last input's decoding budget ran out: encoded text in it (base64, string
     /// escapes, percent-encoding) may not all have been decoded, so a key hidden there may
     /// have been missed. Linear costs cannot spend the budget ([`DECODE_PER_BYTE`] a byte

@@ -442,6 +442,8 @@ pub fn scan_push(
         strict_names: false,
         // Keys in the names of new files and directories, as in the hook.
         scan_names: true,
+        // The forge's LFS objects are not in the mirror (LFS content is the hook's).
+        lfs_objects: None,
     };
     let findings = std::sync::Mutex::new(Vec::new());
     let warnings = std::sync::Mutex::new(Vec::new());

@@ -683,3 +683,54 @@ fn keys_compressed_or_split_by_a_line_continuation_are_rejected() -> TestResult 
     assert!(!stderr(&out).contains(&token), "the key is never shown");
     Ok(())
 }
+
+/// A Git LFS pointer pushed with its content in the server's LFS store, as git-lfs's pre-push
+/// hook leaves it: the content is scanned at the pointer's path. Review of session 29: the
+/// pointer alone was scanned, and a key in any LFS-tracked file went through.
+#[test]
+fn a_key_in_git_lfs_content_is_rejected() -> TestResult {
+    use sha2::Digest;
+    let s = Server::new()?;
+    s.commit("README.md", "base\n", "base")?;
+    assert!(s.push(&["origin", "main"])?.status.success());
+    let token = github_token(35);
+    let pointer = |content: &[u8]| {
+        let oid = hex::encode(sha2::Sha256::digest(content));
+        let text = format!(
+            "version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {}\n",
+            content.len()
+        );
+        (oid, text)
+    };
+    // The repository's own store (git-lfs-transfer's layout: the whole id as the name).
+    let secret = format!("backup of settings\ngithub_token = {token}\n");
+    let (oid, text) = pointer(secret.as_bytes());
+    let store = s.bare.join("lfs").join("objects");
+    let shard = store.join(&oid[..2]).join(&oid[2..4]);
+    std::fs::create_dir_all(&shard)?;
+    std::fs::write(shard.join(&oid), &secret)?;
+    s.commit("backup/settings.db", &text, "track the backup with LFS")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("backup/settings.db"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(&token), "the key is never shown");
+    // Clean content in a store set by `leakgate.lfsObjects` (GitLab's and Gitea's layout:
+    // the id after its first four characters), and a pointer whose content is not there.
+    git(&s.work, &["reset", "-q", "--hard", "HEAD~1"])?;
+    let gitlab = s.dir.path().join("lfs-objects");
+    s.config("leakgate.lfsObjects", super::path(&gitlab)?)?;
+    let clean = b"just a large file\n".repeat(100);
+    let (oid, text) = pointer(&clean);
+    let shard = gitlab.join(&oid[..2]).join(&oid[2..4]);
+    std::fs::create_dir_all(&shard)?;
+    std::fs::write(shard.join(&oid[4..]), &clean)?;
+    s.commit("assets/big.bin", &text, "a clean LFS file")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, missing) = pointer(b"content the store does not have\n");
+    s.commit("assets/missing.bin", &missing, "content never uploaded")?;
+    let out = s.push(&["origin", "main"])?;
+    assert!(!out.status.success(), "a pointer whose content cannot be read is not passed");
+    assert!(stderr(&out).contains("Git LFS content missing"), "{}", stderr(&out));
+    Ok(())
+}

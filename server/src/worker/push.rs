@@ -104,7 +104,7 @@ pub(super) async fn run(
             repo = push.repo,
             git_ref = shown.git_ref,
             blobs = scanned.stats.cut_short,
-            "blobs not scanned in full: their content exhausted decoding"
+            "blobs not scanned in full: content that exhausted decoding, or archives past their budget or encrypted"
         );
     }
     let unfinished = || {
