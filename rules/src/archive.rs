@@ -99,14 +99,60 @@ pub(crate) fn expand(
             }
             whole
         }
-        Kind::Zip => match end_of_central_directory(bytes) {
-            Some(end) => zip_central(bytes, end, budget, each),
-            None => zip_local(bytes, budget, each),
-        },
+        Kind::Zip => {
+            // An Office document's text, its runs joined, after the part itself.
+            let mut text = Vec::new();
+            let mut each =
+                |member: &[u8]| each(member) && (!office_text(member, &mut text) || each(&text));
+            match end_of_central_directory(bytes) {
+                Some(end) => zip_central(bytes, end, budget, &mut each),
+                None => zip_local(bytes, budget, &mut each),
+            }
+        }
         Kind::Tar => tar(bytes, each),
         Kind::Pdf => pdf(bytes, budget, each),
         Kind::Png => png(bytes, budget, each),
     }
+}
+
+/// The text of an Office Open XML part (`word/document.xml`, a slide): Word splits a
+/// paragraph's text into runs (`<w:r><w:t>tok</w:t></w:r><w:r><w:t>en</w:t></w:r>` after an
+/// edit, a spelling mark, a change of font), so a key typed into a document may be in no one
+/// run whole (review of session 29). Each paragraph's runs are joined into one line of `out`
+/// (cleared first). Whether `xml` holds such runs.
+fn office_text(xml: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    if memchr::memmem::find(xml, b"<w:t").is_none() && memchr::memmem::find(xml, b"<a:t").is_none()
+    {
+        return false;
+    }
+    let mut runs = false;
+    let mut at = 0;
+    while let Some(open) = memchr::memchr(b'<', &xml[at..]) {
+        let tag = at + open + 1;
+        let Some(close) = memchr::memchr(b'>', &xml[tag..]) else { break };
+        let body = &xml[tag..tag + close];
+        at = tag + close + 1;
+        let name = body.split(|&b| b == b' ' || b == b'/').next().unwrap_or_default();
+        match name {
+            b"w:t" | b"a:t" if !body.ends_with(b"/") => {
+                let end = memchr::memchr(b'<', &xml[at..]).map_or(xml.len(), |i| at + i);
+                out.extend_from_slice(&xml[at..end]);
+                at = end;
+                runs = true;
+            }
+            b"w:tab" => out.push(b'\t'),
+            b"w:br" | b"a:br" => out.push(b'\n'),
+            // `</w:p>`: the name is empty before the `/`.
+            b"" if body.starts_with(b"/w:p") || body.starts_with(b"/a:p") => {
+                if body.len() == 4 {
+                    out.push(b'\n');
+                }
+            }
+            _ => {}
+        }
+    }
+    runs
 }
 
 /// A zlib stream (RFC 1950) at the start of `data`, inflated into `out`: how much of `data`
@@ -880,6 +926,19 @@ mod tests {
         let mut bad = png[..png.len() - 12].to_vec();
         bad.extend(chunk(b"zTXt", b"Comment\0\0\x78\x9cgarbage"));
         assert!(!members(Kind::Png, &bad, MAX_EXPANDED).1);
+    }
+
+    #[test]
+    fn an_office_document_gives_its_paragraphs_with_their_runs_joined() {
+        let xml = br#"<?xml version="1.0"?><w:document><w:body><w:p><w:r><w:t xml:space="preserve">token: tok</w:t></w:r><w:proofErr w:type="spellStart"/><w:r><w:rPr><w:b/></w:rPr><w:t>en</w:t></w:r><w:r><w:tab/><w:t>end</w:t></w:r></w:p><w:p><w:pPr/><w:r><w:t>next</w:t></w:r></w:p></w:body></w:document>"#;
+        let mut out = Vec::new();
+        assert!(office_text(xml, &mut out));
+        assert_eq!(out, b"token: token\tend\nnext\n");
+        assert!(!office_text(b"<root><t>plain XML</t></root>", &mut out));
+        let archive = zip_with(&[("word/document.xml", xml, 8)], false, Some(b""), false);
+        let (members, whole) = members(Kind::Zip, &archive, MAX_EXPANDED);
+        assert!(whole);
+        assert_eq!(members, [xml.to_vec(), b"token: token\tend\nnext\n".to_vec()]);
     }
 
     fn archive_cut(archive: &[u8]) -> Vec<u8> {
