@@ -144,11 +144,7 @@ fn office_text(xml: &[u8], out: &mut Vec<u8>) -> bool {
             b"w:tab" => out.push(b'\t'),
             b"w:br" | b"a:br" => out.push(b'\n'),
             // `</w:p>`: the name is empty before the `/`.
-            b"" if body.starts_with(b"/w:p") || body.starts_with(b"/a:p") => {
-                if body.len() == 4 {
-                    out.push(b'\n');
-                }
-            }
+            b"" if body == b"/w:p" || body == b"/a:p" => out.push(b'\n'),
             _ => {}
         }
     }
