@@ -701,6 +701,65 @@ def pem_split(c, public=False):
     c.emit(c.place(paths, negative=public), body, [mk("encoded", fmt, key, needle=label, end=endl)])
 
 
+def aligned_assignment(c):
+    """Session 29: names aligned as `terraform fmt` and `gofmt` leave them, many spaces before
+    `=` or after `:`."""
+    r = c.r
+    if r.random() < 0.5:
+        v = c.new(T.password, "!*+-.=?_~^")
+        name = r.choice(["password", "master_password", "auth_token"])
+        pad = " " * r.randint(6, 18)
+        text = (f'resource "aws_db_instance" "main" {{\n  identifier{" " * (len(name) + len(pad) - 10)} = "main"\n'
+                f'  engine{" " * (len(name) + len(pad) - 6)} = "postgres"\n  {name}{pad} = "{v}"\n'
+                f'  skip_final_snapshot{" " * max(1, len(name) + len(pad) - 19)} = true\n}}\n')
+        c.emit(c.place(["infra/⟨db⟩/main.tf", "terraform/⟨env⟩/rds.tf"]), text, [P("context", "terraform-aligned", v)])
+    else:
+        v = c.new(T.password, "!*+-.=?_~^#")
+        pad = " " * r.randint(6, 16)
+        text = (f"package mail\n\nvar defaultConfig = Config{{\n\tHost:{pad}   \"smtp.internal\",\n\tPort:{pad}   587,\n"
+                f"\tPassword:{pad}\"{v}\",\n}}\n")
+        c.emit(c.place(["internal/mail/smtp.go", "pkg/⟨noun⟩/config.go"]), text, [P("context", "gofmt-aligned", v)])
+
+
+def cli_secret(c):
+    """Session 29: a secret on a command line in a script."""
+    r = c.r
+    v = c.new(T.password, "!*+-.=?@_~^")
+    form = r.choice(["docker-env", "wget-password", "helm-set"])
+    line = {
+        "docker-env": f"docker run -d --name pg -e POSTGRES_PASSWORD={v} -p 5432:5432 postgres:16",
+        "wget-password": f"wget --user=reports --password={v} https://reports.internal/api/weekly.csv",
+        "helm-set": f"helm upgrade api ./chart --install --set db.password={v} --wait",
+    }[form]
+    text = f"#!/bin/sh\nset -eu\n{line}\necho done\n"
+    c.emit(c.place(["scripts/run-local.sh", "ops/⟨noun⟩-deploy.sh"]), text, [P("context", f"cli-{form}", v)])
+
+
+def percent_password(c):
+    """Session 29: a generated password with `%` in it (printf's `%s` stays a placeholder)."""
+    r = c.r
+    v = c.new(T.password, "!*+-.=?_~^")
+    cut = r.randint(2, len(v) - 2)
+    v = v[:cut] + r.choice(["%", "%%", "%S"]) + v[cut:]
+    text = f"APP_ENV=production\nDB_HOST=db.internal\nDB_PASSWORD={v}\nLOG_LEVEL=info\n"
+    c.emit(c.place([".env.production", "deploy/⟨env⟩.env"]), text, [P("context", "dotenv-percent", v)])
+    text = 'DB_USER = "app"\nDB_PASSWORD = "%s"\nAPI_TOKEN = "%-24s"\n'
+    c.emit(c.place(["⟨pkg⟩/settings_template.py"], negative=True), text,
+           [N("context", "printf-placeholder", "%s", needle='"%s"')])
+
+
+def commented_pem(c):
+    """Session 29: an old key commented out line by line."""
+    r = c.r
+    key = c.new(T.private_key_pem)
+    mark = r.choice(["# ", "#", "// ", "; "])
+    lines = key.rstrip("\n").split("\n")
+    body = "\n".join("  " + mark + l for l in lines)
+    text = f"signing:\n  algorithm: RS256\n  # rotated in March, old key kept for reference\n{body}\n  key_file: /run/secrets/signing.pem\n"
+    c.emit(c.place(["config/⟨svc⟩.yaml", "deploy/⟨env⟩/signing.yaml"]), text,
+           [P("encoded", "pem-commented", key, needle=lines[0], end=lines[-1])])
+
+
 def url_percent_password(c):
     r = c.r
     w = F.words(r)
@@ -1733,6 +1792,10 @@ def build(seed=1, scale=1.0):
         for _ in range(c.n(count)):
             fn(c)
     for fn, count in [(ps1_utf16, 2), (reg_utf16, 2), (lambda c: reg_utf16(c, negative=True), 1)]:
+        for _ in range(c.n(count)):
+            fn(c)
+    # Session 29's classes, last: the corpus before them is drawn as it was.
+    for fn, count in [(aligned_assignment, 2), (cli_secret, 2), (percent_password, 1), (commented_pem, 1)]:
         for _ in range(c.n(count)):
             fn(c)
     docs_weak_passwords(c)
