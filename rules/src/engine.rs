@@ -715,8 +715,31 @@ impl<'r> Scanner<'r> {
         self.archive_stopped = stopped;
     }
 
-    /// [`Scanner::scan_bytes_given`] of one input, archives aside.
+    /// [`Scanner::scan_bytes_given`] of one input, archives aside. UTF-32 text is scanned
+    /// transcoded, and its bytes as they are too (what follows the UTF-32, ASCII a pusher
+    /// appends, reads as garbage in the transcoding), as UTF-16's are.
     fn scan_one(
+        &mut self,
+        bytes: &[u8],
+        hits: Option<&KeywordHits>,
+        source: Source<'_>,
+        sink: &mut dyn FnMut(Match<'r>),
+    ) -> Outcome {
+        let Some(little) = crate::utf16::detect_utf32(bytes, is_binary(bytes)) else {
+            return self.scan_utf8_or_16(bytes, hits, source, sink);
+        };
+        // Each transcoding is a quarter of its input or less: the recursion ends.
+        let text = crate::utf16::utf32_to_utf8(bytes, little);
+        self.scan_one(&text, None, source, sink);
+        let (cut, stopped) = (self.cut_short(), self.stopped());
+        let outcome = self.scan_utf8_or_16(bytes, hits, source, sink);
+        self.archive_cut |= cut;
+        self.archive_stopped |= stopped;
+        outcome
+    }
+
+    /// [`Scanner::scan_one`] of input that is not UTF-32.
+    fn scan_utf8_or_16(
         &mut self,
         bytes: &[u8],
         hits: Option<&KeywordHits>,
@@ -815,10 +838,12 @@ impl<'r> Scanner<'r> {
             if archives
                 && self.options.decode
                 && self.archive_depth == 0
-                && crate::archive::kind(&buf, || is_binary(&buf)).is_some()
+                && (crate::archive::kind(&buf, || is_binary(&buf)).is_some()
+                    || crate::utf16::detect_utf32(&buf, is_binary(&buf)).is_some())
             {
                 // An archive is read whole to be inflated (zip's members are found from its
-                // start to its end); one too large is streamed as it is, and said so.
+                // start to its end), UTF-32 text to be transcoded; one too large is streamed as
+                // it is, and said so.
                 if !eof {
                     let limit =
                         crate::archive::MAX_EXPANDED - buf.len().min(crate::archive::MAX_EXPANDED);

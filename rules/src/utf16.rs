@@ -38,6 +38,67 @@ pub(crate) fn detect(head: &[u8], nul: bool) -> Option<&'static Encoding> {
     [UTF_16LE, UTF_16BE].into_iter().find(|&e| reads_as_text(sniff, e == UTF_16LE))
 }
 
+/// Whether `head` (the input's first bytes) is UTF-32 text, and in which byte order (`true`:
+/// little-endian): a byte-order mark, or (`nul`) the first [`BINARY_SNIFF_LEN`] bytes read as
+/// UTF-32 text as [`detect`] reads UTF-16. Python writes it (`encoding="utf-32"`), some
+/// Windows and Java tools too; every ASCII character has three NULs beside it, and a key in it
+/// passed every rule (review of session 28).
+pub(crate) fn detect_utf32(head: &[u8], nul: bool) -> Option<bool> {
+    match head {
+        [0xFF, 0xFE, 0, 0, ..] => return Some(true),
+        [0, 0, 0xFE, 0xFF, ..] => return Some(false),
+        _ => {}
+    }
+    let sniff = &head[..head.len().min(BINARY_SNIFF_LEN) & !3];
+    if !nul || sniff.len() < 4 * MIN_UNITS {
+        return None;
+    }
+    [true, false].into_iter().find(|&little| {
+        let (mut total, mut ascii) = (0usize, 0usize);
+        for unit in sniff.chunks_exact(4) {
+            let Some(c) = char::from_u32(utf32_unit(unit, little)) else { return false };
+            total += 1;
+            if c.is_ascii() {
+                if c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\x0c' | '\r') {
+                    return false;
+                }
+                ascii += 1;
+            } else if c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}') {
+                return false;
+            }
+        }
+        total >= MIN_UNITS && ascii * 2 >= total
+    })
+}
+
+fn utf32_unit(unit: &[u8], little: bool) -> u32 {
+    let bytes = [unit[0], unit[1], unit[2], unit[3]];
+    if little {
+        u32::from_le_bytes(bytes)
+    } else {
+        u32::from_be_bytes(bytes)
+    }
+}
+
+/// UTF-32 `bytes` as UTF-8 (a leading byte-order mark removed; what is no character, and a
+/// last partial unit, as U+FFFD).
+pub(crate) fn utf32_to_utf8(bytes: &[u8], little: bool) -> Vec<u8> {
+    let units = bytes.chunks_exact(4);
+    let partial = !units.remainder().is_empty();
+    let mut out = String::with_capacity(bytes.len() / 4 + 4);
+    for (i, unit) in units.enumerate() {
+        match char::from_u32(utf32_unit(unit, little)) {
+            Some('\u{FEFF}') if i == 0 => {}
+            Some(c) => out.push(c),
+            None => out.push(char::REPLACEMENT_CHARACTER),
+        }
+    }
+    if partial {
+        out.push(char::REPLACEMENT_CHARACTER);
+    }
+    out.into_bytes()
+}
+
 fn marked(rest: &[u8], nul: bool) -> bool {
     // UTF-16 with no NUL in its first 8 KiB (no ASCII there) is next to never valid UTF-8.
     // The sniff may end inside a character (`error_len` is `None` then).
@@ -388,6 +449,28 @@ mod tests {
         assert_eq!(strings(&bytes), ["ConnectionString", "Password=Xq7!vR2", "tail at the end!"]);
         assert!(strings(b"plain ASCII bytes, no NULs between them").is_empty());
         assert!(strings(&[0u8; 64]).is_empty());
+    }
+
+    #[test]
+    fn utf32_is_recognised_in_both_byte_orders_and_transcoded() {
+        let text = "$token = \"abc\"\r\n# Schlüssel 鍵 😀\n";
+        let le: Vec<u8> = text.chars().flat_map(|c| u32::from(c).to_le_bytes()).collect();
+        let be: Vec<u8> = text.chars().flat_map(|c| u32::from(c).to_be_bytes()).collect();
+        let sniff = |b: &[u8]| detect_utf32(b, crate::is_binary(b));
+        assert_eq!(sniff(&le), Some(true));
+        assert_eq!(sniff(&be), Some(false));
+        let marked = [&[0xFF, 0xFE, 0, 0][..], &le].concat();
+        assert_eq!(sniff(&marked), Some(true));
+        assert_eq!(utf32_to_utf8(&marked, true), text.as_bytes());
+        assert_eq!(utf32_to_utf8(&be, false), text.as_bytes());
+        // UTF-16, binary data, plain text: not UTF-32.
+        assert_eq!(sniff(&super::tests::le("plain UTF-16 text, long enough")), None);
+        assert_eq!(sniff(b"plain text with no NUL in it at all"), None);
+        assert_eq!(sniff(&[0u8; 64]), None);
+        assert_eq!(
+            utf32_to_utf8(&[b'a', 0, 0, 0, 0xFF, 0xFF, 0xFF, 0x7F, b'b'], true),
+            "a\u{FFFD}\u{FFFD}".as_bytes()
+        );
     }
 
     #[test]

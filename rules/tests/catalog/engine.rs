@@ -1742,3 +1742,30 @@ fn keys_glued_to_binary_neighbours_or_after_a_colour_code_are_found() {
     wrong[10] ^= 1;
     assert!(found(&[&b"\0\x01x"[..], &wrong, b"y\0"].concat()).is_empty());
 }
+
+#[test]
+fn keys_in_utf32_text_are_found() {
+    let set = RuleSet::builtin();
+    let text =
+        format!("# written by Python with encoding=\"utf-32\"\ngithub_token = \"{TOKEN}\"\n");
+    let le: Vec<u8> = text.chars().flat_map(|c| u32::from(c).to_le_bytes()).collect();
+    let be: Vec<u8> = text.chars().flat_map(|c| u32::from(c).to_be_bytes()).collect();
+    let marked = [&[0xFF, 0xFE, 0, 0][..], &le].concat();
+    // UTF-32, then the key in ASCII: the transcoding reads it as garbage, the bytes do not.
+    let filler: Vec<u8> =
+        "x = 1\n".repeat(400).chars().flat_map(|c| u32::from(c).to_le_bytes()).collect();
+    let appended = [&filler[..], format!("\ntoken: {TOKEN}\n").as_bytes()].concat();
+    for (name, input, line) in
+        [("le", &le, 2), ("be", &be, 2), ("marked", &marked, 2), ("appended", &appended, 0)]
+    {
+        for found in
+            [scan(&set, ScanOptions::default(), input), scan_stream(&set, 4096, &input[..])]
+        {
+            let tokens: Vec<_> = found.iter().filter(|f| f.3 == TOKEN).collect();
+            assert_eq!(tokens.len(), 1, "{name}: {found:?}");
+            if line > 0 {
+                assert_eq!(tokens[0].1, line, "{name}: at its line in the text");
+            }
+        }
+    }
+}
