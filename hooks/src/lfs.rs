@@ -29,17 +29,20 @@ impl Pointer {
         if data.len() > MAX_POINTER {
             return None;
         }
-        let text = std::str::from_utf8(data).ok()?;
+        // git-lfs trims the blob before it parses it, and knows three version URLs.
+        let text = std::str::from_utf8(data).ok()?.trim();
         let mut lines = text.lines();
-        let version = lines.next()?.strip_prefix("version ")?;
+        let version = lines.next()?.strip_prefix("version ")?.trim();
         if !matches!(
             version,
-            "https://git-lfs.github.com/spec/v1" | "https://hawser.github.com/spec/v1"
+            "https://git-lfs.github.com/spec/v1"
+                | "https://hawser.github.com/spec/v1"
+                | "http://git-media.io/v/2"
         ) {
             return None;
         }
         let (mut oid, mut size) = (None, None);
-        for line in lines {
+        for line in lines.map(str::trim) {
             if let Some(hex) = line.strip_prefix("oid sha256:") {
                 let valid = hex.len() == 64
                     && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
@@ -78,6 +81,9 @@ mod tests {
             "version https://git-lfs.github.com/spec/v1\r\next-0-foo sha256:{OID}\r\noid sha256:{OID}\r\nsize 7\r\n"
         );
         assert_eq!(Pointer::parse(extended.as_bytes()).map(|p| p.size), Some(7));
+        // What git-lfs also reads: blanks around it, the git-media version.
+        let padded = format!("\n  version http://git-media.io/v/2\noid sha256:{OID}\nsize 3\n\n");
+        assert_eq!(Pointer::parse(padded.as_bytes()).map(|p| p.size), Some(3));
         for not in [
             format!("version https://example.com/spec\noid sha256:{OID}\nsize 1\n"),
             format!(

@@ -821,8 +821,9 @@ impl<'r> Worker<'r, '_> {
     }
 
     /// The Git LFS object a new pointer blob names, scanned at the pointer's path (its
-    /// findings are reported as the pointer's). Not there, or not as large as the pointer
-    /// says: the blob counts as not scanned in full.
+    /// findings are reported as the pointer's), all of it whatever the pointer's size says
+    /// (a size that lies short hid the rest, review of session 29). Not there, or shorter
+    /// than the pointer says: the blob counts as not scanned in full.
     fn scan_lfs_object<F: Fn(HistoryFinding<'_>)>(
         &mut self,
         blob: &NewBlob,
@@ -833,9 +834,9 @@ impl<'r> Worker<'r, '_> {
     ) -> Outcome {
         let rules = self.scanner.rule_set();
         let emit = emitter(&self.objects, self.options, None, rules, blob, path, sink);
-        let scanned = pointer.open(dir).and_then(|file| {
-            self.scanner.scan_reader(file.take(pointer.size), Source { path: Some(path) }, emit)
-        });
+        let scanned = pointer
+            .open(dir)
+            .and_then(|file| self.scanner.scan_reader(file, Source { path: Some(path) }, emit));
         match scanned {
             Ok(outcome @ Outcome::Scanned(n)) if n < pointer.size => {
                 self.scanner.mark_incomplete();

@@ -38,26 +38,42 @@ pub(crate) enum Kind {
 /// The archive `bytes` is, if any. A zip with something before it is looked for only in
 /// binary input (the end of a zip's central directory is within its last 64 KiB).
 pub(crate) fn kind(bytes: &[u8], binary: impl FnOnce() -> bool) -> Option<Kind> {
-    match bytes {
+    let found = match bytes {
         [0x1f, 0x8b, 0x08, ..] => Some(Kind::Gzip),
-        // The block magic (pi's digits in BCD) after the level: not text starting with `BZh`.
-        [b'B', b'Z', b'h', b'1'..=b'9', 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, ..] => {
+        // The block magic (pi's digits in BCD) after the level, or the end-of-stream magic (an
+        // empty stream, which `cat empty.bz2 key.bz2` puts first): not text starting `BZh`.
+        [b'B', b'Z', b'h', b'1'..=b'9', 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, ..]
+        | [b'B', b'Z', b'h', b'1'..=b'9', 0x17, 0x72, 0x45, 0x38, 0x50, 0x90, ..] => {
             Some(Kind::Bzip2)
         }
         [0xFD, b'7', b'z', b'X', b'Z', 0, ..] => Some(Kind::Xz),
+        // A frame, or a skippable frame first (which `zstd -d` passes over).
         [0x28, 0xB5, 0x2F, 0xFD, ..] => Some(Kind::Zstd),
-        [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n', ..] => Some(Kind::Png),
-        // The header may follow up to 1 KiB of something else (PDF 1.7, 7.5.2).
-        _ if memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-").is_some() => {
-            Some(Kind::Pdf)
-        }
+        [m, 0x2A, 0x4D, 0x18, ..] if m & 0xF0 == 0x50 => Some(Kind::Zstd),
         [b'P', b'K', 3, 4, ..] => Some(Kind::Zip),
         _ if bytes.get(257..262) == Some(b"ustar") => Some(Kind::Tar),
         // The record at the very end (no comment), or, in binary input, anywhere it may be.
         _ if bytes.len() >= 22 && bytes[bytes.len() - 22..].starts_with(b"PK\x05\x06") => {
             Some(Kind::Zip)
         }
-        _ if binary() && end_of_central_directory(bytes).is_some() => Some(Kind::Zip),
+        _ => None,
+    };
+    if found.is_some() {
+        return found;
+    }
+    // A zip after something else (a script before a jar, a self-extracting stub, a PNG with a
+    // zip appended) before what that something else is: the archive holds more.
+    if binary() && end_of_central_directory(bytes).is_some() {
+        return Some(Kind::Zip);
+    }
+    match bytes {
+        [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n', ..] => Some(Kind::Png),
+        // Last: an archive that begins with a PDF is read as the archive (review of session
+        // 29: a zip whose first member is a stored PDF lost its other members). The header
+        // may follow up to 1 KiB of something else (PDF 1.7, 7.5.2).
+        _ if memchr::memmem::find(&bytes[..bytes.len().min(1024)], b"%PDF-").is_some() => {
+            Some(Kind::Pdf)
+        }
         _ => None,
     }
 }
@@ -163,12 +179,17 @@ fn inflate_zlib(data: &[u8], budget: usize, out: &mut Vec<u8>) -> Option<(usize,
     Some((used + 2, complete))
 }
 
-/// A PDF's Flate streams, found by their `stream` keyword after a dictionary naming
-/// `/FlateDecode`.
+/// A PDF's Flate streams, found by their `stream` keyword after a dictionary whose filters
+/// include `/FlateDecode`: each decoded through its filters in order (ASCIIHex and ASCII85
+/// before it, Flate again after it). A stream whose filters name Flate and do not decode
+/// (corrupt, or a filter not read here, such as LZW) leaves the PDF not read whole: a pusher
+/// could otherwise make the stream holding a key unreadable on purpose. Predictors
+/// (`/DecodeParms`, used by image and cross-reference streams) are not applied.
 fn pdf(bytes: &[u8], mut budget: usize, each: &mut dyn FnMut(&[u8]) -> bool) -> bool {
     let mut buf = Vec::new();
     let mut at = 0;
     let mut members = 0;
+    let mut whole = true;
     let finder = memchr::memmem::Finder::new(b"stream");
     while let Some(i) = finder.find(&bytes[at..]) {
         let keyword = at + i;
@@ -177,35 +198,180 @@ fn pdf(bytes: &[u8], mut budget: usize, each: &mut dyn FnMut(&[u8]) -> bool) -> 
         if keyword > 0 && bytes[keyword - 1].is_ascii_alphanumeric() {
             continue;
         }
-        let data = match bytes.get(at..at + 2) {
-            Some([b'\r', b'\n']) => at + 2,
-            Some([b'\n', _]) => at + 1,
+        // The end of line after the keyword: CR LF or LF (or a lone CR, which readers accept),
+        // blanks before it.
+        let blanks = bytes[at..].iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+        let data = match bytes.get(at + blanks..at + blanks + 2) {
+            Some([b'\r', b'\n']) => at + blanks + 2,
+            Some([b'\n' | b'\r', _]) => at + blanks + 1,
             _ => continue,
         };
-        // The stream's dictionary ends just before the keyword and starts after the last
-        // `obj` (4 KiB is far more than any dictionary holds).
-        let dictionary = &bytes[keyword.saturating_sub(4096)..keyword];
-        let from = memchr::memmem::rfind(dictionary, b"obj").unwrap_or(0);
-        if memchr::memmem::find(&dictionary[from..], b"/FlateDecode").is_none() {
+        let Some(filters) = pdf_filters(&bytes[keyword.saturating_sub(PDF_DICTIONARY)..keyword])
+        else {
             continue;
-        }
+        };
         members += 1;
         if members > MAX_MEMBERS || budget == 0 {
             return false;
         }
-        let Some((used, complete)) = inflate_zlib(&bytes[data..], budget, &mut buf) else {
-            continue;
-        };
+        let end =
+            memchr::memmem::find(&bytes[data..], b"endstream").map_or(bytes.len(), |e| data + e);
+        match pdf_decode(&bytes[data..end], &filters, budget, &mut buf) {
+            Some(complete) => whole &= complete,
+            None => whole = false,
+        }
         budget -= buf.len().min(budget);
         if !buf.is_empty() && !each(&buf) {
-            return true;
+            return whole;
         }
-        if !complete && budget == 0 {
-            return false;
-        }
-        at = data + used;
+        at = end;
     }
-    true
+    whole
+}
+
+/// Bytes before a `stream` keyword where its dictionary is looked for.
+const PDF_DICTIONARY: usize = 16 << 10;
+
+/// A stream filter, by its name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum PdfFilter {
+    Flate,
+    AsciiHex,
+    Ascii85,
+    Other,
+}
+
+/// The filters of the stream dictionary that ends `before` (it starts after the last `obj`
+/// keyword), in order, when they include Flate. Names are read with their `#xx` escapes
+/// decoded (`/FlateDecod#65`).
+fn pdf_filters(before: &[u8]) -> Option<Vec<PdfFilter>> {
+    let from = memchr::memmem::rfind_iter(before, b"obj")
+        .find(|&i| i == 0 || before[i - 1].is_ascii_whitespace())
+        .map_or(0, |i| i + 3);
+    let dictionary = &before[from..];
+    let at = memchr::memmem::find(dictionary, b"/Filter")? + 7;
+    let value = &dictionary[at..];
+    let value = value.trim_ascii_start();
+    let names: &[u8] = match value.first() {
+        Some(b'[') => &value[1..memchr::memchr(b']', value).unwrap_or(value.len())],
+        Some(b'/') => {
+            let end = value[1..]
+                .iter()
+                .position(|b| b.is_ascii_whitespace() || b"/<>[]()".contains(b))
+                .map_or(value.len(), |e| e + 1);
+            &value[..end]
+        }
+        _ => return None,
+    };
+    let filters: Vec<PdfFilter> = names
+        .split(|&b| b == b'/')
+        .map(<[u8]>::trim_ascii)
+        .filter(|n| !n.is_empty())
+        .map(|name| match pdf_name(name).as_slice() {
+            b"FlateDecode" | b"Fl" => PdfFilter::Flate,
+            b"ASCIIHexDecode" | b"AHx" => PdfFilter::AsciiHex,
+            b"ASCII85Decode" | b"A85" => PdfFilter::Ascii85,
+            _ => PdfFilter::Other,
+        })
+        .collect();
+    filters.contains(&PdfFilter::Flate).then_some(filters)
+}
+
+/// A PDF name with its `#xx` escapes decoded.
+fn pdf_name(name: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.len());
+    let mut i = 0;
+    while i < name.len() {
+        let hex = name.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (name[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'#', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// `data` through `filters` in order, into `out`: whether it ended within `budget`; `None`
+/// when a filter does not decode it.
+fn pdf_decode(
+    data: &[u8],
+    filters: &[PdfFilter],
+    budget: usize,
+    out: &mut Vec<u8>,
+) -> Option<bool> {
+    let mut current = data.to_vec();
+    let mut complete = true;
+    for filter in filters {
+        current = match filter {
+            PdfFilter::Flate => {
+                let (_, whole) = inflate_zlib(&current, budget, out)?;
+                complete &= whole;
+                std::mem::take(out)
+            }
+            PdfFilter::AsciiHex => ascii_hex(&current)?,
+            PdfFilter::Ascii85 => ascii85(&current)?,
+            PdfFilter::Other => return None,
+        };
+    }
+    *out = current;
+    Some(complete)
+}
+
+/// ASCIIHexDecode: hex digits up to `>`, blanks ignored, an odd last digit followed by 0.
+fn ascii_hex(data: &[u8]) -> Option<Vec<u8>> {
+    let mut digits = Vec::with_capacity(data.len());
+    for &b in data {
+        match b {
+            b'>' => break,
+            _ if b.is_ascii_whitespace() => {}
+            _ => digits.push(char::from(b).to_digit(16)? as u8),
+        }
+    }
+    if digits.len() % 2 == 1 {
+        digits.push(0);
+    }
+    Some(digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
+}
+
+/// ASCII85Decode: groups of five characters `!` to `u` up to `~>`, `z` for four zeros,
+/// blanks ignored, a last short group padded with `u`.
+fn ascii85(data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(data.len() / 5 * 4 + 4);
+    let mut group = [0u8; 5];
+    let mut n = 0;
+    let data = data.strip_prefix(b"<~").unwrap_or(data);
+    for &b in data {
+        match b {
+            b'~' => break,
+            b'z' if n == 0 => out.extend([0; 4]),
+            b'!'..=b'u' => {
+                group[n] = b - b'!';
+                n += 1;
+                if n == 5 {
+                    let value = group
+                        .iter()
+                        .try_fold(0u32, |v, &d| v.checked_mul(85)?.checked_add(u32::from(d)))?;
+                    out.extend(value.to_be_bytes());
+                    n = 0;
+                }
+            }
+            _ if b.is_ascii_whitespace() => {}
+            _ => return None,
+        }
+    }
+    if n > 0 {
+        group[n..].fill(b'u' - b'!');
+        let value =
+            group.iter().try_fold(0u32, |v, &d| v.checked_mul(85)?.checked_add(u32::from(d)))?;
+        out.extend(&value.to_be_bytes()[..n - 1]);
+    }
+    Some(out)
 }
 
 /// A PNG's compressed text chunks, read chunk by chunk to the end.
@@ -935,6 +1101,76 @@ mod tests {
         let (members, whole) = members(Kind::Zip, &archive, MAX_EXPANDED);
         assert!(whole);
         assert_eq!(members, [xml.to_vec(), b"token: token\tend\nnext\n".to_vec()]);
+    }
+
+    #[test]
+    fn pdf_streams_are_decoded_through_their_filters_as_readers_decode_them() {
+        let page = b"BT (token = secret value) Tj ET";
+        let a85 = |data: &[u8]| {
+            // Python's base64.a85encode, framed as PDF writes it.
+            let mut out = b"<~".to_vec();
+            for chunk in data.chunks(4) {
+                let mut word = [0u8; 4];
+                word[..chunk.len()].copy_from_slice(chunk);
+                let mut v = u32::from_be_bytes(word);
+                let mut digits = [0u8; 5];
+                for d in digits.iter_mut().rev() {
+                    *d = (v % 85) as u8 + b'!';
+                    v /= 85;
+                }
+                out.extend(&digits[..chunk.len() + 1]);
+            }
+            out.extend(b"~>");
+            out
+        };
+        let hex: Vec<u8> =
+            zlibbed(page).iter().flat_map(|b| format!("{b:02X} ").into_bytes()).collect();
+        let cases: [(&str, &str, Vec<u8>); 6] = [
+            ("escaped name", "<< /Filter /FlateDecod#65 >>", zlibbed(page)),
+            ("CR only", "<< /Filter /FlateDecode >>", zlibbed(page)),
+            ("obj in a key", "<< /Filter /FlateDecode /Nobj 1 >>", zlibbed(page)),
+            ("ASCII85", "<< /Filter [/ASCII85Decode /FlateDecode] >>", a85(&zlibbed(page))),
+            ("ASCIIHex", "<< /Filter [/AHx /Fl] >>", [&hex[..], b">"].concat()),
+            ("Flate twice", "<< /Filter [/FlateDecode /FlateDecode] >>", zlibbed(&zlibbed(page))),
+        ];
+        for (name, dictionary, data) in cases {
+            let eol: &[u8] = if name == "CR only" { b"\r" } else { b"  \r\n" };
+            let pdf = [
+                &b"%PDF-1.4\n1 0 obj\n"[..],
+                dictionary.as_bytes(),
+                b"\nstream",
+                eol,
+                &data,
+                b"\nendstream\nendobj\n%%EOF\n",
+            ]
+            .concat();
+            assert_eq!(
+                members(Kind::Pdf, &pdf, MAX_EXPANDED),
+                (vec![page.to_vec()], true),
+                "{name}"
+            );
+        }
+        // Flate that does not inflate, or a filter not read: not read whole.
+        let bad =
+            b"%PDF-1.4\n1 0 obj\n<< /Filter /FlateDecode >>\nstream\nx\x9cnot deflate\nendstream\n";
+        assert!(!members(Kind::Pdf, bad, MAX_EXPANDED).1);
+        let lzw = b"%PDF-1.4\n1 0 obj\n<< /Filter [/LZWDecode /FlateDecode] >>\nstream\n\x80\x0b\nendstream\n";
+        assert!(!members(Kind::Pdf, lzw, MAX_EXPANDED).1);
+        // A zip whose first member is a PDF is a zip (review of session 29); so are bzip2
+        // with an empty stream first and zstd with a skippable frame first.
+        let pdf_first =
+            zip_with(&[("a.pdf", b"%PDF-1.4 ...", 0), ("b.txt", page, 8)], false, Some(b""), false);
+        assert_eq!(kind(&pdf_first, || true), Some(Kind::Zip));
+        let empty_first = [bzip2ed(b""), bzip2ed(page)].concat();
+        assert_eq!(kind(&empty_first, || true), Some(Kind::Bzip2));
+        assert_eq!(members(Kind::Bzip2, &empty_first, MAX_EXPANDED), (vec![page.to_vec()], true));
+        let skippable_first =
+            [&[0x5A, 0x2A, 0x4D, 0x18, 1, 0, 0, 0, 9][..], &zstded(page)].concat();
+        assert_eq!(kind(&skippable_first, || true), Some(Kind::Zstd));
+        assert_eq!(
+            members(Kind::Zstd, &skippable_first, MAX_EXPANDED),
+            (vec![page.to_vec()], true)
+        );
     }
 
     fn archive_cut(archive: &[u8]) -> Vec<u8> {
