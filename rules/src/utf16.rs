@@ -54,20 +54,7 @@ pub(crate) fn detect_utf32(head: &[u8], nul: bool) -> Option<bool> {
         return None;
     }
     [true, false].into_iter().find(|&little| {
-        let (mut total, mut ascii) = (0usize, 0usize);
-        for unit in sniff.chunks_exact(4) {
-            let Some(c) = char::from_u32(utf32_unit(unit, little)) else { return false };
-            total += 1;
-            if c.is_ascii() {
-                if c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\x0c' | '\r') {
-                    return false;
-                }
-                ascii += 1;
-            } else if c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}') {
-                return false;
-            }
-        }
-        total >= MIN_UNITS && ascii * 2 >= total
+        text_like(sniff.chunks_exact(4).map(|unit| char::from_u32(utf32_unit(unit, little))))
     })
 }
 
@@ -121,9 +108,16 @@ fn reads_as_text(sniff: &[u8], little: bool) -> bool {
     if units.last().is_some_and(|u| (0xD800..0xDC00).contains(u)) {
         units.pop();
     }
+    text_like(char::decode_utf16(units).map(Result::ok))
+}
+
+/// Whether decoded characters (`None`: a unit that is no character) read as text: no
+/// control characters but tab, line feed, form feed and carriage return, no noncharacters,
+/// at least [`MIN_UNITS`] of them, at least half ASCII.
+fn text_like(chars: impl Iterator<Item = Option<char>>) -> bool {
     let (mut total, mut ascii) = (0usize, 0usize);
-    for c in char::decode_utf16(units) {
-        let Ok(c) = c else { return false };
+    for c in chars {
+        let Some(c) = c else { return false };
         total += 1;
         if c.is_ascii() {
             if c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\x0c' | '\r') {

@@ -1745,8 +1745,7 @@ fn keys_glued_to_binary_neighbours_or_after_a_colour_code_are_found() {
     let glued = [&b"\0\x05name"[..], slack.as_bytes(), b"\x01\0"].concat();
     assert!(has(&found(&glued), "slack-bot-token", slack), "{:?}", found(&glued));
     let run = "Qm9vbGVhbiBTcGFjZSBQcm9ncmFtcyBhbmQgbW9yZQ".repeat(2);
-    let inside =
-        [&b"\0\x01"[..], run.as_bytes(), slack.as_bytes(), run.as_bytes(), b"\0"].concat();
+    let inside = [&b"\0\x01"[..], run.as_bytes(), slack.as_bytes(), run.as_bytes(), b"\0"].concat();
     assert!(found(&inside).is_empty(), "{:?}", found(&inside));
     // In binary input the checksum still decides: a glued run that fails it is nothing.
     let mut wrong = TOKEN.as_bytes().to_vec();
