@@ -23,6 +23,11 @@ pub(crate) enum Kind {
     /// object streams), each an input of its own. Other streams (images, fonts) are not text
     /// and are passed over; a PDF is never cut short for them.
     Pdf,
+    /// A private key in binary DER (`.der`, `.pk8`: Android's platform signing keys, keys
+    /// `openssl pkcs8 -outform DER` writes): one SEQUENCE the whole input long holding a
+    /// version and then a key, PKCS#1, PKCS#8 or SEC1. Its member is its base64, which the
+    /// base64 DER rule (`private-key-der-base64`) reads as it reads a config value.
+    Der,
     /// A PNG: its compressed text chunks (`zTXt`, `iTXt`: what tools write their settings and
     /// metadata into). `tEXt` is in the file's own bytes.
     Png,
@@ -65,6 +70,9 @@ pub(crate) fn kind(bytes: &[u8], binary: impl FnOnce() -> bool) -> Option<Kind> 
     // zip appended) before what that something else is: the archive holds more.
     if binary() && end_of_central_directory(bytes).is_some() {
         return Some(Kind::Zip);
+    }
+    if der_private_key(bytes) {
+        return Some(Kind::Der);
     }
     match bytes {
         [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n', ..] => Some(Kind::Png),
@@ -127,8 +135,36 @@ pub(crate) fn expand(
         }
         Kind::Tar => tar(bytes, each),
         Kind::Pdf => pdf(bytes, budget, each),
+        Kind::Der => {
+            use base64::Engine;
+            let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+            each(text.as_bytes());
+            true
+        }
         Kind::Png => png(bytes, budget, each),
     }
+}
+
+/// Whether `bytes` is a private key in DER: a SEQUENCE whose length is the input's (a line
+/// end after it allowed), then `INTEGER 0` (PKCS#1, PKCS#8) or `INTEGER 1` and an OCTET
+/// STRING (SEC1), then what those structures hold next (an INTEGER modulus, an algorithm
+/// SEQUENCE). A certificate starts with a SEQUENCE in a SEQUENCE; PKCS#12 with version 3.
+fn der_private_key(bytes: &[u8]) -> bool {
+    let (len, header) = match bytes {
+        [0x30, 0x82, a, b, ..] => (usize::from(*a) << 8 | usize::from(*b), 4),
+        [0x30, 0x81, a, ..] => (usize::from(*a), 3),
+        [0x30, a, ..] if *a < 0x80 => (usize::from(*a), 2),
+        _ => return false,
+    };
+    let body = &bytes[header.min(bytes.len())..];
+    let rest = bytes.len() - header.min(bytes.len());
+    if len < 32 || !(rest == len || (rest > len && bytes[header + len..].trim_ascii().is_empty())) {
+        return false;
+    }
+    matches!(
+        body,
+        [0x02, 0x01, 0x00, 0x02, ..] | [0x02, 0x01, 0x00, 0x30, ..] | [0x02, 0x01, 0x01, 0x04, ..]
+    )
 }
 
 /// The text of an Office Open XML part (`word/document.xml`, a slide): Word splits a

@@ -516,6 +516,9 @@ fn inside_encoded_run(buf: &[u8], start: usize, end: usize) -> bool {
 /// See [`inside_encoded_run`].
 const ENCODED_RUN: usize = 16;
 
+/// Match ends [`State::glued`] tries, at most.
+const GLUED_ENDS: usize = 64;
+
 /// A match as an archive's members may give it again: its rule (by address) and secret.
 fn given_key(m: &Match<'_>) -> (usize, Secret) {
     (std::ptr::from_ref(m.rule) as usize, m.secret.clone())
@@ -2085,8 +2088,8 @@ impl State {
     /// strings back to back (a SQLite row's columns, a `.pyc`'s or a `.class`'s length byte
     /// before the string, an executable's string table), and after a terminal colour code
     /// (`\x1b[1m` leaves an `m` before the key in logs and notebook outputs). The regex runs
-    /// again with its look-around seeing only the bytes from `at` to the longest and to the
-    /// shortest match's end; the match is confirmed as any other (checksum, entropy,
+    /// again with its look-around seeing only the bytes from `at` to each possible match end,
+    /// the longest first; the match is confirmed as any other (checksum, entropy,
     /// allowlists). Binary data is full of text run together (word lists, symbol names):
     /// a glued match with no digit (`ciotiempoporquecuenta...` of a compression dictionary,
     /// `tfp_offsetoverflow_arg_area` of a symbol table) is such text, not a random token (32
@@ -2106,9 +2109,16 @@ impl State {
     ) -> Option<usize> {
         let rule = &set.rules[r as usize];
         let compiled = rule.compiled();
-        let mut lengths = [rule.max_len, compiled.min_len];
-        lengths[1] = lengths[1].min(lengths[0]);
-        for len in lengths.into_iter().filter(|&l| l > 0) {
+        // Each end from the longest match's to the shortest's (a Slack token's secret part
+        // followed by a text column ends at none of the two), at most 64 of them; only the two
+        // for rules whose matches vary more in length.
+        let (longest, shortest) = (rule.max_len, compiled.min_len.clamp(1, rule.max_len));
+        let ends: Vec<usize> = if longest - shortest <= GLUED_ENDS {
+            (shortest..=longest).rev().collect()
+        } else {
+            vec![longest, shortest]
+        };
+        for len in ends {
             let context = at..(at + len).min(buf.len());
             let input = Input::new(&buf[context.clone()]).anchored(Anchored::Yes);
             if !compiled.filter_alone(&input) {

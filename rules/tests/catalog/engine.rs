@@ -1806,3 +1806,44 @@ fn nested_archives_share_one_budget() {
     scanner.scan_bytes(&tar, Source::default(), |_| {});
     assert!(scanner.cut_short(), "180 MiB from one input is past its budget");
 }
+
+/// A private key in binary DER (Android's `platform.pk8`, `openssl pkcs8 -outform DER`):
+/// before session 29 no rule read it (only its base64 and PEM forms).
+#[test]
+fn private_keys_in_binary_der_are_found() {
+    let set = RuleSet::builtin();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut random = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            })
+            .collect()
+    };
+    // PKCS#8: version 0, the rsaEncryption algorithm, an OCTET STRING holding the key.
+    let key = random(1192);
+    let mut inner = vec![0x02, 0x01, 0x00];
+    inner.extend([
+        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    ]);
+    inner.extend([0x04, 0x82, (key.len() >> 8) as u8, key.len() as u8]);
+    inner.extend(&key);
+    let der = [&[0x30, 0x82, (inner.len() >> 8) as u8, inner.len() as u8][..], &inner].concat();
+    let found = scan(&set, ScanOptions::default(), &der);
+    assert!(
+        found.iter().any(|f| f.0 == "private-key-der-base64" && (f.1, f.2) == (1, 1)),
+        "{found:?}"
+    );
+    let streamed = scan_stream(&set, 4096, &der[..]);
+    assert!(streamed.iter().any(|f| f.0 == "private-key-der-base64"), "{streamed:?}");
+    // A certificate (a SEQUENCE in a SEQUENCE), or the key with bytes after it, is no key file.
+    let certificate = [&[0x30, 0x82, 0x04, 0xc2, 0x30, 0x82][..], &random(1216)].concat();
+    assert!(scan(&set, ScanOptions::default(), &certificate).is_empty());
+    let longer = [&der[..], b"\x00\x01trailing data"].concat();
+    assert!(!scan(&set, ScanOptions::default(), &longer)
+        .iter()
+        .any(|f| f.0 == "private-key-der-base64"));
+}
