@@ -1336,17 +1336,10 @@ impl State {
                 // Quoted-printable mail: `=3D` before a key, or a key split by a soft break.
                 let line = line_around(buf, hit.start);
                 if decode::quoted_printable_line(buf, line.clone()) {
-                    let lines = decode::joined_lines(buf, line.start, b'=');
-                    printable = lines.end.max(hit.start + 1);
-                    self.decode_layer(
-                        set,
-                        options,
-                        buf,
-                        base,
-                        lines,
-                        decode::quoted_printable,
-                        source,
-                    );
+                    let (joined, layer) = (b'=', decode::quoted_printable);
+                    let end = self
+                        .decode_joined(set, options, buf, base, line.start, joined, layer, source);
+                    printable = end.max(hit.start + 1);
                 } else {
                     printable = line.end;
                 }
@@ -1393,17 +1386,10 @@ impl State {
                     // shell, YAML, TOML and the languages' strings read them.
                     if at >= continued && self.budget > 0 && decode::splits_token(buf, at) {
                         let start = line_around(buf, at).start;
-                        let lines = decode::joined_lines(buf, start, b'\\');
-                        continued = lines.end.max(at + 1);
-                        self.decode_layer(
-                            set,
-                            options,
-                            buf,
-                            base,
-                            lines,
-                            decode::continuations,
-                            source,
-                        );
+                        let (joined, layer) = (b'\\', decode::continuations);
+                        let end = self
+                            .decode_joined(set, options, buf, base, start, joined, layer, source);
+                        continued = end.max(at + 1);
                     }
                     continue;
                 }
@@ -1627,6 +1613,26 @@ impl State {
         decoded.bytes.drain(..n - keep);
         decoded.map.drain(..n - keep);
         next
+    }
+
+    /// The lines from `start` that a `joined` byte ending each joins (a quoted-printable soft
+    /// break, a backslash continuation), decoded by `layer` and scanned; where they end.
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn decode_joined(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        buf: &[u8],
+        base: u64,
+        start: usize,
+        joined: u8,
+        layer: fn(&[u8], std::ops::Range<usize>, &mut Decoded),
+        source: Source<'_>,
+    ) -> usize {
+        let lines = decode::joined_lines(buf, start, joined);
+        let end = lines.end;
+        self.decode_layer(set, options, buf, base, lines, layer, source);
+        end
     }
 
     /// A line layer: `window` decoded by `decoder` (the whole window its core), its length
