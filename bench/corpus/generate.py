@@ -760,6 +760,99 @@ def commented_pem(c):
            [P("encoded", "pem-commented", key, needle=lines[0], end=lines[-1])])
 
 
+def server_directive(c):
+    """Session 30: a password in a server's `directive value` configuration."""
+    r = c.r
+    v = c.new(T.password, "!*+-.=?_~^")
+    form = r.choice(["redis", "keepalived", "fluent-bit"])
+    if form == "redis":
+        text = (f"bind 0.0.0.0\nport 6379\nprotected-mode yes\nrequirepass {v}\nmaxmemory 512mb\n"
+                "maxmemory-policy allkeys-lru\n")
+        paths = ["deploy/redis/redis.conf", "ops/⟨env⟩/redis.conf"]
+    elif form == "keepalived":
+        text = ("vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n"
+                f"    priority 100\n    authentication {{\n        auth_type PASS\n        auth_pass {v}\n    }}\n}}\n")
+        paths = ["ops/keepalived/keepalived.conf"]
+    else:
+        text = (f"[OUTPUT]\n    Name        es\n    Match       app.*\n    Host        es.internal\n"
+                f"    HTTP_User   fluent\n    HTTP_Passwd {v}\n    tls         On\n")
+        paths = ["ops/fluent-bit/outputs.conf", "deploy/logging/fluent-bit.conf"]
+    c.emit(c.place(paths), text, [P("context", f"directive-{form}", v)])
+
+
+def cli_positional(c):
+    """Session 30: a password a command takes glued to a flag or as a positional argument."""
+    r = c.r
+    v = c.new(T.password, "!*+-.=?_~^")
+    form = r.choice(["sshpass", "mysql", "htpasswd", "net-use"])
+    if form == "net-use":
+        text = f"@echo off\r\nnet use Z: \\\\files01\\finance /user:CORP\\svc_backup {v} /persistent:no\r\nrobocopy Z:\\ D:\\backup /MIR\r\n"
+        paths = ["scripts/mount_share.bat", "ops/⟨noun⟩-backup.cmd"]
+    else:
+        line = {
+            "sshpass": f"sshpass -p '{v}' scp -o StrictHostKeyChecking=no app@10.0.4.12:/var/log/app.log .",
+            "mysql": f"mysqldump -h db.internal -u backup -p'{v}' --single-transaction --all-databases > /backup/all.sql",
+            "htpasswd": f"htpasswd -b -c /etc/nginx/.htpasswd admin {v}",
+        }[form]
+        text = f"#!/bin/sh\nset -eu\n{line}\necho done\n"
+        paths = ["scripts/⟨noun⟩.sh", "ops/⟨noun⟩-setup.sh"]
+    c.emit(c.place(paths), text, [P("context", f"cli-{form}", v)])
+
+
+def pgpass(c):
+    """Session 30: a PostgreSQL password file line."""
+    r = c.r
+    w = F.words(r)
+    v = c.new(T.password, "!*+-.=?_~^")
+    host = f"{w['db']}-{r.choice(['primary', 'replica', 'main'])}.{w['domain']}"
+    text = f"{host}:{r.choice([5432, 6432])}:{w['db']}:{r.choice(F.USERS)}:{v}\n"
+    c.emit(c.place(["ops/⟨env⟩/pgpass", "deploy/.pgpass"]), text, [P("context", "pgpass", v)])
+
+
+def log_query_token(c):
+    """Session 30: a token in a URL's query string in an access log."""
+    r = c.r
+    tok = c.new(lambda rr: T.rs(rr, T.ALNUM, 40))
+    name = r.choice(["access_token", "api_key", "private_token"])
+    line = (f'203.0.113.{r.randint(2, 250)} - - [12/Mar/2026:11:02:03 +0000] "GET /api/export?{name}={tok}&format=csv '
+            f'HTTP/1.1" 200 {r.randint(200, 9000)} "-" "curl/8.4"')
+    text = "\n".join([f'10.0.0.{i} - - [12/Mar/2026:11:0{i}:00 +0000] "GET /healthz HTTP/1.1" 200 2 "-" "kube-probe/1.29"'
+                      for i in range(1, 4)] + [line, ""])
+    c.emit(c.place(["logs/nginx-access.log", "var/log/⟨noun⟩-access.log"]), text, [P("context", "log-query-token", tok)])
+
+
+def call_argument(c):
+    """Session 30: a password passed to a setter or a login call."""
+    r = c.r
+    v = c.new(T.password, "!*+-.=?_~^")
+    if r.random() < 0.5:
+        text = ("package com.acme.ldap;\n\npublic class LdapConfig {\n    public LdapContextSource source() {\n"
+                "        LdapContextSource s = new LdapContextSource();\n        s.setUrl(\"ldaps://ldap.internal:636\");\n"
+                f"        s.setUserDn(\"cn=svc,dc=acme\");\n        s.setPassword(\"{v}\");\n        return s;\n    }}\n}}\n")
+        c.emit(c.place(["src/main/java/com/acme/⟨noun⟩/LdapConfig.java"]), text, [P("context", "java-setter", v)])
+    else:
+        text = (f"import requests\n\n\ndef fetch(url):\n    return requests.get(url, auth=(\"reports\", \"{v}\"), timeout=10)\n")
+        c.emit(c.place(["⟨pkg⟩/clients/reports.py"]), text, [P("context", "requests-auth-tuple", v)])
+
+
+def wallet_key(c):
+    """Session 30: a Bitcoin WIF key (base58check) or a Hardhat account key; a testnet WIF is a
+    negative."""
+    r = c.r
+    if r.random() < 0.5:
+        k = c.new(T.bitcoin_wif)
+        test = c.new(lambda rr: T.bitcoin_wif(rr, True, 0xEF))
+        text = f"# cold wallet\naddress: bc1q{T.rs(r, '023456789acdefghjklmnpqrstuvwxyz', 38)}\nprivkey (WIF): {k}\n"
+        c.emit(c.place(["wallet/⟨noun⟩.txt", "ops/keys/⟨noun⟩-wallet.md"]), text, [P("context", "bitcoin-wif", k)])
+        text = f"# regtest fixtures\nWIF_TESTNET = \"{test}\"\n"
+        c.emit(c.place(["tests/fixtures/⟨noun⟩_wallet.py"], negative=True), text, [N("context", "bitcoin-wif-testnet", test)])
+    else:
+        k = "0x" + T.rs(r, "0123456789abcdef", 64)
+        text = ("require('@nomicfoundation/hardhat-toolbox');\n\nmodule.exports = {\n  solidity: '0.8.24',\n  networks: {\n"
+                f"    sepolia: {{\n      url: process.env.SEPOLIA_URL,\n      accounts: ['{k}'],\n    }},\n  }},\n}};\n")
+        c.emit(c.place(["contracts/hardhat.config.js"]), text, [P("context", "hardhat-account", k)])
+
+
 def url_percent_password(c):
     r = c.r
     w = F.words(r)
@@ -1796,6 +1889,11 @@ def build(seed=1, scale=1.0):
             fn(c)
     # Session 29's classes, last: the corpus before them is drawn as it was.
     for fn, count in [(aligned_assignment, 2), (cli_secret, 2), (percent_password, 1), (commented_pem, 1)]:
+        for _ in range(c.n(count)):
+            fn(c)
+    # Session 30's, after them.
+    for fn, count in [(server_directive, 2), (cli_positional, 2), (pgpass, 1), (log_query_token, 1), (call_argument, 2),
+                      (wallet_key, 1)]:
         for _ in range(c.n(count)):
             fn(c)
     docs_weak_passwords(c)

@@ -5,6 +5,7 @@ Nothing here is a real credential: the bodies are random, only the structure (pr
 alphabet, checksum) is real.
 """
 import base64
+import hashlib
 import json
 import math
 import string
@@ -593,3 +594,19 @@ def ico(r, size=16):
 
 def gif_pixel():
     return bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+
+
+B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def bitcoin_wif(r, compressed=True, version=0x80):
+    """A Bitcoin private key in Wallet Import Format: base58check of 0x80, 32 key bytes and
+    0x01 (compressed)."""
+    payload = bytes([version]) + rbytes(r, 32) + (b"\x01" if compressed else b"")
+    data = payload + hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
+    n = int.from_bytes(data, "big")
+    out = ""
+    while n:
+        n, d = divmod(n, 58)
+        out = B58[d] + out
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out

@@ -25,6 +25,10 @@ pub enum Checksum {
     /// 6-character base62 CRC32. Vercel does not publish what the CRC covers; the body alone
     /// (GitHub's scheme) and the prefix with the body are both accepted.
     VercelCrc32,
+    /// Bitcoin WIF private keys (`5…`, `K…`, `L…`): base58check, the version byte 0x80
+    /// (mainnet), 32 key bytes and 0x01 when the public key is compressed, then the first 4
+    /// bytes of the double SHA-256 of the rest.
+    Base58checkWif,
 }
 
 impl Checksum {
@@ -34,6 +38,7 @@ impl Checksum {
             Checksum::GithubCrc32 | Checksum::NpmCrc32 => verify_prefixed_base62(secret),
             Checksum::GitlabRoutableCrc32 => verify_gitlab_routable(secret),
             Checksum::VercelCrc32 => verify_vercel(secret),
+            Checksum::Base58checkWif => verify_wif(secret),
         }
     }
 }
@@ -60,6 +65,14 @@ fn verify_vercel(secret: &[u8]) -> bool {
     let valid = |covered: &[u8]| encode(crc32fast::hash(covered), BASE62, 6).as_bytes() == check;
     body_only.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         && (valid(body_only) || valid(body))
+}
+
+fn verify_wif(secret: &[u8]) -> bool {
+    let Ok(payload) = bs58::decode(secret).with_check(Some(0x80)).into_vec() else {
+        return false;
+    };
+    // The version byte, 32 key bytes, and the compression flag when present.
+    payload.len() == 33 || (payload.len() == 34 && payload[33] == 1)
 }
 
 fn verify_gitlab_routable(secret: &[u8]) -> bool {
@@ -121,6 +134,27 @@ mod tests {
         let altered = good.replacen("k9N", "k8N", 1);
         assert!(!Checksum::VercelCrc32.verify(altered.as_bytes()));
         assert!(!Checksum::VercelCrc32.verify(&good.as_bytes()[..good.len() - 1]));
+    }
+
+    #[test]
+    fn wif_checksum_holds_for_both_forms_and_not_for_an_altered_key() {
+        // The private key 1 (0x00..01) in both WIF forms, encoded here rather than copied.
+        let mut key = vec![0x80];
+        key.extend([0; 31]);
+        key.push(1);
+        let uncompressed = bs58::encode(&key).with_check().into_string();
+        key.push(1);
+        let compressed = bs58::encode(&key).with_check().into_string();
+        assert!(uncompressed.starts_with('5') && compressed.starts_with('K'));
+        assert!(Checksum::Base58checkWif.verify(uncompressed.as_bytes()));
+        assert!(Checksum::Base58checkWif.verify(compressed.as_bytes()));
+        let mut altered = compressed.into_bytes();
+        altered[20] = if altered[20] == b'a' { b'b' } else { b'a' };
+        assert!(!Checksum::Base58checkWif.verify(&altered));
+        // Testnet (version 0xef) is not a mainnet key.
+        key[0] = 0xef;
+        let testnet = bs58::encode(&key).with_check().into_string();
+        assert!(!Checksum::Base58checkWif.verify(testnet.as_bytes()));
     }
 
     #[test]
