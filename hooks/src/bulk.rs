@@ -49,6 +49,9 @@ enum Slot {
     Clean,
     /// Named and scanned with its path (or handed back to be).
     Done,
+    /// Decoded, never named, and not scanned without a path (the rules have path
+    /// conditions): no ref reaches it, unless the walk met it at skipped paths only.
+    Unreferenced,
 }
 
 /// The meeting point of the walk and the traversal.
@@ -92,6 +95,8 @@ impl Ledger {
                     *slot.get_mut() = Slot::Clean;
                     None
                 }
+                // Decoded unscanned: read by id.
+                Slot::Unreferenced => Some(job),
                 // Named again at a path of another class (once per class: the walk decides):
                 // the first name stays for the traversal, this one is read by id. Until
                 // session 25 it was dropped, and the blob scanned at its first path only.
@@ -114,6 +119,26 @@ impl Ledger {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Objects of the traversed packs that the walk never named: found something when scanned
+    /// without a path, or not scanned (see [`Slot::Unreferenced`]). Called once the walk and
+    /// the traversal are over; each is returned once.
+    pub(crate) fn never_named(&self) -> Vec<ObjectId> {
+        let mut slots = self.slots();
+        let mut ids = Vec::new();
+        for (id, slot) in slots.iter_mut() {
+            if matches!(slot, Slot::Scanned { flagged: true, .. } | Slot::Unreferenced) {
+                *slot = Slot::Done;
+                ids.push(*id);
+            }
+        }
+        ids
+    }
+
+    /// Records an object the traversal decoded and left unscanned, unnamed.
+    fn unreferenced(&self, id: ObjectId) {
+        self.slots().entry(id).or_insert(Slot::Unreferenced);
     }
 
     /// Takes a named object for scanning; `None` when it is not named (yet).
@@ -281,8 +306,9 @@ impl Bulk<'_> {
                 self.tally.settle(outcome, message, &worker.scanner, self.stop);
             }
             Claim::Seen => {}
-            // A message is scanned without a path anyway.
-            Claim::Unnamed if !self.pathless && !message => {}
+            // A message is scanned without a path anyway. Without `pathless` the walk is over:
+            // a blob it did not name, no ref reaches (see `crate::walk::scan_new_blobs`).
+            Claim::Unnamed if !self.pathless && !message => self.ledger.unreferenced(id),
             Claim::Unnamed => {
                 let mut flagged = false;
                 let outcome =

@@ -105,6 +105,8 @@ pub struct Walked {
     /// (of [`Names::SHORTEST`] bytes or more), one per line, by the commit whose walk met
     /// them first.
     pub names: Vec<(ObjectId, Vec<u8>)>,
+    /// Blobs the walk reached only at paths every rule skips (not handed out).
+    pub skipped: HashSet<ObjectId>,
 }
 
 /// The entry names a walk met, each once (by a keyed hash of it: a name cannot be crafted to
@@ -581,6 +583,7 @@ pub fn new_objects(
         trees: HashMap::with_capacity(commits.len()),
         spare: Vec::new(),
         names: names.then(Names::default),
+        skipped: HashSet::new(),
     };
     for (_, parents) in &commits {
         for parent in parents.iter().filter(|p| !is_new.contains(*p)) {
@@ -649,6 +652,7 @@ pub fn new_objects(
     }
     walked.commits = commits.into_iter().map(|(c, _)| c).collect();
     walked.names = walker.names.map(|n| n.found).unwrap_or_default();
+    walked.skipped = walker.skipped;
     Ok(walked)
 }
 
@@ -681,6 +685,8 @@ struct Walker<'a> {
     names: Option<Names>,
     /// Buffers for the parents' trees, kept between trees.
     spare: Vec<Vec<u8>>,
+    /// Blobs met only at paths every rule skips: reached, so not unreferenced.
+    skipped: HashSet<ObjectId>,
 }
 
 impl Walker<'_> {
@@ -875,6 +881,7 @@ impl Walker<'_> {
                 if class == SKIPPED {
                     // Not scanned here, and not handled: the same blob at a path that is not
                     // skipped is handed out there.
+                    self.skipped.insert(id);
                     self.not_clean();
                     continue;
                 }

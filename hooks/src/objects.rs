@@ -135,6 +135,35 @@ impl Objects {
         packs
     }
 
+    /// The loose objects of the quarantine that the repository's own store does not have
+    /// (a push of fewer objects than `receive.unpackLimit` arrives loose), sorted. None
+    /// without a quarantine.
+    pub fn quarantine_loose(&self) -> Vec<ObjectId> {
+        if self.quarantine.is_none() {
+            return Vec::new();
+        }
+        let Ok(dirs) = std::fs::read_dir(&self.new_dir) else { return Vec::new() };
+        let mut ids = Vec::new();
+        for dir in dirs.filter_map(Result::ok) {
+            let prefix = dir.file_name();
+            let prefix = prefix.to_string_lossy();
+            if prefix.len() != 2 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            let Ok(files) = std::fs::read_dir(dir.path()) else { continue };
+            for file in files.filter_map(Result::ok) {
+                let hex = format!("{prefix}{}", file.file_name().to_string_lossy());
+                if let Ok(id) = ObjectId::from_hex(hex.as_bytes()) {
+                    if !self.in_repository(&id) {
+                        ids.push(id);
+                    }
+                }
+            }
+        }
+        ids.sort_unstable();
+        ids
+    }
+
     /// Opens the packs of [`Objects::new_packs`] and reads through them from now on (this
     /// value and its clones). Packs that cannot be opened are left to the store.
     pub(crate) fn open_new_packs(&mut self) -> Arc<[Bundle]> {

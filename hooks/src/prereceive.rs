@@ -329,6 +329,11 @@ enum Fault {
     Content(String),
     /// The server's own trouble: `failOpen` decides, and fail-open leaves a record.
     Server(String),
+    /// Standard input that is not a list of ref updates. git writes it, but hands the hook
+    /// ref names it refuses only afterwards (a space, a control character, a newline that
+    /// makes two lines of one): the pusher shapes it, and never chooses fail-open (review of
+    /// session 30: a second ref named `refs/heads/a b` made every push fail open).
+    Input(String),
 }
 
 /// Runs the pre-receive decision on `input` (the hook's standard input, as bytes).
@@ -367,6 +372,16 @@ pub fn pre_receive(ctx: &HookContext<'_>, input: &[u8], recorder: &dyn Recorder)
             audit_project_changes(ctx, verdict, &changes, problem, recorder)
         }
         Err(Fault::Content(why)) => content_rejected(&why),
+        Err(Fault::Input(why)) => Verdict {
+            exit: 1,
+            lines: vec![
+                format!("leakgate: the ref updates of this push cannot be read ({why})."),
+                "leakgate: it is rejected: push refs whose names `git check-ref-format` accepts."
+                    .to_owned(),
+            ],
+            findings: Vec::new(),
+            record: None,
+        },
         // Parsed again only here: the scan's own parse failed or never got to run.
         Err(Fault::Server(why)) => {
             let updates = parse_any(input);
@@ -833,7 +848,8 @@ fn scan_push(
     path_globs: Vec<globset::GlobMatcher>,
 ) -> Result<Scanned, Fault> {
     let repo = open_repository(ctx.git_dir).map_err(server)?;
-    let updates = parse_updates(input, repo.object_hash()).map_err(server)?;
+    let updates =
+        parse_updates(input, repo.object_hash()).map_err(|e| Fault::Input(e.to_string()))?;
     let quarantine = quarantine_from_env(ctx.env);
     let objects = Objects::new(&repo, quarantine.as_deref())
         .map_err(server)?

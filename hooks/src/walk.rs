@@ -5,6 +5,7 @@
 //! that reach it, and a finding whose secret the first parent's version of the same file
 //! already contained is not new.
 
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -12,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
-use gix::objs::FindExt;
+use gix::objs::{FindExt, FindHeader};
 use gix::ObjectId;
 use leakgate_rules::{Match, Outcome, RuleSet, ScanOptions, Source};
 
@@ -372,6 +373,9 @@ where
         false
     };
     let started = Instant::now();
+    // With a quarantine: the objects the walk named, to tell the push's unreferenced objects.
+    let quarantine = objects.has_quarantine();
+    let mut named: HashSet<ObjectId> = HashSet::new();
     // The first blob whose scan panicked (a bug): the walk then fails.
     let panicked = Mutex::new(None);
     let panic_in = |what: String| {
@@ -443,9 +447,16 @@ where
             }
         };
         let names = options.scan_names;
+        let named = &mut named;
         let result = new_objects(objects, tips, hidden, classes, names, &halt, &mut |job| {
             if matches!(job, NewObject::Blob(_)) {
                 tally.named.fetch_add(1, Ordering::Relaxed);
+            }
+            if quarantine {
+                named.insert(match &job {
+                    NewObject::Blob(blob) => blob.id,
+                    NewObject::Commit(id) | NewObject::Tag(id) => *id,
+                });
             }
             match &ledger {
                 Some(ledger) => {
@@ -486,6 +497,16 @@ where
         });
     }
     let walked = walked?;
+    if quarantine && !walked.stopped && !stop.load(Ordering::Relaxed) {
+        let opened = packs.len() == objects.new_packs().len();
+        let mut orphans = ledger.as_ref().map(Ledger::never_named).unwrap_or_default();
+        orphans.extend(objects.quarantine_loose().into_iter().filter(|id| !named.contains(id)));
+        // A thin pack's bases (`index-pack --fix-thin`) are in the quarantine's pack, and
+        // the repository's already.
+        orphans.retain(|id| !walked.skipped.contains(id) && !objects.in_repository(id));
+        let mut worker = worker.clone();
+        scan_unreferenced(&orphans, opened, &mut worker, &tally, &stop, &expired, &sink, &warn);
+    }
     // The names of new files and directories, without a path (no path condition applies
     // to them); small next to the content, and scanned here, to their end whatever the time.
     let mut scanner = rules.scanner(ScanOptions { deadline: None, ..options.scan });
@@ -509,6 +530,66 @@ where
         complete: unscanned == 0 && !walked.stopped && !stop.load(Ordering::Relaxed),
         new_commits: walked.commits,
     })
+}
+
+/// Scans the objects a push's quarantine holds that no pushed ref reaches (`orphans`: blobs,
+/// commits and tags the walk never named; trees are not read). git keeps them, and serves
+/// them to whoever asks by id (protocol v2 checks only that an object exists), or to
+/// `clone --recurse-submodules` when a pushed tree names one of the commits as a submodule
+/// with `url = ./` (review of session 30: a key landed that way, the walk and git's
+/// connectivity check both stop at a gitlink). Findings are reported at [`UNREFERENCED`].
+/// A quarantine pack that could not be opened (`opened` false) leaves the scan incomplete.
+#[allow(clippy::too_many_arguments)] // the pieces of `scan_new_blobs` it runs after
+fn scan_unreferenced<F, W>(
+    orphans: &[ObjectId],
+    opened: bool,
+    worker: &mut Worker<'_, '_>,
+    tally: &Progress,
+    stop: &AtomicBool,
+    expired: &dyn Fn() -> bool,
+    sink: &F,
+    warn: &W,
+) where
+    F: Fn(HistoryFinding<'_>) + Sync,
+    W: Fn(String) + Sync,
+{
+    if !opened {
+        tally.unscanned.fetch_add(1, Ordering::Relaxed);
+        warn("a pack of the push could not be opened to look for objects no ref reaches".into());
+    }
+    for &id in orphans {
+        if stop.load(Ordering::Relaxed) || expired() {
+            stop.store(true, Ordering::Relaxed);
+            tally.unscanned.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let kind = worker.objects.try_header(&id).ok().flatten().map(|h| h.kind);
+        let job = match kind {
+            Some(gix::objs::Kind::Blob) => NewObject::Blob(NewBlob {
+                id,
+                path: UNREFERENCED.as_bytes().to_vec(),
+                commit: id,
+                parent_blob: ParentBlob::None,
+            }),
+            Some(gix::objs::Kind::Commit) => NewObject::Commit(id),
+            Some(gix::objs::Kind::Tag) => NewObject::Tag(id),
+            Some(gix::objs::Kind::Tree) => continue,
+            None => {
+                tally.unscanned.fetch_add(1, Ordering::Relaxed);
+                tally.unreadable.fetch_add(1, Ordering::Relaxed);
+                warn(format!("cannot read object {id}, which the push carries"));
+                continue;
+            }
+        };
+        match worker.scan(&job, sink) {
+            Ok((outcome, message)) => tally.settle(outcome, message, &worker.scanner, stop),
+            Err(e) => {
+                tally.unscanned.fetch_add(1, Ordering::Relaxed);
+                tally.unreadable.fetch_add(1, Ordering::Relaxed);
+                warn(format!("cannot read {}: {e}", describe(&job)));
+            }
+        }
+    }
 }
 
 /// The class of each path the walk meets (see [`PathClasses`]): the rules' path conditions
@@ -626,6 +707,9 @@ fn describe(job: &NewObject) -> String {
 pub const COMMIT_MESSAGE: &str = "(commit message)";
 /// The path shown for a finding in a tag message.
 pub const TAG_MESSAGE: &str = "(tag message)";
+/// The path shown for a finding in an object the push carries that none of its refs reaches
+/// (a blob, or an unreferenced commit's message).
+pub const UNREFERENCED: &str = "(an object the push carries that no ref reaches)";
 /// The path shown for a finding in the names of a commit's new files and directories.
 pub const TREE_NAMES: &str = "(file and directory names)";
 /// The path shown for a finding in a commit's headers (author, committer, signature, any

@@ -112,6 +112,50 @@ impl Server {
     pub fn server_ref(&self, name: &str) -> Option<String> {
         git(&self.bare, &["rev-parse", "-q", "--verify", name]).ok()
     }
+
+    /// A push spoken to `git receive-pack` directly, as a crafted client can: the ref
+    /// `updates` (old, new, name: any bytes, which `git push` would refuse to send) and a pack
+    /// of the commits `revs` names (`git pack-objects --revs` lines). Returns what
+    /// receive-pack and the hook wrote.
+    pub fn raw_push(&self, updates: &[(&str, &str, &[u8])], revs: &str) -> Res<String> {
+        use std::io::Write;
+        let mut packer = git_in(&self.work, &["pack-objects", "--stdout", "--revs", "-q"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        packer.stdin.take().ok_or("stdin")?.write_all(revs.as_bytes())?;
+        let pack = packer.wait_with_output()?;
+        assert!(pack.status.success(), "pack-objects failed");
+        let mut request = Vec::new();
+        for (i, (old, new, name)) in updates.iter().enumerate() {
+            let mut line = format!("{old} {new} ").into_bytes();
+            line.extend_from_slice(name);
+            if i == 0 {
+                line.extend_from_slice(b"\0report-status");
+            }
+            line.push(b'\n');
+            request.extend_from_slice(format!("{:04x}", line.len() + 4).as_bytes());
+            request.extend_from_slice(&line);
+        }
+        request.extend_from_slice(b"0000");
+        request.extend_from_slice(&pack.stdout);
+        let mut receive = git_in(&self.dir.path().to_owned(), &["receive-pack", path(&self.bare)?])
+            .env("LEAKGATE_DATA_DIR", self.dir.path().join("data"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let mut stdin = receive.stdin.take().ok_or("stdin")?;
+        // The advertisement is read by `wait_with_output` meanwhile: write from a thread.
+        let writer = std::thread::spawn(move || stdin.write_all(&request));
+        let out = receive.wait_with_output()?;
+        writer.join().map_err(|_| "writer thread")??;
+        Ok(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }
 
 pub fn leakgate(data: &Path) -> Command {
@@ -757,4 +801,126 @@ fn sightings(runtime: &tokio::runtime::Runtime, url: &str) -> Res<Vec<leakgate_s
         }
         Ok::<_, leakgate_store::Error>(sightings)
     })?)
+}
+
+/// A ref name git refuses (a space, a control character, a newline that makes two lines of
+/// one) reaches the hook before git refuses it, beside the real branch: the pusher wrote it,
+/// so the whole push is rejected whatever `failOpen` says, and the hook shows nothing of the
+/// name
+/// (review of session 30: a second ref named `refs/heads/a b` made the hook fail open, and the
+/// branch beside it landed with its key).
+#[test]
+fn a_ref_name_git_refuses_rejects_the_whole_push() -> TestResult {
+    let server = Server::new()?;
+    server.config("leakgate.failOpen", "true")?;
+    let base = server.commit("README", "base\n", "base")?;
+    assert!(server.push(&["-q", "origin", "main"])?.status.success());
+    let token = github_token(301);
+    let key = server.commit(".env", format!("GITHUB_TOKEN={token}\n"), "key")?;
+    let zero = "0".repeat(40);
+    let revs = format!("{key}\n^{base}\n");
+    let named = format!("refs/heads/{token} x");
+    let split = format!("refs/heads/a\n{zero} {key} refs/heads/{token}");
+    for odd in [
+        b"refs/heads/a b".as_slice(),
+        b"refs/heads/a\tb",
+        b"refs/heads/a\x01b",
+        named.as_bytes(),
+        split.as_bytes(),
+    ] {
+        let out =
+            server.raw_push(&[(&zero, &key, b"refs/heads/evil"), (&zero, &key, odd)], &revs)?;
+        let what = String::from_utf8_lossy(odd);
+        assert!(out.contains("pre-receive hook declined"), "{what}: {out}");
+        // A newline makes two well-formed lines of one name: both are scanned (the second
+        // names the key, found in the ref names); any other refused name is unreadable input.
+        if !odd.contains(&b'\n') {
+            assert!(out.contains("ref updates of this push cannot be read"), "{what}: {out}");
+        }
+        assert_eq!(server.server_ref("refs/heads/evil"), None, "{out}");
+        // git's own report names the ref (the pusher wrote it); the hook does not.
+        let hook: Vec<&str> = out.lines().filter(|l| l.contains("leakgate")).collect();
+        assert!(!hook.is_empty() && !hook.iter().any(|l| l.contains(&token[4..20])), "{out}");
+    }
+    // The same push without the odd ref: rejected for its key, as a control.
+    let out = server.raw_push(&[(&zero, &key, b"refs/heads/evil")], &revs)?;
+    assert!(out.contains("pre-receive hook declined"), "{out}");
+    assert!(!out.contains("cannot be read"), "rejected for its key: {out}");
+    Ok(())
+}
+
+/// Objects a push carries that none of its refs reaches: git keeps them, serves them by id
+/// (protocol v2 checks only that an object exists), and `clone --recurse-submodules` fetches
+/// a commit a pushed tree names as a submodule with `url = ./` (review of session 30: the walk
+/// and git's connectivity check both stop at a gitlink, and the key landed). They are scanned,
+/// as loose objects (a small push) and in a kept pack, and a thin pack's bases (objects the
+/// repository has) are not taken for them.
+#[test]
+fn objects_the_push_carries_that_no_ref_reaches_are_scanned() -> TestResult {
+    for unpack_limit in ["100", "1"] {
+        let server = Server::new()?;
+        server.config("receive.unpackLimit", unpack_limit)?;
+        let base = server.commit("README", "base\n", "base")?;
+        assert!(server.push(&["-q", "origin", "main"])?.status.success());
+        // A commit S holding a key, named by a gitlink in main's next commit.
+        let token = github_token(302);
+        let blob = hash_object(&server.work, format!("GITHUB_TOKEN={token}\n").as_bytes())?;
+        let sub_tree = mktree(&server.work, &format!("100644 blob {blob}\t.env\n"))?;
+        let sub = git(&server.work, &["commit-tree", "-m", "sub", &sub_tree])?;
+        let modules =
+            hash_object(&server.work, b"[submodule \"sub\"]\n\tpath = sub\n\turl = ./\n")?;
+        let readme = git(&server.work, &["rev-parse", "HEAD:README"])?;
+        let tree = mktree(
+            &server.work,
+            &format!(
+                "100644 blob {modules}\t.gitmodules\n100644 blob {readme}\tREADME\n160000 commit {sub}\tsub\n"
+            ),
+        )?;
+        let main = git(&server.work, &["commit-tree", "-p", &base, "-m", "add sub", &tree])?;
+        let out = server.raw_push(
+            &[(&base, &main, b"refs/heads/main")],
+            &format!("{main}\n{sub}\n^{base}\n"),
+        )?;
+        assert!(out.contains("pre-receive hook declined"), "limit {unpack_limit}: {out}");
+        assert!(out.contains("no ref reaches"), "limit {unpack_limit}: {out}");
+        assert_eq!(server.server_ref("refs/heads/main").as_deref(), Some(base.as_str()));
+        // The same commit without S: lands.
+        let out = server
+            .raw_push(&[(&base, &main, b"refs/heads/main")], &format!("{main}\n^{base}\n"))?;
+        assert!(!out.contains("declined"), "limit {unpack_limit}: {out}");
+    }
+    // A key already in the repository (pushed while the hook was off), its file changed by a
+    // thin pack whose base is the old blob: nothing new, and the base is not unreferenced.
+    let server = Server::new()?;
+    server.config("receive.unpackLimit", "1")?;
+    server.config("leakgate.mode", "off")?;
+    let token = github_token(303);
+    let lines: String = (0..200).map(|i| format!("setting_{i} = {i}\n")).collect();
+    server.commit("app.env", format!("GITHUB_TOKEN={token}\n{lines}"), "old key")?;
+    assert!(server.push(&["-q", "origin", "main"])?.status.success());
+    server.config("leakgate.mode", "block")?;
+    server.commit("app.env", format!("GITHUB_TOKEN={token}\n{lines}setting_x = 1\n"), "more")?;
+    let out = server.push(&["origin", "main"])?;
+    assert!(out.status.success(), "{}", stderr(&out));
+    Ok(())
+}
+
+fn hash_object(dir: &Path, content: &[u8]) -> Res<String> {
+    use std::io::Write;
+    let mut child = git_in(dir, &["hash-object", "-w", "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    child.stdin.take().ok_or("stdin")?.write_all(content)?;
+    let out = child.wait_with_output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn mktree(dir: &Path, entries: &str) -> Res<String> {
+    use std::io::Write;
+    let mut child =
+        git_in(dir, &["mktree"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+    child.stdin.take().ok_or("stdin")?.write_all(entries.as_bytes())?;
+    let out = child.wait_with_output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }

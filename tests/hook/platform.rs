@@ -92,22 +92,21 @@ pub fn run_hook(s: &Server, input: &[u8], extra: &[(&str, &str)]) -> Res<std::pr
 
 #[test]
 fn malformed_input_gets_a_clear_error() -> TestResult {
+    // The pusher shapes the hook's input (git hands it ref names it refuses afterwards): input
+    // that is not a list of ref updates rejects the push whatever `failOpen` says, and none of
+    // it is quoted back.
     let s = Server::new()?;
-    let out = run_hook(&s, b"this is not a ref update\x1b[2J\n", &[])?;
-    assert_eq!(out.status.code(), Some(0), "fail-open by default");
+    let out = run_hook(&s, b"not_a_ref_update\x1b[2J\n", &[])?;
+    assert_eq!(out.status.code(), Some(1), "rejected, fail-open or not");
     let err = stderr(&out);
     assert!(err.contains("line 1: expected `<old-id> <new-id> <ref>`"), "{err}");
-    assert!(!err.contains('\x1b'));
+    assert!(!err.contains('\x1b') && !err.contains("not_a_ref_update"), "{err}");
     let out = run_hook(&s, b"abc def refs/heads/main\n", &[("LEAKGATE_FAIL_OPEN", "false")])?;
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("not a"), "{}", stderr(&out));
-    let out = run_hook(&s, &[0xff, 0xfe, 0x00], &[("LEAKGATE_FAIL_OPEN", "false")])?;
+    assert!(stderr(&out).contains("not sha1 hex"), "{}", stderr(&out));
+    let out = run_hook(&s, &[0xff, 0xfe, 0x00], &[("LEAKGATE_FAIL_OPEN", "true")])?;
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains(r"line 1: expected `<old-id> <new-id> <ref>`, got `\xff\xfe\x00`"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("line 1: expected"), "{}", stderr(&out));
     let out = run_hook(&s, b"", &[])?;
     assert_eq!(out.status.code(), Some(0));
     Ok(())
