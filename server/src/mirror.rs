@@ -370,8 +370,19 @@ pub struct Scanned {
     pub project_problem: Option<String>,
 }
 
-/// Scans the commits `after` adds over `before` (for a new ref: over the `scanned` commits
-/// recorded, and with `own_tips` the mirror's scanned refs), and the name of `git_ref`, as the
+/// Whether one of `tips` reaches `commit` (within the first 100,000 commits walked from them:
+/// past that it counts as not reached, which scans more, never less).
+fn reaches(repo: &gix::Repository, tips: &[ObjectId], commit: ObjectId) -> bool {
+    if tips.contains(&commit) {
+        return true;
+    }
+    let Ok(walk) = repo.rev_walk(tips.iter().copied()).all() else { return false };
+    walk.take(100_000).filter_map(Result::ok).any(|info| info.id == commit)
+}
+
+/// Scans the commits `after` adds over `before` (for a new ref, or with `check_before` a
+/// `before` none of them reaches: over the `scanned` commits recorded, and with `own_tips` the
+/// mirror's scanned refs), and the name of `git_ref`, as the
 /// hook does; no key leaves in a path, the ref's name or a warning. At the
 /// deadline it stops and returns what it found (`stats.complete` false). The caller
 /// marks `after` scanned ([`mark_scanned`]) once the findings are reported, so that a job
@@ -383,7 +394,14 @@ pub struct Scanned {
 #[allow(clippy::too_many_arguments)]
 pub fn scan_push(
     path: &Path,
-    (git_ref, before, after, scanned, own_tips): (&str, &str, &str, &[String], bool),
+    (git_ref, before, after, scanned, own_tips, check_before): (
+        &str,
+        &str,
+        &str,
+        &[String],
+        bool,
+        bool,
+    ),
     rules: &RuleSet,
     key: &leakgate_rules::FingerprintKey,
     threads: usize,
@@ -404,29 +422,29 @@ pub fn scan_push(
         .ok()
         .and_then(|o| o.peel_to_kind(gix::object::Kind::Commit).ok())
         .map_or(after_id, |c| c.id);
-    // An update scans exactly `before..after`, whatever order jobs run in (a later push's
-    // scanned tip must not hide an earlier push's commits). A new ref (or a `before` gone
-    // from the server) has no range: it scans what no scanned tip reaches.
+    // An update scans `before..after`, whatever order jobs run in (a later push's scanned
+    // tip must not hide an earlier push's commits). With `check_before` (the ref was scanned
+    // before this push was received), a `before` that no recorded tip reaches was never
+    // scanned (a lost webhook): the update scans what no recorded tip reaches instead. A new
+    // ref (or a `before` gone from the server) has no range: it scans what no scanned tip
+    // reaches.
     let before_id =
         if crate::event::is_zero(before) { None } else { Some(parse_id(&repo, before)?) };
+    // Every replica's (`scanned`, from the database) that the mirror has, and with
+    // `own_tips` this mirror's scanned refs (they carry no time): what any replica scanned
+    // is not scanned again.
+    let mut tips = if own_tips { scanned_tips(&repo).map_err(scan_err)? } else { Vec::new() };
+    tips.extend(
+        scanned
+            .iter()
+            .filter_map(|hex| ObjectId::from_hex(hex.as_bytes()).ok())
+            .filter(|id| id.kind() == repo.object_hash() && repo.has_object(*id)),
+    );
+    tips.sort_unstable();
+    tips.dedup();
     let hidden = match before_id.filter(|id| repo.has_object(*id)) {
-        Some(id) => vec![id],
-        None => {
-            // Every replica's (`scanned`, from the database) that the mirror has, and with
-            // `own_tips` this mirror's scanned refs (they carry no time): what any replica
-            // scanned is not scanned again.
-            let mut tips =
-                if own_tips { scanned_tips(&repo).map_err(scan_err)? } else { Vec::new() };
-            tips.extend(
-                scanned
-                    .iter()
-                    .filter_map(|hex| ObjectId::from_hex(hex.as_bytes()).ok())
-                    .filter(|id| id.kind() == repo.object_hash() && repo.has_object(*id)),
-            );
-            tips.sort_unstable();
-            tips.dedup();
-            tips
-        }
+        Some(id) if !check_before || reaches(&repo, &tips, id) => vec![id],
+        _ => tips,
     };
     let objects = Objects::new(&repo, None).map_err(|e| scan_err(e.into()))?;
     let options = WalkOptions {
@@ -629,7 +647,7 @@ mod tests {
         let fingerprints = leakgate_rules::FingerprintKey::new(b"k");
         let scanned = scan_push(
             &repo.join(".git"),
-            ("refs/tags/v1", &"0".repeat(40), &tag, &[], true),
+            ("refs/tags/v1", &"0".repeat(40), &tag, &[], true, false),
             &rules,
             &fingerprints,
             1,

@@ -139,7 +139,7 @@ impl Server {
         }
         request.extend_from_slice(b"0000");
         request.extend_from_slice(&pack.stdout);
-        let mut receive = git_in(&self.dir.path().to_owned(), &["receive-pack", path(&self.bare)?])
+        let mut receive = git_in(self.dir.path(), &["receive-pack", path(&self.bare)?])
             .env("LEAKGATE_DATA_DIR", self.dir.path().join("data"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -60,7 +60,7 @@ fn check(dag: &Dag) -> Res<()> {
     let key = FingerprintKey::new(b"oracle");
     let scanned = leakgate_server::mirror::scan_push(
         repo,
-        ("refs/heads/main", &before, after, &[], true),
+        ("refs/heads/main", &before, after, &[], true, false),
         rules(),
         &key,
         1,

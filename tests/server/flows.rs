@@ -600,3 +600,37 @@ fn a_new_branch_scanned_after_a_later_push_to_it_is_scanned_whole() -> TestResul
     assert_no_plaintext(&world, &[service.log()], &token)?;
     Ok(())
 }
+
+/// A push whose webhook never arrived (lost, or the service down past the forge's retries)
+/// moved the branch without a scan: the next push's `before` is that push's commit, and its
+/// range alone left the key the lost push brought unscanned, under a success status. A branch
+/// the service scanned before is scanned from what was scanned.
+#[test]
+fn a_push_after_a_lost_webhook_is_scanned_from_what_was_scanned() -> TestResult {
+    let world = World::new()?;
+    let service = Service::start(&world, &world.config("")?)?;
+    let repo = world.repo("github", "acme/lost")?;
+    let token = github_token(97);
+    repo.commit("src/lib.rs", "pub fn f() {}\n")?;
+    let (before, first) = repo.push()?;
+    assert_eq!(service.deliver("github", "push", "l-1", &repo.event(&before, &first))?.0, 202);
+    service
+        .wait("the first push's success", || statuses(&world, "github", &first) == ["success"])?;
+    service.wait("jobs done", || job_counts(&world).is_ok_and(|c| c.0 == 0 && c.1 == 0))?;
+    // The key's push: its webhook is lost.
+    repo.commit("config.env", &format!("GH_TOKEN={token}\n"))?;
+    let (_, lost) = repo.push()?;
+    // The next push leaves the file as it is.
+    repo.commit("README.md", "notes\n")?;
+    let (before, next) = repo.push()?;
+    assert_eq!(before, lost);
+    assert_eq!(service.deliver("github", "push", "l-3", &repo.event(&lost, &next))?.0, 202);
+    service.wait("the key's failure", || statuses(&world, "github", &next) == ["failure"])?;
+    // A push after that one is scanned from its `before` again (the same range).
+    repo.commit("README.md", "more notes\n")?;
+    let (before, last) = repo.push()?;
+    assert_eq!(service.deliver("github", "push", "l-4", &repo.event(&before, &last))?.0, 202);
+    service.wait("the last push's success", || statuses(&world, "github", &last) == ["success"])?;
+    assert_no_plaintext(&world, &[service.log()], &token)?;
+    Ok(())
+}

@@ -273,16 +273,35 @@ async fn fetch_and_scan(
     // range, and its tip reaches this push's commits (review of session 28: a key in a new
     // branch was never scanned, and got a success status). Without a time (older jobs),
     // every recorded tip of other refs and the mirror's own.
-    let scanned = if crate::event::is_zero(before) {
-        ctx.store.scanned_tips(&repo_key(forge, repo), received_at, git_ref).await?
+    //
+    // An update of a ref the service had scanned before this push was received checks that
+    // its `before` was scanned (a recorded tip reaches it): a push whose webhook was lost (or
+    // arrived after the forge gave up retrying) moved the ref there unscanned, and
+    // `before..after` alone would leave its commits unscanned under a success status. Then
+    // the push is scanned from the recorded tips, every ref's, its own too. A ref scanned for
+    // the first time trusts its `before`: history from before the service is the baseline,
+    // as on installation. The hook's rescans trust `before`: the hook saw every push.
+    let repo_id = repo_key(forge, repo);
+    let (scanned, check_before) = if crate::event::is_zero(before) {
+        (ctx.store.scanned_tips(&repo_id, received_at, git_ref).await?, false)
     } else {
-        Vec::new()
+        match received_at.filter(|_| forge != "hook") {
+            Some(received) => {
+                let recorded = ctx.store.scanned_tip(&repo_id, git_ref).await?;
+                if recorded.is_some_and(|(_, at)| at < received) {
+                    (ctx.store.scanned_tips(&repo_id, Some(received), "").await?, true)
+                } else {
+                    (Vec::new(), false)
+                }
+            }
+            None => (Vec::new(), false),
+        }
     };
     let own_tips = received_at.is_none();
     // Waivers for some paths only are path conditions of the walk, as in the hook: else the
     // same blob at a path a waiver names and at one it does not was reported at the first
     // only, and waived there.
-    let waivers = crate::hook::waiver_views(ctx.store.waivers_for(&repo_key(forge, repo)).await?);
+    let waivers = crate::hook::waiver_views(ctx.store.waivers_for(&repo_id).await?);
     let path_globs = leakgate_hooks::scoped_waiver_globs(&waivers);
     let (path, lock) = mirror_lock(ctx, forge, repo).await;
     let _guard = lock.lock().await;
@@ -300,7 +319,7 @@ async fn fetch_and_scan(
             if name == git_ref {
                 (!crate::event::is_zero(&before)).then(|| (name, before.clone()))
             } else {
-                let recorded = ctx.store.scanned_tip(&repo_key(forge, repo), &name).await?;
+                let recorded = ctx.store.scanned_tip(&repo_id, &name).await?;
                 recorded
                     .filter(|(_, at)| received_at.is_some_and(|received| *at < received))
                     .map(|(commit, _)| (name, commit))
@@ -349,7 +368,7 @@ async fn fetch_and_scan(
         };
         let mut result = mirror::scan_push(
             &path,
-            (&git_ref, &before, &after, &scanned, own_tips),
+            (&git_ref, &before, &after, &scanned, own_tips, check_before),
             project_set.as_ref().unwrap_or(&rules),
             &key,
             config.scan.threads,
