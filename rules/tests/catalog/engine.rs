@@ -1847,3 +1847,15 @@ fn private_keys_in_binary_der_are_found() {
         .iter()
         .any(|f| f.0 == "private-key-der-base64"));
 }
+
+/// Base64 of text saved with a UTF-8 byte order mark (a Windows editor's `.env` in a
+/// Kubernetes Secret's `data:`) decodes like any other text (review of session 30: the
+/// mark's `77u/` failed the quick test of the run's first characters).
+#[test]
+fn base64_of_text_with_a_byte_order_mark_is_decoded() {
+    let set = RuleSet::builtin();
+    let env = format!("\u{feff}DB_HOST=db.internal\r\nGITHUB_TOKEN={TOKEN}\r\n");
+    let input = format!("apiVersion: v1\nkind: Secret\ndata:\n  app.env: {}\n", b64(&env));
+    let found = scan(&set, ScanOptions::default(), input.as_bytes());
+    assert!(found.iter().any(|f| f.3 == TOKEN), "{found:?}");
+}
