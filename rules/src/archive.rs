@@ -203,6 +203,66 @@ fn office_text(xml: &[u8], out: &mut Vec<u8>) -> bool {
     runs
 }
 
+/// The members inside compressed data a text file keeps base64-encoded (see
+/// `decode::compressed`): each archive's members, archives within it expanded too (a
+/// `.tar.gz`: gzip, then tar), and each member that is no archive given to `each` (which
+/// returns whether to go on). `zlib`: whether `bytes` may be a bare zlib stream (its
+/// two-byte header is too weak a sign inside an archive's members). `budget`: bytes
+/// expanded at most, what was expanded subtracted; a caller finds it spent when the data
+/// expands to more. `false` when archives nest deeper than [`MAX_DEPTH`] (not read). What
+/// is corrupt or cut short is read as far as it goes, as `gzip -d` reads it.
+pub(crate) fn encoded_members(
+    bytes: &[u8],
+    zlib: bool,
+    budget: &mut usize,
+    depth: u8,
+    each: &mut dyn FnMut(&[u8]) -> bool,
+) -> bool {
+    let archive = match kind(bytes, || false) {
+        Some(k @ (Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Zstd | Kind::Zip | Kind::Tar)) => {
+            Some(k)
+        }
+        _ => None,
+    };
+    if archive.is_none() && !zlib {
+        each(bytes);
+        return true;
+    }
+    if depth >= MAX_DEPTH {
+        return false;
+    }
+    let (mut nested, mut go_on) = (true, true);
+    let mut member = |m: &[u8], budget: &mut usize| {
+        *budget = budget.saturating_sub(m.len());
+        nested &= encoded_members(m, false, budget, depth + 1, &mut |leaf| {
+            go_on = each(leaf);
+            go_on
+        });
+        go_on
+    };
+    match archive {
+        Some(kind) => {
+            let left = *budget;
+            let mut used = 0;
+            expand(kind, bytes, left, &mut |m| {
+                let mut rest = left.saturating_sub(used);
+                let before = rest;
+                let on = member(m, &mut rest);
+                used += before - rest;
+                on
+            });
+            *budget = left.saturating_sub(used);
+        }
+        None => {
+            let mut out = Vec::new();
+            if inflate_zlib(bytes, *budget, &mut out).is_some() {
+                member(&out, budget);
+            }
+        }
+    }
+    nested
+}
+
 /// A zlib stream (RFC 1950) at the start of `data`, inflated into `out`: how much of `data`
 /// it took, and whether it ended within `budget`; `None` when `data` is no zlib stream.
 fn inflate_zlib(data: &[u8], budget: usize, out: &mut Vec<u8>) -> Option<(usize, bool)> {

@@ -1242,6 +1242,16 @@ pub(crate) fn base64(
     {
         return hex(buf, run, scratch, out);
     }
+    // SQL's hex literals (`0x6768…`: `mysqldump --hex-blob`, SQL Server's `VARBINARY`
+    // values) and C's: the digits after the prefix.
+    if let Some(digits) = text.strip_prefix(b"0x").or_else(|| text.strip_prefix(b"0X")) {
+        if digits.len() >= MIN_HEX
+            && digits.len() <= MAX_ENCODED
+            && digits.iter().all(u8::is_ascii_hexdigit)
+        {
+            return hex(buf, run.start + 2..run.end, scratch, out);
+        }
+    }
     // The first character of every 4 encodes the top 6 bits of a byte: for text (0x20-0x7e,
     // tab, CR, LF) that is `C`, `D` or `I`-`f`. Identifiers, paths and hashes fail this
     // within a few characters, without decoding.
@@ -1332,6 +1342,84 @@ pub(crate) fn base64(
     out.core = core_start..out.bytes.len();
     out.close(buf, padded_end);
     Some(padded_end)
+}
+
+/// How base64 of compressed data starts: the compression's magic bytes encoded. gzip
+/// (`H4sI`: a cloud-init part with `encoding: gz+b64`, Terraform's `base64gzip()`, a Helm
+/// release, a ConfigMap's `binaryData`), zip, bzip2, xz and zstd; zlib in
+/// [`compressed`]. Text starts otherwise (see [`base64`]'s test), so these runs are tried
+/// only when that test fails.
+const COMPRESSED: [&[u8]; 5] = [b"H4sI", b"UEsDB", b"QlpoO", b"/Td6WFo", b"KLUv/"];
+
+/// Whether base64 run `text` may encode compressed data ([`COMPRESSED`], or zlib: `0x78`
+/// and the flags of its four levels, whose third character also holds the next byte's top
+/// bits).
+pub(crate) fn compressed(text: &[u8]) -> bool {
+    let zlib = matches!(
+        text,
+        [b'e', b'J', b'w'..=b'z', ..]
+            | [b'e', b'N', b'o'..=b'r', ..]
+            | [b'e', b'A', b'E'..=b'H', ..]
+            | [b'e', b'F', b'4'..=b'7', ..]
+    );
+    text.len() >= MIN_BASE64 && (zlib || COMPRESSED.iter().any(|magic| text.starts_with(magic)))
+}
+
+/// Decodes the base64 block that starts with run `run` (its wrapped lines joined as
+/// [`base64`] joins them) into `out` as bytes, whatever they are; returns the end of what it
+/// decoded, or `None` when the run does not decode. At most [`MAX_ENCODED`] characters.
+pub(crate) fn base64_bytes(
+    buf: &[u8],
+    run: std::ops::Range<usize>,
+    out: &mut Vec<u8>,
+) -> Option<usize> {
+    let text = &buf[run.clone()];
+    let url = text.iter().any(|&b| b == b'-' || b == b'_');
+    let engine =
+        engine(if url { &base64::alphabet::URL_SAFE } else { &base64::alphabet::STANDARD });
+    let joins = width_joins(run.len()) && pad_end(buf, run.end) == run.end;
+    out.clear();
+    let (mut end, mut read) = (run.end, 0);
+    let mut segment = Some(run.clone());
+    while let Some(seg) = segment.take() {
+        let mut bytes = &buf[seg.clone()];
+        if bytes.len() % 4 == 1 {
+            bytes = &bytes[..bytes.len() - 1];
+        }
+        read += bytes.len();
+        if read > MAX_ENCODED || engine.decode_vec(bytes, out).is_err() {
+            break;
+        }
+        end = pad_end(buf, seg.end);
+        if joins && seg.len() == run.len() && end == seg.end {
+            segment = continuation(buf, seg.end);
+        }
+    }
+    (!out.is_empty()).then_some(end)
+}
+
+/// Text a compressed base64 block `run_start..end` of `buf` held (one member of what it
+/// decoded to), into `out` with the block's line context; every byte of it is located at the
+/// block's start (compressed data has no place for a byte of its own).
+pub(crate) fn compressed_text(
+    buf: &[u8],
+    run_start: usize,
+    end: usize,
+    text: &[u8],
+    out: &mut Decoded,
+) {
+    out.clear();
+    out.copy(buf, context_start(buf, run_start)..run_start);
+    let core_start = out.bytes.len();
+    out.bytes.extend_from_slice(text);
+    out.map.extend(std::iter::repeat_n(run_start, text.len()));
+    out.core = core_start..out.bytes.len();
+    out.close(buf, end);
+}
+
+/// Whether `bytes` is text (see [`printable`]).
+pub(crate) fn is_text(bytes: &[u8]) -> bool {
+    printable(bytes, 10)
 }
 
 /// `bytes` from `start`, widened back to the start of a UTF-8 character the boundary splits,

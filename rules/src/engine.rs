@@ -38,6 +38,8 @@ const DECODE_BUDGET: usize = 2 << 20;
 /// Base64 characters two pieces of a long line share (see `State::base64_run`): a multiple
 /// of 4, so that every piece starts on the line's grid, and longer than any token's encoding.
 const PIECE_OVERLAP: usize = 8 * 1024;
+/// Bytes the compressed data of one base64 block expands to at most (see `State::compressed`).
+const MAX_INFLATED: usize = 4 << 20;
 /// The longest string literal a stream keeps in its buffer across chunks, waiting for it to
 /// close (see `State::decode_literals`); the escapes of longer ones crossing a chunk's end
 /// are decoded in place around the hits in them (see `State::step`).
@@ -1900,12 +1902,52 @@ impl State {
             }
             return end;
         }
-        if let Some(joined) = decode::base64(buf, run, scratch, decoded) {
+        if let Some(joined) = decode::base64(buf, run.clone(), scratch, decoded) {
             end = joined;
             self.scan_decoded(set, options, buf, base, decoded, source);
+        } else if decode::compressed(&buf[run.clone()]) {
+            if let Some(joined) = decode::base64_bytes(buf, run, scratch) {
+                end = joined;
+                self.budget = self.budget.saturating_sub(end - start);
+                self.compressed(set, options, buf, base, start..end, scratch, decoded, source);
+                return end;
+            }
         }
         self.budget = self.budget.saturating_sub(end - start);
         end
+    }
+
+    /// The text inside compressed data `bytes` that the base64 block `block` of `buf` decoded
+    /// to (a gzip'd cloud-init part, Terraform's `base64gzip()`, a Helm release, a `.tar.gz`
+    /// in a ConfigMap's `binaryData`; see `decode::compressed`): each member that is text,
+    /// scanned as decoded text located at the block's start. What is expanded is taken from
+    /// the budget (at most [`MAX_INFLATED`] for one block); data that expands to more, or
+    /// nests archives deeper than read, leaves the budget spent, so the input is cut short
+    /// (as a pushed archive is). Corrupt data is read as far as it goes.
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn compressed(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        buf: &[u8],
+        base: u64,
+        block: std::ops::Range<usize>,
+        bytes: &[u8],
+        decoded: &mut Decoded,
+        source: Source<'_>,
+    ) {
+        let mut budget = self.budget.min(MAX_INFLATED);
+        let nested = crate::archive::encoded_members(bytes, true, &mut budget, 1, &mut |member| {
+            self.budget = self.budget.saturating_sub(member.len());
+            if decode::is_text(member) {
+                decode::compressed_text(buf, block.start, block.end, member, decoded);
+                self.scan_decoded(set, options, buf, base, decoded, source);
+            }
+            self.budget > 0
+        });
+        if !nested || budget == 0 {
+            self.budget = 0;
+        }
     }
 
     /// Scans decoded text with a child state and queues what it finds in the decoded part,

@@ -1859,3 +1859,133 @@ fn base64_of_text_with_a_byte_order_mark_is_decoded() {
     let found = scan(&set, ScanOptions::default(), input.as_bytes());
     assert!(found.iter().any(|f| f.3 == TOKEN), "{found:?}");
 }
+
+/// Base64 of compressed data (review of session 30): a cloud-init part with `encoding:
+/// gz+b64`, Terraform's `base64gzip()` in a state file, a Helm release (base64 of base64 of
+/// gzip, in a `Secret`), a `.tar.gz` in a ConfigMap's `binaryData`, zlib, a zip. Each
+/// member that is text is scanned, located at the block's start; data that expands past
+/// the budget cuts the input short; corrupt data is read as far as it goes.
+#[test]
+fn keys_in_base64_of_compressed_data_are_found() {
+    use std::io::Write;
+    let gzip = |data: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let zlib = |data: &[u8]| {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let tar = |name: &str, data: &[u8]| {
+        let mut header = [0u8; 512];
+        header[..name.len()].copy_from_slice(name.as_bytes());
+        header[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
+        header[156] = b'0';
+        header[257..262].copy_from_slice(b"ustar");
+        let mut out = header.to_vec();
+        out.extend(data);
+        out.resize(out.len().div_ceil(512) * 512 + 1024, 0);
+        out
+    };
+    let enc = |data: &[u8]| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(data)
+    };
+    let set = RuleSet::builtin();
+    let config = format!("#!/bin/sh\nexport GITHUB_TOKEN={TOKEN}\n/usr/bin/deploy --all\n");
+    let wrapped: Vec<String> = enc(&gzip(config.as_bytes()))
+        .as_bytes()
+        .chunks(76)
+        .map(|c| String::from_utf8(c.to_vec()).expect("ascii"))
+        .collect();
+    let manifest = format!(
+        "{{\"manifest\": \"apiVersion: v1\\nkind: Secret\\nstringData:\\n  token: {TOKEN}\\n\"}}"
+    );
+    let cases = [
+        // cloud-init, one line, then wrapped at 76 columns under `!!binary |`.
+        (
+            format!(
+                "#cloud-config\nwrite_files:\n- path: /etc/boot.sh\n  encoding: gz+b64\n  content: {}\n",
+                enc(&gzip(config.as_bytes()))
+            ),
+            5,
+        ),
+        (
+            format!(
+                "#cloud-config\nwrite_files:\n- path: /etc/boot.sh\n  content: !!binary |\n    {}\n",
+                wrapped.join("\n    ")
+            ),
+            5,
+        ),
+        // Terraform state: `base64gzip(templatefile(...))`.
+        (
+            format!(
+                "{{\n  \"attributes\": {{\n    \"user_data_base64\": \"{}\"\n  }}\n}}\n",
+                enc(&gzip(config.as_bytes()))
+            ),
+            3,
+        ),
+        // A Helm release Secret: base64 of base64 of gzip'd JSON.
+        (
+            format!(
+                "apiVersion: v1\nkind: Secret\ntype: helm.sh/release.v1\ndata:\n  release: {}\n",
+                enc(enc(&gzip(manifest.as_bytes())).as_bytes())
+            ),
+            5,
+        ),
+        // A `.tar.gz` in a ConfigMap's binaryData.
+        (
+            format!(
+                "kind: ConfigMap\nbinaryData:\n  bundle.tgz: {}\n",
+                enc(&gzip(&tar("etc/boot.sh", config.as_bytes())))
+            ),
+            3,
+        ),
+        // zlib (Python's `zlib.compress`, then `b64encode`).
+        (format!("BLOB = \"{}\"\n", enc(&zlib(config.as_bytes()))), 1),
+    ];
+    for (i, (text, line)) in cases.iter().enumerate() {
+        for found in [
+            scan(&set, ScanOptions::default(), text.as_bytes()),
+            scan_stream(&set, 4096, text.as_bytes()),
+        ] {
+            let tokens: Vec<_> = found.iter().filter(|f| f.3 == TOKEN).collect();
+            assert_eq!(tokens.len(), 1, "{i}: {found:?}");
+            assert_eq!(tokens[0].1, *line, "{i}: located at the block");
+        }
+    }
+    // Corrupt data: what decodes before the damage is read, and the input is not cut short.
+    let mut broken = gzip(format!("{config}{}", "padding line\n".repeat(2000)).as_bytes());
+    let half = broken.len() / 2;
+    broken.truncate(half);
+    let text = format!("data: {}\n", enc(&broken));
+    let mut scanner = set.scanner(ScanOptions::default());
+    let mut found = Vec::new();
+    scanner.scan_bytes(text.as_bytes(), Source::default(), |m| {
+        found.push(String::from_utf8_lossy(m.secret.expose()).into_owned())
+    });
+    assert_eq!(found, vec![TOKEN.to_owned()]);
+    assert!(!scanner.cut_short());
+    // A bomb: 16 MiB of zeros, then the key: expanded past the budget, cut short.
+    let mut zeros = vec![b'0'; 16 << 20];
+    zeros.extend(config.as_bytes());
+    let text = format!("data: {}\n", enc(&gzip(&zeros)));
+    let mut scanner = set.scanner(ScanOptions::default());
+    scanner.scan_bytes(text.as_bytes(), Source::default(), |_| {});
+    assert!(scanner.cut_short());
+    // Base64 that merely starts like gzip, and compressed binary data, give nothing.
+    let binary: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let quiet = format!("a: H4sIAAAA{}\nb: {}\n", "Qk".repeat(40), enc(&gzip(&binary)));
+    assert!(scan(&set, ScanOptions::default(), quiet.as_bytes()).is_empty());
+}
+
+/// SQL hex literals (`mysqldump --hex-blob`): the digits after `0x` are read as hex.
+#[test]
+fn sql_hex_literals_are_decoded() {
+    let hex: String = format!("token={TOKEN}").bytes().map(|b| format!("{b:02x}")).collect();
+    let dump = format!("INSERT INTO `settings` VALUES (1,0x{hex},'x');\n");
+    let found = scan(&RuleSet::builtin(), ScanOptions::default(), dump.as_bytes());
+    assert!(found.iter().any(|f| f.3 == TOKEN), "{found:?}");
+}
