@@ -58,6 +58,9 @@ enum Slot {
 #[derive(Debug, Default)]
 pub(crate) struct Ledger {
     slots: Mutex<HashMap<ObjectId, Slot>>,
+    /// The trees the traversal decoded (with [`Ledger::keep_trees`]): those the walk did not
+    /// meet are trees no ref reaches, whose names are scanned as such.
+    trees: Mutex<Option<Vec<ObjectId>>>,
 }
 
 impl Ledger {
@@ -134,6 +137,24 @@ impl Ledger {
             }
         }
         ids
+    }
+
+    /// Keeps the ids of the trees the traversal decodes (the hook, which scans names).
+    pub(crate) fn keep_trees(&self) {
+        *self.trees.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Vec::new());
+    }
+
+    /// The trees the traversal decoded, if kept; each returned once.
+    pub(crate) fn trees(&self) -> Vec<ObjectId> {
+        let mut trees = self.trees.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        trees.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    fn tree(&self, id: ObjectId) {
+        let mut trees = self.trees.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(trees) = trees.as_mut() {
+            trees.push(id);
+        }
     }
 
     /// Records an object the traversal decoded and left unscanned, unnamed.
@@ -262,7 +283,8 @@ impl Bulk<'_> {
                     Ok(())
                 }
             };
-            let result = traverse_pack(bundle, threads, alloc_limit, self.stop, processor);
+            let trees = |id| self.ledger.tree(id);
+            let result = traverse_pack(bundle, threads, alloc_limit, self.stop, &trees, processor);
             if let Err(e) = result {
                 tracing::debug!(
                     pack = %bundle.pack.path().display(),
@@ -340,7 +362,8 @@ impl Bulk<'_> {
 ///
 /// This is gix's `index::File::traverse_with_index` (its delta tree, built from the index,
 /// and its parallel traversal), without the trees: a delta's object kind is its base's, so
-/// the chains whose base is a tree are left out of the delta tree whole. The walk reads the
+/// the chains whose base is a tree are left out of the delta tree whole (their ids given to
+/// `on_tree`). The walk reads the
 /// trees it needs itself, and a history's trees are more than half of its objects (on
 /// rust-lang/cargo 106,120 of 186,723): decoding them here cost the traversal's threads as
 /// much as the walk's reading them. Object hashes are not recomputed: git's index-pack wrote
@@ -350,6 +373,7 @@ fn traverse_pack<P>(
     threads: usize,
     alloc_limit: Option<usize>,
     stop: &AtomicBool,
+    on_tree: &dyn Fn(gix::ObjectId),
     mut processor: P,
 ) -> gix::Result<()>
 where
@@ -369,6 +393,9 @@ where
         .chain(std::iter::once(pack.pack_end() as u64))
         .collect();
     let trees = tree_chains(bundle, &entries);
+    for (entry, _) in entries.iter().zip(&trees).filter(|(_, tree)| **tree) {
+        on_tree(entry.oid);
+    }
     let kept = entries.into_iter().zip(trees).filter(|(_, tree)| !tree).map(|(e, _)| e);
     let tree = Tree::from_offsets_in_pack(
         pack.path(),
@@ -924,12 +951,14 @@ mod pack_tests {
             assert_eq!(*tree, types[&entry.oid] == "tree", "{}", entry.oid);
         }
         let seen = Mutex::new(Vec::new());
+        let given = Mutex::new(Vec::new());
         let stop = AtomicBool::new(false);
         traverse_pack(
             bundle,
             2,
             None,
             &stop,
+            &|id| given.lock().expect("lock").push(id),
             |kind, data: &[u8], entry: &IndexEntry, _: &dyn gix::progress::Progress| {
                 let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, kind, data).expect("hash");
                 assert_eq!(id, entry.oid, "decoded bytes are the object's");
@@ -940,6 +969,12 @@ mod pack_tests {
         .expect("the traversal ends");
         let mut seen = seen.into_inner().expect("lock");
         seen.sort();
+        // The trees left out are given by id.
+        let mut given = given.into_inner().expect("lock");
+        given.sort();
+        let trees: Vec<ObjectId> =
+            types.iter().filter(|(_, kind)| *kind == "tree").map(|(id, _)| *id).collect();
+        assert_eq!(given, trees);
         let want: Vec<(ObjectId, String)> =
             types.into_iter().filter(|(_, kind)| kind != "tree").collect();
         assert_eq!(seen, want);

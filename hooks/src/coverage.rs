@@ -107,6 +107,9 @@ pub struct Walked {
     pub names: Vec<(ObjectId, Vec<u8>)>,
     /// Blobs the walk reached only at paths every rule skips (not handed out).
     pub skipped: HashSet<ObjectId>,
+    /// The trees the walk met (and blobs it handled by id): what the push carries outside
+    /// them, no ref reaches.
+    pub met: HashSet<ObjectId>,
 }
 
 /// The entry names a walk met, each once (by a keyed hash of it: a name cannot be crafted to
@@ -653,6 +656,8 @@ pub fn new_objects(
     walked.commits = commits.into_iter().map(|(c, _)| c).collect();
     walked.names = walker.names.map(|n| n.found).unwrap_or_default();
     walked.skipped = walker.skipped;
+    walked.met = walker.visited;
+    walked.met.extend(walker.trees_at.into_iter().map(|(tree, _)| tree));
     Ok(walked)
 }
 

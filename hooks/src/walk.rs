@@ -348,6 +348,10 @@ where
     };
     let objects = &objects;
     let ledger = (!packs.is_empty()).then(Ledger::default);
+    if let Some(ledger) = ledger.as_ref().filter(|_| objects.has_quarantine() && options.scan_names)
+    {
+        ledger.keep_trees();
+    }
     let pathless = rules.path_independent();
     let yields = Yields::default();
     let classifier = Classifier::new(rules, &options.path_globs);
@@ -500,10 +504,13 @@ where
     if quarantine && !walked.stopped && !stop.load(Ordering::Relaxed) {
         let opened = packs.len() == objects.new_packs().len();
         let mut orphans = ledger.as_ref().map(Ledger::never_named).unwrap_or_default();
+        orphans.extend(ledger.as_ref().map(Ledger::trees).unwrap_or_default());
         orphans.extend(objects.quarantine_loose().into_iter().filter(|id| !named.contains(id)));
         // A thin pack's bases (`index-pack --fix-thin`) are in the quarantine's pack, and
-        // the repository's already.
-        orphans.retain(|id| !walked.skipped.contains(id) && !objects.in_repository(id));
+        // the repository's already; the trees the walk met are reached.
+        orphans.retain(|id| {
+            !walked.skipped.contains(id) && !walked.met.contains(id) && !objects.in_repository(id)
+        });
         let mut worker = worker.clone();
         scan_unreferenced(&orphans, opened, &mut worker, &tally, &stop, &expired, &sink, &warn);
     }
@@ -557,6 +564,11 @@ fn scan_unreferenced<F, W>(
         tally.unscanned.fetch_add(1, Ordering::Relaxed);
         warn("a pack of the push could not be opened to look for objects no ref reaches".into());
     }
+    // The names in the trees (when names are scanned: the hook), as the walk gathers a
+    // commit's new names: a file named after a key is kept and served by id as its content
+    // is.
+    let mut names: Vec<(ObjectId, Vec<u8>)> = Vec::new();
+    let mut raw = Vec::new();
     for &id in orphans {
         if stop.load(Ordering::Relaxed) || expired() {
             stop.store(true, Ordering::Relaxed);
@@ -573,7 +585,29 @@ fn scan_unreferenced<F, W>(
             }),
             Some(gix::objs::Kind::Commit) => NewObject::Commit(id),
             Some(gix::objs::Kind::Tag) => NewObject::Tag(id),
-            Some(gix::objs::Kind::Tree) => continue,
+            Some(gix::objs::Kind::Tree) => {
+                if worker.options.scan_names {
+                    use gix::objs::Find as _;
+                    let hash = worker.objects.hash_kind();
+                    let read = worker.objects.try_find(&id, &mut raw).ok().flatten().is_some();
+                    match crate::tree::entries(&raw, hash) {
+                        Ok(list) if read => {
+                            let mut buf = Vec::new();
+                            for entry in list {
+                                buf.extend_from_slice(entry.name);
+                                buf.push(b'\n');
+                            }
+                            names.push((id, buf));
+                        }
+                        _ => {
+                            tally.unscanned.fetch_add(1, Ordering::Relaxed);
+                            tally.unreadable.fetch_add(1, Ordering::Relaxed);
+                            warn(format!("cannot read tree {id}, which the push carries"));
+                        }
+                    }
+                }
+                continue;
+            }
             None => {
                 tally.unscanned.fetch_add(1, Ordering::Relaxed);
                 tally.unreadable.fetch_add(1, Ordering::Relaxed);
@@ -589,6 +623,12 @@ fn scan_unreferenced<F, W>(
                 warn(format!("cannot read {}: {e}", describe(&job)));
             }
         }
+    }
+    for (tree, buf) in &names {
+        worker.scanner.scan_bytes(buf, Source { path: None }, |found| {
+            let path = UNREFERENCED.to_owned();
+            sink(HistoryFinding { found, path, commit: *tree, blob: *tree });
+        });
     }
 }
 

@@ -888,6 +888,27 @@ fn objects_the_push_carries_that_no_ref_reaches_are_scanned() -> TestResult {
         let out = server
             .raw_push(&[(&base, &main, b"refs/heads/main")], &format!("{main}\n^{base}\n"))?;
         assert!(!out.contains("declined"), "limit {unpack_limit}: {out}");
+        // A tree no ref reaches, with a file named after a key (its content clean): the
+        // name is kept and served by id as content is.
+        let named = github_token(304);
+        let loose_tree = mktree(&server.work, &format!("100644 blob {readme}\t{named}\n"))?;
+        let next = git(&server.work, &["commit-tree", "-p", &main, "-m", "next", &tree])?;
+        let out = server.raw_push(
+            &[(&main, &next, b"refs/heads/main")],
+            &format!("{next}\n{loose_tree}\n^{main}\n"),
+        )?;
+        assert!(out.contains("pre-receive hook declined"), "limit {unpack_limit}: {out}");
+        assert!(out.contains("no ref reaches"), "limit {unpack_limit}: {out}");
+        assert!(!out.contains(&named), "limit {unpack_limit}: the key is not echoed");
+        // A key-named file a ref does reach is reported once, as a name, not as unreferenced.
+        let reached = mktree(&server.work, &format!("100644 blob {readme}\t{named}\n"))?;
+        let with_name = git(&server.work, &["commit-tree", "-p", &main, "-m", "name", &reached])?;
+        let out = server.raw_push(
+            &[(&main, &with_name, b"refs/heads/main")],
+            &format!("{with_name}\n^{main}\n"),
+        )?;
+        assert!(out.contains("pre-receive hook declined"), "limit {unpack_limit}: {out}");
+        assert!(!out.contains("no ref reaches"), "limit {unpack_limit}: {out}");
     }
     // A key already in the repository (pushed while the hook was off), its file changed by a
     // thin pack whose base is the old blob: nothing new, and the base is not unreferenced.
