@@ -853,6 +853,73 @@ def wallet_key(c):
         c.emit(c.place(["contracts/hardhat.config.js"]), text, [P("context", "hardhat-account", k)])
 
 
+def compressed_base64(c):
+    """Session 31: a key in base64 of gzip'd text (cloud-init `encoding: gz+b64`, Terraform's
+    `base64gzip()` in a state file)."""
+    import base64
+    import gzip
+    r = c.r
+    tok = c.new(T.github)
+    script = f"#!/bin/sh\nset -eu\nexport GITHUB_TOKEN={tok}\n/opt/deploy/bin/sync --all\n"
+    blob = base64.b64encode(gzip.compress(script.encode(), mtime=0)).decode()
+    if r.random() < 0.5:
+        text = (f"#cloud-config\npackage_update: true\nwrite_files:\n- path: /opt/deploy/boot.sh\n  permissions: '0755'\n"
+                f"  encoding: gz+b64\n  content: {blob}\nruncmd:\n- /opt/deploy/boot.sh\n")
+        c.emit(c.place(["deploy/cloud-init/⟨noun⟩.yaml", "infra/⟨env⟩/user-data.yaml"]), text,
+               [P("encoded", "cloud-init-gz-b64", tok, needle=blob[:40])])
+    else:
+        text = ('{\n  "version": 4,\n  "resources": [\n    {\n      "type": "aws_launch_template",\n      "name": "web",\n'
+                f'      "instances": [{{"attributes": {{"user_data": "{blob}"}}}}]\n    }}\n  ]\n}}\n')
+        c.emit(c.place(["infra/⟨env⟩/terraform.tfstate"]), text, [P("encoded", "tfstate-base64gzip", tok, needle=blob[:40])])
+
+
+def fallback_default(c):
+    """Session 31: a secret-named environment variable's fallback literal, and a shell or
+    compose `${VAR:-default}`."""
+    r = c.r
+    v = c.new(T.password, "!*+-.=?_~^")
+    form = r.choice(["laravel", "python", "node", "compose"])
+    if form == "laravel":
+        text = ("<?php\n\nreturn [\n    'connections' => [\n        'mysql' => [\n            'host' => env('DB_HOST', '127.0.0.1'),\n"
+                f"            'username' => env('DB_USERNAME', 'app'),\n            'password' => env('DB_PASSWORD', '{v}'),\n        ],\n    ],\n];\n")
+        paths = ["config/database.php"]
+    elif form == "python":
+        text = f"import os\n\nDEBUG = os.getenv('DEBUG', '0') == '1'\nSECRET_KEY = os.getenv('DJANGO_SECRET_KEY', '{v}')\n"
+        paths = ["⟨pkg⟩/settings.py"]
+    elif form == "node":
+        text = f"const jwt = require('jsonwebtoken');\n\nconst SECRET = process.env.JWT_SECRET ?? '{v}';\nmodule.exports = (p) => jwt.sign(p, SECRET);\n"
+        paths = ["src/auth/sign.js"]
+    else:
+        text = (f"services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_USER: app\n"
+                f"      POSTGRES_PASSWORD: ${{POSTGRES_PASSWORD:-{v}}}\n")
+        paths = ["docker-compose.yml", "deploy/⟨env⟩/compose.yaml"]
+    c.emit(c.place(paths), text, [P("context", f"fallback-{form}", v)])
+
+
+def server_config(c):
+    """Session 31: passwords in servers' own syntax (HAProxy, Dovecot, SSSD) and an Ansible
+    inventory's host line."""
+    r = c.r
+    v = c.new(T.password, "!*+-.=?_~^")
+    form = r.choice(["haproxy", "dovecot", "sssd", "ansible"])
+    if form == "haproxy":
+        text = (f"global\n    log stdout format raw local0\n\nuserlist ops\n    user admin insecure-password {v}\n\n"
+                "frontend stats\n    bind *:8404\n    stats enable\n")
+        paths = ["ops/haproxy/haproxy.cfg"]
+    elif form == "dovecot":
+        text = f"support@acme.io:{{PLAIN}}{v}:5000:5000::/var/mail/acme/support\n"
+        paths = ["ops/dovecot/users"]
+    elif form == "sssd":
+        text = ("[domain/corp]\nid_provider = ldap\nldap_uri = ldaps://ldap.internal\nldap_default_bind_dn = cn=sssd,dc=acme\n"
+                f"ldap_default_authtok_type = password\nldap_default_authtok = {v}\n")
+        paths = ["ops/sssd/sssd.conf"]
+    else:
+        text = (f"[web]\nweb-01 ansible_host=10.0.1.11 ansible_user=deploy ansible_ssh_pass={v}\n\n"
+                "[web:vars]\nansible_python_interpreter=/usr/bin/python3\n")
+        paths = ["ansible/inventories/⟨env⟩/hosts.ini"]
+    c.emit(c.place(paths), text, [P("context", f"server-{form}", v)])
+
+
 def url_percent_password(c):
     r = c.r
     w = F.words(r)
@@ -1894,6 +1961,10 @@ def build(seed=1, scale=1.0):
     # Session 30's, after them.
     for fn, count in [(server_directive, 2), (cli_positional, 2), (pgpass, 1), (log_query_token, 1), (call_argument, 2),
                       (wallet_key, 1)]:
+        for _ in range(c.n(count)):
+            fn(c)
+    # Session 31's, after them.
+    for fn, count in [(compressed_base64, 2), (fallback_default, 2), (server_config, 2)]:
         for _ in range(c.n(count)):
             fn(c)
     docs_weak_passwords(c)
