@@ -656,8 +656,12 @@ pub fn new_objects(
     walked.commits = commits.into_iter().map(|(c, _)| c).collect();
     walked.names = walker.names.map(|n| n.found).unwrap_or_default();
     walked.skipped = walker.skipped;
-    walked.met = walker.visited;
-    walked.met.extend(walker.trees_at.into_iter().map(|(tree, _)| tree));
+    // Only a push's quarantine has objects no ref may reach; elsewhere the sets go now (a
+    // history scan's visited set is its largest, and blobs are still being scanned).
+    if walker.objects.has_quarantine() {
+        walked.met = walker.visited;
+        walked.met.extend(walker.trees_at.into_iter().map(|(tree, _)| tree));
+    }
     Ok(walked)
 }
 

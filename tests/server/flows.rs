@@ -632,5 +632,18 @@ fn a_push_after_a_lost_webhook_is_scanned_from_what_was_scanned() -> TestResult 
     assert_eq!(service.deliver("github", "push", "l-4", &repo.event(&before, &last))?.0, 202);
     service.wait("the last push's success", || statuses(&world, "github", &last) == ["success"])?;
     assert_no_plaintext(&world, &[service.log()], &token)?;
+    // A branch created by a push whose webhook is lost, its key in the creation's commit:
+    // the branch's next push is its first scan, and its `before` is not trusted (the
+    // repository was scanned before), so the key is found.
+    let token = github_token(98);
+    crate::git(&repo.work, &["checkout", "-q", "-b", "topic"])?;
+    let leaked = repo.commit("topic.env", &format!("GH_TOKEN={token}\n"))?;
+    crate::git(&repo.work, &["push", "-q", "origin", "HEAD:refs/heads/topic"])?;
+    let next = repo.commit("README.md", "topic notes\n")?;
+    crate::git(&repo.work, &["push", "-q", "origin", "HEAD:refs/heads/topic"])?;
+    let topic = repo.event(&leaked, &next).replace("refs/heads/main", "refs/heads/topic");
+    assert_eq!(service.deliver("github", "push", "l-5", &topic)?.0, 202);
+    service.wait("the topic key's failure", || statuses(&world, "github", &next) == ["failure"])?;
+    assert_no_plaintext(&world, &[service.log()], &token)?;
     Ok(())
 }

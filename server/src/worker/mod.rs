@@ -278,22 +278,31 @@ async fn fetch_and_scan(
     // its `before` was scanned (a recorded tip reaches it): a push whose webhook was lost (or
     // arrived after the forge gave up retrying) moved the ref there unscanned, and
     // `before..after` alone would leave its commits unscanned under a success status. Then
-    // the push is scanned from the recorded tips, every ref's, its own too. A ref scanned for
-    // the first time trusts its `before`: history from before the service is the baseline,
-    // as on installation. The hook's rescans trust `before`: the hook saw every push.
+    // the push is scanned from the recorded tips, every ref's, its own too. So is a ref
+    // scanned for the first time in a repository the service had scanned before (its
+    // creation's webhook may be the one lost); in a repository with nothing scanned, `before`
+    // is trusted: history from before the service is the baseline, as on installation. The
+    // hook's rescans trust `before`: the hook saw every push.
     let repo_id = repo_key(forge, repo);
     let (scanned, check_before) = if crate::event::is_zero(before) {
         (ctx.store.scanned_tips(&repo_id, received_at, git_ref).await?, false)
     } else {
         match received_at.filter(|_| forge != "hook") {
-            Some(received) => {
-                let recorded = ctx.store.scanned_tip(&repo_id, git_ref).await?;
-                if recorded.is_some_and(|(_, at)| at < received) {
+            Some(received) => match ctx.store.scanned_tip(&repo_id, git_ref).await? {
+                Some((_, at)) if at < received => {
                     (ctx.store.scanned_tips(&repo_id, Some(received), "").await?, true)
-                } else {
-                    (Vec::new(), false)
                 }
-            }
+                Some(_) => (Vec::new(), false),
+                // A ref the service never scanned, in a repository it had scanned before
+                // this push was received: its `before` came from a push it did not see (a
+                // branch created while its webhook was lost), checked as an update's is.
+                // A repository with nothing scanned yet trusts `before` (installation).
+                None => {
+                    let tips = ctx.store.scanned_tips(&repo_id, Some(received), "").await?;
+                    let check = !tips.is_empty();
+                    (tips, check)
+                }
+            },
             None => (Vec::new(), false),
         }
     };
