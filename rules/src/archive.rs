@@ -209,8 +209,9 @@ fn office_text(xml: &[u8], out: &mut Vec<u8>) -> bool {
 /// returns whether to go on). `zlib`: whether `bytes` may be a bare zlib stream (its
 /// two-byte header is too weak a sign inside an archive's members). `budget`: bytes
 /// expanded at most, what was expanded subtracted; a caller finds it spent when the data
-/// expands to more. `false` when archives nest deeper than [`MAX_DEPTH`] (not read). What
-/// is corrupt or cut short is read as far as it goes, as `gzip -d` reads it.
+/// expands to more. `false` when not all of it was read (nested deeper than [`MAX_DEPTH`],
+/// encrypted, corrupt or cut short, a format the readers refuse); what could be read was
+/// given.
 pub(crate) fn encoded_members(
     bytes: &[u8],
     zlib: bool,
@@ -231,10 +232,10 @@ pub(crate) fn encoded_members(
     if depth >= MAX_DEPTH {
         return false;
     }
-    let (mut nested, mut go_on) = (true, true);
+    let (mut whole, mut go_on) = (true, true);
     let mut member = |m: &[u8], budget: &mut usize| {
         *budget = budget.saturating_sub(m.len());
-        nested &= encoded_members(m, false, budget, depth + 1, &mut |leaf| {
+        whole &= encoded_members(m, false, budget, depth + 1, &mut |leaf| {
             go_on = each(leaf);
             go_on
         });
@@ -244,7 +245,7 @@ pub(crate) fn encoded_members(
         Some(kind) => {
             let left = *budget;
             let mut used = 0;
-            expand(kind, bytes, left, &mut |m| {
+            let read = expand(kind, bytes, left, &mut |m| {
                 let mut rest = left.saturating_sub(used);
                 let before = rest;
                 let on = member(m, &mut rest);
@@ -252,15 +253,19 @@ pub(crate) fn encoded_members(
                 on
             });
             *budget = left.saturating_sub(used);
+            read && whole
         }
         None => {
             let mut out = Vec::new();
-            if inflate_zlib(bytes, *budget, &mut out).is_some() {
-                member(&out, budget);
+            match inflate_zlib(bytes, *budget, &mut out) {
+                Some((_, complete)) => {
+                    member(&out, budget);
+                    complete && whole
+                }
+                None => true,
             }
         }
     }
-    nested
 }
 
 /// A zlib stream (RFC 1950) at the start of `data`, inflated into `out`: how much of `data`

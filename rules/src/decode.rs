@@ -1349,7 +1349,8 @@ pub(crate) fn base64(
 /// release, a ConfigMap's `binaryData`), zip, bzip2, xz and zstd; zlib in
 /// [`compressed`]. Text starts otherwise (see [`base64`]'s test), so these runs are tried
 /// only when that test fails.
-const COMPRESSED: [&[u8]; 5] = [b"H4sI", b"UEsDB", b"QlpoO", b"/Td6WFo", b"KLUv/"];
+const COMPRESSED: [&[u8]; 7] =
+    [b"H4sI", b"UEsDB", b"QlpoO", b"/Td6WFo", b"_Td6WFo", b"KLUv/", b"KLUv_"];
 
 /// Whether base64 run `text` may encode compressed data ([`COMPRESSED`], or zlib: `0x78`
 /// and the flags of its four levels, whose third character also holds the next byte's top
@@ -1365,14 +1366,21 @@ pub(crate) fn compressed(text: &[u8]) -> bool {
     text.len() >= MIN_BASE64 && (zlib || COMPRESSED.iter().any(|magic| text.starts_with(magic)))
 }
 
+/// Longest base64 of compressed data decoded whole (see [`base64_bytes`]).
+pub(crate) const MAX_COMPRESSED: usize = 1 << 20;
+
 /// Decodes the base64 block that starts with run `run` (its wrapped lines joined as
 /// [`base64`] joins them) into `out` as bytes, whatever they are; returns the end of what it
-/// decoded, or `None` when the run does not decode. At most [`MAX_ENCODED`] characters.
+/// decoded, and whether the block may go on past `buf` (nothing but blanks after it: in a
+/// stream, the next chunk may hold more of it). Compressed data is read whole or not at all:
+/// `Err(Some(end))` when the block is longer than `limit` characters (where it ends, as far
+/// as it was read), `Err(None)` when its first line does not decode.
 pub(crate) fn base64_bytes(
     buf: &[u8],
     run: std::ops::Range<usize>,
     out: &mut Vec<u8>,
-) -> Option<usize> {
+    limit: usize,
+) -> Result<(usize, bool), Option<usize>> {
     let text = &buf[run.clone()];
     let url = text.iter().any(|&b| b == b'-' || b == b'_');
     let engine =
@@ -1387,7 +1395,10 @@ pub(crate) fn base64_bytes(
             bytes = &bytes[..bytes.len() - 1];
         }
         read += bytes.len();
-        if read > MAX_ENCODED || engine.decode_vec(bytes, out).is_err() {
+        if read > limit {
+            return Err(Some(seg.end));
+        }
+        if engine.decode_vec(bytes, out).is_err() {
             break;
         }
         end = pad_end(buf, seg.end);
@@ -1395,7 +1406,11 @@ pub(crate) fn base64_bytes(
             segment = continuation(buf, seg.end);
         }
     }
-    (!out.is_empty()).then_some(end)
+    if out.is_empty() {
+        Err(None)
+    } else {
+        Ok((end, buf[end..].iter().all(u8::is_ascii_whitespace)))
+    }
 }
 
 /// Text a compressed base64 block `run_start..end` of `buf` held (one member of what it

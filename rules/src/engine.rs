@@ -38,8 +38,10 @@ const DECODE_BUDGET: usize = 2 << 20;
 /// Base64 characters two pieces of a long line share (see `State::base64_run`): a multiple
 /// of 4, so that every piece starts on the line's grid, and longer than any token's encoding.
 const PIECE_OVERLAP: usize = 8 * 1024;
-/// Bytes the compressed data of one base64 block expands to at most (see `State::compressed`).
+/// Bytes the compressed data of one base64 block expands to at most, and all blocks of one
+/// input together (see `State::compressed`).
 const MAX_INFLATED: usize = 4 << 20;
+const MAX_INFLATED_INPUT: usize = 32 << 20;
 /// The longest string literal a stream keeps in its buffer across chunks, waiting for it to
 /// close (see `State::decode_literals`); the escapes of longer ones crossing a chunk's end
 /// are decoded in place around the hits in them (see `State::step`).
@@ -585,6 +587,11 @@ struct State {
     depth: u8,
     child: Option<Box<State>>,
     budget: usize,
+    /// Whether the buffer being stepped ends the input.
+    eof: bool,
+    /// Bytes compressed base64 blocks may still expand to in this input, all layers together
+    /// (see `State::compressed`).
+    inflate_left: usize,
     /// The budget an input starts with, and what each byte read adds at depth 0:
     /// ([`DECODE_BUDGET`], [`DECODE_PER_BYTE`]).
     allowance: (usize, usize),
@@ -1154,6 +1161,8 @@ impl State {
             child: None,
             budget: 0,
             allowance: (DECODE_BUDGET, DECODE_PER_BYTE),
+            inflate_left: MAX_INFLATED_INPUT,
+            eof: true,
             cut_short: false,
             stopped: false,
             decoded_to: 0,
@@ -1211,6 +1220,7 @@ impl State {
     fn reset_input(&mut self, budget: usize) {
         self.lines = Lines::default();
         self.budget = budget;
+        self.inflate_left = MAX_INFLATED_INPUT;
         self.decoded_to = 0;
         self.assigned_to = 0;
         self.name = Name::default();
@@ -1253,6 +1263,7 @@ impl State {
         source: Source<'_>,
     ) {
         let gate = set.gate();
+        self.eof = eof;
         let search_end =
             if eof { buf.len() } else { (limit + gate.longest).saturating_sub(1).min(buf.len()) };
         if self.depth == 0 {
@@ -1456,13 +1467,20 @@ impl State {
                 if !eof && run.end == search_end {
                     // The search ends inside the run: the next step decodes it again with what
                     // follows, from its start, or for a line longer than one decoding from a
-                    // piece that overlaps what this step decodes.
-                    let at = if run.len() > decode::MAX_ENCODED {
+                    // piece that overlaps what this step decodes. Compressed data is kept
+                    // from its start up to the longest read whole, and decoded once it ends
+                    // (a part of it is no stream).
+                    let compressed = decode::compressed(&buf[run.clone()])
+                        && run.len() <= decode::MAX_COMPRESSED;
+                    let at = if run.len() > decode::MAX_ENCODED && !compressed {
                         run.start + (search_end - PIECE_OVERLAP - run.start) / 4 * 4
                     } else {
                         run.start
                     };
                     self.base64_resume = Some(base + at as u64);
+                    if compressed {
+                        continue;
+                    }
                 }
                 if run.len() < decode::MIN_BASE64 {
                     continue; // (the open end's run, or a resumed one that proved short)
@@ -1884,6 +1902,42 @@ impl State {
         source: Source<'_>,
     ) -> usize {
         let (start, mut end) = (run.start, run.end);
+        if decode::compressed(&buf[run.clone()]) {
+            // Compressed data is read whole or not at all: a block longer than is decoded
+            // (or whose wrapped lines run past it) cuts the input short, as padding a key past
+            // a limit would otherwise hide it (review of session 31).
+            end = match decode::base64_bytes(buf, run, scratch, decode::MAX_COMPRESSED) {
+                Ok((_, true)) if !self.eof => {
+                    // It may go on in the next chunk: decoded from its start then (the chunk
+                    // loop keeps it), whole.
+                    self.base64_resume = Some(base + start as u64);
+                    return buf.len();
+                }
+                Ok((joined, _)) => {
+                    self.budget = self.budget.saturating_sub(joined - start);
+                    self.compressed(
+                        set,
+                        options,
+                        buf,
+                        base,
+                        start..joined,
+                        scratch,
+                        decoded,
+                        source,
+                    );
+                    joined
+                }
+                Err(Some(joined)) => {
+                    self.budget = 0;
+                    joined
+                }
+                Err(None) => {
+                    self.budget = self.budget.saturating_sub(end - start);
+                    end
+                }
+            };
+            return end;
+        }
         if run.len() > decode::MAX_ENCODED {
             // One line of base64 longer than a layer decodes (a data URI, or text a pusher
             // put before a key in the same stream): decoded piece by piece on its grid of 4
@@ -1902,16 +1956,9 @@ impl State {
             }
             return end;
         }
-        if let Some(joined) = decode::base64(buf, run.clone(), scratch, decoded) {
+        if let Some(joined) = decode::base64(buf, run, scratch, decoded) {
             end = joined;
             self.scan_decoded(set, options, buf, base, decoded, source);
-        } else if decode::compressed(&buf[run.clone()]) {
-            if let Some(joined) = decode::base64_bytes(buf, run, scratch) {
-                end = joined;
-                self.budget = self.budget.saturating_sub(end - start);
-                self.compressed(set, options, buf, base, start..end, scratch, decoded, source);
-                return end;
-            }
         }
         self.budget = self.budget.saturating_sub(end - start);
         end
@@ -1920,10 +1967,11 @@ impl State {
     /// The text inside compressed data `bytes` that the base64 block `block` of `buf` decoded
     /// to (a gzip'd cloud-init part, Terraform's `base64gzip()`, a Helm release, a `.tar.gz`
     /// in a ConfigMap's `binaryData`; see `decode::compressed`): each member that is text,
-    /// scanned as decoded text located at the block's start. What is expanded is taken from
-    /// the budget (at most [`MAX_INFLATED`] for one block); data that expands to more, or
-    /// nests archives deeper than read, leaves the budget spent, so the input is cut short
-    /// (as a pushed archive is). Corrupt data is read as far as it goes.
+    /// scanned as decoded text located at the block's start, with the decoding allowance
+    /// read input gets. What is expanded is taken from the input's expansion budget (at most
+    /// [`MAX_INFLATED`] for one block, [`MAX_INFLATED_INPUT`] in all); data that expands to
+    /// more, or cannot be read whole, leaves the decoding budget spent, so the input is cut
+    /// short (as a pushed archive is); what it could read was scanned.
     #[allow(clippy::too_many_arguments)] // see `step`
     fn compressed(
         &mut self,
@@ -1936,16 +1984,24 @@ impl State {
         decoded: &mut Decoded,
         source: Source<'_>,
     ) {
-        let mut budget = self.budget.min(MAX_INFLATED);
-        let nested = crate::archive::encoded_members(bytes, true, &mut budget, 1, &mut |member| {
-            self.budget = self.budget.saturating_sub(member.len());
+        let mut budget = self.inflate_left.min(MAX_INFLATED);
+        let before = budget;
+        let whole = crate::archive::encoded_members(bytes, true, &mut budget, 1, &mut |member| {
             if decode::is_text(member) {
+                // Expanded text is decoded as read input is: the decoding it holds (a Helm
+                // release's JSON-escaped manifest, the base64 in it) gets the same allowance.
+                let allowance = member.len().saturating_mul(self.allowance.1);
+                self.budget = self.budget.saturating_add(allowance);
                 decode::compressed_text(buf, block.start, block.end, member, decoded);
                 self.scan_decoded(set, options, buf, base, decoded, source);
             }
             self.budget > 0
         });
-        if !nested || budget == 0 {
+        self.inflate_left = self.inflate_left.saturating_sub(before - budget);
+        // Not read whole (past the expansion budget, nested too deep, encrypted, a format the
+        // readers refuse such as an xz dictionary too large, corrupt): cut short, as a pushed
+        // archive is (review of session 31: an unreadable xz hid its key and passed).
+        if !whole || budget == 0 {
             self.budget = 0;
         }
     }
@@ -1968,6 +2024,7 @@ impl State {
             .unwrap_or_else(|| Box::new(State::new(set.rules.len(), self.depth + 1)));
         child.disabled.clone_from(&self.disabled);
         child.reset_input(self.budget);
+        child.inflate_left = self.inflate_left;
         let bytes = &decoded.bytes;
         child.core = Some(decoded.core.clone());
         child.step(set, options, bytes, 0, 0, bytes.len(), true, source);
@@ -1976,6 +2033,7 @@ impl State {
         }
         child.touched.clear();
         self.budget = child.budget;
+        self.inflate_left = child.inflate_left;
         let found = std::mem::take(&mut child.pending);
         let found: Vec<Pending> = found.into_values().filter(|p| !child.vetoed(set, p)).collect();
         child.vetoes.clear();

@@ -1560,6 +1560,26 @@ fn keys_split_by_continuations_soft_breaks_and_line_end_references_are_found() {
     assert!(scan(&set, ScanOptions::default(), quiet.as_bytes()).is_empty());
 }
 
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// A tar of one member.
+fn tar(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = [0u8; 512];
+    header[..name.len()].copy_from_slice(name.as_bytes());
+    header[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
+    header[156] = b'0';
+    header[257..262].copy_from_slice(b"ustar");
+    let mut out = header.to_vec();
+    out.extend(data);
+    out.resize(out.len().div_ceil(512) * 512 + 1024, 0);
+    out
+}
+
 /// A key in a committed archive (`.jar`, `.whl`, `.docx`, `.tar.gz`): deflated, no rule saw
 /// it, and the hook accepted it (review of session 28). Members are inflated and scanned,
 /// findings located at the archive; an archive in an archive too, and what cannot be read
@@ -1601,23 +1621,6 @@ fn keys_in_zip_and_gzip_archives_are_found() {
         out
     };
     let zip = |name: &str, data: &[u8]| zip_after(b"", name, data);
-    let gzip = |data: &[u8]| {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
-    };
-    // A tar of one member.
-    let tar = |name: &str, data: &[u8]| {
-        let mut header = [0u8; 512];
-        header[..name.len()].copy_from_slice(name.as_bytes());
-        header[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
-        header[156] = b'0';
-        header[257..262].copy_from_slice(b"ustar");
-        let mut out = header.to_vec();
-        out.extend(data);
-        out.resize(out.len().div_ceil(512) * 512 + 1024, 0);
-        out
-    };
     let bzip2 = |data: &[u8]| {
         let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
         e.write_all(data).unwrap();
@@ -1868,26 +1871,10 @@ fn base64_of_text_with_a_byte_order_mark_is_decoded() {
 #[test]
 fn keys_in_base64_of_compressed_data_are_found() {
     use std::io::Write;
-    let gzip = |data: &[u8]| {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
-    };
     let zlib = |data: &[u8]| {
         let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(data).unwrap();
         e.finish().unwrap()
-    };
-    let tar = |name: &str, data: &[u8]| {
-        let mut header = [0u8; 512];
-        header[..name.len()].copy_from_slice(name.as_bytes());
-        header[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
-        header[156] = b'0';
-        header[257..262].copy_from_slice(b"ustar");
-        let mut out = header.to_vec();
-        out.extend(data);
-        out.resize(out.len().div_ceil(512) * 512 + 1024, 0);
-        out
     };
     let enc = |data: &[u8]| {
         use base64::Engine as _;
@@ -1896,6 +1883,19 @@ fn keys_in_base64_of_compressed_data_are_found() {
     let set = RuleSet::builtin();
     let config = format!("#!/bin/sh\nexport GITHUB_TOKEN={TOKEN}\n/usr/bin/deploy --all\n");
     let wrapped: Vec<String> = enc(&gzip(config.as_bytes()))
+        .as_bytes()
+        .chunks(76)
+        .map(|c| String::from_utf8(c.to_vec()).expect("ascii"))
+        .collect();
+    // Incompressible filler first: the block is longer than one decoding (64 KiB).
+    let mut padded: Vec<u8> = (0..120_000u32)
+        .map(|i| {
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                [(i.wrapping_mul(2_654_435_761) >> 7) as usize % 62]
+        })
+        .collect();
+    padded.extend(format!("\nGITHUB_TOKEN={TOKEN}\n").as_bytes());
+    let long_wrapped: Vec<String> = enc(&gzip(&padded))
         .as_bytes()
         .chunks(76)
         .map(|c| String::from_utf8(c.to_vec()).expect("ascii"))
@@ -1945,6 +1945,10 @@ fn keys_in_base64_of_compressed_data_are_found() {
         ),
         // zlib (Python's `zlib.compress`, then `b64encode`).
         (format!("BLOB = \"{}\"\n", enc(&zlib(config.as_bytes()))), 1),
+        // Past 64 KiB of base64, the key at the end: one line, and wrapped (review of
+        // session 31: the block was decoded to 64 KiB and the key padded past it passed).
+        (format!("data: {}\n", enc(&gzip(&padded))), 1),
+        (format!("data: |\n  {}\n", long_wrapped.join("\n  ")), 2),
     ];
     for (i, (text, line)) in cases.iter().enumerate() {
         for found in [
@@ -1956,7 +1960,8 @@ fn keys_in_base64_of_compressed_data_are_found() {
             assert_eq!(tokens[0].1, *line, "{i}: located at the block");
         }
     }
-    // Corrupt data: what decodes before the damage is read, and the input is not cut short.
+    // Corrupt data: what decodes before the damage is read, and the input is cut short (a
+    // pushed archive that cannot be read whole is too).
     let mut broken = gzip(format!("{config}{}", "padding line\n".repeat(2000)).as_bytes());
     let half = broken.len() / 2;
     broken.truncate(half);
@@ -1967,7 +1972,27 @@ fn keys_in_base64_of_compressed_data_are_found() {
         found.push(String::from_utf8_lossy(m.secret.expose()).into_owned())
     });
     assert_eq!(found, vec![TOKEN.to_owned()]);
-    assert!(!scanner.cut_short());
+    assert!(scanner.cut_short());
+    // URL-safe base64 of xz (`_Td6WFo`), and a block longer than is read whole: cut short.
+    let xz = {
+        let options = lzma_rust2::XzOptions::with_preset(1);
+        let mut e = lzma_rust2::XzWriter::new(Vec::new(), options).unwrap();
+        e.write_all(config.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let url = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE.encode(&xz)
+    };
+    assert!(url.starts_with("_Td6WFo"), "{url}");
+    let found = scan(&set, ScanOptions::default(), format!("x: {url}\n").as_bytes());
+    assert!(found.iter().any(|f| f.3 == TOKEN), "{found:?}");
+    let huge: Vec<u8> =
+        (0..400_000u32).flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes()).collect();
+    let mut scanner = set.scanner(ScanOptions::default());
+    let text = format!("x: {}\n", enc(&gzip(&huge)));
+    scanner.scan_bytes(text.as_bytes(), Source::default(), |_| {});
+    assert!(scanner.cut_short());
     // A bomb: 16 MiB of zeros, then the key: expanded past the budget, cut short.
     let mut zeros = vec![b'0'; 16 << 20];
     zeros.extend(config.as_bytes());
