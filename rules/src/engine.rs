@@ -1969,10 +1969,10 @@ impl State {
         end
     }
 
-    /// The text inside compressed data `bytes` that the base64 block `block` of `buf` decoded
-    /// to (a gzip'd cloud-init part, Terraform's `base64gzip()`, a Helm release, a `.tar.gz`
-    /// in a ConfigMap's `binaryData`; see `decode::compressed`): each member that is text,
-    /// scanned as decoded text located at the block's start, with the decoding allowance
+    /// What compressed data `bytes` that the base64 block `block` of `buf` decoded to holds
+    /// (a gzip'd cloud-init part, Terraform's `base64gzip()`, a Helm release, a `.tar.gz` in
+    /// a ConfigMap's `binaryData`; see `decode::compressed`): each member scanned as decoded
+    /// text located at the block's start, a member that is text with the decoding allowance
     /// read input gets. What is expanded is taken from the input's expansion budget (at most
     /// [`MAX_INFLATED`] for one block, [`MAX_INFLATED_INPUT`] in all); data that expands to
     /// more, or cannot be read whole, leaves the decoding budget spent, so the input is cut
@@ -1992,14 +1992,16 @@ impl State {
         let mut budget = self.inflate_left.min(MAX_INFLATED);
         let before = budget;
         let whole = crate::archive::encoded_members(bytes, true, &mut budget, 1, &mut |member| {
+            // Expanded text is decoded as read input is: the decoding it holds (a Helm
+            // release's JSON-escaped manifest, the base64 in it) gets the same allowance. A
+            // member that is not text is scanned as it is too (a key, then NUL padding, was
+            // passed over as binary; review of session 31).
             if decode::is_text(member) {
-                // Expanded text is decoded as read input is: the decoding it holds (a Helm
-                // release's JSON-escaped manifest, the base64 in it) gets the same allowance.
                 let allowance = member.len().saturating_mul(self.allowance.1);
                 self.budget = self.budget.saturating_add(allowance);
-                decode::compressed_text(buf, block.start, block.end, member, decoded);
-                self.scan_decoded(set, options, buf, base, decoded, source);
             }
+            decode::compressed_text(buf, block.start, block.end, member, decoded);
+            self.scan_decoded(set, options, buf, base, decoded, source);
             self.budget > 0
         });
         self.inflate_left = self.inflate_left.saturating_sub(before - budget);

@@ -1985,6 +1985,12 @@ fn keys_in_base64_of_compressed_data_are_found() {
         base64::engine::general_purpose::URL_SAFE.encode(&xz)
     };
     assert!(url.starts_with("_Td6WFo"), "{url}");
+    // A member that is not text (the key, then NUL padding) is scanned as it is.
+    let mut nul_padded = config.clone().into_bytes();
+    nul_padded.extend([0u8; 4096]);
+    let found =
+        scan(&set, ScanOptions::default(), format!("x: {}\n", enc(&gzip(&nul_padded))).as_bytes());
+    assert!(found.iter().any(|f| f.3 == TOKEN), "{found:?}");
     let found = scan(&set, ScanOptions::default(), format!("x: {url}\n").as_bytes());
     assert!(found.iter().any(|f| f.3 == TOKEN), "{found:?}");
     let huge: Vec<u8> =
