@@ -41,9 +41,11 @@ const PIECE_OVERLAP: usize = 8 * 1024;
 /// Bytes the compressed data of one base64 block expands to at most, and all blocks of one
 /// input together (see `State::compressed`).
 const MAX_INFLATED: usize = 4 << 20;
-const MAX_INFLATED_INPUT: usize = 32 << 20;
-/// Decoding budget one compressed base64 block costs besides its bytes (its decoder's setup).
+const MAX_INFLATED_INPUT: usize = 16 << 20;
+/// Decoding budget one compressed base64 block costs besides its bytes (its decoder's setup:
+/// bzip2's and xz's allocate megabytes of tables per stream).
 const COMPRESSED_BLOCK_COST: usize = 16 << 10;
+const HEAVY_BLOCK_COST: usize = 256 << 10;
 /// The longest string literal a stream keeps in its buffer across chunks, waiting for it to
 /// close (see `State::decode_literals`); the escapes of longer ones crossing a chunk's end
 /// are decoded in place around the hits in them (see `State::step`).
@@ -1918,8 +1920,17 @@ impl State {
                 Ok((joined, _)) => {
                     // A decoder's setup is charged too: 10 MB of tiny bzip2 blocks cost 7.5 s
                     // when only their bytes were (review of session 31).
-                    let cost = (joined - start).saturating_add(COMPRESSED_BLOCK_COST);
-                    self.budget = self.budget.saturating_sub(cost);
+                    let heavy = matches!(buf[start], b'Q' | b'/' | b'_');
+                    let setup = if heavy { HEAVY_BLOCK_COST } else { COMPRESSED_BLOCK_COST };
+                    let cost = (joined - start).saturating_add(setup);
+                    if cost >= self.budget {
+                        // Spent: not decoded, and the input is cut short (what a member adds
+                        // to the budget must not let the next block through: 10 MB of tiny
+                        // bzip2 blocks each did).
+                        self.budget = 0;
+                        return joined;
+                    }
+                    self.budget -= cost;
                     self.compressed(
                         set,
                         options,

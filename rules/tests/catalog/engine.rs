@@ -1999,6 +1999,17 @@ fn keys_in_base64_of_compressed_data_are_found() {
     let text = format!("x: {}\n", enc(&gzip(&huge)));
     scanner.scan_bytes(text.as_bytes(), Source::default(), |_| {});
     assert!(scanner.cut_short());
+    // Many tiny bzip2 blocks (a decoder's setup each): charged, and cut short, not decoded
+    // one after another for seconds.
+    let mut tiny = String::new();
+    for i in 0..20_000 {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+        e.write_all(format!("x{i}").as_bytes()).unwrap();
+        tiny.push_str(&format!("v: {}\n", enc(&e.finish().unwrap())));
+    }
+    let mut scanner = set.scanner(ScanOptions::default());
+    scanner.scan_bytes(tiny.as_bytes(), Source::default(), |_| {});
+    assert!(scanner.cut_short());
     // A bomb: 16 MiB of zeros, then the key: expanded past the budget, cut short.
     let mut zeros = vec![b'0'; 16 << 20];
     zeros.extend(config.as_bytes());
