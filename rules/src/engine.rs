@@ -44,7 +44,7 @@ const MAX_INFLATED: usize = 4 << 20;
 const MAX_INFLATED_INPUT: usize = 16 << 20;
 /// Decoding budget one compressed base64 block costs besides its bytes (its decoder's setup:
 /// bzip2's and xz's allocate megabytes of tables per stream).
-const COMPRESSED_BLOCK_COST: usize = 16 << 10;
+const COMPRESSED_BLOCK_COST: usize = 1 << 10;
 const HEAVY_BLOCK_COST: usize = 256 << 10;
 /// The longest string literal a stream keeps in its buffer across chunks, waiting for it to
 /// close (see `State::decode_literals`); the escapes of longer ones crossing a chunk's end
