@@ -150,10 +150,11 @@ impl Ledger {
         trees.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
-    fn tree(&self, id: ObjectId) {
+    /// Records a pack's trees, if they are kept: one lock a pack.
+    fn add_trees(&self, ids: &mut dyn Iterator<Item = ObjectId>) {
         let mut trees = self.trees.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(trees) = trees.as_mut() {
-            trees.push(id);
+            trees.extend(ids);
         }
     }
 
@@ -283,7 +284,7 @@ impl Bulk<'_> {
                     Ok(())
                 }
             };
-            let trees = |id| self.ledger.tree(id);
+            let trees = |ids: &mut dyn Iterator<Item = ObjectId>| self.ledger.add_trees(ids);
             let result = traverse_pack(bundle, threads, alloc_limit, self.stop, &trees, processor);
             if let Err(e) = result {
                 tracing::debug!(
@@ -363,7 +364,7 @@ impl Bulk<'_> {
 /// This is gix's `index::File::traverse_with_index` (its delta tree, built from the index,
 /// and its parallel traversal), without the trees: a delta's object kind is its base's, so
 /// the chains whose base is a tree are left out of the delta tree whole (their ids given to
-/// `on_tree`). The walk reads the
+/// `on_trees`). The walk reads the
 /// trees it needs itself, and a history's trees are more than half of its objects (on
 /// rust-lang/cargo 106,120 of 186,723): decoding them here cost the traversal's threads as
 /// much as the walk's reading them. Object hashes are not recomputed: git's index-pack wrote
@@ -373,7 +374,7 @@ fn traverse_pack<P>(
     threads: usize,
     alloc_limit: Option<usize>,
     stop: &AtomicBool,
-    on_tree: &dyn Fn(gix::ObjectId),
+    on_trees: &dyn Fn(&mut dyn Iterator<Item = gix::ObjectId>),
     mut processor: P,
 ) -> gix::Result<()>
 where
@@ -393,9 +394,7 @@ where
         .chain(std::iter::once(pack.pack_end() as u64))
         .collect();
     let trees = tree_chains(bundle, &entries);
-    for (entry, _) in entries.iter().zip(&trees).filter(|(_, tree)| **tree) {
-        on_tree(entry.oid);
-    }
+    on_trees(&mut entries.iter().zip(&trees).filter(|(_, tree)| **tree).map(|(e, _)| e.oid));
     let kept = entries.into_iter().zip(trees).filter(|(_, tree)| !tree).map(|(e, _)| e);
     let tree = Tree::from_offsets_in_pack(
         pack.path(),
@@ -958,7 +957,7 @@ mod pack_tests {
             2,
             None,
             &stop,
-            &|id| given.lock().expect("lock").push(id),
+            &|ids| given.lock().expect("lock").extend(ids),
             |kind, data: &[u8], entry: &IndexEntry, _: &dyn gix::progress::Progress| {
                 let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, kind, data).expect("hash");
                 assert_eq!(id, entry.oid, "decoded bytes are the object's");

@@ -243,16 +243,7 @@ pub(crate) fn encoded_members(
     };
     match archive {
         Some(kind) => {
-            let left = *budget;
-            let mut used = 0;
-            let read = expand(kind, bytes, left, &mut |m| {
-                let mut rest = left.saturating_sub(used);
-                let before = rest;
-                let on = member(m, &mut rest);
-                used += before - rest;
-                on
-            });
-            *budget = left.saturating_sub(used);
+            let read = expand(kind, bytes, *budget, &mut |m| member(m, budget));
             read && whole
         }
         None => {

@@ -1106,6 +1106,12 @@ fn all_base64(window: &[u8]) -> bool {
     window.iter().fold(0u8, |acc, &b| acc | OTHER[b as usize]) == 0
 }
 
+/// The engine for base64 `text`: the URL-safe alphabet when it has `-` or `_`.
+fn engine_for(text: &[u8]) -> GeneralPurpose {
+    let url = text.iter().any(|&b| b == b'-' || b == b'_');
+    engine(if url { &base64::alphabet::URL_SAFE } else { &base64::alphabet::STANDARD })
+}
+
 fn engine(alphabet: &base64::alphabet::Alphabet) -> GeneralPurpose {
     GeneralPurpose::new(
         alphabet,
@@ -1285,8 +1291,7 @@ pub(crate) fn base64(
     if standard && url {
         return None;
     }
-    let engine =
-        engine(if url { &base64::alphabet::URL_SAFE } else { &base64::alphabet::STANDARD });
+    let engine = engine_for(text);
     // A quick look at the first bytes before decoding everything.
     // The run alone first: a wrapped block of binary data (a PEM body, an image) is
     // rejected by its first line, not decoded whole once per line.
@@ -1352,10 +1357,16 @@ pub(crate) fn base64(
 const COMPRESSED: [&[u8]; 7] =
     [b"H4sI", b"UEsDB", b"QlpoO", b"/Td6WFo", b"_Td6WFo", b"KLUv/", b"KLUv_"];
 
+/// Decoding budget one compressed block costs besides its bytes: its decoder's setup
+/// (bzip2's and xz's allocate megabytes of tables per stream: 10 MB of tiny bzip2 blocks took
+/// 7.5 s when only their bytes were charged; review of session 31).
+const BLOCK_SETUP: usize = 1 << 10;
+const HEAVY_BLOCK_SETUP: usize = 256 << 10;
+
 /// Whether base64 run `text` may encode compressed data ([`COMPRESSED`], or zlib: `0x78`
 /// and the flags of its four levels, whose third character also holds the next byte's top
-/// bits).
-pub(crate) fn compressed(text: &[u8]) -> bool {
+/// bits): the decoding budget its decoder's setup costs, if it may.
+pub(crate) fn compressed(text: &[u8]) -> Option<usize> {
     let zlib = matches!(
         text,
         [b'e', b'J', b'w'..=b'z', ..]
@@ -1363,7 +1374,11 @@ pub(crate) fn compressed(text: &[u8]) -> bool {
             | [b'e', b'A', b'E'..=b'H', ..]
             | [b'e', b'F', b'4'..=b'7', ..]
     );
-    text.len() >= MIN_BASE64 && (zlib || COMPRESSED.iter().any(|magic| text.starts_with(magic)))
+    if text.len() < MIN_BASE64 || !(zlib || COMPRESSED.iter().any(|m| text.starts_with(m))) {
+        return None;
+    }
+    // bzip2 (`Q`) and xz (`/`, `_`).
+    Some(if matches!(text[0], b'Q' | b'/' | b'_') { HEAVY_BLOCK_SETUP } else { BLOCK_SETUP })
 }
 
 /// Longest base64 of compressed data decoded whole (see [`base64_bytes`]).
@@ -1382,9 +1397,7 @@ pub(crate) fn base64_bytes(
     limit: usize,
 ) -> Result<(usize, bool), Option<usize>> {
     let text = &buf[run.clone()];
-    let url = text.iter().any(|&b| b == b'-' || b == b'_');
-    let engine =
-        engine(if url { &base64::alphabet::URL_SAFE } else { &base64::alphabet::STANDARD });
+    let engine = engine_for(text);
     let joins = width_joins(run.len()) && pad_end(buf, run.end) == run.end;
     out.clear();
     let (mut end, mut read) = (run.end, 0);
@@ -1519,9 +1532,7 @@ pub(crate) fn base64_text<'s>(value: &[u8], scratch: &'s mut Vec<u8>) -> Option<
     if body.len() < 8 || !body.iter().all(|&b| B64[b as usize]) {
         return None;
     }
-    let url = body.iter().any(|&b| b == b'-' || b == b'_');
-    let engine =
-        engine(if url { &base64::alphabet::URL_SAFE } else { &base64::alphabet::STANDARD });
+    let engine = engine_for(body);
     scratch.clear();
     (engine.decode_vec(body, scratch).is_ok() && printable(scratch, 0))
         .then_some(scratch.as_slice())

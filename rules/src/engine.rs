@@ -42,10 +42,6 @@ const PIECE_OVERLAP: usize = 8 * 1024;
 /// input together (see `State::compressed`).
 const MAX_INFLATED: usize = 4 << 20;
 const MAX_INFLATED_INPUT: usize = 16 << 20;
-/// Decoding budget one compressed base64 block costs besides its bytes (its decoder's setup:
-/// bzip2's and xz's allocate megabytes of tables per stream).
-const COMPRESSED_BLOCK_COST: usize = 1 << 10;
-const HEAVY_BLOCK_COST: usize = 256 << 10;
 /// The longest string literal a stream keeps in its buffer across chunks, waiting for it to
 /// close (see `State::decode_literals`); the escapes of longer ones crossing a chunk's end
 /// are decoded in place around the hits in them (see `State::step`).
@@ -1474,7 +1470,7 @@ impl State {
                     // piece that overlaps what this step decodes. Compressed data is kept
                     // from its start up to the longest read whole, and decoded once it ends
                     // (a part of it is no stream).
-                    let compressed = decode::compressed(&buf[run.clone()])
+                    let compressed = decode::compressed(&buf[run.clone()]).is_some()
                         && run.len() <= decode::MAX_COMPRESSED;
                     let at = if run.len() > decode::MAX_ENCODED && !compressed {
                         run.start + (search_end - PIECE_OVERLAP - run.start) / 4 * 4
@@ -1906,7 +1902,7 @@ impl State {
         source: Source<'_>,
     ) -> usize {
         let (start, mut end) = (run.start, run.end);
-        if decode::compressed(&buf[run.clone()]) {
+        if let Some(setup) = decode::compressed(&buf[run.clone()]) {
             // Compressed data is read whole or not at all: a block longer than is decoded
             // (or whose wrapped lines run past it) cuts the input short, as padding a key past
             // a limit would otherwise hide it (review of session 31).
@@ -1918,10 +1914,7 @@ impl State {
                     return buf.len();
                 }
                 Ok((joined, _)) => {
-                    // A decoder's setup is charged too: 10 MB of tiny bzip2 blocks cost 7.5 s
-                    // when only their bytes were (review of session 31).
-                    let heavy = matches!(buf[start], b'Q' | b'/' | b'_');
-                    let setup = if heavy { HEAVY_BLOCK_COST } else { COMPRESSED_BLOCK_COST };
+                    // Its bytes and its decoder's setup.
                     let cost = (joined - start).saturating_add(setup);
                     if cost >= self.budget {
                         // Spent: not decoded, and the input is cut short (what a member adds
