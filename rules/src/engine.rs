@@ -1290,6 +1290,8 @@ impl State {
         // Where windows of lines with character references, and of escapes decoded in place,
         // cover to (see `layer_window`).
         let (mut referenced, mut unescaped, mut joined, mut printable) = (0, 0, 0, 0);
+        // Where the last line looked at for a table's header ends.
+        let mut tabled = 0;
         let past = || options.deadline.is_some_and(|d| std::time::Instant::now() >= d);
         for (i, hit) in hits.iter().filter(|h| h.start < limit).enumerate() {
             // Each hit costs a window's regex at most: the clock is read every 256 of them
@@ -1306,6 +1308,9 @@ impl State {
             }
             if !decode || self.budget == 0 {
                 continue;
+            }
+            if hit.start >= tabled {
+                tabled = self.table(set, options, buf, base, hit.start, source);
             }
             let marker = gate.marker(hit.pattern);
             if marker && buf[hit.start] == b'&' {
@@ -1673,6 +1678,29 @@ impl State {
         decoder(buf, window, &mut decoded);
         self.scan_decoded(set, options, buf, base, &decoded, source);
         self.decoded = decoded;
+    }
+
+    /// The table whose header row holds the keyword hit at `at` ([`crate::table`]): its secret
+    /// columns' cells scanned as assignments, the rows read taken from the budget. Returns
+    /// where the next hit may look for a table: the table's end, or the hit's line's.
+    #[allow(clippy::too_many_arguments)] // see `step`
+    fn table(
+        &mut self,
+        set: &RuleSet,
+        options: &ScanOptions,
+        buf: &[u8],
+        base: u64,
+        at: usize,
+        source: Source<'_>,
+    ) -> usize {
+        let mut decoded = std::mem::take(&mut self.decoded);
+        let end = crate::table::decode(buf, at, &mut decoded);
+        if let Some(end) = end {
+            self.budget = self.budget.saturating_sub(end - at);
+            self.scan_decoded(set, options, buf, base, &decoded, source);
+        }
+        self.decoded = decoded;
+        end.unwrap_or_else(|| memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i))
     }
 
     /// The string literals of `line`, around an escape at `at` that may hide a keyword,

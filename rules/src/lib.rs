@@ -39,6 +39,7 @@ mod project;
 mod reuse;
 mod rule;
 mod secret;
+mod table;
 mod utf16;
 mod withhold;
 

@@ -1,0 +1,620 @@
+//! Tables: a value in a column named for a secret.
+//!
+//! Inventories, exports and wiki pages keep credentials in tables, where the name a value is
+//! assigned to is its column's header, lines above it (`host,user,bmc_password` then
+//! `esx01,root,lOsQK5fCzs9E`). No line holds both, so no rule sees them together. From a
+//! keyword hit on a table's header row, this layer writes each row's cell of a secret column
+//! as an assignment (`password = "lOsQK5fCzs9E"`) mapped to the cell, and the engine scans
+//! that with every rule: the generic rules judge the value as they judge any assignment
+//! (placeholders, references, words and hashes stay out), and a finding is located at the
+//! cell.
+//!
+//! Dialects: delimited text (comma, semicolon, tab or `|`, with double-quoted cells), Markdown
+//! pipe tables, MediaWiki tables (`! a !! b` headers, `| a || b` rows, `|-` between rows, a
+//! cell a line too) and HTML tables (`<th>`/`<td>` cells, a row on one line or several).
+//! Bounds: a header is one line of at most [`MAX_HEADER`] bytes (an HTML row, that many bytes
+//! around the hit) of at most [`MAX_COLUMNS`] cells, each a short name; a table ends at a
+//! blank line, a row of another shape, [`MAX_ROWS`] rows or the buffer's end (a table longer
+//! than a chunk is read as far as the chunk goes).
+
+use crate::decode::Decoded;
+
+const MAX_HEADER: usize = 4096;
+const MAX_COLUMNS: usize = 64;
+const MAX_ROWS: usize = 10_000;
+/// Longest header cell: a column's name, not prose.
+const MAX_NAME: usize = 48;
+/// Longest cell read as a value.
+const MAX_VALUE: usize = 512;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dialect {
+    Delimited(u8),
+    Pipe,
+    Wiki,
+    Html,
+}
+
+/// The table whose header holds the keyword hit at `at`, decoded into `out` (its secret
+/// columns' cells, row by row, as assignments); returns the end of what was read, or `None`
+/// when `at` is not on a table's header or the table has no secret column.
+pub(crate) fn decode(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
+    out.clear();
+    let line = line_of(buf, at)?;
+    let text = &buf[line.clone()];
+    let dialect = dialect(text)?;
+    if dialect == Dialect::Html {
+        return html(buf, at, out);
+    }
+    if let Dialect::Delimited(d) = dialect {
+        // A CSV header starts its line and does not end with its delimiter; an indented
+        // line, or one ending `token,`, is code.
+        if buf[line.start].is_ascii_whitespace() || text.trim_ascii().ends_with(&[d]) {
+            return None;
+        }
+    }
+    let header = cells(buf, line.clone(), dialect);
+    let columns = secret_columns(buf, &header)?;
+    if dialect == Dialect::Pipe {
+        // A Markdown table's header is followed by its separator row.
+        let next = line.end + 1
+            ..memchr::memchr(b'\n', buf.get(line.end + 1..)?)
+                .map_or(buf.len(), |i| line.end + 1 + i);
+        let sep = buf[next].trim_ascii();
+        if !sep.starts_with(b"|")
+            || !sep.contains(&b'-')
+            || !sep.iter().all(|b| matches!(b, b'|' | b'-' | b':' | b' ' | b'\t' | b'+'))
+        {
+            return None;
+        }
+    }
+    let mut rows = 0;
+    let mut end = line.end;
+    let mut next = line.end + 1;
+    // A wiki row's cells may come a line each; they are gathered until `|-` or `|}`.
+    let mut gathered: Vec<std::ops::Range<usize>> = Vec::new();
+    while next < buf.len() && rows < MAX_ROWS {
+        let row = next..memchr::memchr(b'\n', &buf[next..]).map_or(buf.len(), |i| next + i);
+        next = row.end + 1;
+        let trimmed = trim(buf, row.clone());
+        if trimmed.is_empty() {
+            break;
+        }
+        let bytes = &buf[trimmed.clone()];
+        match dialect {
+            Dialect::Wiki => {
+                if bytes.starts_with(b"|-") || bytes.starts_with(b"|}") {
+                    emit(buf, &gathered, &columns, out);
+                    gathered.clear();
+                    rows += 1;
+                    end = row.end;
+                    if bytes.starts_with(b"|}") {
+                        break;
+                    }
+                    continue;
+                }
+                if !bytes.starts_with(b"|") && !bytes.starts_with(b"!") {
+                    break;
+                }
+                gathered.extend(cells(buf, row.clone(), dialect));
+                end = row.end;
+                continue;
+            }
+            Dialect::Pipe => {
+                if !bytes.starts_with(b"|") {
+                    break;
+                }
+                if bytes.iter().all(|b| matches!(b, b'|' | b'-' | b':' | b' ' | b'\t' | b'+')) {
+                    end = row.end;
+                    continue; // the separator row
+                }
+            }
+            Dialect::Delimited(_) | Dialect::Html => {}
+        }
+        let cells = cells(buf, row.clone(), dialect);
+        if dialect != Dialect::Pipe && cells.len() != header.len() {
+            break;
+        }
+        emit(buf, &cells, &columns, out);
+        rows += 1;
+        end = row.end;
+    }
+    if dialect == Dialect::Wiki {
+        emit(buf, &gathered, &columns, out);
+    }
+    out.finish(end);
+    out.core = 0..out.bytes.len();
+    (!out.bytes.is_empty()).then_some(end)
+}
+
+/// The line around `at`, if no longer than a header may be.
+fn line_of(buf: &[u8], at: usize) -> Option<std::ops::Range<usize>> {
+    let back = at.saturating_sub(MAX_HEADER);
+    let start = match memchr::memrchr(b'\n', &buf[back..at]) {
+        Some(i) => back + i + 1,
+        None if back == 0 => 0,
+        None => return None,
+    };
+    let ahead = (at + MAX_HEADER).min(buf.len());
+    let end = memchr::memchr(b'\n', &buf[at..ahead]).map_or(ahead, |i| at + i);
+    (end - start <= MAX_HEADER).then_some(start..end)
+}
+
+/// The table dialect a header line is written in.
+fn dialect(line: &[u8]) -> Option<Dialect> {
+    let trimmed = line.trim_ascii();
+    if trimmed.starts_with(b"!") && memchr::memmem::find(trimmed, b"!!").is_some() {
+        return Some(Dialect::Wiki);
+    }
+    if memchr::memmem::find(&trimmed.to_ascii_lowercase(), b"<th").is_some() {
+        return Some(Dialect::Html);
+    }
+    if trimmed.starts_with(b"|") {
+        return Some(Dialect::Pipe);
+    }
+    let count = |d: u8| {
+        let mut quoted = false;
+        trimmed
+            .iter()
+            .filter(|&&b| {
+                quoted ^= b == b'"';
+                b == d && !quoted
+            })
+            .count()
+    };
+    [b'\t', b',', b';', b'|']
+        .into_iter()
+        .map(|d| (count(d), d))
+        .filter(|&(n, _)| n > 0)
+        .max()
+        .map(|(_, d)| Dialect::Delimited(d))
+}
+
+/// A row's cells, trimmed, quotes around a delimited cell left out.
+fn cells(buf: &[u8], row: std::ops::Range<usize>, dialect: Dialect) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let row = trim(buf, row);
+    match dialect {
+        Dialect::Delimited(d) => {
+            let mut start = row.start;
+            let mut quoted = false;
+            for i in row.clone() {
+                if buf[i] == b'"' {
+                    quoted = !quoted;
+                } else if buf[i] == d && !quoted {
+                    out.push(unquote(buf, trim(buf, start..i)));
+                    start = i + 1;
+                }
+            }
+            out.push(unquote(buf, trim(buf, start..row.end)));
+        }
+        Dialect::Pipe => {
+            let inner = row.start + 1..if buf[row.clone()].ends_with(b"|") && row.len() > 1 {
+                row.end - 1
+            } else {
+                row.end
+            };
+            let mut start = inner.start;
+            for i in inner.clone() {
+                if buf[i] == b'|' && buf[i - 1] != b'\\' {
+                    out.push(trim(buf, start..i));
+                    start = i + 1;
+                }
+            }
+            out.push(trim(buf, start..inner.end));
+        }
+        Dialect::Wiki => {
+            // `! a !! b`, `| a || b`; a cell's attributes before a single `|` are left out.
+            let (single, double): (&[u8], &[u8]) =
+                if buf[row.start] == b'!' { (b"!", b"!!") } else { (b"|", b"||") };
+            if !buf[row.clone()].starts_with(single) {
+                return out;
+            }
+            let mut start = row.start + 1;
+            let mut i = start;
+            while i <= row.end {
+                if i == row.end || buf[i..row.end].starts_with(double) {
+                    let cell = start..i;
+                    let cell = match memchr::memchr(b'|', &buf[cell.clone()]) {
+                        Some(bar) if !buf[cell.clone()].contains(&b'[') => cell.start + bar + 1..i,
+                        _ => cell,
+                    };
+                    out.push(trim(buf, cell));
+                    i += double.len();
+                    start = i;
+                    continue;
+                }
+                i += 1;
+            }
+        }
+        Dialect::Html => {}
+    }
+    out
+}
+
+fn trim(buf: &[u8], mut r: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    while r.start < r.end && buf[r.start].is_ascii_whitespace() {
+        r.start += 1;
+    }
+    while r.end > r.start && buf[r.end - 1].is_ascii_whitespace() {
+        r.end -= 1;
+    }
+    r
+}
+
+fn unquote(buf: &[u8], r: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    if r.len() >= 2 && buf[r.start] == b'"' && buf[r.end - 1] == b'"' {
+        r.start + 1..r.end - 1
+    } else {
+        r
+    }
+}
+
+/// What a secret column's values are assigned to in the decoded text: a name the generic
+/// rules read as the column's kind.
+#[derive(Clone, Copy, Debug)]
+struct Column {
+    index: usize,
+    name: &'static str,
+}
+
+/// The header's secret columns, if every cell is a name and some column is a secret's.
+fn secret_columns(buf: &[u8], header: &[std::ops::Range<usize>]) -> Option<Vec<Column>> {
+    if header.len() < 2 || header.len() > MAX_COLUMNS {
+        return None;
+    }
+    let mut columns = Vec::new();
+    for (index, cell) in header.iter().enumerate() {
+        let name = &buf[cell.clone()];
+        let words = name.split(|&b| b == b' ').filter(|w| !w.is_empty()).count();
+        let called = |i: usize| i > 0 && name[i - 1] != b' ';
+        let first = name.first().copied().unwrap_or(b'0');
+        if name.len() > MAX_NAME
+            || !(first.is_ascii_alphabetic() || first == b'_')
+            || words > 4
+            || !name.iter().all(|&b| name_byte(b))
+            || name.iter().enumerate().any(|(i, &b)| b == b'(' && called(i))
+        {
+            return None;
+        }
+        if let Some(name) = secret_name(name) {
+            columns.push(Column { index, name });
+        }
+    }
+    (!columns.is_empty()).then_some(columns)
+}
+
+fn name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b' ' | b'_' | b'-' | b'.' | b'/' | b'#' | b'(' | b')')
+}
+
+/// The kind of secret a column's name says its values are, as an assignment's name.
+fn secret_name(name: &[u8]) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    let words: Vec<&[u8]> =
+        lower.split(|b| !b.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let has = |part: &[u8]| memchr::memmem::find(&lower, part).is_some();
+    // Columns about a secret, not holding one.
+    const NOT: &[&[u8]] = &[
+        b"hash",
+        b"hashed",
+        b"digest",
+        b"crypt",
+        b"encrypted",
+        b"salt",
+        b"type",
+        b"expires",
+        b"expiry",
+        b"expiration",
+        b"expire",
+        b"date",
+        b"time",
+        b"at",
+        b"length",
+        b"len",
+        b"policy",
+        b"hint",
+        b"id",
+        b"ids",
+        b"name",
+        b"url",
+        b"uri",
+        b"path",
+        b"file",
+        b"reset",
+        b"rotated",
+        b"rotation",
+        b"last",
+        b"created",
+        b"updated",
+        b"age",
+        b"count",
+        b"required",
+        b"status",
+        b"scope",
+        b"scopes",
+        b"masked",
+        b"prefix",
+        b"suffix",
+        b"fingerprint",
+        b"label",
+        b"description",
+        b"desc",
+        b"note",
+        b"notes",
+        b"comment",
+        b"owner",
+        b"location",
+        b"vault",
+        b"ref",
+        b"reference",
+        b"env",
+        b"variable",
+        b"var",
+        b"field",
+        b"format",
+        b"changed",
+        b"set",
+        b"strength",
+        b"manager",
+        b"used",
+        b"usage",
+        b"enabled",
+        b"where",
+        b"stored",
+        b"store",
+        b"source",
+        b"kind",
+        b"public",
+        b"min",
+        b"max",
+        b"session",
+        b"csrf",
+        b"nonce",
+        b"request",
+        b"trace",
+        b"correlation",
+    ];
+    if words.iter().any(|w| NOT.contains(w)) || has(b"_id") || has(b"hash") {
+        return None;
+    }
+    if has(b"passw") || has(b"passphrase") || has(b"pwd") || has(b"kennwort") {
+        return Some("password");
+    }
+    if words.iter().any(|w| matches!(*w, b"pass" | b"pw" | b"pin")) {
+        return Some("password");
+    }
+    if has(b"secret") {
+        return Some("client_secret");
+    }
+    if has(b"token") {
+        return Some("api_token");
+    }
+    let key = words.last().is_some_and(|w| *w == b"key") || has(b"apikey") || has(b"accesskey");
+    (key && words.len() >= 2).then_some("api_key")
+}
+
+/// Each secret column's cell of a row, written `name = "value"` and mapped to the cell.
+fn emit(buf: &[u8], cells: &[std::ops::Range<usize>], columns: &[Column], out: &mut Decoded) {
+    for column in columns {
+        let Some(cell) = cells.get(column.index) else { continue };
+        // A Markdown code span or emphasis around the value is not part of it.
+        let mut cell = cell.clone();
+        while cell.len() >= 2
+            && matches!(buf[cell.start], b'`' | b'*')
+            && buf[cell.end - 1] == buf[cell.start]
+        {
+            cell = cell.start + 1..cell.end - 1;
+        }
+        let value = &buf[cell.clone()];
+        if value.is_empty() || value.len() > MAX_VALUE || value.contains(&b'"') {
+            continue;
+        }
+        for &b in column.name.as_bytes().iter().chain(b" = \"") {
+            out.push(b, cell.start);
+        }
+        for i in cell.clone() {
+            out.push(buf[i], i);
+        }
+        out.push(b'"', cell.end);
+        out.push(b'\n', cell.end);
+    }
+}
+
+/// An HTML table from the `<tr>` around `at`: header cells `<th>`, rows of `<td>` cells up to
+/// `</table>`. A cell's text is what its tags enclose, with the five XML entities decoded
+/// (each decoded byte mapped to its reference).
+fn html(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
+    let back = at.saturating_sub(MAX_HEADER);
+    let row_start = back + rfind_ci(&buf[back..at], b"<tr")?;
+    let ahead = (at + MAX_HEADER).min(buf.len());
+    let row_end = at + find_ci(&buf[at..ahead], b"</tr")?;
+    let header: Vec<_> = html_cells(buf, row_start..row_end);
+    let names: Vec<_> = header.iter().map(|c| trim(buf, c.clone())).collect();
+    let columns = secret_columns(buf, &names)?;
+    let table_end = find_ci(&buf[row_end..], b"</table").map_or(buf.len(), |i| row_end + i);
+    let mut next = row_end;
+    let mut rows = 0;
+    let mut decoded = Vec::new();
+    while rows < MAX_ROWS {
+        let Some(open) = find_ci(&buf[next..table_end], b"<tr") else { break };
+        let start = next + open;
+        let end = find_ci(&buf[start..table_end], b"</tr").map_or(table_end, |i| start + i);
+        let cells = html_cells(buf, start..end);
+        for column in &columns {
+            let Some(cell) = cells.get(column.index) else { continue };
+            decoded.clear();
+            text_of(buf, cell.clone(), &mut decoded);
+            let value: Vec<u8> = decoded.iter().map(|&(b, _)| b).collect();
+            let value = value.trim_ascii();
+            if value.is_empty() || value.len() > MAX_VALUE || value.contains(&b'"') {
+                continue;
+            }
+            let lead = decoded.iter().take_while(|(b, _)| b.is_ascii_whitespace()).count();
+            let kept = &decoded[lead..lead + value.len()];
+            let first = kept[0].1;
+            for &b in column.name.as_bytes().iter().chain(b" = \"") {
+                out.push(b, first);
+            }
+            for &(b, from) in kept {
+                out.push(b, from);
+            }
+            let last = kept[kept.len() - 1].1 + 1;
+            out.push(b'"', last);
+            out.push(b'\n', last);
+        }
+        rows += 1;
+        next = end;
+    }
+    out.finish(next);
+    out.core = 0..out.bytes.len();
+    (!out.bytes.is_empty()).then_some(next)
+}
+
+/// The cells (`<th …>…` or `<td …>…`, to the next cell or the row's end) of an HTML row.
+fn html_cells(buf: &[u8], row: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
+    let mut starts = Vec::new();
+    let mut i = row.start;
+    while let Some(k) = find_ci(&buf[i..row.end], b"<t") {
+        let tag = i + k;
+        let kind = buf.get(tag + 2).map(u8::to_ascii_lowercase);
+        let after = buf.get(tag + 3).copied().unwrap_or(b'>');
+        if matches!(kind, Some(b'h' | b'd')) && matches!(after, b'>' | b' ' | b'\t' | b'\n') {
+            if let Some(close) = memchr::memchr(b'>', &buf[tag..row.end]) {
+                starts.push(tag + close + 1);
+            }
+        }
+        i = tag + 2;
+    }
+    let mut cells = Vec::new();
+    for (n, &start) in starts.iter().enumerate() {
+        let limit = starts.get(n + 1).map_or(row.end, |&s| s);
+        let end = find_ci(&buf[start..limit], b"</t").map_or(limit, |k| start + k);
+        cells.push(start..end.max(start));
+    }
+    cells
+}
+
+/// A cell's text: tags left out, `&amp;` `&lt;` `&gt;` `&quot;` `&apos;` decoded.
+fn text_of(buf: &[u8], cell: std::ops::Range<usize>, out: &mut Vec<(u8, usize)>) {
+    let mut i = cell.start;
+    while i < cell.end {
+        match buf[i] {
+            b'<' => {
+                i = memchr::memchr(b'>', &buf[i..cell.end]).map_or(cell.end, |k| i + k + 1);
+            }
+            b'&' => {
+                let rest = &buf[i..cell.end];
+                let entity = [
+                    (&b"&amp;"[..], b'&'),
+                    (b"&lt;", b'<'),
+                    (b"&gt;", b'>'),
+                    (b"&quot;", b'"'),
+                    (b"&apos;", b'\''),
+                ]
+                .into_iter()
+                .find(|(name, _)| rest.starts_with(name));
+                match entity {
+                    Some((name, byte)) => {
+                        out.push((byte, i));
+                        i += name.len();
+                    }
+                    None => {
+                        out.push((b'&', i));
+                        i += 1;
+                    }
+                }
+            }
+            b'\n' | b'\r' | b'\t' => {
+                out.push((b' ', i));
+                i += 1;
+            }
+            b => {
+                out.push((b, i));
+                i += 1;
+            }
+        }
+    }
+}
+
+fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+fn rfind_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w.eq_ignore_ascii_case(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoded(text: &str, keyword: &str) -> Option<String> {
+        let at = text.find(keyword).expect("keyword in the text");
+        let mut out = Decoded::default();
+        decode(text.as_bytes(), at, &mut out)?;
+        assert_eq!(out.map.len(), out.bytes.len() + 1);
+        Some(String::from_utf8(out.bytes).expect("utf-8"))
+    }
+
+    #[test]
+    fn secret_columns_of_each_dialect_are_written_as_assignments() {
+        let csv = "host,bmc_user,bmc_password,rack\nesx01,root,lOsQK5fCzs9E,R14\n\"esx02\",root,\"a,b\"\"c\",R15\n\nother,x\n";
+        assert_eq!(decoded(csv, "password").as_deref(), Some("password = \"lOsQK5fCzs9E\"\n"));
+        let md = "| Host | User | Password |\n|------|:----:|---|\n| db1 | app | `Qx7#mLz2Wv9k` |\n| db2 | ro | Tiger@1236* |\n\nText.\n";
+        assert_eq!(
+            decoded(md, "Password").as_deref(),
+            Some("password = \"Qx7#mLz2Wv9k\"\npassword = \"Tiger@1236*\"\n")
+        );
+        let wiki = "{| class=\"wikitable\"\n! Host !! User !! Password !! Notes\n|-\n| pg-a || ro || 6DbLvfctMN5SXZ || replica\n|-\n| pg-b\n| bo\n| Tiger@1236*\n| ui\n|}\n";
+        assert_eq!(
+            decoded(wiki, "Password").as_deref(),
+            Some("password = \"6DbLvfctMN5SXZ\"\npassword = \"Tiger@1236*\"\n")
+        );
+        let html = "<table><tbody>\n<tr><th>System</th><th>User</th><th>Password</th></tr>\n<tr><td>Payouts</td><td>team</td><td>Cobalt!308.&amp;RvKP</td></tr>\n<tr>\n<td>Portal</td>\n<td>j</td>\n<td><em>see vault</em></td>\n</tr>\n</tbody></table>\n";
+        assert_eq!(
+            decoded(html, "Password").as_deref(),
+            Some("password = \"Cobalt!308.&RvKP\"\npassword = \"see vault\"\n")
+        );
+        let tsv = "name\tclient_secret\tscopes\napp\tO8f1azVo6hA8hCx4YVJk\tread\n";
+        assert_eq!(
+            decoded(tsv, "secret").as_deref(),
+            Some("client_secret = \"O8f1azVo6hA8hCx4YVJk\"\n")
+        );
+    }
+
+    #[test]
+    fn lines_that_are_not_a_header_of_secret_columns_are_not_tables() {
+        // Code, prose, and columns about secrets rather than holding them.
+        for (text, keyword) in [
+            ("check(password, hash)\nfoo(a, b)\n", "password"),
+            ("The password, if any, is read from the vault.\nSo, it is, not here.\n", "password"),
+            ("if check(password, hash) {\nfoo(a, b)\n", "password"),
+            ("| Name | Password |\n| a | Xq7#mLz2Wv9k |\n", "Password"),
+            ("    token,\n    factory.clone(),\n", "token"),
+            ("fn f(\n    token,\n    Qx7mLz2WvKp9x,\n", "token"),
+            ("PL_tokenbuf|5.003007|5.003007|\nGv_AMupdate|5.011000|5.011000|u\n", "token"),
+            ("secret,\nQx7mLz2WvKp9x,\n", "secret"),
+            ("user,,password\nbob,,Qx7mLz2WvKp9x\n", "password"),
+            ("user,password_hash,created_at\nbob,$2b$12$abc,2024\n", "password"),
+            ("| Name | Password policy | Notes |\n|---|---|---|\n| a | b | c |\n", "Password"),
+            ("| Parameter | Description | Default |\n|---|---|---|\n| `db.password` | the password | `x` |\n", "password"),
+            ("password\n", "password"),
+        ] {
+            assert_eq!(decoded(text, keyword), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn cells_map_back_to_where_they_are() {
+        let csv = "user;passwort\nbob;Xq7#mLz2Wv9k\n";
+        let at = csv.find("passwort").expect("keyword");
+        let mut out = Decoded::default();
+        decode(csv.as_bytes(), at, &mut out).expect("a table");
+        let value = csv.find("Xq7").expect("value");
+        let first = out.bytes.iter().position(|&b| b == b'X').expect("value decoded");
+        assert_eq!(out.map[first], value);
+        let name = out.map[0];
+        assert_eq!(name, value, "the name is located at the cell");
+    }
+}
