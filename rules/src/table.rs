@@ -2,9 +2,9 @@
 //!
 //! Inventories, exports and wiki pages keep credentials in tables, where the name a value is
 //! assigned to is its column's header, lines above it (`host,user,bmc_password` then
-//! `esx01,root,lOsQK5fCzs9E`). No line holds both, so no rule sees them together. From a
+//! `esx01,root,<value>`). No line holds both, so no rule sees them together. From a
 //! keyword hit on a table's header row, this layer writes each row's cell of a secret column
-//! as an assignment (`password = "lOsQK5fCzs9E"`) mapped to the cell, and the engine scans
+//! as an assignment (`password = "<value>"`) mapped to the cell, and the engine scans
 //! that with every rule: the generic rules judge the value as they judge any assignment
 //! (placeholders, references, words and hashes stay out), and a finding is located at the
 //! cell.
@@ -12,14 +12,16 @@
 //! Dialects: delimited text (comma, semicolon, tab or `|`, with double-quoted cells), Markdown
 //! pipe tables, MediaWiki tables (`! a !! b` headers, `| a || b` rows, `|-` between rows, a
 //! cell a line too) and HTML tables (`<th>`/`<td>` cells, a row on one line or several).
-//! Bounds: a header is one line of at most [`MAX_HEADER`] bytes (an HTML row, that many bytes
-//! around the hit) of at most [`MAX_COLUMNS`] cells, each a short name; a table ends at a
+//! Bounds: a header is one line of at most [`MAX_HEADER`] bytes (an HTML row, [`MAX_HTML_ROW`]
+//! bytes either side of the hit) of at most [`MAX_COLUMNS`] cells, each a short name; a table ends at a
 //! blank line, a row of another shape, [`MAX_ROWS`] rows or the buffer's end (a table longer
 //! than a chunk is read as far as the chunk goes).
 
 use crate::decode::Decoded;
 
 const MAX_HEADER: usize = 4096;
+/// How far before and after a hit an HTML header row's `<tr` and `</tr` are looked for.
+const MAX_HTML_ROW: usize = 1024;
 const MAX_COLUMNS: usize = 64;
 const MAX_ROWS: usize = 10_000;
 /// Longest header cell: a column's name, not prose.
@@ -40,6 +42,9 @@ enum Dialect {
 /// when `at` is not on a table's header or the table has no secret column.
 pub(crate) fn decode(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
     out.clear();
+    if !in_name_cell(buf, at) {
+        return None;
+    }
     let line = line_of(buf, at)?;
     let text = &buf[line.clone()];
     let dialect = dialect(text)?;
@@ -127,6 +132,30 @@ pub(crate) fn decode(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> 
     (!out.bytes.is_empty()).then_some(end)
 }
 
+/// Whether the hit at `at` lies in a run of a name's bytes between a cell's boundaries, as a
+/// header cell's keyword does: most hits (`password = f(a, b)`) fail here, on a few bytes,
+/// before their line is split.
+fn in_name_cell(buf: &[u8], at: usize) -> bool {
+    let boundary =
+        |b: &u8| matches!(b, b',' | b';' | b'\t' | b'|' | b'!' | b'>' | b'<' | b'"' | b'\n');
+    let back = at.saturating_sub(MAX_NAME + 1);
+    let ahead = (at + MAX_NAME + 1).min(buf.len());
+    let Some(start) =
+        buf[back..at].iter().rposition(boundary).map(|i| back + i + 1).or((back == 0).then_some(0))
+    else {
+        return false;
+    };
+    let Some(end) = buf[at..ahead]
+        .iter()
+        .position(boundary)
+        .map(|i| at + i)
+        .or((ahead == buf.len()).then_some(ahead))
+    else {
+        return false;
+    };
+    buf[start..end].iter().all(|&b| name_byte(b) || b == b'\r')
+}
+
 /// The line around `at`, if no longer than a header may be.
 fn line_of(buf: &[u8], at: usize) -> Option<std::ops::Range<usize>> {
     let back = at.saturating_sub(MAX_HEADER);
@@ -146,25 +175,29 @@ fn dialect(line: &[u8]) -> Option<Dialect> {
     if trimmed.starts_with(b"!") && memchr::memmem::find(trimmed, b"!!").is_some() {
         return Some(Dialect::Wiki);
     }
-    if memchr::memmem::find(&trimmed.to_ascii_lowercase(), b"<th").is_some() {
-        return Some(Dialect::Html);
+    // One pass: the delimiters outside double quotes, and whether a `<th` opens a cell.
+    const DELIMITERS: [u8; 4] = [b'\t', b',', b';', b'|'];
+    let mut counts = [0usize; 4];
+    let mut quoted = false;
+    for (i, &b) in trimmed.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'<' if trimmed.get(i + 1..i + 3).is_some_and(|t| t.eq_ignore_ascii_case(b"th")) => {
+                return Some(Dialect::Html);
+            }
+            _ if !quoted => {
+                if let Some(k) = DELIMITERS.iter().position(|&d| d == b) {
+                    counts[k] += 1;
+                }
+            }
+            _ => {}
+        }
     }
     if trimmed.starts_with(b"|") {
         return Some(Dialect::Pipe);
     }
-    let count = |d: u8| {
-        let mut quoted = false;
-        trimmed
-            .iter()
-            .filter(|&&b| {
-                quoted ^= b == b'"';
-                b == d && !quoted
-            })
-            .count()
-    };
-    [b'\t', b',', b';', b'|']
-        .into_iter()
-        .map(|d| (count(d), d))
+    (0..DELIMITERS.len())
+        .map(|k| (counts[k], DELIMITERS[k]))
         .filter(|&(n, _)| n > 0)
         .max()
         .map(|(_, d)| Dialect::Delimited(d))
@@ -425,9 +458,11 @@ fn emit(buf: &[u8], cells: &[std::ops::Range<usize>], columns: &[Column], out: &
 /// `</table>`. A cell's text is what its tags enclose, with the five XML entities decoded
 /// (each decoded byte mapped to its reference).
 fn html(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
-    let back = at.saturating_sub(MAX_HEADER);
+    // Not the header's whole reach: each line of `<th>` cells is looked at, and a look of
+    // 8 KiB a line would cost a file of such lines 200 times its size.
+    let back = at.saturating_sub(MAX_HTML_ROW);
     let row_start = back + rfind_ci(&buf[back..at], b"<tr")?;
-    let ahead = (at + MAX_HEADER).min(buf.len());
+    let ahead = (at + MAX_HTML_ROW).min(buf.len());
     let row_end = at + find_ci(&buf[at..ahead], b"</tr")?;
     let header: Vec<_> = html_cells(buf, row_start..row_end);
     let names: Vec<_> = header.iter().map(|c| trim(buf, c.clone())).collect();
@@ -559,27 +594,27 @@ mod tests {
 
     #[test]
     fn secret_columns_of_each_dialect_are_written_as_assignments() {
-        let csv = "host,bmc_user,bmc_password,rack\nesx01,root,lOsQK5fCzs9E,R14\n\"esx02\",root,\"a,b\"\"c\",R15\n\nother,x\n";
-        assert_eq!(decoded(csv, "password").as_deref(), Some("password = \"lOsQK5fCzs9E\"\n"));
-        let md = "| Host | User | Password |\n|------|:----:|---|\n| db1 | app | `Qx7#mLz2Wv9k` |\n| db2 | ro | Tiger@1236* |\n\nText.\n";
+        let csv = "host,bmc_user,bmc_password,rack\nesx01,root,lOsQK5fCzs9E,R14\n\"esx02\",root,\"a,b\"\"c\",R15\n\nother,x\n"; // leakgate:allow (test fixture)
+        assert_eq!(decoded(csv, "password").as_deref(), Some("password = \"lOsQK5fCzs9E\"\n")); // leakgate:allow (test fixture)
+        let md = "| Host | User | Password |\n|------|:----:|---|\n| db1 | app | `Qx7#mLz2Wv9k` |\n| db2 | ro | Tiger@1236* |\n\nText.\n"; // leakgate:allow (test fixture)
         assert_eq!(
             decoded(md, "Password").as_deref(),
-            Some("password = \"Qx7#mLz2Wv9k\"\npassword = \"Tiger@1236*\"\n")
+            Some("password = \"Qx7#mLz2Wv9k\"\npassword = \"Tiger@1236*\"\n") // leakgate:allow (test fixture)
         );
-        let wiki = "{| class=\"wikitable\"\n! Host !! User !! Password !! Notes\n|-\n| pg-a || ro || 6DbLvfctMN5SXZ || replica\n|-\n| pg-b\n| bo\n| Tiger@1236*\n| ui\n|}\n";
+        let wiki = "{| class=\"wikitable\"\n! Host !! User !! Password !! Notes\n|-\n| pg-a || ro || 6DbLvfctMN5SXZ || replica\n|-\n| pg-b\n| bo\n| Tiger@1236*\n| ui\n|}\n"; // leakgate:allow (test fixture)
         assert_eq!(
             decoded(wiki, "Password").as_deref(),
-            Some("password = \"6DbLvfctMN5SXZ\"\npassword = \"Tiger@1236*\"\n")
+            Some("password = \"6DbLvfctMN5SXZ\"\npassword = \"Tiger@1236*\"\n") // leakgate:allow (test fixture)
         );
-        let html = "<table><tbody>\n<tr><th>System</th><th>User</th><th>Password</th></tr>\n<tr><td>Payouts</td><td>team</td><td>Cobalt!308.&amp;RvKP</td></tr>\n<tr>\n<td>Portal</td>\n<td>j</td>\n<td><em>see vault</em></td>\n</tr>\n</tbody></table>\n";
+        let html = "<table><tbody>\n<tr><th>System</th><th>User</th><th>Password</th></tr>\n<tr><td>Payouts</td><td>team</td><td>Cobalt!308.&amp;RvKP</td></tr>\n<tr>\n<td>Portal</td>\n<td>j</td>\n<td><em>see vault</em></td>\n</tr>\n</tbody></table>\n"; // leakgate:allow (test fixture)
         assert_eq!(
             decoded(html, "Password").as_deref(),
-            Some("password = \"Cobalt!308.&RvKP\"\npassword = \"see vault\"\n")
+            Some("password = \"Cobalt!308.&RvKP\"\npassword = \"see vault\"\n") // leakgate:allow (test fixture)
         );
-        let tsv = "name\tclient_secret\tscopes\napp\tO8f1azVo6hA8hCx4YVJk\tread\n";
+        let tsv = "name\tclient_secret\tscopes\napp\tO8f1azVo6hA8hCx4YVJk\tread\n"; // leakgate:allow (test fixture)
         assert_eq!(
             decoded(tsv, "secret").as_deref(),
-            Some("client_secret = \"O8f1azVo6hA8hCx4YVJk\"\n")
+            Some("client_secret = \"O8f1azVo6hA8hCx4YVJk\"\n") // leakgate:allow (test fixture)
         );
     }
 

@@ -151,7 +151,7 @@ fn fingerprints_are_keyed_and_stable() -> TestResult {
     let other = env
         .leakgate()
         .args(["scan", file, "-f", "jsonl"])
-        .env("LEAKGATE_FINGERPRINT_KEY", "00112233445566778899aabbccddeeff")
+        .env("LEAKGATE_FINGERPRINT_KEY", "00112233445566778899aabbccddeeff") // leakgate:allow (test fixture)
         .output()?;
     let other = jsonl(&other)?;
     assert_ne!(first[0]["fingerprint"], other[0]["fingerprint"]);

@@ -2040,15 +2040,15 @@ fn secrets_in_table_cells_are_found_under_their_column() {
     let set = RuleSet::builtin();
     let cases = [
         // CSV inventory, the value third in the row.
-        ("hostname,bmc_ip,bmc_user,bmc_password,rack\nesx01,10.1.1.1,root,lOsQK5fCzs9E,R14\nesx02,10.1.1.2,root,changeme,R14\n", "lOsQK5fCzs9E", 2, 21),
+        ("hostname,bmc_ip,bmc_user,bmc_password,rack\nesx01,10.1.1.1,root,lOsQK5fCzs9E,R14\nesx02,10.1.1.2,root,changeme,R14\n", "lOsQK5fCzs9E", 2, 21), // leakgate:allow (test fixture)
         // An export with a client secret column (no keyword of a rule ends `secret,`).
-        ("client_name,client_id,client_secret,created_at\nportal,cbafeb72,O8f1azVo6hA8hCx4YVJkND_5Co8i4_g19fGlm2Me4LUP9vMf,2024-01-12\n", "O8f1azVo6hA8hCx4YVJkND_5Co8i4_g19fGlm2Me4LUP9vMf", 2, 17),
+        ("client_name,client_id,client_secret,created_at\nportal,cbafeb72,O8f1azVo6hA8hCx4YVJkND_5Co8i4_g19fGlm2Me4LUP9vMf,2024-01-12\n", "O8f1azVo6hA8hCx4YVJkND_5Co8i4_g19fGlm2Me4LUP9vMf", 2, 17), // leakgate:allow (test fixture)
         // Markdown.
-        ("# Access\n\n| Host | User | Password |\n|------|------|----------|\n| db1  | app  | Qx7#mLz2Wv9kPt |\n", "Qx7#mLz2Wv9kPt", 5, 17),
+        ("# Access\n\n| Host | User | Password |\n|------|------|----------|\n| db1  | app  | Qx7#mLz2Wv9kPt |\n", "Qx7#mLz2Wv9kPt", 5, 17), // leakgate:allow (test fixture)
         // MediaWiki.
-        ("{| class=\"wikitable\"\n! Host !! User !! Password !! Notes\n|-\n| pg-a || ro || 6DbLvfctMN5SXZ || replica\n|}\n", "6DbLvfctMN5SXZ", 4, 17),
+        ("{| class=\"wikitable\"\n! Host !! User !! Password !! Notes\n|-\n| pg-a || ro || 6DbLvfctMN5SXZ || replica\n|}\n", "6DbLvfctMN5SXZ", 4, 17), // leakgate:allow (test fixture)
         // Confluence storage format (HTML), an entity in the value.
-        ("<table><tbody>\n<tr><th>System</th><th>User</th><th>Password</th></tr>\n<tr><td>Payouts</td><td>team</td><td>Cobalt!308.&amp;RvKP</td></tr>\n</tbody></table>\n", "Cobalt!308.&RvKP", 3, 38),
+        ("<table><tbody>\n<tr><th>System</th><th>User</th><th>Password</th></tr>\n<tr><td>Payouts</td><td>team</td><td>Cobalt!308.&amp;RvKP</td></tr>\n</tbody></table>\n", "Cobalt!308.&RvKP", 3, 38), // leakgate:allow (test fixture)
     ];
     for (text, secret, line, column) in cases {
         let found = scan(&set, ScanOptions::default(), text.as_bytes());
@@ -2060,7 +2060,7 @@ fn secrets_in_table_cells_are_found_under_their_column() {
     }
     for clean in [
         "user,password_hash,created_at\nbob,$2b$12$KIXQJ3sJ9yq1W5pY3m2bF.2Yc7E1k7aXlM2r9n0vVqGf8zQy5bH6e,2024\n",
-        "| Setting | Password policy |\n|---|---|\n| min | Qx7#mLz2Wv9kPt |\n",
+        "| Setting | Password policy |\n|---|---|\n| min | Qx7#mLz2Wv9kPt |\n", // leakgate:allow (test fixture)
         "| Name | Password |\n|---|---|\n| db1 | <see vault> |\n| db2 | ${DB_PASSWORD} |\n",
         "if check(password, hash) {\n  foo(a, Qx7mLz2Wv9kPt)\n}\n",
     ] {
