@@ -920,6 +920,108 @@ def server_config(c):
     c.emit(c.place(paths), text, [P("context", f"server-{form}", v)])
 
 
+WORDS32 = ["granite", "quartz", "lantern", "velvet", "signal", "meadow", "falcon", "ember", "pixel", "willow", "cobalt",
+           "thistle", "harbor", "juniper", "saffron", "tundra", "orchid", "marble", "copper", "summit"]
+
+
+def table_cells(c):
+    """Session 32: a password in a table's cell, named only by its column's header (a CSV
+    inventory, a Markdown runbook, a MediaWiki page, a Confluence export), and a table whose
+    secret-looking column holds hashes."""
+    r = c.r
+    v = c.new(T.password, "!*+-.=?_~^#@")
+    host = f"{r.choice(['esx', 'db', 'bmc', 'fw'])}{r.randint(1, 40):02d}"
+    form = r.choice(["csv", "markdown", "wiki", "html"])
+    if form == "csv":
+        text = (f"hostname,ip,vendor,bmc_user,bmc_password,rack\n{host},10.10.250.{r.randint(2, 250)},Dell iDRAC9,root,{v},R14\n"
+                f"{host}b,10.10.250.{r.randint(2, 250)},HPE iLO5,Administrator,<see vault>,R15\n")
+        paths = ["inventory/⟨env⟩-bmc.csv", "ops/exports/⟨noun⟩-hosts.csv"]
+    elif form == "markdown":
+        text = ("# Access\n\nAsk #ops before changing anything.\n\n| System | Username | Password | Notes |\n|---|---|---|---|\n"
+                f"| {host} | admin | `{v}` | rotate yearly |\n| Printer | admin | see 1Password | |\n")
+        paths = ["docs/runbooks/⟨noun⟩-access.md"]
+    elif form == "wiki":
+        text = ("== Database access ==\n{| class=\"wikitable\"\n! Host !! User !! Password !! Notes\n|-\n"
+                f"| {host} || app_ro || {v} || replica\n|}}\n")
+        paths = ["wiki/Database_Access.wiki"]
+    else:
+        text = ("<h1>Onboarding</h1>\n<table><tbody>\n<tr><th>System</th><th>User</th><th>Password</th></tr>\n"
+                f"<tr><td>{host}</td><td>team</td><td>{v}</td></tr>\n</tbody></table>\n")
+        paths = ["exports/confluence/⟨noun⟩-onboarding.xml"]
+    c.emit(c.place(paths), text, [P("context", f"table-{form}", v)])
+    h = "$2b$12$" + T.b64(bytes(r.getrandbits(8) for _ in range(40)))[:53].replace("+", ".")
+    text = f"user,password_hash,created_at\nbob,{h},2024-05-01\n"
+    c.emit(c.place(["exports/⟨noun⟩-users.csv"], negative=True), text, [N("context", "table-hash-column", h)])
+
+
+def network_device(c):
+    """Session 32: shared secrets in network devices' configurations, plaintext or in a
+    reversible form (Cisco type 7, SNMP communities, a TACACS+ server's key, Juniper $9$)."""
+    r = c.r
+    v = c.new(T.password, "")
+    form = r.choice(["type7", "snmp", "tacacs", "juniper"])
+    if form == "type7":
+        v = "".join(r.choice("0123456789ABCDEF") for _ in range(22))
+        text = f"hostname core-sw01\n!\nusername backup privilege 5 password 7 {v}\n!\n"
+        paths = ["network/cisco/⟨noun⟩-sw01.cfg"]
+    elif form == "snmp":
+        text = f"hostname edge-rt02\n!\nsnmp-server community {v} RO 99\nsnmp-server location DC1\n!\n"
+        paths = ["network/cisco/⟨noun⟩-rt02.cfg"]
+    elif form == "tacacs":
+        text = f"tacacs server TAC1\n address ipv4 10.10.0.40\n key {v}\n!\naaa group server tacacs+ ADMIN\n server name TAC1\n"
+        paths = ["network/cisco/⟨noun⟩-aaa.cfg"]
+    else:
+        v = "$9$" + "".join(r.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./") for _ in range(22))
+        text = f"system {{\n    radius-server {{\n        10.10.0.41 secret \"{v}\"; ## SECRET-DATA\n    }}\n}}\n"
+        paths = ["network/juniper/⟨noun⟩-mx01.conf"]
+    c.emit(c.place(paths), text, [P("context", f"network-{form}", v)])
+    text = "snmp-server community public RO\nsnmp-server community private RW\n"
+    c.emit(c.place(["network/cisco/⟨noun⟩-lab.cfg"], negative=True), text, [N("context", "network-default-community", "private")])
+
+
+def passphrase(c):
+    """Session 32: a memorable passphrase (words and a number) under a password name, which
+    the generic assignment rules took for an identifier."""
+    r = c.r
+    v = "-".join(r.sample(WORDS32, 3)) + f"-{r.randint(10, 99)}"
+    form = r.choice(["env", "gradle", "s3cfg"])
+    if form == "env":
+        text = f"APP_ENV=prod\nJWT_PASSPHRASE={v}\nMAILER_DSN=null://null\n"
+        paths = [".env.prod.local", "deploy/⟨env⟩/.env"]
+    elif form == "gradle":
+        text = f"org.gradle.jvmargs=-Xmx2g\nsigning.keyId=784F2AED\nsigning.password={v}\n"
+        paths = ["gradle.properties"]
+    else:
+        text = f"[default]\nhost_base = s3.amazonaws.com\ngpg_passphrase = {v}\nuse_https = True\n"
+        paths = ["ops/backup/.s3cfg"]
+    c.emit(c.place(paths), text, [P("context", f"passphrase-{form}", v)])
+    text = "kind: Secret\nmetadata:\n  name: app\npassword_secret: prod-database-credentials-2\n"
+    c.emit(c.place(["deploy/⟨env⟩/refs.yaml"], negative=True), text,
+           [N("context", "passphrase-identifier", "prod-database-credentials-2")])
+
+
+def framework_key(c):
+    """Session 32: applications' own keys (WordPress salts, Magento's crypt key, Django's
+    SECRET_KEY)."""
+    r = c.r
+    form = r.choice(["wordpress", "magento", "django"])
+    if form == "wordpress":
+        v = "".join(r.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@#$%^&*()-_[]{}<>~+=,.;:/?|")
+                    for _ in range(64))
+        name = r.choice(["SECURE_AUTH_KEY", "LOGGED_IN_KEY", "NONCE_KEY", "AUTH_SALT"])
+        text = f"<?php\ndefine( 'DB_NAME', 'wp' );\ndefine( '{name}', '{v}' );\ndefine( 'WP_DEBUG', false );\n"
+        paths = ["sites/⟨noun⟩/wp-config.php"]
+    elif form == "magento":
+        v = "".join(r.choice("0123456789abcdef") for _ in range(32))
+        text = f"<?php\nreturn [\n    'crypt' => [\n        'key' => '{v}'\n    ],\n    'MAGE_MODE' => 'production',\n];\n"
+        paths = ["app/etc/env.php"]
+    else:
+        v = "".join(r.choice("abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)") for _ in range(50))
+        text = f"DEBUG = False\nALLOWED_HOSTS = [\"⟨noun⟩.org\"]\nSECRET_KEY = \"{v}\"\n"
+        paths = ["⟨pkg⟩/settings/production.py"]
+    c.emit(c.place(paths), text, [P("context", f"framework-{form}", v)])
+
+
 def url_percent_password(c):
     r = c.r
     w = F.words(r)
@@ -1965,6 +2067,10 @@ def build(seed=1, scale=1.0):
             fn(c)
     # Session 31's, after them.
     for fn, count in [(compressed_base64, 2), (fallback_default, 2), (server_config, 2)]:
+        for _ in range(c.n(count)):
+            fn(c)
+    # Session 32's, after them.
+    for fn, count in [(table_cells, 2), (network_device, 2), (passphrase, 1), (framework_key, 2)]:
         for _ in range(c.n(count)):
             fn(c)
     docs_weak_passwords(c)
