@@ -59,7 +59,7 @@ pub(crate) fn decode(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> 
         }
     }
     let header = cells(buf, line.clone(), dialect);
-    let columns = secret_columns(buf, &header)?;
+    let mut columns = secret_columns(buf, &header)?;
     if dialect == Dialect::Pipe {
         // A Markdown table's header is followed by its separator row.
         let next = line.end + 1
@@ -89,7 +89,7 @@ pub(crate) fn decode(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> 
         match dialect {
             Dialect::Wiki => {
                 if bytes.starts_with(b"|-") || bytes.starts_with(b"|}") {
-                    emit(buf, &gathered, &columns, out);
+                    emit(buf, &gathered, &mut columns, out);
                     gathered.clear();
                     rows += 1;
                     end = row.end;
@@ -120,12 +120,12 @@ pub(crate) fn decode(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> 
         if dialect != Dialect::Pipe && cells.len() != header.len() {
             break;
         }
-        emit(buf, &cells, &columns, out);
+        emit(buf, &cells, &mut columns, out);
         rows += 1;
         end = row.end;
     }
     if dialect == Dialect::Wiki {
-        emit(buf, &gathered, &columns, out);
+        emit(buf, &gathered, &mut columns, out);
     }
     out.finish(end);
     out.core = 0..out.bytes.len();
@@ -289,6 +289,19 @@ fn unquote(buf: &[u8], r: std::ops::Range<usize>) -> std::ops::Range<usize> {
 struct Column {
     index: usize,
     name: &'static str,
+    /// The last value written, whose repetitions in the rows below are not written again.
+    last: Option<(usize, usize)>,
+}
+
+/// Shortest cell read as a value: the rules that judge a value by its name take 8 characters
+/// and up (a provider's token in a cell is found on the row itself, without the header).
+const MIN_VALUE: usize = 8;
+
+/// Whether a cell may hold a value a name gives meaning to: a word's length or more, no
+/// blanks (prose, `see vault`), no double quote (the assignment's own).
+fn worth_reading(value: &[u8]) -> bool {
+    (MIN_VALUE..=MAX_VALUE).contains(&value.len())
+        && !value.iter().any(|&b| b.is_ascii_whitespace() || b == b'"')
 }
 
 /// The header's secret columns, if every cell is a name and some column is a secret's.
@@ -311,7 +324,7 @@ fn secret_columns(buf: &[u8], header: &[std::ops::Range<usize>]) -> Option<Vec<C
             return None;
         }
         if let Some(name) = secret_name(name) {
-            columns.push(Column { index, name });
+            columns.push(Column { index, name, last: None });
         }
     }
     (!columns.is_empty()).then_some(columns)
@@ -428,7 +441,7 @@ fn secret_name(name: &[u8]) -> Option<&'static str> {
 }
 
 /// Each secret column's cell of a row, written `name = "value"` and mapped to the cell.
-fn emit(buf: &[u8], cells: &[std::ops::Range<usize>], columns: &[Column], out: &mut Decoded) {
+fn emit(buf: &[u8], cells: &[std::ops::Range<usize>], columns: &mut [Column], out: &mut Decoded) {
     for column in columns {
         let Some(cell) = cells.get(column.index) else { continue };
         // A Markdown code span or emphasis around the value is not part of it.
@@ -440,9 +453,10 @@ fn emit(buf: &[u8], cells: &[std::ops::Range<usize>], columns: &[Column], out: &
             cell = cell.start + 1..cell.end - 1;
         }
         let value = &buf[cell.clone()];
-        if value.is_empty() || value.len() > MAX_VALUE || value.contains(&b'"') {
+        if !worth_reading(value) || column.last.is_some_and(|last| buf[last.0..last.1] == *value) {
             continue;
         }
+        column.last = Some((cell.start, cell.end));
         for &b in column.name.as_bytes().iter().chain(b" = \"") {
             out.push(b, cell.start);
         }
@@ -471,20 +485,24 @@ fn html(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
     let mut next = row_end;
     let mut rows = 0;
     let mut decoded = Vec::new();
+    // Each column's last value written (see `Column::last`).
+    let mut last_values = vec![Vec::new(); columns.len()];
     while rows < MAX_ROWS {
         let Some(open) = find_ci(&buf[next..table_end], b"<tr") else { break };
         let start = next + open;
         let end = find_ci(&buf[start..table_end], b"</tr").map_or(table_end, |i| start + i);
         let cells = html_cells(buf, start..end);
-        for column in &columns {
+        for (column, last) in columns.iter().zip(&mut last_values) {
             let Some(cell) = cells.get(column.index) else { continue };
             decoded.clear();
             text_of(buf, cell.clone(), &mut decoded);
             let value: Vec<u8> = decoded.iter().map(|&(b, _)| b).collect();
             let value = value.trim_ascii();
-            if value.is_empty() || value.len() > MAX_VALUE || value.contains(&b'"') {
+            if !worth_reading(value) || last.as_slice() == value {
                 continue;
             }
+            last.clear();
+            last.extend_from_slice(value);
             let lead = decoded.iter().take_while(|(b, _)| b.is_ascii_whitespace()).count();
             let kept = &decoded[lead..lead + value.len()];
             let first = kept[0].1;
@@ -609,7 +627,7 @@ mod tests {
         let html = "<table><tbody>\n<tr><th>System</th><th>User</th><th>Password</th></tr>\n<tr><td>Payouts</td><td>team</td><td>Cobalt!308.&amp;RvKP</td></tr>\n<tr>\n<td>Portal</td>\n<td>j</td>\n<td><em>see vault</em></td>\n</tr>\n</tbody></table>\n"; // leakgate:allow (test fixture)
         assert_eq!(
             decoded(html, "Password").as_deref(),
-            Some("password = \"Cobalt!308.&RvKP\"\npassword = \"see vault\"\n") // leakgate:allow (test fixture)
+            Some("password = \"Cobalt!308.&RvKP\"\n") // leakgate:allow (test fixture)
         );
         let tsv = "name\tclient_secret\tscopes\napp\tO8f1azVo6hA8hCx4YVJk\tread\n"; // leakgate:allow (test fixture)
         assert_eq!(
