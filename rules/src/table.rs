@@ -65,11 +65,7 @@ pub(crate) fn decode(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> 
         let next = line.end + 1
             ..memchr::memchr(b'\n', buf.get(line.end + 1..)?)
                 .map_or(buf.len(), |i| line.end + 1 + i);
-        let sep = buf[next].trim_ascii();
-        if !sep.starts_with(b"|")
-            || !sep.contains(&b'-')
-            || !sep.iter().all(|b| matches!(b, b'|' | b'-' | b':' | b' ' | b'\t' | b'+'))
-        {
+        if !separator_row(buf[next].trim_ascii()) {
             return None;
         }
     }
@@ -109,9 +105,9 @@ pub(crate) fn decode(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> 
                 if !bytes.starts_with(b"|") {
                     break;
                 }
-                if bytes.iter().all(|b| matches!(b, b'|' | b'-' | b':' | b' ' | b'\t' | b'+')) {
+                if separator_row(bytes) {
                     end = row.end;
-                    continue; // the separator row
+                    continue;
                 }
             }
             Dialect::Delimited(_) | Dialect::Html => {}
@@ -130,6 +126,13 @@ pub(crate) fn decode(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> 
     out.finish(end);
     out.core = 0..out.bytes.len();
     (!out.bytes.is_empty()).then_some(end)
+}
+
+/// A Markdown table's separator row (`|---|:--:|`).
+fn separator_row(row: &[u8]) -> bool {
+    row.starts_with(b"|")
+        && row.contains(&b'-')
+        && row.iter().all(|b| matches!(b, b'|' | b'-' | b':' | b' ' | b'\t' | b'+'))
 }
 
 /// Whether the hit at `at` lies in a run of a name's bytes between a cell's boundaries, as a
@@ -285,12 +288,34 @@ fn unquote(buf: &[u8], r: std::ops::Range<usize>) -> std::ops::Range<usize> {
 
 /// What a secret column's values are assigned to in the decoded text: a name the generic
 /// rules read as the column's kind.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Column {
     index: usize,
     name: &'static str,
     /// The last value written, whose repetitions in the rows below are not written again.
-    last: Option<(usize, usize)>,
+    last: Vec<u8>,
+}
+
+impl Column {
+    /// A row's `value` in this column (its `k`th byte read at `from(k)`), written as
+    /// `name = "value"` and a newline, the name and the quotes mapped to the value's ends;
+    /// not when the value is not worth reading or repeats the last one written.
+    fn write(&mut self, value: &[u8], from: impl Fn(usize) -> usize, out: &mut Decoded) {
+        if !worth_reading(value) || self.last == value {
+            return;
+        }
+        self.last.clear();
+        self.last.extend_from_slice(value);
+        let (first, end) = (from(0), from(value.len() - 1) + 1);
+        for &b in self.name.as_bytes().iter().chain(b" = \"") {
+            out.push(b, first);
+        }
+        for (k, &b) in value.iter().enumerate() {
+            out.push(b, from(k));
+        }
+        out.push(b'"', end);
+        out.push(b'\n', end);
+    }
 }
 
 /// Shortest cell read as a value: the rules that judge a value by its name take 8 characters
@@ -324,7 +349,7 @@ fn secret_columns(buf: &[u8], header: &[std::ops::Range<usize>]) -> Option<Vec<C
             return None;
         }
         if let Some(name) = secret_name(name) {
-            columns.push(Column { index, name, last: None });
+            columns.push(Column { index, name, last: Vec::new() });
         }
     }
     (!columns.is_empty()).then_some(columns)
@@ -452,19 +477,7 @@ fn emit(buf: &[u8], cells: &[std::ops::Range<usize>], columns: &mut [Column], ou
         {
             cell = cell.start + 1..cell.end - 1;
         }
-        let value = &buf[cell.clone()];
-        if !worth_reading(value) || column.last.is_some_and(|last| buf[last.0..last.1] == *value) {
-            continue;
-        }
-        column.last = Some((cell.start, cell.end));
-        for &b in column.name.as_bytes().iter().chain(b" = \"") {
-            out.push(b, cell.start);
-        }
-        for i in cell.clone() {
-            out.push(buf[i], i);
-        }
-        out.push(b'"', cell.end);
-        out.push(b'\n', cell.end);
+        column.write(&buf[cell.clone()], |k| cell.start + k, out);
     }
 }
 
@@ -480,41 +493,24 @@ fn html(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
     let row_end = at + find_ci(&buf[at..ahead], b"</tr")?;
     let header: Vec<_> = html_cells(buf, row_start..row_end);
     let names: Vec<_> = header.iter().map(|c| trim(buf, c.clone())).collect();
-    let columns = secret_columns(buf, &names)?;
+    let mut columns = secret_columns(buf, &names)?;
     let table_end = find_ci(&buf[row_end..], b"</table").map_or(buf.len(), |i| row_end + i);
     let mut next = row_end;
     let mut rows = 0;
     let mut decoded = Vec::new();
-    // Each column's last value written (see `Column::last`).
-    let mut last_values = vec![Vec::new(); columns.len()];
     while rows < MAX_ROWS {
         let Some(open) = find_ci(&buf[next..table_end], b"<tr") else { break };
         let start = next + open;
         let end = find_ci(&buf[start..table_end], b"</tr").map_or(table_end, |i| start + i);
         let cells = html_cells(buf, start..end);
-        for (column, last) in columns.iter().zip(&mut last_values) {
+        for column in &mut columns {
             let Some(cell) = cells.get(column.index) else { continue };
             decoded.clear();
             text_of(buf, cell.clone(), &mut decoded);
             let value: Vec<u8> = decoded.iter().map(|&(b, _)| b).collect();
             let value = value.trim_ascii();
-            if !worth_reading(value) || last.as_slice() == value {
-                continue;
-            }
-            last.clear();
-            last.extend_from_slice(value);
             let lead = decoded.iter().take_while(|(b, _)| b.is_ascii_whitespace()).count();
-            let kept = &decoded[lead..lead + value.len()];
-            let first = kept[0].1;
-            for &b in column.name.as_bytes().iter().chain(b" = \"") {
-                out.push(b, first);
-            }
-            for &(b, from) in kept {
-                out.push(b, from);
-            }
-            let last = kept[kept.len() - 1].1 + 1;
-            out.push(b'"', last);
-            out.push(b'\n', last);
+            column.write(value, |k| decoded[lead + k].1, out);
         }
         rows += 1;
         next = end;
