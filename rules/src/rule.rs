@@ -139,6 +139,10 @@ pub struct AllowlistSpec {
     /// Paths (globs) where the rule does not apply.
     #[serde(default)]
     pub paths: Vec<String>,
+    /// A match (the rule's whole match, a name and its value) matching one of these is
+    /// dropped: the name says what the value is not (`publicKey`, `cacheKey`, `client_id`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_regexes: Vec<String>,
 }
 
 /// What an allowlist regex is matched against (gitleaks' `regexTarget`).
@@ -321,10 +325,21 @@ impl Rule {
     /// Builds a rule from its spec. `max_len` is the window, already derived from the regex;
     /// `now` compiles the allowlist's regexes now rather than on first use.
     pub(crate) fn new(spec: RuleSpec, max_len: usize, now: bool) -> Result<Self, LoadError> {
-        let allowlists = match &spec.allowlist {
-            Some(a) => vec![Allowlist::from_spec(a, &spec.id, now)?],
-            None => Vec::new(),
-        };
+        let mut allowlists = Vec::new();
+        if let Some(a) = &spec.allowlist {
+            allowlists.push(Allowlist::from_spec(a, &spec.id, now)?);
+            if !a.match_regexes.is_empty() {
+                allowlists.push(Allowlist {
+                    regexes: a
+                        .match_regexes
+                        .iter()
+                        .map(|re| LazyRegex::new(re, &spec.id, now))
+                        .collect::<Result<_, _>>()?,
+                    target: Some(Target::Match),
+                    ..Allowlist::default()
+                });
+            }
+        }
         let generic = spec.provider == "generic";
         // The built-in catalog's bound is computed at build time; a user rule's here.
         let lookbehind = spec.lookbehind.or_else(|| keyword_offset(&spec.regex, &spec.keywords));
