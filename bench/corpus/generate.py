@@ -1022,6 +1022,107 @@ def framework_key(c):
     c.emit(c.place(paths), text, [P("context", f"framework-{form}", v)])
 
 
+def token_uuid(c):
+    """Session 33: a UUID that is a token (Codecov's upload token, a Railway CLI token, a Splunk
+    HEC token), where the generic rules took every UUID for an identifier; a UUID under an
+    id's name as the negative."""
+    r = c.r
+    n = F.words(r)["noun"]
+    v = c.new(T.uuid4)
+    form = r.choice(["codecov", "railway", "vector"])
+    if form == "codecov":
+        text = f"codecov:\n  token: {v}\n  require_ci_to_pass: true\ncoverage:\n  precision: 2\n"
+        paths = ["codecov.yml", "⟨svc⟩/codecov.yml"]
+    elif form == "railway":
+        text = f'{{\n  "user": {{\n    "token": "{v}"\n  }},\n  "projects": {{}}\n}}\n'
+        paths = ["dotfiles/⟨noun⟩/.railway/config.json"]
+    else:
+        text = (f'[sinks.splunk]\ntype = "splunk_hec_logs"\ninputs = ["app"]\nendpoint = "https://hec.{n}.internal:8088"\n'
+                f'default_token = "{v}"\n')
+        paths = ["ops/vector/vector.toml"]
+    c.emit(c.place(paths), text, [P("context", f"token-uuid-{form}", v)])
+    u = c.new(T.uuid4)
+    text = f"auth:\n  tenant_id: {u}\n  token_endpoint: https://login.{n}.io/oauth2/token\n"
+    c.emit(c.place(["config/⟨noun⟩-auth.yaml"], negative=True), text, [N("context", "token-uuid-tenant", u)])
+
+
+def key_name(c):
+    """Session 33: a random value under a name that ends in `Key` and says nothing else
+    (`elevenLabsKey`, `IMGPROXY_KEY`, C#'s `Key = Convert.FromBase64String(..)`); a public key
+    under `PublicKey` as the negative."""
+    r = c.r
+    n = F.words(r)["noun"]
+    form = r.choice(["ts", "yaml", "csharp"])
+    if form == "ts":
+        v = c.new(lambda rr: T.rs(rr, "0123456789abcdef", 40))
+        name = r.choice(["deepgramKey", "ocrKey", "speechKey", "translatorKey"])
+        text = f"export const voice = {{\n  {name}: '{v}',\n  region: 'westeurope',\n}}\n"
+        paths = ["⟨svc⟩/src/config.ts"]
+    elif form == "yaml":
+        v = c.new(lambda rr: T.rs(rr, "0123456789abcdef", 64))
+        text = f"environment:\n  IMGPROXY_BIND: \":8080\"\n  IMGPROXY_KEY: {v}\n  IMGPROXY_USE_ETAG: \"true\"\n"
+        paths = ["services/imgproxy/serverless.yml", "deploy/⟨env⟩/imgproxy.yml"]
+    else:
+        v = c.new(lambda rr: T.b64(T.rbytes(rr, 32)))
+        text = ("namespace Claims.Core.Crypto;\n\ninternal static class FieldProtector\n{\n"
+                f"    private static readonly byte[] Key = Convert.FromBase64String(\"{v}\");\n}}\n")
+        paths = ["src/⟨Pascal⟩.Core/Crypto/FieldProtector.cs"]
+    c.emit(c.place(paths), text, [P("context", f"key-name-{form}", v)])
+    pub = c.new(lambda rr: T.b64(T.rbytes(rr, 32)))
+    text = f"[Interface]\nAddress = 10.8.0.2/24\n\n[Peer]\nPublicKey = {pub}\nEndpoint = vpn.{n}.io:51820\n"
+    c.emit(c.place(["ops/wireguard/⟨noun⟩-peer.conf"], negative=True), text, [N("context", "key-name-public", pub)])
+
+
+def header_pair(c):
+    """Session 33: an API key in a header written as a name/value pair (a Postman collection's
+    `{"key": "X-Partner-Key", "value": ..}`, a Bruno request's `key:`/`value:`)."""
+    r = c.r
+    n = F.words(r)["noun"]
+    v = c.new(lambda rr: T.rs(rr, "0123456789abcdef", 40))
+    if r.random() < 0.5:
+        text = ('{\n  "info": {"name": "partner"},\n  "item": [{\n    "request": {\n      "header": [\n        {\n'
+                f'          "key": "X-Partner-Key",\n          "value": "{v}"\n        }}\n      ]\n    }}\n  }}]\n}}\n')
+        paths = ["api/⟨noun⟩.postman_collection.json"], "postman"
+    else:
+        text = (f"meta {{\n  name: create order\n  type: http\n}}\n\nauth:apikey {{\n  key: X-Api-Key\n  value: {v}\n"
+                "  placement: header\n}\n")
+        paths = ["api/bruno/⟨noun⟩/create.bru"], "bruno"
+    c.emit(c.place(paths[0]), text, [P("context", f"header-pair-{paths[1]}", v)])
+
+
+def device_line(c):
+    """Session 33: more network devices' secrets (a Cisco line's `password 0`, a BGP neighbor's
+    password, a MikroTik security profile's pre-shared key)."""
+    r = c.r
+    n = F.words(r)["noun"]
+    v = c.new(T.password, "!#%")
+    form = r.choice(["line", "bgp", "mikrotik"])
+    if form == "line":
+        text = f"hostname lon-core1\n!\nline vty 0 4\n password 0 {v}\n transport input ssh\n!\n"
+    elif form == "bgp":
+        text = f"router bgp 64512\n neighbor 192.0.2.1 remote-as 64500\n neighbor 192.0.2.1 password {v}\n!\n"
+    else:
+        text = ("/interface wireless security-profiles\nset [ find default=yes ] authentication-types=wpa2-psk "
+                f"mode=dynamic-keys wpa2-pre-shared-key=\"{v}\"\n")
+    c.emit(c.place(["network/⟨noun⟩-" + form + ".cfg"]), text, [P("context", f"device-{form}", v)])
+
+
+def db_connect(c):
+    """Session 33: a password passed positionally to a database connect call (Perl's
+    DBI->connect, PHP's PDO)."""
+    r = c.r
+    n = F.words(r)["noun"]
+    v = c.new(T.password, "!*#")
+    if r.random() < 0.5:
+        text = ("use strict;\nuse DBI;\n"
+                f'my $dbh = DBI->connect("dbi:Pg:dbname={n};host=db.{n}.internal", "backfill", "{v}");\n')
+        paths, form = ["scripts/⟨noun⟩-backfill.pl"], "dbi"
+    else:
+        text = f"<?php\n$pdo = new PDO('mysql:host=db.{n}.internal;dbname=shop', 'shop', '{v}');\n"
+        paths, form = ["legacy/⟨noun⟩/db.php"], "pdo"
+    c.emit(c.place(paths), text, [P("context", f"db-connect-{form}", v)])
+
+
 def url_percent_password(c):
     r = c.r
     w = F.words(r)
@@ -2071,6 +2172,10 @@ def build(seed=1, scale=1.0):
             fn(c)
     # Session 32's, after them.
     for fn, count in [(table_cells, 2), (network_device, 2), (passphrase, 1), (framework_key, 2)]:
+        for _ in range(c.n(count)):
+            fn(c)
+    # Session 33's, after them.
+    for fn, count in [(token_uuid, 2), (key_name, 2), (header_pair, 1), (device_line, 1), (db_connect, 1)]:
         for _ in range(c.n(count)):
             fn(c)
     docs_weak_passwords(c)
