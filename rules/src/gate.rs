@@ -213,9 +213,10 @@ fn escape_markers() -> Vec<Vec<u8>> {
         }
     }
     // A table's header cell naming a secret column that no rule's keyword ends as it ends
-    // (`client_secret,`, `| Token |`, `<th>Secret</th>`): see `table`.
+    // (`client_secret,`, `| Token |`, `<th>Secret</th>`, SQL's `(name, client_secret)`): see
+    // `table`.
     for name in ["secret", "token"] {
-        out.extend([",", ";", "|", "<"].map(|end| format!("{name}{end}").into_bytes()));
+        out.extend([",", ";", "|", "<", ")", "`"].map(|end| format!("{name}{end}").into_bytes()));
     }
     out.push(b"api key".to_vec());
     out

@@ -11,7 +11,9 @@
 //!
 //! Dialects: delimited text (comma, semicolon, tab or `|`, with double-quoted cells), Markdown
 //! pipe tables, MediaWiki tables (`! a !! b` headers, `| a || b` rows, `|-` between rows, a
-//! cell a line too) and HTML tables (`<th>`/`<td>` cells, a row on one line or several).
+//! cell a line too), HTML tables (`<th>`/`<td>` cells, a row on one line or several) and SQL's
+//! `INSERT INTO t (a, password) VALUES (..), (..)` (the column list a header on one line, each
+//! tuple a row).
 //! Bounds: a header is one line of at most [`MAX_HEADER`] bytes (an HTML row, [`MAX_HTML_ROW`]
 //! bytes either side of the hit) of at most [`MAX_COLUMNS`] cells, each a short name; a table ends at a
 //! blank line, a row of another shape, [`MAX_ROWS`] rows or the buffer's end (a table longer
@@ -42,6 +44,9 @@ enum Dialect {
 /// when `at` is not on a table's header or the table has no secret column.
 pub(crate) fn decode(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
     out.clear();
+    if let Some(end) = sql_insert(buf, at, out) {
+        return Some(end);
+    }
     if !in_name_cell(buf, at) {
         return None;
     }
@@ -126,6 +131,133 @@ pub(crate) fn decode(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> 
     out.finish(end);
     out.core = 0..out.bytes.len();
     (!out.bytes.is_empty()).then_some(end)
+}
+
+/// SQL's `INSERT INTO t (a, b, password) VALUES ('x', 'y', 'v'), (...);` with the hit in its
+/// column list, on one line: the columns are the header, each parenthesised tuple a row (the
+/// tuples may run over the lines below, up to the statement's `;`).
+fn sql_insert(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
+    let line = line_of(buf, at)?;
+    let open = line.start + memchr::memrchr(b'(', &buf[line.start..at])?;
+    let head = buf[line.start..open].trim_ascii_end();
+    // `INSERT [IGNORE] INTO <table>`: the table's name is the last word before the list.
+    let name_at = head.iter().rposition(u8::is_ascii_whitespace)?;
+    let verb = head[..name_at].trim_ascii_end();
+    let ends_into = verb.len() >= 4 && verb[verb.len() - 4..].eq_ignore_ascii_case(b"into");
+    if !ends_into || !verb.windows(6).any(|w| w.eq_ignore_ascii_case(b"insert")) {
+        return None;
+    }
+    let close = open + memchr::memchr(b')', &buf[open..line.end])?;
+    if close < at {
+        return None;
+    }
+    let header: Vec<std::ops::Range<usize>> =
+        split_top(buf, open + 1..close).into_iter().map(|c| strip_sql_quotes(buf, c)).collect();
+    let mut columns = secret_columns(buf, &header)?;
+    let mut p = skip_blank(buf, close + 1);
+    if !buf.get(p..p + 6).is_some_and(|w| w.eq_ignore_ascii_case(b"values")) {
+        return None;
+    }
+    p += 6;
+    let mut end = close;
+    let mut rows = 0;
+    while rows < MAX_ROWS {
+        p = skip_blank(buf, p);
+        if buf.get(p) != Some(&b'(') {
+            break;
+        }
+        let Some((cells, after)) = sql_tuple(buf, p + 1) else { break };
+        if cells.len() != header.len() {
+            break;
+        }
+        emit(buf, &cells, &mut columns, out);
+        rows += 1;
+        end = after;
+        p = skip_blank(buf, after);
+        if buf.get(p) != Some(&b',') {
+            break;
+        }
+        p += 1;
+    }
+    out.finish(end);
+    out.core = 0..out.bytes.len();
+    (!out.bytes.is_empty()).then_some(end)
+}
+
+fn skip_blank(buf: &[u8], mut p: usize) -> usize {
+    while p < buf.len() && buf[p].is_ascii_whitespace() {
+        p += 1;
+    }
+    p
+}
+
+/// A column list's names split at its commas.
+fn split_top(buf: &[u8], list: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = list.start;
+    for i in list.clone() {
+        if buf[i] == b',' {
+            out.push(trim(buf, start..i));
+            start = i + 1;
+        }
+    }
+    out.push(trim(buf, start..list.end));
+    out
+}
+
+/// A column's name without its quotes (`"a"`, `` `a` ``, `[a]`).
+fn strip_sql_quotes(buf: &[u8], r: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    match (buf.get(r.start), r.end.checked_sub(1).and_then(|e| buf.get(e))) {
+        (Some(b'"'), Some(b'"')) | (Some(b'`'), Some(b'`')) | (Some(b'['), Some(b']'))
+            if r.len() >= 2 =>
+        {
+            r.start + 1..r.end - 1
+        }
+        _ => r,
+    }
+}
+
+/// The values of a tuple whose `(` is just before `p`: a quoted value's cell is what its
+/// quotes hold (`''` and `\'` escape a quote), another's is its text. Returns the cells and
+/// where the tuple's `)` ends; `None` for a tuple cut by the buffer's end or too long.
+fn sql_tuple(buf: &[u8], mut p: usize) -> Option<(Vec<std::ops::Range<usize>>, usize)> {
+    let limit = (p + 64 * MAX_VALUE).min(buf.len());
+    let mut cells = Vec::new();
+    loop {
+        p = skip_blank(buf, p);
+        if p >= limit || cells.len() > MAX_COLUMNS {
+            return None;
+        }
+        if buf[p] == b'\'' {
+            let start = p + 1;
+            let mut i = start;
+            loop {
+                if i >= limit {
+                    return None;
+                }
+                match buf[i] {
+                    b'\\' => i += 2,
+                    b'\'' if buf.get(i + 1) == Some(&b'\'') => i += 2,
+                    b'\'' => break,
+                    _ => i += 1,
+                }
+            }
+            cells.push(start..i);
+            p = i + 1;
+        } else {
+            let start = p;
+            while p < limit && !matches!(buf[p], b',' | b')' | b'\n') {
+                p += 1;
+            }
+            cells.push(trim(buf, start..p));
+        }
+        p = skip_blank(buf, p);
+        match buf.get(p) {
+            Some(b',') => p += 1,
+            Some(b')') => return Some((cells, p + 1)),
+            _ => return None,
+        }
+    }
 }
 
 /// A Markdown table's separator row (`|---|:--:|`).
@@ -630,6 +762,14 @@ mod tests {
             decoded(tsv, "secret").as_deref(),
             Some("client_secret = \"O8f1azVo6hA8hCx4YVJk\"\n") // leakgate:allow (test fixture)
         );
+        let sql = "INSERT INTO service_accounts (name, `client_id`, client_secret) VALUES\n('warehouse', 'whs-01', 'zmQNvS2E4OjZQr657Ck5'),\n('it''s', 'lbl-01', 'c4caf01e15633d9b50de') ;\n"; // leakgate:allow (test fixture)
+        assert_eq!(
+            decoded(sql, "secret").as_deref(),
+            Some("client_secret = \"zmQNvS2E4OjZQr657Ck5\"\nclient_secret = \"c4caf01e15633d9b50de\"\n") // leakgate:allow (test fixture)
+        );
+        let one = "INSERT INTO public.smtp_settings (tenant, host, username, password) VALUES ('elmwood', 'smtp.zoho.eu', 'c@e.example', 'Summer#331*');\n"; // leakgate:allow (test fixture)
+        let want = "password = \"Summer#331*\"\n"; // leakgate:allow (test fixture)
+        assert_eq!(decoded(one, "password").as_deref(), Some(want));
     }
 
     #[test]
@@ -649,6 +789,10 @@ mod tests {
             ("| Name | Password policy | Notes |\n|---|---|---|\n| a | b | c |\n", "Password"),
             ("| Parameter | Description | Default |\n|---|---|---|\n| `db.password` | the password | `x` |\n", "password"),
             ("password\n", "password"),
+            ("db.insert_into(users, (name, password))\n", "password"),
+            ("INSERT INTO users (name, password_hash) VALUES ('bob', '$2b$12$Qx7mLz2WvKp9x');\n", "password"),
+            ("INSERT INTO users (name, password) SELECT name, pw FROM old;\n", "password"),
+            ("INSERT INTO users (name, password) VALUES ('bob');\n", "password"),
         ] {
             assert_eq!(decoded(text, keyword), None, "{text}");
         }
