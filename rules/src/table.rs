@@ -44,7 +44,7 @@ enum Dialect {
 /// when `at` is not on a table's header or the table has no secret column.
 pub(crate) fn decode(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
     out.clear();
-    if let Some(end) = sql_insert(buf, at, out) {
+    if let Some(end) = sql_insert(buf, at, out).or_else(|| sql_create(buf, at, out)) {
         return Some(end);
     }
     if !in_name_cell(buf, at) {
@@ -154,12 +154,182 @@ fn sql_insert(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
     let header: Vec<std::ops::Range<usize>> =
         split_top(buf, open + 1..close).into_iter().map(|c| strip_sql_quotes(buf, c)).collect();
     let mut columns = secret_columns(buf, &header)?;
-    let mut p = skip_blank(buf, close + 1);
+    sql_rows(buf, close + 1, header.len(), &mut columns, out)
+}
+
+/// A `mysqldump`'s table: the hit in a column's definition of a `CREATE TABLE`, the rows in
+/// the `INSERT INTO` that name that table after it (within [`SQL_INSERT_AFTER`] bytes).
+/// Only a line shaped as a definition (`` `password` varchar(255) NOT NULL, ``) or a
+/// one-line `CREATE TABLE t (..)` holding the hit looks back for the statement.
+fn sql_create(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
+    let line = line_of(buf, at)?;
+    let text = &buf[line.clone()];
+    let trimmed = text.trim_ascii();
+    let create = if trimmed.ends_with(b",") && column_definition(trimmed) {
+        let window = &buf[at.saturating_sub(SQL_CREATE_BEFORE)..at];
+        memchr::memmem::rfind(window, b"CREATE TABLE")
+            .or_else(|| memchr::memmem::rfind(window, b"create table"))?
+            + (at - window.len())
+    } else {
+        // One line, `CREATE TABLE [IF NOT EXISTS] <name> (` before its first parenthesis.
+        let open = line.start + memchr::memchr(b'(', &buf[line.start..at])?;
+        let head = buf[line.start..open].trim_ascii_end();
+        let verb = head[..head.iter().rposition(u8::is_ascii_whitespace)?].trim_ascii_end();
+        let ends = |w: &[u8]| {
+            verb.len() >= w.len() && verb[verb.len() - w.len()..].eq_ignore_ascii_case(w)
+        };
+        if !ends(b"table") && !ends(b"exists") {
+            return None;
+        }
+        line.start + verb.windows(12).position(|w| w.eq_ignore_ascii_case(b"create table"))?
+    };
+    let mut p = skip_blank(buf, create + 12);
+    for word in [&b"if"[..], b"not", b"exists"] {
+        if buf.get(p..p + word.len()).is_some_and(|w| w.eq_ignore_ascii_case(word)) {
+            p = skip_blank(buf, p + word.len());
+        }
+    }
+    let name_start = p;
+    while p < buf.len() && !buf[p].is_ascii_whitespace() && buf[p] != b'(' {
+        p += 1;
+    }
+    let name = strip_sql_quotes(buf, name_start..p);
+    p = skip_blank(buf, p);
+    if buf.get(p) != Some(&b'(') || p > at {
+        return None;
+    }
+    // The definitions, split at the commas outside parentheses and quotes.
+    let mut defs = Vec::new();
+    let (mut depth, mut start, mut i) = (0usize, p + 1, p + 1);
+    let limit = (p + SQL_CREATE_BEFORE).min(buf.len());
+    loop {
+        if i >= limit {
+            return None;
+        }
+        match buf[i] {
+            b'\'' => i += memchr::memchr(b'\'', buf.get(i + 1..limit)?)? + 1,
+            b'(' => depth += 1,
+            b')' if depth > 0 => depth -= 1,
+            b')' => {
+                defs.push(trim(buf, start..i));
+                break;
+            }
+            b',' if depth == 0 => {
+                defs.push(trim(buf, start..i));
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let close = i;
+    if close < at {
+        return None;
+    }
+    let header: Vec<std::ops::Range<usize>> = defs
+        .iter()
+        .filter(|d| {
+            let first = buf[d.start..d.end].split(u8::is_ascii_whitespace).next().unwrap_or(b"");
+            ![
+                &b"primary"[..],
+                b"key",
+                b"unique",
+                b"constraint",
+                b"index",
+                b"foreign",
+                b"fulltext",
+                b"check",
+            ]
+            .iter()
+            .any(|k| first.eq_ignore_ascii_case(k))
+        })
+        .map(|d| {
+            let end = buf[d.clone()]
+                .iter()
+                .position(u8::is_ascii_whitespace)
+                .map_or(d.end, |k| d.start + k);
+            strip_sql_quotes(buf, d.start..end)
+        })
+        .collect();
+    let mut columns = secret_columns(buf, &header)?;
+    // `INSERT INTO <name> VALUES`, the name quoted or not.
+    let after = (close + SQL_INSERT_AFTER).min(buf.len());
+    let mut from = close;
+    while let Some(k) = memchr::memmem::find(&buf[from..after], b"INSERT INTO ") {
+        let mut q = from + k + 12;
+        from = q;
+        let quoted = matches!(buf.get(q), Some(b'`' | b'"'));
+        q += usize::from(quoted);
+        if !buf[q..after].starts_with(&buf[name.clone()]) {
+            continue;
+        }
+        q += name.len() + usize::from(quoted);
+        return sql_rows(buf, q, header.len(), &mut columns, out);
+    }
+    None
+}
+
+/// Whether a line reads as the definition of a column that may hold a secret: a name, quoted
+/// or not, a blank and a string or binary type (`` `password` varchar(255) ``), not code
+/// (`password: String,`, Java's `String password,`).
+fn column_definition(line: &[u8]) -> bool {
+    let (quote, rest) = match line.first() {
+        Some(&q @ (b'`' | b'"')) => (Some(q), &line[1..]),
+        _ => (None, line),
+    };
+    let name = rest.iter().position(|&b| !name_byte(b) || b == b' ').unwrap_or(rest.len());
+    let mut rest = &rest[name..];
+    if let Some(q) = quote {
+        let Some(stripped) = rest.strip_prefix(&[q]) else { return false };
+        rest = stripped;
+    }
+    if name == 0 || !rest.first().is_some_and(u8::is_ascii_whitespace) {
+        return false;
+    }
+    let rest = rest.trim_ascii_start();
+    let word = &rest[..rest.iter().position(|b| !b.is_ascii_alphabetic()).unwrap_or(rest.len())];
+    const TYPES: [&[u8]; 16] = [
+        b"varchar",
+        b"nvarchar",
+        b"char",
+        b"character",
+        b"text",
+        b"tinytext",
+        b"mediumtext",
+        b"longtext",
+        b"blob",
+        b"bytea",
+        b"varbinary",
+        b"binary",
+        b"string",
+        b"clob",
+        b"json",
+        b"jsonb",
+    ];
+    TYPES.iter().any(|t| word.eq_ignore_ascii_case(t))
+}
+
+/// How far before a column's definition its `CREATE TABLE` is looked for.
+const SQL_CREATE_BEFORE: usize = 8 * 1024;
+/// How far after a `CREATE TABLE` its `INSERT INTO` is looked for (a dump's `LOCK TABLES`
+/// and `ALTER TABLE .. DISABLE KEYS` come between).
+const SQL_INSERT_AFTER: usize = 64 * 1024;
+
+/// `VALUES` at `p` (after blanks) and the tuples after it, each written as a row of
+/// `columns`; returns where the last tuple read ends.
+fn sql_rows(
+    buf: &[u8],
+    p: usize,
+    width: usize,
+    columns: &mut [Column],
+    out: &mut Decoded,
+) -> Option<usize> {
+    let mut p = skip_blank(buf, p);
     if !buf.get(p..p + 6).is_some_and(|w| w.eq_ignore_ascii_case(b"values")) {
         return None;
     }
     p += 6;
-    let mut end = close;
+    let mut end = p;
     let mut rows = 0;
     while rows < MAX_ROWS {
         p = skip_blank(buf, p);
@@ -167,10 +337,10 @@ fn sql_insert(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
             break;
         }
         let Some((cells, after)) = sql_tuple(buf, p + 1) else { break };
-        if cells.len() != header.len() {
+        if cells.len() != width {
             break;
         }
-        emit(buf, &cells, &mut columns, out);
+        emit(buf, &cells, columns, out);
         rows += 1;
         end = after;
         p = skip_blank(buf, after);
@@ -770,6 +940,13 @@ mod tests {
         let one = "INSERT INTO public.smtp_settings (tenant, host, username, password) VALUES ('elmwood', 'smtp.zoho.eu', 'c@e.example', 'Summer#331*');\n"; // leakgate:allow (test fixture)
         let want = "password = \"Summer#331*\"\n"; // leakgate:allow (test fixture)
         assert_eq!(decoded(one, "password").as_deref(), Some(want));
+        let dump = "CREATE TABLE `users` (\n  `id` int NOT NULL AUTO_INCREMENT,\n  `login` varchar(64) NOT NULL,\n  `password` varchar(255) NOT NULL,\n  `note` enum('a,b','c') DEFAULT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\nLOCK TABLES `users` WRITE;\nINSERT INTO `users` VALUES (1,'admin','$2b$12$3yc1kfnZMSTO9y41Mh1VP8','a,b'),\n(2,'svc','M0h6MYCd8RzIKj2DuR44','c');\n"; // leakgate:allow (test fixture)
+        let want =
+            "password = \"$2b$12$3yc1kfnZMSTO9y41Mh1VP8\"\npassword = \"M0h6MYCd8RzIKj2DuR44\"\n"; // leakgate:allow (test fixture)
+        assert_eq!(decoded(dump, "password").as_deref(), Some(want));
+        let inline = "CREATE TABLE `integrations` (`name` varchar(64), `api_key` varchar(255), `api_secret` varchar(255));\nINSERT INTO `integrations` VALUES ('ship','d9a296be36a47408adcb','5159353761b46b94fdd5');\n"; // leakgate:allow (test fixture)
+        let want = "api_key = \"d9a296be36a47408adcb\"\nclient_secret = \"5159353761b46b94fdd5\"\n"; // leakgate:allow (test fixture)
+        assert_eq!(decoded(inline, "secret").as_deref(), Some(want));
     }
 
     #[test]
@@ -793,6 +970,8 @@ mod tests {
             ("INSERT INTO users (name, password_hash) VALUES ('bob', '$2b$12$Qx7mLz2WvKp9x');\n", "password"),
             ("INSERT INTO users (name, password) SELECT name, pw FROM old;\n", "password"),
             ("INSERT INTO users (name, password) VALUES ('bob');\n", "password"),
+            ("struct User {\n    name: String,\n    password: String,\n}\n", "password"),
+            ("CREATE TABLE users (\n  name text,\n  password text,\n  x int\n);\nSELECT 1;\n", "password"),
         ] {
             assert_eq!(decoded(text, keyword), None, "{text}");
         }
