@@ -44,13 +44,15 @@ enum Dialect {
 /// when `at` is not on a table's header or the table has no secret column.
 pub(crate) fn decode(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
     out.clear();
-    if let Some(end) = sql_insert(buf, at, out).or_else(|| sql_create(buf, at, out)) {
+    let line = line_of(buf, at)?;
+    if let Some(end) =
+        sql_insert(buf, at, line.clone(), out).or_else(|| sql_create(buf, at, line.clone(), out))
+    {
         return Some(end);
     }
     if !in_name_cell(buf, at) {
         return None;
     }
-    let line = line_of(buf, at)?;
     let text = &buf[line.clone()];
     let dialect = dialect(text)?;
     if dialect == Dialect::Html {
@@ -136,8 +138,12 @@ pub(crate) fn decode(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> 
 /// SQL's `INSERT INTO t (a, b, password) VALUES ('x', 'y', 'v'), (...);` with the hit in its
 /// column list, on one line: the columns are the header, each parenthesised tuple a row (the
 /// tuples may run over the lines below, up to the statement's `;`).
-fn sql_insert(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
-    let line = line_of(buf, at)?;
+fn sql_insert(
+    buf: &[u8],
+    at: usize,
+    line: std::ops::Range<usize>,
+    out: &mut Decoded,
+) -> Option<usize> {
     let open = line.start + memchr::memrchr(b'(', &buf[line.start..at])?;
     let head = buf[line.start..open].trim_ascii_end();
     // `INSERT [IGNORE] INTO <table>`: the table's name is the last word before the list.
@@ -161,8 +167,12 @@ fn sql_insert(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
 /// the `INSERT INTO` that name that table after it (within [`SQL_INSERT_AFTER`] bytes).
 /// Only a line shaped as a definition (`` `password` varchar(255) NOT NULL, ``) or a
 /// one-line `CREATE TABLE t (..)` holding the hit looks back for the statement.
-fn sql_create(buf: &[u8], at: usize, out: &mut Decoded) -> Option<usize> {
-    let line = line_of(buf, at)?;
+fn sql_create(
+    buf: &[u8],
+    at: usize,
+    line: std::ops::Range<usize>,
+    out: &mut Decoded,
+) -> Option<usize> {
     let text = &buf[line.clone()];
     let trimmed = text.trim_ascii();
     let create = if trimmed.ends_with(b",") && column_definition(trimmed) {
