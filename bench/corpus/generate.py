@@ -1123,6 +1123,150 @@ def db_connect(c):
     c.emit(c.place(paths), text, [P("context", f"db-connect-{form}", v)])
 
 
+def byte_array_key(c):
+    """Session 34: a key written as a list of byte literals (Java casts, a C array, Swift's
+    [UInt8], Go's []byte); a public key's bytes and a known-answer test vector as negatives."""
+    r = c.r
+    raw = T.rbytes(r, r.choice([16, 32]))
+    form = r.choice(["java", "c", "swift", "go"])
+    if form == "java":
+        v = ", ".join(f"(byte) 0x{b:02x}" for b in raw)
+        text = (f"package com.{F.words(r)['noun']}.crypto;\n\nfinal class KeyMaterial {{\n"
+                f"    static final byte[] WRAP_KEY = new byte[] {{\n        {v}\n    }};\n}}\n")
+        paths = ["src/main/java/com/⟨noun⟩/crypto/KeyMaterial.java"]
+    elif form == "c":
+        v = ", ".join(f"0x{b:02X}" for b in raw)
+        text = f"#include <stdint.h>\n\n/* frame encryption key, shared by all units */\nconst uint8_t TELEMETRY_KEY[{len(raw)}] = {{\n    {v}\n}};\n"
+        paths = ["firmware/main/crypto_keys.c"]
+    elif form == "swift":
+        v = ", ".join(str(b) for b in raw)
+        text = f"enum Secrets {{\n    static let apiSigningKey: [UInt8] = [{v}]\n}}\n"
+        paths = ["ios/⟨Pascal⟩/Config/Secrets.swift"]
+    else:
+        v = ", ".join(f"0x{b:02x}" for b in raw)
+        text = f"package auth\n\nvar hmacSecret = []byte{{{v}}}\n"
+        paths = ["internal/auth/keys.go"]
+    c.emit(c.place(paths), text, [P("context", f"byte-array-{form}", v)])
+    pub = ", ".join(f"0x{b:02X}" for b in T.rbytes(r, 32))
+    text = f"/* the update server's public key: verifies firmware signatures */\nconst uint8_t UPDATE_PUBKEY[32] = {{\n    {pub}\n}};\n"
+    c.emit(c.place(["firmware/main/update_key.c"], negative=True), text, [N("context", "byte-array-public", pub)])
+    kat = ", ".join(f"0x{b:02x}" for b in T.rbytes(r, 16))
+    text = f"// AES-128 known-answer test\nstatic const uint8_t kKey[16] = {{\n    {kat}\n}};\n"
+    c.emit(c.place(["third_party/crypto/aes_test.cc"], negative=True), text, [N("context", "byte-array-test-vector", kat)])
+
+
+def word_password(c):
+    """Session 34: a password made of words, as people choose them (`HarborOrchid80`,
+    `winter-apple-94`, `delta-river-signal-frost`), in the forms that hold them (Maven's
+    <password>, a setter, PHP's define(), Laravel's env() fallback); a secret's name as the
+    negative."""
+    r = c.r
+    shape = r.choice(["camel", "two", "four"])
+    if shape == "camel":
+        v = "".join(w.capitalize() for w in r.sample(WORDS32, 2)) + str(r.randint(10, 99))
+    elif shape == "two":
+        v = "-".join(r.sample(WORDS32, 2)) + f"-{r.randint(10, 99)}"
+    else:
+        v = "-".join(r.sample(WORDS32, 4))
+    form = r.choice(["maven", "setter", "define", "laravel"])
+    if form == "maven":
+        text = f"<settings>\n  <servers>\n    <server>\n      <id>internal</id>\n      <username>deployer</username>\n      <password>{v}</password>\n    </server>\n  </servers>\n</settings>\n"
+        paths = ["ci/settings.xml"]
+    elif form == "setter":
+        text = f"LdapContextSource cs = new LdapContextSource();\ncs.setUserDn(\"cn=svc,dc=corp\");\ncs.setPassword(\"{v}\");\n"
+        paths = ["src/main/java/com/⟨noun⟩/config/LdapConfig.java"]
+    elif form == "define":
+        text = f"<?php\ndefine( 'DB_NAME', 'wordpress' );\ndefine( 'DB_USER', 'wp' );\ndefine( 'DB_PASSWORD', '{v}' );\n"
+        paths = ["sites/⟨noun⟩/wp-config.php"]
+    else:
+        text = f"<?php\nreturn [\n    'carrier' => [\n        'user' => 'shop',\n        'password' => env('CARRIER_PASSWORD', '{v}'),\n    ],\n];\n"
+        paths = ["config/services.php"]
+    c.emit(c.place(paths), text, [P("context", f"word-password-{form}", v)])
+    text = "grafana:\n  admin:\n    existingPasswordSecret: grafana-admin-creds\n"
+    c.emit(c.place(["deploy/⟨env⟩/grafana-values.yaml"], negative=True), text,
+           [N("context", "word-password-reference", "grafana-admin-creds")])
+
+
+def command_password(c):
+    """Session 34: a password a command takes, written where commands are kept (a crontab's
+    full path to mysqldump, lftp -u user,password, PowerShell's -Password)."""
+    r = c.r
+    v = c.new(T.password, "")
+    form = r.choice(["crontab", "lftp", "powershell"])
+    if form == "crontab":
+        text = f"# m h dom mon dow user command\n15 2 * * * backup /usr/bin/mysqldump -u backup -p{v} --all-databases | gzip > /srv/backup/all.sql.gz\n"
+        paths = ["etc/crontab"]
+    elif form == "lftp":
+        text = f"#!/bin/sh\nset -e\nlftp -u export_sftp,{v} sftp://sftp.partner.example -e \"put /srv/export/stock.csv; bye\"\n"
+        paths = ["bin/⟨noun⟩_upload.sh"]
+    else:
+        text = f"$server = 'sql01'\nInvoke-Sqlcmd -ServerInstance $server -Username sa -Password '{v}' -Query \"BACKUP DATABASE [Intranet] TO DISK = N'E:\\Backup\\intranet.bak'\"\n"
+        paths = ["scripts/Backup-SQL.ps1"]
+    c.emit(c.place(paths), text, [P("context", f"command-password-{form}", v)])
+
+
+def app_secret(c):
+    """Session 34: secrets in one application's or tool's own syntax (Devise's pepper, a
+    Jenkins job's password parameter default, a Schema Registry user info, a GitHub runner's
+    registration token, kaggle.json); a commented-out pepper and an encrypted Jenkins
+    default as negatives."""
+    r = c.r
+    form = r.choice(["devise", "jenkins", "schema-registry", "runner", "kaggle"])
+    if form == "devise":
+        v = c.new(lambda rr: T.rs(rr, "0123456789abcdef", 128))
+        text = f"Devise.setup do |config|\n  config.mailer_sender = 'noreply@example.com'\n  config.pepper = '{v}'\nend\n"
+        paths = ["config/initializers/devise.rb"]
+    elif form == "jenkins":
+        v = c.new(T.password, "")
+        text = ("<project>\n  <properties>\n    <hudson.model.ParametersDefinitionProperty>\n      <parameterDefinitions>\n"
+                "        <hudson.model.PasswordParameterDefinition>\n          <name>ADMIN_PASSWORD</name>\n"
+                f"          <defaultValue>{v}</defaultValue>\n        </hudson.model.PasswordParameterDefinition>\n"
+                "      </parameterDefinitions>\n    </hudson.model.ParametersDefinitionProperty>\n  </properties>\n</project>\n")
+        paths = ["jenkins/jobs/deploy-⟨env⟩/config.xml"]
+    elif form == "schema-registry":
+        key = T.rs(r, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 16)
+        v = c.new(lambda rr: key + ":" + T.rs(rr, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 64))
+        text = f"schema.registry.url=https://psrc-8kz20.eu-central-1.aws.confluent.cloud\nbasic.auth.credentials.source=USER_INFO\nbasic.auth.user.info={v}\n"
+        paths = ["streams/config/schema-registry.properties"]
+    elif form == "runner":
+        v = c.new(lambda rr: "A" + T.rs(rr, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 28))
+        text = f"#!/bin/sh\ncd /opt/actions-runner\n./config.sh --url https://github.com/⟨noun⟩-labs/pipelines --token {v} --labels self-hosted,linux --unattended\n"
+        paths = ["ops/runners/register.sh"]
+    else:
+        v = c.new(lambda rr: T.rs(rr, "0123456789abcdef", 32))
+        text = f'{{"username":"{F.words(r)["noun"]}labs","key":"{v}"}}\n'
+        paths = ["dotfiles/⟨noun⟩/.kaggle/kaggle.json"]
+    c.emit(c.place(paths), text, [P("context", f"app-{form}", v)])
+    if r.random() < 0.5:
+        u = T.rs(r, "0123456789abcdef", 128)
+        text = f"Devise.setup do |config|\n  # config.pepper = '{u}'\n  config.stretches = 12\nend\n"
+        c.emit(c.place(["config/initializers/devise.rb"], negative=True), text, [N("context", "app-devise-commented", u)])
+    else:
+        u = "{AQAAABAAAAAQ" + T.b64(T.rbytes(r, 24)) + "}"
+        text = ("<hudson.model.PasswordParameterDefinition>\n  <name>ADMIN_PASSWORD</name>\n"
+                f"  <defaultValue>{u}</defaultValue>\n</hudson.model.PasswordParameterDefinition>\n")
+        c.emit(c.place(["jenkins/jobs/⟨noun⟩/config.xml"], negative=True), text, [N("context", "app-jenkins-encrypted", u)])
+
+
+def nested_key(c):
+    """Session 34: a key whose name is its block's (`"Jwt": { "Key": .. }`, Consul's
+    `acl { tokens { agent = .. } }`, an ARM parameters file's `{"value": ..}`)."""
+    r = c.r
+    form = r.choice(["jwt", "consul", "arm"])
+    if form == "jwt":
+        v = c.new(lambda rr: T.rs(rr, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 64))
+        text = f'{{\n  "Jwt": {{\n    "Issuer": "https://auth.{F.words(r)["noun"]}.io",\n    "Key": "{v}"\n  }}\n}}\n'
+        paths = ["src/⟨Pascal⟩.Api/appsettings.Production.json"]
+    elif form == "consul":
+        v = c.new(T.uuid4)
+        text = f'datacenter = "eu1"\nacl {{\n  enabled = true\n  tokens {{\n    agent = "{v}"\n  }}\n}}\n'
+        paths = ["consul/server.hcl"]
+    else:
+        v = c.new(T.password, "*!")
+        text = f'{{\n  "parameters": {{\n    "sqlAdminPassword": {{"value": "{v}"}},\n    "location": {{"value": "westeurope"}}\n  }}\n}}\n'
+        paths = ["deploy/bicep/main.parameters.json"]
+    c.emit(c.place(paths), text, [P("context", f"nested-{form}", v)])
+
 def url_percent_password(c):
     r = c.r
     w = F.words(r)
@@ -2176,6 +2320,10 @@ def build(seed=1, scale=1.0):
             fn(c)
     # Session 33's, after them.
     for fn, count in [(token_uuid, 2), (key_name, 2), (header_pair, 1), (device_line, 1), (db_connect, 1)]:
+        for _ in range(c.n(count)):
+            fn(c)
+    # Session 34's, after them.
+    for fn, count in [(byte_array_key, 2), (word_password, 2), (command_password, 1), (app_secret, 2), (nested_key, 1)]:
         for _ in range(c.n(count)):
             fn(c)
     docs_weak_passwords(c)
