@@ -386,11 +386,8 @@ impl Rule {
         // No filter: with the regex compiled, the filter is never asked.
         let compiled = self.regex.get_or_init(|| Compiled::new(&self.spec.regex, false));
         if compiled.regex.get().is_none() {
-            let regex = match &compiled.hir {
-                Some(hir) => compile_hir(hir),
-                None => compile(&self.spec.regex),
-            }
-            .map_err(|e| LoadError::regex(&self.spec.id, e))?;
+            let regex =
+                compiled.build(&self.spec.regex).map_err(|e| LoadError::regex(&self.spec.id, e))?;
             let _ = compiled.regex.set(regex);
         }
         Ok(())
@@ -405,11 +402,9 @@ impl Rule {
     pub(crate) fn regex(&self) -> &Regex {
         let compiled = self.compiled();
         compiled.regex.get_or_init(|| {
-            match &compiled.hir {
-                Some(hir) => compile_hir(hir),
-                None => compile(&self.spec.regex),
-            }
-            .expect("rule regexes are validated when their catalog is built or loaded")
+            compiled
+                .build(&self.spec.regex)
+                .expect("rule regexes are validated when their catalog is built or loaded")
         })
     }
 
@@ -498,8 +493,7 @@ pub(crate) struct Compiled {
     regex: OnceLock<Regex>,
     /// The pattern's syntax tree, kept for the regex: built from it, the regex does not parse
     /// the pattern a second time (a rule's parse costs ~0.4 M instructions, paid by every
-    /// process on the rule's first hit). `None` when it does not parse, or the regex was
-    /// compiled with the rest.
+    /// process on the rule's first hit). `None` when it does not parse.
     hir: Option<regex_syntax::hir::Hir>,
     /// A forward-only lazy DFA of the pattern with its long counted repetitions left open
     /// (see [`relax`]) and no captures: a superset of the rule's language that builds in
@@ -592,6 +586,14 @@ impl Compiled {
             one_line,
             min_len,
             first,
+        }
+    }
+
+    /// Compiles the regex of `pattern`, this tree's source: from the tree when it parsed.
+    fn build(&self, pattern: &str) -> Result<Regex, Box<regex_automata::meta::BuildError>> {
+        match &self.hir {
+            Some(hir) => compile_hir(hir),
+            None => compile(pattern),
         }
     }
 

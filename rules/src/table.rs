@@ -145,12 +145,10 @@ fn sql_insert(
     out: &mut Decoded,
 ) -> Option<usize> {
     let open = line.start + memchr::memrchr(b'(', &buf[line.start..at])?;
-    let head = buf[line.start..open].trim_ascii_end();
-    // `INSERT [IGNORE] INTO <table>`: the table's name is the last word before the list.
-    let name_at = head.iter().rposition(u8::is_ascii_whitespace)?;
-    let verb = head[..name_at].trim_ascii_end();
-    let ends_into = verb.len() >= 4 && verb[verb.len() - 4..].eq_ignore_ascii_case(b"into");
-    if !ends_into || !verb.windows(6).any(|w| w.eq_ignore_ascii_case(b"insert")) {
+    // `INSERT [IGNORE] INTO <table>`.
+    let verb = verb_before(buf, line.start, open)?;
+    if !ends_with_word(verb, b"into") || !verb.windows(6).any(|w| w.eq_ignore_ascii_case(b"insert"))
+    {
         return None;
     }
     let close = open + memchr::memchr(b')', &buf[open..line.end])?;
@@ -183,12 +181,8 @@ fn sql_create(
     } else {
         // One line, `CREATE TABLE [IF NOT EXISTS] <name> (` before its first parenthesis.
         let open = line.start + memchr::memchr(b'(', &buf[line.start..at])?;
-        let head = buf[line.start..open].trim_ascii_end();
-        let verb = head[..head.iter().rposition(u8::is_ascii_whitespace)?].trim_ascii_end();
-        let ends = |w: &[u8]| {
-            verb.len() >= w.len() && verb[verb.len() - w.len()..].eq_ignore_ascii_case(w)
-        };
-        if !ends(b"table") && !ends(b"exists") {
+        let verb = verb_before(buf, line.start, open)?;
+        if !ends_with_word(verb, b"table") && !ends_with_word(verb, b"exists") {
             return None;
         }
         line.start + verb.windows(12).position(|w| w.eq_ignore_ascii_case(b"create table"))?
@@ -277,6 +271,18 @@ fn sql_create(
         return sql_rows(buf, q, header.len(), &mut columns, out);
     }
     None
+}
+
+/// A statement's words before its table's name, the last word before the parenthesis at
+/// `open` (`INSERT INTO` of `INSERT INTO t (`); `None` when only one word precedes it.
+fn verb_before(buf: &[u8], start: usize, open: usize) -> Option<&[u8]> {
+    let head = buf[start..open].trim_ascii_end();
+    Some(head[..head.iter().rposition(u8::is_ascii_whitespace)?].trim_ascii_end())
+}
+
+/// Whether `text` ends with `word`, in any case.
+fn ends_with_word(text: &[u8], word: &[u8]) -> bool {
+    text.len() >= word.len() && text[text.len() - word.len()..].eq_ignore_ascii_case(word)
 }
 
 /// Whether a line reads as the definition of a column that may hold a secret: a name, quoted
